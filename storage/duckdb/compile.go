@@ -1,0 +1,388 @@
+package duckdb
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// builder accumulates SQL text and its bound arguments side by side, so
+// that every user-supplied value goes through a placeholder.
+type builder struct {
+	sb   strings.Builder
+	args []any
+}
+
+func (b *builder) w(parts ...string) {
+	for _, p := range parts {
+		b.sb.WriteString(p)
+	}
+}
+
+func (b *builder) arg(v any) {
+	b.sb.WriteByte('?')
+	b.args = append(b.args, v)
+}
+
+func (b *builder) String() string { return b.sb.String() }
+
+// Columns that map one to one; anything else is computed or an attribute.
+var plainColumns = map[string]string{
+	"service":        "service",
+	"name":           "name",
+	"kind":           "kind",
+	"status":         "status",
+	"severity":       "severity",
+	"body":           "body",
+	"trace_id":       "trace_id",
+	"span_id":        "span_id",
+	"parent_span_id": "parent_span_id",
+	"sample_rate":    "sample_rate",
+}
+
+// strExpr writes the field as a VARCHAR expression (NULL when absent).
+func (b *builder) strExpr(f storage.Field) {
+	switch f.Kind {
+	case storage.FieldAttr:
+		b.w("attr_vals[list_position(attr_keys, ")
+		b.arg(f.Name)
+		b.w(")]")
+	case storage.FieldResource:
+		b.w("res_vals[list_position(res_keys, ")
+		b.arg(f.Name)
+		b.w(")]")
+	default:
+		if f.Name == "duration_ms" {
+			b.w("CAST(duration_ns / 1e6 AS VARCHAR)")
+		} else if f.Name == "sample_rate" {
+			b.w("CAST(sample_rate AS VARCHAR)")
+		} else {
+			b.w(plainColumns[f.Name])
+		}
+	}
+}
+
+// numExpr writes the field as a DOUBLE expression (NULL when absent or not
+// a number).
+func (b *builder) numExpr(f storage.Field) {
+	switch f.Kind {
+	case storage.FieldAttr:
+		b.w("COALESCE(num_vals[list_position(num_keys, ")
+		b.arg(f.Name)
+		b.w(")], TRY_CAST(attr_vals[list_position(attr_keys, ")
+		b.arg(f.Name)
+		b.w(")] AS DOUBLE))")
+	case storage.FieldResource:
+		b.w("TRY_CAST(")
+		b.strExpr(f)
+		b.w(" AS DOUBLE)")
+	default:
+		switch f.Name {
+		case "duration_ms":
+			b.w("(duration_ns / 1e6)")
+		case "sample_rate":
+			b.w("sample_rate")
+		default:
+			b.w("TRY_CAST(")
+			b.strExpr(f)
+			b.w(" AS DOUBLE)")
+		}
+	}
+}
+
+var comparisons = map[storage.Op]string{
+	storage.OpEq: "=", storage.OpNe: "!=",
+	storage.OpGt: ">", storage.OpGe: ">=", storage.OpLt: "<", storage.OpLe: "<=",
+}
+
+// filter writes one predicate; Validate has run already.
+func (b *builder) filter(f storage.Filter) error {
+	switch f.Op {
+	case storage.OpGt, storage.OpGe, storage.OpLt, storage.OpLe:
+		v, err := f.Number()
+		if err != nil {
+			return err
+		}
+		b.numExpr(f.Field)
+		b.w(" ", comparisons[f.Op], " ")
+		b.arg(v)
+	case storage.OpEq, storage.OpNe:
+		if f.Field.Numeric() {
+			v, err := f.Number()
+			if err != nil {
+				return err
+			}
+			b.numExpr(f.Field)
+			b.w(" ", comparisons[f.Op], " ")
+			b.arg(v)
+			return nil
+		}
+		b.strExpr(f.Field)
+		b.w(" ", comparisons[f.Op], " ")
+		b.arg(f.Value)
+	case storage.OpIn, storage.OpNotIn:
+		b.strExpr(f.Field)
+		if f.Op == storage.OpNotIn {
+			b.w(" NOT")
+		}
+		b.w(" IN (")
+		for i, v := range f.Values {
+			if i > 0 {
+				b.w(", ")
+			}
+			b.arg(v)
+		}
+		b.w(")")
+	case storage.OpContains, storage.OpNotContains:
+		if f.Op == storage.OpNotContains {
+			b.w("NOT ")
+		}
+		b.w("contains(")
+		b.strExpr(f.Field)
+		b.w(", ")
+		b.arg(f.Value)
+		b.w(")")
+	case storage.OpExists, storage.OpNotExists:
+		not := f.Op == storage.OpNotExists
+		switch f.Field.Kind {
+		case storage.FieldAttr, storage.FieldResource:
+			if not {
+				b.w("NOT ")
+			}
+			if f.Field.Kind == storage.FieldAttr {
+				b.w("list_contains(attr_keys, ")
+			} else {
+				b.w("list_contains(res_keys, ")
+			}
+			b.arg(f.Field.Name)
+			b.w(")")
+		default:
+			if f.Field.Name == "duration_ms" {
+				b.w("duration_ns")
+			} else {
+				b.strExpr(f.Field)
+			}
+			if not {
+				b.w(" IS NULL")
+			} else {
+				b.w(" IS NOT NULL")
+			}
+		}
+	default:
+		return fmt.Errorf("unknown operator %q", f.Op)
+	}
+	return nil
+}
+
+// where writes the tenant, time range and filters.
+func (b *builder) where(tenant string, r storage.TimeRange, filters []storage.Filter) error {
+	b.w(" WHERE tenant_id = ")
+	b.arg(tenant)
+	b.w(" AND ts >= ")
+	b.arg(r.Start)
+	b.w(" AND ts < ")
+	b.arg(r.End)
+	for _, f := range filters {
+		b.w(" AND (")
+		if err := b.filter(f); err != nil {
+			return err
+		}
+		b.w(")")
+	}
+	return nil
+}
+
+// quantileFunc is exact; approx_quantile would be faster on very large
+// ranges but users compare these figures with their own.
+const quantileFunc = "quantile_cont"
+
+// agg writes one aggregation as a DOUBLE; seconds is the window a rate is
+// taken over.
+func (b *builder) agg(a storage.Aggregation, seconds float64) {
+	b.w("CAST(")
+	switch a.Op {
+	case storage.AggCount:
+		if a.Field == nil {
+			b.w("COALESCE(SUM(sample_rate), 0)")
+		} else {
+			b.w("COALESCE(SUM(CASE WHEN ")
+			b.strExpr(*a.Field)
+			b.w(" IS NOT NULL THEN sample_rate END), 0)")
+		}
+	case storage.AggRate:
+		b.w("COALESCE(SUM(sample_rate), 0) / ")
+		b.arg(seconds)
+	case storage.AggSum:
+		b.w("SUM(")
+		b.numExpr(*a.Field)
+		b.w(" * sample_rate)")
+	case storage.AggAvg:
+		b.w("SUM(")
+		b.numExpr(*a.Field)
+		b.w(" * sample_rate) / SUM(CASE WHEN ")
+		b.numExpr(*a.Field)
+		b.w(" IS NOT NULL THEN sample_rate END)")
+	case storage.AggMin, storage.AggMax:
+		b.w(strings.ToUpper(string(a.Op)), "(")
+		b.numExpr(*a.Field)
+		b.w(")")
+	case storage.AggCountDistinct:
+		b.w("COUNT(DISTINCT ")
+		b.strExpr(*a.Field)
+		b.w(")")
+	default:
+		q, _ := a.Op.Quantile()
+		b.w(quantileFunc, "(")
+		b.numExpr(*a.Field)
+		b.w(", ")
+		b.w(fmt.Sprintf("%g", q)) // a constant of ours, not user input
+		b.w(")")
+	}
+	b.w(" AS DOUBLE)")
+}
+
+// orderClause maps the query's order onto the g/a column aliases.
+func orderClause(q *storage.Query, prefix string) string {
+	var parts []string
+	for _, o := range q.Order {
+		col := ""
+		for i, a := range q.Aggregations {
+			if a.Name() == o.By {
+				col = fmt.Sprintf("a%d", i)
+			}
+		}
+		for i, g := range q.GroupBy {
+			if g.String() == o.By {
+				col = fmt.Sprintf("g%d", i)
+			}
+		}
+		dir := " ASC"
+		if o.Desc {
+			dir = " DESC"
+		}
+		parts = append(parts, prefix+col+dir+" NULLS LAST")
+	}
+	if len(q.Order) == 0 && len(q.GroupBy) > 0 {
+		parts = append(parts, prefix+"a0 DESC NULLS LAST")
+	}
+	for i := range q.GroupBy {
+		parts = append(parts, fmt.Sprintf("%sg%d ASC NULLS LAST", prefix, i))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// groupedSelect writes SELECT g..., a... FROM events WHERE ... GROUP BY ALL HAVING ...
+func (b *builder) groupedSelect(q *storage.Query, withBucket bool) error {
+	b.w("SELECT ")
+	seconds := q.Range.Seconds()
+	if withBucket {
+		b.w("(ts // ")
+		b.arg(int64(q.Bucket))
+		b.w(") * ")
+		b.arg(int64(q.Bucket))
+		b.w(" AS b, ")
+		seconds = q.Bucket.Seconds()
+	}
+	for i, g := range q.GroupBy {
+		b.strExpr(g)
+		b.w(fmt.Sprintf(" AS g%d, ", i))
+	}
+	for i, a := range q.Aggregations {
+		if i > 0 {
+			b.w(", ")
+		}
+		b.agg(a, seconds)
+		b.w(fmt.Sprintf(" AS a%d", i))
+	}
+	b.w(" FROM events")
+	if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {
+		return err
+	}
+	if len(q.GroupBy) > 0 || withBucket {
+		b.w(" GROUP BY ALL")
+	}
+	if !withBucket {
+		b.having(q)
+	}
+	return nil
+}
+
+func (b *builder) having(q *storage.Query) {
+	for i, h := range q.Having {
+		if i == 0 {
+			b.w(" HAVING ")
+		} else {
+			b.w(" AND ")
+		}
+		for j, a := range q.Aggregations {
+			if a.Name() == h.Aggregation {
+				b.w(fmt.Sprintf("a%d", j))
+			}
+		}
+		b.w(" ", comparisons[h.Op], " ")
+		b.arg(h.Value)
+	}
+}
+
+// compileAggregate turns a validated Query into SQL. Columns come back as
+// [b,] [rnk,] g0..gn, a0..am.
+func compileAggregate(q *storage.Query) (string, []any, error) {
+	b := &builder{}
+	switch {
+	case q.Bucket == 0:
+		if err := b.groupedSelect(q, false); err != nil {
+			return "", nil, err
+		}
+		if len(q.GroupBy) > 0 {
+			b.w(" ORDER BY ", orderClause(q, ""), " LIMIT ")
+			b.arg(q.Limit)
+		}
+	case len(q.GroupBy) == 0:
+		if err := b.groupedSelect(q, true); err != nil {
+			return "", nil, err
+		}
+		b.w(" ORDER BY b")
+	default:
+		// Rank the groups over the whole range first, then take the
+		// per-bucket series of the top ones only.
+		b.w("WITH grouped AS (")
+		if err := b.groupedSelect(q, false); err != nil {
+			return "", nil, err
+		}
+		b.w("), top AS (SELECT *, row_number() OVER (ORDER BY ", orderClause(q, ""), ") AS rnk FROM grouped ORDER BY rnk LIMIT ")
+		b.arg(q.Limit)
+		b.w(") SELECT (e.ts // ")
+		b.arg(int64(q.Bucket))
+		b.w(") * ")
+		b.arg(int64(q.Bucket))
+		b.w(" AS b, t.rnk")
+		for i := range q.GroupBy {
+			b.w(fmt.Sprintf(", t.g%d", i))
+		}
+		for i, a := range q.Aggregations {
+			b.w(", ")
+			b.agg(a, q.Bucket.Seconds())
+			b.w(fmt.Sprintf(" AS a%d", i))
+		}
+		b.w(" FROM (SELECT *")
+		for i, g := range q.GroupBy {
+			b.w(", ")
+			b.strExpr(g)
+			b.w(fmt.Sprintf(" AS eg%d", i))
+		}
+		b.w(" FROM events")
+		if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {
+			return "", nil, err
+		}
+		b.w(") e JOIN top t ON ")
+		for i := range q.GroupBy {
+			if i > 0 {
+				b.w(" AND ")
+			}
+			b.w(fmt.Sprintf("e.eg%d IS NOT DISTINCT FROM t.g%d", i, i))
+		}
+		b.w(" GROUP BY ALL ORDER BY t.rnk, b")
+	}
+	return b.String(), b.args, nil
+}

@@ -1,0 +1,279 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// Aggregate runs an aggregate query.
+func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.AggregateResult, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	query, args, err := compileAggregate(&q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
+	}
+	defer rows.Close()
+	res := &storage.AggregateResult{}
+	for _, g := range q.GroupBy {
+		res.GroupBy = append(res.GroupBy, g.String())
+	}
+	for _, a := range q.Aggregations {
+		res.Columns = append(res.Columns, a.Name())
+	}
+	withRank := q.Bucket > 0 && len(q.GroupBy) > 0
+	for rows.Next() {
+		row := storage.AggregateRow{
+			Keys:   make([]*string, len(q.GroupBy)),
+			Values: make([]*float64, len(q.Aggregations)),
+		}
+		var dest []any
+		var bucket, rank sql.NullInt64
+		if q.Bucket > 0 {
+			dest = append(dest, &bucket)
+		}
+		if withRank {
+			dest = append(dest, &rank)
+		}
+		keys := make([]sql.NullString, len(q.GroupBy))
+		vals := make([]sql.NullFloat64, len(q.Aggregations))
+		for i := range keys {
+			dest = append(dest, &keys[i])
+		}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("aggregate: scan: %w", err)
+		}
+		row.Bucket = bucket.Int64
+		for i, k := range keys {
+			if k.Valid {
+				v := k.String
+				row.Keys[i] = &v
+			}
+		}
+		for i, v := range vals {
+			if v.Valid {
+				f := v.Float64
+				row.Values[i] = &f
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
+	}
+	return res, nil
+}
+
+const eventColumns = `tenant_id, ts, kind, service, name, trace_id, span_id, parent_span_id,
+	duration_ns, status, severity, body, attr_keys, attr_vals, num_keys, num_vals, res_keys, res_vals,
+	sample_rate, event_id`
+
+func scanEvent(rows *sql.Rows) (storage.Event, error) {
+	var (
+		e                                       storage.Event
+		kind, status                            string
+		traceID, spanID, parent, severity, body sql.NullString
+		dur                                     sql.NullInt64
+		ak, av, nk, rk, rv                      duckdb.Composite[[]string]
+		nv                                      duckdb.Composite[[]float64]
+		id                                      int64
+	)
+	err := rows.Scan(&e.Tenant, &e.TimeUnixNano, &kind, &e.Service, &e.Name, &traceID, &spanID, &parent,
+		&dur, &status, &severity, &body, &ak, &av, &nk, &nv, &rk, &rv, &e.SampleRate, &id)
+	if err != nil {
+		return e, err
+	}
+	e.ID = uint64(id)
+	e.Kind, e.Status = storage.Kind(kind), storage.Status(status)
+	e.TraceID, e.SpanID, e.ParentSpanID = traceID.String, spanID.String, parent.String
+	e.Severity, e.Body, e.DurationNano = severity.String, body.String, dur.Int64
+	e.Attrs = storage.Attrs{Keys: ak.Get(), Values: av.Get()}
+	e.Resource = storage.Attrs{Keys: rk.Get(), Values: rv.Get()}
+	e.NumAttrs = storage.NumAttrs{Keys: nk.Get(), Values: nv.Get()}
+	return e, nil
+}
+
+// Events returns one page of events, newest first.
+func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.EventPage, error) {
+	if q.Tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	for _, f := range q.Filters {
+		if err := f.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	if q.Limit > storage.MaxPageSize {
+		return nil, fmt.Errorf("page size %d is above the maximum of %d", q.Limit, storage.MaxPageSize)
+	}
+	b := &builder{}
+	b.w("SELECT ", eventColumns, " FROM events")
+	if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {
+		return nil, err
+	}
+	if q.After != nil {
+		b.w(" AND (ts < ")
+		b.arg(q.After.TimeUnixNano)
+		b.w(" OR (ts = ")
+		b.arg(q.After.TimeUnixNano)
+		b.w(" AND event_id < ")
+		b.arg(int64(q.After.ID))
+		b.w("))")
+	}
+	b.w(" ORDER BY ts DESC, event_id DESC LIMIT ")
+	b.arg(q.Limit + 1)
+	rows, err := s.db.QueryContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	defer rows.Close()
+	page := &storage.EventPage{}
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("events: scan: %w", err)
+		}
+		page.Events = append(page.Events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	if len(page.Events) > q.Limit {
+		page.Events = page.Events[:q.Limit]
+		last := page.Events[len(page.Events)-1]
+		page.Next = &storage.Cursor{TimeUnixNano: last.TimeUnixNano, ID: last.ID}
+	}
+	return page, nil
+}
+
+// Trace returns the spans of one trace ordered by start time.
+func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]storage.Event, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+eventColumns+
+		" FROM events WHERE tenant_id = ? AND trace_id = ? AND kind = 'span' ORDER BY ts, event_id", tenant, traceID)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	defer rows.Close()
+	var spans []storage.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("trace: scan: %w", err)
+		}
+		spans = append(spans, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	if len(spans) == 0 {
+		return nil, storage.ErrNotFound
+	}
+	return spans, nil
+}
+
+const servicesSQL = `SELECT service,
+	CAST(COALESCE(SUM(CASE WHEN kind = 'span' THEN sample_rate END), 0) AS DOUBLE),
+	CAST(COALESCE(SUM(CASE WHEN kind = 'span' AND status = 'error' THEN sample_rate END), 0) AS DOUBLE),
+	quantile_cont(duration_ns / 1e6, 0.5),
+	quantile_cont(duration_ns / 1e6, 0.99)
+FROM events WHERE tenant_id = ? AND ts >= ? AND ts < ?
+GROUP BY service ORDER BY service`
+
+// Services lists the services seen in the range with their RED figures.
+func (s *Store) Services(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceSummary, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	rows, err := s.db.QueryContext(ctx, servicesSQL, tenant, r.Start, r.End)
+	if err != nil {
+		return nil, fmt.Errorf("services: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.ServiceSummary
+	for rows.Next() {
+		var sum storage.ServiceSummary
+		var p50, p99 sql.NullFloat64
+		if err := rows.Scan(&sum.Name, &sum.SpanCount, &sum.ErrorCount, &p50, &p99); err != nil {
+			return nil, fmt.Errorf("services: scan: %w", err)
+		}
+		sum.P50Ms, sum.P99Ms = nullFloat(p50), nullFloat(p99)
+		sum.Seconds = r.Seconds()
+		out = append(out, sum)
+	}
+	return out, rows.Err()
+}
+
+func nullFloat(v sql.NullFloat64) *float64 {
+	if !v.Valid {
+		return nil
+	}
+	f := v.Float64
+	return &f
+}
+
+// serviceMapSQL joins each span to its parent in the same trace; an edge is
+// a parent and child in different services. Client spans whose callee is not
+// instrumented (a database, a third-party API) name it in peer.service, and
+// give an edge to that peer when no child span answers them.
+const serviceMapSQL = `WITH s AS (
+	SELECT trace_id, span_id, parent_span_id, service, status, duration_ns, sample_rate,
+		attr_vals[list_position(attr_keys, 'peer.service')] AS peer
+	FROM events
+	WHERE tenant_id = ? AND ts >= ? AND ts < ? AND kind = 'span' AND trace_id IS NOT NULL
+), children AS (
+	SELECT p.service AS source, c.service AS target, c.status, c.duration_ns, c.sample_rate
+	FROM s c JOIN s p ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
+	WHERE p.service != c.service
+), peers AS (
+	SELECT s.service AS source, s.peer AS target, s.status, s.duration_ns, s.sample_rate
+	FROM s WHERE s.peer IS NOT NULL AND s.peer != s.service
+	AND NOT EXISTS (SELECT 1 FROM s c WHERE c.trace_id = s.trace_id AND c.parent_span_id = s.span_id)
+)
+SELECT source, target,
+	CAST(SUM(sample_rate) AS DOUBLE),
+	CAST(COALESCE(SUM(CASE WHEN status = 'error' THEN sample_rate END), 0) AS DOUBLE),
+	quantile_cont(duration_ns / 1e6, 0.99)
+FROM (SELECT * FROM children UNION ALL SELECT * FROM peers)
+GROUP BY source, target ORDER BY source, target`
+
+// ServiceMap derives caller → callee edges from parent/child spans.
+func (s *Store) ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	rows, err := s.db.QueryContext(ctx, serviceMapSQL, tenant, r.Start, r.End)
+	if err != nil {
+		return nil, fmt.Errorf("service map: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.ServiceEdge
+	for rows.Next() {
+		var e storage.ServiceEdge
+		var p99 sql.NullFloat64
+		if err := rows.Scan(&e.Source, &e.Target, &e.Calls, &e.Errors, &p99); err != nil {
+			return nil, fmt.Errorf("service map: scan: %w", err)
+		}
+		e.P99Ms = nullFloat(p99)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,46 @@
+-- Inquest embedded schema. Attributes are parallel key/value lists, the
+-- layout the ClickHouse backend uses too. Timestamps are Unix nanoseconds.
+CREATE TABLE IF NOT EXISTS events (
+    tenant_id      VARCHAR NOT NULL,
+    ts             BIGINT  NOT NULL,
+    kind           VARCHAR NOT NULL,
+    service        VARCHAR NOT NULL,
+    name           VARCHAR NOT NULL,
+    trace_id       VARCHAR,
+    span_id        VARCHAR,
+    parent_span_id VARCHAR,
+    duration_ns    BIGINT,
+    status         VARCHAR NOT NULL,
+    severity       VARCHAR,
+    body           VARCHAR,
+    attr_keys      VARCHAR[],
+    attr_vals      VARCHAR[],
+    num_keys       VARCHAR[],
+    num_vals       DOUBLE[],
+    res_keys       VARCHAR[],
+    res_vals       VARCHAR[],
+    sample_rate    DOUBLE  NOT NULL,
+    event_id       BIGINT  NOT NULL  -- content hash (bits of a uint64)
+);
+
+CREATE TABLE IF NOT EXISTS metric_samples (
+    tenant_id  VARCHAR NOT NULL,
+    series_id  BIGINT  NOT NULL, -- bits of a uint64
+    name       VARCHAR NOT NULL,
+    label_keys VARCHAR[],
+    label_vals VARCHAR[],
+    mtype      VARCHAR NOT NULL,
+    ts         BIGINT  NOT NULL,
+    value      DOUBLE  NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+    tenant_id   VARCHAR NOT NULL,
+    id          VARCHAR NOT NULL,
+    ts          BIGINT  NOT NULL,
+    source      VARCHAR NOT NULL,
+    format      VARCHAR NOT NULL,
+    reason      VARCHAR NOT NULL,
+    payload     BLOB,
+    replayed_at BIGINT
+);

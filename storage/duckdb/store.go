@@ -1,0 +1,217 @@
+// Package duckdb is the embedded storage backend: one DuckDB file holds
+// events, spans, logs, metric samples and dead letters. It needs cgo.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/inquest/inquest/storage"
+)
+
+//go:embed schema.sql
+var schemaSQL string
+
+// Config configures the embedded store.
+type Config struct {
+	// Path of the database file; empty means in memory (tests).
+	Path string
+	// Threads DuckDB may use; 0 lets DuckDB choose (all cores).
+	Threads int
+	// MemoryLimit such as "4GB"; empty lets DuckDB choose (80% of RAM).
+	MemoryLimit string
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.Threads < 0 {
+		return fmt.Errorf("duckdb threads must not be negative")
+	}
+	return nil
+}
+
+// Store implements storage.Store on DuckDB.
+type Store struct {
+	db     *sql.DB
+	logger *slog.Logger
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// ErrLocked is returned by Open when another process holds the database.
+var ErrLocked = errors.New("database file is in use by another process")
+
+// Open opens (creating if needed) the database and its schema.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Path != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	connector, err := duckdb.NewConnector(cfg.Path, func(execer driver.ExecerContext) error {
+		var opts []string
+		if cfg.Threads > 0 {
+			opts = append(opts, fmt.Sprintf("SET threads = %d", cfg.Threads))
+		}
+		if cfg.MemoryLimit != "" {
+			// memory_limit does not accept a bound parameter; the value was
+			// validated to be a plain size string.
+			if strings.ContainsAny(cfg.MemoryLimit, "';") {
+				return fmt.Errorf("invalid memory limit %q", cfg.MemoryLimit)
+			}
+			opts = append(opts, fmt.Sprintf("SET memory_limit = '%s'", cfg.MemoryLimit))
+		}
+		for _, o := range opts {
+			if _, err := execer.ExecContext(ctx, o, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if strings.Contains(err.Error(), "lock") {
+			return nil, fmt.Errorf("open %s: %w", cfg.Path, ErrLocked)
+		}
+		return nil, fmt.Errorf("open duckdb %s: %w", cfg.Path, err)
+	}
+	db := sql.OpenDB(connector)
+	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("create schema: %w", err)
+	}
+	return &Store{db: db, logger: logger}, nil
+}
+
+// Close closes the database, checkpointing it.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the handle for benchmarks and tests that need to seed data in
+// bulk.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// appendAll runs fn with an appender on table inside one transaction, so
+// that a batch is stored whole or not at all.
+func (s *Store) appendAll(ctx context.Context, table string, fn func(a *duckdb.Appender) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	err = conn.Raw(func(dc any) error {
+		a, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
+		if err != nil {
+			return err
+		}
+		if err := fn(a); err != nil {
+			_ = a.Close()
+			return err
+		}
+		return a.Close()
+	})
+	if err != nil {
+		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		return err
+	}
+	return nil
+}
+
+func nullStr(s string) driver.Value {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// WriteEvents appends a batch of events in one transaction.
+func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	err := s.appendAll(ctx, "events", func(a *duckdb.Appender) error {
+		for i := range events {
+			e := &events[i]
+			if e.Tenant == "" {
+				return fmt.Errorf("event without tenant")
+			}
+			var dur driver.Value
+			if e.Kind == storage.KindSpan {
+				dur = e.DurationNano
+			}
+			if err := a.AppendRow(e.Tenant, e.TimeUnixNano, string(e.Kind), e.Service, e.Name,
+				nullStr(e.TraceID), nullStr(e.SpanID), nullStr(e.ParentSpanID), dur,
+				string(e.Status), nullStr(e.Severity), nullStr(e.Body),
+				strs(e.Attrs.Keys), strs(e.Attrs.Values), strs(e.NumAttrs.Keys), floats(e.NumAttrs.Values),
+				strs(e.Resource.Keys), strs(e.Resource.Values), e.SampleRate, int64(e.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write events: %w", err)
+	}
+	return nil
+}
+
+// The appender wants a non-nil slice for an empty list.
+func strs(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+func floats(v []float64) []float64 {
+	if v == nil {
+		return []float64{}
+	}
+	return v
+}
+
+// WriteSamples appends a batch of metric samples in one transaction.
+func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	err := s.appendAll(ctx, "metric_samples", func(a *duckdb.Appender) error {
+		for i := range samples {
+			m := &samples[i]
+			if m.Tenant == "" {
+				return fmt.Errorf("sample without tenant")
+			}
+			if err := a.AppendRow(m.Tenant, int64(m.SeriesID), m.Name, strs(m.Labels.Keys), strs(m.Labels.Values),
+				string(m.Type), m.TimeUnixNano, m.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write samples: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package storage
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotFound is returned when a single requested item does not exist.
+var ErrNotFound = errors.New("not found")
+
+// EventStore stores and queries the wide events table. Every method takes
+// the tenant inside its arguments and never returns another tenant's rows;
+// an empty tenant is an error, not a wildcard.
+type EventStore interface {
+	// WriteEvents stores a batch atomically: all rows or none.
+	WriteEvents(ctx context.Context, events []Event) error
+	Aggregate(ctx context.Context, q Query) (*AggregateResult, error)
+	Events(ctx context.Context, q EventQuery) (*EventPage, error)
+	// Trace returns all spans of a trace ordered by start time, or
+	// ErrNotFound.
+	Trace(ctx context.Context, tenant, traceID string) ([]Event, error)
+	Services(ctx context.Context, tenant string, r TimeRange) ([]ServiceSummary, error)
+	ServiceMap(ctx context.Context, tenant string, r TimeRange) ([]ServiceEdge, error)
+}
+
+// MetricStore stores and queries metric samples.
+type MetricStore interface {
+	WriteSamples(ctx context.Context, samples []Sample) error
+	MetricSeries(ctx context.Context, q MetricQuery) ([]MetricSeries, error)
+	// MetricNames lists metric names seen in the range, sorted.
+	MetricNames(ctx context.Context, tenant string, r TimeRange) ([]string, error)
+}
+
+// DeadLetterStore keeps what ingest refused.
+type DeadLetterStore interface {
+	PutDeadLetters(ctx context.Context, dls []DeadLetter) error
+	// DeadLetters lists the newest first.
+	DeadLetters(ctx context.Context, tenant string, r TimeRange, limit int) ([]DeadLetter, error)
+	DeadLetter(ctx context.Context, tenant, id string) (*DeadLetter, error)
+	MarkReplayed(ctx context.Context, tenant, id string, atNano int64) error
+}
+
+// Store is everything a backend offers; the embedded backend implements all
+// of it, scaled deployments may mix backends per part.
+type Store interface {
+	EventStore
+	MetricStore
+	DeadLetterStore
+	Close() error
+}

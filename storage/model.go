@@ -1,0 +1,243 @@
+// Package storage holds the data model, the backend-neutral query model and
+// the interfaces every storage backend implements. Backends (storage/duckdb,
+// later ClickHouse and VictoriaMetrics) compile the query model to their own
+// dialect with bound parameters; nothing above this package writes SQL.
+package storage
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Kind tells spans, logs and custom events apart in the one wide events table.
+type Kind string
+
+// Kinds of event.
+const (
+	KindSpan  Kind = "span"
+	KindLog   Kind = "log"
+	KindEvent Kind = "event"
+)
+
+// Valid reports whether k is one of the known kinds.
+func (k Kind) Valid() bool { return k == KindSpan || k == KindLog || k == KindEvent }
+
+// Status is the span status as OpenTelemetry defines it; logs and events
+// derive it from severity or an explicit field.
+type Status string
+
+// Statuses.
+const (
+	StatusUnset Status = "unset"
+	StatusOK    Status = "ok"
+	StatusError Status = "error"
+)
+
+// Attrs is a list of string attributes kept as parallel key/value slices,
+// because that is how the columnar backends store them (and appending two
+// slices is much cheaper than building a map per row).
+type Attrs struct {
+	Keys   []string
+	Values []string
+}
+
+// Put sets key to value, replacing an earlier value of the same key.
+func (a *Attrs) Put(key, value string) {
+	for i, k := range a.Keys {
+		if k == key {
+			a.Values[i] = value
+			return
+		}
+	}
+	a.Keys = append(a.Keys, key)
+	a.Values = append(a.Values, value)
+}
+
+// Get returns the value of key.
+func (a Attrs) Get(key string) (string, bool) {
+	for i, k := range a.Keys {
+		if k == key {
+			return a.Values[i], true
+		}
+	}
+	return "", false
+}
+
+// Len is the number of attributes.
+func (a Attrs) Len() int { return len(a.Keys) }
+
+// NumAttrs holds the numeric attributes of an event. Every numeric attribute
+// is also kept in the string Attrs (formatted without a trailing ".0"), so
+// equality filters and group-bys work on one representation while numeric
+// aggregations read native doubles.
+type NumAttrs struct {
+	Keys   []string
+	Values []float64
+}
+
+// Put sets key to value, replacing an earlier value of the same key.
+func (a *NumAttrs) Put(key string, value float64) {
+	for i, k := range a.Keys {
+		if k == key {
+			a.Values[i] = value
+			return
+		}
+	}
+	a.Keys = append(a.Keys, key)
+	a.Values = append(a.Values, value)
+}
+
+// Get returns the value of key.
+func (a NumAttrs) Get(key string) (float64, bool) {
+	for i, k := range a.Keys {
+		if k == key {
+			return a.Values[i], true
+		}
+	}
+	return 0, false
+}
+
+// Event is one row of the wide events table: a span, a log record or a
+// custom event. Every count and sum over events is weighted by SampleRate.
+type Event struct {
+	Tenant       string
+	TimeUnixNano int64
+	Kind         Kind
+	Service      string
+	Name         string
+	TraceID      string // lower-case hex, empty when absent
+	SpanID       string
+	ParentSpanID string
+	DurationNano int64
+	Status       Status
+	Severity     string
+	Body         string
+	Attrs        Attrs
+	NumAttrs     NumAttrs
+	Resource     Attrs
+	SampleRate   float64
+	// ID is the content hash of the event; two identical deliveries of the
+	// same record get the same ID, which is what dedup keys on.
+	ID uint64
+}
+
+// PutNum records a numeric attribute in both the numeric and string lists.
+func (e *Event) PutNum(key string, v float64) {
+	e.NumAttrs.Put(key, v)
+	e.Attrs.Put(key, FormatNumber(v))
+}
+
+// FormatNumber formats v the way a user would type it: 500, not 500.0.
+func FormatNumber(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// ContentHash computes the event's identity from everything it carries
+// except the tenant-independent ID itself. It is stable across processes.
+func (e *Event) ContentHash() uint64 {
+	h := xxhash.New()
+	var num [8]byte
+	str := func(s string) {
+		_, _ = h.WriteString(s)
+		_, _ = h.Write([]byte{0})
+	}
+	i64 := func(v int64) {
+		binary.LittleEndian.PutUint64(num[:], uint64(v))
+		_, _ = h.Write(num[:])
+	}
+	str(e.Tenant)
+	i64(e.TimeUnixNano)
+	str(string(e.Kind))
+	str(e.Service)
+	str(e.Name)
+	str(e.TraceID)
+	str(e.SpanID)
+	str(e.ParentSpanID)
+	i64(e.DurationNano)
+	str(string(e.Status))
+	str(e.Severity)
+	str(e.Body)
+	for i := range e.Attrs.Keys {
+		str(e.Attrs.Keys[i])
+		str(e.Attrs.Values[i])
+	}
+	str("\x01")
+	for i := range e.Resource.Keys {
+		str(e.Resource.Keys[i])
+		str(e.Resource.Values[i])
+	}
+	i64(int64(math.Float64bits(e.SampleRate)))
+	return h.Sum64()
+}
+
+// MetricType keeps the OTLP / Prometheus type of a series so that counters
+// can be read as rates.
+type MetricType string
+
+// Metric types.
+const (
+	MetricGauge     MetricType = "gauge"
+	MetricCounter   MetricType = "counter"
+	MetricHistogram MetricType = "histogram"
+	MetricSummary   MetricType = "summary"
+	MetricUnknown   MetricType = "unknown"
+)
+
+// Sample is one point of a metric series. Labels exclude the name; the
+// series is identified by SeriesID, a hash of name and sorted labels.
+type Sample struct {
+	Tenant       string
+	Name         string
+	Labels       Attrs // sorted by key
+	Type         MetricType
+	TimeUnixNano int64
+	Value        float64
+	SeriesID     uint64
+}
+
+// ComputeSeriesID hashes the name and labels; labels must already be sorted.
+func (s *Sample) ComputeSeriesID() uint64 {
+	h := xxhash.New()
+	_, _ = h.WriteString(s.Name)
+	for i := range s.Labels.Keys {
+		_, _ = h.Write([]byte{0})
+		_, _ = h.WriteString(s.Labels.Keys[i])
+		_, _ = h.Write([]byte{1})
+		_, _ = h.WriteString(s.Labels.Values[i])
+	}
+	return h.Sum64()
+}
+
+// ContentHash identifies a delivery of the sample for dedup.
+func (s *Sample) ContentHash() uint64 {
+	h := xxhash.New()
+	var num [8]byte
+	_, _ = h.WriteString(s.Tenant)
+	binary.LittleEndian.PutUint64(num[:], s.SeriesID)
+	_, _ = h.Write(num[:])
+	binary.LittleEndian.PutUint64(num[:], uint64(s.TimeUnixNano))
+	_, _ = h.Write(num[:])
+	binary.LittleEndian.PutUint64(num[:], math.Float64bits(s.Value))
+	_, _ = h.Write(num[:])
+	return h.Sum64()
+}
+
+// DeadLetter is a record (or a whole payload, when no record could be told
+// apart) that ingest refused, kept with the reason so it can be inspected and
+// replayed.
+type DeadLetter struct {
+	Tenant         string
+	ID             string
+	TimeUnixNano   int64 // when it was refused
+	Source         string
+	Format         string
+	Reason         string
+	Payload        []byte
+	ReplayedAtNano int64 // 0 when never replayed successfully
+}
