@@ -7,6 +7,7 @@ package storage
 import (
 	"encoding/binary"
 	"math"
+	"sort"
 	"strconv"
 
 	"github.com/cespare/xxhash/v2"
@@ -240,4 +241,24 @@ type DeadLetter struct {
 	Reason         string
 	Payload        []byte
 	ReplayedAtNano int64 // 0 when never replayed successfully
+}
+
+// Rejected is a record a decoder could tell apart but not turn into an
+// Event or Sample; it goes to the dead-letter queue with its raw bytes.
+type Rejected struct {
+	Raw    []byte
+	Reason string
+}
+
+// Sort orders the attributes by key; metric labels must be sorted before
+// their series ID is computed.
+func (a *Attrs) Sort() { sort.Sort(byKey{a}) }
+
+type byKey struct{ a *Attrs }
+
+func (b byKey) Len() int           { return len(b.a.Keys) }
+func (b byKey) Less(i, j int) bool { return b.a.Keys[i] < b.a.Keys[j] }
+func (b byKey) Swap(i, j int) {
+	b.a.Keys[i], b.a.Keys[j] = b.a.Keys[j], b.a.Keys[i]
+	b.a.Values[i], b.a.Values[j] = b.a.Values[j], b.a.Values[i]
 }

@@ -1,0 +1,140 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// ErrFull means the bus has no room: the client should retry later (HTTP
+// 429/503 with Retry-After, gRPC UNAVAILABLE). Nothing was accepted.
+var ErrFull = errors.New("ingest queue is full")
+
+// ErrClosed means the server is shutting down.
+var ErrClosed = errors.New("ingest is shutting down")
+
+// Message is a validated batch on its way to the writers; all records in it
+// belong to one tenant.
+type Message struct {
+	Tenant  string
+	Events  []storage.Event
+	Samples []storage.Sample
+	// ack is set by the bus; the writer calls Ack once the store has the
+	// records, which is when a Kafka bus commits the offset.
+	ack func()
+}
+
+// Ack tells the bus that the message is stored.
+func (m *Message) Ack() {
+	if m.ack != nil {
+		m.ack()
+	}
+}
+
+// Len is the number of records.
+func (m *Message) Len() int { return len(m.Events) + len(m.Samples) }
+
+// Bus carries validated records from the gateways to the writers. The
+// in-process implementation is a bounded queue; the scaled one is a Kafka
+// topic. Publish must never block indefinitely: when there is no room it
+// returns ErrFull.
+type Bus interface {
+	Publish(ctx context.Context, m *Message) error
+	// Consume calls handle for each message until the bus is closed and
+	// drained (nil) or ctx ends (ctx.Err()). handle must not block for
+	// long; the consumer calls m.Ack() once the message is stored.
+	Consume(ctx context.Context, handle func(*Message)) error
+	// Close stops accepting messages; Consume returns after the rest is
+	// delivered.
+	Close() error
+	// Depth is the number of records waiting.
+	Depth() int
+}
+
+// LocalBus is the embedded bus: a queue bounded by record count.
+type LocalBus struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	queue    []*Message
+	records  int
+	capacity int
+	closed   bool
+}
+
+var _ Bus = (*LocalBus)(nil)
+
+// NewLocalBus makes a queue that holds at most capacity records.
+func NewLocalBus(capacity int) *LocalBus {
+	b := &LocalBus{capacity: capacity}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// Publish enqueues m or returns ErrFull at once.
+func (b *LocalBus) Publish(_ context.Context, m *Message) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	if b.records+m.Len() > b.capacity && b.records > 0 {
+		return ErrFull
+	}
+	b.queue = append(b.queue, m)
+	b.records += m.Len()
+	b.cond.Signal()
+	return nil
+}
+
+// Consume delivers messages to handle; several consumers may share a bus.
+func (b *LocalBus) Consume(ctx context.Context, handle func(*Message)) error {
+	stop := context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		b.cond.Broadcast()
+		b.mu.Unlock()
+	})
+	defer stop()
+	for {
+		b.mu.Lock()
+		for len(b.queue) == 0 && !b.closed && ctx.Err() == nil {
+			b.cond.Wait()
+		}
+		if ctx.Err() != nil {
+			b.mu.Unlock()
+			return ctx.Err()
+		}
+		if len(b.queue) == 0 && b.closed {
+			b.mu.Unlock()
+			return nil
+		}
+		m := b.queue[0]
+		b.queue[0] = nil
+		b.queue = b.queue[1:]
+		b.mu.Unlock()
+		n := m.Len()
+		m.ack = func() {
+			b.mu.Lock()
+			b.records -= n
+			b.mu.Unlock()
+		}
+		handle(m)
+	}
+}
+
+// Close stops accepting; queued messages are still delivered.
+func (b *LocalBus) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.cond.Broadcast()
+	b.mu.Unlock()
+	return nil
+}
+
+// Depth is the number of records queued or being written.
+func (b *LocalBus) Depth() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.records
+}

@@ -1,0 +1,233 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/inquest/inquest/ingest/jaeger"
+	"github.com/inquest/inquest/ingest/jsonfmt"
+	"github.com/inquest/inquest/ingest/otlp"
+	"github.com/inquest/inquest/ingest/promrw"
+	"github.com/inquest/inquest/ingest/zipkin"
+	"github.com/inquest/inquest/storage"
+)
+
+// Format names a payload encoding Inquest can decode. Dead letters keep it
+// so that a replay decodes the payload the same way.
+type Format string
+
+// Formats.
+const (
+	FormatOTLPTracesProto  Format = "otlp-traces-proto"
+	FormatOTLPTracesJSON   Format = "otlp-traces-json"
+	FormatOTLPLogsProto    Format = "otlp-logs-proto"
+	FormatOTLPLogsJSON     Format = "otlp-logs-json"
+	FormatOTLPMetricsProto Format = "otlp-metrics-proto"
+	FormatOTLPMetricsJSON  Format = "otlp-metrics-json"
+	FormatRemoteWrite      Format = "prometheus-remote-write"
+	FormatJSONEvents       Format = "json-events"
+	FormatJSONSamples      Format = "json-samples"
+	FormatZipkinJSON       Format = "zipkin-json"
+	FormatJaegerJSON       Format = "jaeger-json"
+	// FormatOTLPJSONLines is the OTel Collector file exporter's output: one
+	// OTLP JSON request per line, of any signal.
+	FormatOTLPJSONLines Format = "otlp-json-lines"
+	FormatUnknown       Format = ""
+)
+
+// Batch is what a payload decoded to: events, samples and the records that
+// could be told apart but not decoded.
+type Batch struct {
+	Events   []storage.Event
+	Samples  []storage.Sample
+	Rejected []storage.Rejected
+	// Stale counts Prometheus staleness markers that were skipped.
+	Stale int
+}
+
+// Len is the number of records, rejected ones included.
+func (b *Batch) Len() int { return len(b.Events) + len(b.Samples) + len(b.Rejected) }
+
+// Decode decodes an (uncompressed) payload of a known format. On error the
+// batch may still hold what decoded before the error.
+func Decode(f Format, body []byte, now time.Time) (*Batch, error) {
+	b := &Batch{}
+	var err error
+	switch f {
+	case FormatOTLPTracesProto:
+		b.Events, err = otlp.DecodeTraces(body, otlp.Proto)
+	case FormatOTLPTracesJSON:
+		b.Events, err = otlp.DecodeTraces(body, otlp.JSON)
+	case FormatOTLPLogsProto:
+		b.Events, err = otlp.DecodeLogs(body, otlp.Proto)
+	case FormatOTLPLogsJSON:
+		b.Events, err = otlp.DecodeLogs(body, otlp.JSON)
+	case FormatOTLPMetricsProto:
+		b.Samples, err = otlp.DecodeMetrics(body, otlp.Proto)
+	case FormatOTLPMetricsJSON:
+		b.Samples, err = otlp.DecodeMetrics(body, otlp.JSON)
+	case FormatRemoteWrite:
+		var d *promrw.Decoded
+		d, err = promrw.Decode(body)
+		if d != nil {
+			b.Samples, b.Stale = d.Samples, d.Stale
+		}
+	case FormatJSONEvents:
+		var r *jsonfmt.Result
+		r, err = jsonfmt.Decode(body, now)
+		if r != nil {
+			b.Events, b.Rejected = r.Events, r.Rejected
+		}
+	case FormatJSONSamples:
+		b.Samples, err = jsonfmt.DecodeSamples(body)
+	case FormatZipkinJSON:
+		var r *zipkin.Result
+		r, err = zipkin.Decode(body)
+		if r != nil {
+			b.Events, b.Rejected = r.Events, r.Rejected
+		}
+	case FormatJaegerJSON:
+		var r *jaeger.Result
+		r, err = jaeger.Decode(body)
+		if r != nil {
+			b.Events, b.Rejected = r.Events, r.Rejected
+		}
+	case FormatOTLPJSONLines:
+		err = decodeOTLPLines(b, body)
+	default:
+		return nil, fmt.Errorf("unknown format %q", f)
+	}
+	return b, err
+}
+
+func decodeOTLPLines(b *Batch, body []byte) error {
+	for i, line := range bytes.Split(body, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		var err error
+		switch jsonShape(line) {
+		case FormatOTLPTracesJSON:
+			var evs []storage.Event
+			evs, err = otlp.DecodeTraces(line, otlp.JSON)
+			b.Events = append(b.Events, evs...)
+		case FormatOTLPLogsJSON:
+			var evs []storage.Event
+			evs, err = otlp.DecodeLogs(line, otlp.JSON)
+			b.Events = append(b.Events, evs...)
+		case FormatOTLPMetricsJSON:
+			var ss []storage.Sample
+			ss, err = otlp.DecodeMetrics(line, otlp.JSON)
+			b.Samples = append(b.Samples, ss...)
+		default:
+			err = fmt.Errorf("not an OTLP JSON request")
+		}
+		if err != nil {
+			b.Rejected = append(b.Rejected, storage.Rejected{Raw: append([]byte(nil), line...), Reason: fmt.Sprintf("line %d: %v", i+1, err)})
+		}
+	}
+	if b.Len() == 0 {
+		return fmt.Errorf("decode OTLP JSON lines: no records")
+	}
+	return nil
+}
+
+// jsonShape tells JSON formats apart by their top-level keys.
+func jsonShape(body []byte) Format {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return FormatUnknown
+	}
+	if trimmed[0] == '[' {
+		// Zipkin v2 is an array of spans with traceId and id; anything else
+		// is an array of events.
+		var first []map[string]json.RawMessage
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		if err := dec.Decode(&first); err == nil && len(first) > 0 {
+			_, tid := first[0]["traceId"]
+			_, id := first[0]["id"]
+			_, le := first[0]["localEndpoint"]
+			_, ts := first[0]["timestamp"]
+			if tid && id && (le || ts) {
+				return FormatZipkinJSON
+			}
+		}
+		return FormatJSONEvents
+	}
+	if trimmed[0] != '{' {
+		return FormatUnknown
+	}
+	// Look at the keys of the first object only.
+	var obj map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(&obj); err != nil {
+		return FormatJSONEvents // let the events decoder name the error
+	}
+	multi := dec.More()
+	switch {
+	case obj["resourceSpans"] != nil:
+		if multi {
+			return FormatOTLPJSONLines
+		}
+		return FormatOTLPTracesJSON
+	case obj["resourceLogs"] != nil:
+		if multi {
+			return FormatOTLPJSONLines
+		}
+		return FormatOTLPLogsJSON
+	case obj["resourceMetrics"] != nil:
+		if multi {
+			return FormatOTLPJSONLines
+		}
+		return FormatOTLPMetricsJSON
+	case obj["data"] != nil:
+		var data []map[string]json.RawMessage
+		if json.Unmarshal(obj["data"], &data) == nil && len(data) > 0 && data[0]["spans"] != nil {
+			return FormatJaegerJSON
+		}
+	}
+	return FormatJSONEvents
+}
+
+// Detect picks the format of a payload from its Content-Type, then its first
+// bytes, then its shape. body must already be decompressed. Protobuf OTLP
+// does not say which signal it carries, so the three are tried in turn;
+// the signal-specific paths (/v1/traces, ...) avoid the guess.
+func Detect(contentType string, body []byte, remoteWrite bool) Format {
+	ct := strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
+	if remoteWrite {
+		return FormatRemoteWrite
+	}
+	switch ct {
+	case "application/x-ndjson", "application/jsonl", "application/json", "text/plain", "":
+		return jsonShape(body)
+	case "application/x-protobuf", "application/protobuf", "application/octet-stream":
+		return detectProto(body)
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if c := bytes.TrimSpace(body)[0]; c == '{' || c == '[' {
+			return jsonShape(body)
+		}
+	}
+	return detectProto(body)
+}
+
+func detectProto(body []byte) Format {
+	if len(body) == 0 {
+		return FormatUnknown
+	}
+	if evs, err := otlp.DecodeTraces(body, otlp.Proto); err == nil && len(evs) > 0 {
+		return FormatOTLPTracesProto
+	}
+	if evs, err := otlp.DecodeLogs(body, otlp.Proto); err == nil && len(evs) > 0 {
+		return FormatOTLPLogsProto
+	}
+	if ss, err := otlp.DecodeMetrics(body, otlp.Proto); err == nil && len(ss) > 0 {
+		return FormatOTLPMetricsProto
+	}
+	return FormatUnknown
+}

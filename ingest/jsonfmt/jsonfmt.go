@@ -1,0 +1,375 @@
+// Package jsonfmt reads and writes Inquest's JSON event format: one object,
+// an array of objects, or newline-delimited objects. Well-known keys fill the
+// event's columns; every other key becomes an attribute (nested objects are
+// flattened with dots, as Honeycomb does). The same format carries refused
+// records in the dead-letter queue, so that they can be replayed.
+package jsonfmt
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// Result is what a payload decoded to.
+type Result struct {
+	Events   []storage.Event
+	Rejected []storage.Rejected
+}
+
+// Decode reads events. Records that are not objects or whose fields have
+// the wrong type are rejected one by one; a syntax error stops the decode
+// but keeps what came before it. now fills a missing timestamp.
+func Decode(body []byte, now time.Time) (*Result, error) {
+	res := &Result{}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	first := true
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return res, fmt.Errorf("decode JSON events at byte %d: %w", dec.InputOffset(), err)
+		}
+		trimmed := bytes.TrimSpace(raw)
+		if first && len(trimmed) > 0 && trimmed[0] == '[' {
+			var items []json.RawMessage
+			if err := json.Unmarshal(trimmed, &items); err != nil {
+				return res, fmt.Errorf("decode JSON events: %w", err)
+			}
+			for _, it := range items {
+				res.add(it, now)
+			}
+		} else {
+			res.add(trimmed, now)
+		}
+		first = false
+	}
+	if len(res.Events) == 0 && len(res.Rejected) == 0 {
+		return res, fmt.Errorf("decode JSON events: no events in payload")
+	}
+	return res, nil
+}
+
+func (r *Result) add(raw json.RawMessage, now time.Time) {
+	e, err := decodeEvent(raw, now)
+	if err != nil {
+		r.Rejected = append(r.Rejected, storage.Rejected{Raw: append([]byte(nil), raw...), Reason: err.Error()})
+		return
+	}
+	r.Events = append(r.Events, e)
+}
+
+func decodeEvent(raw json.RawMessage, now time.Time) (storage.Event, error) {
+	var obj map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		return storage.Event{}, fmt.Errorf("record is not a JSON object")
+	}
+	e := storage.Event{SampleRate: 1, Status: storage.StatusUnset}
+	var kind string
+	str := func(key string, v any) (string, error) {
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case json.Number:
+			return x.String(), nil
+		case nil:
+			return "", nil
+		}
+		return "", fmt.Errorf("field %q: want a string", key)
+	}
+	num := func(key string, v any) (float64, error) {
+		switch x := v.(type) {
+		case json.Number:
+			return x.Float64()
+		case string:
+			switch x {
+			case "NaN":
+				return math.NaN(), nil
+			case "+Inf", "Inf":
+				return math.Inf(1), nil
+			case "-Inf":
+				return math.Inf(-1), nil
+			}
+			f, err := strconv.ParseFloat(x, 64)
+			if err != nil {
+				return 0, fmt.Errorf("field %q: %q is not a number", key, x)
+			}
+			return f, nil
+		}
+		return 0, fmt.Errorf("field %q: want a number", key)
+	}
+	var err error
+	haveTime := false
+	for k, v := range obj {
+		switch k {
+		case "timestamp", "time", "ts", "@timestamp":
+			e.TimeUnixNano, err = parseTimestamp(k, v)
+			haveTime = true
+		case "service", "service.name", "service_name":
+			e.Service, err = str(k, v)
+		case "name":
+			e.Name, err = str(k, v)
+		case "kind":
+			kind, err = str(k, v)
+		case "trace_id", "traceId", "trace.trace_id":
+			e.TraceID, err = str(k, v)
+		case "span_id", "spanId", "trace.span_id":
+			e.SpanID, err = str(k, v)
+		case "parent_span_id", "parentSpanId", "trace.parent_id":
+			e.ParentSpanID, err = str(k, v)
+		case "duration_ms":
+			var f float64
+			f, err = num(k, v)
+			e.DurationNano = int64(f * 1e6)
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				err = fmt.Errorf("field %q: not a finite number", k)
+			}
+		case "status":
+			var s string
+			s, err = str(k, v)
+			e.Status = storage.Status(strings.ToLower(s))
+		case "severity", "level":
+			e.Severity, err = str(k, v)
+		case "body", "message", "msg":
+			e.Body, err = str(k, v)
+		case "sample_rate", "samplerate":
+			e.SampleRate, err = num(k, v)
+		case "resource":
+			m, ok := v.(map[string]any)
+			if !ok {
+				err = fmt.Errorf("field %q: want an object", k)
+				break
+			}
+			flatten(&e, &e.Resource, "", m)
+		case "attributes":
+			m, ok := v.(map[string]any)
+			if !ok {
+				err = fmt.Errorf("field %q: want an object", k)
+				break
+			}
+			flatten(&e, &e.Attrs, "", m)
+		default:
+			putAny(&e, &e.Attrs, k, v)
+		}
+		if err != nil {
+			return e, err
+		}
+	}
+	if !haveTime {
+		e.TimeUnixNano = now.UnixNano()
+	}
+	switch {
+	case kind != "":
+		e.Kind = storage.Kind(kind)
+	case e.SpanID != "" && e.TraceID != "":
+		e.Kind = storage.KindSpan
+	case e.Body != "" || e.Severity != "":
+		e.Kind = storage.KindLog
+	default:
+		e.Kind = storage.KindEvent
+	}
+	if e.Name == "" && e.Kind == storage.KindLog {
+		e.Name = "log"
+	}
+	if e.Status == storage.StatusUnset && e.Kind == storage.KindLog {
+		switch strings.ToUpper(e.Severity) {
+		case "ERROR", "FATAL", "CRITICAL":
+			e.Status = storage.StatusError
+		}
+	}
+	if e.Status == "" {
+		e.Status = storage.StatusUnset
+	}
+	return e, nil
+}
+
+func flatten(e *storage.Event, attrs *storage.Attrs, prefix string, m map[string]any) {
+	for k, v := range m {
+		putAny(e, attrs, prefix+k, v)
+	}
+}
+
+func putAny(e *storage.Event, attrs *storage.Attrs, k string, v any) {
+	switch x := v.(type) {
+	case nil:
+	case string:
+		attrs.Put(k, x)
+	case bool:
+		attrs.Put(k, strconv.FormatBool(x))
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			attrs.Put(k, x.String())
+		} else if attrs == &e.Attrs {
+			e.PutNum(k, f)
+		} else {
+			attrs.Put(k, x.String())
+		}
+	case map[string]any:
+		flatten(e, attrs, k+".", x)
+	default:
+		b, _ := json.Marshal(x)
+		attrs.Put(k, string(b))
+	}
+}
+
+// parseTimestamp reads RFC3339 or a Unix number in s, ms, µs or ns, told
+// apart by magnitude.
+func parseTimestamp(key string, v any) (int64, error) {
+	switch x := v.(type) {
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, x)
+		if err != nil {
+			if n, nerr := strconv.ParseFloat(x, 64); nerr == nil {
+				return unixNumber(n), nil
+			}
+			return 0, fmt.Errorf("field %q: %q is not RFC3339 or a Unix time", key, x)
+		}
+		return t.UnixNano(), nil
+	case json.Number:
+		if i, err := x.Int64(); err == nil && i > 1e17 {
+			return i, nil // nanoseconds: keep full precision
+		}
+		f, err := x.Float64()
+		if err != nil {
+			return 0, fmt.Errorf("field %q: %w", key, err)
+		}
+		return unixNumber(f), nil
+	}
+	return 0, fmt.Errorf("field %q: want an RFC3339 string or a Unix number", key)
+}
+
+func unixNumber(f float64) int64 {
+	switch a := math.Abs(f); {
+	case a < 1e11: // seconds
+		return int64(f * 1e9)
+	case a < 1e14: // milliseconds
+		return int64(f * 1e6)
+	case a < 1e17: // microseconds
+		return int64(f * 1e3)
+	}
+	return int64(f)
+}
+
+// jsonNumber writes non-finite values as strings, which JSON cannot hold
+// otherwise and Decode reads back.
+func jsonNumber(f float64) any {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return f
+}
+
+// Encode writes an event in the format Decode reads, losslessly enough for
+// a replay: numeric attributes stay numbers.
+func Encode(e *storage.Event) []byte {
+	obj := map[string]any{
+		"timestamp":   time.Unix(0, e.TimeUnixNano).UTC().Format(time.RFC3339Nano),
+		"service":     e.Service,
+		"name":        e.Name,
+		"kind":        string(e.Kind),
+		"status":      string(e.Status),
+		"sample_rate": jsonNumber(e.SampleRate),
+	}
+	set := func(k, v string) {
+		if v != "" {
+			obj[k] = v
+		}
+	}
+	set("trace_id", e.TraceID)
+	set("span_id", e.SpanID)
+	set("parent_span_id", e.ParentSpanID)
+	set("severity", e.Severity)
+	set("body", e.Body)
+	if e.Kind == storage.KindSpan {
+		obj["duration_ms"] = float64(e.DurationNano) / 1e6
+	}
+	attrs := map[string]any{}
+	for i, k := range e.Attrs.Keys {
+		attrs[k] = e.Attrs.Values[i]
+	}
+	for i, k := range e.NumAttrs.Keys {
+		attrs[k] = jsonNumber(e.NumAttrs.Values[i])
+	}
+	if len(attrs) > 0 {
+		obj["attributes"] = attrs
+	}
+	if e.Resource.Len() > 0 {
+		res := map[string]any{}
+		for i, k := range e.Resource.Keys {
+			res[k] = e.Resource.Values[i]
+		}
+		obj["resource"] = res
+	}
+	b, _ := json.Marshal(obj)
+	return b
+}
+
+// sampleJSON is the dead-letter form of a metric sample.
+type sampleJSON struct {
+	Metric    string            `json:"metric"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Type      string            `json:"type"`
+	Timestamp int64             `json:"timestamp_ns"`
+	Value     any               `json:"value"`
+}
+
+// EncodeSample writes a sample for the dead-letter queue.
+func EncodeSample(s *storage.Sample) []byte {
+	j := sampleJSON{Metric: s.Name, Type: string(s.Type), Timestamp: s.TimeUnixNano, Value: jsonNumber(s.Value), Labels: map[string]string{}}
+	for i, k := range s.Labels.Keys {
+		j.Labels[k] = s.Labels.Values[i]
+	}
+	b, _ := json.Marshal(j)
+	return b
+}
+
+// DecodeSamples reads samples written by EncodeSample, one per line.
+func DecodeSamples(body []byte) ([]storage.Sample, error) {
+	var out []storage.Sample
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		var j sampleJSON
+		err := dec.Decode(&j)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return out, fmt.Errorf("decode samples: %w", err)
+		}
+		m := storage.Sample{Name: j.Metric, Type: storage.MetricType(j.Type), TimeUnixNano: j.Timestamp}
+		switch v := j.Value.(type) {
+		case json.Number:
+			m.Value, err = v.Float64()
+		case string:
+			m.Value, err = strconv.ParseFloat(v, 64)
+		default:
+			err = fmt.Errorf("value: want a number")
+		}
+		if err != nil {
+			return out, fmt.Errorf("decode samples: %w", err)
+		}
+		for k, v := range j.Labels {
+			m.Labels.Put(k, v)
+		}
+		m.Labels.Sort()
+		m.SeriesID = m.ComputeSeriesID()
+		out = append(out, m)
+	}
+	return out, nil
+}

@@ -1,0 +1,342 @@
+// Package otlp turns OTLP traces, logs and metrics (protobuf or JSON, as
+// pdata decodes them) into Inquest events and samples.
+package otlp
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// UnknownService is what OpenTelemetry SDKs report when service.name is
+// not set.
+const UnknownService = "unknown_service"
+
+// putValue stores one attribute: numbers natively (and as text), bools and
+// strings as text, bytes as base64, arrays and maps as JSON.
+func putValue(e *storage.Event, attrs *storage.Attrs, k string, v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		attrs.Put(k, v.Str())
+	case pcommon.ValueTypeInt:
+		if attrs == &e.Attrs {
+			e.PutNum(k, float64(v.Int()))
+		} else {
+			attrs.Put(k, v.AsString())
+		}
+	case pcommon.ValueTypeDouble:
+		if attrs == &e.Attrs {
+			e.PutNum(k, v.Double())
+		} else {
+			attrs.Put(k, v.AsString())
+		}
+	case pcommon.ValueTypeBool:
+		attrs.Put(k, v.AsString())
+	case pcommon.ValueTypeBytes:
+		attrs.Put(k, base64.StdEncoding.EncodeToString(v.Bytes().AsRaw()))
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+		b, err := json.Marshal(v.AsRaw())
+		if err == nil {
+			attrs.Put(k, string(b))
+		}
+	}
+}
+
+func putAttrs(e *storage.Event, attrs *storage.Attrs, m pcommon.Map) {
+	for k, v := range m.All() {
+		putValue(e, attrs, k, v)
+	}
+}
+
+func serviceOf(res pcommon.Resource) string {
+	if v, ok := res.Attributes().Get("service.name"); ok && v.AsString() != "" {
+		return v.AsString()
+	}
+	return UnknownService
+}
+
+// sampleRate reads the Honeycomb-style sample_rate attribute (1 in N).
+func sampleRate(e *storage.Event) {
+	e.SampleRate = 1
+	if v, ok := e.NumAttrs.Get("sample_rate"); ok {
+		e.SampleRate = v
+	} else if v, ok := e.NumAttrs.Get("SampleRate"); ok {
+		e.SampleRate = v
+	}
+}
+
+func hexID(b []byte, empty bool) string {
+	if empty {
+		return ""
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+var spanKinds = map[ptrace.SpanKind]string{
+	ptrace.SpanKindServer: "server", ptrace.SpanKindClient: "client", ptrace.SpanKindProducer: "producer",
+	ptrace.SpanKindConsumer: "consumer", ptrace.SpanKindInternal: "internal",
+}
+
+// Traces converts spans; each span event (an exception, say) becomes a log
+// event linked to its span, so that it can be searched like any log.
+func Traces(td ptrace.Traces) []storage.Event {
+	out := make([]storage.Event, 0, td.SpanCount())
+	for _, rs := range td.ResourceSpans().All() {
+		var res storage.Attrs
+		putAttrs(nil, &res, rs.Resource().Attributes())
+		service := serviceOf(rs.Resource())
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				tid, sid, pid := sp.TraceID(), sp.SpanID(), sp.ParentSpanID()
+				e := storage.Event{
+					TimeUnixNano: int64(sp.StartTimestamp()),
+					Kind:         storage.KindSpan,
+					Service:      service,
+					Name:         sp.Name(),
+					TraceID:      hexID(tid[:], tid.IsEmpty()),
+					SpanID:       hexID(sid[:], sid.IsEmpty()),
+					ParentSpanID: hexID(pid[:], pid.IsEmpty()),
+					DurationNano: int64(sp.EndTimestamp()) - int64(sp.StartTimestamp()),
+					Resource:     res,
+				}
+				switch sp.Status().Code() {
+				case ptrace.StatusCodeError:
+					e.Status = storage.StatusError
+				case ptrace.StatusCodeOk:
+					e.Status = storage.StatusOK
+				default:
+					e.Status = storage.StatusUnset
+				}
+				e.Body = sp.Status().Message()
+				if k, ok := spanKinds[sp.Kind()]; ok {
+					e.Attrs.Put("span.kind", k)
+				}
+				putAttrs(&e, &e.Attrs, sp.Attributes())
+				sampleRate(&e)
+				out = append(out, e)
+				for _, ev := range sp.Events().All() {
+					l := storage.Event{
+						TimeUnixNano: int64(ev.Timestamp()),
+						Kind:         storage.KindLog,
+						Service:      service,
+						Name:         ev.Name(),
+						TraceID:      e.TraceID,
+						SpanID:       e.SpanID,
+						Status:       storage.StatusUnset,
+						Resource:     res,
+					}
+					putAttrs(&l, &l.Attrs, ev.Attributes())
+					if msg, ok := l.Attrs.Get("exception.message"); ok {
+						l.Body = msg
+						l.Severity = "ERROR"
+						l.Status = storage.StatusError
+					}
+					l.SampleRate = e.SampleRate
+					out = append(out, l)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Logs converts log records. A record's name is its event name when it has
+// one, else "log"; severities of ERROR and above mark it as an error.
+func Logs(ld plog.Logs) []storage.Event {
+	out := make([]storage.Event, 0, ld.LogRecordCount())
+	for _, rl := range ld.ResourceLogs().All() {
+		var res storage.Attrs
+		putAttrs(nil, &res, rl.Resource().Attributes())
+		service := serviceOf(rl.Resource())
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				ts := lr.Timestamp()
+				if ts == 0 {
+					ts = lr.ObservedTimestamp()
+				}
+				tid, sid := lr.TraceID(), lr.SpanID()
+				e := storage.Event{
+					TimeUnixNano: int64(ts),
+					Kind:         storage.KindLog,
+					Service:      service,
+					Name:         lr.EventName(),
+					TraceID:      hexID(tid[:], tid.IsEmpty()),
+					SpanID:       hexID(sid[:], sid.IsEmpty()),
+					Severity:     lr.SeverityText(),
+					Body:         lr.Body().AsString(),
+					Status:       storage.StatusUnset,
+					Resource:     res,
+				}
+				if e.Severity == "" && lr.SeverityNumber() != plog.SeverityNumberUnspecified {
+					e.Severity = lr.SeverityNumber().String()
+				}
+				if lr.SeverityNumber() >= plog.SeverityNumberError {
+					e.Status = storage.StatusError
+				}
+				putAttrs(&e, &e.Attrs, lr.Attributes())
+				if e.Name == "" {
+					if n, ok := e.Attrs.Get("event.name"); ok {
+						e.Name = n
+					} else {
+						e.Name = "log"
+					}
+				}
+				sampleRate(&e)
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+func labels(job, instance string, attrs pcommon.Map, extra ...string) storage.Attrs {
+	var a storage.Attrs
+	if job != "" {
+		a.Put("job", job)
+	}
+	if instance != "" {
+		a.Put("instance", instance)
+	}
+	for k, v := range attrs.All() {
+		a.Put(k, v.AsString())
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		a.Put(extra[i], extra[i+1])
+	}
+	a.Sort()
+	return a
+}
+
+// Metrics converts metric points to samples the Prometheus way: histograms
+// become _count, _sum and cumulative _bucket{le} series, summaries become
+// quantile series plus _count and _sum. Delta sums are kept as gauges of
+// their increments (rate() over them is not meaningful).
+func Metrics(md pmetric.Metrics) []storage.Sample {
+	var out []storage.Sample
+	for _, rm := range md.ResourceMetrics().All() {
+		job := serviceOf(rm.Resource())
+		instance := ""
+		if v, ok := rm.Resource().Attributes().Get("service.instance.id"); ok {
+			instance = v.AsString()
+		}
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				out = appendMetric(out, m, job, instance)
+			}
+		}
+	}
+	for i := range out {
+		out[i].SeriesID = out[i].ComputeSeriesID()
+	}
+	return out
+}
+
+func appendMetric(out []storage.Sample, m pmetric.Metric, job, instance string) []storage.Sample {
+	add := func(name string, typ storage.MetricType, ts pcommon.Timestamp, v float64, ls storage.Attrs) {
+		out = append(out, storage.Sample{Name: name, Labels: ls, Type: typ, TimeUnixNano: int64(ts), Value: v})
+	}
+	num := func(dp pmetric.NumberDataPoint) float64 {
+		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+			return float64(dp.IntValue())
+		}
+		return dp.DoubleValue()
+	}
+	name := m.Name()
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		for _, dp := range m.Gauge().DataPoints().All() {
+			add(name, storage.MetricGauge, dp.Timestamp(), num(dp), labels(job, instance, dp.Attributes()))
+		}
+	case pmetric.MetricTypeSum:
+		typ := storage.MetricGauge
+		if m.Sum().IsMonotonic() && m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityCumulative {
+			typ = storage.MetricCounter
+		}
+		for _, dp := range m.Sum().DataPoints().All() {
+			add(name, typ, dp.Timestamp(), num(dp), labels(job, instance, dp.Attributes()))
+		}
+	case pmetric.MetricTypeHistogram:
+		for _, dp := range m.Histogram().DataPoints().All() {
+			add(name+"_count", storage.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
+			if dp.HasSum() {
+				add(name+"_sum", storage.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
+			}
+			var cum uint64
+			bounds := dp.ExplicitBounds()
+			for i, c := range dp.BucketCounts().All() {
+				cum += c
+				le := "+Inf"
+				if i < bounds.Len() {
+					le = storage.FormatNumber(bounds.At(i))
+				}
+				add(name+"_bucket", storage.MetricCounter, dp.Timestamp(), float64(cum), labels(job, instance, dp.Attributes(), "le", le))
+			}
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		for _, dp := range m.ExponentialHistogram().DataPoints().All() {
+			add(name+"_count", storage.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
+			if dp.HasSum() {
+				add(name+"_sum", storage.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
+			}
+		}
+	case pmetric.MetricTypeSummary:
+		for _, dp := range m.Summary().DataPoints().All() {
+			add(name+"_count", storage.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
+			add(name+"_sum", storage.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
+			for _, q := range dp.QuantileValues().All() {
+				add(name, storage.MetricSummary, dp.Timestamp(), q.Value(), labels(job, instance, dp.Attributes(), "quantile", storage.FormatNumber(q.Quantile())))
+			}
+		}
+	}
+	return out
+}
+
+// Encoding of an OTLP/HTTP body.
+type Encoding int
+
+// Encodings.
+const (
+	Proto Encoding = iota
+	JSON
+)
+
+func unmarshaler[T any](enc Encoding, proto, js func([]byte) (T, error)) func([]byte) (T, error) {
+	if enc == JSON {
+		return js
+	}
+	return proto
+}
+
+// DecodeTraces decodes an ExportTraceServiceRequest body.
+func DecodeTraces(body []byte, enc Encoding) ([]storage.Event, error) {
+	td, err := unmarshaler(enc, (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces, (&ptrace.JSONUnmarshaler{}).UnmarshalTraces)(body)
+	if err != nil {
+		return nil, fmt.Errorf("decode OTLP traces: %w", err)
+	}
+	return Traces(td), nil
+}
+
+// DecodeLogs decodes an ExportLogsServiceRequest body.
+func DecodeLogs(body []byte, enc Encoding) ([]storage.Event, error) {
+	ld, err := unmarshaler(enc, (&plog.ProtoUnmarshaler{}).UnmarshalLogs, (&plog.JSONUnmarshaler{}).UnmarshalLogs)(body)
+	if err != nil {
+		return nil, fmt.Errorf("decode OTLP logs: %w", err)
+	}
+	return Logs(ld), nil
+}
+
+// DecodeMetrics decodes an ExportMetricsServiceRequest body.
+func DecodeMetrics(body []byte, enc Encoding) ([]storage.Sample, error) {
+	md, err := unmarshaler(enc, (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics, (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics)(body)
+	if err != nil {
+		return nil, fmt.Errorf("decode OTLP metrics: %w", err)
+	}
+	return Metrics(md), nil
+}

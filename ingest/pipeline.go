@@ -1,0 +1,306 @@
+// Package ingest is the path from a decoded payload to the store: validate,
+// dedup, queue on the bus, batch, write, and keep what was refused in the
+// dead-letter queue. Receivers (ingest/receiver) and `inquest import` feed
+// it; decoders live in the sub-packages.
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inquest/inquest/ingest/jsonfmt"
+	"github.com/inquest/inquest/storage"
+)
+
+// Config configures the pipeline.
+type Config struct {
+	Limits          Limits
+	DedupWindow     time.Duration
+	DedupMaxEntries int
+	// MaxDeadLetterPayload caps the raw bytes kept for one refused payload.
+	MaxDeadLetterPayload int
+	// MaxDeadLettersPerRequest caps how many records one request may add
+	// to the dead-letter queue; the rest are only counted.
+	MaxDeadLettersPerRequest int
+}
+
+// DefaultConfig is what `inquest serve` uses unless told otherwise.
+func DefaultConfig() Config {
+	return Config{
+		Limits:                   Limits{MaxFuture: time.Hour, MaxAge: 7 * 24 * time.Hour, MaxBodyBytes: 64 << 10},
+		DedupWindow:              10 * time.Minute,
+		DedupMaxEntries:          2_000_000,
+		MaxDeadLetterPayload:     1 << 20,
+		MaxDeadLettersPerRequest: 1000,
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.Limits.MaxFuture < 0 || c.Limits.MaxAge < 0 {
+		return fmt.Errorf("ingest limits must not be negative")
+	}
+	if c.DedupWindow > 0 && c.DedupMaxEntries <= 0 {
+		return fmt.Errorf("dedup needs a positive entry limit")
+	}
+	return nil
+}
+
+// Input is one decoded payload offered to the pipeline.
+type Input struct {
+	Tenant     string
+	Source     string // receiver: otlp-grpc, otlp-http, remote-write, events, import, replay
+	Format     Format
+	Batch      *Batch
+	Historical Historical
+	// NoDeadLetter reports refusals only to the caller (replays).
+	NoDeadLetter bool
+}
+
+// Result says what became of the records of one payload.
+type Result struct {
+	Accepted   int
+	Rejected   int
+	Duplicates int
+	// Errors holds the first few distinct reasons for refusals.
+	Errors []string
+}
+
+// ErrorSummary joins the reasons into one message for a client.
+func (r *Result) ErrorSummary() string {
+	msg := fmt.Sprintf("%d record(s) rejected", r.Rejected)
+	for i, e := range r.Errors {
+		if i == 0 {
+			msg += ": "
+		} else {
+			msg += "; "
+		}
+		msg += e
+	}
+	return msg
+}
+
+const maxReasons = 5
+
+func (r *Result) reject(reason string) {
+	r.Rejected++
+	for _, e := range r.Errors {
+		if e == reason {
+			return
+		}
+	}
+	if len(r.Errors) < maxReasons {
+		r.Errors = append(r.Errors, reason)
+	}
+}
+
+// Pipeline validates and queues records; one per process, shared by every
+// receiver.
+type Pipeline struct {
+	cfg    Config
+	bus    Bus
+	dlq    storage.DeadLetterStore
+	dedup  *Dedup
+	logger *slog.Logger
+	now    func() time.Time
+
+	records  *prometheus.CounterVec
+	payloads *prometheus.CounterVec
+	stale    prometheus.Counter
+}
+
+// NewPipeline wires a pipeline onto a bus and a dead-letter store.
+func NewPipeline(cfg Config, bus Bus, dlq storage.DeadLetterStore, reg prometheus.Registerer, logger *slog.Logger) (*Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p := &Pipeline{
+		cfg: cfg, bus: bus, dlq: dlq, logger: logger, now: time.Now,
+		dedup: NewDedup(cfg.DedupWindow, cfg.DedupMaxEntries),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inquest_ingest_records_total", Help: "Records offered to ingest, by signal and outcome (accepted, rejected, duplicate, backpressure).",
+		}, []string{"signal", "outcome"}),
+		payloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inquest_ingest_payloads_total", Help: "Payloads received, by source and outcome (ok, partial, invalid, backpressure).",
+		}, []string{"source", "outcome"}),
+		stale: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "inquest_ingest_stale_markers_total", Help: "Prometheus staleness markers skipped.",
+		}),
+	}
+	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "inquest_ingest_queue_records", Help: "Records queued between the receivers and the writers.",
+	}, func() float64 { return float64(bus.Depth()) })
+	if reg != nil {
+		for _, c := range []prometheus.Collector{p.records, p.payloads, p.stale, depth} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register ingest metrics: %w", err)
+			}
+		}
+	}
+	return p, nil
+}
+
+// Accept validates, dedups and queues a decoded payload. Invalid records go
+// to the dead-letter queue and are reported in the result; valid records in
+// the same payload are still accepted. ErrFull means nothing was accepted
+// and the client should retry.
+func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
+	if in.Tenant == "" {
+		return nil, fmt.Errorf("accept: no tenant")
+	}
+	now := p.now()
+	res := &Result{}
+	var dead []storage.DeadLetter
+	addDead := func(payload []byte, format Format, reason string) {
+		res.reject(reason)
+		if !in.NoDeadLetter && len(dead) < p.cfg.MaxDeadLettersPerRequest {
+			dead = append(dead, p.deadLetter(in.Tenant, in.Source, format, payload, reason, now))
+		}
+	}
+	msg := &Message{Tenant: in.Tenant}
+	var hashes []uint64
+	for i := range in.Batch.Events {
+		e := &in.Batch.Events[i]
+		e.Tenant = in.Tenant
+		if err := p.cfg.Limits.ValidateEvent(e, now, in.Historical); err != nil {
+			addDead(jsonfmt.Encode(e), FormatJSONEvents, err.Error())
+			continue
+		}
+		e.ID = e.ContentHash()
+		if p.dedup.Seen(e.ID, now) {
+			res.Duplicates++
+			continue
+		}
+		hashes = append(hashes, e.ID)
+		msg.Events = append(msg.Events, *e)
+	}
+	for i := range in.Batch.Samples {
+		s := &in.Batch.Samples[i]
+		s.Tenant = in.Tenant
+		if err := p.cfg.Limits.ValidateSample(s, now, in.Historical); err != nil {
+			addDead(jsonfmt.EncodeSample(s), FormatJSONSamples, err.Error())
+			continue
+		}
+		if s.SeriesID == 0 {
+			s.SeriesID = s.ComputeSeriesID()
+		}
+		h := s.ContentHash()
+		if p.dedup.Seen(h, now) {
+			res.Duplicates++
+			continue
+		}
+		hashes = append(hashes, h)
+		msg.Samples = append(msg.Samples, *s)
+	}
+	for _, r := range in.Batch.Rejected {
+		raw, format := r.Raw, Detect("application/json", r.Raw, false)
+		if in.Format == FormatZipkinJSON {
+			raw, format = append(append([]byte("["), r.Raw...), ']'), FormatZipkinJSON
+		}
+		addDead(raw, format, r.Reason)
+	}
+	if in.Batch.Stale > 0 {
+		p.stale.Add(float64(in.Batch.Stale))
+	}
+	if msg.Len() > 0 {
+		if err := p.bus.Publish(ctx, msg); err != nil {
+			for _, h := range hashes {
+				p.dedup.Forget(h)
+			}
+			p.records.WithLabelValues("events", "backpressure").Add(float64(len(msg.Events)))
+			p.records.WithLabelValues("samples", "backpressure").Add(float64(len(msg.Samples)))
+			p.payloads.WithLabelValues(in.Source, "backpressure").Inc()
+			return nil, err
+		}
+	}
+	res.Accepted = msg.Len()
+	p.records.WithLabelValues("events", "accepted").Add(float64(len(msg.Events)))
+	p.records.WithLabelValues("samples", "accepted").Add(float64(len(msg.Samples)))
+	p.records.WithLabelValues("all", "rejected").Add(float64(res.Rejected))
+	p.records.WithLabelValues("all", "duplicate").Add(float64(res.Duplicates))
+	if len(dead) > 0 {
+		if err := p.dlq.PutDeadLetters(ctx, dead); err != nil {
+			p.logger.Error("dead-letter write failed", "err", err, "records", len(dead))
+		}
+	}
+	if res.Rejected > 0 {
+		p.payloads.WithLabelValues(in.Source, "partial").Inc()
+	} else {
+		p.payloads.WithLabelValues(in.Source, "ok").Inc()
+	}
+	return res, nil
+}
+
+// RejectPayload keeps a payload that could not be decoded at all.
+func (p *Pipeline) RejectPayload(ctx context.Context, tenant, source string, format Format, payload []byte, reason string) {
+	p.payloads.WithLabelValues(source, "invalid").Inc()
+	if tenant == "" {
+		return
+	}
+	if err := p.dlq.PutDeadLetters(ctx, []storage.DeadLetter{p.deadLetter(tenant, source, format, payload, reason, p.now())}); err != nil {
+		p.logger.Error("dead-letter write failed", "err", err)
+	}
+}
+
+func (p *Pipeline) deadLetter(tenant, source string, format Format, payload []byte, reason string, now time.Time) storage.DeadLetter {
+	if len(payload) > p.cfg.MaxDeadLetterPayload {
+		payload = payload[:p.cfg.MaxDeadLetterPayload]
+		format = "truncated"
+		reason += fmt.Sprintf(" (payload truncated to %d bytes)", p.cfg.MaxDeadLetterPayload)
+	}
+	return storage.DeadLetter{
+		Tenant: tenant, ID: newID(), TimeUnixNano: now.UnixNano(), Source: source,
+		Format: string(format), Reason: reason, Payload: append([]byte(nil), payload...),
+	}
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ErrNotReplayable is returned for dead letters whose payload cannot be
+// decoded again (truncated, or of no known format).
+var ErrNotReplayable = errors.New("dead letter cannot be replayed")
+
+// Replay decodes a dead letter again and offers it to the pipeline as an
+// import (its original timestamps are kept). It is marked replayed only if
+// every record was accepted; refusals are reported, not dead-lettered again.
+func (p *Pipeline) Replay(ctx context.Context, tenant, id string) (*Result, error) {
+	d, err := p.dlq.DeadLetter(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.ReplayedAtNano != 0 {
+		return nil, fmt.Errorf("dead letter %s was already replayed at %s", id, time.Unix(0, d.ReplayedAtNano).UTC().Format(time.RFC3339))
+	}
+	batch, err := Decode(Format(d.Format), d.Payload, p.now())
+	if err != nil {
+		if batch == nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotReplayable, err)
+		}
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	res, err := p.Accept(ctx, Input{Tenant: tenant, Source: "replay", Format: Format(d.Format), Batch: batch, Historical: true, NoDeadLetter: true})
+	if err != nil {
+		return nil, err
+	}
+	if res.Rejected == 0 {
+		if err := p.dlq.MarkReplayed(ctx, tenant, id, p.now().UnixNano()); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,74 @@
+// Package promrw decodes Prometheus remote write 1.0 requests (the protobuf
+// inside the snappy block) into samples.
+package promrw
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/VictoriaMetrics/VictoriaMetrics/lib/prompb"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// staleNaN is the bit pattern Prometheus sends to mark a series stale. It
+// is a signal about the series, not a value, so it is not stored.
+const staleNaN uint64 = 0x7ff0000000000002
+
+// IsStale reports whether v is Prometheus' staleness marker.
+func IsStale(v float64) bool { return math.Float64bits(v) == staleNaN }
+
+// Decoded holds the samples of a request and the count of staleness markers
+// skipped.
+type Decoded struct {
+	Samples []storage.Sample
+	Stale   int
+}
+
+// Decode decodes an uncompressed WriteRequest. The metric type is inferred
+// from the name (remote write 1.0 carries no types): _total, _count, _sum
+// and _bucket are counters.
+func Decode(body []byte) (*Decoded, error) {
+	var wr prompb.WriteRequest
+	if err := wr.UnmarshalProtobuf(body); err != nil {
+		return nil, fmt.Errorf("decode remote write: %w", err)
+	}
+	out := &Decoded{}
+	for _, ts := range wr.Timeseries {
+		var name string
+		var ls storage.Attrs
+		for _, l := range ts.Labels {
+			if l.Name == "__name__" {
+				name = l.Value
+				continue
+			}
+			ls.Put(l.Name, l.Value)
+		}
+		ls.Sort()
+		typ := typeOf(name)
+		var id uint64
+		for i, s := range ts.Samples {
+			if IsStale(s.Value) {
+				out.Stale++
+				continue
+			}
+			m := storage.Sample{Name: name, Labels: ls, Type: typ, TimeUnixNano: s.Timestamp * 1e6, Value: s.Value}
+			if i == 0 || id == 0 {
+				id = m.ComputeSeriesID()
+			}
+			m.SeriesID = id
+			out.Samples = append(out.Samples, m)
+		}
+	}
+	return out, nil
+}
+
+func typeOf(name string) storage.MetricType {
+	for _, suffix := range []string{"_total", "_count", "_sum", "_bucket"} {
+		if strings.HasSuffix(name, suffix) {
+			return storage.MetricCounter
+		}
+	}
+	return storage.MetricGauge
+}

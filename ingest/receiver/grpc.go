@@ -1,0 +1,95 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/ingest/otlp"
+)
+
+// RegisterGRPC adds the three OTLP services to a gRPC server.
+func (rc *Receiver) RegisterGRPC(s *grpc.Server) {
+	ptraceotlp.RegisterGRPCServer(s, &traceService{rc: rc})
+	plogotlp.RegisterGRPCServer(s, &logService{rc: rc})
+	pmetricotlp.RegisterGRPCServer(s, &metricService{rc: rc})
+}
+
+// acceptGRPC maps pipeline outcomes to gRPC: UNAVAILABLE (retryable) when
+// the queue is full, partial success for refused records.
+func (rc *Receiver) acceptGRPC(ctx context.Context, f ingest.Format, batch *ingest.Batch) (*ingest.Result, error) {
+	tenant, ok := auth.TenantFrom(ctx)
+	if !ok {
+		return nil, status.Error(codes.Unauthenticated, "no tenant for this request")
+	}
+	res, err := rc.pipeline.Accept(ctx, ingest.Input{Tenant: tenant, Source: "otlp-grpc", Format: f, Batch: batch})
+	if errors.Is(err, ingest.ErrFull) || errors.Is(err, ingest.ErrClosed) {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	if err != nil {
+		return nil, status.Error(codes.Internal, "ingest failed")
+	}
+	return res, nil
+}
+
+type traceService struct {
+	ptraceotlp.UnimplementedGRPCServer
+	rc *Receiver
+}
+
+func (s *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	resp := ptraceotlp.NewExportResponse()
+	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPTracesProto, &ingest.Batch{Events: otlp.Traces(req.Traces())})
+	if err != nil {
+		return resp, err
+	}
+	if res.Rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(int64(res.Rejected))
+		resp.PartialSuccess().SetErrorMessage(res.ErrorSummary())
+	}
+	return resp, nil
+}
+
+type logService struct {
+	plogotlp.UnimplementedGRPCServer
+	rc *Receiver
+}
+
+func (s *logService) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	resp := plogotlp.NewExportResponse()
+	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPLogsProto, &ingest.Batch{Events: otlp.Logs(req.Logs())})
+	if err != nil {
+		return resp, err
+	}
+	if res.Rejected > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(int64(res.Rejected))
+		resp.PartialSuccess().SetErrorMessage(res.ErrorSummary())
+	}
+	return resp, nil
+}
+
+type metricService struct {
+	pmetricotlp.UnimplementedGRPCServer
+	rc *Receiver
+}
+
+func (s *metricService) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	resp := pmetricotlp.NewExportResponse()
+	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPMetricsProto, &ingest.Batch{Samples: otlp.Metrics(req.Metrics())})
+	if err != nil {
+		return resp, err
+	}
+	if res.Rejected > 0 {
+		resp.PartialSuccess().SetRejectedDataPoints(int64(res.Rejected))
+		resp.PartialSuccess().SetErrorMessage(res.ErrorSummary())
+	}
+	return resp, nil
+}

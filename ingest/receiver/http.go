@@ -1,0 +1,328 @@
+package receiver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/ingest"
+)
+
+// Config configures the receivers.
+type Config struct {
+	// MaxBodyBytes bounds a request body, before and after decompression.
+	MaxBodyBytes int64
+	// RetryAfter is what clients are told to wait when the queue is full.
+	RetryAfter time.Duration
+}
+
+// DefaultConfig allows 16 MiB payloads, like common collector defaults.
+func DefaultConfig() Config { return Config{MaxBodyBytes: 16 << 20, RetryAfter: time.Second} }
+
+// Receiver serves every ingest protocol over one pipeline.
+type Receiver struct {
+	cfg      Config
+	pipeline *ingest.Pipeline
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// New builds a receiver.
+func New(cfg Config, p *ingest.Pipeline, logger *slog.Logger) *Receiver {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultConfig().MaxBodyBytes
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = time.Second
+	}
+	return &Receiver{cfg: cfg, pipeline: p, logger: logger, now: time.Now}
+}
+
+// RegisterOTLP mounts the OTLP/HTTP paths; they live on :4318 and :8080.
+func (rc *Receiver) RegisterOTLP(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/traces", rc.otlp(ingest.FormatOTLPTracesProto, ingest.FormatOTLPTracesJSON, "traces"))
+	mux.HandleFunc("POST /v1/logs", rc.otlp(ingest.FormatOTLPLogsProto, ingest.FormatOTLPLogsJSON, "logs"))
+	mux.HandleFunc("POST /v1/metrics", rc.otlp(ingest.FormatOTLPMetricsProto, ingest.FormatOTLPMetricsJSON, "metrics"))
+}
+
+// Register mounts every HTTP ingest path of the main listener.
+func (rc *Receiver) Register(mux *http.ServeMux) {
+	rc.RegisterOTLP(mux)
+	mux.HandleFunc("POST /api/v1/write", rc.remoteWrite)
+	mux.HandleFunc("POST /v1/events", rc.events)
+	mux.HandleFunc("POST /v1/ingest", rc.autodetect)
+}
+
+func mediaType(r *http.Request) string {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Type")))
+	}
+	return mt
+}
+
+// payloadError is a request that failed before or during decoding.
+type payloadError struct {
+	status int
+	msg    string
+}
+
+// decodeRequest reads the body and decodes it; on failure the payload is
+// dead-lettered and a payloadError says what to answer.
+func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format func([]byte) ingest.Format) (*ingest.Batch, ingest.Format, *payloadError) {
+	body, err := readBody(r, rc.cfg.MaxBodyBytes)
+	if err != nil {
+		return nil, "", &payloadError{statusOf(err), err.Error()}
+	}
+	f := format(body)
+	if f == ingest.FormatUnknown {
+		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, "unrecognised payload")
+		return nil, f, &payloadError{http.StatusBadRequest, "unrecognised payload: not OTLP, Prometheus remote write, Zipkin, Jaeger or JSON events"}
+	}
+	batch, err := ingest.Decode(f, body, rc.now())
+	if err != nil {
+		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, err.Error())
+		if batch == nil || len(batch.Events)+len(batch.Samples) == 0 {
+			return nil, f, &payloadError{http.StatusBadRequest, err.Error()}
+		}
+		// Keep what decoded before the error; the client still hears 400.
+		res, aerr := rc.pipeline.Accept(r.Context(), ingest.Input{Tenant: tenant, Source: source, Format: f, Batch: batch})
+		if aerr != nil {
+			return nil, f, rc.backpressure(aerr)
+		}
+		return nil, f, &payloadError{http.StatusBadRequest, fmt.Sprintf("%v (%d record(s) before the error were accepted)", err, res.Accepted)}
+	}
+	return batch, f, nil
+}
+
+func (rc *Receiver) backpressure(err error) *payloadError {
+	if errors.Is(err, ingest.ErrFull) || errors.Is(err, ingest.ErrClosed) {
+		return &payloadError{http.StatusServiceUnavailable, err.Error()}
+	}
+	return &payloadError{http.StatusInternalServerError, "ingest failed"}
+}
+
+func (rc *Receiver) writeError(w http.ResponseWriter, pe *payloadError) {
+	if pe.status == http.StatusServiceUnavailable || pe.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", fmt.Sprint(int(rc.cfg.RetryAfter.Seconds()+0.5)))
+	}
+	http.Error(w, pe.msg, pe.status)
+}
+
+func tenantOf(w http.ResponseWriter, r *http.Request) (string, bool) {
+	t, ok := auth.TenantFrom(r.Context())
+	if !ok {
+		http.Error(w, "no tenant for this request", http.StatusUnauthorized)
+	}
+	return t, ok
+}
+
+// otlp serves one OTLP/HTTP signal. Answers follow the OTLP spec: 200 with
+// partial_success naming rejected records, 400 with a google.rpc.Status for
+// undecodable payloads, 503 with Retry-After when the queue is full.
+func (rc *Receiver) otlp(protoFormat, jsonFormat ingest.Format, signal string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tenant, ok := tenantOf(w, r)
+		if !ok {
+			return
+		}
+		var f ingest.Format
+		var isJSON bool
+		switch mediaType(r) {
+		case "application/x-protobuf", "application/protobuf":
+			f = protoFormat
+		case "application/json":
+			f, isJSON = jsonFormat, true
+		default:
+			writeOTLPError(w, false, http.StatusUnsupportedMediaType,
+				fmt.Sprintf("unsupported Content-Type %q: OTLP/HTTP takes application/x-protobuf or application/json", r.Header.Get("Content-Type")))
+			return
+		}
+		batch, _, pe := rc.decodeRequest(r, tenant, "otlp-http", func([]byte) ingest.Format { return f })
+		if pe != nil {
+			if pe.status == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", fmt.Sprint(int(rc.cfg.RetryAfter.Seconds()+0.5)))
+			}
+			writeOTLPError(w, isJSON, pe.status, pe.msg)
+			return
+		}
+		res, err := rc.pipeline.Accept(r.Context(), ingest.Input{Tenant: tenant, Source: "otlp-http", Format: f, Batch: batch})
+		if err != nil {
+			pe := rc.backpressure(err)
+			if pe.status == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", fmt.Sprint(int(rc.cfg.RetryAfter.Seconds()+0.5)))
+			}
+			writeOTLPError(w, isJSON, pe.status, pe.msg)
+			return
+		}
+		writeOTLPResponse(w, isJSON, signal, res)
+	}
+}
+
+// The Export*ServiceResponse messages share one layout: field 1 is
+// partial_success {int64 rejected_<items> = 1; string error_message = 2}.
+func writeOTLPResponse(w http.ResponseWriter, isJSON bool, signal string, res *ingest.Result) {
+	if isJSON {
+		w.Header().Set("Content-Type", "application/json")
+		out := map[string]any{}
+		if res.Rejected > 0 {
+			key := map[string]string{"traces": "rejectedSpans", "logs": "rejectedLogRecords", "metrics": "rejectedDataPoints"}[signal]
+			out["partialSuccess"] = map[string]any{key: fmt.Sprint(res.Rejected), "errorMessage": res.ErrorSummary()}
+		}
+		_ = json.NewEncoder(w).Encode(out)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	var body []byte
+	if res.Rejected > 0 {
+		var ps []byte
+		ps = protowire.AppendTag(ps, 1, protowire.VarintType)
+		ps = protowire.AppendVarint(ps, uint64(res.Rejected))
+		ps = protowire.AppendTag(ps, 2, protowire.BytesType)
+		ps = protowire.AppendString(ps, res.ErrorSummary())
+		body = protowire.AppendTag(body, 1, protowire.BytesType)
+		body = protowire.AppendBytes(body, ps)
+	}
+	_, _ = w.Write(body)
+}
+
+// writeOTLPError answers with a google.rpc.Status {int32 code = 1; string
+// message = 2}, as the OTLP spec asks of failed requests.
+func writeOTLPError(w http.ResponseWriter, isJSON bool, status int, msg string) {
+	code := 3 // INVALID_ARGUMENT
+	if status == http.StatusServiceUnavailable {
+		code = 14 // UNAVAILABLE
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if isJSON {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": msg})
+		return
+	}
+	var b []byte
+	b = protowire.AppendTag(b, 1, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(code))
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	b = protowire.AppendString(b, msg)
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// remoteWrite serves Prometheus remote write 1.0: snappy-compressed
+// protobuf. 204 on success; 400 naming refused samples (the valid ones are
+// kept); 503 with Retry-After when full, which Prometheus retries.
+func (rc *Receiver) remoteWrite(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := tenantOf(w, r)
+	if !ok {
+		return
+	}
+	if mt := mediaType(r); mt != "application/x-protobuf" && mt != "" {
+		http.Error(w, fmt.Sprintf("unsupported Content-Type %q: remote write takes application/x-protobuf", mt), http.StatusUnsupportedMediaType)
+		return
+	}
+	if r.Header.Get("Content-Encoding") == "" {
+		r.Header.Set("Content-Encoding", "snappy") // remote write is always snappy
+	}
+	batch, f, pe := rc.decodeRequest(r, tenant, "remote-write", func([]byte) ingest.Format { return ingest.FormatRemoteWrite })
+	if pe != nil {
+		rc.writeError(w, pe)
+		return
+	}
+	res, err := rc.pipeline.Accept(r.Context(), ingest.Input{Tenant: tenant, Source: "remote-write", Format: f, Batch: batch})
+	if err != nil {
+		rc.writeError(w, rc.backpressure(err))
+		return
+	}
+	if res.Rejected > 0 {
+		http.Error(w, res.ErrorSummary(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// summary is the JSON answer of /v1/events and /v1/ingest.
+type summary struct {
+	Format     string   `json:"format,omitempty"`
+	Accepted   int      `json:"accepted"`
+	Duplicates int      `json:"duplicates"`
+	Rejected   int      `json:"rejected"`
+	Errors     []string `json:"errors,omitempty"`
+}
+
+func writeSummary(w http.ResponseWriter, f ingest.Format, res *ingest.Result) {
+	w.Header().Set("Content-Type", "application/json")
+	if res.Rejected > 0 {
+		w.WriteHeader(http.StatusBadRequest)
+	}
+	_ = json.NewEncoder(w).Encode(summary{Format: string(f), Accepted: res.Accepted, Duplicates: res.Duplicates, Rejected: res.Rejected, Errors: res.Errors})
+}
+
+func (rc *Receiver) accept(w http.ResponseWriter, ctx context.Context, in ingest.Input) {
+	res, err := rc.pipeline.Accept(ctx, in)
+	if err != nil {
+		rc.writeError(w, rc.backpressure(err))
+		return
+	}
+	writeSummary(w, in.Format, res)
+}
+
+// events serves JSON and NDJSON events.
+func (rc *Receiver) events(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := tenantOf(w, r)
+	if !ok {
+		return
+	}
+	switch mt := mediaType(r); mt {
+	case "application/json", "application/x-ndjson", "application/jsonl", "":
+	default:
+		http.Error(w, fmt.Sprintf("unsupported Content-Type %q: events take application/json or application/x-ndjson", mt), http.StatusUnsupportedMediaType)
+		return
+	}
+	batch, f, pe := rc.decodeRequest(r, tenant, "events", func([]byte) ingest.Format { return ingest.FormatJSONEvents })
+	if pe != nil {
+		rc.writeError(w, pe)
+		return
+	}
+	rc.accept(w, r.Context(), ingest.Input{Tenant: tenant, Source: "events", Format: f, Batch: batch})
+}
+
+// ImportHeader marks a request as an import of historical data (old
+// timestamps are kept); `inquest import --url` sets it.
+const ImportHeader = "X-Inquest-Import"
+
+// autodetect serves /v1/ingest: the format comes from Content-Type, the
+// first bytes, then the shape.
+func (rc *Receiver) autodetect(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := tenantOf(w, r)
+	if !ok {
+		return
+	}
+	rw := r.Header.Get("X-Prometheus-Remote-Write-Version") != "" || strings.EqualFold(r.Header.Get("Content-Encoding"), "snappy")
+	if rw && r.Header.Get("Content-Encoding") == "" {
+		r.Header.Set("Content-Encoding", "snappy")
+	}
+	// Compressed bodies without a Content-Encoding header: sniff magic bytes.
+	ct := r.Header.Get("Content-Type")
+	batch, f, pe := rc.decodeRequest(r, tenant, "ingest", func(body []byte) ingest.Format { return ingest.Detect(ct, body, rw) })
+	if pe != nil {
+		rc.writeError(w, pe)
+		return
+	}
+	rc.accept(w, r.Context(), ingest.Input{Tenant: tenant, Source: "ingest", Format: f, Batch: batch,
+		Historical: ingest.Historical(r.Header.Get(ImportHeader) == "true")})
+}
