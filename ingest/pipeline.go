@@ -92,6 +92,10 @@ const maxReasons = 5
 
 func (r *Result) reject(reason string) {
 	r.Rejected++
+	r.addReason(reason)
+}
+
+func (r *Result) addReason(reason string) {
 	for _, e := range r.Errors {
 		if e == reason {
 			return
@@ -99,6 +103,16 @@ func (r *Result) reject(reason string) {
 	}
 	if len(r.Errors) < maxReasons {
 		r.Errors = append(r.Errors, reason)
+	}
+}
+
+// Merge adds another result's counts and reasons to r.
+func (r *Result) Merge(o *Result) {
+	r.Accepted += o.Accepted
+	r.Rejected += o.Rejected
+	r.Duplicates += o.Duplicates
+	for _, e := range o.Errors {
+		r.addReason(e)
 	}
 }
 

@@ -303,7 +303,7 @@ func (rc *Receiver) events(w http.ResponseWriter, r *http.Request) {
 
 // ImportHeader marks a request as an import of historical data (old
 // timestamps are kept); `inquest import --url` sets it.
-const ImportHeader = "X-Inquest-Import"
+const ImportHeader = ingest.ImportHeader
 
 // autodetect serves /v1/ingest: the format comes from Content-Type, the
 // first bytes, then the shape.

@@ -1,0 +1,182 @@
+// Command inquest runs the Inquest server and its tools. It only wires
+// components together; the logic lives in the packages it calls.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/server"
+	"github.com/inquest/inquest/storage/duckdb"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := rootCmd().Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "inquest",
+		Short:         "Inquest: an AIOps platform that ingests telemetry, finds anomalies and investigates them",
+		SilenceUsage:  true,
+		SilenceErrors: false,
+	}
+	root.AddCommand(serveCmd(), importCmd(), versionCmd())
+	return root
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server: ingest on OTLP, remote write and JSON; GraphQL, dashboard and health on --http-addr",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			logger := newLogger(cfg)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := server.New(ctx, cfg, logger)
+			if errors.Is(err, duckdb.ErrLocked) {
+				return fmt.Errorf("%w: is another inquest running on %s?", err, cfg.DataDir)
+			}
+			if err != nil {
+				return err
+			}
+			if err := srv.Start(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "\nInquest is up. GraphQL and dashboard: http://%s/  (GraphiQL at /graphql)\n"+
+				"OTLP gRPC %s, OTLP HTTP %s. Ctrl-C stops and flushes.\n\n", srv.Addrs().HTTP, srv.Addrs().GRPC, srv.Addrs().OTLPHTTP)
+			<-ctx.Done()
+			logger.Info("shutting down: flushing accepted data")
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		},
+	}
+	config.RegisterFlags(cmd.Flags())
+	return cmd
+}
+
+func importCmd() *cobra.Command {
+	var url, tenant string
+	cmd := &cobra.Command{
+		Use:   "import FILE...",
+		Short: "Load OTLP JSON, Jaeger JSON, Zipkin v2 JSON or JSON/NDJSON event files, keeping their timestamps",
+		Long: "Load files through the same pipeline as live ingest. By default the files go straight into the data directory\n" +
+			"(stop the server first, DuckDB allows one writer); with --url they are sent to a running server.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			if err := auth.ValidateTenant(tenant); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if url != "" {
+				client := &http.Client{Timeout: 5 * time.Minute}
+				for _, f := range files {
+					answer, err := ingest.UploadFile(ctx, client, url, tenant, f)
+					if err != nil {
+						return err
+					}
+					fmt.Printf("%s: %s", f, answer)
+				}
+				return nil
+			}
+			cfg, err := config.Load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			cfg.HTTPAddr, cfg.GRPCAddr, cfg.OTLPHTTPAddr, cfg.Demo = "", "", "", false
+			srv, err := server.New(ctx, cfg, newLogger(cfg))
+			if errors.Is(err, duckdb.ErrLocked) {
+				return fmt.Errorf("%w: stop `inquest serve` or pass --url http://127.0.0.1:8080 to import through it", err)
+			}
+			if err != nil {
+				return err
+			}
+			if err := srv.Start(ctx); err != nil {
+				return err
+			}
+			var importErr error
+			for _, f := range files {
+				bar := progressbar.NewOptions(-1, progressbar.OptionSetDescription(f), progressbar.OptionShowCount(),
+					progressbar.OptionSetWriter(os.Stderr), progressbar.OptionClearOnFinish())
+				res, format, err := ingest.ImportFile(ctx, srv.Pipeline(), tenant, f, func(done, total int) {
+					bar.ChangeMax(total)
+					_ = bar.Set(done)
+				})
+				_ = bar.Finish()
+				if err != nil {
+					importErr = err
+					break
+				}
+				fmt.Printf("%s (%s): %d accepted, %d duplicates, %d rejected\n", f, format, res.Accepted, res.Duplicates, res.Rejected)
+				for _, e := range res.Errors {
+					fmt.Printf("  rejected: %s\n", e)
+				}
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			return errors.Join(importErr, srv.Shutdown(sctx))
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "", "send to a running server at this base URL instead of the data directory")
+	cmd.Flags().StringVar(&tenant, "tenant", auth.DefaultTenant, "tenant to import into")
+	config.RegisterFlags(cmd.Flags())
+	return cmd
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			v := version
+			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+			fmt.Printf("inquest %s %s\n", v, goVersion())
+		},
+	}
+}
+
+func goVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.GoVersion
+	}
+	return ""
+}

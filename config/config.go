@@ -1,0 +1,186 @@
+// Package config holds every setting of `inquest serve` and reads it from
+// flags, INQUEST_* environment variables and an optional YAML file, in that
+// order of precedence. A flag named --data-dir is INQUEST_DATA_DIR in the
+// environment and data-dir in the YAML file.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+)
+
+// Config is the whole configuration of a server.
+type Config struct {
+	HTTPAddr     string `koanf:"http-addr"`
+	GRPCAddr     string `koanf:"grpc-addr"`
+	OTLPHTTPAddr string `koanf:"otlp-http-addr"`
+	DataDir      string `koanf:"data-dir"`
+
+	Demo           bool          `koanf:"demo"`
+	DemoFaultAfter time.Duration `koanf:"demo-fault-after"`
+	DemoRate       float64       `koanf:"demo-rate"`
+
+	Retention     time.Duration `koanf:"retention"`
+	MaxFuture     time.Duration `koanf:"max-future"`
+	MaxBodyBytes  int64         `koanf:"max-body-bytes"`
+	QueueRecords  int           `koanf:"queue-records"`
+	BatchSize     int           `koanf:"batch-size"`
+	FlushInterval time.Duration `koanf:"flush-interval"`
+	Writers       int           `koanf:"writers"`
+	DedupWindow   time.Duration `koanf:"dedup-window"`
+
+	DuckDBThreads     int    `koanf:"duckdb-threads"`
+	DuckDBMemoryLimit string `koanf:"duckdb-memory-limit"`
+
+	QueryTimeout       time.Duration `koanf:"query-timeout"`
+	MaxQueryComplexity int           `koanf:"max-query-complexity"`
+	Introspection      bool          `koanf:"introspection"`
+	AllowedOrigins     []string      `koanf:"allowed-origins"`
+
+	LogLevel  string `koanf:"log-level"`
+	LogFormat string `koanf:"log-format"`
+}
+
+// Default is the embedded single-binary setup. Listeners bind to loopback:
+// with no authentication yet, exposing them is an explicit choice.
+func Default() Config {
+	return Config{
+		HTTPAddr:           "127.0.0.1:8080",
+		GRPCAddr:           "127.0.0.1:4317",
+		OTLPHTTPAddr:       "127.0.0.1:4318",
+		DataDir:            "./data",
+		DemoFaultAfter:     5 * time.Minute,
+		DemoRate:           20,
+		Retention:          7 * 24 * time.Hour,
+		MaxFuture:          time.Hour,
+		MaxBodyBytes:       16 << 20,
+		QueueRecords:       500_000,
+		BatchSize:          10_000,
+		FlushInterval:      time.Second,
+		Writers:            2,
+		DedupWindow:        10 * time.Minute,
+		QueryTimeout:       30 * time.Second,
+		MaxQueryComplexity: 2000,
+		Introspection:      true,
+		LogLevel:           "info",
+		LogFormat:          "text",
+	}
+}
+
+// Validate checks the configuration and names what is wrong.
+func (c Config) Validate() error {
+	var errs []string
+	if c.DataDir == "" {
+		errs = append(errs, "data-dir is required")
+	}
+	if c.Demo && c.DemoRate <= 0 {
+		errs = append(errs, "demo-rate must be positive")
+	}
+	if c.Retention <= 0 {
+		errs = append(errs, "retention must be positive")
+	}
+	if c.MaxBodyBytes <= 0 || c.QueueRecords <= 0 || c.BatchSize <= 0 || c.Writers <= 0 {
+		errs = append(errs, "max-body-bytes, queue-records, batch-size and writers must be positive")
+	}
+	if c.FlushInterval <= 0 || c.QueryTimeout <= 0 {
+		errs = append(errs, "flush-interval and query-timeout must be positive")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Sprintf("log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Sprintf("log-format %q: want text or json", c.LogFormat))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// RegisterFlags declares every setting as a flag, with its default.
+func RegisterFlags(fs *pflag.FlagSet) {
+	d := Default()
+	fs.String("config", "", "YAML file with settings (keys as the flag names); flags and INQUEST_* variables override it")
+	fs.String("http-addr", d.HTTPAddr, "address of GraphQL, the dashboard, JSON and remote-write ingest, OTLP/HTTP, health and metrics; empty disables it")
+	fs.String("grpc-addr", d.GRPCAddr, "address of OTLP/gRPC; empty disables it")
+	fs.String("otlp-http-addr", d.OTLPHTTPAddr, "address of OTLP/HTTP (also served on http-addr); empty disables it")
+	fs.String("data-dir", d.DataDir, "directory of the embedded database")
+	fs.Bool("demo", d.Demo, "run a built-in web-shop traffic generator that sends OTLP to this server")
+	fs.Duration("demo-fault-after", d.DemoFaultAfter, "when the demo's bad payment deploy (2.3.1) happens, after start")
+	fs.Float64("demo-rate", d.DemoRate, "demo requests per second")
+	fs.Duration("retention", d.Retention, "how long data is kept; live ingest refuses older records")
+	fs.Duration("max-future", d.MaxFuture, "how far in the future a timestamp may be")
+	fs.Int64("max-body-bytes", d.MaxBodyBytes, "largest ingest request body, before and after decompression")
+	fs.Int("queue-records", d.QueueRecords, "records that may wait for the writers before ingest answers 503")
+	fs.Int("batch-size", d.BatchSize, "records per store write")
+	fs.Duration("flush-interval", d.FlushInterval, "longest a record waits in a writer's batch")
+	fs.Int("writers", d.Writers, "parallel store writers")
+	fs.Duration("dedup-window", d.DedupWindow, "how long a record's content hash is remembered to drop retried duplicates; 0 disables")
+	fs.Int("duckdb-threads", d.DuckDBThreads, "threads DuckDB may use (0: all cores)")
+	fs.String("duckdb-memory-limit", d.DuckDBMemoryLimit, "DuckDB memory limit such as 4GB (empty: DuckDB's default)")
+	fs.Duration("query-timeout", d.QueryTimeout, "longest a GraphQL query or mutation may run")
+	fs.Int("max-query-complexity", d.MaxQueryComplexity, "GraphQL complexity limit")
+	fs.Bool("introspection", d.Introspection, "allow GraphQL introspection")
+	fs.StringSlice("allowed-origins", d.AllowedOrigins, "extra browser origins allowed to open GraphQL websockets (same-origin is always allowed)")
+	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
+	fs.String("log-format", d.LogFormat, "text or json")
+}
+
+// Load reads the configuration: defaults, then the YAML file named by
+// --config (or INQUEST_CONFIG), then INQUEST_* variables, then flags that
+// were set on the command line.
+func Load(fs *pflag.FlagSet) (Config, error) {
+	k := koanf.New(".")
+	path, _ := fs.GetString("config")
+	if path == "" {
+		path = os.Getenv("INQUEST_CONFIG")
+	}
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("read config %s: %w", path, err)
+		}
+	}
+	if err := k.Load(env.Provider(".", env.Opt{
+		Prefix: "INQUEST_",
+		TransformFunc: func(key, v string) (string, any) {
+			key = strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(key, "INQUEST_")), "_", "-")
+			if key == "config" {
+				return "", nil
+			}
+			if key == "allowed-origins" {
+				return key, strings.Split(v, ",")
+			}
+			return key, v
+		},
+	}), nil); err != nil {
+		return Config{}, fmt.Errorf("read environment: %w", err)
+	}
+	if err := k.Load(posflag.Provider(fs, ".", k), nil); err != nil {
+		return Config{}, fmt.Errorf("read flags: %w", err)
+	}
+	cfg := Default()
+	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	known := map[string]bool{"config": true}
+	fs.VisitAll(func(f *pflag.Flag) { known[f.Name] = true })
+	for _, key := range k.Keys() {
+		if !known[key] {
+			return Config{}, fmt.Errorf("config: unknown setting %q", key)
+		}
+	}
+	return cfg, cfg.Validate()
+}

@@ -1,0 +1,263 @@
+// Package demo plays a small web shop (frontend → checkout → cart, payment,
+// inventory, shipping → postgres) and sends its traces, logs and RED metrics
+// through the real OpenTelemetry SDK exporters to an OTLP endpoint, so that
+// a first run of Inquest has something true-to-life to look at. At a
+// scheduled time a bad deploy of payment 2.3.1 makes requests with
+// payment_provider=stripe_v3 slow and error-prone, and a deploy change
+// event is sent, which later stages detect and investigate.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/metric"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"go.opentelemetry.io/otel/attribute"
+)
+
+// Config configures the generator.
+type Config struct {
+	// OTLPEndpoint is the host:port of an OTLP/gRPC receiver.
+	OTLPEndpoint string
+	// EventsURL receives the deploy change event as JSON.
+	EventsURL string
+	// Rate is shop requests per second.
+	Rate float64
+	// FaultAfter is when the bad payment deploy happens, after Start.
+	FaultAfter time.Duration
+	// Seed makes runs repeatable; 0 picks one.
+	Seed uint64
+	// MetricInterval is how often metrics are exported.
+	MetricInterval time.Duration
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.OTLPEndpoint == "" || c.EventsURL == "" {
+		return errors.New("demo: OTLP endpoint and events URL are required")
+	}
+	if c.Rate <= 0 || c.FaultAfter < 0 {
+		return errors.New("demo: rate must be positive and fault-after not negative")
+	}
+	return nil
+}
+
+// Versions of the shop's services; payment moves to BadVersion at the fault.
+const (
+	GoodVersion = "2.3.0"
+	BadVersion  = "2.3.1"
+)
+
+// service is one instrumented shop service with its own SDK providers.
+type service struct {
+	name, version string
+	tp            *sdktrace.TracerProvider
+	lp            *sdklog.LoggerProvider
+	mp            *sdkmetric.MeterProvider
+	tracer        trace.Tracer
+	logger        log.Logger
+	duration      metric.Float64Histogram
+}
+
+// Generator runs the shop.
+type Generator struct {
+	cfg    Config
+	logger *slog.Logger
+	conn   *grpc.ClientConn
+	rng    *rand.Rand
+
+	mu       sync.Mutex
+	services map[string]*service
+	retired  []*service
+
+	faultAt time.Time
+	faulted bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+}
+
+// New builds a generator; Start runs it.
+func New(cfg Config, logger *slog.Logger) (*Generator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = uint64(time.Now().UnixNano())
+	}
+	if cfg.MetricInterval <= 0 {
+		cfg.MetricInterval = 10 * time.Second
+	}
+	return &Generator{cfg: cfg, logger: logger, rng: rand.New(rand.NewPCG(cfg.Seed, 7)), services: map[string]*service{}}, nil
+}
+
+var versions = map[string]string{
+	"frontend": "1.8.0", "checkout": "3.1.2", "cart": "2.0.4", "payment": GoodVersion,
+	"inventory": "1.4.1", "shipping": "0.9.7", "postgres": "16.4",
+}
+
+// Start connects the exporters and begins sending traffic.
+func (g *Generator) Start(ctx context.Context) error {
+	conn, err := grpc.NewClient(g.cfg.OTLPEndpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("demo: connect %s: %w", g.cfg.OTLPEndpoint, err)
+	}
+	g.conn = conn
+	for name, v := range versions {
+		s, err := g.newService(ctx, name, v)
+		if err != nil {
+			return err
+		}
+		g.services[name] = s
+	}
+	g.faultAt = time.Now().Add(g.cfg.FaultAfter)
+	ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.done = make(chan struct{})
+	go g.loop(ctx)
+	return nil
+}
+
+func (g *Generator) newService(ctx context.Context, name, version string) (*service, error) {
+	res := resource.NewWithAttributes(semconv.SchemaURL,
+		semconv.ServiceName(name), semconv.ServiceVersion(version),
+		semconv.ServiceInstanceID(fmt.Sprintf("%s-%d", name, g.rng.IntN(3))),
+		semconv.DeploymentEnvironment("demo"), attribute.String("cloud.region", "us-east-1"))
+	te, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(g.conn))
+	if err != nil {
+		return nil, fmt.Errorf("demo: trace exporter: %w", err)
+	}
+	le, err := otlploggrpc.New(ctx, otlploggrpc.WithGRPCConn(g.conn))
+	if err != nil {
+		return nil, fmt.Errorf("demo: log exporter: %w", err)
+	}
+	me, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithGRPCConn(g.conn))
+	if err != nil {
+		return nil, fmt.Errorf("demo: metric exporter: %w", err)
+	}
+	s := &service{name: name, version: version,
+		tp: sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(te, sdktrace.WithBatchTimeout(time.Second), sdktrace.WithMaxQueueSize(8192))),
+		lp: sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(le, sdklog.WithExportInterval(time.Second)))),
+		mp: sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me, sdkmetric.WithInterval(g.cfg.MetricInterval)))),
+	}
+	s.tracer = s.tp.Tracer("inquest/demo")
+	s.logger = s.lp.Logger("inquest/demo")
+	if s.duration, err = s.mp.Meter("inquest/demo").Float64Histogram("http.server.request.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of HTTP server requests."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)); err != nil {
+		return nil, fmt.Errorf("demo: meter: %w", err)
+	}
+	return s, nil
+}
+
+func (g *Generator) loop(ctx context.Context) {
+	defer close(g.done)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	perTick := g.cfg.Rate / 10
+	carry := 0.0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if !g.Faulted() && !now.Before(g.faultAt) {
+				g.deployBadVersion(ctx)
+			}
+			carry += perTick
+			for ; carry >= 1; carry-- {
+				g.request(ctx, now)
+			}
+		}
+	}
+}
+
+// deployBadVersion replaces payment's providers with ones for version 2.3.1
+// (a restart, as a real deploy is) and announces the deploy.
+func (g *Generator) deployBadVersion(ctx context.Context) {
+	g.mu.Lock()
+	g.faulted = true
+	g.mu.Unlock()
+	bad, err := g.newService(ctx, "payment", BadVersion)
+	if err != nil {
+		g.logger.Error("demo deploy failed", "err", err)
+		return
+	}
+	g.mu.Lock()
+	g.retired = append(g.retired, g.services["payment"])
+	g.services["payment"] = bad
+	g.mu.Unlock()
+	g.logger.Warn("demo: bad deploy of payment", "version", BadVersion, "affects", "payment_provider=stripe_v3")
+	ev := map[string]any{
+		"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "kind": "event", "service": "payment", "name": "deploy",
+		"change.type": "deploy", "version": BadVersion, "previous_version": GoodVersion,
+		"commit": "9f3c2ab", "author": "ci-bot", "description": "payment: switch stripe_v3 client to new connection pool",
+	}
+	body, _ := json.Marshal(ev)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.cfg.EventsURL, bytes.NewReader(body))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.logger.Error("demo: deploy event not sent", "err", err)
+		return
+	}
+	_ = resp.Body.Close()
+}
+
+// Faulted reports whether the bad deploy has happened.
+func (g *Generator) Faulted() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.faulted
+}
+
+// Shutdown stops the traffic and flushes every exporter. Idempotent.
+func (g *Generator) Shutdown(ctx context.Context) error {
+	var errs []error
+	g.once.Do(func() {
+		if g.cancel != nil {
+			g.cancel()
+			<-g.done
+		}
+		g.mu.Lock()
+		all := append([]*service{}, g.retired...)
+		for _, s := range g.services {
+			all = append(all, s)
+		}
+		g.mu.Unlock()
+		for _, s := range all {
+			errs = append(errs, s.tp.Shutdown(ctx), s.lp.Shutdown(ctx), s.mp.Shutdown(ctx))
+		}
+		if g.conn != nil {
+			errs = append(errs, g.conn.Close())
+		}
+	})
+	return errors.Join(errs...)
+}

@@ -1,0 +1,63 @@
+package resolvers
+
+import (
+	"strings"
+
+	"github.com/inquest/inquest/graph/model"
+	"github.com/inquest/inquest/storage"
+)
+
+var matchOps = map[model.MatchOp]storage.MatchOp{
+	model.MatchOpEq: storage.MatchEq, model.MatchOpNe: storage.MatchNe, model.MatchOpRe: storage.MatchRe, model.MatchOpNre: storage.MatchNotRe,
+}
+
+func (r *Resolver) metricQuery(tenantID string, in model.MetricQueryInput) (storage.MetricQuery, error) {
+	q := storage.MetricQuery{Tenant: tenantID, Name: in.Name, GroupBy: in.GroupBy, Aggregate: in.Aggregate != nil && *in.Aggregate}
+	var err error
+	if q.Range, err = r.timeRange(in.Range); err != nil {
+		return q, err
+	}
+	for _, m := range in.Matchers {
+		op := storage.MatchEq
+		if m.Op != nil {
+			op = matchOps[*m.Op]
+		}
+		q.Matchers = append(q.Matchers, storage.LabelMatcher{Name: m.Name, Op: op, Value: m.Value})
+	}
+	if in.Step != nil && *in.Step != "" {
+		d, err := storage.ParseDuration(*in.Step)
+		if err != nil || d <= 0 {
+			return q, userErr("step %q: want a duration such as 15s or 1m", *in.Step)
+		}
+		q.Step = d
+	}
+	if in.Function != nil {
+		q.Func = storage.MetricFunc(strings.ToLower(string(*in.Function)))
+	}
+	if in.GroupFunction != nil {
+		q.Group = storage.GroupFunc(strings.ToLower(string(*in.GroupFunction)))
+	}
+	if in.Limit != nil {
+		q.Limit = *in.Limit
+	}
+	if err := q.Validate(); err != nil {
+		return q, asUser(err)
+	}
+	return q, nil
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func serviceModel(s storage.ServiceSummary) *model.ServiceSummary {
+	rate := 0.0
+	if s.Seconds > 0 {
+		rate = s.SpanCount / s.Seconds
+	}
+	return &model.ServiceSummary{Name: s.Name, SpanCount: int(s.SpanCount + 0.5), ErrorCount: int(s.ErrorCount + 0.5),
+		ErrorRate: ratio(s.ErrorCount, s.SpanCount), RequestRate: rate, P50Ms: s.P50Ms, P99Ms: s.P99Ms}
+}

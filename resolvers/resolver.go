@@ -1,0 +1,70 @@
+// Package resolvers implements the GraphQL schema. Resolvers stay thin:
+// they read the tenant from the context, turn inputs into the storage query
+// model (refusing bad input with a clear message), call the store, the
+// pipeline or the tail, and shape the answer.
+package resolvers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/storage"
+)
+
+// Resolver holds what the resolvers need.
+type Resolver struct {
+	EventStore      storage.EventStore
+	MetricStore     storage.MetricStore
+	DeadLetterStore storage.DeadLetterStore
+	Pipeline        *ingest.Pipeline
+	LiveTail        ingest.Tail
+	Logger          *slog.Logger
+	// Now is the clock relative time ranges are read against.
+	Now func() time.Time
+}
+
+// UserError is an error caused by the request; its message is shown to
+// the client as is. Every other error is reported as an internal error
+// without detail (see the server's error presenter).
+type UserError struct{ Err error }
+
+func (e *UserError) Error() string { return e.Err.Error() }
+
+func (e *UserError) Unwrap() error { return e.Err }
+
+func userErr(format string, args ...any) error {
+	return &UserError{Err: fmt.Errorf(format, args...)}
+}
+
+func asUser(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &UserError{Err: err}
+}
+
+// IsUserError reports whether err should be shown to the client.
+func IsUserError(err error) bool {
+	var ue *UserError
+	return errors.As(err, &ue)
+}
+
+func (r *Resolver) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func tenant(ctx context.Context) (string, error) {
+	t, ok := auth.TenantFrom(ctx)
+	if !ok {
+		return "", userErr("no tenant for this request")
+	}
+	return t, nil
+}

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/graph"
+	"github.com/inquest/inquest/resolvers"
+)
+
+// newGraphQL builds the GraphQL handler with explicit transports, a query
+// cache, APQ, a complexity limit, a timeout for queries and mutations, and
+// an error presenter that shows user errors and hides everything else.
+func newGraphQL(cfg config.Config, res *resolvers.Resolver, reg prometheus.Registerer, logger *slog.Logger) *handler.Server {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		Upgrader: websocket.Upgrader{
+			CheckOrigin:     originChecker(cfg.AllowedOrigins),
+			ReadBufferSize:  1024,
+			WriteBufferSize: 1024,
+		},
+	})
+	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxQueryComplexity))
+
+	ops := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "inquest_graphql_operation_seconds", Help: "GraphQL operations by type, name and outcome.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+	}, []string{"type", "operation", "outcome"})
+	if reg != nil {
+		_ = reg.Register(ops)
+	}
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		oc := graphql.GetOperationContext(ctx)
+		if oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+			return next(ctx)
+		}
+		start := time.Now()
+		tctx, cancel := context.WithTimeout(ctx, cfg.QueryTimeout)
+		h := next(tctx)
+		return func(context.Context) *graphql.Response {
+			defer cancel()
+			resp := h(tctx)
+			outcome := "ok"
+			if resp != nil && len(resp.Errors) > 0 {
+				outcome = "error"
+			}
+			ops.WithLabelValues(string(oc.Operation.Operation), oc.OperationName, outcome).Observe(time.Since(start).Seconds())
+			return resp
+		}
+	})
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		switch {
+		case resolvers.IsUserError(err):
+			gqlErr.Message = errors.Unwrap(gqlErr).Error()
+			gqlErr.Extensions = map[string]any{"code": "BAD_USER_INPUT"}
+			return gqlErr
+		case errors.Is(err, context.DeadlineExceeded):
+			gqlErr.Message = fmt.Sprintf("query timed out after %s: narrow the time range or the filters", cfg.QueryTimeout)
+			gqlErr.Extensions = map[string]any{"code": "TIMEOUT"}
+			return gqlErr
+		case errors.Is(err, context.Canceled):
+			gqlErr.Message = "request cancelled"
+			return gqlErr
+		}
+		var ge *gqlerror.Error
+		if errors.As(err, &ge) && ge.Err == nil {
+			return gqlErr // parse and validation errors of gqlgen itself
+		}
+		logger.Error("graphql resolver failed", "path", gqlErr.Path.String(), "err", err)
+		return &gqlerror.Error{Message: "internal error", Path: gqlErr.Path, Extensions: map[string]any{"code": "INTERNAL"}}
+	})
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		logger.Error("graphql panic", "panic", p, "stack", string(debug.Stack()))
+		return errors.New("internal error")
+	})
+	return srv
+}
+
+// originChecker allows websockets from the page's own origin, from tools
+// that send no Origin (CLIs, servers), and from configured origins.
+func originChecker(allowed []string) func(r *http.Request) bool {
+	return func(r *http.Request) bool {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			return true
+		}
+		u, err := url.Parse(origin)
+		if err != nil {
+			return false
+		}
+		if strings.EqualFold(u.Host, r.Host) {
+			return true
+		}
+		for _, a := range allowed {
+			if a == "*" || strings.EqualFold(strings.TrimRight(a, "/"), origin) {
+				return true
+			}
+		}
+		return false
+	}
+}

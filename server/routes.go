@@ -1,0 +1,64 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/web"
+)
+
+// routes lays out :8080. Each route is instrumented under its own label so
+// that /metrics shows ingest and query rates and latencies separately.
+func (s *Server) routes(gql http.Handler) http.Handler {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "inquest_http_requests_total", Help: "HTTP requests by route and status code.",
+	}, []string{"route", "code"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "inquest_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"route"})
+	s.registry.MustRegister(requests, latency)
+	instrument := func(route string, h http.Handler) http.Handler {
+		return promhttp.InstrumentHandlerDuration(latency.MustCurryWith(prometheus.Labels{"route": route}),
+			promhttp.InstrumentHandlerCounter(requests.MustCurryWith(prometheus.Labels{"route": route}), h))
+	}
+
+	ingestMux := http.NewServeMux()
+	s.receiver.Register(ingestMux)
+	playground := web.Playground("/graphql")
+	graphqlRoute := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A browser opening /graphql gets GraphiQL; GET queries and
+		// websocket upgrades go to GraphQL.
+		if r.Method == http.MethodGet && r.URL.Query().Get("query") == "" && r.Header.Get("Upgrade") == "" &&
+			strings.Contains(r.Header.Get("Accept"), "text/html") {
+			playground.ServeHTTP(w, r)
+			return
+		}
+		gql.ServeHTTP(w, r)
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", instrument("graphql", auth.HeaderTenant(graphqlRoute)))
+	for _, p := range []string{"/v1/traces", "/v1/logs", "/v1/metrics", "/api/v1/write", "/v1/events", "/v1/ingest"} {
+		mux.Handle(p, instrument(p, auth.HeaderTenant(ingestMux)))
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		if err := s.store.DB().PingContext(r.Context()); err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /{$}", web.Dashboard())
+	return mux
+}

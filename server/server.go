@@ -1,0 +1,218 @@
+// Package server assembles one Inquest process from its parts: the store,
+// the ingest pipeline and writers, the receivers, GraphQL and the demo, and
+// runs them with an orderly start and a graceful, flushing shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+
+	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/demo"
+	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/ingest/receiver"
+	"github.com/inquest/inquest/resolvers"
+	"github.com/inquest/inquest/storage/duckdb"
+)
+
+// Server is one running Inquest process.
+type Server struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	registry *prometheus.Registry
+
+	store    *duckdb.Store
+	bus      ingest.Bus
+	pipeline *ingest.Pipeline
+	writer   *ingest.Writer
+	tail     *ingest.LocalTail
+	receiver *receiver.Receiver
+	handler  http.Handler
+
+	httpSrv, otlpSrv *http.Server
+	grpcSrv          *grpc.Server
+	addrs            Addrs
+	demo             *demo.Generator
+
+	ready    atomic.Bool
+	wg       sync.WaitGroup
+	shutOnce sync.Once
+	shutErr  error
+}
+
+// Addrs are the addresses the listeners are bound to (useful with port 0).
+type Addrs struct {
+	HTTP, GRPC, OTLPHTTP string
+}
+
+// New opens the store and builds every component; nothing listens yet.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	store, err := duckdb.Open(ctx, duckdb.Config{
+		Path: filepath.Join(cfg.DataDir, "inquest.duckdb"), Threads: cfg.DuckDBThreads, MemoryLimit: cfg.DuckDBMemoryLimit,
+	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+	fail := func(err error) (*Server, error) {
+		_ = store.Close()
+		return nil, err
+	}
+	s.bus = ingest.NewLocalBus(cfg.QueueRecords)
+	pcfg := ingest.DefaultConfig()
+	pcfg.Limits.MaxAge, pcfg.Limits.MaxFuture, pcfg.DedupWindow = cfg.Retention, cfg.MaxFuture, cfg.DedupWindow
+	if s.pipeline, err = ingest.NewPipeline(pcfg, s.bus, store, s.registry, logger); err != nil {
+		return fail(err)
+	}
+	s.tail = ingest.NewLocalTail(s.registry)
+	wcfg := ingest.WriterConfig{BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Workers: cfg.Writers, Retries: 3}
+	if s.writer, err = ingest.NewWriter(wcfg, s.bus, store, store, store, s.tail, s.registry, logger); err != nil {
+		return fail(err)
+	}
+	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
+	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store,
+		Pipeline: s.pipeline, LiveTail: s.tail, Logger: logger}
+	s.handler = s.routes(newGraphQL(cfg, res, s.registry, logger))
+	return s, nil
+}
+
+// Handler is the main HTTP handler (what :8080 serves).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Pipeline is the ingest pipeline, for in-process importers.
+func (s *Server) Pipeline() *ingest.Pipeline { return s.pipeline }
+
+// Addrs returns the bound addresses once Start has returned.
+func (s *Server) Addrs() Addrs { return s.addrs }
+
+// Start starts the writers, binds every configured listener and serves; it
+// returns once the server accepts data. Listeners with an empty address
+// are not started (`inquest import` runs with none).
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.writer.Start(ctx); err != nil {
+		return err
+	}
+	serve := func(name, addr string, h http.Handler) (*http.Server, string, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s listen on %s: %w", name, addr, err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.logger.Error("http server stopped", "listener", name, "err", err)
+			}
+		}()
+		return srv, ln.Addr().String(), nil
+	}
+	var err error
+	if s.cfg.HTTPAddr != "" {
+		if s.httpSrv, s.addrs.HTTP, err = serve("http", s.cfg.HTTPAddr, s.handler); err != nil {
+			return errors.Join(err, s.Shutdown(context.Background()))
+		}
+	}
+	if s.cfg.OTLPHTTPAddr != "" {
+		mux := http.NewServeMux()
+		s.receiver.RegisterOTLP(mux)
+		if s.otlpSrv, s.addrs.OTLPHTTP, err = serve("otlp-http", s.cfg.OTLPHTTPAddr, auth.HeaderTenant(mux)); err != nil {
+			return errors.Join(err, s.Shutdown(context.Background()))
+		}
+	}
+	if s.cfg.GRPCAddr != "" {
+		ln, err := net.Listen("tcp", s.cfg.GRPCAddr)
+		if err != nil {
+			return errors.Join(fmt.Errorf("grpc listen on %s: %w", s.cfg.GRPCAddr, err), s.Shutdown(context.Background()))
+		}
+		s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes)), grpc.ChainUnaryInterceptor(auth.UnaryHeaderTenant))
+		s.receiver.RegisterGRPC(s.grpcSrv)
+		s.addrs.GRPC = ln.Addr().String()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.grpcSrv.Serve(ln); err != nil {
+				s.logger.Error("grpc server stopped", "err", err)
+			}
+		}()
+	}
+	s.ready.Store(true)
+	s.logger.Info("inquest is ready", "http", s.addrs.HTTP, "otlp_grpc", s.addrs.GRPC, "otlp_http", s.addrs.OTLPHTTP,
+		"data_dir", s.cfg.DataDir)
+	if s.cfg.Demo {
+		if s.addrs.GRPC == "" || s.addrs.HTTP == "" {
+			return errors.Join(errors.New("demo needs the OTLP/gRPC and HTTP listeners"), s.Shutdown(context.Background()))
+		}
+		s.demo, err = demo.New(demo.Config{OTLPEndpoint: s.addrs.GRPC, EventsURL: "http://" + s.addrs.HTTP + "/v1/events",
+			Rate: s.cfg.DemoRate, FaultAfter: s.cfg.DemoFaultAfter}, s.logger)
+		if err != nil {
+			return errors.Join(err, s.Shutdown(context.Background()))
+		}
+		if err := s.demo.Start(ctx); err != nil {
+			return errors.Join(err, s.Shutdown(context.Background()))
+		}
+		s.logger.Info("demo traffic started", "rate_per_s", s.cfg.DemoRate, "bad_deploy_after", s.cfg.DemoFaultAfter)
+	}
+	return nil
+}
+
+// Shutdown stops accepting, flushes everything accepted to the store and
+// closes it. It is idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutOnce.Do(func() {
+		s.ready.Store(false)
+		var errs []error
+		if s.demo != nil {
+			errs = append(errs, s.demo.Shutdown(ctx))
+		}
+		for _, srv := range []*http.Server{s.httpSrv, s.otlpSrv} {
+			if srv != nil {
+				if err := srv.Shutdown(ctx); err != nil {
+					errs = append(errs, err)
+					_ = srv.Close()
+				}
+			}
+		}
+		if s.grpcSrv != nil {
+			stopped := make(chan struct{})
+			go func() {
+				s.grpcSrv.GracefulStop()
+				close(stopped)
+			}()
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				s.grpcSrv.Stop()
+			}
+		}
+		s.wg.Wait()
+		errs = append(errs, s.writer.Shutdown(ctx))
+		errs = append(errs, s.store.Close())
+		s.shutErr = errors.Join(errs...)
+	})
+	return s.shutErr
+}
