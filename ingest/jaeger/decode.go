@@ -169,4 +169,3 @@ func Decode(body []byte) (*Result, error) {
 	}
 	return res, nil
 }
-

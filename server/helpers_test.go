@@ -1,0 +1,82 @@
+package server_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/server"
+)
+
+// testServer is a real server on loopback ports chosen by the kernel.
+type testServer struct {
+	*server.Server
+	cfg config.Config
+	gql *client.Client
+}
+
+func start(t *testing.T, mutate ...func(*config.Config)) *testServer {
+	t.Helper()
+	cfg := config.Default()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.OTLPHTTPAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.FlushInterval = 50 * time.Millisecond
+	cfg.DuckDBThreads = 2
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	level := slog.LevelWarn
+	if os.Getenv("INQUEST_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	s, err := server.New(context.Background(), cfg, logger)
+	require.NoError(t, err)
+	require.NoError(t, s.Start(context.Background()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		require.NoError(t, s.Shutdown(ctx))
+	})
+	return &testServer{Server: s, cfg: cfg, gql: client.New(s.Handler(), client.Path("/graphql"))}
+}
+
+func (s *testServer) url(path string) string { return "http://" + s.Addrs().HTTP + path }
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, 20*time.Second, 25*time.Millisecond, what)
+}
+
+var lastHour = map[string]any{"from": "now-1h", "to": "now+1h"}
+
+// count runs an aggregate COUNT with filters and returns the total.
+func (s *testServer) count(t *testing.T, filters ...map[string]any) float64 {
+	t.Helper()
+	var resp struct {
+		Aggregate struct {
+			Groups []struct{ Values []*float64 }
+		}
+	}
+	if filters == nil {
+		filters = []map[string]any{}
+	}
+	s.gql.MustPost(`query($r: TimeRangeInput!, $f: [FilterInput!]) {
+		aggregate(input: {range: $r, filters: $f}) { groups { values } } }`, &resp,
+		client.Var("r", lastHour), client.Var("f", filters))
+	if len(resp.Aggregate.Groups) == 0 || resp.Aggregate.Groups[0].Values[0] == nil {
+		return 0
+	}
+	return *resp.Aggregate.Groups[0].Values[0]
+}
+
+func eq(field, value string) map[string]any {
+	return map[string]any{"field": field, "op": "EQ", "value": value}
+}
