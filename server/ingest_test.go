@@ -1,0 +1,333 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/VictoriaMetrics/VictoriaMetrics/lib/prompbmarshal"
+	"github.com/klauspost/compress/snappy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/storage/duckdb"
+)
+
+func post(t *testing.T, url, contentType string, body []byte, headers ...string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", contentType)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+type deadLetter struct {
+	ID, Source, Format, Reason, PayloadPreview string
+	PayloadSize                                int
+	ReplayedAt                                 *string
+}
+
+func (s *testServer) deadLetters(t *testing.T) []deadLetter {
+	t.Helper()
+	var resp struct{ DeadLetters []deadLetter }
+	s.gql.MustPost(`query($r: TimeRangeInput!) { deadLetters(range: $r) { id source format reason payloadPreview payloadSize replayedAt } }`,
+		&resp, client.Var("r", lastHour))
+	return resp.DeadLetters
+}
+
+func findDead(dls []deadLetter, reasonPart string) *deadLetter {
+	for i := range dls {
+		if strings.Contains(dls[i].Reason, reasonPart) {
+			return &dls[i]
+		}
+	}
+	return nil
+}
+
+func remoteWrite(t *testing.T, series ...prompbmarshal.TimeSeries) []byte {
+	t.Helper()
+	wr := prompbmarshal.WriteRequest{Timeseries: series}
+	return snappy.Encode(nil, wr.MarshalProtobuf(nil))
+}
+
+func TestRemoteWrite(t *testing.T) {
+	s := start(t)
+	now := time.Now().UnixMilli()
+	body := remoteWrite(t,
+		prompbmarshal.TimeSeries{
+			Labels:  []prompbmarshal.Label{{Name: "__name__", Value: "node_load1"}, {Name: "instance", Value: "a:9100"}, {Name: "job", Value: "node"}},
+			Samples: []prompbmarshal.Sample{{Value: 0.5, Timestamp: now - 2000}, {Value: 1.5, Timestamp: now - 1000}},
+		},
+		prompbmarshal.TimeSeries{
+			Labels:  []prompbmarshal.Label{{Name: "__name__", Value: "http_requests_total"}, {Name: "code", Value: "200"}},
+			Samples: []prompbmarshal.Sample{{Value: 10, Timestamp: now - 2000}, {Value: math.Float64frombits(0x7ff0000000000002), Timestamp: now - 1000}},
+		})
+	code, msg, _ := post(t, s.url("/api/v1/write"), "application/x-protobuf", body,
+		"Content-Encoding", "snappy", "X-Prometheus-Remote-Write-Version", "0.1.0")
+	require.Equal(t, http.StatusNoContent, code, msg)
+
+	var ms struct {
+		MetricSeries []struct {
+			Type   string
+			Labels []struct{ Key, Value string }
+			Points []struct{ Value float64 }
+		}
+	}
+	eventually(t, "samples stored", func() bool {
+		s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "node_load1", range: $r, step: "1h", function: MAX,
+			matchers: [{name: "job", op: RE, value: "no.*"}]}) { type labels { key value } points { value } } }`, &ms, client.Var("r", lastHour))
+		return len(ms.MetricSeries) == 1 && ms.MetricSeries[0].Points[0].Value == 1.5
+	})
+	assert.Equal(t, "gauge", ms.MetricSeries[0].Type)
+	assert.Contains(t, ms.MetricSeries[0].Labels, struct{ Key, Value string }{"instance", "a:9100"})
+	// The staleness marker is not a sample: only the 10 is stored.
+	s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "http_requests_total", range: $r, step: "1h", function: COUNT}) {
+		type labels { key value } points { value } } }`, &ms, client.Var("r", lastHour))
+	require.Len(t, ms.MetricSeries, 1)
+	assert.Equal(t, 1.0, ms.MetricSeries[0].Points[0].Value)
+	assert.Equal(t, "counter", ms.MetricSeries[0].Type)
+}
+
+// TestBadInputs sends each kind of bad input and checks the clear 4xx, the
+// dead letter where a record could be identified, and that valid records
+// in the same request are kept.
+func TestBadInputs(t *testing.T) {
+	s := start(t)
+	now := time.Now()
+
+	t.Run("truncated protobuf", func(t *testing.T) {
+		td := ptrace.NewTraces()
+		sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		sp.SetName("x")
+		sp.SetTraceID([16]byte{1})
+		sp.SetSpanID([8]byte{1})
+		b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		require.NoError(t, err)
+		code, msg, hdr := post(t, s.url("/v1/traces"), "application/x-protobuf", b[:len(b)-3])
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, "application/x-protobuf", hdr.Get("Content-Type"))
+		assert.Contains(t, msg, "decode OTLP traces")
+		dl := findDead(s.deadLetters(t), "decode OTLP traces")
+		require.NotNil(t, dl)
+		assert.Equal(t, "otlp-traces-proto", dl.Format)
+		assert.Equal(t, len(b)-3, dl.PayloadSize)
+	})
+
+	t.Run("wrong content type", func(t *testing.T) {
+		code, msg, _ := post(t, s.url("/v1/traces"), "text/csv", []byte("a,b"))
+		assert.Equal(t, http.StatusUnsupportedMediaType, code)
+		assert.Contains(t, msg, "text/csv")
+		code, msg, _ = post(t, s.url("/v1/events"), "application/xml", []byte("<a/>"))
+		assert.Equal(t, http.StatusUnsupportedMediaType, code)
+		assert.Contains(t, msg, "application/xml")
+		code, _, _ = post(t, s.url("/v1/traces"), "application/json", []byte(`{}`), "Content-Encoding", "br")
+		assert.Equal(t, http.StatusUnsupportedMediaType, code)
+	})
+
+	t.Run("NaN sample next to a valid one", func(t *testing.T) {
+		body := remoteWrite(t, prompbmarshal.TimeSeries{
+			Labels:  []prompbmarshal.Label{{Name: "__name__", Value: "nan_test"}},
+			Samples: []prompbmarshal.Sample{{Value: math.NaN(), Timestamp: now.UnixMilli() - 1000}, {Value: 7, Timestamp: now.UnixMilli()}},
+		})
+		code, msg, _ := post(t, s.url("/api/v1/write"), "application/x-protobuf", body, "Content-Encoding", "snappy")
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Contains(t, msg, "not a finite number")
+		dl := findDead(s.deadLetters(t), "nan_test")
+		require.NotNil(t, dl)
+		assert.Equal(t, "json-samples", dl.Format)
+		var ms struct{ MetricSeries []struct{ Points []struct{ Value float64 } } }
+		eventually(t, "valid sample kept", func() bool {
+			s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "nan_test", range: $r, step: "1h", function: LAST}) { points { value } } }`,
+				&ms, client.Var("r", lastHour))
+			return len(ms.MetricSeries) == 1 && ms.MetricSeries[0].Points[0].Value == 7
+		})
+	})
+
+	t.Run("timestamp far in the future", func(t *testing.T) {
+		body := fmt.Sprintf(`{"timestamp": %q, "service": "svc-future", "name": "ok-event"}
+{"timestamp": %q, "service": "svc-future", "name": "future-event"}`,
+			now.Format(time.RFC3339Nano), now.Add(48*time.Hour).Format(time.RFC3339Nano))
+		code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(body))
+		assert.Equal(t, http.StatusBadRequest, code)
+		var sum struct {
+			Accepted, Rejected int
+			Errors             []string
+		}
+		require.NoError(t, json.Unmarshal([]byte(msg), &sum))
+		assert.Equal(t, 1, sum.Accepted)
+		assert.Equal(t, 1, sum.Rejected)
+		assert.Contains(t, sum.Errors[0], "in the future")
+		dl := findDead(s.deadLetters(t), "in the future")
+		require.NotNil(t, dl)
+		assert.Contains(t, dl.PayloadPreview, "future-event")
+		eventually(t, "valid event kept", func() bool { return s.count(t, eq("service", "svc-future")) == 1 })
+	})
+
+	t.Run("10 MB of junk", func(t *testing.T) {
+		junk := make([]byte, 10<<20)
+		_, _ = rand.Read(junk)
+		junk[0] = 0xff // not '{', '[' nor a protobuf that decodes
+		code, msg, _ := post(t, s.url("/v1/ingest"), "application/octet-stream", junk)
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Contains(t, msg, "unrecognised payload")
+		dl := findDead(s.deadLetters(t), "unrecognised payload")
+		require.NotNil(t, dl)
+		assert.Equal(t, 1<<20, dl.PayloadSize, "kept, truncated to 1 MiB")
+		big := make([]byte, 17<<20)
+		code, _, _ = post(t, s.url("/v1/events"), "application/json", big)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, code)
+	})
+
+	t.Run("OTLP partial success", func(t *testing.T) {
+		body := fmt.Sprintf(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc-partial"}}]},
+			"scopeSpans":[{"spans":[
+			 {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"good","startTimeUnixNano":"%d","endTimeUnixNano":"%d"},
+			 {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b175","name":"backwards","startTimeUnixNano":"%d","endTimeUnixNano":"%d"}]}]}]}`,
+			now.UnixNano(), now.UnixNano()+1e6, now.UnixNano(), now.UnixNano()-1e6)
+		code, msg, _ := post(t, s.url("/v1/traces"), "application/json", []byte(body))
+		assert.Equal(t, http.StatusOK, code)
+		assert.Contains(t, msg, `"rejectedSpans":"1"`)
+		assert.Contains(t, msg, "ends before it starts")
+		eventually(t, "good span kept", func() bool { return s.count(t, eq("service", "svc-partial")) == 1 })
+	})
+
+	t.Run("malformed JSON keeps what came before", func(t *testing.T) {
+		body := `{"service": "svc-trunc", "name": "first"}
+{"service": "svc-trunc", "name": "sec`
+		code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(body))
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Contains(t, msg, "1 record(s) before the error were accepted")
+		eventually(t, "first event kept", func() bool { return s.count(t, eq("service", "svc-trunc")) == 1 })
+	})
+
+	t.Run("records that are not objects", func(t *testing.T) {
+		code, msg, _ := post(t, s.url("/v1/events"), "application/json", []byte(`[{"service":"svc-arr","name":"a"}, 42, {"service":"svc-arr"}]`))
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Contains(t, msg, "not a JSON object")
+		assert.Contains(t, msg, "missing name")
+		assert.Contains(t, msg, `"accepted":1`)
+	})
+}
+
+func TestDedupAndReplay(t *testing.T) {
+	s := start(t)
+	ev := []byte(fmt.Sprintf(`{"timestamp": %q, "service": "svc-dup", "name": "once", "user": "ann"}`, time.Now().Format(time.RFC3339Nano)))
+	code, msg, _ := post(t, s.url("/v1/events"), "application/json", ev)
+	require.Equal(t, http.StatusOK, code, msg)
+	code, msg, _ = post(t, s.url("/v1/events"), "application/json", ev)
+	require.Equal(t, http.StatusOK, code, msg)
+	assert.Contains(t, msg, `"duplicates":1`)
+	eventually(t, "stored once", func() bool { return s.count(t, eq("service", "svc-dup")) == 1 })
+
+	// Older than the retention: refused live, kept in the dead-letter queue,
+	// and accepted when replayed (a replay is an import).
+	old := []byte(fmt.Sprintf(`{"timestamp": %q, "service": "svc-old", "name": "late"}`, time.Now().Add(-8*24*time.Hour).Format(time.RFC3339)))
+	code, msg, _ = post(t, s.url("/v1/events"), "application/json", old)
+	require.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, msg, "older than the retention")
+	dl := findDead(s.deadLetters(t), "older than the retention")
+	require.NotNil(t, dl)
+	type replay struct {
+		ReplayDeadLetter struct {
+			Accepted, Rejected int
+			Errors             []string
+		}
+	}
+	var r replay
+	s.gql.MustPost(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted rejected errors } }`, &r, client.Var("id", dl.ID))
+	assert.Equal(t, 1, r.ReplayDeadLetter.Accepted)
+	var all struct{ Aggregate struct{ Groups []struct{ Values []float64 } } }
+	eventually(t, "replayed event stored", func() bool {
+		s.gql.MustPost(`{ aggregate(input: {range: {from: "now-9d", to: "now"}, filters: [{field: "service", op: EQ, value: "svc-old"}]}) { groups { values } } }`, &all)
+		return len(all.Aggregate.Groups) == 1 && all.Aggregate.Groups[0].Values[0] == 1
+	})
+	assert.NotNil(t, findDead(s.deadLetters(t), "older than the retention").ReplayedAt)
+	// A second replay is refused with a clear message.
+	err := s.gql.Post(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted } }`, &r, client.Var("id", dl.ID))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "already replayed")
+	err = s.gql.Post(`mutation { replayDeadLetter(id: "nope") { accepted } }`, &r)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `dead letter \"nope\" not found`)
+}
+
+// TestShutdownFlushes accepts events that wait in a writer batch and checks
+// that a graceful shutdown writes them.
+func TestShutdownFlushes(t *testing.T) {
+	cfg := config.Default()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.OTLPHTTPAddr = "127.0.0.1:0", "", ""
+	cfg.DataDir = t.TempDir()
+	cfg.FlushInterval = time.Hour // nothing is flushed by time
+	s := start(t, func(c *config.Config) { *c = cfg })
+	var lines []string
+	for i := range 500 {
+		lines = append(lines, fmt.Sprintf(`{"service": "svc-flush", "name": "e%d"}`, i))
+	}
+	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(strings.Join(lines, "\n")))
+	require.Equal(t, http.StatusOK, code, msg)
+	assert.Equal(t, 0.0, s.count(t, eq("service", "svc-flush")), "still in the writer's batch")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, s.Shutdown(ctx))
+
+	store, err := duckdb.Open(ctx, duckdb.Config{Path: cfg.DataDir + "/inquest.duckdb"}, nil)
+	require.NoError(t, err)
+	defer store.Close()
+	var n int
+	require.NoError(t, store.DB().QueryRow("SELECT count(*) FROM events WHERE service = 'svc-flush'").Scan(&n))
+	assert.Equal(t, 500, n)
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	s := start(t)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(s.url(p))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, p)
+	}
+	code, _, _ := post(t, s.url("/v1/events"), "application/json", []byte(`{"service": "m", "name": "n"}`))
+	require.Equal(t, http.StatusOK, code)
+	resp, err := http.Get(s.url("/metrics"))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	text := string(b)
+	for _, m := range []string{`inquest_ingest_records_total{outcome="accepted",signal="events"} 1`, "inquest_http_request_duration_seconds_bucket",
+		`inquest_http_requests_total{code="200",route="/v1/events"} 1`, "inquest_ingest_queue_records", "go_goroutines"} {
+		assert.Contains(t, text, m)
+	}
+	// GET /graphql from a browser is GraphiQL.
+	req, _ := http.NewRequest(http.MethodGet, s.url("/graphql"), nil)
+	req.Header.Set("Accept", "text/html")
+	resp2, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp2.Body)
+	resp2.Body.Close()
+	assert.Contains(t, string(page), "graphiql")
+	// The dashboard page.
+	resp3, err := http.Get(s.url("/"))
+	require.NoError(t, err)
+	page, _ = io.ReadAll(resp3.Body)
+	resp3.Body.Close()
+	assert.Contains(t, string(page), "<title>Inquest</title>")
+}
