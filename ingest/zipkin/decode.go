@@ -73,11 +73,15 @@ func Decode(body []byte) (*Result, error) {
 			res.Rejected = append(res.Rejected, storage.Rejected{Raw: rawOf[i], Reason: "zipkin span without timestamp"})
 			continue
 		}
+		name := s.Name
+		if name == "" {
+			name = "unknown" // what Zipkin's UI shows for a span without a name
+		}
 		e := storage.Event{
 			TimeUnixNano: s.Timestamp.UnixNano(),
 			Kind:         storage.KindSpan,
 			Service:      serviceOf(s),
-			Name:         s.Name,
+			Name:         name,
 			TraceID:      s.TraceID.String(),
 			SpanID:       s.ID.String(),
 			DurationNano: s.Duration.Nanoseconds(),

@@ -1,0 +1,61 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/ingest"
+)
+
+// TestImportZipkinServiceMap loads real production Zipkin traces recorded on
+// 2018-11-30 (timestamps kept) and expects all 16 services in the service map.
+func TestImportZipkinServiceMap(t *testing.T) {
+	s := start(t)
+	var progressCalls, lastDone, lastTotal int
+	res, format, err := ingest.ImportFile(context.Background(), s.Pipeline(), "default",
+		"../ingest/zipkin/testdata/smartthings-mobile-web-install.json", func(done, total int) {
+			progressCalls++
+			lastDone, lastTotal = done, total
+		})
+	require.NoError(t, err)
+	assert.Equal(t, ingest.FormatZipkinJSON, format)
+	assert.Equal(t, 0, res.Rejected, res.Errors)
+	assert.Equal(t, 953, res.Accepted, "1,041 spans less 88 fragments merged into their span")
+	assert.Equal(t, lastTotal, lastDone)
+	assert.Positive(t, progressCalls)
+
+	r := map[string]any{"from": "2018-11-30T00:00:00Z", "to": "2018-12-01T00:00:00Z"}
+	var sm struct {
+		ServiceMap struct {
+			Nodes []struct {
+				Name      string
+				SpanCount int
+			}
+			Edges []struct {
+				Source, Target string
+				Calls          int
+			}
+		}
+	}
+	eventually(t, "all spans stored", func() bool {
+		s.gql.MustPost(`query($r: TimeRangeInput!) { serviceMap(range: $r) { nodes { name spanCount } edges { source target calls } } }`,
+			&sm, client.Var("r", r))
+		total := 0
+		for _, n := range sm.ServiceMap.Nodes {
+			total += n.SpanCount
+		}
+		return total == 953
+	})
+	assert.Len(t, sm.ServiceMap.Nodes, 16)
+	inEdges := map[string]bool{}
+	for _, e := range sm.ServiceMap.Edges {
+		inEdges[e.Source], inEdges[e.Target] = true, true
+		assert.NotEqual(t, e.Source, e.Target)
+	}
+	assert.Len(t, inEdges, 16, "every service takes part in a call")
+	t.Logf("%d edges over %d services", len(sm.ServiceMap.Edges), len(inEdges))
+}
