@@ -2,7 +2,8 @@
 // an array of objects, or newline-delimited objects. Well-known keys fill the
 // event's columns; every other key becomes an attribute (nested objects are
 // flattened with dots, as Honeycomb does). The same format carries refused
-// records in the dead-letter queue, so that they can be replayed.
+// records in the dead-letter queue, so that they can be replayed; numbers
+// JSON cannot hold (NaN, ±Inf) travel as strings in "numeric_attributes".
 package jsonfmt
 
 import (
@@ -162,6 +163,21 @@ func decodeEvent(raw json.RawMessage, now time.Time) (storage.Event, error) {
 				break
 			}
 			flatten(&e, &e.Attrs, "", m)
+		case "numeric_attributes":
+			// Numbers JSON cannot hold (NaN, ±Inf) as strings; validation
+			// decides what to do with them.
+			m, ok := v.(map[string]any)
+			if !ok {
+				err = fmt.Errorf("field %q: want an object", k)
+				break
+			}
+			for nk, nv := range m {
+				var f float64
+				if f, err = num(k+"."+nk, nv); err != nil {
+					break
+				}
+				e.PutNum(nk, f)
+			}
 		default:
 			putAny(&e, &e.Attrs, k, v)
 		}
@@ -265,6 +281,8 @@ func unixNumber(f float64) int64 {
 	return int64(f)
 }
 
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
 // jsonNumber writes non-finite values as strings, which JSON cannot hold
 // otherwise and Decode reads back.
 func jsonNumber(f float64) any {
@@ -298,15 +316,23 @@ func Encode(e *storage.Event) []byte {
 	if e.Kind == storage.KindSpan {
 		obj["duration_ms"] = float64(e.DurationNano) / 1e6
 	}
-	attrs := map[string]any{}
+	attrs, nonFinite := map[string]any{}, map[string]any{}
 	for i, k := range e.Attrs.Keys {
 		attrs[k] = e.Attrs.Values[i]
 	}
 	for i, k := range e.NumAttrs.Keys {
-		attrs[k] = jsonNumber(e.NumAttrs.Values[i])
+		if v := e.NumAttrs.Values[i]; finite(v) {
+			attrs[k] = v
+		} else {
+			delete(attrs, k)
+			nonFinite[k] = jsonNumber(v)
+		}
 	}
 	if len(attrs) > 0 {
 		obj["attributes"] = attrs
+	}
+	if len(nonFinite) > 0 {
+		obj["numeric_attributes"] = nonFinite
 	}
 	if e.Resource.Len() > 0 {
 		res := map[string]any{}

@@ -1,0 +1,214 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage"
+)
+
+func TestValidateEvent(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	l := DefaultConfig().Limits
+	ok := func() storage.Event {
+		return storage.Event{TimeUnixNano: now.UnixNano(), Kind: storage.KindSpan, Service: "s", Name: "n", TraceID: "t", SpanID: "s", SampleRate: 1}
+	}
+	f := func(mut func(*storage.Event), historical Historical, want string) {
+		t.Helper()
+		e := ok()
+		mut(&e)
+		err := l.ValidateEvent(&e, now, historical)
+		if want == "" {
+			assert.NoError(t, err)
+			return
+		}
+		assert.ErrorContains(t, err, want)
+	}
+	f(func(*storage.Event) {}, false, "")
+	f(func(e *storage.Event) { e.TimeUnixNano = now.Add(2 * time.Hour).UnixNano() }, false, "in the future")
+	f(func(e *storage.Event) { e.TimeUnixNano = now.Add(2 * time.Hour).UnixNano() }, true, "in the future")
+	f(func(e *storage.Event) { e.TimeUnixNano = now.Add(-8 * 24 * time.Hour).UnixNano() }, false, "older than the retention")
+	f(func(e *storage.Event) { e.TimeUnixNano = now.Add(-8 * 24 * time.Hour).UnixNano() }, true, "")
+	f(func(e *storage.Event) { e.TimeUnixNano = 0 }, false, "missing timestamp")
+	f(func(e *storage.Event) { e.Kind = "metric" }, false, "kind")
+	f(func(e *storage.Event) { e.Service = "" }, false, "missing service")
+	f(func(e *storage.Event) { e.Name = "" }, false, "missing name")
+	f(func(e *storage.Event) { e.Status = "bad" }, false, "status")
+	f(func(e *storage.Event) { e.SpanID = "" }, false, "span_id")
+	f(func(e *storage.Event) { e.DurationNano = -1 }, false, "ends before it starts")
+	f(func(e *storage.Event) { e.SampleRate = math.NaN() }, false, "sample_rate")
+	f(func(e *storage.Event) { e.SampleRate = 0.5 }, false, "sample_rate")
+	f(func(e *storage.Event) { e.PutNum("x", math.Inf(1)) }, false, `attribute "x"`)
+	e := ok()
+	e.Body = string(make([]byte, 100<<10))
+	require.NoError(t, l.ValidateEvent(&e, now, false))
+	assert.Len(t, e.Body, 64<<10, "long bodies are truncated, not refused")
+
+	s := storage.Sample{Name: "m", TimeUnixNano: now.UnixNano(), Value: math.NaN()}
+	assert.ErrorContains(t, l.ValidateSample(&s, now, false), "not a finite number")
+	s.Value, s.Name = 1, ""
+	assert.ErrorContains(t, l.ValidateSample(&s, now, false), "missing metric name")
+}
+
+func TestDedupWindow(t *testing.T) {
+	d := NewDedup(time.Minute, 100)
+	t0 := time.Now()
+	assert.False(t, d.Seen(1, t0))
+	assert.True(t, d.Seen(1, t0.Add(30*time.Second)))
+	assert.True(t, d.Seen(1, t0.Add(90*time.Second)), "still in the previous generation")
+	assert.False(t, d.Seen(1, t0.Add(200*time.Second)), "forgotten after two windows")
+	d.Forget(1)
+	assert.False(t, d.Seen(1, t0.Add(201*time.Second)))
+	var off *Dedup
+	assert.False(t, off.Seen(1, t0))
+	// The entry cap rotates early rather than growing without bound.
+	small := NewDedup(time.Hour, 2)
+	for h := range uint64(10) {
+		small.Seen(h, t0)
+	}
+	assert.LessOrEqual(t, len(small.cur)+len(small.prev), 4)
+}
+
+func TestLocalBus(t *testing.T) {
+	b := NewLocalBus(3)
+	ctx := context.Background()
+	msg := func(n int) *Message { return &Message{Tenant: "t", Events: make([]storage.Event, n)} }
+	require.NoError(t, b.Publish(ctx, msg(2)))
+	assert.ErrorIs(t, b.Publish(ctx, msg(2)), ErrFull)
+	require.NoError(t, b.Publish(ctx, msg(1)))
+	assert.Equal(t, 3, b.Depth())
+	require.NoError(t, b.Close())
+	assert.ErrorIs(t, b.Publish(ctx, msg(1)), ErrClosed)
+
+	var got []int
+	require.NoError(t, b.Consume(ctx, func(m *Message) {
+		got = append(got, m.Len())
+		m.Ack()
+	}), "returns nil once closed and drained")
+	assert.Equal(t, []int{2, 1}, got)
+	assert.Equal(t, 0, b.Depth())
+
+	// A message bigger than the whole capacity still goes through an empty
+	// queue, so one large request is never refused forever.
+	b2 := NewLocalBus(1)
+	require.NoError(t, b2.Publish(ctx, msg(5)))
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.ErrorIs(t, b2.Consume(cctx, func(*Message) {}), context.Canceled)
+}
+
+// memStore records writes and can be told to fail. The embedded interfaces
+// are nil: the writer only calls the three write methods defined here.
+type memStore struct {
+	storage.EventStore
+	storage.MetricStore
+	storage.DeadLetterStore
+	mu      sync.Mutex
+	fail    bool
+	events  []storage.Event
+	samples []storage.Sample
+	dead    []storage.DeadLetter
+	writes  int
+}
+
+func (m *memStore) WriteEvents(_ context.Context, evs []storage.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes++
+	if m.fail {
+		return errors.New("disk full")
+	}
+	m.events = append(m.events, evs...)
+	return nil
+}
+
+func (m *memStore) WriteSamples(_ context.Context, ss []storage.Sample) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.samples = append(m.samples, ss...)
+	return nil
+}
+
+func (m *memStore) PutDeadLetters(_ context.Context, d []storage.DeadLetter) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dead = append(m.dead, d...)
+	return nil
+}
+
+func (m *memStore) snapshot() (int, int, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.events), m.writes, len(m.dead)
+}
+
+func newWriter(t *testing.T, cfg WriterConfig, m *memStore, tail Tail) (*LocalBus, *Writer) {
+	t.Helper()
+	bus := NewLocalBus(1 << 20)
+	w, err := NewWriter(cfg, bus, m, m, m, tail, nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, w.Start(context.Background()))
+	return bus, w
+}
+
+func events(n int) []storage.Event {
+	out := make([]storage.Event, n)
+	for i := range out {
+		out[i] = storage.Event{Tenant: "t", Service: "s", Name: "n", Kind: storage.KindEvent}
+	}
+	return out
+}
+
+func TestWriterFlushesBySizeAndTime(t *testing.T) {
+	m := &memStore{}
+	bus, w := newWriter(t, WriterConfig{BatchSize: 100, FlushInterval: time.Hour, Workers: 1}, m, NewLocalTail(nil))
+	ctx := context.Background()
+	require.NoError(t, bus.Publish(ctx, &Message{Tenant: "t", Events: events(60)}))
+	require.NoError(t, bus.Publish(ctx, &Message{Tenant: "t", Events: events(60)}))
+	require.Eventually(t, func() bool { n, _, _ := m.snapshot(); return n == 120 }, 5*time.Second, time.Millisecond, "size flush")
+	require.NoError(t, w.Shutdown(ctx))
+	assert.Equal(t, 0, bus.Depth(), "acked after the store took them")
+
+	m2 := &memStore{}
+	bus2, w2 := newWriter(t, WriterConfig{BatchSize: 1000, FlushInterval: 20 * time.Millisecond, Workers: 2}, m2, NewLocalTail(nil))
+	require.NoError(t, bus2.Publish(ctx, &Message{Tenant: "t", Events: events(5)}))
+	require.Eventually(t, func() bool { n, _, _ := m2.snapshot(); return n == 5 }, 5*time.Second, time.Millisecond, "time flush")
+	require.NoError(t, w2.Shutdown(ctx))
+	require.NoError(t, w2.Shutdown(ctx), "idempotent")
+}
+
+func TestWriterDeadLettersWhatTheStoreRefuses(t *testing.T) {
+	m := &memStore{fail: true}
+	bus, w := newWriter(t, WriterConfig{BatchSize: 10, FlushInterval: time.Hour, Workers: 1, Retries: 1}, m, NewLocalTail(nil))
+	require.NoError(t, bus.Publish(context.Background(), &Message{Tenant: "t", Events: events(10)}))
+	require.Eventually(t, func() bool { _, _, d := m.snapshot(); return d == 10 }, 5*time.Second, time.Millisecond)
+	_, writes, _ := m.snapshot()
+	assert.Equal(t, 2, writes, "one try and one retry")
+	assert.Contains(t, m.dead[0].Reason, "disk full")
+	require.NoError(t, w.Shutdown(context.Background()))
+}
+
+func TestTailIsolationAndFilters(t *testing.T) {
+	tail := NewLocalTail(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	f, err := storage.ParseField("service")
+	require.NoError(t, err)
+	a := tail.Subscribe(ctx, "a", []storage.Filter{{Field: f, Op: storage.OpEq, Value: "web"}}, 10)
+	b := tail.Subscribe(ctx, "b", nil, 1)
+	tail.Publish([]storage.Event{
+		{Tenant: "a", Service: "web", Name: "1"}, {Tenant: "a", Service: "db", Name: "2"},
+		{Tenant: "b", Service: "web", Name: "3"}, {Tenant: "b", Service: "web", Name: "4"},
+	})
+	assert.Equal(t, "1", (<-a).Name)
+	assert.Equal(t, "3", (<-b).Name, "a slow subscriber misses events rather than blocking")
+	cancel()
+	_, open := <-a
+	assert.False(t, open, "closed when the subscription ends")
+}

@@ -1,0 +1,115 @@
+package jsonfmt
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage"
+)
+
+var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+func TestTimestamps(t *testing.T) {
+	want := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC).UnixNano()
+	f := func(ts string) {
+		t.Helper()
+		res, err := Decode([]byte(`{"service":"s","name":"n","timestamp":`+ts+`}`), now)
+		require.NoError(t, err)
+		require.Len(t, res.Events, 1, ts)
+		assert.Equal(t, want, res.Events[0].TimeUnixNano, ts)
+	}
+	f(`"2026-11-20T12:00:00Z"`)
+	f(`"2026-11-20T13:00:00+01:00"`)
+	f(`1795176000`)          // seconds
+	f(`1795176000.0`)        // seconds, float
+	f(`1795176000000`)       // milliseconds
+	f(`1795176000000000`)    // microseconds
+	f(`1795176000000000000`) // nanoseconds
+	f(`"1795176000000"`)     // a number in a string
+	res, err := Decode([]byte(`{"service":"s","name":"n"}`), now)
+	require.NoError(t, err)
+	assert.Equal(t, now.UnixNano(), res.Events[0].TimeUnixNano, "missing timestamp is the time of receipt")
+}
+
+func TestShapesAndKinds(t *testing.T) {
+	res, err := Decode([]byte(`[{"service":"a","name":"x"},{"service":"b","name":"y"}]`), now)
+	require.NoError(t, err)
+	assert.Len(t, res.Events, 2)
+	res, err = Decode([]byte("{\"service\":\"a\",\"name\":\"x\"}\n\n{\"service\":\"b\",\"name\":\"y\"}\n"), now)
+	require.NoError(t, err)
+	assert.Len(t, res.Events, 2)
+
+	res, err = Decode([]byte(`{"service":"api","message":"boom","level":"error","http":{"status":500,"route":"/x"},"tags":["a","b"],"ok":true,"none":null}`), now)
+	require.NoError(t, err)
+	e := res.Events[0]
+	assert.Equal(t, storage.KindLog, e.Kind)
+	assert.Equal(t, "log", e.Name)
+	assert.Equal(t, storage.StatusError, e.Status)
+	v, _ := e.NumAttrs.Get("http.status")
+	assert.Equal(t, 500.0, v, "nested objects flatten with dots")
+	s, _ := e.Attrs.Get("http.status")
+	assert.Equal(t, "500", s)
+	s, _ = e.Attrs.Get("tags")
+	assert.Equal(t, `["a","b"]`, s)
+	s, _ = e.Attrs.Get("ok")
+	assert.Equal(t, "true", s)
+	_, has := e.Attrs.Get("none")
+	assert.False(t, has)
+
+	res, err = Decode([]byte(`{"service":"api","name":"GET /","trace_id":"abc","span_id":"def","duration_ms":12.5}`), now)
+	require.NoError(t, err)
+	assert.Equal(t, storage.KindSpan, res.Events[0].Kind)
+	assert.Equal(t, int64(12_500_000), res.Events[0].DurationNano)
+}
+
+func TestRejectsAndErrors(t *testing.T) {
+	res, err := Decode([]byte(`[1, {"service": 5, "name": "n"}, {"service":"s","name":"n","duration_ms":"fast"}, {"service":"s","name":"ok"}]`), now)
+	require.NoError(t, err)
+	assert.Len(t, res.Events, 2, "a number is a valid string field value; the service becomes \"5\"")
+	require.Len(t, res.Rejected, 2)
+	assert.Equal(t, "record is not a JSON object", res.Rejected[0].Reason)
+	assert.Contains(t, res.Rejected[1].Reason, `"duration_ms"`)
+
+	_, err = Decode([]byte(``), now)
+	assert.ErrorContains(t, err, "no events")
+	res, err = Decode([]byte(`{"service":"s","name":"a"} {"service":`), now)
+	assert.Error(t, err)
+	assert.Len(t, res.Events, 1, "what decoded before the error is kept")
+}
+
+// Encode and Decode round-trip, so a replayed dead letter is the record
+// that was refused.
+func TestRoundTrip(t *testing.T) {
+	e := storage.Event{TimeUnixNano: now.UnixNano() + 123, Kind: storage.KindSpan, Service: "s", Name: "n", TraceID: "t1", SpanID: "s1",
+		ParentSpanID: "p1", DurationNano: 1_500_000, Status: storage.StatusError, Body: "b", SampleRate: 4}
+	e.Attrs.Put("region", "eu")
+	e.PutNum("code", 503)
+	e.PutNum("bad", math.NaN())
+	e.Resource.Put("host.name", "h")
+	res, err := Decode(Encode(&e), now)
+	require.NoError(t, err)
+	got := res.Events[0]
+	assert.Equal(t, e.TimeUnixNano, got.TimeUnixNano)
+	assert.Equal(t, e.DurationNano, got.DurationNano)
+	assert.Equal(t, e.SampleRate, got.SampleRate)
+	assert.Equal(t, e.ParentSpanID, got.ParentSpanID)
+	v, _ := got.NumAttrs.Get("code")
+	assert.Equal(t, 503.0, v)
+	v, _ = got.NumAttrs.Get("bad")
+	assert.True(t, math.IsNaN(v), "NaN survives as a string so that validation refuses it again")
+	h, _ := got.Resource.Get("host.name")
+	assert.Equal(t, "h", h)
+
+	s := storage.Sample{Name: "m", Labels: storage.Attrs{Keys: []string{"b", "a"}, Values: []string{"2", "1"}}, Type: storage.MetricCounter,
+		TimeUnixNano: 42, Value: math.Inf(1)}
+	ss, err := DecodeSamples(EncodeSample(&s))
+	require.NoError(t, err)
+	require.Len(t, ss, 1)
+	assert.Equal(t, []string{"a", "b"}, ss[0].Labels.Keys, "labels sorted")
+	assert.True(t, math.IsInf(ss[0].Value, 1))
+	assert.NotZero(t, ss[0].SeriesID)
+}
