@@ -203,15 +203,14 @@ func Detect(contentType string, body []byte, remoteWrite bool) Format {
 		return FormatRemoteWrite
 	}
 	switch ct {
-	case "application/x-ndjson", "application/jsonl", "application/json", "text/plain", "":
+	case "application/x-ndjson", "application/jsonl", "application/json":
 		return jsonShape(body)
-	case "application/x-protobuf", "application/protobuf", "application/octet-stream":
+	case "application/x-protobuf", "application/protobuf":
 		return detectProto(body)
 	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		if c := bytes.TrimSpace(body)[0]; c == '{' || c == '[' {
-			return jsonShape(body)
-		}
+	// No or a generic Content-Type: JSON starts with '{' or '['.
+	if t := bytes.TrimSpace(body); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		return jsonShape(body)
 	}
 	return detectProto(body)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -175,7 +176,7 @@ func Logs(ld plog.Logs) []storage.Event {
 					Resource:     res,
 				}
 				if e.Severity == "" && lr.SeverityNumber() != plog.SeverityNumberUnspecified {
-					e.Severity = lr.SeverityNumber().String()
+					e.Severity = strings.ToUpper(lr.SeverityNumber().String()) // the spec's short name: ERROR2
 				}
 				if lr.SeverityNumber() >= plog.SeverityNumberError {
 					e.Status = storage.StatusError

@@ -1,0 +1,147 @@
+package otlp
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/inquest/inquest/storage"
+)
+
+func TestTracesAttributeTypes(t *testing.T) {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID([16]byte{0xab, 1})
+	sp.SetSpanID([8]byte{2})
+	sp.SetName("op")
+	sp.SetKind(ptrace.SpanKindClient)
+	sp.SetStartTimestamp(1000)
+	sp.SetEndTimestamp(3000)
+	sp.Status().SetCode(ptrace.StatusCodeOk)
+	a := sp.Attributes()
+	a.PutStr("s", "x")
+	a.PutInt("i", 42)
+	a.PutDouble("d", 1.5)
+	a.PutBool("b", true)
+	a.PutEmptyBytes("bytes").FromRaw([]byte{1, 2})
+	a.PutEmptySlice("list").AppendEmpty().SetStr("a")
+	a.PutEmptyMap("map").PutInt("k", 1)
+	a.PutDouble("sample_rate", 10)
+
+	evs := Traces(td)
+	require.Len(t, evs, 1)
+	e := evs[0]
+	assert.Equal(t, UnknownService, e.Service, "no service.name")
+	assert.Equal(t, "ab010000000000000000000000000000", e.TraceID)
+	assert.Equal(t, "", e.ParentSpanID)
+	assert.Equal(t, int64(2000), e.DurationNano)
+	assert.Equal(t, storage.StatusOK, e.Status)
+	assert.Equal(t, 10.0, e.SampleRate)
+	get := func(k string) string { v, _ := e.Attrs.Get(k); return v }
+	assert.Equal(t, "client", get("span.kind"))
+	assert.Equal(t, "42", get("i"))
+	assert.Equal(t, "1.5", get("d"))
+	assert.Equal(t, "true", get("b"))
+	assert.Equal(t, "AQI=", get("bytes"))
+	assert.Equal(t, `["a"]`, get("list"))
+	assert.Equal(t, `{"k":1}`, get("map"))
+	n, _ := e.NumAttrs.Get("i")
+	assert.Equal(t, 42.0, n)
+}
+
+func TestLogsSeverityAndName(t *testing.T) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "api")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	l1 := lrs.AppendEmpty()
+	l1.SetObservedTimestamp(5)
+	l1.SetSeverityNumber(plog.SeverityNumberError2)
+	l1.Body().SetStr("boom")
+	l1.Attributes().PutStr("event.name", "payment.failed")
+	l2 := lrs.AppendEmpty()
+	l2.SetTimestamp(6)
+	l2.SetSeverityText("debug")
+	evs := Logs(ld)
+	require.Len(t, evs, 2)
+	assert.Equal(t, int64(5), evs[0].TimeUnixNano, "observed time when no time")
+	assert.Equal(t, storage.StatusError, evs[0].Status)
+	assert.Equal(t, "ERROR2", evs[0].Severity)
+	assert.Equal(t, "payment.failed", evs[0].Name)
+	assert.Equal(t, "log", evs[1].Name)
+	assert.Equal(t, "debug", evs[1].Severity)
+	assert.Equal(t, storage.StatusUnset, evs[1].Status)
+}
+
+func TestMetricsPrometheusStyle(t *testing.T) {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "api")
+	rm.Resource().Attributes().PutStr("service.instance.id", "api-1")
+	ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+
+	c := ms.AppendEmpty()
+	c.SetName("requests")
+	sum := c.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	dp := sum.DataPoints().AppendEmpty()
+	dp.SetIntValue(7)
+	dp.SetTimestamp(pcommon.Timestamp(100))
+	dp.Attributes().PutStr("code", "200")
+
+	d := ms.AppendEmpty()
+	d.SetName("delta")
+	ds := d.SetEmptySum()
+	ds.SetIsMonotonic(true)
+	ds.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	ds.DataPoints().AppendEmpty().SetDoubleValue(1)
+
+	h := ms.AppendEmpty()
+	h.SetName("latency")
+	hdp := h.SetEmptyHistogram().DataPoints().AppendEmpty()
+	hdp.SetCount(6)
+	hdp.SetSum(3.5)
+	hdp.ExplicitBounds().FromRaw([]float64{0.1, 1})
+	hdp.BucketCounts().FromRaw([]uint64{1, 2, 3})
+
+	sm := ms.AppendEmpty()
+	sm.SetName("rpc")
+	sdp := sm.SetEmptySummary().DataPoints().AppendEmpty()
+	sdp.SetCount(2)
+	sdp.SetSum(4)
+	q := sdp.QuantileValues().AppendEmpty()
+	q.SetQuantile(0.99)
+	q.SetValue(3)
+
+	got := map[string]storage.Sample{}
+	for _, s := range Metrics(md) {
+		k := s.Name
+		for i, lk := range s.Labels.Keys {
+			if lk == "le" || lk == "quantile" {
+				k += "{" + lk + "=" + s.Labels.Values[i] + "}"
+			}
+		}
+		got[k] = s
+		assert.NotZero(t, s.SeriesID)
+	}
+	r := got["requests"]
+	assert.Equal(t, storage.MetricCounter, r.Type)
+	assert.Equal(t, 7.0, r.Value)
+	assert.Equal(t, []string{"code", "instance", "job"}, r.Labels.Keys, "sorted, with job and instance from the resource")
+	assert.Equal(t, storage.MetricGauge, got["delta"].Type, "delta sums are not counters")
+	assert.Equal(t, 6.0, got["latency_count"].Value)
+	assert.Equal(t, 3.5, got["latency_sum"].Value)
+	assert.Equal(t, 1.0, got["latency_bucket{le=0.1}"].Value)
+	assert.Equal(t, 3.0, got["latency_bucket{le=1}"].Value, "cumulative")
+	assert.Equal(t, 6.0, got["latency_bucket{le=+Inf}"].Value)
+	assert.Equal(t, 3.0, got["rpc{quantile=0.99}"].Value)
+	assert.Equal(t, storage.MetricSummary, got["rpc{quantile=0.99}"].Type)
+	assert.Equal(t, 2.0, got["rpc_count"].Value)
+}
