@@ -31,6 +31,11 @@ func start(t *testing.T, mutate ...func(*config.Config)) *testServer {
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	return startWith(t, cfg)
+}
+
+func startWith(t testing.TB, cfg config.Config) *testServer {
+	t.Helper()
 	level := slog.LevelWarn
 	if os.Getenv("INQUEST_TEST_LOG") != "" {
 		level = slog.LevelDebug

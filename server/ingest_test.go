@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -226,6 +227,31 @@ func TestBadInputs(t *testing.T) {
 		assert.Contains(t, msg, "missing name")
 		assert.Contains(t, msg, `"accepted":1`)
 	})
+}
+
+// TestIngestAutodetect posts each format to /v1/ingest without saying which
+// it is, one of them gzip-compressed without a Content-Encoding header.
+func TestIngestAutodetect(t *testing.T) {
+	s := start(t)
+	now := time.Now()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = fmt.Fprintf(zw, `{"service": "svc-auto", "name": "from-gzip", "timestamp": %q}`, now.Format(time.RFC3339Nano))
+	require.NoError(t, zw.Close())
+	zipkin := fmt.Sprintf(`[{"traceId":"aa","id":"1","name":"zipkin-span","timestamp":%d,"duration":5,"localEndpoint":{"serviceName":"svc-auto"}}]`, now.UnixMicro())
+	for _, c := range []struct {
+		ct     string
+		body   []byte
+		format string
+	}{
+		{"application/octet-stream", gz.Bytes(), "json-events"},
+		{"", []byte(zipkin), "zipkin-json"},
+	} {
+		code, msg, _ := post(t, s.url("/v1/ingest"), c.ct, c.body)
+		require.Equal(t, http.StatusOK, code, msg)
+		assert.Contains(t, msg, `"format":"`+c.format+`"`)
+	}
+	eventually(t, "both stored", func() bool { return s.count(t, eq("service", "svc-auto")) == 2 })
 }
 
 func TestDedupAndReplay(t *testing.T) {

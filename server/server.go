@@ -102,6 +102,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 // Handler is the main HTTP handler (what :8080 serves).
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Store is the embedded store, for tools and tests that read it directly.
+func (s *Server) Store() *duckdb.Store { return s.store }
+
 // Pipeline is the ingest pipeline, for in-process importers.
 func (s *Server) Pipeline() *ingest.Pipeline { return s.pipeline }
 

@@ -84,6 +84,38 @@ func readBody(r *http.Request, max int64) ([]byte, error) {
 	return out, nil
 }
 
+// sniffCompression decompresses a body that arrived without a
+// Content-Encoding header but starts with the gzip or zstd magic bytes
+// (files uploaded as they are on disk).
+func sniffCompression(body []byte, max int64) ([]byte, error) {
+	var rd io.Reader
+	switch {
+	case len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b:
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("%w: gzip: %v", errBadCompression, err)
+		}
+		rd = zr
+	case len(body) >= 4 && bytes.Equal(body[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(bytes.NewReader(body), zstd.WithDecoderMaxMemory(uint64(max)))
+		if err != nil {
+			return nil, fmt.Errorf("%w: zstd: %v", errBadCompression, err)
+		}
+		defer zr.Close()
+		rd = zr
+	default:
+		return body, nil
+	}
+	out, err := io.ReadAll(io.LimitReader(rd, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadCompression, err)
+	}
+	if int64(len(out)) > max {
+		return nil, fmt.Errorf("%w: decompresses to more than %d bytes", errTooLarge, max)
+	}
+	return out, nil
+}
+
 func statusOf(err error) int {
 	switch {
 	case errors.Is(err, errTooLarge):

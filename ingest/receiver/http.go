@@ -81,9 +81,13 @@ type payloadError struct {
 }
 
 // decodeRequest reads the body and decodes it; on failure the payload is
-// dead-lettered and a payloadError says what to answer.
-func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format func([]byte) ingest.Format) (*ingest.Batch, ingest.Format, *payloadError) {
+// dead-lettered and a payloadError says what to answer. With sniff, a body
+// without Content-Encoding is still decompressed if its magic bytes say so.
+func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format func([]byte) ingest.Format, sniff bool) (*ingest.Batch, ingest.Format, *payloadError) {
 	body, err := readBody(r, rc.cfg.MaxBodyBytes)
+	if err == nil && sniff && r.Header.Get("Content-Encoding") == "" {
+		body, err = sniffCompression(body, rc.cfg.MaxBodyBytes)
+	}
 	if err != nil {
 		return nil, "", &payloadError{statusOf(err), err.Error()}
 	}
@@ -151,7 +155,7 @@ func (rc *Receiver) otlp(protoFormat, jsonFormat ingest.Format, signal string) h
 				fmt.Sprintf("unsupported Content-Type %q: OTLP/HTTP takes application/x-protobuf or application/json", r.Header.Get("Content-Type")))
 			return
 		}
-		batch, _, pe := rc.decodeRequest(r, tenant, "otlp-http", func([]byte) ingest.Format { return f })
+		batch, _, pe := rc.decodeRequest(r, tenant, "otlp-http", func([]byte) ingest.Format { return f }, false)
 		if pe != nil {
 			if pe.status == http.StatusServiceUnavailable {
 				w.Header().Set("Retry-After", fmt.Sprint(int(rc.cfg.RetryAfter.Seconds()+0.5)))
@@ -238,7 +242,7 @@ func (rc *Receiver) remoteWrite(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Content-Encoding") == "" {
 		r.Header.Set("Content-Encoding", "snappy") // remote write is always snappy
 	}
-	batch, f, pe := rc.decodeRequest(r, tenant, "remote-write", func([]byte) ingest.Format { return ingest.FormatRemoteWrite })
+	batch, f, pe := rc.decodeRequest(r, tenant, "remote-write", func([]byte) ingest.Format { return ingest.FormatRemoteWrite }, false)
 	if pe != nil {
 		rc.writeError(w, pe)
 		return
@@ -293,7 +297,7 @@ func (rc *Receiver) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("unsupported Content-Type %q: events take application/json or application/x-ndjson", mt), http.StatusUnsupportedMediaType)
 		return
 	}
-	batch, f, pe := rc.decodeRequest(r, tenant, "events", func([]byte) ingest.Format { return ingest.FormatJSONEvents })
+	batch, f, pe := rc.decodeRequest(r, tenant, "events", func([]byte) ingest.Format { return ingest.FormatJSONEvents }, false)
 	if pe != nil {
 		rc.writeError(w, pe)
 		return
@@ -316,9 +320,8 @@ func (rc *Receiver) autodetect(w http.ResponseWriter, r *http.Request) {
 	if rw && r.Header.Get("Content-Encoding") == "" {
 		r.Header.Set("Content-Encoding", "snappy")
 	}
-	// Compressed bodies without a Content-Encoding header: sniff magic bytes.
 	ct := r.Header.Get("Content-Type")
-	batch, f, pe := rc.decodeRequest(r, tenant, "ingest", func(body []byte) ingest.Format { return ingest.Detect(ct, body, rw) })
+	batch, f, pe := rc.decodeRequest(r, tenant, "ingest", func(body []byte) ingest.Format { return ingest.Detect(ct, body, rw) }, true)
 	if pe != nil {
 		rc.writeError(w, pe)
 		return

@@ -1,0 +1,136 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/inquest/inquest/config"
+)
+
+// spanPayload builds an ExportTraceServiceRequest of n realistic spans
+// (resource and span attributes as an instrumented HTTP service sends
+// them), unique per seed so that dedup keeps them all.
+func spanPayload(b *testing.B, seed, n int) []byte {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	ra := rs.Resource().Attributes()
+	ra.PutStr("service.name", fmt.Sprintf("svc-%d", seed%8))
+	ra.PutStr("service.version", "1.2.3")
+	ra.PutStr("host.name", "host-1")
+	ra.PutStr("deployment.environment", "prod")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	now := time.Now()
+	for i := range n {
+		sp := spans.AppendEmpty()
+		var tid [16]byte
+		var sid [8]byte
+		binary.BigEndian.PutUint64(tid[:8], uint64(seed))
+		binary.BigEndian.PutUint64(tid[8:], uint64(i/10))
+		binary.BigEndian.PutUint64(sid[:], uint64(seed)<<20|uint64(i))
+		sp.SetTraceID(tid)
+		sp.SetSpanID(sid)
+		if i%10 != 0 {
+			var pid [8]byte
+			binary.BigEndian.PutUint64(pid[:], uint64(seed)<<20|uint64(i-i%10))
+			sp.SetParentSpanID(pid)
+		}
+		sp.SetName("GET /api/orders/{id}")
+		sp.SetKind(ptrace.SpanKindServer)
+		start := now.Add(-time.Duration(i) * time.Millisecond)
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(1+i%200) * time.Millisecond)))
+		a := sp.Attributes()
+		a.PutStr("http.request.method", "GET")
+		a.PutStr("http.route", "/api/orders/{id}")
+		a.PutInt("http.response.status_code", 200)
+		a.PutStr("region", "eu-west")
+		a.PutStr("customer.tier", "pro")
+		a.PutInt("order.items", int64(i%7))
+	}
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return body
+}
+
+// BenchmarkOTLPHTTPIngest measures OTLP/HTTP protobuf ingest end to end:
+// HTTP, decode, validate, dedup, queue, batch and DuckDB append, until the
+// spans are queryable. Run with -benchtime=Nx (N requests of 1,000 spans).
+func BenchmarkOTLPHTTPIngest(b *testing.B) {
+	const perRequest = 1000
+	s := startB(b)
+	payloads := make([][]byte, b.N)
+	for i := range payloads {
+		payloads[i] = spanPayload(b, i, perRequest)
+	}
+	url := "http://" + s.Addrs().OTLPHTTP + "/v1/traces"
+	b.SetBytes(int64(len(payloads[0])))
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := make(chan []byte)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				for {
+					resp, err := http.Post(url, "application/x-protobuf", bytes.NewReader(p))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusServiceUnavailable {
+						time.Sleep(10 * time.Millisecond) // the server asked us to back off
+						continue
+					}
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+					}
+					break
+				}
+			}
+		}()
+	}
+	for _, p := range payloads {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	want := b.N * perRequest
+	for deadline := time.Now().Add(5 * time.Minute); ; {
+		var n int
+		if err := s.Store().DB().QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		if n == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("stored %d of %d spans", n, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(want)/elapsed.Seconds(), "spans/s")
+}
+
+func startB(b *testing.B) *testServer {
+	cfg := config.Default()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.OTLPHTTPAddr = "127.0.0.1:0", "", "127.0.0.1:0"
+	cfg.DataDir = b.TempDir()
+	cfg.QueueRecords = 1_000_000
+	return startWith(b, cfg)
+}

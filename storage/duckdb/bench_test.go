@@ -1,0 +1,97 @@
+package duckdb_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/duckdb"
+)
+
+const benchSpans = 10_000_000
+
+// seedSQL fills the events table with synthetic spans: 20 services, 50
+// operations, 10 spans a trace, 1% errors, durations up to 100 ms, one a
+// microsecond from base.
+const seedSQL = `INSERT INTO events SELECT 'default', ?::BIGINT + i * 1000, 'span', 'svc-' || (i % 20), 'op-' || (i % 50),
+	printf('%032x', i // 10), printf('%016x', i), CASE WHEN i % 10 = 0 THEN NULL ELSE printf('%016x', i - i % 10) END,
+	(hash(i) % 100000000)::BIGINT, CASE WHEN i % 100 = 0 THEN 'error' ELSE 'ok' END, NULL, NULL,
+	['http.route', 'region'], ['/r' || (i % 30), CASE WHEN i % 3 = 0 THEN 'eu' ELSE 'us' END], [], [],
+	['service.name'], ['svc-' || (i % 20)], 1.0, hash(i)::BIGINT
+FROM range(?) t(i)`
+
+var benchBase = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+
+// openBenchStore opens (and on first use fills) a 10M-span database kept in
+// the temp directory between runs, since filling it takes a while.
+func openBenchStore(b *testing.B) *duckdb.Store {
+	b.Helper()
+	ctx := context.Background()
+	path := filepath.Join(os.TempDir(), "inquest-bench-10m.duckdb")
+	s, err := duckdb.Open(ctx, duckdb.Config{Path: path}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n int
+	if err := s.DB().QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	if n != benchSpans {
+		start := time.Now()
+		if _, err := s.DB().Exec("DELETE FROM events"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.DB().Exec(seedSQL, benchBase, benchSpans); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.DB().Exec("CHECKPOINT"); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("seeded %d spans in %s", benchSpans, time.Since(start))
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// BenchmarkP99ByService is the query behind a latency panel: p99 of
+// duration by service over all 10M spans.
+func BenchmarkP99ByService(b *testing.B) {
+	s := openBenchStore(b)
+	ctx := context.Background()
+	svc, _ := storage.ParseField("service")
+	dur, _ := storage.ParseField("duration_ms")
+	q := storage.Query{Tenant: "default", Range: storage.TimeRange{Start: benchBase, End: benchBase + int64(benchSpans)*1000},
+		GroupBy: []storage.Field{svc}, Aggregations: []storage.Aggregation{{Op: storage.AggP99, Field: &dur}}}
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := s.Aggregate(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Rows) != 20 {
+			b.Fatalf("%d groups", len(res.Rows))
+		}
+	}
+}
+
+// BenchmarkCountByRouteFiltered reads attributes: count by http.route for
+// errors in one region.
+func BenchmarkCountByRouteFiltered(b *testing.B) {
+	s := openBenchStore(b)
+	ctx := context.Background()
+	route, _ := storage.ParseField("attr.http.route")
+	region, _ := storage.ParseField("attr.region")
+	status, _ := storage.ParseField("status")
+	q := storage.Query{Tenant: "default", Range: storage.TimeRange{Start: benchBase, End: benchBase + int64(benchSpans)*1000},
+		GroupBy: []storage.Field{route},
+		Filters: []storage.Filter{{Field: region, Op: storage.OpEq, Value: "eu"}, {Field: status, Op: storage.OpEq, Value: "error"}}}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Aggregate(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
