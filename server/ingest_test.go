@@ -155,7 +155,9 @@ func TestBadInputs(t *testing.T) {
 		dl := findDead(s.deadLetters(t), "nan_test")
 		require.NotNil(t, dl)
 		assert.Equal(t, "json-samples", dl.Format)
-		var ms struct{ MetricSeries []struct{ Points []struct{ Value float64 } } }
+		var ms struct {
+			MetricSeries []struct{ Points []struct{ Value float64 } }
+		}
 		eventually(t, "valid sample kept", func() bool {
 			s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "nan_test", range: $r, step: "1h", function: LAST}) { points { value } } }`,
 				&ms, client.Var("r", lastHour))
@@ -281,7 +283,9 @@ func TestDedupAndReplay(t *testing.T) {
 	var r replay
 	s.gql.MustPost(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted rejected errors } }`, &r, client.Var("id", dl.ID))
 	assert.Equal(t, 1, r.ReplayDeadLetter.Accepted)
-	var all struct{ Aggregate struct{ Groups []struct{ Values []float64 } } }
+	var all struct {
+		Aggregate struct{ Groups []struct{ Values []float64 } }
+	}
 	eventually(t, "replayed event stored", func() bool {
 		s.gql.MustPost(`{ aggregate(input: {range: {from: "now-9d", to: "now"}, filters: [{field: "service", op: EQ, value: "svc-old"}]}) { groups { values } } }`, &all)
 		return len(all.Aggregate.Groups) == 1 && all.Aggregate.Groups[0].Values[0] == 1
