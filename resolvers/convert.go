@@ -1,6 +1,7 @@
 package resolvers
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -21,6 +22,17 @@ func (r *Resolver) timeRange(in *model.TimeRangeInput) (storage.TimeRange, error
 		return tr, userErr("range: %v", err)
 	}
 	return tr, nil
+}
+
+// scope is what most read fields start with: the caller's tenant and the
+// time range asked for.
+func (r *Resolver) scope(ctx context.Context, in *model.TimeRangeInput) (string, storage.TimeRange, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return "", storage.TimeRange{}, err
+	}
+	tr, err := r.timeRange(in)
+	return t, tr, err
 }
 
 var filterOps = map[model.FilterOp]storage.Op{

@@ -114,11 +114,7 @@ func (r *queryResolver) Trace(ctx context.Context, id string) (*model.Trace, err
 
 // Services is the resolver for the services field.
 func (r *queryResolver) Services(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.ServiceSummary, error) {
-	t, err := tenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := r.timeRange(&rangeArg)
+	t, tr, err := r.scope(ctx, &rangeArg)
 	if err != nil {
 		return nil, err
 	}
@@ -135,11 +131,7 @@ func (r *queryResolver) Services(ctx context.Context, rangeArg model.TimeRangeIn
 
 // ServiceMap is the resolver for the serviceMap field.
 func (r *queryResolver) ServiceMap(ctx context.Context, rangeArg model.TimeRangeInput) (*model.ServiceMap, error) {
-	t, err := tenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := r.timeRange(&rangeArg)
+	t, tr, err := r.scope(ctx, &rangeArg)
 	if err != nil {
 		return nil, err
 	}
@@ -196,11 +188,7 @@ func (r *queryResolver) MetricSeries(ctx context.Context, input model.MetricQuer
 
 // MetricNames is the resolver for the metricNames field.
 func (r *queryResolver) MetricNames(ctx context.Context, rangeArg model.TimeRangeInput) ([]string, error) {
-	t, err := tenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := r.timeRange(&rangeArg)
+	t, tr, err := r.scope(ctx, &rangeArg)
 	if err != nil {
 		return nil, err
 	}
@@ -216,11 +204,7 @@ func (r *queryResolver) MetricNames(ctx context.Context, rangeArg model.TimeRang
 
 // DeadLetters is the resolver for the deadLetters field.
 func (r *queryResolver) DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.DeadLetter, error) {
-	t, err := tenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := r.timeRange(&rangeArg)
+	t, tr, err := r.scope(ctx, &rangeArg)
 	if err != nil {
 		return nil, err
 	}

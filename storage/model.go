@@ -37,16 +37,17 @@ const (
 	StatusError Status = "error"
 )
 
-// Attrs is a list of string attributes kept as parallel key/value slices,
+// KeyValues is a list of attributes kept as parallel key/value slices,
 // because that is how the columnar backends store them (and appending two
-// slices is much cheaper than building a map per row).
-type Attrs struct {
+// slices is much cheaper than building a map per row). Lists are short, so
+// lookups scan.
+type KeyValues[V any] struct {
 	Keys   []string
-	Values []string
+	Values []V
 }
 
 // Put sets key to value, replacing an earlier value of the same key.
-func (a *Attrs) Put(key, value string) {
+func (a *KeyValues[V]) Put(key string, value V) {
 	for i, k := range a.Keys {
 		if k == key {
 			a.Values[i] = value
@@ -58,48 +59,27 @@ func (a *Attrs) Put(key, value string) {
 }
 
 // Get returns the value of key.
-func (a Attrs) Get(key string) (string, bool) {
+func (a KeyValues[V]) Get(key string) (V, bool) {
 	for i, k := range a.Keys {
 		if k == key {
 			return a.Values[i], true
 		}
 	}
-	return "", false
+	var zero V
+	return zero, false
 }
 
 // Len is the number of attributes.
-func (a Attrs) Len() int { return len(a.Keys) }
+func (a KeyValues[V]) Len() int { return len(a.Keys) }
+
+// Attrs holds string attributes, resource attributes and metric labels.
+type Attrs = KeyValues[string]
 
 // NumAttrs holds the numeric attributes of an event. Every numeric attribute
 // is also kept in the string Attrs (formatted without a trailing ".0"), so
 // equality filters and group-bys work on one representation while numeric
 // aggregations read native doubles.
-type NumAttrs struct {
-	Keys   []string
-	Values []float64
-}
-
-// Put sets key to value, replacing an earlier value of the same key.
-func (a *NumAttrs) Put(key string, value float64) {
-	for i, k := range a.Keys {
-		if k == key {
-			a.Values[i] = value
-			return
-		}
-	}
-	a.Keys = append(a.Keys, key)
-	a.Values = append(a.Values, value)
-}
-
-// Get returns the value of key.
-func (a NumAttrs) Get(key string) (float64, bool) {
-	for i, k := range a.Keys {
-		if k == key {
-			return a.Values[i], true
-		}
-	}
-	return 0, false
-}
+type NumAttrs = KeyValues[float64]
 
 // Event is one row of the wide events table: a span, a log record or a
 // custom event. Every count and sum over events is weighted by SampleRate.
@@ -252,13 +232,13 @@ type Rejected struct {
 
 // Sort orders the attributes by key; metric labels must be sorted before
 // their series ID is computed.
-func (a *Attrs) Sort() { sort.Sort(byKey{a}) }
+func (a *KeyValues[V]) Sort() { sort.Sort(byKey[V]{a}) }
 
-type byKey struct{ a *Attrs }
+type byKey[V any] struct{ a *KeyValues[V] }
 
-func (b byKey) Len() int           { return len(b.a.Keys) }
-func (b byKey) Less(i, j int) bool { return b.a.Keys[i] < b.a.Keys[j] }
-func (b byKey) Swap(i, j int) {
+func (b byKey[V]) Len() int           { return len(b.a.Keys) }
+func (b byKey[V]) Less(i, j int) bool { return b.a.Keys[i] < b.a.Keys[j] }
+func (b byKey[V]) Swap(i, j int) {
 	b.a.Keys[i], b.a.Keys[j] = b.a.Keys[j], b.a.Keys[i]
 	b.a.Values[i], b.a.Values[j] = b.a.Values[j], b.a.Values[i]
 }

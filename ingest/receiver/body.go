@@ -35,8 +35,27 @@ func readBody(r *http.Request, max int64) ([]byte, error) {
 	if int64(len(raw)) > max {
 		return nil, fmt.Errorf("%w: more than %d bytes", errTooLarge, max)
 	}
+	return decompress(strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))), raw, max)
+}
+
+// sniffCompression decompresses a body that arrived without a
+// Content-Encoding header but starts with the gzip or zstd magic bytes
+// (files uploaded as they are on disk).
+func sniffCompression(body []byte, max int64) ([]byte, error) {
+	switch {
+	case len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b:
+		return decompress("gzip", body, max)
+	case len(body) >= 4 && bytes.Equal(body[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return decompress("zstd", body, max)
+	}
+	return body, nil
+}
+
+// decompress undoes a Content-Encoding, with the same size limit after
+// decompression as before.
+func decompress(encoding string, raw []byte, max int64) ([]byte, error) {
 	var rd io.Reader
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	switch encoding {
 	case "", "identity":
 		return raw, nil
 	case "gzip", "x-gzip":
@@ -72,39 +91,7 @@ func readBody(r *http.Request, max int64) ([]byte, error) {
 		}
 		return out, nil
 	default:
-		return nil, fmt.Errorf("%w %q: use gzip, deflate, zstd or snappy", errUnsupportedEncoding, enc)
-	}
-	out, err := io.ReadAll(io.LimitReader(rd, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadCompression, err)
-	}
-	if int64(len(out)) > max {
-		return nil, fmt.Errorf("%w: decompresses to more than %d bytes", errTooLarge, max)
-	}
-	return out, nil
-}
-
-// sniffCompression decompresses a body that arrived without a
-// Content-Encoding header but starts with the gzip or zstd magic bytes
-// (files uploaded as they are on disk).
-func sniffCompression(body []byte, max int64) ([]byte, error) {
-	var rd io.Reader
-	switch {
-	case len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b:
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return nil, fmt.Errorf("%w: gzip: %v", errBadCompression, err)
-		}
-		rd = zr
-	case len(body) >= 4 && bytes.Equal(body[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(bytes.NewReader(body), zstd.WithDecoderMaxMemory(uint64(max)))
-		if err != nil {
-			return nil, fmt.Errorf("%w: zstd: %v", errBadCompression, err)
-		}
-		defer zr.Close()
-		rd = zr
-	default:
-		return body, nil
+		return nil, fmt.Errorf("%w %q: use gzip, deflate, zstd or snappy", errUnsupportedEncoding, encoding)
 	}
 	out, err := io.ReadAll(io.LimitReader(rd, max+1))
 	if err != nil {
