@@ -40,6 +40,7 @@ type Config struct {
 
 	DuckDBThreads     int    `koanf:"duckdb-threads"`
 	DuckDBMemoryLimit string `koanf:"duckdb-memory-limit"`
+	DuckDBCheckpoint  string `koanf:"duckdb-checkpoint-threshold"`
 
 	QueryTimeout       time.Duration `koanf:"query-timeout"`
 	MaxQueryComplexity int           `koanf:"max-query-complexity"`
@@ -68,6 +69,7 @@ func Default() Config {
 		FlushInterval:      time.Second,
 		Writers:            2,
 		DedupWindow:        10 * time.Minute,
+		DuckDBCheckpoint:   "256MB",
 		QueryTimeout:       30 * time.Second,
 		MaxQueryComplexity: 2000,
 		Introspection:      true,
@@ -131,6 +133,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("dedup-window", d.DedupWindow, "how long a record's content hash is remembered to drop retried duplicates; 0 disables")
 	fs.Int("duckdb-threads", d.DuckDBThreads, "threads DuckDB may use (0: all cores)")
 	fs.String("duckdb-memory-limit", d.DuckDBMemoryLimit, "DuckDB memory limit such as 4GB (empty: DuckDB's default)")
+	fs.String("duckdb-checkpoint-threshold", d.DuckDBCheckpoint, "write-ahead log size that triggers a DuckDB checkpoint; larger ingests faster and holds more in memory")
 	fs.Duration("query-timeout", d.QueryTimeout, "longest a GraphQL query or mutation may run")
 	fs.Int("max-query-complexity", d.MaxQueryComplexity, "GraphQL complexity limit")
 	fs.Bool("introspection", d.Introspection, "allow GraphQL introspection")

@@ -33,14 +33,14 @@ func spanPayload(b *testing.B, seed, n int) []byte {
 		sp := spans.AppendEmpty()
 		var tid [16]byte
 		var sid [8]byte
-		binary.BigEndian.PutUint64(tid[:8], uint64(seed))
+		binary.BigEndian.PutUint64(tid[:8], uint64(seed)+1) // an all-zero trace ID is invalid
 		binary.BigEndian.PutUint64(tid[8:], uint64(i/10))
-		binary.BigEndian.PutUint64(sid[:], uint64(seed)<<20|uint64(i))
+		binary.BigEndian.PutUint64(sid[:], uint64(seed+1)<<20|uint64(i))
 		sp.SetTraceID(tid)
 		sp.SetSpanID(sid)
 		if i%10 != 0 {
 			var pid [8]byte
-			binary.BigEndian.PutUint64(pid[:], uint64(seed)<<20|uint64(i-i%10))
+			binary.BigEndian.PutUint64(pid[:], uint64(seed+1)<<20|uint64(i-i%10))
 			sp.SetParentSpanID(pid)
 		}
 		sp.SetName("GET /api/orders/{id}")

@@ -72,6 +72,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 
 	store, err := duckdb.Open(ctx, duckdb.Config{
 		Path: filepath.Join(cfg.DataDir, "inquest.duckdb"), Threads: cfg.DuckDBThreads, MemoryLimit: cfg.DuckDBMemoryLimit,
+		CheckpointThreshold: cfg.DuckDBCheckpoint,
 	}, logger)
 	if err != nil {
 		return nil, err

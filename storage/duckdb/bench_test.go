@@ -9,6 +9,7 @@ import (
 
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
+	"github.com/inquest/inquest/storage/storetest"
 )
 
 const benchSpans = 10_000_000
@@ -20,7 +21,7 @@ const seedSQL = `INSERT INTO events SELECT 'default', ?::BIGINT + i * 1000, 'spa
 	printf('%032x', i // 10), printf('%016x', i), CASE WHEN i % 10 = 0 THEN NULL ELSE printf('%016x', i - i % 10) END,
 	(hash(i) % 100000000)::BIGINT, CASE WHEN i % 100 = 0 THEN 'error' ELSE 'ok' END, NULL, NULL,
 	['http.route', 'region'], ['/r' || (i % 30), CASE WHEN i % 3 = 0 THEN 'eu' ELSE 'us' END], [], [],
-	['service.name'], ['svc-' || (i % 20)], 1.0, hash(i)::BIGINT
+	['service.name'], ['svc-' || (i % 20)], 1.0, (hash(i) // 2)::BIGINT
 FROM range(?) t(i)`
 
 var benchBase = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
@@ -94,4 +95,36 @@ func BenchmarkCountByRouteFiltered(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkWriteEvents appends batches of 10,000 realistic spans (6 span
+// attributes, 2 of them numeric, 4 resource attributes) to a file-backed
+// store, commit included.
+func BenchmarkWriteEvents(b *testing.B) {
+	ctx := context.Background()
+	s, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(b.TempDir(), "w.duckdb")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const batch = 10_000
+	evs := make([]storage.Event, batch)
+	for i := range evs {
+		e := storetest.Span("default", "checkout", "GET /api/orders/{id}", benchBase+int64(i), float64(i%200), storage.StatusOK,
+			"http.request.method", "GET", "http.route", "/api/orders/{id}", "region", "eu-west", "customer.tier", "pro")
+		e.PutNum("http.response.status_code", 200)
+		e.PutNum("order.items", float64(i%7))
+		e.TraceID, e.SpanID, e.ParentSpanID = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "eee19b7ec3c1b173"
+		for _, kv := range [][2]string{{"service.name", "checkout"}, {"service.version", "1.2.3"}, {"host.name", "h1"}, {"deployment.environment", "prod"}} {
+			e.Resource.Put(kv[0], kv[1])
+		}
+		evs[i] = e
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.WriteEvents(ctx, evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
 }

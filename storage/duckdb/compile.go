@@ -233,11 +233,14 @@ func (b *builder) agg(a storage.Aggregation, seconds float64) {
 		b.w(")")
 	default:
 		q, _ := a.Op.Quantile()
+		if a.Field.Kind == storage.FieldColumn && a.Field.Name == "duration_ms" {
+			// On the integer column, scaled once, rather than per row.
+			b.w(quantileFunc, fmt.Sprintf("(duration_ns, %g) / 1e6", q)) // q is a constant of ours
+			break
+		}
 		b.w(quantileFunc, "(")
 		b.numExpr(*a.Field)
-		b.w(", ")
-		b.w(fmt.Sprintf("%g", q)) // a constant of ours, not user input
-		b.w(")")
+		b.w(fmt.Sprintf(", %g)", q))
 	}
 	b.w(" AS DOUBLE)")
 }

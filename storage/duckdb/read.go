@@ -193,8 +193,8 @@ func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]storage.Ev
 const servicesSQL = `SELECT service,
 	CAST(COALESCE(SUM(CASE WHEN kind = 'span' THEN sample_rate END), 0) AS DOUBLE),
 	CAST(COALESCE(SUM(CASE WHEN kind = 'span' AND status = 'error' THEN sample_rate END), 0) AS DOUBLE),
-	quantile_cont(duration_ns / 1e6, 0.5),
-	quantile_cont(duration_ns / 1e6, 0.99)
+	quantile_cont(duration_ns, 0.5) / 1e6,
+	quantile_cont(duration_ns, 0.99) / 1e6
 FROM events WHERE tenant_id = ? AND ts >= ? AND ts < ?
 GROUP BY service ORDER BY service`
 
@@ -251,7 +251,7 @@ const serviceMapSQL = `WITH s AS (
 SELECT source, target,
 	CAST(SUM(sample_rate) AS DOUBLE),
 	CAST(COALESCE(SUM(CASE WHEN status = 'error' THEN sample_rate END), 0) AS DOUBLE),
-	quantile_cont(duration_ns / 1e6, 0.99)
+	quantile_cont(duration_ns, 0.99) / 1e6
 FROM (SELECT * FROM children UNION ALL SELECT * FROM peers)
 GROUP BY source, target ORDER BY source, target`
 
