@@ -132,13 +132,19 @@ func importCmd() *cobra.Command {
 			}
 			var importErr error
 			for _, f := range files {
-				bar := progressbar.NewOptions(-1, progressbar.OptionSetDescription(f), progressbar.OptionShowCount(),
-					progressbar.OptionSetWriter(os.Stderr), progressbar.OptionClearOnFinish())
+				// The bar is made once the total is known: progressbar's
+				// unknown-length spinner races with updates.
+				var bar *progressbar.ProgressBar
 				res, format, err := ingest.ImportFile(ctx, srv.Pipeline(), tenant, f, func(done, total int) {
-					bar.ChangeMax(total)
+					if bar == nil {
+						bar = progressbar.NewOptions(total, progressbar.OptionSetDescription(f), progressbar.OptionShowCount(),
+							progressbar.OptionSetWriter(os.Stderr), progressbar.OptionClearOnFinish())
+					}
 					_ = bar.Set(done)
 				})
-				_ = bar.Finish()
+				if bar != nil {
+					_ = bar.Finish()
+				}
 				if err != nil {
 					importErr = err
 					break
