@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
@@ -58,4 +59,22 @@ func TestImportZipkinServiceMap(t *testing.T) {
 	}
 	assert.Len(t, inEdges, 16, "every service takes part in a call")
 	t.Logf("%d edges over %d services", len(sm.ServiceMap.Edges), len(inEdges))
+}
+
+// TestImportThroughServer sends a file to a running server as an import
+// (what `inquest import --url` does): old timestamps are kept.
+func TestImportThroughServer(t *testing.T) {
+	s := start(t)
+	answer, err := ingest.UploadFile(context.Background(), http.DefaultClient, "http://"+s.Addrs().HTTP, "default",
+		"../ingest/zipkin/testdata/smartthings-mobile-web-install.json")
+	require.NoError(t, err)
+	assert.Contains(t, answer, `"format":"zipkin-json"`)
+	assert.Contains(t, answer, `"accepted":953`)
+	// Without the import header the same 2018 data is refused as too old.
+	code, msg, _ := post(t, s.url("/v1/ingest"), "application/json", []byte(`[{"traceId":"a","id":"1","name":"x","timestamp":1543549524565942,"localEndpoint":{"serviceName":"s"}}]`))
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, msg, "older than the retention")
+
+	_, err = ingest.UploadFile(context.Background(), http.DefaultClient, "http://"+s.Addrs().HTTP, "default", "no-such-file.json")
+	assert.Error(t, err)
 }

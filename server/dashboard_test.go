@@ -1,0 +1,64 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDashboardInChromium opens the dashboard in a real headless Chromium
+// and waits for the services and the service map that the page fetches
+// from GraphQL.
+func TestDashboardInChromium(t *testing.T) {
+	bin := requireBinary(t, "chromium")
+	s := start(t)
+	now := time.Now().Format(time.RFC3339Nano)
+	body := `{"timestamp":"` + now + `","service":"web-ui","name":"GET /","trace_id":"t1","span_id":"a","duration_ms":12,"status":"error"}
+{"timestamp":"` + now + `","service":"api-ui","name":"GET /x","trace_id":"t1","span_id":"b","parent_span_id":"a","duration_ms":7}`
+	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(body))
+	require.Equal(t, http.StatusOK, code, msg)
+	eventually(t, "stored", func() bool { return s.count(t, eq("trace_id", "t1")) == 2 })
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(s.url("/")),
+		chromedp.WaitVisible(chromedp.CSS(`#services tbody tr`)),
+		chromedp.WaitVisible(chromedp.CSS(`#edges tbody tr`)),
+	))
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		require.NoError(t, err, sel)
+		return v
+	}
+	services, edges, status := text(`#services tbody`), text(`#edges tbody`), text(`#status`)
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	assert.Contains(t, services, "web-ui")
+	assert.Contains(t, services, "api-ui")
+	assert.Contains(t, services, "100.0%", "web-ui's one span is an error")
+	assert.Contains(t, strings.Join(strings.Fields(edges), " "), "web-ui api-ui 1")
+	assert.Contains(t, status, "Updated")
+	if dir := os.Getenv("INQUEST_SCREENSHOTS"); dir != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboard.png"), shot, 0o644))
+	}
+}
