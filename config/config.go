@@ -137,7 +137,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("query-timeout", d.QueryTimeout, "longest a GraphQL query or mutation may run")
 	fs.Int("max-query-complexity", d.MaxQueryComplexity, "GraphQL complexity limit")
 	fs.Bool("introspection", d.Introspection, "allow GraphQL introspection")
-	fs.StringSlice("allowed-origins", d.AllowedOrigins, "extra browser origins allowed to open GraphQL websockets (same-origin is always allowed)")
+	fs.StringSlice("allowed-origins", d.AllowedOrigins, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
 	fs.String("log-format", d.LogFormat, "text or json")
 }

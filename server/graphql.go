@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -103,28 +100,4 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, reg prometheus.Regis
 		return errors.New("internal error")
 	})
 	return srv
-}
-
-// originChecker allows websockets from the page's own origin, from tools
-// that send no Origin (CLIs, servers), and from configured origins.
-func originChecker(allowed []string) func(r *http.Request) bool {
-	return func(r *http.Request) bool {
-		origin := r.Header.Get("Origin")
-		if origin == "" {
-			return true
-		}
-		u, err := url.Parse(origin)
-		if err != nil {
-			return false
-		}
-		if strings.EqualFold(u.Host, r.Host) {
-			return true
-		}
-		for _, a := range allowed {
-			if a == "*" || strings.EqualFold(strings.TrimRight(a, "/"), origin) {
-				return true
-			}
-		}
-		return false
-	}
 }

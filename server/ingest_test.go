@@ -327,6 +327,20 @@ func TestShutdownFlushes(t *testing.T) {
 	assert.Equal(t, 500, n)
 }
 
+// A web page must not be able to write into a local Inquest: browsers send
+// Origin on cross-origin posts, which ingest refuses.
+func TestCrossOriginIngestRefused(t *testing.T) {
+	s := start(t)
+	ev := []byte(`{"service": "svc-csrf", "name": "n"}`)
+	code, msg, _ := post(t, s.url("/v1/ingest"), "text/plain", ev, "Origin", "https://evil.example")
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Contains(t, msg, "--allowed-origins")
+	code, _, _ = post(t, s.url("/v1/ingest"), "text/plain", ev, "Origin", "http://"+s.Addrs().HTTP)
+	assert.Equal(t, http.StatusOK, code, "same origin is fine")
+	code, _, _ = post(t, "http://"+s.Addrs().OTLPHTTP+"/v1/traces", "application/json", []byte(`{}`), "Origin", "https://evil.example")
+	assert.Equal(t, http.StatusForbidden, code)
+}
+
 func TestHealthAndMetrics(t *testing.T) {
 	s := start(t)
 	for _, p := range []string{"/healthz", "/readyz"} {

@@ -44,7 +44,7 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", instrument("graphql", auth.HeaderTenant(graphqlRoute)))
 	for _, p := range []string{"/v1/traces", "/v1/logs", "/v1/metrics", "/api/v1/write", "/v1/events", "/v1/ingest"} {
-		mux.Handle(p, instrument(p, auth.HeaderTenant(ingestMux)))
+		mux.Handle(p, instrument(p, sameOrigin(s.cfg.AllowedOrigins, auth.HeaderTenant(ingestMux))))
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })

@@ -144,7 +144,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.OTLPHTTPAddr != "" {
 		mux := http.NewServeMux()
 		s.receiver.RegisterOTLP(mux)
-		if s.otlpSrv, s.addrs.OTLPHTTP, err = serve("otlp-http", s.cfg.OTLPHTTPAddr, auth.HeaderTenant(mux)); err != nil {
+		if s.otlpSrv, s.addrs.OTLPHTTP, err = serve("otlp-http", s.cfg.OTLPHTTPAddr, sameOrigin(s.cfg.AllowedOrigins, auth.HeaderTenant(mux))); err != nil {
 			return errors.Join(err, s.Shutdown(context.Background()))
 		}
 	}
