@@ -79,118 +79,139 @@ func decodeEvent(raw json.RawMessage, now time.Time) (storage.Event, error) {
 	if err := dec.Decode(&obj); err != nil || obj == nil {
 		return storage.Event{}, fmt.Errorf("record is not a JSON object")
 	}
-	e := storage.Event{SampleRate: 1, Status: storage.StatusUnset}
-	var kind string
-	str := func(key string, v any) (string, error) {
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case json.Number:
-			return x.String(), nil
-		case nil:
-			return "", nil
-		}
-		return "", fmt.Errorf("field %q: want a string", key)
-	}
-	num := func(key string, v any) (float64, error) {
-		switch x := v.(type) {
-		case json.Number:
-			return x.Float64()
-		case string:
-			switch x {
-			case "NaN":
-				return math.NaN(), nil
-			case "+Inf", "Inf":
-				return math.Inf(1), nil
-			case "-Inf":
-				return math.Inf(-1), nil
-			}
-			f, err := strconv.ParseFloat(x, 64)
-			if err != nil {
-				return 0, fmt.Errorf("field %q: %q is not a number", key, x)
-			}
-			return f, nil
-		}
-		return 0, fmt.Errorf("field %q: want a number", key)
-	}
-	var err error
-	haveTime := false
+	d := eventDecoder{e: storage.Event{SampleRate: 1, Status: storage.StatusUnset}}
 	for k, v := range obj {
-		switch k {
-		case "timestamp", "time", "ts", "@timestamp":
-			e.TimeUnixNano, err = parseTimestamp(k, v)
-			haveTime = true
-		case "service", "service.name", "service_name":
-			e.Service, err = str(k, v)
-		case "name":
-			e.Name, err = str(k, v)
-		case "kind":
-			kind, err = str(k, v)
-		case "trace_id", "traceId", "trace.trace_id":
-			e.TraceID, err = str(k, v)
-		case "span_id", "spanId", "trace.span_id":
-			e.SpanID, err = str(k, v)
-		case "parent_span_id", "parentSpanId", "trace.parent_id":
-			e.ParentSpanID, err = str(k, v)
-		case "duration_ms":
-			var f float64
-			f, err = num(k, v)
-			e.DurationNano = int64(f * 1e6)
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				err = fmt.Errorf("field %q: not a finite number", k)
-			}
-		case "status":
-			var s string
-			s, err = str(k, v)
-			e.Status = storage.Status(strings.ToLower(s))
-		case "severity", "level":
-			e.Severity, err = str(k, v)
-		case "body", "message", "msg":
-			e.Body, err = str(k, v)
-		case "sample_rate", "samplerate":
-			e.SampleRate, err = num(k, v)
-		case "resource":
-			m, ok := v.(map[string]any)
-			if !ok {
-				err = fmt.Errorf("field %q: want an object", k)
-				break
-			}
-			flatten(&e, &e.Resource, "", m)
-		case "attributes":
-			m, ok := v.(map[string]any)
-			if !ok {
-				err = fmt.Errorf("field %q: want an object", k)
-				break
-			}
-			flatten(&e, &e.Attrs, "", m)
-		case "numeric_attributes":
-			// Numbers JSON cannot hold (NaN, ±Inf) as strings; validation
-			// decides what to do with them.
-			m, ok := v.(map[string]any)
-			if !ok {
-				err = fmt.Errorf("field %q: want an object", k)
-				break
-			}
-			for nk, nv := range m {
-				var f float64
-				if f, err = num(k+"."+nk, nv); err != nil {
-					break
-				}
-				e.PutNum(nk, f)
-			}
-		default:
-			putAny(&e, &e.Attrs, k, v)
-		}
-		if err != nil {
-			return e, err
+		if err := d.field(k, v); err != nil {
+			return d.e, err
 		}
 	}
-	if !haveTime {
+	return d.finish(now), nil
+}
+
+// eventDecoder fills one event from the fields of a JSON object.
+type eventDecoder struct {
+	e        storage.Event
+	kind     string
+	haveTime bool
+}
+
+func str(key string, v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case json.Number:
+		return x.String(), nil
+	case nil:
+		return "", nil
+	}
+	return "", fmt.Errorf("field %q: want a string", key)
+}
+
+func num(key string, v any) (float64, error) {
+	switch x := v.(type) {
+	case json.Number:
+		return x.Float64()
+	case string:
+		switch x {
+		case "NaN":
+			return math.NaN(), nil
+		case "+Inf", "Inf":
+			return math.Inf(1), nil
+		case "-Inf":
+			return math.Inf(-1), nil
+		}
+		f, err := strconv.ParseFloat(x, 64)
+		if err != nil {
+			return 0, fmt.Errorf("field %q: %q is not a number", key, x)
+		}
+		return f, nil
+	}
+	return 0, fmt.Errorf("field %q: want a number", key)
+}
+
+func object(key string, v any) (map[string]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("field %q: want an object", key)
+	}
+	return m, nil
+}
+
+// field sets one well-known field, or adds an attribute.
+func (d *eventDecoder) field(k string, v any) error {
+	e := &d.e
+	var err error
+	switch k {
+	case "timestamp", "time", "ts", "@timestamp":
+		e.TimeUnixNano, err = parseTimestamp(k, v)
+		d.haveTime = true
+	case "service", "service.name", "service_name":
+		e.Service, err = str(k, v)
+	case "name":
+		e.Name, err = str(k, v)
+	case "kind":
+		d.kind, err = str(k, v)
+	case "trace_id", "traceId", "trace.trace_id":
+		e.TraceID, err = str(k, v)
+	case "span_id", "spanId", "trace.span_id":
+		e.SpanID, err = str(k, v)
+	case "parent_span_id", "parentSpanId", "trace.parent_id":
+		e.ParentSpanID, err = str(k, v)
+	case "duration_ms":
+		var f float64
+		if f, err = num(k, v); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			err = fmt.Errorf("field %q: not a finite number", k)
+		}
+		e.DurationNano = int64(f * 1e6)
+	case "status":
+		var s string
+		s, err = str(k, v)
+		e.Status = storage.Status(strings.ToLower(s))
+	case "severity", "level":
+		e.Severity, err = str(k, v)
+	case "body", "message", "msg":
+		e.Body, err = str(k, v)
+	case "sample_rate", "samplerate":
+		e.SampleRate, err = num(k, v)
+	case "resource", "attributes":
+		var m map[string]any
+		if m, err = object(k, v); err == nil {
+			if k == "resource" {
+				flatten(e, &e.Resource, "", m)
+			} else {
+				flatten(e, &e.Attrs, "", m)
+			}
+		}
+	case "numeric_attributes":
+		// Numbers JSON cannot hold (NaN, ±Inf) as strings; validation
+		// decides what to do with them.
+		var m map[string]any
+		if m, err = object(k, v); err != nil {
+			return err
+		}
+		for nk, nv := range m {
+			f, err := num(k+"."+nk, nv)
+			if err != nil {
+				return err
+			}
+			e.PutNum(nk, f)
+		}
+	default:
+		putAny(e, &e.Attrs, k, v)
+	}
+	return err
+}
+
+// finish fills what the record left out: the time of receipt, the kind
+// from the fields present, a name and status for logs.
+func (d *eventDecoder) finish(now time.Time) storage.Event {
+	e := d.e
+	if !d.haveTime {
 		e.TimeUnixNano = now.UnixNano()
 	}
 	switch {
-	case kind != "":
-		e.Kind = storage.Kind(kind)
+	case d.kind != "":
+		e.Kind = storage.Kind(d.kind)
 	case e.SpanID != "" && e.TraceID != "":
 		e.Kind = storage.KindSpan
 	case e.Body != "" || e.Severity != "":
@@ -210,7 +231,7 @@ func decodeEvent(raw json.RawMessage, now time.Time) (storage.Event, error) {
 	if e.Status == "" {
 		e.Status = storage.StatusUnset
 	}
-	return e, nil
+	return e
 }
 
 func flatten(e *storage.Event, attrs *storage.Attrs, prefix string, m map[string]any) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/openzipkin/zipkin-go/model"
@@ -37,8 +38,33 @@ func Decode(body []byte) (*Result, error) {
 		return nil, fmt.Errorf("decode Zipkin JSON: want an array of spans: %w", err)
 	}
 	res := &Result{}
-	var spans []*model.SpanModel
-	var rawOf []json.RawMessage
+	spans, rawOf := mergeFragments(raws, res)
+	// Shared server spans get IDs of their own; their children hang under
+	// them rather than under the client.
+	servers := map[string]sharedServer{} // trace/client span id -> server span
+	for _, s := range spans {
+		if s.Shared {
+			servers[s.TraceID.String()+"/"+s.ID.String()] = sharedServer{id: derivedID(s.ID.String()), service: serviceOf(s)}
+		}
+	}
+	for i, s := range spans {
+		if s.Timestamp.IsZero() {
+			res.Rejected = append(res.Rejected, storage.Rejected{Raw: rawOf[i], Reason: "zipkin span without timestamp"})
+			continue
+		}
+		res.Events = append(res.Events, toEvent(s, servers))
+	}
+	return res, nil
+}
+
+type sharedServer struct {
+	id      string
+	service string
+}
+
+// mergeFragments decodes the spans, folding fragments of the same ID and
+// service into the first one seen; rawOf keeps each span's first raw form.
+func mergeFragments(raws []json.RawMessage, res *Result) (spans []*model.SpanModel, rawOf []json.RawMessage) {
 	merged := map[spanKey]*model.SpanModel{}
 	for _, raw := range raws {
 		var s model.SpanModel
@@ -51,81 +77,66 @@ func Decode(body []byte) (*Result, error) {
 			merge(prev, &s)
 			continue
 		}
-		sp := s
-		merged[k] = &sp
-		spans = append(spans, &sp)
+		merged[k] = &s
+		spans = append(spans, &s)
 		rawOf = append(rawOf, raw)
 	}
-	// Shared server spans: new IDs, and where their children should hang.
-	type server struct {
-		id      string
-		service string
+	return spans, rawOf
+}
+
+// toEvent converts one merged span.
+func toEvent(s *model.SpanModel, servers map[string]sharedServer) storage.Event {
+	name := s.Name
+	if name == "" {
+		name = "unknown" // what Zipkin's UI shows for a span without a name
 	}
-	servers := map[string]server{} // client span id -> server span
-	for _, s := range spans {
-		if s.Shared {
-			id := derivedID(s.ID.String())
-			servers[s.TraceID.String()+"/"+s.ID.String()] = server{id: id, service: serviceOf(s)}
+	e := storage.Event{
+		TimeUnixNano: s.Timestamp.UnixNano(),
+		Kind:         storage.KindSpan,
+		Service:      serviceOf(s),
+		Name:         name,
+		TraceID:      s.TraceID.String(),
+		SpanID:       s.ID.String(),
+		DurationNano: s.Duration.Nanoseconds(),
+		Status:       storage.StatusUnset,
+		SampleRate:   1,
+	}
+	if s.ParentID != nil {
+		e.ParentSpanID = s.ParentID.String()
+	}
+	if s.Shared {
+		e.ParentSpanID, e.SpanID = e.SpanID, derivedID(e.SpanID)
+	} else if e.ParentSpanID != "" {
+		if srv, ok := servers[e.TraceID+"/"+e.ParentSpanID]; ok && srv.service == e.Service {
+			e.ParentSpanID = srv.id
 		}
 	}
-	for i, s := range spans {
-		if s.Timestamp.IsZero() {
-			res.Rejected = append(res.Rejected, storage.Rejected{Raw: rawOf[i], Reason: "zipkin span without timestamp"})
-			continue
-		}
-		name := s.Name
-		if name == "" {
-			name = "unknown" // what Zipkin's UI shows for a span without a name
-		}
-		e := storage.Event{
-			TimeUnixNano: s.Timestamp.UnixNano(),
-			Kind:         storage.KindSpan,
-			Service:      serviceOf(s),
-			Name:         name,
-			TraceID:      s.TraceID.String(),
-			SpanID:       s.ID.String(),
-			DurationNano: s.Duration.Nanoseconds(),
-			Status:       storage.StatusUnset,
-			SampleRate:   1,
-		}
-		if s.ParentID != nil {
-			e.ParentSpanID = s.ParentID.String()
-		}
-		if s.Shared {
-			e.ParentSpanID, e.SpanID = e.SpanID, derivedID(e.SpanID)
-		} else if e.ParentSpanID != "" {
-			if srv, ok := servers[e.TraceID+"/"+e.ParentSpanID]; ok && srv.service == e.Service {
-				e.ParentSpanID = srv.id
-			}
-		}
-		if s.Kind != "" {
-			e.Attrs.Put("span.kind", lower(string(s.Kind)))
-		}
-		if s.LocalEndpoint != nil {
-			if s.LocalEndpoint.IPv4 != nil {
-				e.Resource.Put("host.ip", s.LocalEndpoint.IPv4.String())
-			}
-			if s.LocalEndpoint.Port != 0 {
-				e.Resource.Put("host.port", strconv.Itoa(int(s.LocalEndpoint.Port)))
-			}
-		}
-		e.Resource.Put("service.name", e.Service)
-		if s.RemoteEndpoint != nil && s.RemoteEndpoint.ServiceName != "" {
-			e.Attrs.Put("peer.service", s.RemoteEndpoint.ServiceName)
-		}
-		for k, v := range s.Tags {
-			if f, err := strconv.ParseFloat(v, 64); err == nil && k != "error" {
-				e.PutNum(k, f)
-			} else {
-				e.Attrs.Put(k, v)
-			}
-		}
-		if _, ok := s.Tags["error"]; ok {
-			e.Status = storage.StatusError
-		}
-		res.Events = append(res.Events, e)
+	if s.Kind != "" {
+		e.Attrs.Put("span.kind", strings.ToLower(string(s.Kind)))
 	}
-	return res, nil
+	if s.LocalEndpoint != nil {
+		if s.LocalEndpoint.IPv4 != nil {
+			e.Resource.Put("host.ip", s.LocalEndpoint.IPv4.String())
+		}
+		if s.LocalEndpoint.Port != 0 {
+			e.Resource.Put("host.port", strconv.Itoa(int(s.LocalEndpoint.Port)))
+		}
+	}
+	e.Resource.Put("service.name", e.Service)
+	if s.RemoteEndpoint != nil && s.RemoteEndpoint.ServiceName != "" {
+		e.Attrs.Put("peer.service", s.RemoteEndpoint.ServiceName)
+	}
+	for k, v := range s.Tags {
+		if f, err := strconv.ParseFloat(v, 64); err == nil && k != "error" {
+			e.PutNum(k, f)
+		} else {
+			e.Attrs.Put(k, v)
+		}
+	}
+	if _, ok := s.Tags["error"]; ok {
+		e.Status = storage.StatusError
+	}
+	return e
 }
 
 func serviceOf(s *model.SpanModel) string {
@@ -168,14 +179,4 @@ func merge(dst, src *model.SpanModel) {
 // derivedID gives a shared server span a stable ID of its own.
 func derivedID(clientID string) string {
 	return fmt.Sprintf("%016x", xxhash.Sum64String("shared/"+clientID))
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
