@@ -128,3 +128,21 @@ func BenchmarkWriteEvents(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkServiceMap joins every span to its parent over all 10M spans,
+// what the service map over a very wide range costs.
+func BenchmarkServiceMap(b *testing.B) {
+	s := openBenchStore(b)
+	ctx := context.Background()
+	r := storage.TimeRange{Start: benchBase, End: benchBase + int64(benchSpans)*1000}
+	b.ResetTimer()
+	for b.Loop() {
+		edges, err := s.ServiceMap(ctx, "default", r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(edges) == 0 {
+			b.Fatal("no edges")
+		}
+	}
+}
