@@ -47,6 +47,14 @@ type Config struct {
 	Introspection      bool          `koanf:"introspection"`
 	AllowedOrigins     []string      `koanf:"allowed-origins"`
 
+	// AuthJWTSecret enables HS256 bearer tokens; AuthJWTSecretFile reads it
+	// from a file instead. Never logged.
+	AuthJWTSecret     string `koanf:"auth-jwt-secret"`
+	AuthJWTSecretFile string `koanf:"auth-jwt-secret-file"`
+	AuthJWTIssuer     string `koanf:"auth-jwt-issuer"`
+	AuthJWTAudience   string `koanf:"auth-jwt-audience"`
+	InsecureNoAuth    bool   `koanf:"insecure-no-auth"`
+
 	LogLevel  string `koanf:"log-level"`
 	LogFormat string `koanf:"log-format"`
 }
@@ -78,6 +86,19 @@ func Default() Config {
 	}
 }
 
+// JWTSecret returns the configured HS256 secret, reading the file if one
+// is named; empty when authentication is off.
+func (c Config) JWTSecret() ([]byte, error) {
+	if c.AuthJWTSecretFile != "" {
+		b, err := os.ReadFile(c.AuthJWTSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("read auth-jwt-secret-file: %w", err)
+		}
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	return []byte(c.AuthJWTSecret), nil
+}
+
 // Validate checks the configuration and names what is wrong.
 func (c Config) Validate() error {
 	var errs []string
@@ -95,6 +116,9 @@ func (c Config) Validate() error {
 	}
 	if c.FlushInterval <= 0 || c.QueryTimeout <= 0 {
 		errs = append(errs, "flush-interval and query-timeout must be positive")
+	}
+	if c.AuthJWTSecret != "" && c.AuthJWTSecretFile != "" {
+		errs = append(errs, "set auth-jwt-secret or auth-jwt-secret-file, not both")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -138,6 +162,11 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Int("max-query-complexity", d.MaxQueryComplexity, "GraphQL complexity limit")
 	fs.Bool("introspection", d.Introspection, "allow GraphQL introspection")
 	fs.StringSlice("allowed-origins", d.AllowedOrigins, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets")
+	fs.String("auth-jwt-secret", "", "enable authentication with HS256 bearer tokens signed with this secret (32+ bytes; prefer INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file)")
+	fs.String("auth-jwt-secret-file", "", "read the HS256 secret from this file")
+	fs.String("auth-jwt-issuer", "", "required iss claim of tokens")
+	fs.String("auth-jwt-audience", "", "required aud claim of tokens")
+	fs.Bool("insecure-no-auth", false, "allow listening on a non-loopback address without authentication")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
 	fs.String("log-format", d.LogFormat, "text or json")
 }

@@ -33,6 +33,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -51,6 +52,9 @@ type Config struct {
 	Seed uint64
 	// MetricInterval is how often metrics are exported.
 	MetricInterval time.Duration
+	// Authorization, when set, is sent as the authorization header of
+	// every export and of the deploy event ("Bearer …").
+	Authorization string
 }
 
 // Validate checks the configuration.
@@ -123,7 +127,14 @@ var versions = map[string]string{
 
 // Start connects the exporters and begins sending traffic.
 func (g *Generator) Start(ctx context.Context) error {
-	conn, err := grpc.NewClient(g.cfg.OTLPEndpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if g.cfg.Authorization != "" {
+		opts = append(opts, grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+			invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
+			return invoker(metadata.AppendToOutgoingContext(ctx, "authorization", g.cfg.Authorization), method, req, reply, cc, callOpts...)
+		}))
+	}
+	conn, err := grpc.NewClient(g.cfg.OTLPEndpoint, opts...)
 	if err != nil {
 		return fmt.Errorf("demo: connect %s: %w", g.cfg.OTLPEndpoint, err)
 	}
@@ -223,6 +234,9 @@ func (g *Generator) deployBadVersion(ctx context.Context) {
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if g.cfg.Authorization != "" {
+		req.Header.Set("Authorization", g.cfg.Authorization)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		g.logger.Error("demo: deploy event not sent", "err", err)

@@ -16,6 +16,20 @@ func TestDemo(t *testing.T) {
 	s := start(t, func(c *config.Config) {
 		c.Demo, c.DemoRate, c.DemoFaultAfter = true, 100, time.Second
 	})
+	runDemoChecks(t, s)
+}
+
+// The demo sends with a token of its own when authentication is on.
+func TestDemoWithAuth(t *testing.T) {
+	s := start(t, func(c *config.Config) {
+		c.Demo, c.DemoRate, c.DemoFaultAfter, c.AuthJWTSecret = true, 100, time.Second, jwtSecret
+	})
+	s.gql = client.New(s.Handler(), client.Path("/graphql"), client.AddHeader("Authorization", "Bearer "+token(t, "default", time.Hour)))
+	runDemoChecks(t, s)
+}
+
+func runDemoChecks(t *testing.T, s *testServer) {
+	t.Helper()
 	var svcs struct{ Services []struct{ Name string } }
 	eventually(t, "at least 7 services", func() bool {
 		s.gql.MustPost(`query($r: TimeRangeInput!) { services(range: $r) { name } }`, &svcs, client.Var("r", lastHour))

@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/resolvers"
@@ -26,16 +27,25 @@ import (
 // newGraphQL builds the GraphQL handler with explicit transports, a query
 // cache, APQ, a complexity limit, a timeout for queries and mutations, and
 // an error presenter that shows user errors and hides everything else.
-func newGraphQL(cfg config.Config, res *resolvers.Resolver, reg prometheus.Registerer, logger *slog.Logger) *handler.Server {
+func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenticator, reg prometheus.Registerer, logger *slog.Logger) *handler.Server {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
-	srv.AddTransport(transport.Websocket{
+	ws := transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Upgrader: websocket.Upgrader{
 			CheckOrigin:     originChecker(cfg.AllowedOrigins),
 			ReadBufferSize:  1024,
 			WriteBufferSize: 1024,
 		},
-	})
+	}
+	if authn != nil {
+		// Browsers cannot set headers on a websocket: the token comes in
+		// the connection_init payload.
+		ws.InitFunc = func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			ctx, err := authn.VerifyInitPayload(ctx, payload)
+			return ctx, &payload, err
+		}
+	}
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

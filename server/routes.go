@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/web"
 )
 
@@ -30,21 +29,23 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	ingestMux := http.NewServeMux()
 	s.receiver.Register(ingestMux)
 	playground := web.Playground("/graphql")
+	authedGQL := s.access.http(gql)
 	graphqlRoute := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A browser opening /graphql gets GraphiQL; GET queries and
-		// websocket upgrades go to GraphQL.
+		// A browser opening /graphql gets GraphiQL (a static page: its
+		// queries carry their own credentials); GET queries and websocket
+		// upgrades go to GraphQL.
 		if r.Method == http.MethodGet && r.URL.Query().Get("query") == "" && r.Header.Get("Upgrade") == "" &&
 			strings.Contains(r.Header.Get("Accept"), "text/html") {
 			playground.ServeHTTP(w, r)
 			return
 		}
-		gql.ServeHTTP(w, r)
+		authedGQL.ServeHTTP(w, r)
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", instrument("graphql", auth.HeaderTenant(graphqlRoute)))
+	mux.Handle("/graphql", instrument("graphql", graphqlRoute))
 	for _, p := range []string{"/v1/traces", "/v1/logs", "/v1/metrics", "/api/v1/write", "/v1/events", "/v1/ingest"} {
-		mux.Handle(p, instrument(p, sameOrigin(s.cfg.AllowedOrigins, auth.HeaderTenant(ingestMux))))
+		mux.Handle(p, instrument(p, sameOrigin(s.cfg.AllowedOrigins, s.access.http(ingestMux))))
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })

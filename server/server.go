@@ -41,6 +41,7 @@ type Server struct {
 	writer   *ingest.Writer
 	tail     *ingest.LocalTail
 	receiver *receiver.Receiver
+	access   *access
 	handler  http.Handler
 
 	httpSrv, otlpSrv *http.Server
@@ -69,6 +70,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 	s := &Server{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var err error
+	if s.access, err = s.newAccess(); err != nil {
+		return nil, err
+	}
 
 	store, err := duckdb.Open(ctx, duckdb.Config{
 		Path: filepath.Join(cfg.DataDir, "inquest.duckdb"), Threads: cfg.DuckDBThreads, MemoryLimit: cfg.DuckDBMemoryLimit,
@@ -96,7 +101,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
 	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store,
 		Pipeline: s.pipeline, LiveTail: s.tail, Logger: logger}
-	s.handler = s.routes(newGraphQL(cfg, res, s.registry, logger))
+	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.registry, logger))
 	return s, nil
 }
 
@@ -144,7 +149,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.OTLPHTTPAddr != "" {
 		mux := http.NewServeMux()
 		s.receiver.RegisterOTLP(mux)
-		if s.otlpSrv, s.addrs.OTLPHTTP, err = serve("otlp-http", s.cfg.OTLPHTTPAddr, sameOrigin(s.cfg.AllowedOrigins, auth.HeaderTenant(mux))); err != nil {
+		if s.otlpSrv, s.addrs.OTLPHTTP, err = serve("otlp-http", s.cfg.OTLPHTTPAddr, sameOrigin(s.cfg.AllowedOrigins, s.access.http(mux))); err != nil {
 			return errors.Join(err, s.Shutdown(context.Background()))
 		}
 	}
@@ -153,7 +158,7 @@ func (s *Server) Start(ctx context.Context) error {
 		if err != nil {
 			return errors.Join(fmt.Errorf("grpc listen on %s: %w", s.cfg.GRPCAddr, err), s.Shutdown(context.Background()))
 		}
-		s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes)), grpc.ChainUnaryInterceptor(auth.UnaryHeaderTenant))
+		s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes)), grpc.ChainUnaryInterceptor(s.access.grpc()))
 		s.receiver.RegisterGRPC(s.grpcSrv)
 		s.addrs.GRPC = ln.Addr().String()
 		s.wg.Add(1)
@@ -171,8 +176,19 @@ func (s *Server) Start(ctx context.Context) error {
 		if s.addrs.GRPC == "" || s.addrs.HTTP == "" {
 			return errors.Join(errors.New("demo needs the OTLP/gRPC and HTTP listeners"), s.Shutdown(context.Background()))
 		}
-		s.demo, err = demo.New(demo.Config{OTLPEndpoint: s.addrs.GRPC, EventsURL: "http://" + s.addrs.HTTP + "/v1/events",
-			Rate: s.cfg.DemoRate, FaultAfter: s.cfg.DemoFaultAfter}, s.logger)
+		dcfg := demo.Config{OTLPEndpoint: s.addrs.GRPC, EventsURL: "http://" + s.addrs.HTTP + "/v1/events",
+			Rate: s.cfg.DemoRate, FaultAfter: s.cfg.DemoFaultAfter}
+		if s.access.authn != nil {
+			// The demo is a client like any other: it gets a token for the
+			// default tenant from the server's own key.
+			tok, err := s.access.authn.Mint(auth.Principal{Subject: "inquest-demo", Tenant: auth.DefaultTenant, Roles: []string{"ingest"}},
+				365*24*time.Hour, s.cfg.AuthJWTIssuer, s.cfg.AuthJWTAudience)
+			if err != nil {
+				return errors.Join(err, s.Shutdown(context.Background()))
+			}
+			dcfg.Authorization = "Bearer " + tok
+		}
+		s.demo, err = demo.New(dcfg, s.logger)
 		if err != nil {
 			return errors.Join(err, s.Shutdown(context.Background()))
 		}

@@ -40,7 +40,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), importCmd(), versionCmd())
+	root.AddCommand(serveCmd(), importCmd(), tokenCmd(), versionCmd())
 	return root
 }
 
@@ -161,6 +161,47 @@ func importCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&url, "url", "", "send to a running server at this base URL instead of the data directory")
 	cmd.Flags().StringVar(&tenant, "tenant", auth.DefaultTenant, "tenant to import into")
+	config.RegisterFlags(cmd.Flags())
+	return cmd
+}
+
+func tokenCmd() *cobra.Command {
+	var subject, tenant string
+	var roles []string
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Print a bearer token signed with the server's JWT secret (--auth-jwt-secret, INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			secret, err := cfg.JWTSecret()
+			if err != nil {
+				return err
+			}
+			if len(secret) == 0 {
+				return errors.New("no JWT secret: set --auth-jwt-secret, INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file as for `inquest serve`")
+			}
+			a, err := auth.NewAuthenticator(auth.JWTConfig{Secret: secret})
+			if err != nil {
+				return err
+			}
+			tok, err := a.Mint(auth.Principal{Subject: subject, Tenant: tenant, Roles: roles}, ttl, cfg.AuthJWTIssuer, cfg.AuthJWTAudience)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&subject, "subject", "", "who the token is for (sub claim)")
+	cmd.Flags().StringVar(&tenant, "tenant", auth.DefaultTenant, "tenant the token acts for")
+	cmd.Flags().StringSliceVar(&roles, "roles", []string{"viewer"}, "roles (roles claim)")
+	cmd.Flags().DurationVar(&ttl, "ttl", 24*time.Hour, "how long the token is valid")
+	_ = cmd.MarkFlagRequired("subject")
 	config.RegisterFlags(cmd.Flags())
 	return cmd
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/storage/duckdb"
 )
 
@@ -29,6 +31,29 @@ func TestImportCommand(t *testing.T) {
 	require.NoError(t, store.DB().QueryRow("SELECT count(*), count(DISTINCT service) FROM events WHERE tenant_id = 'acme'").Scan(&n, &services))
 	assert.Equal(t, 953, n)
 	assert.Equal(t, 16, services)
+}
+
+// TestTokenCommand mints a token that the server's verifier accepts.
+func TestTokenCommand(t *testing.T) {
+	secret := "a-secret-of-at-least-thirty-two-bytes"
+	t.Setenv("INQUEST_AUTH_JWT_SECRET", secret)
+	cmd := rootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"token", "--subject", "ann", "--tenant", "acme", "--roles", "admin", "--ttl", "1h"})
+	require.NoError(t, cmd.Execute())
+	a, err := auth.NewAuthenticator(auth.JWTConfig{Secret: []byte(secret)})
+	require.NoError(t, err)
+	p, err := a.Verify(strings.TrimSpace(out.String()))
+	require.NoError(t, err)
+	assert.Equal(t, "acme", p.Tenant)
+	assert.Equal(t, []string{"admin"}, p.Roles)
+
+	t.Setenv("INQUEST_AUTH_JWT_SECRET", "")
+	cmd = rootCmd()
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SetArgs([]string{"token", "--subject", "ann"})
+	assert.ErrorContains(t, cmd.Execute(), "no JWT secret")
 }
 
 func TestImportCommandErrors(t *testing.T) {

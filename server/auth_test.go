@@ -1,0 +1,167 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/server"
+)
+
+const jwtSecret = "test-secret-of-at-least-32-bytes!!"
+
+func token(t *testing.T, tenant string, ttl time.Duration) string {
+	t.Helper()
+	c := auth.Claims{Tenant: tenant, Roles: []string{"viewer"}, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: "user-" + tenant, ExpiresAt: jwt.NewNumericDate(time.Now().Add(ttl)), Audience: jwt.ClaimStrings{"inquest"}}}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(jwtSecret))
+	require.NoError(t, err)
+	return s
+}
+
+func TestAuthRequired(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret, c.AuthJWTAudience = jwtSecret, "inquest" })
+	acme, globex := token(t, "acme", time.Hour), token(t, "globex", time.Hour)
+
+	// No token, a bad token: 401 on GraphQL and on every ingest path.
+	for _, path := range []string{"/graphql", "/v1/events", "/v1/ingest", "/v1/traces", "/api/v1/write"} {
+		code, msg, hdr := post(t, s.url(path), "application/json", []byte(`{"query": "{ metricNames(range: {from: \"now-1h\", to: \"now\"}) }"}`))
+		assert.Equal(t, http.StatusUnauthorized, code, path)
+		assert.Contains(t, msg, "authentication required", path)
+		assert.Contains(t, hdr.Get("WWW-Authenticate"), "Bearer", path)
+	}
+	code, msg, _ := post(t, s.url("/v1/events"), "application/json", []byte(`{}`), "Authorization", "Bearer "+token(t, "acme", -time.Hour))
+	assert.Equal(t, http.StatusUnauthorized, code)
+	assert.Contains(t, msg, "expired")
+	code, _, _ = post(t, "http://"+s.Addrs().OTLPHTTP+"/v1/traces", "application/json", []byte(`{}`))
+	assert.Equal(t, http.StatusUnauthorized, code)
+
+	// The tenant comes from the token; X-Inquest-Tenant is ignored.
+	code, msg, _ = post(t, s.url("/v1/events"), "application/json", []byte(`{"service": "acme-svc", "name": "n"}`),
+		"Authorization", "Bearer "+acme, "X-Inquest-Tenant", "globex")
+	require.Equal(t, http.StatusOK, code, msg)
+	code, msg, _ = post(t, s.url("/v1/events"), "application/json", []byte(`{"service": "globex-svc", "name": "n"}`),
+		"Authorization", "Bearer "+globex)
+	require.Equal(t, http.StatusOK, code, msg)
+
+	services := func(tok string) []string {
+		var resp struct{ Services []struct{ Name string } }
+		s.gql.MustPost(`query($r: TimeRangeInput!) { services(range: $r) { name } }`, &resp, client.Var("r", lastHour),
+			client.AddHeader("Authorization", "Bearer "+tok), client.AddHeader("X-Inquest-Tenant", "globex"))
+		var names []string
+		for _, n := range resp.Services {
+			names = append(names, n.Name)
+		}
+		return names
+	}
+	eventually(t, "acme sees its own service only", func() bool {
+		got := services(acme)
+		return len(got) == 1 && got[0] == "acme-svc"
+	})
+	assert.Equal(t, []string{"globex-svc"}, services(globex))
+
+	// Health and metrics stay open for probes and scrapers; GraphiQL is a
+	// static page.
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(s.url(p))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, p)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.url("/graphql"), nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestAuthGRPCAndWebsocket(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	acme := token(t, "acme", time.Hour)
+
+	conn, err := grpc.NewClient(s.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "grpc-svc")
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetName("x")
+	sp.SetTraceID([16]byte{1})
+	sp.SetSpanID([8]byte{1})
+	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	req := ptraceotlp.NewExportRequestFromTraces(td)
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), req)
+	assert.Equal(t, codes.Unauthenticated, status.Code(err))
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+acme)
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(ctx, req)
+	require.NoError(t, err)
+
+	// A websocket authenticates in connection_init; without a token the
+	// subscription is refused.
+	bad := s.gql.Websocket(`subscription { tail { name } }`)
+	var msg struct{ Tail struct{ Name string } }
+	assert.Error(t, bad.Next(&msg))
+	_ = bad.Close()
+
+	sub := s.gql.WebsocketWithPayload(`subscription { tail(filters: [{field: "service", op: EQ, value: "ws-svc"}]) { service } }`, map[string]any{"Authorization": "Bearer " + acme})
+	defer sub.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			r, _ := http.NewRequest(http.MethodPost, s.url("/v1/events"), strings.NewReader(`{"service": "ws-svc", "name": "n"}`))
+			r.Header.Set("Authorization", "Bearer "+acme)
+			if resp, err := http.DefaultClient.Do(r); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
+	var got struct{ Tail struct{ Service string } }
+	require.NoError(t, sub.Next(&got))
+	assert.Equal(t, "ws-svc", got.Tail.Service)
+}
+
+// Binding beyond loopback without authentication is refused unless asked
+// for explicitly.
+func TestNoAuthOnlyOnLoopback(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr = "0.0.0.0:8080"
+	_, err := server.New(context.Background(), cfg, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--insecure-no-auth")
+
+	cfg.InsecureNoAuth = true
+	s, err := server.New(context.Background(), cfg, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Shutdown(context.Background()))
+
+	cfg.InsecureNoAuth, cfg.AuthJWTSecret = false, "short"
+	_, err = server.New(context.Background(), cfg, nil)
+	assert.ErrorContains(t, err, "at least 32 bytes")
+}

@@ -1,0 +1,81 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/inquest/inquest/auth"
+)
+
+// access decides who a request is: with a JWT secret configured, from the
+// verified bearer token; without, from the X-Inquest-Tenant header (a
+// development mode that only loopback listeners may use).
+type access struct {
+	authn    *auth.Authenticator // nil when authentication is off
+	failures *prometheus.CounterVec
+	server   *Server
+}
+
+func (s *Server) newAccess() (*access, error) {
+	a := &access{server: s, failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "inquest_auth_failures_total", Help: "Requests refused for a missing or invalid credential, by protocol.",
+	}, []string{"protocol"})}
+	s.registry.MustRegister(a.failures)
+	secret, err := s.cfg.JWTSecret()
+	if err != nil {
+		return nil, err
+	}
+	if len(secret) > 0 {
+		a.authn, err = auth.NewAuthenticator(auth.JWTConfig{Secret: secret, Issuer: s.cfg.AuthJWTIssuer, Audience: s.cfg.AuthJWTAudience})
+		return a, err
+	}
+	for _, addr := range []string{s.cfg.HTTPAddr, s.cfg.GRPCAddr, s.cfg.OTLPHTTPAddr} {
+		if addr != "" && !loopback(addr) && !s.cfg.InsecureNoAuth {
+			return nil, fmt.Errorf("refusing to listen on %s without authentication: set --auth-jwt-secret "+
+				"(or INQUEST_AUTH_JWT_SECRET), or pass --insecure-no-auth to accept anyone who can reach the port", addr)
+		}
+	}
+	s.logger.Warn("authentication is off: requests act for the tenant in X-Inquest-Tenant, \"default\" without it; " +
+		"set --auth-jwt-secret before exposing Inquest")
+	return a, nil
+}
+
+// loopback reports whether a listen address only accepts local
+// connections.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// http wraps a handler with the request's identity.
+func (a *access) http(next http.Handler) http.Handler {
+	if a.authn == nil {
+		return auth.HeaderTenant(next)
+	}
+	return a.authn.HTTP(func(r *http.Request, err error) {
+		a.failures.WithLabelValues("http").Inc()
+		a.server.logger.Warn("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
+	}, next)
+}
+
+// grpc is the interceptor giving OTLP/gRPC calls their identity.
+func (a *access) grpc() grpc.UnaryServerInterceptor {
+	if a.authn == nil {
+		return auth.UnaryHeaderTenant
+	}
+	return a.authn.UnaryInterceptor(func(err error) {
+		a.failures.WithLabelValues("grpc").Inc()
+		a.server.logger.Warn("authentication failed", "protocol", "otlp-grpc", "reason", err.Error())
+	})
+}
