@@ -12,7 +12,29 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/config"
 )
+
+// browser starts a headless Chromium for one test, with the flags this
+// closed network needs.
+func browser(t *testing.T, bin string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	})
+	return ctx
+}
 
 // TestDashboardInChromium opens the dashboard in a real headless Chromium
 // and waits for the services and the service map that the page fetches
@@ -27,18 +49,7 @@ func TestDashboardInChromium(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, msg)
 	eventually(t, "stored", func() bool { return s.count(t, eq("trace_id", "t1")) == 2 })
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
-
+	ctx := browser(t, bin)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(s.url("/")),
 		chromedp.WaitVisible(chromedp.CSS(`#services tbody tr`)),
@@ -61,4 +72,28 @@ func TestDashboardInChromium(t *testing.T) {
 	if dir := os.Getenv("INQUEST_SCREENSHOTS"); dir != "" {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboard.png"), shot, 0o644))
 	}
+}
+
+// With authentication on, the page asks for a token and loads once given one.
+func TestDashboardWithToken(t *testing.T) {
+	bin := requireBinary(t, "chromium")
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	tok := token(t, "acme", time.Hour)
+	code, msg, _ := post(t, s.url("/v1/events"), "application/json",
+		[]byte(`{"service":"acme-ui","name":"GET /","trace_id":"t1","span_id":"a","duration_ms":3}`), "Authorization", "Bearer "+tok)
+	require.Equal(t, http.StatusOK, code, msg)
+
+	ctx := browser(t, bin)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/")), chromedp.WaitVisible(chromedp.CSS(`#status`))))
+	require.Eventually(t, func() bool {
+		st, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#status`)))
+		return err == nil && strings.Contains(st, "authentication required")
+	}, 20*time.Second, 50*time.Millisecond, "the page says a token is needed")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#token`), tok+"\n"),
+		chromedp.WaitVisible(chromedp.CSS(`#services tbody tr`)),
+	))
+	services, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#services tbody`)))
+	require.NoError(t, err)
+	assert.Contains(t, services, "acme-ui")
 }
