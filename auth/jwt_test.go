@@ -108,3 +108,14 @@ func TestInitPayload(t *testing.T) {
 	_, err = a.VerifyInitPayload(context.Background(), map[string]any{})
 	assert.ErrorIs(t, err, ErrNoCredential)
 }
+
+func TestRoles(t *testing.T) {
+	p := &Principal{Roles: []string{"responder"}}
+	assert.True(t, p.Has(RoleViewer))
+	assert.True(t, p.Has(RoleResponder))
+	assert.False(t, p.Has(RoleApprover))
+	assert.False(t, p.Has(RoleAdmin))
+	assert.False(t, (&Principal{Roles: []string{"ingest", "root"}}).Has(RoleViewer), "unknown roles grant nothing")
+	assert.True(t, (&Principal{Roles: []string{"admin"}}).Has(RoleApprover))
+	assert.False(t, p.Has("superuser"))
+}

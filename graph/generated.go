@@ -34,6 +34,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	HasRole func(ctx context.Context, obj any, next graphql.Resolver, role model.Role) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -932,6 +933,17 @@ Nanoseconds since the Unix epoch, or any other 64-bit integer.
 """
 scalar Int64
 
+"Roles, lowest first; each includes the ones below it."
+enum Role {
+  VIEWER
+  RESPONDER
+  APPROVER
+  ADMIN
+}
+
+"The caller's token must hold this role (or a higher one)."
+directive @hasRole(role: Role!) on FIELD_DEFINITION
+
 """
 A time range. Each end is an RFC3339 timestamp or a relative expression
 such as ` + "`" + `now` + "`" + `, ` + "`" + `now-15m` + "`" + `, ` + "`" + `now-7d` + "`" + `. ` + "`" + `from` + "`" + ` must be before ` + "`" + `to` + "`" + `.
@@ -1226,26 +1238,26 @@ type ReplayResult {
 
 type Query {
   "Counts, percentiles and rates over events, grouped and bucketed."
-  aggregate(input: AggregateInput!): AggregateResult!
+  aggregate(input: AggregateInput!): AggregateResult! @hasRole(role: VIEWER)
   "Raw events, newest first, one page at a time."
-  events(range: TimeRangeInput!, filters: [FilterInput!], first: Int = 50, after: String): EventConnection!
+  events(range: TimeRangeInput!, filters: [FilterInput!], first: Int = 50, after: String): EventConnection! @hasRole(role: VIEWER)
   "All spans of a trace; null when there is none."
-  trace(id: ID!): Trace
-  services(range: TimeRangeInput!): [ServiceSummary!]!
-  serviceMap(range: TimeRangeInput!): ServiceMap!
-  metricSeries(input: MetricQueryInput!): [MetricSeries!]!
-  metricNames(range: TimeRangeInput!): [String!]!
-  deadLetters(range: TimeRangeInput!, limit: Int = 100): [DeadLetter!]!
+  trace(id: ID!): Trace @hasRole(role: VIEWER)
+  services(range: TimeRangeInput!): [ServiceSummary!]! @hasRole(role: VIEWER)
+  serviceMap(range: TimeRangeInput!): ServiceMap! @hasRole(role: VIEWER)
+  metricSeries(input: MetricQueryInput!): [MetricSeries!]! @hasRole(role: VIEWER)
+  metricNames(range: TimeRangeInput!): [String!]! @hasRole(role: VIEWER)
+  deadLetters(range: TimeRangeInput!, limit: Int = 100): [DeadLetter!]! @hasRole(role: VIEWER)
 }
 
 type Mutation {
   "Decode a dead letter again and ingest it, keeping its timestamps."
-  replayDeadLetter(id: ID!): ReplayResult!
+  replayDeadLetter(id: ID!): ReplayResult! @hasRole(role: RESPONDER)
 }
 
 type Subscription {
   "Events as they are stored, filtered."
-  tail(filters: [FilterInput!]): Event!
+  tail(filters: [FilterInput!]): Event! @hasRole(role: VIEWER)
 }
 `, BuiltIn: false},
 }
@@ -1624,6 +1636,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (model.Role, error) {
+			return ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Mutation_replayDeadLetter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -3017,7 +3043,25 @@ func (ec *executionContext) _Mutation_replayDeadLetter(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ReplayDeadLetter(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "RESPONDER")
+				if err != nil {
+					var zeroVal *model.ReplayResult
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ReplayResult
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ReplayResult) graphql.Marshaler {
 			return ec.marshalNReplayResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐReplayResult(ctx, selections, v)
 		},
@@ -3107,7 +3151,25 @@ func (ec *executionContext) _Query_aggregate(ctx context.Context, field graphql.
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Aggregate(ctx, fc.Args["input"].(model.AggregateInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
+				if err != nil {
+					var zeroVal *model.AggregateResult
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AggregateResult
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AggregateResult) graphql.Marshaler {
 			return ec.marshalNAggregateResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAggregateResult(ctx, selections, v)
 		},
@@ -3151,7 +3213,25 @@ func (ec *executionContext) _Query_events(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Events(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["filters"].([]*model.FilterInput), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
+				if err != nil {
+					var zeroVal *model.EventConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.EventConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
 			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEventConnection(ctx, selections, v)
 		},
@@ -3195,7 +3275,25 @@ func (ec *executionContext) _Query_trace(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Trace(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
+				if err != nil {
+					var zeroVal *model.Trace
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Trace
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Trace) graphql.Marshaler {
 			return ec.marshalOTrace2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTrace(ctx, selections, v)
 		},
@@ -3239,7 +3337,25 @@ func (ec *executionContext) _Query_services(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Services(ctx, fc.Args["range"].(model.TimeRangeInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
+				if err != nil {
+					var zeroVal []*model.ServiceSummary
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ServiceSummary
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServiceSummary) graphql.Marshaler {
 			return ec.marshalNServiceSummary2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐServiceSummaryᚄ(ctx, selections, v)
 		},
@@ -3283,7 +3399,25 @@ func (ec *executionContext) _Query_serviceMap(ctx context.Context, field graphql
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().ServiceMap(ctx, fc.Args["range"].(model.TimeRangeInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
+				if err != nil {
+					var zeroVal *model.ServiceMap
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ServiceMap
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceMap) graphql.Marshaler {
 			return ec.marshalNServiceMap2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐServiceMap(ctx, selections, v)
 		},
@@ -3327,7 +3461,25 @@ func (ec *executionContext) _Query_metricSeries(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().MetricSeries(ctx, fc.Args["input"].(model.MetricQueryInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
+				if err != nil {
+					var zeroVal []*model.MetricSeries
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.MetricSeries
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.MetricSeries) graphql.Marshaler {
 			return ec.marshalNMetricSeries2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐMetricSeriesᚄ(ctx, selections, v)
 		},
@@ -3371,7 +3523,25 @@ func (ec *executionContext) _Query_metricNames(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().MetricNames(ctx, fc.Args["range"].(model.TimeRangeInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
 			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
 		},
@@ -3415,7 +3585,25 @@ func (ec *executionContext) _Query_deadLetters(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().DeadLetters(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["limit"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
+				if err != nil {
+					var zeroVal []*model.DeadLetter
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.DeadLetter
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.DeadLetter) graphql.Marshaler {
 			return ec.marshalNDeadLetter2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐDeadLetterᚄ(ctx, selections, v)
 		},
@@ -3990,7 +4178,25 @@ func (ec *executionContext) _Subscription_tail(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Subscription().Tail(ctx, fc.Args["filters"].([]*model.FilterInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
+				if err != nil {
+					var zeroVal *model.Event
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Event
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Event) graphql.Marshaler {
 			return ec.marshalNEvent2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEvent(ctx, selections, v)
 		},
@@ -7736,6 +7942,16 @@ func (ec *executionContext) marshalNReplayResult2ᚖgithubᚗcomᚋinquestᚋinq
 		return graphql.Null
 	}
 	return ec._ReplayResult(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
+	var res model.Role
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNServiceEdge2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐServiceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServiceEdge) graphql.Marshaler {

@@ -28,7 +28,8 @@ import (
 // cache, APQ, a complexity limit, a timeout for queries and mutations, and
 // an error presenter that shows user errors and hides everything else.
 func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenticator, reg prometheus.Registerer, logger *slog.Logger) *handler.Server {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res,
+		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole(authn == nil)}}))
 	ws := transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Upgrader: websocket.Upgrader{
@@ -85,7 +86,12 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 	})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		var forbidden *resolvers.ForbiddenError
 		switch {
+		case errors.As(err, &forbidden):
+			gqlErr.Message = forbidden.Error()
+			gqlErr.Extensions = map[string]any{"code": "FORBIDDEN"}
+			return gqlErr
 		case resolvers.IsUserError(err):
 			gqlErr.Message = errors.Unwrap(gqlErr).Error()
 			gqlErr.Extensions = map[string]any{"code": "BAD_USER_INPUT"}
