@@ -2,13 +2,16 @@ package auth
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -35,10 +38,20 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 	return p, ok
 }
 
-// JWTConfig configures bearer-token verification.
+// JWTConfig configures bearer-token verification. At least one of Secret,
+// PublicKeysPEM and JWKSURL must be set; each enables its algorithms.
 type JWTConfig struct {
 	// Secret is the HS256 key; at least 32 bytes, as RFC 7518 asks.
 	Secret []byte
+	// PublicKeysPEM are RSA or EC public keys for RS256 and ES256 tokens.
+	PublicKeysPEM [][]byte
+	// JWKSURL is an identity provider's key set for RS256 and ES256
+	// tokens, cached, refreshed every JWKSRefresh (default 1 h) and when a
+	// token names an unknown kid (at most once a minute).
+	JWKSURL     string
+	JWKSRefresh time.Duration
+	// OnJWKSError is told when a refresh of the key set fails.
+	OnJWKSError func(error)
 	// Issuer and Audience, when set, must match the token's iss and aud.
 	Issuer   string
 	Audience string
@@ -54,30 +67,119 @@ type Claims struct {
 	jwt.RegisteredClaims
 }
 
-// Authenticator verifies bearer tokens. The algorithm is pinned to HS256,
-// so a token that says "none" or an RSA algorithm is refused before any key
-// is used.
+// Authenticator verifies bearer tokens. The accepted algorithms are pinned
+// to those of the configured keys (HS256 for a secret, RS256 and ES256 for
+// public keys), so "none" or an algorithm without a key is refused before
+// any key is used, and each algorithm family only ever sees its own keys.
 type Authenticator struct {
-	parser *jwt.Parser
-	secret []byte
+	parser     *jwt.Parser
+	methods    []string
+	secret     []byte
+	publicKeys []any // *rsa.PublicKey or *ecdsa.PublicKey
+	jwks       keyfunc.Keyfunc
+	stopJWKS   context.CancelFunc
 }
 
-// NewAuthenticator checks the configuration and builds a verifier.
+// NewAuthenticator checks the configuration and builds a verifier. With a
+// JWKS URL it fetches the key set now (a failure is reported to
+// OnJWKSError and retried) and keeps it fresh until Close.
 func NewAuthenticator(cfg JWTConfig) (*Authenticator, error) {
-	if len(cfg.Secret) < 32 {
-		return nil, fmt.Errorf("auth: the JWT secret must be at least 32 bytes (it is %d)", len(cfg.Secret))
+	a := &Authenticator{}
+	if len(cfg.Secret) > 0 {
+		if len(cfg.Secret) < 32 {
+			return nil, fmt.Errorf("auth: the JWT secret must be at least 32 bytes (it is %d)", len(cfg.Secret))
+		}
+		a.secret = cfg.Secret
+		a.methods = append(a.methods, "HS256")
+	}
+	for i, pemBytes := range cfg.PublicKeysPEM {
+		if k, err := jwt.ParseRSAPublicKeyFromPEM(pemBytes); err == nil {
+			a.publicKeys = append(a.publicKeys, k)
+		} else if k, err := jwt.ParseECPublicKeyFromPEM(pemBytes); err == nil {
+			a.publicKeys = append(a.publicKeys, k)
+		} else {
+			return nil, fmt.Errorf("auth: public key %d is neither an RSA nor an EC public key in PEM", i+1)
+		}
+	}
+	if cfg.JWKSURL != "" {
+		ctx, cancel := context.WithCancel(context.Background())
+		refresh := cfg.JWKSRefresh
+		if refresh <= 0 {
+			refresh = time.Hour
+		}
+		noErr := true
+		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
+			HTTPTimeout: 10 * time.Second, RefreshInterval: refresh, NoErrorReturnFirstHTTPReq: &noErr,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Minute), 1),
+			// An unknown kid past the refresh limit fails at once rather than
+			// holding the request until the limiter allows another fetch.
+			RateLimitWaitMax: time.Millisecond,
+			RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
+				return func(_ context.Context, err error) {
+					if cfg.OnJWKSError != nil {
+						cfg.OnJWKSError(err)
+					}
+				}
+			},
+		})
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("auth: JWKS %s: %w", cfg.JWKSURL, err)
+		}
+		a.jwks, a.stopJWKS = kf, cancel
+	}
+	if len(a.publicKeys) > 0 || a.jwks != nil {
+		a.methods = append(a.methods, "RS256", "ES256")
+	}
+	if len(a.methods) == 0 {
+		return nil, errors.New("auth: no key configured: give a secret, a public key or a JWKS URL")
 	}
 	if cfg.Leeway == 0 {
 		cfg.Leeway = 30 * time.Second
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"HS256"}), jwt.WithLeeway(cfg.Leeway), jwt.WithExpirationRequired()}
+	opts := []jwt.ParserOption{jwt.WithValidMethods(a.methods), jwt.WithLeeway(cfg.Leeway), jwt.WithExpirationRequired()}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
 	}
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Authenticator{parser: jwt.NewParser(opts...), secret: cfg.Secret}, nil
+	a.parser = jwt.NewParser(opts...)
+	return a, nil
+}
+
+// Close stops refreshing the key set. Idempotent.
+func (a *Authenticator) Close() {
+	if a.stopJWKS != nil {
+		a.stopJWKS()
+	}
+}
+
+// key hands the parser the keys of the token's algorithm family only.
+func (a *Authenticator) key(t *jwt.Token) (any, error) {
+	if _, hmac := t.Method.(*jwt.SigningMethodHMAC); hmac {
+		return a.secret, nil // the parser admits HS256 only when a secret is set
+	}
+	_, wantRSA := t.Method.(*jwt.SigningMethodRSA)
+	var keys []jwt.VerificationKey
+	for _, k := range a.publicKeys {
+		if _, isRSA := k.(*rsa.PublicKey); isRSA == wantRSA {
+			keys = append(keys, k)
+		}
+	}
+	if a.jwks != nil {
+		k, err := a.jwks.Keyfunc(t)
+		if err == nil {
+			return k, nil
+		}
+		if len(keys) == 0 {
+			return nil, err
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("no %s key configured", t.Method.Alg())
+	}
+	return jwt.VerificationKeySet{Keys: keys}, nil
 }
 
 // Mint signs a token for p, valid for ttl; the server uses it for its own
@@ -109,8 +211,8 @@ func (a *Authenticator) Verify(token string) (*Principal, error) {
 		return nil, ErrNoCredential
 	}
 	var c Claims
-	if _, err := a.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.secret, nil }); err != nil {
-		return nil, fmt.Errorf("invalid token: %s", reason(err))
+	if _, err := a.parser.ParseWithClaims(token, &c, a.key); err != nil {
+		return nil, fmt.Errorf("invalid token: %s", a.reason(err))
 	}
 	if c.Subject == "" {
 		return nil, errors.New("invalid token: no sub claim")
@@ -121,7 +223,7 @@ func (a *Authenticator) Verify(token string) (*Principal, error) {
 	return &Principal{Subject: c.Subject, Tenant: c.Tenant, Roles: c.Roles}, nil
 }
 
-func reason(err error) string {
+func (a *Authenticator) reason(err error) string {
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "expired"
@@ -136,11 +238,13 @@ func reason(err error) string {
 	case strings.Contains(err.Error(), "signing method"):
 		// jwt files a disallowed algorithm under ErrTokenSignatureInvalid
 		// too; its message names the method.
-		return "unexpected signing algorithm (HS256 only)"
+		return "unexpected signing algorithm (accepted: " + strings.Join(a.methods, ", ") + ")"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrSignatureInvalid):
 		return "bad signature"
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return "malformed"
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "no key for this token (unknown kid?)"
 	}
 	return "rejected"
 }

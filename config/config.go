@@ -49,11 +49,14 @@ type Config struct {
 
 	// AuthJWTSecret enables HS256 bearer tokens; AuthJWTSecretFile reads it
 	// from a file instead. Never logged.
-	AuthJWTSecret     string `koanf:"auth-jwt-secret"`
-	AuthJWTSecretFile string `koanf:"auth-jwt-secret-file"`
-	AuthJWTIssuer     string `koanf:"auth-jwt-issuer"`
-	AuthJWTAudience   string `koanf:"auth-jwt-audience"`
-	InsecureNoAuth    bool   `koanf:"insecure-no-auth"`
+	AuthJWTSecret     string        `koanf:"auth-jwt-secret"`
+	AuthJWTSecretFile string        `koanf:"auth-jwt-secret-file"`
+	AuthJWTPublicKeys []string      `koanf:"auth-jwt-public-key-file"`
+	AuthJWKSURL       string        `koanf:"auth-jwks-url"`
+	AuthJWKSRefresh   time.Duration `koanf:"auth-jwks-refresh"`
+	AuthJWTIssuer     string        `koanf:"auth-jwt-issuer"`
+	AuthJWTAudience   string        `koanf:"auth-jwt-audience"`
+	InsecureNoAuth    bool          `koanf:"insecure-no-auth"`
 
 	LogLevel  string `koanf:"log-level"`
 	LogFormat string `koanf:"log-format"`
@@ -164,6 +167,9 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringSlice("allowed-origins", d.AllowedOrigins, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets")
 	fs.String("auth-jwt-secret", "", "enable authentication with HS256 bearer tokens signed with this secret (32+ bytes; prefer INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file)")
 	fs.String("auth-jwt-secret-file", "", "read the HS256 secret from this file")
+	fs.StringSlice("auth-jwt-public-key-file", nil, "PEM file of an RSA or EC public key accepting RS256/ES256 tokens (repeatable)")
+	fs.String("auth-jwks-url", "", "identity provider's JWKS URL accepting RS256/ES256 tokens, cached and refreshed")
+	fs.Duration("auth-jwks-refresh", time.Hour, "how often the JWKS is refreshed (also on an unknown kid, at most once a minute)")
 	fs.String("auth-jwt-issuer", "", "required iss claim of tokens")
 	fs.String("auth-jwt-audience", "", "required aud claim of tokens")
 	fs.Bool("insecure-no-auth", false, "allow listening on a non-loopback address without authentication")
@@ -192,7 +198,7 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 			if key == "config" {
 				return "", nil
 			}
-			if key == "allowed-origins" {
+			if key == "allowed-origins" || key == "auth-jwt-public-key-file" {
 				return key, strings.Split(v, ",")
 			}
 			return key, v

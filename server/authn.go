@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -29,8 +30,19 @@ func (s *Server) newAccess() (*access, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(secret) > 0 {
-		a.authn, err = auth.NewAuthenticator(auth.JWTConfig{Secret: secret, Issuer: s.cfg.AuthJWTIssuer, Audience: s.cfg.AuthJWTAudience})
+	var pems [][]byte
+	for _, f := range s.cfg.AuthJWTPublicKeys {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("auth-jwt-public-key-file: %w", err)
+		}
+		pems = append(pems, b)
+	}
+	if len(secret) > 0 || len(pems) > 0 || s.cfg.AuthJWKSURL != "" {
+		a.authn, err = auth.NewAuthenticator(auth.JWTConfig{Secret: secret, PublicKeysPEM: pems,
+			JWKSURL: s.cfg.AuthJWKSURL, JWKSRefresh: s.cfg.AuthJWKSRefresh,
+			OnJWKSError: func(err error) { s.logger.Error("refreshing the JWKS failed", "url", s.cfg.AuthJWKSURL, "err", err) },
+			Issuer:      s.cfg.AuthJWTIssuer, Audience: s.cfg.AuthJWTAudience})
 		return a, err
 	}
 	for _, addr := range []string{s.cfg.HTTPAddr, s.cfg.GRPCAddr, s.cfg.OTLPHTTPAddr} {
@@ -56,6 +68,13 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// close stops background work of the authenticator (JWKS refresh).
+func (a *access) close() {
+	if a != nil && a.authn != nil {
+		a.authn.Close()
+	}
 }
 
 // http wraps a handler with the request's identity.

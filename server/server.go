@@ -72,6 +72,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
 	if s.access, err = s.newAccess(); err != nil {
+		s.access.close()
 		return nil, err
 	}
 
@@ -80,11 +81,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		CheckpointThreshold: cfg.DuckDBCheckpoint,
 	}, logger)
 	if err != nil {
+		s.access.close()
 		return nil, err
 	}
 	s.store = store
 	fail := func(err error) (*Server, error) {
 		_ = store.Close()
+		s.access.close()
 		return nil, err
 	}
 	s.bus = ingest.NewLocalBus(cfg.QueueRecords)
@@ -232,6 +235,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.wg.Wait()
 		errs = append(errs, s.writer.Shutdown(ctx))
 		errs = append(errs, s.store.Close())
+		s.access.close()
 		s.shutErr = errors.Join(errs...)
 	})
 	return s.shutErr
