@@ -38,6 +38,10 @@ type Config struct {
 	Writers       int           `koanf:"writers"`
 	DedupWindow   time.Duration `koanf:"dedup-window"`
 
+	TenantEventsPerSecond float64 `koanf:"tenant-events-per-second"`
+	TenantBurst           int     `koanf:"tenant-burst"`
+	TenantBytesPerDay     int64   `koanf:"tenant-bytes-per-day"`
+
 	DuckDBThreads     int    `koanf:"duckdb-threads"`
 	DuckDBMemoryLimit string `koanf:"duckdb-memory-limit"`
 	DuckDBCheckpoint  string `koanf:"duckdb-checkpoint-threshold"`
@@ -158,6 +162,9 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("flush-interval", d.FlushInterval, "longest a record waits in a writer's batch")
 	fs.Int("writers", d.Writers, "parallel store writers")
 	fs.Duration("dedup-window", d.DedupWindow, "how long a record's content hash is remembered to drop retried duplicates; 0 disables")
+	fs.Float64("tenant-events-per-second", 0, "records per second one tenant may send, answered with 429 past it (0: unlimited)")
+	fs.Int("tenant-burst", 0, "records one tenant may send at once (0: the per-second rate, at least 1000)")
+	fs.Int64("tenant-bytes-per-day", 0, "request bytes one tenant may send per UTC day (0: unlimited; counted in memory)")
 	fs.Int("duckdb-threads", d.DuckDBThreads, "threads DuckDB may use (0: all cores)")
 	fs.String("duckdb-memory-limit", d.DuckDBMemoryLimit, "DuckDB memory limit such as 4GB (empty: DuckDB's default)")
 	fs.String("duckdb-checkpoint-threshold", d.DuckDBCheckpoint, "write-ahead log size that triggers a DuckDB checkpoint; larger ingests faster and holds more in memory")

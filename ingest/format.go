@@ -46,6 +46,8 @@ type Batch struct {
 	Rejected []storage.Rejected
 	// Stale counts Prometheus staleness markers that were skipped.
 	Stale int
+	// Bytes is the size of the payload it came from, for byte quotas.
+	Bytes int64
 }
 
 // Len is the number of records, rejected ones included.

@@ -30,6 +30,9 @@ type Config struct {
 	// MaxDeadLettersPerRequest caps how many records one request may add
 	// to the dead-letter queue; the rest are only counted.
 	MaxDeadLettersPerRequest int
+	// Quotas limit each tenant's rate and daily bytes; zero is unlimited.
+	// Imports and replays, which an operator runs, are not limited.
+	Quotas QuotaConfig
 }
 
 // DefaultConfig is what `inquest serve` uses unless told otherwise.
@@ -123,6 +126,7 @@ type Pipeline struct {
 	bus    Bus
 	dlq    storage.DeadLetterStore
 	dedup  *Dedup
+	quotas *Quotas
 	logger *slog.Logger
 	now    func() time.Time
 
@@ -141,9 +145,10 @@ func NewPipeline(cfg Config, bus Bus, dlq storage.DeadLetterStore, reg prometheu
 	}
 	p := &Pipeline{
 		cfg: cfg, bus: bus, dlq: dlq, logger: logger, now: time.Now,
-		dedup: NewDedup(cfg.DedupWindow, cfg.DedupMaxEntries),
+		dedup:  NewDedup(cfg.DedupWindow, cfg.DedupMaxEntries),
+		quotas: NewQuotas(cfg.Quotas, nil),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "inquest_ingest_records_total", Help: "Records offered to ingest, by signal and outcome (accepted, rejected, duplicate, backpressure).",
+			Name: "inquest_ingest_records_total", Help: "Records offered to ingest, by signal and outcome (accepted, rejected, duplicate, backpressure, rate_limited).",
 		}, []string{"signal", "outcome"}),
 		payloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inquest_ingest_payloads_total", Help: "Payloads received, by source and outcome (ok, partial, invalid, backpressure).",
@@ -167,8 +172,8 @@ func NewPipeline(cfg Config, bus Bus, dlq storage.DeadLetterStore, reg prometheu
 
 // Accept validates, dedups and queues a decoded payload. Invalid records go
 // to the dead-letter queue and are reported in the result; valid records in
-// the same payload are still accepted. ErrFull means nothing was accepted
-// and the client should retry.
+// the same payload are still accepted. ErrFull and *QuotaError mean nothing
+// was accepted and the client should retry later.
 func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 	if in.Tenant == "" {
 		return nil, fmt.Errorf("accept: no tenant")
@@ -227,11 +232,22 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 	if in.Batch.Stale > 0 {
 		p.stale.Add(float64(in.Batch.Stale))
 	}
+	forget := func() {
+		for _, h := range hashes {
+			p.dedup.Forget(h)
+		}
+	}
+	if in.Source != "import" && in.Source != "replay" {
+		if err := p.quotas.Admit(in.Tenant, msg.Len(), in.Batch.Bytes); err != nil {
+			forget()
+			p.records.WithLabelValues("all", "rate_limited").Add(float64(msg.Len()))
+			p.payloads.WithLabelValues(in.Source, "rate_limited").Inc()
+			return nil, err
+		}
+	}
 	if msg.Len() > 0 {
 		if err := p.bus.Publish(ctx, msg); err != nil {
-			for _, h := range hashes {
-				p.dedup.Forget(h)
-			}
+			forget()
 			p.records.WithLabelValues("events", "backpressure").Add(float64(len(msg.Events)))
 			p.records.WithLabelValues("samples", "backpressure").Add(float64(len(msg.Samples)))
 			p.payloads.WithLabelValues(in.Source, "backpressure").Inc()

@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	s.bus = ingest.NewLocalBus(cfg.QueueRecords)
 	pcfg := ingest.DefaultConfig()
 	pcfg.Limits.MaxAge, pcfg.Limits.MaxFuture, pcfg.DedupWindow = cfg.Retention, cfg.MaxFuture, cfg.DedupWindow
+	pcfg.Quotas = ingest.QuotaConfig{EventsPerSecond: cfg.TenantEventsPerSecond, Burst: cfg.TenantBurst, BytesPerDay: cfg.TenantBytesPerDay}
 	if s.pipeline, err = ingest.NewPipeline(pcfg, s.bus, store, s.registry, logger); err != nil {
 		return fail(err)
 	}

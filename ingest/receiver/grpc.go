@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/ingest"
@@ -31,6 +36,15 @@ func (rc *Receiver) acceptGRPC(ctx context.Context, f ingest.Format, batch *inge
 		return nil, status.Error(codes.Unauthenticated, "no tenant for this request")
 	}
 	res, err := rc.pipeline.Accept(ctx, ingest.Input{Tenant: tenant, Source: "otlp-grpc", Format: f, Batch: batch})
+	var qe *ingest.QuotaError
+	if errors.As(err, &qe) {
+		// Retryable for OTLP exporters only with RetryInfo.
+		st, derr := status.New(codes.ResourceExhausted, err.Error()).WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(qe.RetryAfter)})
+		if derr != nil {
+			return nil, status.Error(codes.ResourceExhausted, err.Error())
+		}
+		return nil, st.Err()
+	}
 	if errors.Is(err, ingest.ErrFull) || errors.Is(err, ingest.ErrClosed) {
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
@@ -47,7 +61,8 @@ type traceService struct {
 
 func (s *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	resp := ptraceotlp.NewExportResponse()
-	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPTracesProto, &ingest.Batch{Events: otlp.Traces(req.Traces())})
+	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPTracesProto, &ingest.Batch{Events: otlp.Traces(req.Traces()),
+		Bytes: int64((&ptrace.ProtoMarshaler{}).TracesSize(req.Traces()))})
 	if err != nil {
 		return resp, err
 	}
@@ -65,7 +80,8 @@ type logService struct {
 
 func (s *logService) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
 	resp := plogotlp.NewExportResponse()
-	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPLogsProto, &ingest.Batch{Events: otlp.Logs(req.Logs())})
+	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPLogsProto, &ingest.Batch{Events: otlp.Logs(req.Logs()),
+		Bytes: int64((&plog.ProtoMarshaler{}).LogsSize(req.Logs()))})
 	if err != nil {
 		return resp, err
 	}
@@ -83,7 +99,8 @@ type metricService struct {
 
 func (s *metricService) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
 	resp := pmetricotlp.NewExportResponse()
-	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPMetricsProto, &ingest.Batch{Samples: otlp.Metrics(req.Metrics())})
+	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPMetricsProto, &ingest.Batch{Samples: otlp.Metrics(req.Metrics()),
+		Bytes: int64((&pmetric.ProtoMarshaler{}).MetricsSize(req.Metrics()))})
 	if err != nil {
 		return resp, err
 	}

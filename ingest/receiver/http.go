@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"strings"
@@ -74,10 +75,11 @@ func mediaType(r *http.Request) string {
 	return mt
 }
 
-// payloadError is a request that failed before or during decoding.
+// payloadError is a request that failed, with what to answer.
 type payloadError struct {
-	status int
-	msg    string
+	status     int
+	msg        string
+	retryAfter time.Duration
 }
 
 // decodeRequest reads the body and decodes it; on failure the payload is
@@ -89,40 +91,53 @@ func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format
 		body, err = sniffCompression(body, rc.cfg.MaxBodyBytes)
 	}
 	if err != nil {
-		return nil, "", &payloadError{statusOf(err), err.Error()}
+		return nil, "", &payloadError{status: statusOf(err), msg: err.Error()}
 	}
 	f := format(body)
 	if f == ingest.FormatUnknown {
 		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, "unrecognised payload")
-		return nil, f, &payloadError{http.StatusBadRequest, "unrecognised payload: not OTLP, Prometheus remote write, Zipkin, Jaeger or JSON events"}
+		return nil, f, &payloadError{status: http.StatusBadRequest, msg: "unrecognised payload: not OTLP, Prometheus remote write, Zipkin, Jaeger or JSON events"}
 	}
 	batch, err := ingest.Decode(f, body, rc.now())
+	if batch != nil {
+		batch.Bytes = int64(len(body))
+	}
 	if err != nil {
 		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, err.Error())
 		if batch == nil || len(batch.Events)+len(batch.Samples) == 0 {
-			return nil, f, &payloadError{http.StatusBadRequest, err.Error()}
+			return nil, f, &payloadError{status: http.StatusBadRequest, msg: err.Error()}
 		}
 		// Keep what decoded before the error; the client still hears 400.
 		res, aerr := rc.pipeline.Accept(r.Context(), ingest.Input{Tenant: tenant, Source: source, Format: f, Batch: batch})
 		if aerr != nil {
 			return nil, f, rc.backpressure(aerr)
 		}
-		return nil, f, &payloadError{http.StatusBadRequest, fmt.Sprintf("%v (%d record(s) before the error were accepted)", err, res.Accepted)}
+		return nil, f, &payloadError{status: http.StatusBadRequest, msg: fmt.Sprintf("%v (%d record(s) before the error were accepted)", err, res.Accepted)}
 	}
 	return batch, f, nil
 }
 
 func (rc *Receiver) backpressure(err error) *payloadError {
-	if errors.Is(err, ingest.ErrFull) || errors.Is(err, ingest.ErrClosed) {
-		return &payloadError{http.StatusServiceUnavailable, err.Error()}
+	var qe *ingest.QuotaError
+	switch {
+	case errors.As(err, &qe):
+		return &payloadError{status: http.StatusTooManyRequests, msg: err.Error(), retryAfter: qe.RetryAfter}
+	case errors.Is(err, ingest.ErrFull) || errors.Is(err, ingest.ErrClosed):
+		return &payloadError{status: http.StatusServiceUnavailable, msg: err.Error(), retryAfter: rc.cfg.RetryAfter}
 	}
-	return &payloadError{http.StatusInternalServerError, "ingest failed"}
+	return &payloadError{status: http.StatusInternalServerError, msg: "ingest failed"}
+}
+
+// setRetryAfter tells a pushed-back client when to come back, in whole
+// seconds, at least one.
+func setRetryAfter(w http.ResponseWriter, pe *payloadError) {
+	if pe.retryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(pe.retryAfter.Seconds()))))
+	}
 }
 
 func (rc *Receiver) writeError(w http.ResponseWriter, pe *payloadError) {
-	if pe.status == http.StatusServiceUnavailable || pe.status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", fmt.Sprint(int(rc.cfg.RetryAfter.Seconds()+0.5)))
-	}
+	setRetryAfter(w, pe)
 	http.Error(w, pe.msg, pe.status)
 }
 
@@ -136,7 +151,8 @@ func tenantOf(w http.ResponseWriter, r *http.Request) (string, bool) {
 
 // otlp serves one OTLP/HTTP signal. Answers follow the OTLP spec: 200 with
 // partial_success naming rejected records, 400 with a google.rpc.Status for
-// undecodable payloads, 503 with Retry-After when the queue is full.
+// undecodable payloads, 503 with Retry-After when the queue is full and 429
+// with Retry-After when the tenant is over its rate or quota.
 func (rc *Receiver) otlp(protoFormat, jsonFormat ingest.Format, signal string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tenant, ok := tenantOf(w, r)
@@ -156,23 +172,16 @@ func (rc *Receiver) otlp(protoFormat, jsonFormat ingest.Format, signal string) h
 			return
 		}
 		batch, _, pe := rc.decodeRequest(r, tenant, "otlp-http", func([]byte) ingest.Format { return f }, false)
-		if pe != nil {
-			if pe.status == http.StatusServiceUnavailable {
-				w.Header().Set("Retry-After", fmt.Sprint(int(rc.cfg.RetryAfter.Seconds()+0.5)))
+		if pe == nil {
+			res, err := rc.pipeline.Accept(r.Context(), ingest.Input{Tenant: tenant, Source: "otlp-http", Format: f, Batch: batch})
+			if err == nil {
+				writeOTLPResponse(w, isJSON, signal, res)
+				return
 			}
-			writeOTLPError(w, isJSON, pe.status, pe.msg)
-			return
+			pe = rc.backpressure(err)
 		}
-		res, err := rc.pipeline.Accept(r.Context(), ingest.Input{Tenant: tenant, Source: "otlp-http", Format: f, Batch: batch})
-		if err != nil {
-			pe := rc.backpressure(err)
-			if pe.status == http.StatusServiceUnavailable {
-				w.Header().Set("Retry-After", fmt.Sprint(int(rc.cfg.RetryAfter.Seconds()+0.5)))
-			}
-			writeOTLPError(w, isJSON, pe.status, pe.msg)
-			return
-		}
-		writeOTLPResponse(w, isJSON, signal, res)
+		setRetryAfter(w, pe)
+		writeOTLPError(w, isJSON, pe.status, pe.msg)
 	}
 }
 
@@ -207,8 +216,11 @@ func writeOTLPResponse(w http.ResponseWriter, isJSON bool, signal string, res *i
 // message = 2}, as the OTLP spec asks of failed requests.
 func writeOTLPError(w http.ResponseWriter, isJSON bool, status int, msg string) {
 	code := 3 // INVALID_ARGUMENT
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		code = 14 // UNAVAILABLE
+	case http.StatusTooManyRequests:
+		code = 8 // RESOURCE_EXHAUSTED
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if isJSON {
