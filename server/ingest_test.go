@@ -70,6 +70,14 @@ func remoteWrite(t *testing.T, series ...prompbmarshal.TimeSeries) []byte {
 	return snappy.Encode(nil, wr.MarshalProtobuf(nil))
 }
 
+// rwSeries is one remote-write series with a sample a second ago.
+func rwSeries(name, label, value string, now time.Time) prompbmarshal.TimeSeries {
+	return prompbmarshal.TimeSeries{
+		Labels:  []prompbmarshal.Label{{Name: "__name__", Value: name}, {Name: label, Value: value}},
+		Samples: []prompbmarshal.Sample{{Value: 1, Timestamp: now.Add(-time.Second).UnixMilli()}},
+	}
+}
+
 func TestRemoteWrite(t *testing.T) {
 	s := start(t)
 	now := time.Now().UnixMilli()
