@@ -48,6 +48,8 @@ type Config struct {
 
 	QueryTimeout       time.Duration `koanf:"query-timeout"`
 	MaxQueryComplexity int           `koanf:"max-query-complexity"`
+	MaxQueryDepth      int           `koanf:"max-query-depth"`
+	MaxQueryRange      time.Duration `koanf:"max-query-range"`
 	Introspection      bool          `koanf:"introspection"`
 	AllowedOrigins     []string      `koanf:"allowed-origins"`
 
@@ -87,6 +89,8 @@ func Default() Config {
 		DuckDBCheckpoint:   "256MB",
 		QueryTimeout:       30 * time.Second,
 		MaxQueryComplexity: 2000,
+		MaxQueryDepth:      12,
+		MaxQueryRange:      31 * 24 * time.Hour,
 		Introspection:      true,
 		LogLevel:           "info",
 		LogFormat:          "text",
@@ -170,6 +174,8 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("duckdb-checkpoint-threshold", d.DuckDBCheckpoint, "write-ahead log size that triggers a DuckDB checkpoint; larger ingests faster and holds more in memory")
 	fs.Duration("query-timeout", d.QueryTimeout, "longest a GraphQL query or mutation may run")
 	fs.Int("max-query-complexity", d.MaxQueryComplexity, "GraphQL complexity limit")
+	fs.Int("max-query-depth", d.MaxQueryDepth, "deepest nesting of fields a GraphQL operation may have")
+	fs.Duration("max-query-range", d.MaxQueryRange, "longest time range one query may cover")
 	fs.Bool("introspection", d.Introspection, "allow GraphQL introspection")
 	fs.StringSlice("allowed-origins", d.AllowedOrigins, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets")
 	fs.String("auth-jwt-secret", "", "enable authentication with HS256 bearer tokens signed with this secret (32+ bytes; prefer INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file)")

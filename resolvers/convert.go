@@ -21,6 +21,9 @@ func (r *Resolver) timeRange(in *model.TimeRangeInput) (storage.TimeRange, error
 	if err != nil {
 		return tr, userErr("range: %v", err)
 	}
+	if r.MaxRange > 0 && tr.End-tr.Start > int64(r.MaxRange) {
+		return tr, userErr("range: %s is longer than the limit of %s", time.Duration(tr.End-tr.Start), r.MaxRange)
+	}
 	return tr, nil
 }
 

@@ -26,6 +26,8 @@ type Resolver struct {
 	Logger          *slog.Logger
 	// Now is the clock relative time ranges are read against.
 	Now func() time.Time
+	// MaxRange is the longest time range a query may cover; 0 is no limit.
+	MaxRange time.Duration
 }
 
 // UserError is an error caused by the request; its message is shown to

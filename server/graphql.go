@@ -57,6 +57,7 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxQueryComplexity))
+	srv.Use(depthLimit{max: cfg.MaxQueryDepth})
 
 	ops := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "inquest_graphql_operation_seconds", Help: "GraphQL operations by type, name and outcome.",

@@ -14,6 +14,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/config"
 )
 
 const tailQuery = `subscription { tail(filters: [{field: "service", op: EQ, value: "svc-tail"}, {field: "attr.n", op: GE, value: "2"}]) { service name attributes { key value } } }`
@@ -173,12 +175,30 @@ func TestGraphQLErrors(t *testing.T) {
 		{`{ events(range: {from: "now-1h", to: "now"}, after: "garbage!") { events { id } } }`, "not a cursor"},
 		{`{ metricSeries(input: {name: "x", range: {from: "now-1h", to: "now"}, step: "soon"}) { name } }`, "want a duration"},
 		{`{ nosuchfield }`, "Cannot query field"},
+		{`{ services(range: {from: "now-60d", to: "now"}) { name } }`, "longer than the limit of 744h0m0s"},
+		{`query { trace(id: "x") { spans { span { attributes { key } } } } } fragment F on Trace { spans { span { resource { key } } } }`, "Fragment \"F\" is never used"},
 	}
 	for _, c := range cases {
 		err := s.gql.Post(c.query, &out)
 		require.Error(t, err, c.query)
 		assert.Contains(t, err.Error(), c.want, c.query)
 		assert.NotContains(t, err.Error(), "SELECT", "no SQL in errors")
+	}
+}
+
+func TestDepthLimit(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.MaxQueryDepth = 3 })
+	var out map[string]any
+	// trace → spans → span is 3 levels: allowed.
+	require.NoError(t, s.gql.Post(`{ trace(id: "x") { spans { depth } } }`, &out))
+	// trace → spans → span → attributes → key is 5, directly or through fragments.
+	for _, q := range []string{
+		`{ trace(id: "x") { spans { span { attributes { key } } } } }`,
+		`{ trace(id: "x") { ...T } } fragment T on Trace { spans { ... on TraceSpan { span { attributes { key } } } } }`,
+	} {
+		err := s.gql.Post(q, &out)
+		require.Error(t, err, q)
+		assert.Contains(t, err.Error(), "nested 5 levels deep, more than the limit of 3")
 	}
 }
 

@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
 	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store,
-		Pipeline: s.pipeline, LiveTail: s.tail, Logger: logger}
+		Pipeline: s.pipeline, LiveTail: s.tail, Logger: logger, MaxRange: cfg.MaxQueryRange}
 	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.registry, logger))
 	return s, nil
 }
