@@ -36,7 +36,7 @@ func start(t *testing.T, mutate ...func(*config.Config)) *testServer {
 
 func startWith(t testing.TB, cfg config.Config) *testServer {
 	t.Helper()
-	level := slog.LevelWarn
+	level := slog.LevelError
 	if os.Getenv("INQUEST_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
