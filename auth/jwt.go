@@ -78,6 +78,7 @@ type Authenticator struct {
 	publicKeys []any // *rsa.PublicKey or *ecdsa.PublicKey
 	jwks       keyfunc.Keyfunc
 	stopJWKS   context.CancelFunc
+	keys       *apiKeys
 }
 
 // NewAuthenticator checks the configuration and builds a verifier. With a
@@ -204,11 +205,18 @@ func (a *Authenticator) Mint(p Principal, ttl time.Duration, issuer, audience st
 // ErrNoCredential means the request carried no token at all.
 var ErrNoCredential = errors.New("authentication required: send Authorization: Bearer <token>")
 
-// Verify checks a token and returns its principal. Errors say what was
-// wrong (expired, wrong audience, bad signature) without echoing the token.
-func (a *Authenticator) Verify(token string) (*Principal, error) {
+// Verify checks a bearer credential, a JWT or an API key, and returns its
+// principal. Errors say what was wrong (expired, wrong audience, bad
+// signature, revoked) without echoing the credential.
+func (a *Authenticator) Verify(ctx context.Context, token string) (*Principal, error) {
 	if token == "" {
 		return nil, ErrNoCredential
+	}
+	if strings.HasPrefix(token, APIKeyPrefix) {
+		if a.keys == nil {
+			return nil, errBadKey
+		}
+		return a.keys.verify(ctx, token)
 	}
 	var c Claims
 	if _, err := a.parser.ParseWithClaims(token, &c, a.key); err != nil {
@@ -268,7 +276,7 @@ func (a *Authenticator) HTTP(onFailure func(r *http.Request, err error), next ht
 			next.ServeHTTP(w, r)
 			return
 		}
-		p, err := a.Verify(bearer(h))
+		p, err := a.Verify(r.Context(), bearer(h))
 		if err != nil {
 			if onFailure != nil {
 				onFailure(r, err)
@@ -297,7 +305,7 @@ func (a *Authenticator) VerifyInitPayload(ctx context.Context, payload map[strin
 	if v, ok := payload["authToken"].(string); ok && token == "" {
 		token = v
 	}
-	p, err := a.Verify(token)
+	p, err := a.Verify(ctx, token)
 	if err != nil {
 		return ctx, err
 	}
@@ -314,7 +322,7 @@ func (a *Authenticator) UnaryInterceptor(onFailure func(error)) grpc.UnaryServer
 				token = bearer(v[0])
 			}
 		}
-		p, err := a.Verify(token)
+		p, err := a.Verify(ctx, token)
 		if err != nil {
 			if onFailure != nil {
 				onFailure(err)

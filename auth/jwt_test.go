@@ -34,12 +34,12 @@ func TestVerify(t *testing.T) {
 	a, err := NewAuthenticator(JWTConfig{Secret: secret, Issuer: "https://idp.example", Audience: "inquest"})
 	require.NoError(t, err)
 
-	p, err := a.Verify(sign(t, jwt.SigningMethodHS256, secret, nil))
+	p, err := a.Verify(context.Background(), sign(t, jwt.SigningMethodHS256, secret, nil))
 	require.NoError(t, err)
 	assert.Equal(t, &Principal{Subject: "ann", Tenant: "acme", Roles: []string{"viewer"}}, p)
 
 	// Within the leeway, a just-expired token still passes.
-	_, err = a.Verify(sign(t, jwt.SigningMethodHS256, secret, func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-10 * time.Second)) }))
+	_, err = a.Verify(context.Background(), sign(t, jwt.SigningMethodHS256, secret, func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-10 * time.Second)) }))
 	assert.NoError(t, err)
 
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -70,7 +70,7 @@ func TestVerify(t *testing.T) {
 		{"no subject", sign(t, jwt.SigningMethodHS256, secret, func(c *Claims) { c.Subject = "" }), "no sub"},
 		{"garbage", "not.a.token", "malformed"},
 	} {
-		_, err := a.Verify(c.token)
+		_, err := a.Verify(context.Background(), c.token)
 		require.Error(t, err, c.name)
 		assert.Contains(t, err.Error(), c.want, c.name)
 		if c.token != "" {
@@ -89,7 +89,7 @@ func TestMintVerifies(t *testing.T) {
 	require.NoError(t, err)
 	tok, err := a.Mint(Principal{Subject: "ann", Tenant: "acme", Roles: []string{"admin"}}, time.Hour, "inquest", "inquest")
 	require.NoError(t, err)
-	p, err := a.Verify(tok)
+	p, err := a.Verify(context.Background(), tok)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"admin"}, p.Roles)
 	_, err = a.Mint(Principal{Subject: "ann", Tenant: "bad tenant"}, time.Hour, "", "")

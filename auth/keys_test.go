@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -52,21 +53,21 @@ func TestPublicKeys(t *testing.T) {
 	a, err := NewAuthenticator(JWTConfig{PublicKeysPEM: [][]byte{rsaPEM, pemOf(t, &ecKey.PublicKey)}})
 	require.NoError(t, err)
 
-	_, err = a.Verify(signKid(t, jwt.SigningMethodRS256, rsaKey, ""))
+	_, err = a.Verify(context.Background(), signKid(t, jwt.SigningMethodRS256, rsaKey, ""))
 	assert.NoError(t, err)
-	_, err = a.Verify(signKid(t, jwt.SigningMethodES256, ecKey, ""))
+	_, err = a.Verify(context.Background(), signKid(t, jwt.SigningMethodES256, ecKey, ""))
 	assert.NoError(t, err)
-	_, err = a.Verify(signKid(t, jwt.SigningMethodRS256, other, ""))
+	_, err = a.Verify(context.Background(), signKid(t, jwt.SigningMethodRS256, other, ""))
 	assert.ErrorContains(t, err, "invalid token")
 	// The classic confusion: an HS256 token whose HMAC key is the public
 	// key's PEM. Without a secret, HS256 is not even considered.
-	_, err = a.Verify(signKid(t, jwt.SigningMethodHS256, rsaPEM, ""))
+	_, err = a.Verify(context.Background(), signKid(t, jwt.SigningMethodHS256, rsaPEM, ""))
 	assert.ErrorContains(t, err, "unexpected signing algorithm (accepted: RS256, ES256)")
 	// With a secret as well, the HS256 token is checked against the secret
 	// only, never the public key.
 	both, err := NewAuthenticator(JWTConfig{Secret: secret, PublicKeysPEM: [][]byte{rsaPEM}})
 	require.NoError(t, err)
-	_, err = both.Verify(signKid(t, jwt.SigningMethodHS256, rsaPEM, ""))
+	_, err = both.Verify(context.Background(), signKid(t, jwt.SigningMethodHS256, rsaPEM, ""))
 	assert.ErrorContains(t, err, "bad signature")
 
 	_, err = NewAuthenticator(JWTConfig{PublicKeysPEM: [][]byte{[]byte("not a key")}})
@@ -107,7 +108,7 @@ func TestJWKSRotation(t *testing.T) {
 	a, err := NewAuthenticator(JWTConfig{JWKSURL: srv.URL})
 	require.NoError(t, err)
 	defer a.Close()
-	p, err := a.Verify(signKid(t, jwt.SigningMethodRS256, k1, "k1"))
+	p, err := a.Verify(context.Background(), signKid(t, jwt.SigningMethodRS256, k1, "k1"))
 	require.NoError(t, err)
 	assert.Equal(t, "acme", p.Tenant)
 	fetched := js.fetches.Load()
@@ -117,16 +118,16 @@ func TestJWKSRotation(t *testing.T) {
 	js.mu.Lock()
 	js.keys = map[string]*rsa.PublicKey{"k2": &k2.PublicKey}
 	js.mu.Unlock()
-	_, err = a.Verify(signKid(t, jwt.SigningMethodRS256, k2, "k2"))
+	_, err = a.Verify(context.Background(), signKid(t, jwt.SigningMethodRS256, k2, "k2"))
 	require.NoError(t, err)
 	assert.Equal(t, fetched+1, js.fetches.Load())
 	// An unknown kid is refused, and within the minute does not refetch.
-	_, err = a.Verify(signKid(t, jwt.SigningMethodRS256, k1, "k9"))
+	_, err = a.Verify(context.Background(), signKid(t, jwt.SigningMethodRS256, k1, "k9"))
 	assert.ErrorContains(t, err, "invalid token")
 	assert.Equal(t, fetched+1, js.fetches.Load())
 	// A JWK with alg RS256 does not verify a token that claims ES256.
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	_, err = a.Verify(signKid(t, jwt.SigningMethodES256, ec, "k2"))
+	_, err = a.Verify(context.Background(), signKid(t, jwt.SigningMethodES256, ec, "k2"))
 	assert.Error(t, err)
 }

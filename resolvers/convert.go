@@ -246,3 +246,17 @@ func deadLetterModel(d *storage.DeadLetter) *model.DeadLetter {
 	}
 	return m
 }
+
+func apiKeyModel(k *storage.APIKey) *model.APIKey {
+	m := &model.APIKey{ID: k.ID, Name: k.Name, Role: model.Role(strings.ToUpper(k.Role)), CreatedBy: k.CreatedBy,
+		CreatedAt: formatTime(k.CreatedAtNano)}
+	if k.LastUsedAtNano != 0 {
+		s := formatTime(k.LastUsedAtNano)
+		m.LastUsedAt = &s
+	}
+	if k.RevokedAtNano != 0 {
+		s := formatTime(k.RevokedAtNano)
+		m.RevokedAt = &s
+	}
+	return m
+}

@@ -21,9 +21,12 @@ type Resolver struct {
 	EventStore      storage.EventStore
 	MetricStore     storage.MetricStore
 	DeadLetterStore storage.DeadLetterStore
-	Pipeline        *ingest.Pipeline
-	LiveTail        ingest.Tail
-	Logger          *slog.Logger
+	APIKeyStore     storage.APIKeyStore
+	// OnRevoke is told the ID of a revoked API key, to drop it from caches.
+	OnRevoke func(id string)
+	Pipeline *ingest.Pipeline
+	LiveTail ingest.Tail
+	Logger   *slog.Logger
 	// Now is the clock relative time ranges are read against.
 	Now func() time.Time
 	// MaxRange is the longest time range a query may cover; 0 is no limit.

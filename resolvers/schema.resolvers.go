@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/graph/model"
 	"github.com/inquest/inquest/ingest"
@@ -36,6 +37,52 @@ func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*mo
 		return nil, err
 	}
 	return &model.ReplayResult{Accepted: res.Accepted, Rejected: res.Rejected, Duplicates: res.Duplicates, Errors: append([]string{}, res.Errors...)}, nil
+}
+
+// CreateAPIKey is the resolver for the createAPIKey field.
+func (r *mutationResolver) CreateAPIKey(ctx context.Context, name string, role model.Role) (*model.CreatedAPIKey, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return nil, userErr("name must be 1 to 100 characters")
+	}
+	key, id, hash := auth.NewAPIKey()
+	createdBy := "anonymous (authentication off)"
+	if p, ok := auth.PrincipalFrom(ctx); ok {
+		createdBy = p.Subject
+	}
+	rec := storage.APIKey{Tenant: t, ID: id, Name: name, Role: strings.ToLower(string(role)), SecretHash: hash,
+		CreatedBy: createdBy, CreatedAtNano: r.now().UnixNano()}
+	if err := r.APIKeyStore.PutAPIKey(ctx, rec); err != nil {
+		return nil, err
+	}
+	return &model.CreatedAPIKey{Key: apiKeyModel(&rec), Secret: key}, nil
+}
+
+// RevokeAPIKey is the resolver for the revokeAPIKey field.
+func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*model.APIKey, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = r.APIKeyStore.RevokeAPIKey(ctx, t, id, r.now().UnixNano())
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, userErr("API key %q not found or already revoked", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.OnRevoke != nil {
+		r.OnRevoke(id)
+	}
+	k, err := r.APIKeyStore.APIKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return apiKeyModel(k), nil
 }
 
 // Aggregate is the resolver for the aggregate field.
@@ -222,6 +269,23 @@ func (r *queryResolver) DeadLetters(ctx context.Context, rangeArg model.TimeRang
 	out := make([]*model.DeadLetter, len(dls))
 	for i := range dls {
 		out[i] = deadLetterModel(&dls[i])
+	}
+	return out, nil
+}
+
+// APIKeys is the resolver for the apiKeys field.
+func (r *queryResolver) APIKeys(ctx context.Context) ([]*model.APIKey, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := r.APIKeyStore.APIKeys(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.APIKey, len(keys))
+	for i := range keys {
+		out[i] = apiKeyModel(&keys[i])
 	}
 	return out, nil
 }

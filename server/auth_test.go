@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,7 +30,12 @@ const jwtSecret = "test-secret-of-at-least-32-bytes!!"
 
 func token(t *testing.T, tenant string, ttl time.Duration) string {
 	t.Helper()
-	c := auth.Claims{Tenant: tenant, Roles: []string{"viewer"}, RegisteredClaims: jwt.RegisteredClaims{
+	return tokenWithRoles(t, tenant, ttl, "viewer")
+}
+
+func tokenWithRoles(t *testing.T, tenant string, ttl time.Duration, roles ...string) string {
+	t.Helper()
+	c := auth.Claims{Tenant: tenant, Roles: roles, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: "user-" + tenant, ExpiresAt: jwt.NewNumericDate(time.Now().Add(ttl)), Audience: jwt.ClaimStrings{"inquest"}}}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(jwtSecret))
 	require.NoError(t, err)
@@ -194,4 +200,71 @@ func TestRoleChecks(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "not found", role)
 	}
+}
+
+func TestAPIKeys(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	admin := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "acme", time.Hour, "admin"))
+	viewer := client.AddHeader("Authorization", "Bearer "+token(t, "acme", time.Hour))
+
+	var created struct {
+		CreateAPIKey struct {
+			Key struct {
+				ID, Name, Role, CreatedBy string
+			}
+			Secret string
+		}
+	}
+	var out map[string]any
+	err := s.gql.Post(`mutation { createAPIKey(name: "collector", role: VIEWER) { secret } }`, &out, viewer)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "forbidden: createAPIKey needs the admin role")
+	s.gql.MustPost(`mutation { createAPIKey(name: "collector", role: VIEWER) { key { id name role createdBy } secret } }`, &created, admin)
+	key := created.CreateAPIKey
+	assert.Equal(t, "VIEWER", key.Key.Role)
+	assert.Equal(t, "user-acme", key.Key.CreatedBy)
+	require.True(t, strings.HasPrefix(key.Secret, "iqk_"+key.Key.ID+"_"))
+
+	// The key ingests and reads as tenant acme with its role.
+	code, msg, _ := post(t, s.url("/v1/events"), "application/json", []byte(`{"service": "keyed", "name": "n"}`), "Authorization", "Bearer "+key.Secret)
+	require.Equal(t, http.StatusOK, code, msg)
+	withKey := client.AddHeader("Authorization", "Bearer "+key.Secret)
+	eventually(t, "the key reads its tenant's data", func() bool {
+		var resp struct{ Services []struct{ Name string } }
+		if err := s.gql.Post(`{ services(range: {from: "now-1h", to: "now+1h"}) { name } }`, &resp, withKey); err != nil {
+			return false
+		}
+		return len(resp.Services) == 1 && resp.Services[0].Name == "keyed"
+	})
+	err = s.gql.Post(`{ apiKeys { id } }`, &out, withKey)
+	require.Error(t, err, "a viewer key cannot list keys")
+
+	var list struct {
+		APIKeys []struct {
+			ID         string
+			LastUsedAt *string
+		}
+	}
+	s.gql.MustPost(`{ apiKeys { id lastUsedAt } }`, &list, admin)
+	require.Len(t, list.APIKeys, 1)
+	assert.NotNil(t, list.APIKeys[0].LastUsedAt)
+
+	// Only the SHA-256 of the secret is stored.
+	var hash []byte
+	require.NoError(t, s.Store().DB().QueryRow("SELECT secret_hash FROM api_keys WHERE id = ?", key.Key.ID).Scan(&hash))
+	sum := sha256.Sum256([]byte(strings.TrimPrefix(key.Secret, "iqk_"+key.Key.ID+"_")))
+	assert.Equal(t, sum[:], hash)
+
+	// Another tenant's admin cannot revoke it; its own admin can, at once.
+	err = s.gql.Post(`mutation($id: ID!) { revokeAPIKey(id: $id) { id } }`, &out, client.Var("id", key.Key.ID),
+		client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "globex", time.Hour, "admin")))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not found")
+	s.gql.MustPost(`mutation($id: ID!) { revokeAPIKey(id: $id) { revokedAt } }`, &out, client.Var("id", key.Key.ID), admin)
+	code, msg, _ = post(t, s.url("/v1/events"), "application/json", []byte(`{"service": "keyed", "name": "n"}`), "Authorization", "Bearer "+key.Secret)
+	assert.Equal(t, http.StatusUnauthorized, code)
+	assert.Contains(t, msg, "API key revoked")
+	code, msg, _ = post(t, s.url("/v1/events"), "application/json", []byte(`{}`), "Authorization", "Bearer iqk_nope_nope")
+	assert.Equal(t, http.StatusUnauthorized, code)
+	assert.Contains(t, msg, "invalid API key")
 }

@@ -28,6 +28,7 @@ var fieldQueries = map[string]string{
 	"metricSeries": `{ metricSeries(input: {name: "$METRIC", range: $R, step: "1h"}) { name labels { key value } } }`,
 	"metricNames":  `{ metricNames(range: $R) }`,
 	"deadLetters":  `{ deadLetters(range: $R) { reason payloadPreview } }`,
+	"apiKeys":      `{ apiKeys { id name createdBy } }`,
 }
 
 // TestTenantIsolationEveryField loads data for two tenants, then asks every
@@ -35,7 +36,8 @@ var fieldQueries = map[string]string{
 // tenant B's data comes back, while A's own data does.
 func TestTenantIsolationEveryField(t *testing.T) {
 	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
-	toks := map[string]string{"tenanta": token(t, "tenanta", time.Hour), "tenantb": token(t, "tenantb", time.Hour)}
+	// Admins, so that every field is open to them.
+	toks := map[string]string{"tenanta": tokenWithRoles(t, "tenanta", time.Hour, "admin"), "tenantb": tokenWithRoles(t, "tenantb", time.Hour, "admin")}
 
 	now := time.Now()
 	load := func(tenant string) {
@@ -55,6 +57,9 @@ func TestTenantIsolationEveryField(t *testing.T) {
 		code, _, _ = post(t, s.url("/v1/events"), "application/json",
 			[]byte(fmt.Sprintf(`{"service": "dl-%s", "name": "late", "timestamp": "2001-01-01T00:00:00Z"}`, tag)), "Authorization", "Bearer "+toks[tenant])
 		require.Equal(t, http.StatusBadRequest, code)
+		var created map[string]any
+		s.gql.MustPost(`mutation { createAPIKey(name: "key-`+tag+`", role: VIEWER) { secret } }`, &created,
+			client.AddHeader("Authorization", "Bearer "+toks[tenant]))
 	}
 	load("tenanta")
 	load("tenantb")

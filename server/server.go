@@ -103,7 +103,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		return fail(err)
 	}
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
-	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store,
+	if s.access.authn != nil {
+		s.access.authn.UseAPIKeys(store)
+	}
+	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store, APIKeyStore: store,
+		OnRevoke: func(id string) {
+			if s.access.authn != nil {
+				s.access.authn.ForgetAPIKey(id)
+			}
+		},
 		Pipeline: s.pipeline, LiveTail: s.tail, Logger: logger, MaxRange: cfg.MaxQueryRange}
 	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.registry, logger))
 	return s, nil

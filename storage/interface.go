@@ -46,5 +46,17 @@ type Store interface {
 	EventStore
 	MetricStore
 	DeadLetterStore
+	APIKeyStore
 	Close() error
+}
+
+// APIKeyStore keeps API keys. Lookups by ID are not scoped by tenant (the
+// key says which tenant it belongs to); listing and revoking are.
+type APIKeyStore interface {
+	PutAPIKey(ctx context.Context, k APIKey) error
+	// APIKey returns the key with this ID, revoked or not, or ErrNotFound.
+	APIKey(ctx context.Context, id string) (*APIKey, error)
+	APIKeys(ctx context.Context, tenant string) ([]APIKey, error)
+	RevokeAPIKey(ctx context.Context, tenant, id string, atNano int64) error
+	TouchAPIKey(ctx context.Context, id string, atNano int64) error
 }

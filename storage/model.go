@@ -242,3 +242,17 @@ func (b byKey[V]) Swap(i, j int) {
 	b.a.Keys[i], b.a.Keys[j] = b.a.Keys[j], b.a.Keys[i]
 	b.a.Values[i], b.a.Values[j] = b.a.Values[j], b.a.Values[i]
 }
+
+// APIKey is a long-lived credential for automation (ingest agents, MCP
+// clients). Only a hash of its secret is stored.
+type APIKey struct {
+	Tenant         string
+	ID             string // public part, also in the key string
+	Name           string
+	Role           string
+	SecretHash     []byte // SHA-256 of the secret part
+	CreatedBy      string
+	CreatedAtNano  int64
+	LastUsedAtNano int64 // 0 when never used
+	RevokedAtNano  int64 // 0 while valid
+}

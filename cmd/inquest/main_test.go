@@ -44,7 +44,7 @@ func TestTokenCommand(t *testing.T) {
 	require.NoError(t, cmd.Execute())
 	a, err := auth.NewAuthenticator(auth.JWTConfig{Secret: []byte(secret)})
 	require.NoError(t, err)
-	p, err := a.Verify(strings.TrimSpace(out.String()))
+	p, err := a.Verify(context.Background(), strings.TrimSpace(out.String()))
 	require.NoError(t, err)
 	assert.Equal(t, "acme", p.Tenant)
 	assert.Equal(t, []string{"admin"}, p.Roles)

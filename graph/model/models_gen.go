@@ -9,6 +9,17 @@ import (
 	"strconv"
 )
 
+// An API key for automation; its secret is shown only when it is created.
+type APIKey struct {
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Role       Role    `json:"role"`
+	CreatedBy  string  `json:"createdBy"`
+	CreatedAt  string  `json:"createdAt"`
+	LastUsedAt *string `json:"lastUsedAt,omitempty"`
+	RevokedAt  *string `json:"revokedAt,omitempty"`
+}
+
 type AggregateGroup struct {
 	// One value per group-by field; null where the field was absent.
 	Key []*string `json:"key"`
@@ -58,6 +69,12 @@ type BucketPoint struct {
 	Time         string     `json:"time"`
 	TimeUnixNano int64      `json:"timeUnixNano"`
 	Values       []*float64 `json:"values"`
+}
+
+type CreatedAPIKey struct {
+	Key *APIKey `json:"key"`
+	// Send as Authorization: Bearer <secret>. Shown this once; only a hash is kept.
+	Secret string `json:"secret"`
 }
 
 // A record or payload that ingest refused, kept so it can be fixed and replayed.

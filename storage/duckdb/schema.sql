@@ -44,3 +44,15 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     payload     BLOB,
     replayed_at BIGINT
 );
+
+CREATE TABLE IF NOT EXISTS api_keys (
+    tenant_id   VARCHAR NOT NULL,
+    id          VARCHAR NOT NULL PRIMARY KEY,
+    name        VARCHAR NOT NULL,
+    role        VARCHAR NOT NULL,
+    secret_hash BLOB    NOT NULL, -- SHA-256 of the secret; the secret itself is never stored
+    created_by  VARCHAR NOT NULL,
+    created_at  BIGINT  NOT NULL,
+    last_used   BIGINT,
+    revoked_at  BIGINT
+);

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("TenantIsolation", func(t *testing.T) { testIsolation(t, open(t)) })
 	t.Run("Metrics", func(t *testing.T) { testMetrics(t, open(t)) })
 	t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, open(t)) })
+	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, open(t)) })
 }
 
 // Span builds a span event for tests.
@@ -476,4 +477,30 @@ func testDeadLetters(t *testing.T, s storage.Store) {
 	d, err = s.DeadLetter(ctx, "t1", "one")
 	require.NoError(t, err)
 	assert.Equal(t, base+5, d.ReplayedAtNano)
+}
+
+func testAPIKeys(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	k := storage.APIKey{Tenant: "t1", ID: "k1", Name: "collector", Role: "viewer", SecretHash: []byte{1, 2, 3}, CreatedBy: "ann", CreatedAtNano: base}
+	require.NoError(t, s.PutAPIKey(ctx, k))
+	require.NoError(t, s.PutAPIKey(ctx, storage.APIKey{Tenant: "t2", ID: "k2", Name: "other", Role: "admin", SecretHash: []byte{9}, CreatedAtNano: base}))
+	assert.Error(t, s.PutAPIKey(ctx, k), "IDs are unique")
+
+	got, err := s.APIKey(ctx, "k1")
+	require.NoError(t, err)
+	assert.Equal(t, k, *got)
+	_, err = s.APIKey(ctx, "nope")
+	assert.True(t, errors.Is(err, storage.ErrNotFound))
+
+	keys, err := s.APIKeys(ctx, "t1")
+	require.NoError(t, err)
+	require.Len(t, keys, 1, "listing is per tenant")
+	require.NoError(t, s.TouchAPIKey(ctx, "k1", base+5))
+	assert.True(t, errors.Is(s.RevokeAPIKey(ctx, "t2", "k1", base+6), storage.ErrNotFound), "another tenant cannot revoke it")
+	require.NoError(t, s.RevokeAPIKey(ctx, "t1", "k1", base+7))
+	assert.True(t, errors.Is(s.RevokeAPIKey(ctx, "t1", "k1", base+8), storage.ErrNotFound), "revoked once")
+	got, err = s.APIKey(ctx, "k1")
+	require.NoError(t, err)
+	assert.Equal(t, base+5, got.LastUsedAtNano)
+	assert.Equal(t, base+7, got.RevokedAtNano)
 }

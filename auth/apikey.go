@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// APIKeyPrefix starts every API key, so that a key is told from a JWT at a
+// glance (and by secret scanners).
+const APIKeyPrefix = "iqk_"
+
+// NewAPIKey makes a key: the string to hand out once, its public ID and
+// the hash to store. The secret has 256 bits of entropy, so a plain
+// SHA-256 is a safe way to keep it.
+func NewAPIKey() (key, id string, hash []byte) {
+	var idb [6]byte
+	var secret [32]byte
+	_, _ = rand.Read(idb[:])
+	_, _ = rand.Read(secret[:])
+	id = hex.EncodeToString(idb[:])
+	s := base64.RawURLEncoding.EncodeToString(secret[:])
+	sum := sha256.Sum256([]byte(s))
+	return APIKeyPrefix + id + "_" + s, id, sum[:]
+}
+
+func parseAPIKey(key string) (id, secret string, ok bool) {
+	rest, ok := strings.CutPrefix(key, APIKeyPrefix)
+	if !ok {
+		return "", "", false
+	}
+	return strings.Cut(rest, "_")
+}
+
+// apiKeys verifies keys against the store, caching lookups for a few
+// seconds so that ingest does not query the store on every request. A
+// revocation is seen at once on this process and within the cache TTL on
+// others.
+type apiKeys struct {
+	store   storage.APIKeyStore
+	cache   *expirable.LRU[string, storage.APIKey]
+	mu      sync.Mutex
+	touched map[string]time.Time
+}
+
+const apiKeyCacheTTL = 10 * time.Second
+
+// UseAPIKeys lets the authenticator accept API keys kept in store.
+func (a *Authenticator) UseAPIKeys(store storage.APIKeyStore) {
+	a.keys = &apiKeys{store: store, cache: expirable.NewLRU[string, storage.APIKey](10000, nil, apiKeyCacheTTL),
+		touched: map[string]time.Time{}}
+}
+
+// ForgetAPIKey drops a key from the cache, after a revocation.
+func (a *Authenticator) ForgetAPIKey(id string) {
+	if a.keys != nil {
+		a.keys.cache.Remove(id)
+	}
+}
+
+var errBadKey = errors.New("invalid API key")
+
+func (k *apiKeys) verify(ctx context.Context, key string) (*Principal, error) {
+	id, secret, ok := parseAPIKey(key)
+	if !ok {
+		return nil, errBadKey
+	}
+	rec, ok := k.cache.Get(id)
+	if !ok {
+		got, err := k.store.APIKey(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, errBadKey
+		}
+		if err != nil {
+			return nil, errors.New("API keys cannot be checked right now")
+		}
+		rec = *got
+		k.cache.Add(id, rec)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(sum[:], rec.SecretHash) != 1 {
+		return nil, errBadKey
+	}
+	if rec.RevokedAtNano != 0 {
+		return nil, errors.New("API key revoked")
+	}
+	k.touch(ctx, id)
+	return &Principal{Subject: "apikey:" + id, Tenant: rec.Tenant, Roles: []string{rec.Role}}, nil
+}
+
+// touch records use at most once a minute per key.
+func (k *apiKeys) touch(ctx context.Context, id string) {
+	now := time.Now()
+	k.mu.Lock()
+	due := now.Sub(k.touched[id]) >= time.Minute
+	if due {
+		k.touched[id] = now
+	}
+	k.mu.Unlock()
+	if due {
+		_ = k.store.TouchAPIKey(context.WithoutCancel(ctx), id, now.UnixNano())
+	}
+}
