@@ -147,6 +147,7 @@ type ComplexityRoot struct {
 		ServiceMap   func(childComplexity int, rangeArg model.TimeRangeInput) int
 		Services     func(childComplexity int, rangeArg model.TimeRangeInput) int
 		Trace        func(childComplexity int, id string) int
+		Usage        func(childComplexity int, rangeArg model.TimeRangeInput) int
 	}
 
 	ReplayResult struct {
@@ -201,6 +202,14 @@ type ComplexityRoot struct {
 		OffsetMs func(childComplexity int) int
 		Span     func(childComplexity int) int
 	}
+
+	UsageHour struct {
+		Bytes   func(childComplexity int) int
+		Events  func(childComplexity int) int
+		Hour    func(childComplexity int) int
+		Queries func(childComplexity int) int
+		Tenant  func(childComplexity int) int
+	}
 }
 
 type MutationResolver interface {
@@ -218,6 +227,7 @@ type QueryResolver interface {
 	MetricNames(ctx context.Context, rangeArg model.TimeRangeInput) ([]string, error)
 	DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.DeadLetter, error)
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
+	Usage(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.UsageHour, error)
 }
 type SubscriptionResolver interface {
 	Tail(ctx context.Context, filters []*model.FilterInput) (<-chan *model.Event, error)
@@ -720,6 +730,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Trace(childComplexity, args["id"].(string)), true
+	case "Query.usage":
+		if e.ComplexityRoot.Query.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Usage(childComplexity, args["range"].(model.TimeRangeInput)), true
 
 	case "ReplayResult.accepted":
 		if e.ComplexityRoot.ReplayResult.Accepted == nil {
@@ -924,6 +945,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TraceSpan.Span(childComplexity), true
+
+	case "UsageHour.bytes":
+		if e.ComplexityRoot.UsageHour.Bytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageHour.Bytes(childComplexity), true
+	case "UsageHour.events":
+		if e.ComplexityRoot.UsageHour.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageHour.Events(childComplexity), true
+	case "UsageHour.hour":
+		if e.ComplexityRoot.UsageHour.Hour == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageHour.Hour(childComplexity), true
+	case "UsageHour.queries":
+		if e.ComplexityRoot.UsageHour.Queries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageHour.Queries(childComplexity), true
+	case "UsageHour.tenant":
+		if e.ComplexityRoot.UsageHour.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageHour.Tenant(childComplexity), true
 
 	}
 	return 0, false
@@ -1351,6 +1403,18 @@ type CreatedAPIKey {
   secret: String!
 }
 
+"What a tenant used in one hour."
+type UsageHour {
+  tenant: String!
+  hour: String!
+  "Records accepted by ingest."
+  events: Int64!
+  "Request bytes received by ingest."
+  bytes: Int64!
+  "GraphQL operations."
+  queries: Int64!
+}
+
 type ReplayResult {
   accepted: Int!
   rejected: Int!
@@ -1372,6 +1436,8 @@ type Query {
   deadLetters(range: TimeRangeInput!, limit: Int = 100): [DeadLetter!]! @hasRole(role: VIEWER)
   "The tenant's API keys, revoked ones included."
   apiKeys: [APIKey!]! @hasRole(role: ADMIN)
+  "The tenant's usage per hour."
+  usage(range: TimeRangeInput!): [UsageHour!]! @hasRole(role: ADMIN)
 }
 
 type Mutation {
@@ -1676,6 +1742,22 @@ func (ec *executionContext) childFields_TraceSpan(ctx context.Context, field gra
 		return ec.fieldContext_TraceSpan_offsetMs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TraceSpan", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageHour(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tenant":
+		return ec.fieldContext_UsageHour_tenant(ctx, field)
+	case "hour":
+		return ec.fieldContext_UsageHour_hour(ctx, field)
+	case "events":
+		return ec.fieldContext_UsageHour_events(ctx, field)
+	case "bytes":
+		return ec.fieldContext_UsageHour_bytes(ctx, field)
+	case "queries":
+		return ec.fieldContext_UsageHour_queries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageHour", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2013,6 +2095,20 @@ func (ec *executionContext) field_Query_trace_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (model.TimeRangeInput, error) {
+			return ec.unmarshalNTimeRangeInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
 	return args, nil
 }
 
@@ -4218,6 +4314,68 @@ func (ec *executionContext) fieldContext_Query_apiKeys(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_usage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Usage(ctx, fc.Args["range"].(model.TimeRangeInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal []*model.UsageHour
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.UsageHour
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UsageHour) graphql.Marshaler {
+			return ec.marshalNUsageHour2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐUsageHourᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageHour(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5103,6 +5261,121 @@ func (ec *executionContext) _TraceSpan_offsetMs(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_TraceSpan_offsetMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TraceSpan", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _UsageHour_tenant(ctx context.Context, field graphql.CollectedField, obj *model.UsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageHour_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageHour_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageHour", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UsageHour_hour(ctx context.Context, field graphql.CollectedField, obj *model.UsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageHour_hour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hour, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageHour_hour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageHour", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UsageHour_events(ctx context.Context, field graphql.CollectedField, obj *model.UsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageHour_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageHour_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageHour", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _UsageHour_bytes(ctx context.Context, field graphql.CollectedField, obj *model.UsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageHour_bytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageHour_bytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageHour", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _UsageHour_queries(ctx context.Context, field graphql.CollectedField, obj *model.UsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageHour_queries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Queries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageHour_queries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageHour", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -7543,6 +7816,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "usage":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_usage(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -7912,6 +8207,65 @@ func (ec *executionContext) _TraceSpan(ctx context.Context, sel ast.SelectionSet
 			}
 		case "offsetMs":
 			out.Values[i] = ec._TraceSpan_offsetMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var usageHourImplementors = []string{"UsageHour"}
+
+func (ec *executionContext) _UsageHour(ctx context.Context, sel ast.SelectionSet, obj *model.UsageHour) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageHourImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageHour")
+		case "tenant":
+			out.Values[i] = ec._UsageHour_tenant(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hour":
+			out.Values[i] = ec._UsageHour_hour(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._UsageHour_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bytes":
+			out.Values[i] = ec._UsageHour_bytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "queries":
+			out.Values[i] = ec._UsageHour_queries(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8894,6 +9248,32 @@ func (ec *executionContext) marshalNTraceSpan2ᚖgithubᚗcomᚋinquestᚋinques
 		return graphql.Null
 	}
 	return ec._TraceSpan(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUsageHour2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐUsageHourᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageHour) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageHour2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐUsageHour(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageHour2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐUsageHour(ctx context.Context, sel ast.SelectionSet, v *model.UsageHour) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._UsageHour(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

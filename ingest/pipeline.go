@@ -133,7 +133,13 @@ type Pipeline struct {
 	records  *prometheus.CounterVec
 	payloads *prometheus.CounterVec
 	stale    prometheus.Counter
+
+	onAccepted func(tenant string, records int, bytes int64)
 }
+
+// OnAccepted registers a function told of every accepted payload (usage
+// metering). Call it before the pipeline is used.
+func (p *Pipeline) OnAccepted(f func(tenant string, records int, bytes int64)) { p.onAccepted = f }
 
 // NewPipeline wires a pipeline onto a bus and a dead-letter store.
 func NewPipeline(cfg Config, bus Bus, dlq storage.DeadLetterStore, reg prometheus.Registerer, logger *slog.Logger) (*Pipeline, error) {
@@ -255,6 +261,9 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 		}
 	}
 	res.Accepted = msg.Len()
+	if p.onAccepted != nil && (res.Accepted > 0 || in.Batch.Bytes > 0) {
+		p.onAccepted(in.Tenant, res.Accepted, in.Batch.Bytes)
+	}
 	p.records.WithLabelValues("events", "accepted").Add(float64(len(msg.Events)))
 	p.records.WithLabelValues("samples", "accepted").Add(float64(len(msg.Samples)))
 	p.records.WithLabelValues("all", "rejected").Add(float64(res.Rejected))

@@ -22,6 +22,9 @@ type Resolver struct {
 	MetricStore     storage.MetricStore
 	DeadLetterStore storage.DeadLetterStore
 	APIKeyStore     storage.APIKeyStore
+	UsageMeter      interface {
+		Usage(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.UsageHour, error)
+	}
 	// OnRevoke is told the ID of a revoked API key, to drop it from caches.
 	OnRevoke func(id string)
 	Pipeline *ingest.Pipeline

@@ -290,6 +290,23 @@ func (r *queryResolver) APIKeys(ctx context.Context) ([]*model.APIKey, error) {
 	return out, nil
 }
 
+// Usage is the resolver for the usage field.
+func (r *queryResolver) Usage(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.UsageHour, error) {
+	t, tr, err := r.scope(ctx, &rangeArg)
+	if err != nil {
+		return nil, err
+	}
+	hours, err := r.UsageMeter.Usage(ctx, t, tr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.UsageHour, len(hours))
+	for i, h := range hours {
+		out[i] = &model.UsageHour{Tenant: h.Tenant, Hour: formatTime(h.HourNano), Events: h.Events, Bytes: h.Bytes, Queries: h.Queries}
+	}
+	return out, nil
+}
+
 // Tail is the resolver for the tail field.
 func (r *subscriptionResolver) Tail(ctx context.Context, filters []*model.FilterInput) (<-chan *model.Event, error) {
 	t, err := tenant(ctx)

@@ -268,3 +268,26 @@ func TestAPIKeys(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, code)
 	assert.Contains(t, msg, "invalid API key")
 }
+
+func TestUsageMetering(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	admin := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "acme", time.Hour, "admin"))
+	body := []byte("{\"service\": \"m\", \"name\": \"a\"}\n{\"service\": \"m\", \"name\": \"b\"}\n{\"service\": \"m\", \"name\": \"c\"}")
+	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", body, "Authorization", "Bearer "+tokenWithRoles(t, "acme", time.Hour, "viewer"))
+	require.Equal(t, http.StatusOK, code, msg)
+	var names map[string]any
+	s.gql.MustPost(`{ metricNames(range: {from: "now-1h", to: "now"}) }`, &names, admin)
+	var resp struct {
+		Usage []struct {
+			Tenant                 string
+			Events, Bytes, Queries int64
+		}
+	}
+	s.gql.MustPost(`{ usage(range: {from: "now-2h", to: "now+1h"}) { tenant events bytes queries } }`, &resp, admin)
+	require.Len(t, resp.Usage, 1)
+	u := resp.Usage[0]
+	assert.Equal(t, "acme", u.Tenant)
+	assert.Equal(t, int64(3), u.Events)
+	assert.Equal(t, int64(len(body)), u.Bytes)
+	assert.Equal(t, int64(2), u.Queries, "metricNames and this usage query")
+}

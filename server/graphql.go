@@ -22,12 +22,14 @@ import (
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/resolvers"
+	"github.com/inquest/inquest/usage"
 )
 
 // newGraphQL builds the GraphQL handler with explicit transports, a query
 // cache, APQ, a complexity limit, a timeout for queries and mutations, and
 // an error presenter that shows user errors and hides everything else.
-func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenticator, reg prometheus.Registerer, logger *slog.Logger) *handler.Server {
+func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenticator, meter *usage.Meter,
+	reg prometheus.Registerer, logger *slog.Logger) *handler.Server {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res,
 		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole(authn == nil)}}))
 	ws := transport.Websocket{
@@ -68,6 +70,9 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 	}
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
+		if tenant, ok := auth.TenantFrom(ctx); ok && oc.Operation != nil {
+			meter.Query(tenant)
+		}
 		if oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
 			return next(ctx)
 		}

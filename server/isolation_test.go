@@ -29,6 +29,7 @@ var fieldQueries = map[string]string{
 	"metricNames":  `{ metricNames(range: $R) }`,
 	"deadLetters":  `{ deadLetters(range: $R) { reason payloadPreview } }`,
 	"apiKeys":      `{ apiKeys { id name createdBy } }`,
+	"usage":        `{ usage(range: $R) { tenant events bytes queries } }`,
 }
 
 // TestTenantIsolationEveryField loads data for two tenants, then asks every

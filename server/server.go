@@ -27,6 +27,7 @@ import (
 	"github.com/inquest/inquest/ingest/receiver"
 	"github.com/inquest/inquest/resolvers"
 	"github.com/inquest/inquest/storage/duckdb"
+	"github.com/inquest/inquest/usage"
 )
 
 // Server is one running Inquest process.
@@ -40,6 +41,7 @@ type Server struct {
 	pipeline *ingest.Pipeline
 	writer   *ingest.Writer
 	tail     *ingest.LocalTail
+	meter    *usage.Meter
 	receiver *receiver.Receiver
 	access   *access
 	handler  http.Handler
@@ -98,6 +100,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		return fail(err)
 	}
 	s.tail = ingest.NewLocalTail(s.registry)
+	s.meter = usage.NewMeter(store, 30*time.Second, logger)
+	s.pipeline.OnAccepted(s.meter.Ingest)
 	wcfg := ingest.WriterConfig{BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Workers: cfg.Writers, Retries: 3}
 	if s.writer, err = ingest.NewWriter(wcfg, s.bus, store, store, store, s.tail, s.registry, logger); err != nil {
 		return fail(err)
@@ -106,14 +110,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	if s.access.authn != nil {
 		s.access.authn.UseAPIKeys(store)
 	}
-	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store, APIKeyStore: store,
+	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store, APIKeyStore: store, UsageMeter: s.meter,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
 				s.access.authn.ForgetAPIKey(id)
 			}
 		},
 		Pipeline: s.pipeline, LiveTail: s.tail, Logger: logger, MaxRange: cfg.MaxQueryRange}
-	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.registry, logger))
+	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.meter, s.registry, logger))
 	return s, nil
 }
 
@@ -134,6 +138,9 @@ func (s *Server) Addrs() Addrs { return s.addrs }
 // are not started (`inquest import` runs with none).
 func (s *Server) Start(ctx context.Context) error {
 	if err := s.writer.Start(ctx); err != nil {
+		return err
+	}
+	if err := s.meter.Start(ctx); err != nil {
 		return err
 	}
 	serve := func(name, addr string, h http.Handler) (*http.Server, string, error) {
@@ -243,6 +250,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.wg.Wait()
 		errs = append(errs, s.writer.Shutdown(ctx))
+		errs = append(errs, s.meter.Shutdown(ctx))
 		errs = append(errs, s.store.Close())
 		s.access.close()
 		s.shutErr = errors.Join(errs...)

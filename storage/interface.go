@@ -47,6 +47,7 @@ type Store interface {
 	MetricStore
 	DeadLetterStore
 	APIKeyStore
+	UsageStore
 	Close() error
 }
 
@@ -59,4 +60,12 @@ type APIKeyStore interface {
 	APIKeys(ctx context.Context, tenant string) ([]APIKey, error)
 	RevokeAPIKey(ctx context.Context, tenant, id string, atNano int64) error
 	TouchAPIKey(ctx context.Context, id string, atNano int64) error
+}
+
+// UsageStore keeps per-tenant hourly usage.
+type UsageStore interface {
+	// AddUsage adds the counts to the stored hours (creating them).
+	AddUsage(ctx context.Context, hours []UsageHour) error
+	// Usage lists a tenant's hours in the range, oldest first.
+	Usage(ctx context.Context, tenant string, r TimeRange) ([]UsageHour, error)
 }

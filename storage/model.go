@@ -256,3 +256,12 @@ type APIKey struct {
 	LastUsedAtNano int64 // 0 when never used
 	RevokedAtNano  int64 // 0 while valid
 }
+
+// UsageHour is what one tenant used in one hour, for metering.
+type UsageHour struct {
+	Tenant   string
+	HourNano int64 // start of the hour
+	Events   int64 // records accepted by ingest
+	Bytes    int64 // request bytes received by ingest
+	Queries  int64 // GraphQL operations
+}

@@ -259,6 +259,18 @@ type TraceSpan struct {
 	OffsetMs float64 `json:"offsetMs"`
 }
 
+// What a tenant used in one hour.
+type UsageHour struct {
+	Tenant string `json:"tenant"`
+	Hour   string `json:"hour"`
+	// Records accepted by ingest.
+	Events int64 `json:"events"`
+	// Request bytes received by ingest.
+	Bytes int64 `json:"bytes"`
+	// GraphQL operations.
+	Queries int64 `json:"queries"`
+}
+
 // Aggregations. COUNT, SUM, AVG and RATE are weighted by each event's sample rate.
 type AggregateOp string
 

@@ -56,3 +56,12 @@ CREATE TABLE IF NOT EXISTS api_keys (
     last_used   BIGINT,
     revoked_at  BIGINT
 );
+
+CREATE TABLE IF NOT EXISTS usage_hours (
+    tenant_id VARCHAR NOT NULL,
+    hour      BIGINT  NOT NULL,
+    events    BIGINT  NOT NULL,
+    bytes     BIGINT  NOT NULL,
+    queries   BIGINT  NOT NULL,
+    PRIMARY KEY (tenant_id, hour)
+);

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Metrics", func(t *testing.T) { testMetrics(t, open(t)) })
 	t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, open(t)) })
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, open(t)) })
+	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
 }
 
 // Span builds a span event for tests.
@@ -503,4 +504,17 @@ func testAPIKeys(t *testing.T, s storage.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, base+5, got.LastUsedAtNano)
 	assert.Equal(t, base+7, got.RevokedAtNano)
+}
+
+func testUsage(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	h := base - base%int64(time.Hour)
+	require.NoError(t, s.AddUsage(ctx, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 10, Bytes: 100, Queries: 1},
+		{Tenant: "t2", HourNano: h, Events: 99}}))
+	require.NoError(t, s.AddUsage(ctx, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 5, Bytes: 50, Queries: 2},
+		{Tenant: "t1", HourNano: h + int64(time.Hour), Events: 1}}))
+	got, err := s.Usage(ctx, "t1", rng(h, h+2*int64(time.Hour)))
+	require.NoError(t, err)
+	assert.Equal(t, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 15, Bytes: 150, Queries: 3},
+		{Tenant: "t1", HourNano: h + int64(time.Hour), Events: 1}}, got, "counts add up per hour; other tenants are not listed")
 }
