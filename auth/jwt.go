@@ -112,9 +112,11 @@ func NewAuthenticator(cfg JWTConfig) (*Authenticator, error) {
 		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
 			HTTPTimeout: 10 * time.Second, RefreshInterval: refresh, NoErrorReturnFirstHTTPReq: &noErr,
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Minute), 1),
-			// An unknown kid past the refresh limit fails at once rather than
-			// holding the request until the limiter allows another fetch.
-			RateLimitWaitMax: time.Millisecond,
+			// Bounds both the wait for the limiter and the refetch itself.
+			// Past the limit, Wait fails at once (the next token is further
+			// away than the deadline), so an unknown kid never holds a
+			// request for the minute the limiter needs.
+			RateLimitWaitMax: 5 * time.Second,
 			RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
 				return func(_ context.Context, err error) {
 					if cfg.OnJWKSError != nil {

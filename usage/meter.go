@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/inquest/inquest/storage"
@@ -31,6 +32,7 @@ type Meter struct {
 
 	stop     chan struct{}
 	done     chan struct{}
+	started  atomic.Bool
 	stopOnce sync.Once
 }
 
@@ -110,6 +112,9 @@ func (m *Meter) Usage(ctx context.Context, tenant string, r storage.TimeRange) (
 
 // Start flushes every interval until Shutdown.
 func (m *Meter) Start(context.Context) error {
+	if !m.started.CompareAndSwap(false, true) {
+		return nil
+	}
 	go func() {
 		defer close(m.done)
 		t := time.NewTicker(m.interval)
@@ -128,11 +133,14 @@ func (m *Meter) Start(context.Context) error {
 	return nil
 }
 
-// Shutdown stops the loop and flushes what is left. Idempotent.
+// Shutdown stops the loop, if it was started, and flushes what is left.
+// Idempotent.
 func (m *Meter) Shutdown(ctx context.Context) error {
 	m.stopOnce.Do(func() {
 		close(m.stop)
-		<-m.done
+		if m.started.Load() {
+			<-m.done
+		}
 	})
 	return m.Flush(ctx)
 }

@@ -47,6 +47,20 @@ func (m *memUsage) Usage(_ context.Context, tenant string, _ storage.TimeRange) 
 	return out, nil
 }
 
+func TestShutdownWithoutStart(t *testing.T) {
+	m := NewMeter(&memUsage{rows: map[[2]any]storage.UsageHour{}}, time.Hour, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-ctx.Done():
+		t.Fatal("Shutdown without Start hangs")
+	}
+}
+
 func TestMeter(t *testing.T) {
 	store := &memUsage{rows: map[[2]any]storage.UsageHour{}}
 	m := NewMeter(store, time.Hour, nil)
