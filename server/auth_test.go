@@ -47,7 +47,7 @@ func TestAuthRequired(t *testing.T) {
 	acme, globex := token(t, "acme", time.Hour), token(t, "globex", time.Hour)
 
 	// No token, a bad token: 401 on GraphQL and on every ingest path.
-	for _, path := range []string{"/graphql", "/v1/events", "/v1/ingest", "/v1/traces", "/api/v1/write"} {
+	for _, path := range []string{"/graphql", "/v1/events", "/v1/ingest", "/v1/traces", "/api/v1/write", "/mcp"} {
 		code, msg, hdr := post(t, s.url(path), "application/json", []byte(`{"query": "{ metricNames(range: {from: \"now-1h\", to: \"now\"}) }"}`))
 		assert.Equal(t, http.StatusUnauthorized, code, path)
 		assert.Contains(t, msg, "authentication required", path)
@@ -58,6 +58,9 @@ func TestAuthRequired(t *testing.T) {
 	assert.Contains(t, msg, "expired")
 	code, _, _ = post(t, "http://"+s.Addrs().OTLPHTTP+"/v1/traces", "application/json", []byte(`{}`))
 	assert.Equal(t, http.StatusUnauthorized, code)
+	code, msg, _ = post(t, s.url("/mcp"), "application/json", []byte(`{}`), "Authorization", "Bearer "+acme)
+	assert.Equal(t, http.StatusNotImplemented, code)
+	assert.Contains(t, msg, "not built yet")
 
 	// The tenant comes from the token; X-Inquest-Tenant is ignored.
 	code, msg, _ = post(t, s.url("/v1/events"), "application/json", []byte(`{"service": "acme-svc", "name": "n"}`),

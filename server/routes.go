@@ -47,6 +47,12 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	for _, p := range []string{"/v1/traces", "/v1/logs", "/v1/metrics", "/api/v1/write", "/v1/events", "/v1/ingest"} {
 		mux.Handle(p, instrument(p, sameOrigin(s.cfg.AllowedOrigins, s.access.http(ingestMux))))
 	}
+	// The MCP server is not built yet; its path already sits behind the
+	// same authentication, so that clients see 401 rather than a surprise
+	// once it exists.
+	mux.Handle("/mcp", instrument("/mcp", s.access.http(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "the MCP server is not built yet", http.StatusNotImplemented)
+	}))))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
