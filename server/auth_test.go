@@ -12,8 +12,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -109,15 +107,7 @@ func TestAuthGRPCAndWebsocket(t *testing.T) {
 	conn, err := grpc.NewClient(s.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
-	td := ptrace.NewTraces()
-	rs := td.ResourceSpans().AppendEmpty()
-	rs.Resource().Attributes().PutStr("service.name", "grpc-svc")
-	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
-	sp.SetName("x")
-	sp.SetTraceID([16]byte{1})
-	sp.SetSpanID([8]byte{1})
-	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(time.Now()))
-	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	td := oneSpan("grpc-svc")
 	req := ptraceotlp.NewExportRequestFromTraces(td)
 	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), req)
 	assert.Equal(t, codes.Unauthenticated, status.Code(err))

@@ -9,6 +9,8 @@ import (
 
 	"github.com/99designs/gqlgen/client"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/server"
@@ -84,4 +86,18 @@ func (s *testServer) count(t *testing.T, filters ...map[string]any) float64 {
 
 func eq(field, value string) map[string]any {
 	return map[string]any{"field": field, "op": "EQ", "value": value}
+}
+
+// oneSpan is a trace of one current span of service, for protocol tests.
+func oneSpan(service string) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", service)
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetName("x")
+	sp.SetTraceID([16]byte{1})
+	sp.SetSpanID([8]byte{1})
+	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	return td
 }

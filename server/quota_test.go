@@ -7,12 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -52,13 +49,7 @@ func TestTenantRateLimit(t *testing.T) {
 	conn, err := grpc.NewClient(s.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
-	td := ptrace.NewTraces()
-	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
-	sp.SetName("x")
-	sp.SetTraceID([16]byte{1})
-	sp.SetSpanID([8]byte{1})
-	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(time.Now()))
-	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	td := oneSpan("x")
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-inquest-tenant", "acme")
 	_, err = ptraceotlp.NewGRPCClient(conn).Export(ctx, ptraceotlp.NewExportRequestFromTraces(td))
 	require.Error(t, err)
