@@ -189,8 +189,10 @@ func (s *Server) Start(ctx context.Context) error {
 		}()
 	}
 	s.ready.Store(true)
-	s.logger.Info("inquest is ready", "http", s.addrs.HTTP, "otlp_grpc", s.addrs.GRPC, "otlp_http", s.addrs.OTLPHTTP,
-		"data_dir", s.cfg.DataDir)
+	if s.addrs != (Addrs{}) {
+		s.logger.Info("inquest is ready", "http", s.addrs.HTTP, "otlp_grpc", s.addrs.GRPC, "otlp_http", s.addrs.OTLPHTTP,
+			"data_dir", s.cfg.DataDir)
+	}
 	if s.cfg.Demo {
 		if s.addrs.GRPC == "" || s.addrs.HTTP == "" {
 			return errors.Join(errors.New("demo needs the OTLP/gRPC and HTTP listeners"), s.Shutdown(context.Background()))
