@@ -49,6 +49,7 @@ func parseAPIKey(key string) (id, secret string, ok bool) {
 // others.
 type apiKeys struct {
 	store   storage.APIKeyStore
+	failed  func(tenant, id, reason string)
 	cache   *expirable.LRU[string, storage.APIKey]
 	mu      sync.Mutex
 	touched map[string]time.Time
@@ -56,9 +57,11 @@ type apiKeys struct {
 
 const apiKeyCacheTTL = 10 * time.Second
 
-// UseAPIKeys lets the authenticator accept API keys kept in store.
-func (a *Authenticator) UseAPIKeys(store storage.APIKeyStore) {
-	a.keys = &apiKeys{store: store, cache: expirable.NewLRU[string, storage.APIKey](10000, nil, apiKeyCacheTTL),
+// UseAPIKeys lets the authenticator accept API keys kept in store. failed,
+// if set, is told of a refused key whose tenant is known (a wrong secret
+// for an existing key, or a revoked key), for the audit log.
+func (a *Authenticator) UseAPIKeys(store storage.APIKeyStore, failed func(tenant, id, reason string)) {
+	a.keys = &apiKeys{store: store, failed: failed, cache: expirable.NewLRU[string, storage.APIKey](10000, nil, apiKeyCacheTTL),
 		touched: map[string]time.Time{}}
 }
 
@@ -90,13 +93,21 @@ func (k *apiKeys) verify(ctx context.Context, key string) (*Principal, error) {
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(sum[:], rec.SecretHash) != 1 {
+		k.fail(rec.Tenant, id, "wrong secret")
 		return nil, errBadKey
 	}
 	if rec.RevokedAtNano != 0 {
+		k.fail(rec.Tenant, id, "revoked")
 		return nil, errors.New("API key revoked")
 	}
 	k.touch(ctx, id)
 	return &Principal{Subject: "apikey:" + id, Tenant: rec.Tenant, Roles: []string{rec.Role}}, nil
+}
+
+func (k *apiKeys) fail(tenant, id, reason string) {
+	if k.failed != nil {
+		k.failed(tenant, id, reason)
+	}
 }
 
 // touch records use at most once a minute per key.

@@ -120,4 +120,11 @@ func TestRoles(t *testing.T) {
 	assert.False(t, (&Principal{Roles: []string{"ingest", "root"}}).Has(RoleViewer), "unknown roles grant nothing")
 	assert.True(t, (&Principal{Roles: []string{"admin"}}).Has(RoleApprover))
 	assert.False(t, p.Has("superuser"))
+
+	sre := &Principal{Roles: []string{"approver:sre", "approver:vp", "approver:janitor"}}
+	assert.True(t, sre.Has(RoleApprover))
+	assert.True(t, sre.Has(RoleResponder))
+	assert.False(t, sre.Has(RoleAdmin))
+	assert.Equal(t, []string{"sre", "vp"}, sre.Levels(), "unknown levels are ignored")
+	assert.False(t, (&Principal{Roles: []string{"approver:janitor"}}).Has(RoleViewer))
 }

@@ -1,6 +1,9 @@
 package auth
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Role is what a principal may do. Roles are ordered: each includes the
 // ones below it (an admin can do what a responder can).
@@ -16,6 +19,21 @@ const (
 
 var roleRank = map[Role]int{RoleViewer: 1, RoleResponder: 2, RoleApprover: 3, RoleAdmin: 4}
 
+// ApproverLevels are the approval tiers' levels, held as roles such as
+// "approver:sre". Each is an approver; the approval flow reads the level.
+var ApproverLevels = []string{"team-lead", "sre", "manager", "vp"}
+
+// rank is the rank of a held role string, 0 for unknown roles.
+func rank(held string) int {
+	if level, ok := strings.CutPrefix(held, string(RoleApprover)+":"); ok {
+		if slices.Contains(ApproverLevels, level) {
+			return roleRank[RoleApprover]
+		}
+		return 0
+	}
+	return roleRank[Role(held)]
+}
+
 // Has reports whether p holds role r or one above it. This is the one
 // place where roles are compared.
 func (p *Principal) Has(r Role) bool {
@@ -23,5 +41,16 @@ func (p *Principal) Has(r Role) bool {
 	if want == 0 {
 		return false
 	}
-	return slices.ContainsFunc(p.Roles, func(held string) bool { return roleRank[Role(held)] >= want })
+	return slices.ContainsFunc(p.Roles, func(held string) bool { return rank(held) >= want })
+}
+
+// Levels lists the approver levels p holds ("sre", "vp", ...).
+func (p *Principal) Levels() []string {
+	var out []string
+	for _, held := range p.Roles {
+		if level, ok := strings.CutPrefix(held, string(RoleApprover)+":"); ok && slices.Contains(ApproverLevels, level) {
+			out = append(out, level)
+		}
+	}
+	return out
 }

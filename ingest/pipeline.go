@@ -6,8 +6,6 @@ package ingest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -299,15 +297,9 @@ func (p *Pipeline) deadLetter(tenant, source string, format Format, payload []by
 		reason += fmt.Sprintf(" (payload truncated to %d bytes)", p.cfg.MaxDeadLetterPayload)
 	}
 	return storage.DeadLetter{
-		Tenant: tenant, ID: newID(), TimeUnixNano: now.UnixNano(), Source: source,
+		Tenant: tenant, ID: storage.NewID(), TimeUnixNano: now.UnixNano(), Source: source,
 		Format: string(format), Reason: reason, Payload: append([]byte(nil), payload...),
 	}
-}
-
-func newID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // ErrNotReplayable is returned for dead letters whose payload cannot be

@@ -227,11 +227,11 @@ func (w *Writer) deadLetter(ctx context.Context, cause error, events []storage.E
 	var dls []storage.DeadLetter
 	reason := "store write failed: " + cause.Error()
 	for i := range events {
-		dls = append(dls, storage.DeadLetter{Tenant: events[i].Tenant, ID: newID(), TimeUnixNano: now, Source: "writer",
+		dls = append(dls, storage.DeadLetter{Tenant: events[i].Tenant, ID: storage.NewID(), TimeUnixNano: now, Source: "writer",
 			Format: string(FormatJSONEvents), Reason: reason, Payload: jsonfmt.Encode(&events[i])})
 	}
 	for i := range samples {
-		dls = append(dls, storage.DeadLetter{Tenant: samples[i].Tenant, ID: newID(), TimeUnixNano: now, Source: "writer",
+		dls = append(dls, storage.DeadLetter{Tenant: samples[i].Tenant, ID: storage.NewID(), TimeUnixNano: now, Source: "writer",
 			Format: string(FormatJSONSamples), Reason: reason, Payload: jsonfmt.EncodeSample(&samples[i])})
 	}
 	if err := w.dlq.PutDeadLetters(context.WithoutCancel(ctx), dls); err != nil {

@@ -22,6 +22,7 @@ type Resolver struct {
 	MetricStore     storage.MetricStore
 	DeadLetterStore storage.DeadLetterStore
 	APIKeyStore     storage.APIKeyStore
+	AuditStore      storage.AuditStore
 	UsageMeter      interface {
 		Usage(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.UsageHour, error)
 	}
@@ -75,4 +76,23 @@ func tenant(ctx context.Context) (string, error) {
 		return "", userErr("no tenant for this request")
 	}
 	return t, nil
+}
+
+// Audit appends an entry to the tenant's audit log, with the caller as the
+// actor. A failure to write it is logged: the action it records has
+// already happened.
+func (r *Resolver) Audit(ctx context.Context, action, target, outcome, detail string) {
+	t, ok := auth.TenantFrom(ctx)
+	if !ok || r.AuditStore == nil {
+		return
+	}
+	actor := "anonymous (authentication off)"
+	if p, ok := auth.PrincipalFrom(ctx); ok {
+		actor = p.Subject
+	}
+	e := storage.AuditEntry{Tenant: t, ID: storage.NewID(), TimeUnixNano: r.now().UnixNano(), Actor: actor,
+		Action: action, Target: target, Outcome: outcome, Detail: detail}
+	if err := r.AuditStore.AppendAudit(context.WithoutCancel(ctx), []storage.AuditEntry{e}); err != nil && r.Logger != nil {
+		r.Logger.Error("audit log write failed", "action", action, "err", err)
+	}
 }

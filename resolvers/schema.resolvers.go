@@ -8,6 +8,7 @@ package resolvers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/inquest/inquest/auth"
@@ -24,6 +25,9 @@ func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*mo
 		return nil, err
 	}
 	res, err := r.Pipeline.Replay(ctx, t, id)
+	if err == nil {
+		r.Audit(ctx, "dead_letter.replay", id, "ok", fmt.Sprintf("%d accepted, %d rejected", res.Accepted, res.Rejected))
+	}
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, userErr("dead letter %q not found", id)
@@ -59,6 +63,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, name string, role m
 	if err := r.APIKeyStore.PutAPIKey(ctx, rec); err != nil {
 		return nil, err
 	}
+	r.Audit(ctx, "api_key.create", id, "ok", fmt.Sprintf("name %q, role %s", name, rec.Role))
 	return &model.CreatedAPIKey{Key: apiKeyModel(&rec), Secret: key}, nil
 }
 
@@ -78,6 +83,7 @@ func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*model.
 	if r.OnRevoke != nil {
 		r.OnRevoke(id)
 	}
+	r.Audit(ctx, "api_key.revoke", id, "ok", "")
 	k, err := r.APIKeyStore.APIKey(ctx, id)
 	if err != nil {
 		return nil, err
@@ -303,6 +309,31 @@ func (r *queryResolver) Usage(ctx context.Context, rangeArg model.TimeRangeInput
 	out := make([]*model.UsageHour, len(hours))
 	for i, h := range hours {
 		out[i] = &model.UsageHour{Tenant: h.Tenant, Hour: formatTime(h.HourNano), Events: h.Events, Bytes: h.Bytes, Queries: h.Queries}
+	}
+	return out, nil
+}
+
+// AuditLog is the resolver for the auditLog field.
+func (r *queryResolver) AuditLog(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.AuditEntry, error) {
+	t, tr, err := r.scope(ctx, &rangeArg)
+	if err != nil {
+		return nil, err
+	}
+	n := 100
+	if limit != nil {
+		if *limit <= 0 || *limit > storage.MaxPageSize {
+			return nil, userErr("limit must be between 1 and %d", storage.MaxPageSize)
+		}
+		n = *limit
+	}
+	entries, err := r.AuditStore.AuditLog(ctx, t, tr, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.AuditEntry, len(entries))
+	for i, e := range entries {
+		out[i] = &model.AuditEntry{ID: e.ID, Time: formatTime(e.TimeUnixNano), Actor: e.Actor, Action: e.Action,
+			Target: e.Target, Outcome: e.Outcome, Detail: e.Detail}
 	}
 	return out, nil
 }

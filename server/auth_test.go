@@ -284,3 +284,40 @@ func TestUsageMetering(t *testing.T) {
 	assert.Equal(t, int64(len(body)), u.Bytes)
 	assert.Equal(t, int64(2), u.Queries, "metricNames and this usage query")
 }
+
+// TestAuditLog checks that admin actions, refused requests and refused API
+// keys land in the tenant's audit log.
+func TestAuditLog(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	admin := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "acme", time.Hour, "admin"))
+	viewer := client.AddHeader("Authorization", "Bearer "+token(t, "acme", time.Hour))
+	var created struct {
+		CreateAPIKey struct {
+			Key    struct{ ID string }
+			Secret string
+		}
+	}
+	s.gql.MustPost(`mutation { createAPIKey(name: "ci", role: VIEWER) { key { id } secret } }`, &created, admin)
+	id := created.CreateAPIKey.Key.ID
+	var out map[string]any
+	require.Error(t, s.gql.Post(`mutation { createAPIKey(name: "x", role: ADMIN) { secret } }`, &out, viewer))
+	s.gql.MustPost(`mutation($id: ID!) { revokeAPIKey(id: $id) { id } }`, &out, client.Var("id", id), admin)
+	code, _, _ := post(t, s.url("/v1/events"), "application/json", []byte(`{}`), "Authorization", "Bearer "+created.CreateAPIKey.Secret)
+	require.Equal(t, http.StatusUnauthorized, code)
+
+	var log struct {
+		AuditLog []struct{ Actor, Action, Target, Outcome, Detail string }
+	}
+	s.gql.MustPost(`{ auditLog(range: {from: "now-1h", to: "now+1m"}) { actor action target outcome detail } }`, &log, admin)
+	type line struct{ actor, action, target, outcome string }
+	var got []line
+	for _, e := range log.AuditLog {
+		got = append(got, line{e.Actor, e.Action, e.Target, e.Outcome})
+	}
+	assert.Equal(t, []line{
+		{"apikey:" + id, "auth.api_key", id, "failed"},
+		{"user-acme", "api_key.revoke", id, "ok"},
+		{"user-acme", "access.denied", "createAPIKey", "denied"},
+		{"user-acme", "api_key.create", id, "ok"},
+	}, got, "newest first")
+}

@@ -31,7 +31,9 @@ import (
 func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenticator, meter *usage.Meter,
 	reg prometheus.Registerer, logger *slog.Logger) *handler.Server {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res,
-		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole(authn == nil)}}))
+		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole(authn == nil, func(ctx context.Context, field string, role auth.Role) {
+			res.Audit(ctx, "access.denied", field, "denied", "needs the "+string(role)+" role")
+		})}}))
 	ws := transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Upgrader: websocket.Upgrader{

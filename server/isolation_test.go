@@ -30,6 +30,7 @@ var fieldQueries = map[string]string{
 	"deadLetters":  `{ deadLetters(range: $R) { reason payloadPreview } }`,
 	"apiKeys":      `{ apiKeys { id name createdBy } }`,
 	"usage":        `{ usage(range: $R) { tenant events bytes queries } }`,
+	"auditLog":     `{ auditLog(range: $R) { actor action target detail } }`,
 }
 
 // TestTenantIsolationEveryField loads data for two tenants, then asks every

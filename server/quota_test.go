@@ -41,6 +41,18 @@ func TestTenantRateLimit(t *testing.T) {
 	assert.InDelta(t, 5, wait, 1, "50 records at 10/s")
 	code, _, _ = post(t, s.url("/v1/events"), "application/x-ndjson", ndjson("rl", 100), "X-Inquest-Tenant", "globex")
 	assert.Equal(t, http.StatusOK, code, "another tenant is not affected")
+	// Recovery: once the bucket refills, the same tenant is accepted again.
+	eventually(t, "acme accepted again after the limit", func() bool {
+		req, _ := http.NewRequest(http.MethodPost, s.url("/v1/events"), strings.NewReader(string(ndjson("rl2", 5))))
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		req.Header.Set("X-Inquest-Tenant", "acme")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	code, msg, _ = post(t, s.url("/v1/events"), "application/x-ndjson", ndjson("rl", 101), "X-Inquest-Tenant", "initech")
 	assert.Equal(t, http.StatusTooManyRequests, code)
 	assert.Contains(t, msg, "more than the burst of 100")

@@ -26,6 +26,7 @@ import (
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/ingest/receiver"
 	"github.com/inquest/inquest/resolvers"
+	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 	"github.com/inquest/inquest/usage"
 )
@@ -108,9 +109,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
 	if s.access.authn != nil {
-		s.access.authn.UseAPIKeys(store)
+		s.access.authn.UseAPIKeys(store, func(tenant, id, reason string) {
+			e := storage.AuditEntry{Tenant: tenant, ID: storage.NewID(), TimeUnixNano: time.Now().UnixNano(), Actor: "apikey:" + id,
+				Action: "auth.api_key", Target: id, Outcome: "failed", Detail: reason}
+			if err := store.AppendAudit(context.Background(), []storage.AuditEntry{e}); err != nil {
+				logger.Error("audit log write failed", "err", err)
+			}
+		})
 	}
-	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store, APIKeyStore: store, UsageMeter: s.meter,
+	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store, APIKeyStore: store, AuditStore: store,
+		UsageMeter: s.meter,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
 				s.access.authn.ForgetAPIKey(id)

@@ -48,6 +48,7 @@ type Store interface {
 	DeadLetterStore
 	APIKeyStore
 	UsageStore
+	AuditStore
 	Close() error
 }
 
@@ -68,4 +69,12 @@ type UsageStore interface {
 	AddUsage(ctx context.Context, hours []UsageHour) error
 	// Usage lists a tenant's hours in the range, oldest first.
 	Usage(ctx context.Context, tenant string, r TimeRange) ([]UsageHour, error)
+}
+
+// AuditStore keeps the audit log. It is append-only: there is no way to
+// change or remove an entry through it.
+type AuditStore interface {
+	AppendAudit(ctx context.Context, entries []AuditEntry) error
+	// AuditLog lists a tenant's entries in the range, newest first.
+	AuditLog(ctx context.Context, tenant string, r TimeRange, limit int) ([]AuditEntry, error)
 }

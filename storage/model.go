@@ -5,7 +5,9 @@
 package storage
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"sort"
 	"strconv"
@@ -264,4 +266,25 @@ type UsageHour struct {
 	Events   int64 // records accepted by ingest
 	Bytes    int64 // request bytes received by ingest
 	Queries  int64 // GraphQL operations
+}
+
+// AuditEntry is one line of the append-only audit log: who did what to
+// what, and how it went.
+type AuditEntry struct {
+	Tenant       string
+	ID           string
+	TimeUnixNano int64
+	Actor        string // the principal's subject, or "apikey:<id>"
+	Action       string // e.g. api_key.create, dead_letter.replay, access.denied
+	Target       string
+	Outcome      string // ok, denied, failed
+	Detail       string
+}
+
+// NewID returns a random 96-bit hex identifier for records that have no
+// natural key (dead letters, audit entries).
+func NewID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

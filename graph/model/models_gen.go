@@ -65,6 +65,19 @@ type Attribute struct {
 	Value string `json:"value"`
 }
 
+// One line of the append-only audit log.
+type AuditEntry struct {
+	ID    string `json:"id"`
+	Time  string `json:"time"`
+	Actor string `json:"actor"`
+	// api_key.create, api_key.revoke, dead_letter.replay, access.denied, auth.api_key
+	Action string `json:"action"`
+	Target string `json:"target"`
+	// ok, denied or failed
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail"`
+}
+
 type BucketPoint struct {
 	Time         string     `json:"time"`
 	TimeUnixNano int64      `json:"timeUnixNano"`

@@ -65,3 +65,14 @@ CREATE TABLE IF NOT EXISTS usage_hours (
     queries   BIGINT  NOT NULL,
     PRIMARY KEY (tenant_id, hour)
 );
+
+CREATE TABLE IF NOT EXISTS audit_log (
+    tenant_id VARCHAR NOT NULL,
+    id        VARCHAR NOT NULL,
+    ts        BIGINT  NOT NULL,
+    actor     VARCHAR NOT NULL,
+    action    VARCHAR NOT NULL,
+    target    VARCHAR NOT NULL,
+    outcome   VARCHAR NOT NULL,
+    detail    VARCHAR NOT NULL
+);

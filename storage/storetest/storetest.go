@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, open(t)) })
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, open(t)) })
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 }
 
 // Span builds a span event for tests.
@@ -517,4 +518,19 @@ func testUsage(t *testing.T, s storage.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 15, Bytes: 150, Queries: 3},
 		{Tenant: "t1", HourNano: h + int64(time.Hour), Events: 1}}, got, "counts add up per hour; other tenants are not listed")
+}
+
+func testAudit(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.AppendAudit(ctx, []storage.AuditEntry{
+		{Tenant: "t1", ID: "a", TimeUnixNano: base, Actor: "ann", Action: "api_key.create", Target: "k1", Outcome: "ok"},
+		{Tenant: "t1", ID: "b", TimeUnixNano: base + 1, Actor: "bob", Action: "access.denied", Target: "createAPIKey", Outcome: "denied", Detail: "needs admin"},
+		{Tenant: "t2", ID: "c", TimeUnixNano: base, Actor: "eve", Action: "api_key.create", Outcome: "ok"},
+	}))
+	got, err := s.AuditLog(ctx, "t1", all(), 10)
+	require.NoError(t, err)
+	require.Len(t, got, 2, "per tenant")
+	assert.Equal(t, "b", got[0].ID, "newest first")
+	assert.Equal(t, "needs admin", got[0].Detail)
+	assert.Error(t, s.AppendAudit(ctx, []storage.AuditEntry{{ID: "x"}}), "an entry needs a tenant")
 }
