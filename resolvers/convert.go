@@ -38,6 +38,18 @@ func (r *Resolver) scope(ctx context.Context, in *model.TimeRangeInput) (string,
 	return t, tr, err
 }
 
+// pageSize reads an optional page-size argument: def when absent, an error
+// naming the argument outside 1..MaxPageSize.
+func pageSize(arg string, v *int, def int) (int, error) {
+	if v == nil {
+		return def, nil
+	}
+	if *v <= 0 || *v > storage.MaxPageSize {
+		return 0, userErr("%s must be between 1 and %d", arg, storage.MaxPageSize)
+	}
+	return *v, nil
+}
+
 var filterOps = map[model.FilterOp]storage.Op{
 	model.FilterOpEq: storage.OpEq, model.FilterOpNe: storage.OpNe,
 	model.FilterOpGt: storage.OpGt, model.FilterOpGe: storage.OpGe, model.FilterOpLt: storage.OpLt, model.FilterOpLe: storage.OpLe,

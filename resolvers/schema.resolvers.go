@@ -121,11 +121,8 @@ func (r *queryResolver) Events(ctx context.Context, rangeArg model.TimeRangeInpu
 	if q.Filters, err = Filters(filters); err != nil {
 		return nil, err
 	}
-	if first != nil {
-		if *first <= 0 || *first > storage.MaxPageSize {
-			return nil, userErr("first must be between 1 and %d", storage.MaxPageSize)
-		}
-		q.Limit = *first
+	if q.Limit, err = pageSize("first", first, 50); err != nil {
+		return nil, err
 	}
 	if after != nil && *after != "" {
 		if q.After, err = decodeCursor(*after); err != nil {
@@ -261,12 +258,9 @@ func (r *queryResolver) DeadLetters(ctx context.Context, rangeArg model.TimeRang
 	if err != nil {
 		return nil, err
 	}
-	n := 100
-	if limit != nil {
-		if *limit <= 0 || *limit > storage.MaxPageSize {
-			return nil, userErr("limit must be between 1 and %d", storage.MaxPageSize)
-		}
-		n = *limit
+	n, err := pageSize("limit", limit, 100)
+	if err != nil {
+		return nil, err
 	}
 	dls, err := r.DeadLetterStore.DeadLetters(ctx, t, tr, n)
 	if err != nil {
@@ -319,12 +313,9 @@ func (r *queryResolver) AuditLog(ctx context.Context, rangeArg model.TimeRangeIn
 	if err != nil {
 		return nil, err
 	}
-	n := 100
-	if limit != nil {
-		if *limit <= 0 || *limit > storage.MaxPageSize {
-			return nil, userErr("limit must be between 1 and %d", storage.MaxPageSize)
-		}
-		n = *limit
+	n, err := pageSize("limit", limit, 100)
+	if err != nil {
+		return nil, err
 	}
 	entries, err := r.AuditStore.AuditLog(ctx, t, tr, n)
 	if err != nil {
