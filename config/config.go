@@ -42,6 +42,10 @@ type Config struct {
 	TenantBurst           int     `koanf:"tenant-burst"`
 	TenantBytesPerDay     int64   `koanf:"tenant-bytes-per-day"`
 
+	QueryCache     bool   `koanf:"query-cache"`
+	QueryCacheSize int    `koanf:"query-cache-size"`
+	RedisURL       string `koanf:"redis-url"`
+
 	DuckDBThreads     int    `koanf:"duckdb-threads"`
 	DuckDBMemoryLimit string `koanf:"duckdb-memory-limit"`
 	DuckDBCheckpoint  string `koanf:"duckdb-checkpoint-threshold"`
@@ -87,6 +91,8 @@ func Default() Config {
 		Writers:            2,
 		DedupWindow:        10 * time.Minute,
 		DuckDBCheckpoint:   "256MB",
+		QueryCache:         true,
+		QueryCacheSize:     1000,
 		QueryTimeout:       30 * time.Second,
 		MaxQueryComplexity: 2000,
 		MaxQueryDepth:      12,
@@ -169,6 +175,9 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Float64("tenant-events-per-second", 0, "records per second one tenant may send, answered with 429 past it (0: unlimited)")
 	fs.Int("tenant-burst", 0, "records one tenant may send at once (0: the per-second rate, at least 1000)")
 	fs.Int64("tenant-bytes-per-day", 0, "request bytes one tenant may send per UTC day (0: unlimited; counted in memory)")
+	fs.Bool("query-cache", d.QueryCache, "cache aggregate, services, service map and metric answers (ranges aligned to 10 s; answers near now may lag up to 5 s, late data in past ranges up to 1 min)")
+	fs.Int("query-cache-size", d.QueryCacheSize, "answers the in-process query cache keeps")
+	fs.String("redis-url", "", "share the query cache through Redis (redis://host:6379/0); a Redis failure is a cache miss")
 	fs.Int("duckdb-threads", d.DuckDBThreads, "threads DuckDB may use (0: all cores)")
 	fs.String("duckdb-memory-limit", d.DuckDBMemoryLimit, "DuckDB memory limit such as 4GB (empty: DuckDB's default)")
 	fs.String("duckdb-checkpoint-threshold", d.DuckDBCheckpoint, "write-ahead log size that triggers a DuckDB checkpoint; larger ingests faster and holds more in memory")

@@ -30,6 +30,9 @@ func start(t *testing.T, mutate ...func(*config.Config)) *testServer {
 	cfg.DataDir = t.TempDir()
 	cfg.FlushInterval = 50 * time.Millisecond
 	cfg.DuckDBThreads = 2
+	// These tests poll for data they just sent; the cache (whose answers
+	// near now may lag by seconds) has its own tests.
+	cfg.QueryCache = false
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/inquest/inquest/ingest/receiver"
 	"github.com/inquest/inquest/resolvers"
 	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/cache"
 	"github.com/inquest/inquest/storage/duckdb"
 	"github.com/inquest/inquest/usage"
 )
@@ -43,6 +44,7 @@ type Server struct {
 	writer   *ingest.Writer
 	tail     *ingest.LocalTail
 	meter    *usage.Meter
+	redis    *cache.Redis
 	receiver *receiver.Receiver
 	access   *access
 	handler  http.Handler
@@ -117,7 +119,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 			}
 		})
 	}
-	res := &resolvers.Resolver{EventStore: store, MetricStore: store, DeadLetterStore: store, APIKeyStore: store, AuditStore: store,
+	var reads storage.Store = store
+	if cfg.QueryCache || cfg.RedisURL != "" {
+		var c cache.Cache = cache.NewLocal(cfg.QueryCacheSize)
+		if cfg.RedisURL != "" {
+			if s.redis, err = cache.NewRedis(cfg.RedisURL, "inquest:cache:", logger); err != nil {
+				return fail(err)
+			}
+			c = s.redis
+		}
+		reads = cache.NewStore(store, c, cache.DefaultConfig(), s.registry)
+	}
+	res := &resolvers.Resolver{EventStore: reads, MetricStore: reads, DeadLetterStore: store, APIKeyStore: store, AuditStore: store,
 		UsageMeter: s.meter,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
@@ -262,6 +275,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, s.writer.Shutdown(ctx))
 		errs = append(errs, s.meter.Shutdown(ctx))
 		errs = append(errs, s.store.Close())
+		if s.redis != nil {
+			errs = append(errs, s.redis.Close())
+		}
 		s.access.close()
 		s.shutErr = errors.Join(errs...)
 	})
