@@ -27,7 +27,9 @@ func TestQueryCacheThroughGraphQL(t *testing.T) {
 		return s.Store().DB().QueryRow("SELECT count(*) FROM events WHERE service = 'c'").Scan(&n) == nil && n == 1
 	})
 	q := `{ aggregate(input: {range: {from: "2018-11-30T00:00:00Z", to: "2018-12-01T00:00:00Z"}}) { groups { values } } }`
-	var resp struct{ Aggregate struct{ Groups []struct{ Values []float64 } } }
+	var resp struct {
+		Aggregate struct{ Groups []struct{ Values []float64 } }
+	}
 	s.gql.MustPost(q, &resp)
 	require.Equal(t, 1.0, resp.Aggregate.Groups[0].Values[0])
 	for range 3 {
