@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/storage/storetest"
 )
 
 // browser starts a headless Chromium for one test, with the flags this
@@ -40,7 +41,7 @@ func browser(t *testing.T, bin string) context.Context {
 // and waits for the services and the service map that the page fetches
 // from GraphQL.
 func TestDashboardInChromium(t *testing.T) {
-	bin := requireBinary(t, "chromium")
+	bin := storetest.RequireBinary(t, "chromium", "chromium")
 	s := start(t)
 	now := time.Now().Format(time.RFC3339Nano)
 	body := `{"timestamp":"` + now + `","service":"web-ui","name":"GET /","trace_id":"t1","span_id":"a","duration_ms":12,"status":"error"}
@@ -76,7 +77,7 @@ func TestDashboardInChromium(t *testing.T) {
 
 // With authentication on, the page asks for a token and loads once given one.
 func TestDashboardWithToken(t *testing.T) {
-	bin := requireBinary(t, "chromium")
+	bin := storetest.RequireBinary(t, "chromium", "chromium")
 	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
 	tok := token(t, "acme", time.Hour)
 	code, msg, _ := post(t, s.url("/v1/events"), "application/json",

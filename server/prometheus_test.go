@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,35 +10,15 @@ import (
 	"github.com/99designs/gqlgen/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage/storetest"
 )
-
-// requireBinary finds an installed server binary. Without it the test
-// skips on a developer machine and fails under CI, which installs it.
-func requireBinary(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed; CI must install it (see .ci/run)", name)
-		}
-		t.Skipf("%s is not installed: apt-get install %s to run this test", name, name)
-	}
-	return path
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // TestPrometheusRemoteWrite runs a real Prometheus that scrapes Inquest's
 // own /metrics and remote-writes the samples to Inquest, then reads them
 // back through metricSeries.
 func TestPrometheusRemoteWrite(t *testing.T) {
-	bin := requireBinary(t, "prometheus")
+	bin := storetest.RequireBinary(t, "prometheus", "prometheus")
 	s := start(t)
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global:
@@ -58,7 +37,7 @@ remote_write:
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", freePort(t)))
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", storetest.FreePort(t)))
 	logPath := filepath.Join(dir, "prometheus.log")
 	logFile, err := os.Create(logPath)
 	require.NoError(t, err)

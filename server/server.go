@@ -25,6 +25,7 @@ import (
 	"github.com/inquest/inquest/demo"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/ingest/receiver"
+	"github.com/inquest/inquest/ingest/redistail"
 	"github.com/inquest/inquest/resolvers"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/cache"
@@ -42,7 +43,8 @@ type Server struct {
 	bus      ingest.Bus
 	pipeline *ingest.Pipeline
 	writer   *ingest.Writer
-	tail     *ingest.LocalTail
+	tail     ingest.Tail
+	rtail    *redistail.Tail
 	meter    *usage.Meter
 	redis    *cache.Redis
 	receiver *receiver.Receiver
@@ -102,7 +104,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	if s.pipeline, err = ingest.NewPipeline(pcfg, s.bus, store, s.registry, logger); err != nil {
 		return fail(err)
 	}
-	s.tail = ingest.NewLocalTail(s.registry)
+	if cfg.RedisURL != "" {
+		if s.rtail, err = redistail.New(cfg.RedisURL, s.registry, logger); err != nil {
+			return fail(err)
+		}
+		s.tail = s.rtail
+	} else {
+		s.tail = ingest.NewLocalTail(s.registry)
+	}
 	s.meter = usage.NewMeter(store, 30*time.Second, logger)
 	s.pipeline.OnAccepted(s.meter.Ingest)
 	wcfg := ingest.WriterConfig{BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Workers: cfg.Writers, Retries: 3}
@@ -158,6 +167,11 @@ func (s *Server) Addrs() Addrs { return s.addrs }
 // returns once the server accepts data. Listeners with an empty address
 // are not started (`inquest import` runs with none).
 func (s *Server) Start(ctx context.Context) error {
+	if s.rtail != nil {
+		if err := s.rtail.Start(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.writer.Start(ctx); err != nil {
 		return err
 	}
@@ -277,6 +291,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, s.store.Close())
 		if s.redis != nil {
 			errs = append(errs, s.redis.Close())
+		}
+		if s.rtail != nil {
+			errs = append(errs, s.rtail.Shutdown(ctx))
 		}
 		s.access.close()
 		s.shutErr = errors.Join(errs...)

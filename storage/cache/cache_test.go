@@ -2,10 +2,6 @@ package cache
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -124,44 +120,8 @@ func TestConformanceThroughCache(t *testing.T) {
 	})
 }
 
-// startRedis runs a real redis-server on a free loopback port. Without it
-// the test skips on a developer machine and fails under CI.
-func startRedis(t *testing.T) (addr string, stop func()) {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed; CI must install it (see .ci/run)")
-		}
-		t.Skip("redis-server is not installed: apt-get install redis-server to run this test")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	require.NoError(t, cmd.Start())
-	addr = fmt.Sprintf("127.0.0.1:%d", port)
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond)
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		})
-	}
-	t.Cleanup(stop)
-	return addr, stop
-}
-
 func TestRedis(t *testing.T) {
-	addr, stop := startRedis(t)
+	addr, stop := storetest.StartRedis(t)
 	r, err := NewRedis("redis://"+addr+"/0", "inquest:", nil)
 	require.NoError(t, err)
 	defer r.Close()
