@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
 	"github.com/inquest/inquest/auth"
@@ -46,7 +47,7 @@ type Server struct {
 	tail     ingest.Tail
 	rtail    *redistail.Tail
 	meter    *usage.Meter
-	redis    *cache.Redis
+	redis    *redis.Client
 	receiver *receiver.Receiver
 	access   *access
 	handler  http.Handler
@@ -105,9 +106,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		return fail(err)
 	}
 	if cfg.RedisURL != "" {
-		if s.rtail, err = redistail.New(cfg.RedisURL, s.registry, logger); err != nil {
+		// One client for the cache and the tail.
+		if s.redis, err = cache.DialRedis(cfg.RedisURL); err != nil {
 			return fail(err)
 		}
+		s.rtail = redistail.New(s.redis, s.registry, logger)
 		s.tail = s.rtail
 	} else {
 		s.tail = ingest.NewLocalTail(s.registry)
@@ -131,11 +134,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	var reads storage.Store = store
 	if cfg.QueryCache || cfg.RedisURL != "" {
 		var c cache.Cache = cache.NewLocal(cfg.QueryCacheSize)
-		if cfg.RedisURL != "" {
-			if s.redis, err = cache.NewRedis(cfg.RedisURL, "inquest:cache:", logger); err != nil {
-				return fail(err)
-			}
-			c = s.redis
+		if s.redis != nil {
+			c = cache.NewRedis(s.redis, "inquest:cache:", logger)
 		}
 		reads = cache.NewStore(store, c, cache.DefaultConfig(), s.registry)
 	}
@@ -289,11 +289,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, s.writer.Shutdown(ctx))
 		errs = append(errs, s.meter.Shutdown(ctx))
 		errs = append(errs, s.store.Close())
-		if s.redis != nil {
-			errs = append(errs, s.redis.Close())
-		}
 		if s.rtail != nil {
 			errs = append(errs, s.rtail.Shutdown(ctx))
+		}
+		if s.redis != nil {
+			errs = append(errs, s.redis.Close())
 		}
 		s.access.close()
 		s.shutErr = errors.Join(errs...)

@@ -6,7 +6,6 @@ package redistail
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -43,16 +42,12 @@ type message struct {
 	Events []storage.Event `json:"events"`
 }
 
-// New connects to a redis:// URL; Start begins relaying.
-func New(url string, reg prometheus.Registerer, logger *slog.Logger) (*Tail, error) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
-	}
+// New relays through client; Start begins relaying.
+func New(client *redis.Client, reg prometheus.Registerer, logger *slog.Logger) *Tail {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	t := &Tail{local: ingest.NewLocalTail(reg), client: redis.NewClient(opts), channel: "inquest:tail",
+	t := &Tail{local: ingest.NewLocalTail(reg), client: client, channel: "inquest:tail",
 		origin: storage.NewID(), logger: logger, done: make(chan struct{}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "inquest_tail_redis_errors_total", Help: "Live-tail batches not published to or not read from Redis.",
@@ -60,7 +55,7 @@ func New(url string, reg prometheus.Registerer, logger *slog.Logger) (*Tail, err
 	if reg != nil {
 		_ = reg.Register(t.errors)
 	}
-	return t, nil
+	return t
 }
 
 // Start subscribes and relays other replicas' events until Shutdown.
@@ -121,15 +116,13 @@ func (t *Tail) Subscribe(ctx context.Context, tenant string, filters []storage.F
 	return t.local.Subscribe(ctx, tenant, filters, buffer)
 }
 
-// Shutdown stops relaying and closes the connection. Idempotent.
+// Shutdown stops relaying. Idempotent; the client belongs to the caller.
 func (t *Tail) Shutdown(context.Context) error {
-	var err error
 	t.once.Do(func() {
 		if t.cancel != nil {
 			t.cancel()
 			<-t.done
 		}
-		err = t.client.Close()
 	})
-	return err
+	return nil
 }

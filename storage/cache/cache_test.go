@@ -122,9 +122,10 @@ func TestConformanceThroughCache(t *testing.T) {
 
 func TestRedis(t *testing.T) {
 	addr, stop := storetest.StartRedis(t)
-	r, err := NewRedis("redis://"+addr+"/0", "inquest:", nil)
+	client, err := DialRedis("redis://" + addr + "/0")
 	require.NoError(t, err)
-	defer r.Close()
+	defer client.Close()
+	r := NewRedis(client, "inquest:", nil)
 	ctx := context.Background()
 	r.Set(ctx, "k", []byte("v"), time.Minute)
 	v, ok := r.Get(ctx, "k")
@@ -149,6 +150,6 @@ func TestRedis(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), under.calls.Load())
 	assert.Less(t, time.Since(start), 2*time.Second)
-	_, err = NewRedis("not a url", "", nil)
+	_, err = DialRedis("not a url")
 	assert.Error(t, err)
 }

@@ -22,17 +22,24 @@ type Redis struct {
 
 var _ Cache = (*Redis)(nil)
 
-// NewRedis connects lazily to a redis:// URL; keys get prefix.
-func NewRedis(url, prefix string, logger *slog.Logger) (*Redis, error) {
+// DialRedis makes the one client a process shares for the cache, the live
+// tail and locks. It connects lazily, and does not retry: to a cache a
+// miss is cheaper, and the tail and locks report failures themselves.
+func DialRedis(url string) (*redis.Client, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
+	opts.MaxRetries = -1 // 0 would mean go-redis's default of 3
+	return redis.NewClient(opts), nil
+}
+
+// NewRedis caches in Redis through client; keys get prefix.
+func NewRedis(client *redis.Client, prefix string, logger *slog.Logger) *Redis {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	opts.MaxRetries = 0 // a cache does not retry: a miss is cheaper
-	return &Redis{client: redis.NewClient(opts), prefix: prefix, timeout: 200 * time.Millisecond, logger: logger}, nil
+	return &Redis{client: client, prefix: prefix, timeout: 200 * time.Millisecond, logger: logger}
 }
 
 // Get reads a value; errors are logged at debug level and are misses.
@@ -57,6 +64,3 @@ func (r *Redis) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 		r.logger.Debug("redis cache set failed", "err", err)
 	}
 }
-
-// Close closes the connection pool.
-func (r *Redis) Close() error { return r.client.Close() }

@@ -18,17 +18,10 @@ type Redis struct {
 
 var _ Coordinator = (*Redis)(nil)
 
-// NewRedis connects lazily to a redis:// URL.
-func NewRedis(url, prefix string) (*Redis, error) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
-	}
-	return &Redis{client: redis.NewClient(opts), prefix: prefix}, nil
+// NewRedis coordinates through client; keys get prefix.
+func NewRedis(client *redis.Client, prefix string) *Redis {
+	return &Redis{client: client, prefix: prefix}
 }
-
-// Close closes the connection pool.
-func (r *Redis) Close() error { return r.client.Close() }
 
 var release = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`)
 
