@@ -182,65 +182,16 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 	if in.Tenant == "" {
 		return nil, fmt.Errorf("accept: no tenant")
 	}
-	now := p.now()
-	res := &Result{}
-	var dead []storage.DeadLetter
-	addDead := func(payload []byte, format Format, reason string) {
-		res.reject(reason)
-		if !in.NoDeadLetter && len(dead) < p.cfg.MaxDeadLettersPerRequest {
-			dead = append(dead, p.deadLetter(in.Tenant, in.Source, format, payload, reason, now))
-		}
-	}
-	msg := &Message{Tenant: in.Tenant}
-	var hashes []uint64
-	for i := range in.Batch.Events {
-		e := &in.Batch.Events[i]
-		e.Tenant = in.Tenant
-		if err := p.cfg.Limits.ValidateEvent(e, now, in.Historical); err != nil {
-			addDead(jsonfmt.Encode(e), FormatJSONEvents, err.Error())
-			continue
-		}
-		e.ID = e.ContentHash()
-		if p.dedup.Seen(e.ID, now) {
-			res.Duplicates++
-			continue
-		}
-		hashes = append(hashes, e.ID)
-		msg.Events = append(msg.Events, *e)
-	}
-	for i := range in.Batch.Samples {
-		s := &in.Batch.Samples[i]
-		s.Tenant = in.Tenant
-		if err := p.cfg.Limits.ValidateSample(s, now, in.Historical); err != nil {
-			addDead(jsonfmt.EncodeSample(s), FormatJSONSamples, err.Error())
-			continue
-		}
-		if s.SeriesID == 0 {
-			s.SeriesID = s.ComputeSeriesID()
-		}
-		h := s.ContentHash()
-		if p.dedup.Seen(h, now) {
-			res.Duplicates++
-			continue
-		}
-		hashes = append(hashes, h)
-		msg.Samples = append(msg.Samples, *s)
-	}
-	for _, r := range in.Batch.Rejected {
-		raw, format := r.Raw, Detect("application/json", r.Raw, false)
-		if in.Format == FormatZipkinJSON {
-			raw, format = append(append([]byte("["), r.Raw...), ']'), FormatZipkinJSON
-		}
-		addDead(raw, format, r.Reason)
-	}
+	s := p.sortRecords(in, p.now())
 	if in.Batch.Stale > 0 {
 		p.stale.Add(float64(in.Batch.Stale))
 	}
 	forget := func() {
-		for _, h := range hashes {
+		for _, h := range s.hashes {
 			p.dedup.Forget(h)
 		}
 	}
+	msg := s.msg
 	if in.Source != "import" && in.Source != "replay" {
 		if err := p.quotas.Admit(in.Tenant, msg.Len(), in.Batch.Bytes); err != nil {
 			forget()
@@ -258,6 +209,7 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 			return nil, err
 		}
 	}
+	res := s.res
 	res.Accepted = msg.Len()
 	if p.onAccepted != nil && (res.Accepted > 0 || in.Batch.Bytes > 0) {
 		p.onAccepted(in.Tenant, res.Accepted, in.Batch.Bytes)
@@ -266,9 +218,9 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 	p.records.WithLabelValues("samples", "accepted").Add(float64(len(msg.Samples)))
 	p.records.WithLabelValues("all", "rejected").Add(float64(res.Rejected))
 	p.records.WithLabelValues("all", "duplicate").Add(float64(res.Duplicates))
-	if len(dead) > 0 {
-		if err := p.dlq.PutDeadLetters(ctx, dead); err != nil {
-			p.logger.Error("dead-letter write failed", "err", err, "records", len(dead))
+	if len(s.dead) > 0 {
+		if err := p.dlq.PutDeadLetters(ctx, s.dead); err != nil {
+			p.logger.Error("dead-letter write failed", "err", err, "records", len(s.dead))
 		}
 	}
 	if res.Rejected > 0 {
@@ -277,6 +229,68 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 		p.payloads.WithLabelValues(in.Source, "ok").Inc()
 	}
 	return res, nil
+}
+
+// sorted is a payload's records split into those to queue, duplicates,
+// and refusals with their dead letters.
+type sorted struct {
+	msg    *Message
+	hashes []uint64 // of the queued records, to forget if queueing fails
+	dead   []storage.DeadLetter
+	res    *Result
+}
+
+// sortRecords validates and dedups every record of a payload.
+func (p *Pipeline) sortRecords(in Input, now time.Time) sorted {
+	s := sorted{msg: &Message{Tenant: in.Tenant}, res: &Result{}}
+	refuse := func(payload []byte, format Format, reason string) {
+		s.res.reject(reason)
+		if !in.NoDeadLetter && len(s.dead) < p.cfg.MaxDeadLettersPerRequest {
+			s.dead = append(s.dead, p.deadLetter(in.Tenant, in.Source, format, payload, reason, now))
+		}
+	}
+	fresh := func(h uint64) bool {
+		if p.dedup.Seen(h, now) {
+			s.res.Duplicates++
+			return false
+		}
+		s.hashes = append(s.hashes, h)
+		return true
+	}
+	for i := range in.Batch.Events {
+		e := &in.Batch.Events[i]
+		e.Tenant = in.Tenant
+		if err := p.cfg.Limits.ValidateEvent(e, now, in.Historical); err != nil {
+			refuse(jsonfmt.Encode(e), FormatJSONEvents, err.Error())
+			continue
+		}
+		e.ID = e.ContentHash()
+		if fresh(e.ID) {
+			s.msg.Events = append(s.msg.Events, *e)
+		}
+	}
+	for i := range in.Batch.Samples {
+		m := &in.Batch.Samples[i]
+		m.Tenant = in.Tenant
+		if err := p.cfg.Limits.ValidateSample(m, now, in.Historical); err != nil {
+			refuse(jsonfmt.EncodeSample(m), FormatJSONSamples, err.Error())
+			continue
+		}
+		if m.SeriesID == 0 {
+			m.SeriesID = m.ComputeSeriesID()
+		}
+		if fresh(m.ContentHash()) {
+			s.msg.Samples = append(s.msg.Samples, *m)
+		}
+	}
+	for _, r := range in.Batch.Rejected {
+		raw, format := r.Raw, Detect("application/json", r.Raw, false)
+		if in.Format == FormatZipkinJSON {
+			raw, format = append(append([]byte("["), r.Raw...), ']'), FormatZipkinJSON
+		}
+		refuse(raw, format, r.Reason)
+	}
+	return s
 }
 
 // RejectPayload keeps a payload that could not be decoded at all.
