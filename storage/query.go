@@ -328,6 +328,25 @@ type EventQuery struct {
 	After *Cursor
 }
 
+// Validate checks the query and fills in the default page size.
+func (q *EventQuery) Validate() error {
+	if q.Tenant == "" {
+		return fmt.Errorf("query without tenant")
+	}
+	for _, f := range q.Filters {
+		if err := f.Validate(); err != nil {
+			return err
+		}
+	}
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	if q.Limit > MaxPageSize {
+		return fmt.Errorf("page size %d is above the maximum of %d", q.Limit, MaxPageSize)
+	}
+	return nil
+}
+
 // Cursor is the position after the last event of a page.
 type Cursor struct {
 	TimeUnixNano int64

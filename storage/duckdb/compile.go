@@ -5,27 +5,14 @@ import (
 	"strings"
 
 	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/internal/sqlbuild"
 )
 
-// builder accumulates SQL text and its bound arguments side by side, so
-// that every user-supplied value goes through a placeholder.
-type builder struct {
-	sb   strings.Builder
-	args []any
-}
+// builder is the shared SQL builder with DuckDB's expressions on it.
+type builder struct{ sqlbuild.Builder }
 
-func (b *builder) w(parts ...string) {
-	for _, p := range parts {
-		b.sb.WriteString(p)
-	}
-}
-
-func (b *builder) arg(v any) {
-	b.sb.WriteByte('?')
-	b.args = append(b.args, v)
-}
-
-func (b *builder) String() string { return b.sb.String() }
+func (b *builder) w(parts ...string) { b.W(parts...) }
+func (b *builder) arg(v any)         { b.Arg(v) }
 
 // Columns that map one to one; anything else is computed or an attribute.
 var plainColumns = map[string]string{
@@ -91,10 +78,7 @@ func (b *builder) numExpr(f storage.Field) {
 	}
 }
 
-var comparisons = map[storage.Op]string{
-	storage.OpEq: "=", storage.OpNe: "!=",
-	storage.OpGt: ">", storage.OpGe: ">=", storage.OpLt: "<", storage.OpLe: "<=",
-}
+var comparisons = sqlbuild.Comparisons
 
 // filter writes one predicate; Validate has run already.
 func (b *builder) filter(f storage.Filter) error {
@@ -245,35 +229,7 @@ func (b *builder) agg(a storage.Aggregation, seconds float64) {
 	b.w(" AS DOUBLE)")
 }
 
-// orderClause maps the query's order onto the g/a column aliases.
-func orderClause(q *storage.Query, prefix string) string {
-	var parts []string
-	for _, o := range q.Order {
-		col := ""
-		for i, a := range q.Aggregations {
-			if a.Name() == o.By {
-				col = fmt.Sprintf("a%d", i)
-			}
-		}
-		for i, g := range q.GroupBy {
-			if g.String() == o.By {
-				col = fmt.Sprintf("g%d", i)
-			}
-		}
-		dir := " ASC"
-		if o.Desc {
-			dir = " DESC"
-		}
-		parts = append(parts, prefix+col+dir+" NULLS LAST")
-	}
-	if len(q.Order) == 0 && len(q.GroupBy) > 0 {
-		parts = append(parts, prefix+"a0 DESC NULLS LAST")
-	}
-	for i := range q.GroupBy {
-		parts = append(parts, fmt.Sprintf("%sg%d ASC NULLS LAST", prefix, i))
-	}
-	return strings.Join(parts, ", ")
-}
+var orderClause = sqlbuild.OrderClause
 
 // groupedSelect writes SELECT g..., a... FROM events WHERE ... GROUP BY ALL HAVING ...
 func (b *builder) groupedSelect(q *storage.Query, withBucket bool) error {
@@ -306,26 +262,9 @@ func (b *builder) groupedSelect(q *storage.Query, withBucket bool) error {
 		b.w(" GROUP BY ALL")
 	}
 	if !withBucket {
-		b.having(q)
+		b.Having(q)
 	}
 	return nil
-}
-
-func (b *builder) having(q *storage.Query) {
-	for i, h := range q.Having {
-		if i == 0 {
-			b.w(" HAVING ")
-		} else {
-			b.w(" AND ")
-		}
-		for j, a := range q.Aggregations {
-			if a.Name() == h.Aggregation {
-				b.w(fmt.Sprintf("a%d", j))
-			}
-		}
-		b.w(" ", comparisons[h.Op], " ")
-		b.arg(h.Value)
-	}
 }
 
 // compileAggregate turns a validated Query into SQL. Columns come back as
@@ -387,5 +326,5 @@ func compileAggregate(q *storage.Query) (string, []any, error) {
 		}
 		b.w(" GROUP BY ALL ORDER BY t.rnk, b")
 	}
-	return b.String(), b.args, nil
+	return b.String(), b.Args, nil
 }

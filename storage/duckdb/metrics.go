@@ -111,18 +111,18 @@ func compileMetric(q *storage.MetricQuery) (string, []any) {
 			b.w("1 AS one FROM g LIMIT ")
 			b.arg(q.Limit)
 			b.w(") SELECT b, v FROM g ORDER BY b")
-			return b.String(), b.args
+			return b.String(), b.Args
 		}
 		b.w(strings.Join(keys, ", "), " FROM g ORDER BY ", strings.Join(keys, ", "), " LIMIT ")
 		b.arg(q.Limit)
 		b.w(") SELECT ", strings.Join(keys, ", "), ", b, v FROM g SEMI JOIN keys USING (", strings.Join(keys, ", "),
 			") ORDER BY ", strings.Join(keys, ", "), ", b")
-		return b.String(), b.args
+		return b.String(), b.Args
 	}
 	b.w(", ids AS (SELECT DISTINCT series_id FROM per ORDER BY series_id LIMIT ")
 	b.arg(q.Limit)
 	b.w(") SELECT series_id, b, v FROM per SEMI JOIN ids USING (series_id) ORDER BY series_id, b")
-	return b.String(), b.args
+	return b.String(), b.Args
 }
 
 // MetricSeries runs a metric query.
@@ -206,7 +206,7 @@ func (s *Store) fillSeriesLabels(ctx context.Context, q storage.MetricQuery, out
 		b.arg(int64(id))
 	}
 	b.w(") GROUP BY series_id")
-	rows, err := s.db.QueryContext(ctx, b.String(), b.args...)
+	rows, err := s.db.QueryContext(ctx, b.String(), b.Args...)
 	if err != nil {
 		return fmt.Errorf("metric labels: %w", err)
 	}

@@ -108,19 +108,8 @@ func scanEvent(rows *sql.Rows) (storage.Event, error) {
 
 // Events returns one page of events, newest first.
 func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.EventPage, error) {
-	if q.Tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
-	}
-	for _, f := range q.Filters {
-		if err := f.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	if q.Limit <= 0 {
-		q.Limit = 100
-	}
-	if q.Limit > storage.MaxPageSize {
-		return nil, fmt.Errorf("page size %d is above the maximum of %d", q.Limit, storage.MaxPageSize)
+	if err := q.Validate(); err != nil {
+		return nil, err
 	}
 	b := &builder{}
 	b.w("SELECT ", eventColumns, " FROM events")
@@ -138,7 +127,7 @@ func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.Even
 	}
 	b.w(" ORDER BY ts DESC, event_id DESC LIMIT ")
 	b.arg(q.Limit + 1)
-	rows, err := s.db.QueryContext(ctx, b.String(), b.args...)
+	rows, err := s.db.QueryContext(ctx, b.String(), b.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}

@@ -20,22 +20,50 @@ import (
 // Opener returns a fresh, empty store for one subtest.
 type Opener func(t *testing.T) storage.Store
 
+// EventOpener, MetricOpener: the same for a backend that implements only one
+// part (ClickHouse holds events, VictoriaMetrics metrics).
+type (
+	EventOpener  func(t *testing.T) storage.EventStore
+	MetricOpener func(t *testing.T) storage.MetricStore
+)
+
 // base is the start of the test data, whole minutes so buckets align.
 var base = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC).UnixNano()
 
-// Run runs the whole suite.
+// Run runs the whole suite on a backend that implements everything.
 func Run(t *testing.T, open Opener) {
+	RunEvents(t, func(t *testing.T) storage.EventStore { return open(t) })
+	RunMetrics(t, func(t *testing.T) storage.MetricStore { return open(t) })
+	t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, open(t)) })
+	t.Run("DeadLetterIsolation", func(t *testing.T) { testDeadLetterIsolation(t, open(t)) })
+	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, open(t)) })
+	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
+}
+
+// RunEvents runs the event store's part of the suite.
+func RunEvents(t *testing.T, open EventOpener) {
 	t.Run("AggregateWeightedCounts", func(t *testing.T) { testAggregate(t, open(t)) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, open(t)) })
 	t.Run("BucketedSeries", func(t *testing.T) { testBuckets(t, open(t)) })
 	t.Run("EventsPagination", func(t *testing.T) { testEvents(t, open(t)) })
 	t.Run("TraceAndServiceMap", func(t *testing.T) { testTrace(t, open(t)) })
 	t.Run("TenantIsolation", func(t *testing.T) { testIsolation(t, open(t)) })
+}
+
+// RunMetrics runs the metric store's part of the suite.
+func RunMetrics(t *testing.T, open MetricOpener) {
 	t.Run("Metrics", func(t *testing.T) { testMetrics(t, open(t)) })
-	t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, open(t)) })
-	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, open(t)) })
-	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
-	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
+	t.Run("MetricIsolation", func(t *testing.T) { testMetricIsolation(t, open(t)) })
+}
+
+// flush makes what was written visible, for stores that acknowledge writes
+// before they can be queried (VictoriaMetrics).
+func flush(t *testing.T, s any) {
+	t.Helper()
+	if f, ok := s.(interface{ Flush(context.Context) error }); ok {
+		require.NoError(t, f.Flush(context.Background()))
+	}
 }
 
 // Span builds a span event for tests.
@@ -75,7 +103,7 @@ func val(p *float64) float64 {
 	return *p
 }
 
-func testAggregate(t *testing.T, s storage.Store) {
+func testAggregate(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
 	var evs []storage.Event
 	// checkout: 10 spans 10..100 ms, two errors, sample rate 1.
@@ -151,7 +179,7 @@ func testAggregate(t *testing.T, s storage.Store) {
 	assert.Error(t, err, "no tenant")
 }
 
-func testFilters(t *testing.T, s storage.Store) {
+func testFilters(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
 	evs := []storage.Event{
 		Span("t1", "frontend", "GET /", base, 10, storage.StatusOK, "http.route", "/", "payment_provider", "stripe"),
@@ -207,7 +235,7 @@ func testFilters(t *testing.T, s storage.Store) {
 	}
 }
 
-func testBuckets(t *testing.T, s storage.Store) {
+func testBuckets(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
 	var evs []storage.Event
 	// Minute 0: 3 frontend spans; minute 1: 1 frontend, 2 cart.
@@ -243,7 +271,7 @@ func testBuckets(t *testing.T, s storage.Store) {
 	assert.ErrorContains(t, err, "buckets")
 }
 
-func testEvents(t *testing.T, s storage.Store) {
+func testEvents(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
 	var evs []storage.Event
 	for i := 0; i < 25; i++ {
@@ -283,7 +311,7 @@ func testEvents(t *testing.T, s storage.Store) {
 	assert.Len(t, page.Events, 6) // line 2, 20..24
 }
 
-func testTrace(t *testing.T, s storage.Store) {
+func testTrace(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
 	mk := func(svc, id, parent string, at int64, dur float64, st storage.Status) storage.Event {
 		e := Span("t1", svc, svc+" op", at, dur, st)
@@ -337,7 +365,7 @@ func testTrace(t *testing.T, s storage.Store) {
 	assert.InDelta(t, 49.7, val(svcs[3].P99Ms), 1e-6)
 }
 
-func testIsolation(t *testing.T, s storage.Store) {
+func testIsolation(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
 	a := Span("tenant-a", "secret-a", "op", base, 1, storage.StatusOK)
 	a.TraceID, a.SpanID = "aaaa", "a1"
@@ -346,8 +374,6 @@ func testIsolation(t *testing.T, s storage.Store) {
 	b.TraceID, b.SpanID = "bbbb", "b1"
 	b.ID = b.ContentHash()
 	require.NoError(t, s.WriteEvents(ctx, []storage.Event{a, b}))
-	require.NoError(t, s.WriteSamples(ctx, []storage.Sample{sample("tenant-b", "secret_metric", base, 1)}))
-	require.NoError(t, s.PutDeadLetters(ctx, []storage.DeadLetter{{Tenant: "tenant-b", ID: "dl1", TimeUnixNano: base, Source: "x", Format: "x", Reason: "x"}}))
 
 	res, err := s.Aggregate(ctx, storage.Query{Tenant: "tenant-a", Range: all(), GroupBy: []storage.Field{*field(t, "service")}})
 	require.NoError(t, err)
@@ -362,28 +388,43 @@ func testIsolation(t *testing.T, s storage.Store) {
 	svcs, err := s.Services(ctx, "tenant-a", all())
 	require.NoError(t, err)
 	require.Len(t, svcs, 1)
+	for _, empty := range []error{
+		func() error { _, err := s.Events(ctx, storage.EventQuery{Range: all()}); return err }(),
+		func() error { _, err := s.Trace(ctx, "", "aaaa"); return err }(),
+		func() error { _, err := s.Services(ctx, "", all()); return err }(),
+		func() error { _, err := s.ServiceMap(ctx, "", all()); return err }(),
+	} {
+		assert.Error(t, empty, "an empty tenant is refused, not a wildcard")
+	}
+}
+
+func testMetricIsolation(t *testing.T, s storage.MetricStore) {
+	ctx := context.Background()
+	require.NoError(t, s.WriteSamples(ctx, []storage.Sample{sample("tenant-b", "secret_metric", base, 1), sample("tenant-a", "own_metric", base, 1)}))
+	flush(t, s)
 	names, err := s.MetricNames(ctx, "tenant-a", all())
 	require.NoError(t, err)
-	assert.Empty(t, names)
-	series, err := s.MetricSeries(ctx, storage.MetricQuery{Tenant: "tenant-a", Name: "secret_metric", Range: all()})
+	assert.Equal(t, []string{"own_metric"}, names)
+	series, err := s.MetricSeries(ctx, storage.MetricQuery{Tenant: "tenant-a", Name: "secret_metric", Range: all(), Step: time.Minute})
 	require.NoError(t, err)
 	assert.Empty(t, series)
+	_, err = s.MetricNames(ctx, "", all())
+	assert.Error(t, err, "an empty tenant is refused, not a wildcard")
+	_, err = s.MetricSeries(ctx, storage.MetricQuery{Name: "secret_metric", Range: all(), Step: time.Minute})
+	assert.Error(t, err, "an empty tenant is refused, not a wildcard")
+}
+
+func testDeadLetterIsolation(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.PutDeadLetters(ctx, []storage.DeadLetter{{Tenant: "tenant-b", ID: "dl1", TimeUnixNano: base, Source: "x", Format: "x", Reason: "x"}}))
 	dls, err := s.DeadLetters(ctx, "tenant-a", all(), 10)
 	require.NoError(t, err)
 	assert.Empty(t, dls)
 	_, err = s.DeadLetter(ctx, "tenant-a", "dl1")
 	assert.True(t, errors.Is(err, storage.ErrNotFound))
 	assert.True(t, errors.Is(s.MarkReplayed(ctx, "tenant-a", "dl1", 1), storage.ErrNotFound))
-	for _, empty := range []error{
-		func() error { _, err := s.Events(ctx, storage.EventQuery{Range: all()}); return err }(),
-		func() error { _, err := s.Trace(ctx, "", "aaaa"); return err }(),
-		func() error { _, err := s.Services(ctx, "", all()); return err }(),
-		func() error { _, err := s.ServiceMap(ctx, "", all()); return err }(),
-		func() error { _, err := s.MetricNames(ctx, "", all()); return err }(),
-		func() error { _, err := s.DeadLetters(ctx, "", all(), 1); return err }(),
-	} {
-		assert.Error(t, empty, "an empty tenant is refused, not a wildcard")
-	}
+	_, err = s.DeadLetters(ctx, "", all(), 1)
+	assert.Error(t, err, "an empty tenant is refused, not a wildcard")
 }
 
 func sample(tenant, name string, at int64, v float64, labels ...string) storage.Sample {
@@ -395,7 +436,7 @@ func sample(tenant, name string, at int64, v float64, labels ...string) storage.
 	return m
 }
 
-func testMetrics(t *testing.T, s storage.Store) {
+func testMetrics(t *testing.T, s storage.MetricStore) {
 	ctx := context.Background()
 	var ms []storage.Sample
 	sec := int64(time.Second)
@@ -408,6 +449,7 @@ func testMetrics(t *testing.T, s storage.Store) {
 		ms = append(ms, c)
 	}
 	require.NoError(t, s.WriteSamples(ctx, ms))
+	flush(t, s)
 
 	r := rng(base, base+60*sec)
 	series, err := s.MetricSeries(ctx, storage.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Step: 30 * time.Second})

@@ -1,0 +1,351 @@
+package clickhouse
+
+import (
+	"fmt"
+
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/internal/sqlbuild"
+)
+
+// builder is the shared SQL builder with ClickHouse's expressions on it.
+// The driver binds the ? placeholders by escaping values into the query
+// text (18.16 has no server-side parameters); no value is ever pasted by
+// this package.
+type builder struct {
+	sqlbuild.Builder
+	db string
+}
+
+func (b *builder) w(parts ...string) { b.W(parts...) }
+func (b *builder) arg(v any)         { b.Arg(v) }
+
+// table names a table of the store's database.
+func (b *builder) table(name string) { b.w(b.db, ".", name) }
+
+// Columns stored as strings where "" means absent.
+var optionalColumns = map[string]bool{
+	"trace_id": true, "span_id": true, "parent_span_id": true, "severity": true, "body": true,
+}
+
+var plainColumns = map[string]bool{
+	"service": true, "name": true, "kind": true, "status": true,
+}
+
+// pairExpr writes the value of key in a parallel key/value array pair, NULL
+// when the key is absent.
+func (b *builder) pairExpr(keys, vals, key string) {
+	b.w("if(has(", keys, ", ")
+	b.arg(key)
+	b.w("), ", vals, "[indexOf(", keys, ", ")
+	b.arg(key)
+	b.w(")], NULL)")
+}
+
+// strExpr writes the field as a Nullable(String) expression, NULL when
+// absent, so that group keys and filters agree with the embedded store.
+func (b *builder) strExpr(f storage.Field) {
+	switch f.Kind {
+	case storage.FieldAttr:
+		b.pairExpr("attr_keys", "attr_vals", f.Name)
+	case storage.FieldResource:
+		b.pairExpr("res_keys", "res_vals", f.Name)
+	default:
+		switch {
+		case f.Name == "duration_ms":
+			b.w("toString(duration_ns / 1e6)")
+		case f.Name == "sample_rate":
+			b.w("toNullable(toString(sample_rate))")
+		case optionalColumns[f.Name]:
+			b.w("nullIf(", f.Name, ", '')")
+		case plainColumns[f.Name]:
+			b.w("toNullable(", f.Name, ")")
+		}
+	}
+}
+
+// numExpr writes the field as a Nullable(Float64) expression, NULL when
+// absent or not a number.
+func (b *builder) numExpr(f storage.Field) {
+	switch f.Kind {
+	case storage.FieldAttr:
+		b.w("if(has(num_keys, ")
+		b.arg(f.Name)
+		b.w("), toNullable(num_vals[indexOf(num_keys, ")
+		b.arg(f.Name)
+		b.w(")]), toFloat64OrNull(")
+		b.pairExpr("attr_keys", "attr_vals", f.Name)
+		b.w("))")
+	case storage.FieldResource:
+		b.w("toFloat64OrNull(")
+		b.strExpr(f)
+		b.w(")")
+	default:
+		switch f.Name {
+		case "duration_ms":
+			b.w("(duration_ns / 1e6)")
+		case "sample_rate":
+			b.w("toNullable(sample_rate)")
+		default:
+			b.w("toFloat64OrNull(")
+			b.strExpr(f)
+			b.w(")")
+		}
+	}
+}
+
+// filter writes one predicate; Validate has run already. NULL compares as
+// neither true nor false, as in the embedded store.
+func (b *builder) filter(f storage.Filter) error {
+	cmp := sqlbuild.Comparisons[f.Op]
+	switch f.Op {
+	case storage.OpGt, storage.OpGe, storage.OpLt, storage.OpLe:
+		v, err := f.Number()
+		if err != nil {
+			return err
+		}
+		b.numExpr(f.Field)
+		b.w(" ", cmp, " ")
+		b.arg(v)
+	case storage.OpEq, storage.OpNe:
+		if f.Field.Numeric() {
+			v, err := f.Number()
+			if err != nil {
+				return err
+			}
+			b.numExpr(f.Field)
+			b.w(" ", cmp, " ")
+			b.arg(v)
+			return nil
+		}
+		b.strExpr(f.Field)
+		b.w(" ", cmp, " ")
+		b.arg(f.Value)
+	case storage.OpIn, storage.OpNotIn:
+		// ClickHouse's IN treats NULL as a value; the embedded store does
+		// not match an absent field either way.
+		b.w("isNotNull(")
+		b.strExpr(f.Field)
+		b.w(") AND ")
+		b.strExpr(f.Field)
+		if f.Op == storage.OpNotIn {
+			b.w(" NOT")
+		}
+		b.w(" IN (")
+		for i, v := range f.Values {
+			if i > 0 {
+				b.w(", ")
+			}
+			b.arg(v)
+		}
+		b.w(")")
+	case storage.OpContains, storage.OpNotContains:
+		if f.Op == storage.OpNotContains {
+			b.w("NOT ")
+		}
+		b.w("(position(")
+		b.strExpr(f.Field)
+		b.w(", ")
+		b.arg(f.Value)
+		b.w(") > 0)")
+	case storage.OpExists, storage.OpNotExists:
+		if f.Op == storage.OpNotExists {
+			b.w("NOT ")
+		}
+		switch {
+		case f.Field.Kind == storage.FieldAttr:
+			b.w("has(attr_keys, ")
+			b.arg(f.Field.Name)
+			b.w(")")
+		case f.Field.Kind == storage.FieldResource:
+			b.w("has(res_keys, ")
+			b.arg(f.Field.Name)
+			b.w(")")
+		case f.Field.Name == "duration_ms":
+			b.w("isNotNull(duration_ns)")
+		default:
+			b.w("isNotNull(")
+			b.strExpr(f.Field)
+			b.w(")")
+		}
+	default:
+		return fmt.Errorf("unknown operator %q", f.Op)
+	}
+	return nil
+}
+
+// where writes the tenant, time range and filters.
+func (b *builder) where(tenant string, r storage.TimeRange, filters []storage.Filter) error {
+	b.w(" WHERE tenant_id = ")
+	b.arg(tenant)
+	b.w(" AND ts >= ")
+	b.arg(r.Start)
+	b.w(" AND ts < ")
+	b.arg(r.End)
+	for _, f := range filters {
+		b.w(" AND (")
+		if err := b.filter(f); err != nil {
+			return err
+		}
+		b.w(")")
+	}
+	return nil
+}
+
+// agg writes one aggregation as a Nullable(Float64); seconds is the window
+// a rate is taken over. quantile is exact below 8,192 values and a uniform
+// sample of them above, interpolated linearly like the embedded store's.
+func (b *builder) agg(a storage.Aggregation, seconds float64) {
+	b.w("toNullable(toFloat64(")
+	switch a.Op {
+	case storage.AggCount:
+		if a.Field == nil {
+			b.w("sum(sample_rate)")
+		} else {
+			b.w("sumIf(sample_rate, isNotNull(")
+			b.strExpr(*a.Field)
+			b.w("))")
+		}
+	case storage.AggRate:
+		b.w("sum(sample_rate) / ")
+		b.arg(seconds)
+	case storage.AggSum:
+		b.w("sum(")
+		b.numExpr(*a.Field)
+		b.w(" * sample_rate)")
+	case storage.AggAvg:
+		b.w("sum(")
+		b.numExpr(*a.Field)
+		b.w(" * sample_rate) / nullIf(sumIf(sample_rate, isNotNull(")
+		b.numExpr(*a.Field)
+		b.w(")), 0)")
+	case storage.AggMin, storage.AggMax:
+		b.w(string(a.Op), "(")
+		b.numExpr(*a.Field)
+		b.w(")")
+	case storage.AggCountDistinct:
+		b.w("uniqExact(")
+		b.strExpr(*a.Field)
+		b.w(")")
+	default:
+		q, _ := a.Op.Quantile()
+		if a.Field.Kind == storage.FieldColumn && a.Field.Name == "duration_ms" {
+			b.w(fmt.Sprintf("quantile(%g)(duration_ns) / 1e6", q)) // q is a constant of ours
+			break
+		}
+		b.w(fmt.Sprintf("quantile(%g)(", q))
+		b.numExpr(*a.Field)
+		b.w(")")
+	}
+	b.w("))")
+}
+
+// groupedSelect writes SELECT [b,] g..., a... FROM events WHERE ...
+// GROUP BY ...; keys, when given, keeps only the groups listed (the top
+// groups of a bucketed query).
+func (b *builder) groupedSelect(q *storage.Query, withBucket bool, keys [][]*string) error {
+	b.w("SELECT ")
+	seconds := q.Range.Seconds()
+	if withBucket {
+		b.w("intDiv(ts, ")
+		b.arg(int64(q.Bucket))
+		b.w(") * ")
+		b.arg(int64(q.Bucket))
+		b.w(" AS b, ")
+		seconds = q.Bucket.Seconds()
+	}
+	for i, g := range q.GroupBy {
+		b.strExpr(g)
+		b.w(fmt.Sprintf(" AS g%d, ", i))
+	}
+	for i, a := range q.Aggregations {
+		if i > 0 {
+			b.w(", ")
+		}
+		b.agg(a, seconds)
+		b.w(fmt.Sprintf(" AS a%d", i))
+	}
+	b.w(" FROM ")
+	b.table("events")
+	if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {
+		return err
+	}
+	if keys != nil {
+		b.keyFilter(len(q.GroupBy), keys)
+	}
+	var groups []string
+	if withBucket {
+		groups = append(groups, "b")
+	}
+	for i := range q.GroupBy {
+		groups = append(groups, fmt.Sprintf("g%d", i))
+	}
+	for i, g := range groups {
+		if i == 0 {
+			b.w(" GROUP BY ")
+		} else {
+			b.w(", ")
+		}
+		b.w(g)
+	}
+	return nil
+}
+
+// keyFilter keeps rows whose group keys are one of keys. A NULL key is
+// matched through isNull, since IN does not compare NULLs as equal.
+func (b *builder) keyFilter(n int, keys [][]*string) {
+	b.w(" AND (")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.w(", ")
+		}
+		b.w(fmt.Sprintf("ifNull(g%d, ''), isNull(g%d)", i, i))
+	}
+	b.w(") IN (")
+	for j, k := range keys {
+		if j > 0 {
+			b.w(", ")
+		}
+		b.w("(")
+		for i, v := range k {
+			if i > 0 {
+				b.w(", ")
+			}
+			if v == nil {
+				b.arg("")
+				b.w(", 1")
+			} else {
+				b.arg(*v)
+				b.w(", 0")
+			}
+		}
+		b.w(")")
+	}
+	b.w(")")
+}
+
+// compileGroups ranks the groups over the whole range: the answer itself
+// without buckets, the first of two queries with them.
+func compileGroups(db string, q *storage.Query) (string, []any, error) {
+	b := &builder{db: db}
+	if err := b.groupedSelect(q, false, nil); err != nil {
+		return "", nil, err
+	}
+	b.Having(q)
+	if len(q.GroupBy) > 0 {
+		b.w(" ORDER BY ", sqlbuild.OrderClause(q, ""), " LIMIT ")
+		b.arg(q.Limit)
+	}
+	return b.String(), b.Args, nil
+}
+
+// compileBuckets is the per-bucket series, of the given top groups when
+// grouped. 18.16 has neither window functions nor WITH subqueries, so the
+// ranking is a query of its own (compileGroups).
+func compileBuckets(db string, q *storage.Query, keys [][]*string) (string, []any, error) {
+	b := &builder{db: db}
+	if err := b.groupedSelect(q, true, keys); err != nil {
+		return "", nil, err
+	}
+	b.w(" ORDER BY b")
+	return b.String(), b.Args, nil
+}

@@ -1,0 +1,112 @@
+package clickhouse_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/clickhouse"
+	"github.com/inquest/inquest/storage/storetest"
+)
+
+var dbSeq atomic.Int64
+
+// openFresh opens a store on its own database of the server at addr.
+func openFresh(t *testing.T, addr string) *clickhouse.Store {
+	t.Helper()
+	dsn := fmt.Sprintf("clickhouse://%s/inquest_test_%d", addr, dbSeq.Add(1))
+	s, err := clickhouse.Open(context.Background(), clickhouse.Config{DSN: dsn}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	addr, _ := storetest.StartClickHouse(t)
+	storetest.RunEvents(t, func(t *testing.T) storage.EventStore { return openFresh(t, addr) })
+}
+
+// The same suite through Distributed tables over a one-shard cluster (the
+// server itself), as a cluster deployment queries them.
+func TestConformanceDistributed(t *testing.T) {
+	addr, _ := storetest.StartClickHouse(t)
+	storetest.RunEvents(t, func(t *testing.T) storage.EventStore {
+		dsn := fmt.Sprintf("clickhouse://%s/inquest_dist_%d", addr, dbSeq.Add(1))
+		s, err := clickhouse.Open(context.Background(), clickhouse.Config{DSN: dsn, Cluster: "inquest_test", NoClusterDDL: true}, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
+func count(t *testing.T, s *clickhouse.Store, query string) uint64 {
+	t.Helper()
+	var n uint64
+	require.NoError(t, s.Conn().QueryRow(context.Background(), query).Scan(&n))
+	return n
+}
+
+func TestMigrationsAreIdempotent(t *testing.T) {
+	addr, _ := storetest.StartClickHouse(t)
+	dsn := fmt.Sprintf("clickhouse://%s/inquest_twice", addr)
+	for i := 0; i < 2; i++ {
+		s, err := clickhouse.Open(context.Background(), clickhouse.Config{DSN: dsn}, nil)
+		require.NoError(t, err, "open %d", i+1)
+		assert.False(t, s.Features().LowCardinality, "Debian's 18.16 gets the plain schema")
+		assert.Equal(t, uint64(3), count(t, s, "SELECT count() FROM inquest_twice.schema_migrations"), "each migration recorded once")
+		require.NoError(t, s.Close())
+	}
+}
+
+func TestRetriedBatchIsStoredOnce(t *testing.T) {
+	addr, _ := storetest.StartClickHouse(t)
+	s := openFresh(t, addr)
+	ctx := context.Background()
+	var evs []storage.Event
+	for i := 0; i < 100; i++ {
+		evs = append(evs, storetest.Span("t1", "checkout", "op", time.Now().UnixNano()+int64(i), 5, storage.StatusOK))
+	}
+	// An insert whose acknowledgement was lost is sent again, whole.
+	require.NoError(t, s.WriteEvents(ctx, evs))
+	require.NoError(t, s.WriteEvents(ctx, evs))
+	require.NoError(t, s.Conn().Exec(ctx, "OPTIMIZE TABLE "+s.Database()+".events FINAL"))
+	assert.Equal(t, uint64(100), count(t, s, "SELECT count() FROM "+s.Database()+".events"), "the content hash merges the copy away")
+}
+
+func TestTraceUsesTheIndex(t *testing.T) {
+	addr, _ := storetest.StartClickHouse(t)
+	s := openFresh(t, addr)
+	ctx := context.Background()
+	now := time.Now().UnixNano()
+	var evs []storage.Event
+	for i := 0; i < 50; i++ {
+		e := storetest.Span("t1", "svc", "op", now+int64(i), 1, storage.StatusOK)
+		e.TraceID, e.SpanID = fmt.Sprintf("trace-%d", i%5), fmt.Sprint(i)
+		e.ID = e.ContentHash()
+		evs = append(evs, e)
+	}
+	require.NoError(t, s.WriteEvents(ctx, evs))
+	assert.Equal(t, uint64(5), count(t, s, "SELECT count() FROM "+s.Database()+".trace_index"), "one index row per trace and insert")
+	spans, err := s.Trace(ctx, "t1", "trace-3")
+	require.NoError(t, err)
+	assert.Len(t, spans, 10)
+	_, err = s.Trace(ctx, "t2", "trace-3")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+func TestOpenErrors(t *testing.T) {
+	_, err := clickhouse.Open(context.Background(), clickhouse.Config{DSN: "clickhouse://u:hunter2@127.0.0.1:1/db?dial_timeout=bogus"}, nil)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "hunter2", "the password stays out of errors")
+	_, err = clickhouse.Open(context.Background(), clickhouse.Config{DSN: "clickhouse://127.0.0.1:1/bad-name"}, nil)
+	assert.ErrorContains(t, err, `database "bad-name"`)
+	port := storetest.FreePort(t)
+	_, err = clickhouse.Open(context.Background(), clickhouse.Config{DSN: fmt.Sprintf("clickhouse://127.0.0.1:%d/db", port)}, nil)
+	assert.ErrorContains(t, err, "clickhouse")
+}
