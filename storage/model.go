@@ -11,6 +11,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -171,6 +172,19 @@ const (
 	MetricSummary   MetricType = "summary"
 	MetricUnknown   MetricType = "unknown"
 )
+
+// TypeFromName guesses a series' type from the Prometheus naming
+// conventions, for sources that do not carry types (remote write 1.0, a
+// VictoriaMetrics series written by someone else): _total, _count, _sum
+// and _bucket are counters, anything else a gauge.
+func TypeFromName(name string) MetricType {
+	for _, suffix := range []string{"_total", "_count", "_sum", "_bucket"} {
+		if strings.HasSuffix(name, suffix) {
+			return MetricCounter
+		}
+	}
+	return MetricGauge
+}
 
 // Sample is one point of a metric series. Labels exclude the name; the
 // series is identified by SeriesID, a hash of name and sorted labels.

@@ -5,7 +5,6 @@ package promrw
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/VictoriaMetrics/VictoriaMetrics/lib/prompb"
 
@@ -46,7 +45,7 @@ func Decode(body []byte) (*Decoded, error) {
 			ls.Put(l.Name, l.Value)
 		}
 		ls.Sort()
-		typ := typeOf(name)
+		typ := storage.TypeFromName(name)
 		var id uint64
 		for i, s := range ts.Samples {
 			if IsStale(s.Value) {
@@ -62,13 +61,4 @@ func Decode(body []byte) (*Decoded, error) {
 		}
 	}
 	return out, nil
-}
-
-func typeOf(name string) storage.MetricType {
-	for _, suffix := range []string{"_total", "_count", "_sum", "_bucket"} {
-		if strings.HasSuffix(name, suffix) {
-			return storage.MetricCounter
-		}
-	}
-	return storage.MetricGauge
 }

@@ -138,3 +138,18 @@ func StartClickHouse(t *testing.T) (addr string, stop func()) {
 	cmd.Dir = dir
 	return addr, startServer(t, "clickhouse-server", cmd, addr)
 }
+
+// StartVictoriaMetrics runs a real single-node victoria-metrics (Debian's
+// package) on a free loopback port for the test's lifetime and returns its
+// base URL. Queries see samples up to now (no latency offset) and keep
+// ten years, so tests may write at fixed past times.
+func StartVictoriaMetrics(t *testing.T) (url string, stop func()) {
+	t.Helper()
+	bin := RequireBinary(t, "victoria-metrics", "victoria-metrics")
+	port := FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(bin, "-storageDataPath="+t.TempDir(), "-httpListenAddr="+addr,
+		"-retentionPeriod=10y", "-search.latencyOffset=0s", "-search.disableCache", "-loggerLevel=ERROR",
+		"-memory.allowedPercent=20")
+	return "http://" + addr, startServer(t, "victoria-metrics", cmd, addr)
+}
