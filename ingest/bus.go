@@ -33,6 +33,9 @@ func (m *Message) Ack() {
 	}
 }
 
+// OnAck sets what Ack does; for Bus implementations outside this package.
+func (m *Message) OnAck(fn func()) { m.ack = fn }
+
 // Len is the number of records.
 func (m *Message) Len() int { return len(m.Events) + len(m.Samples) }
 

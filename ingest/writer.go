@@ -24,6 +24,11 @@ type WriterConfig struct {
 	Workers int
 	// Retries of a failed store write before the batch is dead-lettered.
 	Retries int
+	// DedupWindow, when set, drops records this writer stored within the
+	// window. With the Kafka bus, a record is delivered again after a
+	// failed commit or a broker restart; the gateway's dedup cannot see
+	// those. Zero (the in-process bus) turns it off.
+	DedupWindow time.Duration
 }
 
 // DefaultWriterConfig is 10,000 records or 1 s, as DESIGN.md asks.
@@ -54,6 +59,7 @@ type Writer struct {
 	cancel   context.CancelFunc
 	stopOnce sync.Once
 
+	dedup   *Dedup
 	rows    *prometheus.CounterVec
 	flushes prometheus.Histogram
 	lost    prometheus.Counter
@@ -69,6 +75,7 @@ func NewWriter(cfg WriterConfig, bus Bus, events storage.EventStore, metrics sto
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	w := &Writer{cfg: cfg, bus: bus, events: events, metrics: metrics, dlq: dlq, tail: tail, logger: logger,
+
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inquest_writer_rows_total", Help: "Rows written to the store, by table.",
 		}, []string{"table"}),
@@ -86,6 +93,9 @@ func NewWriter(cfg WriterConfig, bus Bus, events storage.EventStore, metrics sto
 				return nil, fmt.Errorf("register writer metrics: %w", err)
 			}
 		}
+	}
+	if cfg.DedupWindow > 0 {
+		w.dedup = NewDedup(cfg.DedupWindow, 2_000_000)
 	}
 	return w, nil
 }
@@ -156,14 +166,34 @@ func (w *Writer) run(ctx context.Context) {
 				w.flush(context.WithoutCancel(ctx), &p)
 				return
 			}
-			p.events = append(p.events, m.Events...)
-			p.samples = append(p.samples, m.Samples...)
+			w.add(&p, m)
 			p.msgs = append(p.msgs, m)
 			if p.len() >= w.cfg.BatchSize {
 				w.flush(ctx, &p)
 			}
 		case <-ticker.C:
 			w.flush(ctx, &p)
+		}
+	}
+}
+
+// add takes a message's records into the batch, less those stored already
+// when the writer dedups.
+func (w *Writer) add(p *pending, m *Message) {
+	if w.dedup == nil {
+		p.events = append(p.events, m.Events...)
+		p.samples = append(p.samples, m.Samples...)
+		return
+	}
+	now := time.Now()
+	for i := range m.Events {
+		if !w.dedup.Seen(m.Events[i].ID, now) {
+			p.events = append(p.events, m.Events[i])
+		}
+	}
+	for i := range m.Samples {
+		if !w.dedup.Seen(m.Samples[i].ContentHash(), now) {
+			p.samples = append(p.samples, m.Samples[i])
 		}
 	}
 }

@@ -1,0 +1,133 @@
+package kafkabus
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/storage"
+)
+
+// wire is a record's value: validated records of one tenant. JSON keeps the
+// topic readable with any Kafka tool; values are finite (validation refuses
+// NaN and infinities), so JSON round-trips them exactly.
+type wire struct {
+	V       int              `json:"v"`
+	Tenant  string           `json:"tenant"`
+	Events  []storage.Event  `json:"events,omitempty"`
+	Samples []storage.Sample `json:"samples,omitempty"`
+}
+
+const wireVersion = 1
+
+// maxRecordBytes stays under Kafka's default 1 MB message size.
+const maxRecordBytes = 900 << 10
+
+const samplesPerRecord = 2000
+
+// encode splits a message into records keyed by trace id, so that the
+// spans of one trace reach one partition (and one writer) in order. Events
+// without a trace, and samples, are keyed by tenant and service or name.
+func encode(topic string, m *ingest.Message) ([]*kgo.Record, error) {
+	var recs []*kgo.Record
+	add := func(key string, events []storage.Event, samples []storage.Sample) error {
+		r, err := encodeChunk(topic, key, m.Tenant, events, samples)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, r...)
+		return nil
+	}
+	byKey := map[string][]storage.Event{}
+	var order []string
+	for i := range m.Events {
+		e := &m.Events[i]
+		if e.Tenant != m.Tenant {
+			return nil, fmt.Errorf("event of tenant %q in a message of tenant %q", e.Tenant, m.Tenant)
+		}
+		k := e.TraceID
+		if k == "" {
+			k = m.Tenant + "/" + e.Service
+		}
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+		}
+		byKey[k] = append(byKey[k], *e)
+	}
+	for _, k := range order {
+		if err := add(k, byKey[k], nil); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < len(m.Samples); i += samplesPerRecord {
+		chunk := m.Samples[i:min(i+samplesPerRecord, len(m.Samples))]
+		for j := range chunk {
+			if chunk[j].Tenant != m.Tenant {
+				return nil, fmt.Errorf("sample of tenant %q in a message of tenant %q", chunk[j].Tenant, m.Tenant)
+			}
+		}
+		if err := add(m.Tenant+"/"+chunk[0].Name, nil, chunk); err != nil {
+			return nil, err
+		}
+	}
+	return recs, nil
+}
+
+// encodeChunk encodes one record, halving it until it fits.
+func encodeChunk(topic, key, tenant string, events []storage.Event, samples []storage.Sample) ([]*kgo.Record, error) {
+	b, err := json.Marshal(wire{V: wireVersion, Tenant: tenant, Events: events, Samples: samples})
+	if err != nil {
+		return nil, fmt.Errorf("encode record: %w", err)
+	}
+	if len(b) <= maxRecordBytes {
+		return []*kgo.Record{{Topic: topic, Key: []byte(key), Value: b}}, nil
+	}
+	n := len(events) + len(samples)
+	if n <= 1 {
+		return nil, fmt.Errorf("one record of %d bytes is above the %d-byte limit", len(b), maxRecordBytes)
+	}
+	var a, c []*kgo.Record
+	if len(events) > 1 {
+		h := len(events) / 2
+		if a, err = encodeChunk(topic, key, tenant, events[:h], nil); err == nil {
+			c, err = encodeChunk(topic, key, tenant, events[h:], samples)
+		}
+	} else {
+		h := len(samples) / 2
+		if a, err = encodeChunk(topic, key, tenant, events, samples[:h]); err == nil {
+			c, err = encodeChunk(topic, key, tenant, nil, samples[h:])
+		}
+	}
+	return append(a, c...), err
+}
+
+var errBadRecord = errors.New("bad record")
+
+// decode turns a record's value back into a message, refusing anything a
+// gateway could not have produced.
+func decode(value []byte) (*ingest.Message, error) {
+	var w wire
+	if err := json.Unmarshal(value, &w); err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadRecord, err)
+	}
+	if w.V != wireVersion {
+		return nil, fmt.Errorf("%w: version %d, want %d", errBadRecord, w.V, wireVersion)
+	}
+	if w.Tenant == "" {
+		return nil, fmt.Errorf("%w: no tenant", errBadRecord)
+	}
+	for i := range w.Events {
+		if w.Events[i].Tenant != w.Tenant {
+			return nil, fmt.Errorf("%w: event of another tenant", errBadRecord)
+		}
+	}
+	for i := range w.Samples {
+		if w.Samples[i].Tenant != w.Tenant {
+			return nil, fmt.Errorf("%w: sample of another tenant", errBadRecord)
+		}
+	}
+	return &ingest.Message{Tenant: w.Tenant, Events: w.Events, Samples: w.Samples}, nil
+}

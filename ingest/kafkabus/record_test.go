@@ -1,0 +1,71 @@
+package kafkabus
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/storage"
+)
+
+func TestRecordsRoundTripAndStaySmall(t *testing.T) {
+	m := &ingest.Message{Tenant: "t1"}
+	for i := 0; i < 3000; i++ {
+		e := storage.Event{Tenant: "t1", TimeUnixNano: int64(i), Kind: storage.KindLog, Service: "svc", Name: "line",
+			Body: strings.Repeat("x", 500), Status: storage.StatusUnset, SampleRate: 1}
+		if i%2 == 0 {
+			e.TraceID = fmt.Sprint("trace-", i%10)
+		}
+		e.ID = e.ContentHash()
+		m.Events = append(m.Events, e)
+	}
+	for i := 0; i < 5000; i++ {
+		s := storage.Sample{Tenant: "t1", Name: "cpu", TimeUnixNano: int64(i), Value: float64(i) / 3, Type: storage.MetricGauge}
+		s.SeriesID = s.ComputeSeriesID()
+		m.Samples = append(m.Samples, s)
+	}
+	recs, err := encode("raw-telemetry", m)
+	require.NoError(t, err)
+	got := &ingest.Message{Tenant: "t1"}
+	for _, r := range recs {
+		assert.LessOrEqual(t, len(r.Value), maxRecordBytes)
+		d, err := decode(r.Value)
+		require.NoError(t, err)
+		if len(d.Events) > 0 && d.Events[0].TraceID != "" {
+			assert.Equal(t, d.Events[0].TraceID, string(r.Key), "keyed by trace id")
+		}
+		got.Events = append(got.Events, d.Events...)
+		got.Samples = append(got.Samples, d.Samples...)
+	}
+	assert.ElementsMatch(t, m.Events, got.Events)
+	assert.Equal(t, m.Samples, got.Samples)
+
+	m.Events[5].Tenant = "t2"
+	_, err = encode("raw-telemetry", m)
+	assert.ErrorContains(t, err, "tenant")
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"v":1,"tenant":"t1","events":[{"Tenant":"t1","Service":"a"}]}`))
+	f.Add([]byte(`{"v":1,"tenant":"t1","samples":[{"Tenant":"t2"}]}`))
+	f.Add([]byte(`{"v":2}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decode(b)
+		if err != nil {
+			return
+		}
+		if m.Tenant == "" {
+			t.Fatal("a message without a tenant was accepted")
+		}
+		for _, e := range m.Events {
+			if e.Tenant != m.Tenant {
+				t.Fatal("an event of another tenant was accepted")
+			}
+		}
+	})
+}
