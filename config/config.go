@@ -42,6 +42,21 @@ type Config struct {
 	TenantBurst           int     `koanf:"tenant-burst"`
 	TenantBytesPerDay     int64   `koanf:"tenant-bytes-per-day"`
 
+	// Role splits a scaled deployment: gateways take data in and answer
+	// queries, writers move data from Kafka to the stores; all does both.
+	Role string `koanf:"role"`
+
+	ClickHouseDSN        string        `koanf:"clickhouse-dsn"`
+	ClickHouseCluster    string        `koanf:"clickhouse-cluster"`
+	ClickHouseReplicated bool          `koanf:"clickhouse-replicated"`
+	ClickHouseTTL        time.Duration `koanf:"clickhouse-ttl"`
+	VictoriaMetricsURL   string        `koanf:"victoriametrics-url"`
+	KafkaBrokers         []string      `koanf:"kafka-brokers"`
+	KafkaTopic           string        `koanf:"kafka-topic"`
+	KafkaGroup           string        `koanf:"kafka-group"`
+	KafkaCompression     string        `koanf:"kafka-compression"`
+	KafkaPartitions      int           `koanf:"kafka-partitions"`
+
 	QueryCache     bool   `koanf:"query-cache"`
 	QueryCacheSize int    `koanf:"query-cache-size"`
 	RedisURL       string `koanf:"redis-url"`
@@ -89,6 +104,11 @@ func Default() Config {
 		BatchSize:          10_000,
 		FlushInterval:      time.Second,
 		Writers:            2,
+		Role:               "all",
+		KafkaTopic:         "raw-telemetry",
+		KafkaGroup:         "inquest-writers",
+		KafkaCompression:   "zstd",
+		KafkaPartitions:    12,
 		DedupWindow:        10 * time.Minute,
 		DuckDBCheckpoint:   "256MB",
 		QueryCache:         true,
@@ -137,6 +157,23 @@ func (c Config) Validate() error {
 	if c.AuthJWTSecret != "" && c.AuthJWTSecretFile != "" {
 		errs = append(errs, "set auth-jwt-secret or auth-jwt-secret-file, not both")
 	}
+	switch c.Role {
+	case "all":
+	case "gateway", "writer":
+		if len(c.KafkaBrokers) == 0 {
+			errs = append(errs, fmt.Sprintf("role %s needs kafka-brokers: gateways and writers meet on a Kafka topic", c.Role))
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("role %q: want gateway, writer or all", c.Role))
+	}
+	switch c.KafkaCompression {
+	case "zstd", "lz4", "snappy", "gzip", "none":
+	default:
+		errs = append(errs, fmt.Sprintf("kafka-compression %q: want zstd, lz4, snappy, gzip or none", c.KafkaCompression))
+	}
+	if c.ClickHouseCluster != "" && c.ClickHouseDSN == "" {
+		errs = append(errs, "clickhouse-cluster needs clickhouse-dsn")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -175,6 +212,17 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Float64("tenant-events-per-second", 0, "records per second one tenant may send, answered with 429 past it (0: unlimited)")
 	fs.Int("tenant-burst", 0, "records one tenant may send at once (0: the per-second rate, at least 1000)")
 	fs.Int64("tenant-bytes-per-day", 0, "request bytes one tenant may send per UTC day (0: unlimited; counted in memory)")
+	fs.String("role", d.Role, "gateway (ingest and queries), writer (Kafka to the stores) or all; gateway and writer need --kafka-brokers")
+	fs.String("clickhouse-dsn", "", "store events, spans and logs in ClickHouse (clickhouse://user:pass@host:9000/inquest); the rest stays embedded")
+	fs.String("clickhouse-cluster", "", "ClickHouse cluster name: tables are created ON CLUSTER with Distributed tables over per-shard ones")
+	fs.Bool("clickhouse-replicated", false, "use ReplicatedReplacingMergeTree for the per-shard tables (needs Keeper and the {shard}/{replica} macros)")
+	fs.Duration("clickhouse-ttl", 0, "ClickHouse 19.6+ deletes events older than this by event time (0: never; imported history older than it goes too)")
+	fs.String("victoriametrics-url", "", "store metrics in VictoriaMetrics (http://host:8428) and accept raw PromQL in metricSeries")
+	fs.StringSlice("kafka-brokers", nil, "carry records from gateways to writers through Kafka or Redpanda (host:9092, repeatable)")
+	fs.String("kafka-topic", d.KafkaTopic, "Kafka topic of validated records, created if missing")
+	fs.String("kafka-group", d.KafkaGroup, "consumer group of the writers")
+	fs.String("kafka-compression", d.KafkaCompression, "zstd, lz4, snappy, gzip or none")
+	fs.Int("kafka-partitions", d.KafkaPartitions, "partitions of the topic when Inquest creates it")
 	fs.Bool("query-cache", d.QueryCache, "cache aggregate, services, service map and metric answers (ranges aligned to 10 s; answers near now may lag up to 5 s, late data in past ranges up to 1 min)")
 	fs.Int("query-cache-size", d.QueryCacheSize, "answers the in-process query cache keeps")
 	fs.String("redis-url", "", "share the query cache through Redis (redis://host:6379/0); a Redis failure is a cache miss")
@@ -220,7 +268,7 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 			if key == "config" {
 				return "", nil
 			}
-			if key == "allowed-origins" || key == "auth-jwt-public-key-file" {
+			if f := fs.Lookup(key); f != nil && f.Value.Type() == "stringSlice" {
 				return key, strings.Split(v, ",")
 			}
 			return key, v

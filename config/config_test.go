@@ -53,3 +53,50 @@ func TestLoadErrors(t *testing.T) {
 	_, err = Load(flags(t))
 	assert.ErrorContains(t, err, "retention")
 }
+
+// The scaled-mode contract: each backend by flag, INQUEST_* variable or
+// YAML key, and only what is named leaves the embedded store.
+func TestScaledModeSettings(t *testing.T) {
+	cfg, err := Load(flags(t, "--clickhouse-dsn", "clickhouse://127.0.0.1:9000/inquest"))
+	require.NoError(t, err)
+	assert.Equal(t, "clickhouse://127.0.0.1:9000/inquest", cfg.ClickHouseDSN)
+	assert.Empty(t, cfg.VictoriaMetricsURL)
+	assert.Empty(t, cfg.KafkaBrokers)
+	assert.Equal(t, "all", cfg.Role)
+
+	t.Setenv("INQUEST_CLICKHOUSE_DSN", "clickhouse://ch:9000/x")
+	t.Setenv("INQUEST_VICTORIAMETRICS_URL", "http://vm:8428")
+	t.Setenv("INQUEST_KAFKA_BROKERS", "k1:9092,k2:9092")
+	t.Setenv("INQUEST_REDIS_URL", "redis://r:6379/0")
+	t.Setenv("INQUEST_ROLE", "writer")
+	cfg, err = Load(flags(t))
+	require.NoError(t, err)
+	assert.Equal(t, "clickhouse://ch:9000/x", cfg.ClickHouseDSN)
+	assert.Equal(t, "http://vm:8428", cfg.VictoriaMetricsURL)
+	assert.Equal(t, []string{"k1:9092", "k2:9092"}, cfg.KafkaBrokers)
+	assert.Equal(t, "redis://r:6379/0", cfg.RedisURL)
+	assert.Equal(t, "writer", cfg.Role)
+
+	for _, k := range []string{"INQUEST_CLICKHOUSE_DSN", "INQUEST_VICTORIAMETRICS_URL", "INQUEST_KAFKA_BROKERS", "INQUEST_REDIS_URL", "INQUEST_ROLE"} {
+		t.Setenv(k, "")
+		require.NoError(t, os.Unsetenv(k))
+	}
+	_, err = Load(flags(t, "--role", "gateway"))
+	assert.ErrorContains(t, err, "role gateway needs kafka-brokers")
+	_, err = Load(flags(t, "--role", "reader"))
+	assert.ErrorContains(t, err, `role "reader"`)
+}
+
+// The example configuration of deploy/ loads as it is.
+func TestDeployExampleLoads(t *testing.T) {
+	for _, name := range []string{"inquest.yaml", "gateway.yaml", "writer.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := Load(flags(t, "--config", filepath.Join("..", "deploy", name)))
+			require.NoError(t, err)
+			assert.NotEmpty(t, cfg.ClickHouseDSN)
+			assert.NotEmpty(t, cfg.VictoriaMetricsURL)
+			assert.NotEmpty(t, cfg.KafkaBrokers)
+			assert.NotEmpty(t, cfg.RedisURL)
+		})
+	}
+}

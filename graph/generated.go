@@ -154,7 +154,7 @@ type ComplexityRoot struct {
 		DeadLetters  func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
 		Events       func(childComplexity int, rangeArg model.TimeRangeInput, filters []*model.FilterInput, first *int, after *string) int
 		MetricNames  func(childComplexity int, rangeArg model.TimeRangeInput) int
-		MetricSeries func(childComplexity int, input model.MetricQueryInput) int
+		MetricSeries func(childComplexity int, input model.MetricQueryInput, promql *string) int
 		ServiceMap   func(childComplexity int, rangeArg model.TimeRangeInput) int
 		Services     func(childComplexity int, rangeArg model.TimeRangeInput) int
 		Trace        func(childComplexity int, id string) int
@@ -234,7 +234,7 @@ type QueryResolver interface {
 	Trace(ctx context.Context, id string) (*model.Trace, error)
 	Services(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.ServiceSummary, error)
 	ServiceMap(ctx context.Context, rangeArg model.TimeRangeInput) (*model.ServiceMap, error)
-	MetricSeries(ctx context.Context, input model.MetricQueryInput) ([]*model.MetricSeries, error)
+	MetricSeries(ctx context.Context, input model.MetricQueryInput, promql *string) ([]*model.MetricSeries, error)
 	MetricNames(ctx context.Context, rangeArg model.TimeRangeInput) ([]string, error)
 	DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.DeadLetter, error)
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
@@ -762,7 +762,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.MetricSeries(childComplexity, args["input"].(model.MetricQueryInput)), true
+		return e.ComplexityRoot.Query.MetricSeries(childComplexity, args["input"].(model.MetricQueryInput), args["promql"].(*string)), true
 	case "Query.serviceMap":
 		if e.ComplexityRoot.Query.ServiceMap == nil {
 			break
@@ -1410,7 +1410,8 @@ input LabelMatcherInput {
 Reads as PromQL's ` + "`" + `groupFunction by (groupBy) (function(name{matchers}[step]))` + "`" + `.
 """
 input MetricQueryInput {
-  name: String!
+  "The metric; required unless metricSeries is given raw promql."
+  name: String
   matchers: [LabelMatcherInput!]
   range: TimeRangeInput!
   "A step such as 15s or 1m; defaults to range/250."
@@ -1510,7 +1511,14 @@ type Query {
   trace(id: ID!): Trace @hasRole(role: VIEWER)
   services(range: TimeRangeInput!): [ServiceSummary!]! @hasRole(role: VIEWER)
   serviceMap(range: TimeRangeInput!): ServiceMap! @hasRole(role: VIEWER)
-  metricSeries(input: MetricQueryInput!): [MetricSeries!]! @hasRole(role: VIEWER)
+  """
+  Series of a metric, stepped over the range. With promql, the expression is
+  run as it is (PromQL/MetricsQL, only over the caller's tenant) with the
+  input's range and step, and the other input fields must be left out; raw
+  PromQL needs VictoriaMetrics (--victoriametrics-url) and is an error on the
+  embedded store.
+  """
+  metricSeries(input: MetricQueryInput!, promql: String): [MetricSeries!]! @hasRole(role: VIEWER)
   metricNames(range: TimeRangeInput!): [String!]! @hasRole(role: VIEWER)
   deadLetters(range: TimeRangeInput!, limit: Int = 100): [DeadLetter!]! @hasRole(role: VIEWER)
   "The tenant's API keys, revoked ones included."
@@ -2176,6 +2184,14 @@ func (ec *executionContext) field_Query_metricSeries_args(ctx context.Context, r
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "promql",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["promql"] = arg1
 	return args, nil
 }
 
@@ -4372,7 +4388,7 @@ func (ec *executionContext) _Query_metricSeries(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().MetricSeries(ctx, fc.Args["input"].(model.MetricQueryInput))
+			return ec.Resolvers.Query().MetricSeries(ctx, fc.Args["input"].(model.MetricQueryInput), fc.Args["promql"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -7079,7 +7095,7 @@ func (ec *executionContext) unmarshalInputMetricQueryInput(ctx context.Context, 
 		switch k {
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}

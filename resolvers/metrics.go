@@ -1,7 +1,10 @@
 package resolvers
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"time"
 
 	"github.com/inquest/inquest/graph/model"
 	"github.com/inquest/inquest/storage"
@@ -12,7 +15,7 @@ var matchOps = map[model.MatchOp]storage.MatchOp{
 }
 
 func (r *Resolver) metricQuery(tenantID string, in model.MetricQueryInput) (storage.MetricQuery, error) {
-	q := storage.MetricQuery{Tenant: tenantID, Name: in.Name, GroupBy: in.GroupBy, Aggregate: in.Aggregate != nil && *in.Aggregate}
+	q := storage.MetricQuery{Tenant: tenantID, Name: deref(in.Name), GroupBy: in.GroupBy, Aggregate: in.Aggregate != nil && *in.Aggregate}
 	var err error
 	if q.Range, err = r.timeRange(in.Range); err != nil {
 		return q, err
@@ -44,6 +47,38 @@ func (r *Resolver) metricQuery(tenantID string, in model.MetricQueryInput) (stor
 		return q, asUser(err)
 	}
 	return q, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// promQL runs a raw expression over the input's range and step.
+func (r *Resolver) promQL(ctx context.Context, tenantID, expr string, in model.MetricQueryInput) ([]storage.MetricSeries, error) {
+	if r.PromQL == nil {
+		return nil, userErr("raw PromQL needs VictoriaMetrics (start the server with --victoriametrics-url); the embedded store answers the structured query (name, matchers, function, groupBy)")
+	}
+	if in.Name != nil || len(in.Matchers) > 0 || len(in.GroupBy) > 0 || in.Limit != nil || (in.Aggregate != nil && *in.Aggregate) {
+		return nil, userErr("with promql, give only range and step in input: the expression says the rest")
+	}
+	tr, err := r.timeRange(in.Range)
+	if err != nil {
+		return nil, err
+	}
+	var step time.Duration
+	if in.Step != nil && *in.Step != "" {
+		if step, err = storage.ParseDuration(*in.Step); err != nil || step <= 0 {
+			return nil, userErr("step %q: want a duration such as 15s or 1m", *in.Step)
+		}
+	}
+	series, err := r.PromQL.PromQL(ctx, tenantID, expr, tr, step)
+	if errors.Is(err, storage.ErrBadQuery) {
+		return nil, asUser(err)
+	}
+	return series, err
 }
 
 func ratio(a, b float64) float64 {

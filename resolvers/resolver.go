@@ -18,8 +18,10 @@ import (
 
 // Resolver holds what the resolvers need.
 type Resolver struct {
-	EventStore      storage.EventStore
-	MetricStore     storage.MetricStore
+	EventStore  storage.EventStore
+	MetricStore storage.MetricStore
+	// PromQL runs raw PromQL; nil unless VictoriaMetrics holds the metrics.
+	PromQL          storage.PromQLQuerier
 	DeadLetterStore storage.DeadLetterStore
 	APIKeyStore     storage.APIKeyStore
 	AuditStore      storage.AuditStore

@@ -212,16 +212,20 @@ func (r *queryResolver) ServiceMap(ctx context.Context, rangeArg model.TimeRange
 }
 
 // MetricSeries is the resolver for the metricSeries field.
-func (r *queryResolver) MetricSeries(ctx context.Context, input model.MetricQueryInput) ([]*model.MetricSeries, error) {
+func (r *queryResolver) MetricSeries(ctx context.Context, input model.MetricQueryInput, promql *string) ([]*model.MetricSeries, error) {
 	t, err := tenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q, err := r.metricQuery(t, input)
-	if err != nil {
-		return nil, err
+	var series []storage.MetricSeries
+	if promql != nil {
+		series, err = r.promQL(ctx, t, *promql, input)
+	} else {
+		var q storage.MetricQuery
+		if q, err = r.metricQuery(t, input); err == nil {
+			series, err = r.MetricStore.MetricSeries(ctx, q)
+		}
 	}
-	series, err := r.MetricStore.MetricSeries(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,10 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	})
 
 	mux := http.NewServeMux()
+	s.healthRoutes(mux)
+	if !s.runsGateway() {
+		return mux // a writer answers health checks and metrics only
+	}
 	mux.Handle("/graphql", instrument("graphql", graphqlRoute))
 	for _, p := range []string{"/v1/traces", "/v1/logs", "/v1/metrics", "/api/v1/write", "/v1/events", "/v1/ingest"} {
 		mux.Handle(p, instrument(p, sameOrigin(s.cfg.AllowedOrigins, s.access.http(ingestMux))))
@@ -53,6 +57,12 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	mux.Handle("/mcp", instrument("/mcp", s.access.http(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "the MCP server is not built yet", http.StatusNotImplemented)
 	}))))
+	mux.Handle("GET /{$}", web.Dashboard())
+	return mux
+}
+
+// healthRoutes are served in every role.
+func (s *Server) healthRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
@@ -60,12 +70,10 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
-		if err := s.store.DB().PingContext(r.Context()); err != nil {
-			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		if err := s.ping(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /{$}", web.Dashboard())
-	return mux
 }

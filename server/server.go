@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/demo"
 	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/ingest/kafkabus"
 	"github.com/inquest/inquest/ingest/receiver"
 	"github.com/inquest/inquest/ingest/redistail"
 	"github.com/inquest/inquest/resolvers"
@@ -40,7 +40,11 @@ type Server struct {
 	logger   *slog.Logger
 	registry *prometheus.Registry
 
-	store    *duckdb.Store
+	embedded *duckdb.Store  // API keys, audit, usage and dead letters; and what no scaled backend took
+	store    *storage.Parts // every part, wherever it lives
+	pingers  []namedPinger
+	promql   storage.PromQLQuerier
+	kafka    *kafkabus.Bus
 	bus      ingest.Bus
 	pipeline *ingest.Pipeline
 	writer   *ingest.Writer
@@ -84,21 +88,23 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		return nil, err
 	}
 
-	store, err := duckdb.Open(ctx, duckdb.Config{
-		Path: filepath.Join(cfg.DataDir, "inquest.duckdb"), Threads: cfg.DuckDBThreads, MemoryLimit: cfg.DuckDBMemoryLimit,
-		CheckpointThreshold: cfg.DuckDBCheckpoint,
-	}, logger)
+	store, err := s.openStores(ctx)
 	if err != nil {
 		s.access.close()
 		return nil, err
 	}
 	s.store = store
 	fail := func(err error) (*Server, error) {
+		if s.kafka != nil {
+			_ = s.kafka.Shutdown(context.Background())
+		}
 		_ = store.Close()
 		s.access.close()
 		return nil, err
 	}
-	s.bus = ingest.NewLocalBus(cfg.QueueRecords)
+	if s.bus, err = s.openBus(ctx); err != nil {
+		return fail(err)
+	}
 	pcfg := ingest.DefaultConfig()
 	pcfg.Limits.MaxAge, pcfg.Limits.MaxFuture, pcfg.DedupWindow = cfg.Retention, cfg.MaxFuture, cfg.DedupWindow
 	pcfg.Quotas = ingest.QuotaConfig{EventsPerSecond: cfg.TenantEventsPerSecond, Burst: cfg.TenantBurst, BytesPerDay: cfg.TenantBytesPerDay}
@@ -118,6 +124,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	s.meter = usage.NewMeter(store, 30*time.Second, logger)
 	s.pipeline.OnAccepted(s.meter.Ingest)
 	wcfg := ingest.WriterConfig{BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Workers: cfg.Writers, Retries: 3}
+	if s.kafka != nil {
+		// Kafka delivers again what was stored but not committed.
+		wcfg.DedupWindow = cfg.DedupWindow
+	}
 	if s.writer, err = ingest.NewWriter(wcfg, s.bus, store, store, store, s.tail, s.registry, logger); err != nil {
 		return fail(err)
 	}
@@ -139,7 +149,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		}
 		reads = cache.NewStore(store, c, cache.DefaultConfig(), s.registry)
 	}
-	res := &resolvers.Resolver{EventStore: reads, MetricStore: reads, DeadLetterStore: store, APIKeyStore: store, AuditStore: store,
+	res := &resolvers.Resolver{EventStore: reads, MetricStore: reads, PromQL: s.promql, DeadLetterStore: store, APIKeyStore: store, AuditStore: store,
 		UsageMeter: s.meter,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
@@ -155,7 +165,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Store is the embedded store, for tools and tests that read it directly.
-func (s *Server) Store() *duckdb.Store { return s.store }
+func (s *Server) Store() *duckdb.Store { return s.embedded }
 
 // Pipeline is the ingest pipeline, for in-process importers.
 func (s *Server) Pipeline() *ingest.Pipeline { return s.pipeline }
@@ -172,8 +182,10 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.writer.Start(ctx); err != nil {
-		return err
+	if s.runsWriter() {
+		if err := s.writer.Start(ctx); err != nil {
+			return err
+		}
 	}
 	if err := s.meter.Start(ctx); err != nil {
 		return err
@@ -200,14 +212,14 @@ func (s *Server) Start(ctx context.Context) error {
 			return errors.Join(err, s.Shutdown(context.Background()))
 		}
 	}
-	if s.cfg.OTLPHTTPAddr != "" {
+	if s.cfg.OTLPHTTPAddr != "" && s.runsGateway() {
 		mux := http.NewServeMux()
 		s.receiver.RegisterOTLP(mux)
 		if s.otlpSrv, s.addrs.OTLPHTTP, err = serve("otlp-http", s.cfg.OTLPHTTPAddr, sameOrigin(s.cfg.AllowedOrigins, s.access.http(mux))); err != nil {
 			return errors.Join(err, s.Shutdown(context.Background()))
 		}
 	}
-	if s.cfg.GRPCAddr != "" {
+	if s.cfg.GRPCAddr != "" && s.runsGateway() {
 		ln, err := net.Listen("tcp", s.cfg.GRPCAddr)
 		if err != nil {
 			return errors.Join(fmt.Errorf("grpc listen on %s: %w", s.cfg.GRPCAddr, err), s.Shutdown(context.Background()))
@@ -286,7 +298,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 		s.wg.Wait()
-		errs = append(errs, s.writer.Shutdown(ctx))
+		if s.runsWriter() {
+			errs = append(errs, s.writer.Shutdown(ctx))
+		} else {
+			errs = append(errs, s.bus.Close())
+		}
+		if s.kafka != nil {
+			errs = append(errs, s.kafka.Shutdown(ctx))
+		}
 		errs = append(errs, s.meter.Shutdown(ctx))
 		errs = append(errs, s.store.Close())
 		if s.rtail != nil {

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -438,6 +440,16 @@ type MetricQuery struct {
 	Aggregate bool
 	Limit     int // series
 }
+
+// PromQLQuerier runs raw PromQL/MetricsQL over one tenant's series. Only
+// the VictoriaMetrics metric store has it.
+type PromQLQuerier interface {
+	PromQL(ctx context.Context, tenant, expr string, r TimeRange, step time.Duration) ([]MetricSeries, error)
+}
+
+// ErrBadQuery marks an error caused by the query itself (a syntax error in
+// raw PromQL, say), whose message is the caller's to see.
+var ErrBadQuery = errors.New("bad query")
 
 // MetricPoint is a value at the start of a step.
 type MetricPoint struct {

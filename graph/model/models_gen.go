@@ -166,7 +166,8 @@ type MetricPoint struct {
 
 // Reads as PromQL's `groupFunction by (groupBy) (function(name{matchers}[step]))`.
 type MetricQueryInput struct {
-	Name     string               `json:"name"`
+	// The metric; required unless metricSeries is given raw promql.
+	Name     *string              `json:"name,omitempty"`
 	Matchers []*LabelMatcherInput `json:"matchers,omitempty"`
 	Range    *TimeRangeInput      `json:"range"`
 	// A step such as 15s or 1m; defaults to range/250.

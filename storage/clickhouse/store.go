@@ -144,3 +144,6 @@ func redact(err error, dsn string) error {
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }

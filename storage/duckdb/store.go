@@ -229,3 +229,6 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 	}
 	return nil
 }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }

@@ -120,6 +120,9 @@ func (s *Store) do(req *http.Request) ([]byte, error) {
 		if len(msg) > 500 {
 			msg = msg[:500] + "..."
 		}
+		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity {
+			return nil, fmt.Errorf("%w: %s", storage.ErrBadQuery, msg)
+		}
 		return nil, fmt.Errorf("%s: %s", resp.Status, msg)
 	}
 	return body, nil
@@ -250,4 +253,10 @@ func (s *Store) MetricNames(ctx context.Context, tenant string, r storage.TimeRa
 
 func seconds(nanos int64) string {
 	return fmt.Sprintf("%.3f", float64(nanos)/1e9)
+}
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.get(ctx, "/health", nil)
+	return err
 }

@@ -91,7 +91,8 @@ func TestRawPromQLStaysInTheTenant(t *testing.T) {
 	assert.Equal(t, []string{"http.server.request.duration_count"}, names)
 
 	_, err = s.PromQL(ctx, "tenant-a", "sum(rate(", r, time.Second)
-	assert.ErrorContains(t, err, "422", "a syntax error is the server's answer")
+	assert.ErrorIs(t, err, storage.ErrBadQuery, "a syntax error is the caller's")
+	assert.ErrorContains(t, err, "unexpected token", "in the server's words")
 	_, err = s.PromQL(ctx, "", "up", r, time.Second)
 	assert.Error(t, err)
 	_, err = s.MetricSeries(ctx, storage.MetricQuery{Tenant: "tenant-a", Name: "x", Range: r, GroupBy: []string{"a b"}})

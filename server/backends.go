@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/ingest/kafkabus"
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/clickhouse"
+	"github.com/inquest/inquest/storage/duckdb"
+	"github.com/inquest/inquest/storage/victoriametrics"
+)
+
+// namedPinger is a backend the readiness check asks.
+type namedPinger struct {
+	name string
+	storage.Pinger
+}
+
+// openStores opens the embedded store and, as configured, the scaled
+// backends that take over a part of it: ClickHouse the events, spans and
+// logs; VictoriaMetrics the metrics. Everything else stays embedded.
+func (s *Server) openStores(ctx context.Context) (*storage.Parts, error) {
+	cfg := s.cfg
+	embedded, err := duckdb.Open(ctx, duckdb.Config{
+		Path: filepath.Join(cfg.DataDir, "inquest.duckdb"), Threads: cfg.DuckDBThreads, MemoryLimit: cfg.DuckDBMemoryLimit,
+		CheckpointThreshold: cfg.DuckDBCheckpoint,
+	}, s.logger)
+	if err != nil {
+		return nil, err
+	}
+	s.embedded = embedded
+	parts := &storage.Parts{EventStore: embedded, MetricStore: embedded, DeadLetterStore: embedded, APIKeyStore: embedded,
+		UsageStore: embedded, AuditStore: embedded, Closers: []io.Closer{embedded}}
+	s.pingers = []namedPinger{{"duckdb", embedded}}
+	if cfg.ClickHouseDSN != "" {
+		ch, err := clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.ClickHouseDSN, Cluster: cfg.ClickHouseCluster,
+			Replicated: cfg.ClickHouseReplicated, TTL: cfg.ClickHouseTTL}, s.logger)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%v)", err, parts.Close())
+		}
+		parts.EventStore = ch
+		parts.Closers = append(parts.Closers, ch)
+		s.pingers = append(s.pingers, namedPinger{"clickhouse", ch})
+	}
+	if cfg.VictoriaMetricsURL != "" {
+		vm, err := victoriametrics.Open(ctx, victoriametrics.Config{URL: cfg.VictoriaMetricsURL}, s.logger)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%v)", err, parts.Close())
+		}
+		parts.MetricStore = vm
+		parts.Closers = append(parts.Closers, vm)
+		s.pingers = append(s.pingers, namedPinger{"victoriametrics", vm})
+		s.promql = vm
+	}
+	return parts, nil
+}
+
+// openBus is the in-process queue, or the Kafka topic between gateways and
+// writers.
+func (s *Server) openBus(ctx context.Context) (ingest.Bus, error) {
+	cfg := s.cfg
+	if len(cfg.KafkaBrokers) == 0 {
+		return ingest.NewLocalBus(cfg.QueueRecords), nil
+	}
+	kb, err := kafkabus.New(ctx, kafkabus.Config{Brokers: cfg.KafkaBrokers, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup,
+		Compression: cfg.KafkaCompression, Partitions: int32(cfg.KafkaPartitions)}, s.registry, s.logger)
+	if err != nil {
+		return nil, err
+	}
+	s.kafka = kb
+	return kb, nil
+}
+
+// ping asks every backend, for /readyz; it names the first that fails.
+func (s *Server) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	for _, p := range s.pingers {
+		if err := p.Ping(ctx); err != nil {
+			return fmt.Errorf("%s unavailable", p.name)
+		}
+	}
+	return nil
+}
+
+// runsWriter and runsGateway tell the process's role.
+func (s *Server) runsWriter() bool  { return s.cfg.Role != "gateway" }
+func (s *Server) runsGateway() bool { return s.cfg.Role != "writer" }

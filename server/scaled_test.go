@@ -1,0 +1,143 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/VictoriaMetrics/VictoriaMetrics/lib/prompbmarshal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/storage/storetest"
+)
+
+// TestScaledDeployment runs the scaled stack on real parts: two gateways
+// and a writer meeting on a Kafka topic (kfake), events in a real
+// ClickHouse, metrics in a real VictoriaMetrics, the tail fanned out
+// through a real Redis. A subscription on gateway A sees what gateway B
+// took in, and both answer queries from the shared stores.
+func TestScaledDeployment(t *testing.T) {
+	chAddr, _ := storetest.StartClickHouse(t)
+	vmURL, _ := storetest.StartVictoriaMetrics(t)
+	redisAddr, _ := storetest.StartRedis(t)
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
+	require.NoError(t, err)
+	t.Cleanup(kc.Close)
+	scaled := func(role string) func(*config.Config) {
+		return func(c *config.Config) {
+			c.Role = role
+			c.ClickHouseDSN = "clickhouse://" + chAddr + "/inquest_scaled"
+			c.VictoriaMetricsURL = vmURL
+			c.KafkaBrokers = kc.ListenAddrs()
+			c.KafkaPartitions = 4
+			c.RedisURL = "redis://" + redisAddr + "/0"
+		}
+	}
+	writer := start(t, scaled("writer"))
+	a := start(t, scaled("gateway"))
+	b := start(t, scaled("gateway"))
+
+	// A writer answers health checks and metrics, not queries or data.
+	for path, want := range map[string]int{"/readyz": http.StatusOK, "/metrics": http.StatusOK, "/graphql": http.StatusNotFound, "/v1/events": http.StatusNotFound} {
+		resp, err := http.Get(writer.url(path))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, path)
+	}
+	assert.Empty(t, writer.Addrs().GRPC, "no OTLP listener on a writer")
+
+	sub := a.gql.Websocket(`subscription { tail(filters: [{field: "service", op: EQ, value: "scaled-b"}]) { service name } }`)
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			body := fmt.Sprintf(`{"service": "scaled-b", "name": "op", "attributes": {"seq": %d}}`, i)
+			r, _ := http.NewRequest(http.MethodPost, b.url("/v1/events"), strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			if resp, err := http.DefaultClient.Do(r); err == nil {
+				resp.Body.Close()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	var msg struct {
+		Tail struct{ Service, Name string }
+	}
+	require.NoError(t, sub.Next(&msg))
+	assert.Equal(t, "scaled-b", msg.Tail.Service, "gateway A's subscription sees what gateway B took in")
+
+	// Both gateways answer from ClickHouse; no embedded store holds events.
+	eventually(t, "events in ClickHouse, seen from A", func() bool { return a.count(t, eq("service", "scaled-b")) >= 2 })
+	assert.Positive(t, b.count(t, eq("service", "scaled-b")))
+	for _, s := range []*testServer{a, b, writer} {
+		var n int
+		require.NoError(t, s.Store().DB().QueryRow("SELECT count(*) FROM events").Scan(&n))
+		assert.Zero(t, n, "the embedded store holds no events in scaled mode")
+	}
+
+	// Metrics by remote write to B, read through A from VictoriaMetrics,
+	// by the structured query and by raw PromQL.
+	now := time.Now()
+	var series []prompbmarshal.TimeSeries
+	for i := 0; i < 3; i++ {
+		series = append(series, prompbmarshal.TimeSeries{
+			Labels: []prompbmarshal.Label{{Name: "__name__", Value: "checkout_requests_total"}, {Name: "pod", Value: fmt.Sprint("p", i)}},
+			Samples: []prompbmarshal.Sample{{Value: 10, Timestamp: now.Add(-20 * time.Second).UnixMilli()},
+				{Value: 40, Timestamp: now.Add(-10 * time.Second).UnixMilli()}},
+		})
+	}
+	code, text, _ := post(t, b.url("/api/v1/write"), "application/x-protobuf", remoteWrite(t, series...),
+		"Content-Encoding", "snappy", "X-Prometheus-Remote-Write-Version", "0.1.0")
+	require.Equal(t, http.StatusNoContent, code, text)
+	var ms struct {
+		MetricSeries []struct {
+			Type   string
+			Labels []struct{ Key, Value string }
+			Points []struct{ Value float64 }
+		}
+	}
+	eventually(t, "samples in VictoriaMetrics, seen from A", func() bool {
+		a.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "checkout_requests_total", range: $r, step: "1h",
+			function: MAX, aggregate: true}) { type points { value } } }`, &ms, client.Var("r", lastHour))
+		return len(ms.MetricSeries) == 1 && len(ms.MetricSeries[0].Points) > 0 && ms.MetricSeries[0].Points[0].Value == 120
+	})
+	a.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(promql: "count by (__name__) (checkout_requests_total)",
+		input: {range: $r, step: "1m"}) { labels { key value } points { value } } }`, &ms, client.Var("r", lastHour))
+	require.NotEmpty(t, ms.MetricSeries)
+	last := ms.MetricSeries[0].Points[len(ms.MetricSeries[0].Points)-1]
+	assert.Equal(t, 3.0, last.Value, "raw PromQL over the tenant's series")
+
+	err = a.gql.Post(`query($r: TimeRangeInput!) { metricSeries(promql: "sum(rate(", input: {range: $r}) { name } }`,
+		&ms, client.Var("r", lastHour))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "unexpected token", "a PromQL syntax error is shown as it is")
+
+	// Ready means every backend answers.
+	resp, err := http.Get(a.url("/readyz"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestRawPromQLNeedsVictoriaMetrics(t *testing.T) {
+	s := start(t)
+	var resp struct{ MetricSeries []struct{ Name string } }
+	err := s.gql.Post(`query($r: TimeRangeInput!) { metricSeries(promql: "up", input: {range: $r}) { name } }`,
+		&resp, client.Var("r", lastHour))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "raw PromQL needs VictoriaMetrics")
+	err = s.gql.Post(`query($r: TimeRangeInput!) { metricSeries(input: {range: $r}) { name } }`, &resp, client.Var("r", lastHour))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "metric name is required")
+}
