@@ -17,7 +17,7 @@ import (
 // RequireBinary finds an installed server or tool. Without it the test
 // skips on a developer machine and fails under CI=true, whose .ci/run
 // installs it.
-func RequireBinary(t *testing.T, name, pkg string) string {
+func RequireBinary(t testing.TB, name, pkg string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
@@ -30,7 +30,7 @@ func RequireBinary(t *testing.T, name, pkg string) string {
 }
 
 // FreePort returns a loopback port that was free a moment ago.
-func FreePort(t *testing.T) int {
+func FreePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -40,7 +40,7 @@ func FreePort(t *testing.T) int {
 
 // StartRedis runs a real redis-server on a free loopback port, without
 // persistence, for the test's lifetime. stop ends it early.
-func StartRedis(t *testing.T) (addr string, stop func()) {
+func StartRedis(t testing.TB) (addr string, stop func()) {
 	t.Helper()
 	bin := RequireBinary(t, "redis-server", "redis-server")
 	port := FreePort(t)
@@ -51,7 +51,7 @@ func StartRedis(t *testing.T) (addr string, stop func()) {
 
 // startServer runs cmd until the test ends and waits for addr to accept
 // connections. stop ends it early.
-func startServer(t *testing.T, name string, cmd *exec.Cmd, addr string) (stop func()) {
+func startServer(t testing.TB, name string, cmd *exec.Cmd, addr string) (stop func()) {
 	t.Helper()
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -126,7 +126,7 @@ const clickhouseConfig = `<?xml version="1.0"?>
 // address. A test that needs many clean stores gives each its own database
 // on one server. The server knows a one-shard cluster named inquest_test
 // (itself), for the Distributed tables.
-func StartClickHouse(t *testing.T) (addr string, stop func()) {
+func StartClickHouse(t testing.TB) (addr string, stop func()) {
 	t.Helper()
 	bin := RequireBinary(t, "clickhouse-server", "clickhouse-server")
 	dir := t.TempDir()
@@ -143,7 +143,7 @@ func StartClickHouse(t *testing.T) (addr string, stop func()) {
 // package) on a free loopback port for the test's lifetime and returns its
 // base URL. Queries see samples up to now (no latency offset) and keep
 // ten years, so tests may write at fixed past times.
-func StartVictoriaMetrics(t *testing.T) (url string, stop func()) {
+func StartVictoriaMetrics(t testing.TB) (url string, stop func()) {
 	t.Helper()
 	bin := RequireBinary(t, "victoria-metrics", "victoria-metrics")
 	port := FreePort(t)
