@@ -12,8 +12,43 @@ import (
 // text (18.16 has no server-side parameters); no value is ever pasted by
 // this package.
 type builder struct {
-	sqlbuild.Builder
+	*sqlbuild.Builder
 	db string
+}
+
+func newBuilder(db string) *builder { return &builder{Builder: &sqlbuild.Builder{}, db: db} }
+
+// dialect gives the shared filter logic ClickHouse's expressions.
+type dialect struct{}
+
+func (dialect) Str(b *sqlbuild.Builder, f storage.Field) { (&builder{Builder: b}).strExpr(f) }
+func (dialect) Num(b *sqlbuild.Builder, f storage.Field) { (&builder{Builder: b}).numExpr(f) }
+
+func (dialect) Contains(b *sqlbuild.Builder, f storage.Field, v string) {
+	b.W("(position(")
+	(&builder{Builder: b}).strExpr(f)
+	b.W(", ")
+	b.Arg(v)
+	b.W(") > 0)")
+}
+
+func (dialect) Has(b *sqlbuild.Builder, f storage.Field) {
+	switch {
+	case f.Kind == storage.FieldAttr:
+		b.W("has(attr_keys, ")
+		b.Arg(f.Name)
+		b.W(")")
+	case f.Kind == storage.FieldResource:
+		b.W("has(res_keys, ")
+		b.Arg(f.Name)
+		b.W(")")
+	case f.Name == "duration_ms":
+		b.W("isNotNull(duration_ns)")
+	default:
+		b.W("isNotNull(")
+		(&builder{Builder: b}).strExpr(f)
+		b.W(")")
+	}
 }
 
 func (b *builder) w(parts ...string) { b.W(parts...) }
@@ -95,102 +130,9 @@ func (b *builder) numExpr(f storage.Field) {
 	}
 }
 
-// filter writes one predicate; Validate has run already. NULL compares as
-// neither true nor false, as in the embedded store.
-func (b *builder) filter(f storage.Filter) error {
-	cmp := sqlbuild.Comparisons[f.Op]
-	switch f.Op {
-	case storage.OpGt, storage.OpGe, storage.OpLt, storage.OpLe:
-		v, err := f.Number()
-		if err != nil {
-			return err
-		}
-		b.numExpr(f.Field)
-		b.w(" ", cmp, " ")
-		b.arg(v)
-	case storage.OpEq, storage.OpNe:
-		if f.Field.Numeric() {
-			v, err := f.Number()
-			if err != nil {
-				return err
-			}
-			b.numExpr(f.Field)
-			b.w(" ", cmp, " ")
-			b.arg(v)
-			return nil
-		}
-		b.strExpr(f.Field)
-		b.w(" ", cmp, " ")
-		b.arg(f.Value)
-	case storage.OpIn, storage.OpNotIn:
-		// ClickHouse's IN treats NULL as a value; the embedded store does
-		// not match an absent field either way.
-		b.w("isNotNull(")
-		b.strExpr(f.Field)
-		b.w(") AND ")
-		b.strExpr(f.Field)
-		if f.Op == storage.OpNotIn {
-			b.w(" NOT")
-		}
-		b.w(" IN (")
-		for i, v := range f.Values {
-			if i > 0 {
-				b.w(", ")
-			}
-			b.arg(v)
-		}
-		b.w(")")
-	case storage.OpContains, storage.OpNotContains:
-		if f.Op == storage.OpNotContains {
-			b.w("NOT ")
-		}
-		b.w("(position(")
-		b.strExpr(f.Field)
-		b.w(", ")
-		b.arg(f.Value)
-		b.w(") > 0)")
-	case storage.OpExists, storage.OpNotExists:
-		if f.Op == storage.OpNotExists {
-			b.w("NOT ")
-		}
-		switch {
-		case f.Field.Kind == storage.FieldAttr:
-			b.w("has(attr_keys, ")
-			b.arg(f.Field.Name)
-			b.w(")")
-		case f.Field.Kind == storage.FieldResource:
-			b.w("has(res_keys, ")
-			b.arg(f.Field.Name)
-			b.w(")")
-		case f.Field.Name == "duration_ms":
-			b.w("isNotNull(duration_ns)")
-		default:
-			b.w("isNotNull(")
-			b.strExpr(f.Field)
-			b.w(")")
-		}
-	default:
-		return fmt.Errorf("unknown operator %q", f.Op)
-	}
-	return nil
-}
-
 // where writes the tenant, time range and filters.
 func (b *builder) where(tenant string, r storage.TimeRange, filters []storage.Filter) error {
-	b.w(" WHERE tenant_id = ")
-	b.arg(tenant)
-	b.w(" AND ts >= ")
-	b.arg(r.Start)
-	b.w(" AND ts < ")
-	b.arg(r.End)
-	for _, f := range filters {
-		b.w(" AND (")
-		if err := b.filter(f); err != nil {
-			return err
-		}
-		b.w(")")
-	}
-	return nil
+	return sqlbuild.Where(b.Builder, dialect{}, tenant, r, filters)
 }
 
 // agg writes one aggregation as a Nullable(Float64); seconds is the window
@@ -328,7 +270,7 @@ func (b *builder) keyFilter(n int, keys [][]*string) {
 // compileGroups ranks the groups over the whole range: the answer itself
 // without buckets, the first of two queries with them.
 func compileGroups(db string, q *storage.Query) (string, []any, error) {
-	b := &builder{db: db}
+	b := newBuilder(db)
 	if err := b.groupedSelect(q, false, nil); err != nil {
 		return "", nil, err
 	}
@@ -344,7 +286,7 @@ func compileGroups(db string, q *storage.Query) (string, []any, error) {
 // grouped. 18.16 has neither window functions nor WITH subqueries, so the
 // ranking is a query of its own (compileGroups).
 func compileBuckets(db string, q *storage.Query, keys [][]*string) (string, []any, error) {
-	b := &builder{db: db}
+	b := newBuilder(db)
 	if err := b.groupedSelect(q, true, keys); err != nil {
 		return "", nil, err
 	}

@@ -167,7 +167,7 @@ func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.Even
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	b := &builder{db: s.db}
+	b := newBuilder(s.db)
 	b.w("SELECT ", eventColumns, " FROM ")
 	b.table("events")
 	if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {

@@ -9,7 +9,41 @@ import (
 )
 
 // builder is the shared SQL builder with DuckDB's expressions on it.
-type builder struct{ sqlbuild.Builder }
+type builder struct{ *sqlbuild.Builder }
+
+func newBuilder() *builder { return &builder{&sqlbuild.Builder{}} }
+
+// dialect gives the shared filter logic DuckDB's expressions.
+type dialect struct{}
+
+func (dialect) Str(b *sqlbuild.Builder, f storage.Field) { (&builder{b}).strExpr(f) }
+func (dialect) Num(b *sqlbuild.Builder, f storage.Field) { (&builder{b}).numExpr(f) }
+
+func (dialect) Contains(b *sqlbuild.Builder, f storage.Field, v string) {
+	b.W("contains(")
+	(&builder{b}).strExpr(f)
+	b.W(", ")
+	b.Arg(v)
+	b.W(")")
+}
+
+func (dialect) Has(b *sqlbuild.Builder, f storage.Field) {
+	switch {
+	case f.Kind == storage.FieldAttr:
+		b.W("list_contains(attr_keys, ")
+		b.Arg(f.Name)
+		b.W(")")
+	case f.Kind == storage.FieldResource:
+		b.W("list_contains(res_keys, ")
+		b.Arg(f.Name)
+		b.W(")")
+	case f.Name == "duration_ms":
+		b.W("duration_ns IS NOT NULL")
+	default:
+		(&builder{b}).strExpr(f)
+		b.W(" IS NOT NULL")
+	}
+}
 
 func (b *builder) w(parts ...string) { b.W(parts...) }
 func (b *builder) arg(v any)         { b.Arg(v) }
@@ -78,103 +112,9 @@ func (b *builder) numExpr(f storage.Field) {
 	}
 }
 
-var comparisons = sqlbuild.Comparisons
-
-// filter writes one predicate; Validate has run already.
-func (b *builder) filter(f storage.Filter) error {
-	switch f.Op {
-	case storage.OpGt, storage.OpGe, storage.OpLt, storage.OpLe:
-		v, err := f.Number()
-		if err != nil {
-			return err
-		}
-		b.numExpr(f.Field)
-		b.w(" ", comparisons[f.Op], " ")
-		b.arg(v)
-	case storage.OpEq, storage.OpNe:
-		if f.Field.Numeric() {
-			v, err := f.Number()
-			if err != nil {
-				return err
-			}
-			b.numExpr(f.Field)
-			b.w(" ", comparisons[f.Op], " ")
-			b.arg(v)
-			return nil
-		}
-		b.strExpr(f.Field)
-		b.w(" ", comparisons[f.Op], " ")
-		b.arg(f.Value)
-	case storage.OpIn, storage.OpNotIn:
-		b.strExpr(f.Field)
-		if f.Op == storage.OpNotIn {
-			b.w(" NOT")
-		}
-		b.w(" IN (")
-		for i, v := range f.Values {
-			if i > 0 {
-				b.w(", ")
-			}
-			b.arg(v)
-		}
-		b.w(")")
-	case storage.OpContains, storage.OpNotContains:
-		if f.Op == storage.OpNotContains {
-			b.w("NOT ")
-		}
-		b.w("contains(")
-		b.strExpr(f.Field)
-		b.w(", ")
-		b.arg(f.Value)
-		b.w(")")
-	case storage.OpExists, storage.OpNotExists:
-		not := f.Op == storage.OpNotExists
-		switch f.Field.Kind {
-		case storage.FieldAttr, storage.FieldResource:
-			if not {
-				b.w("NOT ")
-			}
-			if f.Field.Kind == storage.FieldAttr {
-				b.w("list_contains(attr_keys, ")
-			} else {
-				b.w("list_contains(res_keys, ")
-			}
-			b.arg(f.Field.Name)
-			b.w(")")
-		default:
-			if f.Field.Name == "duration_ms" {
-				b.w("duration_ns")
-			} else {
-				b.strExpr(f.Field)
-			}
-			if not {
-				b.w(" IS NULL")
-			} else {
-				b.w(" IS NOT NULL")
-			}
-		}
-	default:
-		return fmt.Errorf("unknown operator %q", f.Op)
-	}
-	return nil
-}
-
 // where writes the tenant, time range and filters.
 func (b *builder) where(tenant string, r storage.TimeRange, filters []storage.Filter) error {
-	b.w(" WHERE tenant_id = ")
-	b.arg(tenant)
-	b.w(" AND ts >= ")
-	b.arg(r.Start)
-	b.w(" AND ts < ")
-	b.arg(r.End)
-	for _, f := range filters {
-		b.w(" AND (")
-		if err := b.filter(f); err != nil {
-			return err
-		}
-		b.w(")")
-	}
-	return nil
+	return sqlbuild.Where(b.Builder, dialect{}, tenant, r, filters)
 }
 
 // quantileFunc is exact; approx_quantile would be faster on very large
@@ -270,7 +210,7 @@ func (b *builder) groupedSelect(q *storage.Query, withBucket bool) error {
 // compileAggregate turns a validated Query into SQL. Columns come back as
 // [b,] [rnk,] g0..gn, a0..am.
 func compileAggregate(q *storage.Query) (string, []any, error) {
-	b := &builder{}
+	b := newBuilder()
 	switch {
 	case q.Bucket == 0:
 		if err := b.groupedSelect(q, false); err != nil {

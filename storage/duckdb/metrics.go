@@ -46,7 +46,7 @@ var stepFuncs = map[storage.MetricFunc]string{
 // compileMetric builds the per-series step query, optionally grouped across
 // series. Output columns: series_id or group keys, b, v.
 func compileMetric(q *storage.MetricQuery) (string, []any) {
-	b := &builder{}
+	b := newBuilder()
 	counter := q.Func == storage.FuncRate || q.Func == storage.FuncIncrease
 	start := q.Range.Start
 	if counter {
@@ -189,7 +189,7 @@ func (s *Store) MetricSeries(ctx context.Context, q storage.MetricQuery) ([]stor
 
 // fillSeriesLabels looks up labels and type of the series in one query.
 func (s *Store) fillSeriesLabels(ctx context.Context, q storage.MetricQuery, out []storage.MetricSeries, ids []uint64) error {
-	b := &builder{}
+	b := newBuilder()
 	b.w("SELECT series_id, any_value(label_keys), any_value(label_vals), any_value(mtype) FROM metric_samples WHERE tenant_id = ")
 	b.arg(q.Tenant)
 	b.w(" AND name = ")

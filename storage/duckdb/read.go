@@ -111,7 +111,7 @@ func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.Even
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	b := &builder{}
+	b := newBuilder()
 	b.w("SELECT ", eventColumns, " FROM events")
 	if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {
 		return nil, err

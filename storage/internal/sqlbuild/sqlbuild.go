@@ -88,3 +88,93 @@ func (b *Builder) Having(q *storage.Query) {
 		b.Arg(h.Value)
 	}
 }
+
+// Dialect writes the expressions that differ between SQL engines; the
+// filter logic around them is the same for all (Filter, Where).
+type Dialect interface {
+	// Str writes the field as a string expression, NULL when absent.
+	Str(b *Builder, f storage.Field)
+	// Num writes the field as a float expression, NULL when absent or not
+	// a number.
+	Num(b *Builder, f storage.Field)
+	// Contains writes a condition: the field's string contains value.
+	Contains(b *Builder, f storage.Field, value string)
+	// Has writes a condition: the field is present.
+	Has(b *Builder, f storage.Field)
+}
+
+// Filter writes one predicate; f.Validate has run already. An absent field
+// matches no comparison, IN or NOT IN (as storage.Match has it).
+func Filter(b *Builder, d Dialect, f storage.Filter) error {
+	cmp := Comparisons[f.Op]
+	switch f.Op {
+	case storage.OpGt, storage.OpGe, storage.OpLt, storage.OpLe:
+		v, err := f.Number()
+		if err != nil {
+			return err
+		}
+		d.Num(b, f.Field)
+		b.W(" ", cmp, " ")
+		b.Arg(v)
+	case storage.OpEq, storage.OpNe:
+		if f.Field.Numeric() {
+			v, err := f.Number()
+			if err != nil {
+				return err
+			}
+			d.Num(b, f.Field)
+			b.W(" ", cmp, " ")
+			b.Arg(v)
+			return nil
+		}
+		d.Str(b, f.Field)
+		b.W(" ", cmp, " ")
+		b.Arg(f.Value)
+	case storage.OpIn, storage.OpNotIn:
+		d.Str(b, f.Field)
+		b.W(" IS NOT NULL AND ")
+		d.Str(b, f.Field)
+		if f.Op == storage.OpNotIn {
+			b.W(" NOT")
+		}
+		b.W(" IN (")
+		for i, v := range f.Values {
+			if i > 0 {
+				b.W(", ")
+			}
+			b.Arg(v)
+		}
+		b.W(")")
+	case storage.OpContains, storage.OpNotContains:
+		if f.Op == storage.OpNotContains {
+			b.W("NOT ")
+		}
+		d.Contains(b, f.Field, f.Value)
+	case storage.OpExists, storage.OpNotExists:
+		if f.Op == storage.OpNotExists {
+			b.W("NOT ")
+		}
+		d.Has(b, f.Field)
+	default:
+		return fmt.Errorf("unknown operator %q", f.Op)
+	}
+	return nil
+}
+
+// Where writes the tenant, the time range and the filters.
+func Where(b *Builder, d Dialect, tenant string, r storage.TimeRange, filters []storage.Filter) error {
+	b.W(" WHERE tenant_id = ")
+	b.Arg(tenant)
+	b.W(" AND ts >= ")
+	b.Arg(r.Start)
+	b.W(" AND ts < ")
+	b.Arg(r.End)
+	for _, f := range filters {
+		b.W(" AND (")
+		if err := Filter(b, d, f); err != nil {
+			return err
+		}
+		b.W(")")
+	}
+	return nil
+}
