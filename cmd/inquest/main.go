@@ -40,7 +40,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), importCmd(), tokenCmd(), versionCmd())
+	root.AddCommand(serveCmd(), importCmd(), tokenCmd(), evalCmd(), versionCmd())
 	return root
 }
 

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inquest/inquest/agents/detection"
 )
 
 // Detector is a fresh detector for one series: it sees points in order
@@ -261,4 +263,29 @@ func Table(w io.Writer, name string, scores map[string]*Score) {
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %.3f | %.3f | %.3f |\n", c, s.Files, s.Windows, s.Detected, s.Alerts,
 			s.TrueAlerts, s.Precision(), s.Recall(), s.F1())
 	}
+}
+
+// Detectors is the full univariate detector set with cfg, as every
+// watched series runs it.
+func Detectors(cfg detection.Config) Detector {
+	return func() func(int64, float64) bool {
+		s := detection.NewSeries(cfg, nil)
+		return func(t int64, v float64) bool { return s.Observe(&cfg, t, v).Anomalous }
+	}
+}
+
+// Compare runs the detectors with their defaults and the 3-sigma baseline
+// over the same window, and writes both tables.
+func Compare(w io.Writer, c *Corpus) (full, base map[string]*Score, err error) {
+	cfg := detection.DefaultConfig()
+	if full, err = c.Run(Detectors(cfg)); err != nil {
+		return nil, nil, err
+	}
+	if base, err = c.Run(ThreeSigma(cfg.Window, cfg.Warmup)); err != nil {
+		return nil, nil, err
+	}
+	Table(w, "detectors (defaults)", full)
+	fmt.Fprintln(w)
+	Table(w, fmt.Sprintf("3-sigma over %d points", cfg.Window), base)
+	return full, base, nil
 }
