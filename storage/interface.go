@@ -49,6 +49,7 @@ type Store interface {
 	APIKeyStore
 	UsageStore
 	AuditStore
+	IncidentStore
 	Close() error
 }
 

@@ -16,6 +16,7 @@ type Parts struct {
 	APIKeyStore
 	UsageStore
 	AuditStore
+	IncidentStore
 	Closers []io.Closer
 }
 

@@ -76,3 +76,40 @@ CREATE TABLE IF NOT EXISTS audit_log (
     outcome   VARCHAR NOT NULL,
     detail    VARCHAR NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS anomalies (
+    tenant_id   VARCHAR NOT NULL,
+    id          VARCHAR NOT NULL,
+    series      VARCHAR NOT NULL,
+    service     VARCHAR NOT NULL,
+    operation   VARCHAR NOT NULL,
+    signal      VARCHAR NOT NULL,
+    start_ts    BIGINT  NOT NULL,
+    end_ts      BIGINT  NOT NULL, -- 0 while it goes on
+    severity    VARCHAR NOT NULL,
+    score       DOUBLE  NOT NULL,
+    expected    DOUBLE  NOT NULL,
+    observed    DOUBLE  NOT NULL,
+    lower_bound DOUBLE  NOT NULL,
+    upper_bound DOUBLE  NOT NULL,
+    detector    VARCHAR NOT NULL,
+    explanation VARCHAR NOT NULL,
+    incident_id VARCHAR NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+
+CREATE TABLE IF NOT EXISTS incidents (
+    tenant_id       VARCHAR NOT NULL,
+    id              VARCHAR NOT NULL,
+    title           VARCHAR NOT NULL,
+    severity        VARCHAR NOT NULL,
+    status          VARCHAR NOT NULL,
+    services        VARCHAR[] NOT NULL,
+    anomaly_ids     VARCHAR[] NOT NULL,
+    opened_ts       BIGINT  NOT NULL,
+    updated_ts      BIGINT  NOT NULL,
+    resolved_ts     BIGINT  NOT NULL,
+    acknowledged_by VARCHAR NOT NULL,
+    timeline        VARCHAR NOT NULL, -- JSON list of events
+    PRIMARY KEY (tenant_id, id)
+);

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, open(t)) })
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
+	t.Run("AnomaliesAndIncidents", func(t *testing.T) { testIncidents(t, open(t)) })
 }
 
 // RunEvents runs the event store's part of the suite.
@@ -575,4 +576,55 @@ func testAudit(t *testing.T, s storage.Store) {
 	assert.Equal(t, "b", got[0].ID, "newest first")
 	assert.Equal(t, "needs admin", got[0].Detail)
 	assert.Error(t, s.AppendAudit(ctx, []storage.AuditEntry{{ID: "x"}}), "an entry needs a tenant")
+}
+
+func testIncidents(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	min := int64(time.Minute)
+	a := storage.Anomaly{Tenant: "t1", ID: "a1", Series: "red:payment:p99_ms", Service: "payment", Signal: "p99_ms",
+		StartNano: base, Severity: "high", Score: 12, Expected: 70, Observed: 1900, Lower: 0, Upper: 300, Detector: "zscore",
+		Explanation: "p99 above", IncidentID: "i1"}
+	b := a
+	b.ID, b.Service, b.Series, b.StartNano, b.EndNano = "a2", "checkout", "red:checkout:p99_ms", base+min, base+2*min
+	other := a
+	other.Tenant = "t2"
+	require.NoError(t, s.PutAnomalies(ctx, []storage.Anomaly{a, b, other}))
+	a.EndNano = base + 5*min // the anomaly ended: replaced, not added
+	require.NoError(t, s.PutAnomalies(ctx, []storage.Anomaly{a}))
+
+	got, err := s.Anomalies(ctx, "t1", all(), "", 10)
+	require.NoError(t, err)
+	require.Len(t, got, 2, "per tenant, replaced by id")
+	assert.Equal(t, "a2", got[0].ID, "newest first")
+	assert.Equal(t, base+5*min, got[1].EndNano)
+	assert.Equal(t, b, got[0])
+	got, err = s.Anomalies(ctx, "t1", rng(base+3*min, base+4*min), "", 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "overlapping the range only")
+	got, err = s.Anomalies(ctx, "t1", all(), "checkout", 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+
+	in := storage.Incident{Tenant: "t1", ID: "i1", Title: "payment: p99 1.9 s", Severity: "high", Status: storage.IncidentOpen,
+		Services: []string{"payment", "checkout"}, AnomalyIDs: []string{"a1", "a2"}, OpenedNano: base, UpdatedNano: base + min,
+		Timeline: []storage.IncidentEvent{{TimeUnixNano: base, Kind: "opened", Text: "payment p99"}}}
+	require.NoError(t, s.PutIncident(ctx, in))
+	in.Status, in.AcknowledgedBy = storage.IncidentAcknowledged, "ann"
+	in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: base + min, Kind: "acknowledged", Actor: "ann"})
+	require.NoError(t, s.PutIncident(ctx, in))
+	require.NoError(t, s.PutIncident(ctx, storage.Incident{Tenant: "t2", ID: "i1", Title: "other", Status: storage.IncidentOpen, OpenedNano: base}))
+
+	one, err := s.Incident(ctx, "t1", "i1")
+	require.NoError(t, err)
+	assert.Equal(t, in, *one)
+	list, err := s.Incidents(ctx, "t1", all(), "")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	list, err = s.Incidents(ctx, "t1", all(), storage.IncidentResolved)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+	_, err = s.Incident(ctx, "t1", "nope")
+	assert.True(t, errors.Is(err, storage.ErrNotFound))
+	_, err = s.Incidents(ctx, "", all(), "")
+	assert.Error(t, err, "an empty tenant is refused")
 }

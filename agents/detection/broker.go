@@ -1,0 +1,84 @@
+package detection
+
+import (
+	"context"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// Update is one change published to subscribers: an anomaly opened or
+// ended, or an incident changed. Subscribers get copies.
+type Update struct {
+	Anomaly  *storage.Anomaly
+	Incident *storage.Incident
+}
+
+// Broker fans updates out to the subscribers of their tenant. A subscriber
+// that falls behind by more than its buffer misses updates (counted)
+// rather than slowing detection.
+type Broker struct {
+	mu      sync.Mutex
+	subs    map[string]map[chan Update]struct{}
+	dropped prometheus.Counter
+}
+
+// NewBroker makes a broker.
+func NewBroker(reg prometheus.Registerer) *Broker {
+	b := &Broker{subs: map[string]map[chan Update]struct{}{}, dropped: prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "inquest_detection_updates_dropped_total", Help: "Anomaly and incident updates a slow subscriber missed."})}
+	if reg != nil {
+		reg.MustRegister(b.dropped)
+	}
+	return b
+}
+
+// Subscribe streams the tenant's updates until ctx ends, then closes the
+// channel.
+func (b *Broker) Subscribe(ctx context.Context, tenant string) <-chan Update {
+	ch := make(chan Update, 64)
+	b.mu.Lock()
+	if b.subs[tenant] == nil {
+		b.subs[tenant] = map[chan Update]struct{}{}
+	}
+	b.subs[tenant][ch] = struct{}{}
+	b.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		delete(b.subs[tenant], ch)
+		close(ch)
+		b.mu.Unlock()
+	})
+	return ch
+}
+
+func (b *Broker) publish(u Update) {
+	tenant := ""
+	switch {
+	case u.Anomaly != nil:
+		a := *u.Anomaly
+		u.Anomaly, tenant = &a, a.Tenant
+	case u.Incident != nil:
+		in := copyIncident(u.Incident)
+		u.Incident, tenant = &in, in.Tenant
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs[tenant] {
+		select {
+		case ch <- u:
+		default:
+			b.dropped.Inc()
+		}
+	}
+}
+
+func copyIncident(in *storage.Incident) storage.Incident {
+	c := *in
+	c.Services = append([]string(nil), in.Services...)
+	c.AnomalyIDs = append([]string(nil), in.AnomalyIDs...)
+	c.Timeline = append([]storage.IncidentEvent(nil), in.Timeline...)
+	return c
+}

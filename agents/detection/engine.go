@@ -1,0 +1,575 @@
+package detection
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// EngineConfig configures the streaming detection of one process.
+type EngineConfig struct {
+	// Resolution is the step of the derived series (default 10 s).
+	Resolution time.Duration
+	// Grace is how long after its end a step is closed and scored: data
+	// later than that is not seen by the detectors (default 3 s).
+	Grace time.Duration
+	// Detector is the per-series detector configuration; the engine sets
+	// a floor for the spread of each signal on top of it.
+	Detector Config
+	// MaxSeries caps the series watched per tenant (default 10,000); what
+	// is not watched is counted in inquest_detection_unwatched_total.
+	MaxSeries int
+	// DropAfter forgets a series that had no data this long (30 min).
+	DropAfter time.Duration
+	// EndAfter is how many steps back inside the band end an anomaly (6).
+	EndAfter int
+	// ResolveAfter resolves an incident whose anomalies have all ended this
+	// long ago (5 min).
+	ResolveAfter time.Duration
+	// GroupWindow is how recently an incident must have changed to take in
+	// a new anomaly (5 min).
+	GroupWindow time.Duration
+	// MinRequests in a step give an error ratio (10); MinSpans a p99 (5).
+	MinRequests float64
+	MinSpans    int
+	// WatchMetrics watches every ingested metric series too (histogram
+	// buckets excepted): gauges by value, counters by rate.
+	WatchMetrics bool
+}
+
+// DefaultEngineConfig watches at 10 s with a short warm-up (80 s), so that
+// a new service is watched within minutes.
+func DefaultEngineConfig() EngineConfig {
+	d := DefaultConfig()
+	d.Warmup = 8
+	return EngineConfig{Resolution: 10 * time.Second, Grace: 3 * time.Second, Detector: d, MaxSeries: 10_000,
+		DropAfter: 30 * time.Minute, EndAfter: 6, ResolveAfter: 5 * time.Minute, GroupWindow: 5 * time.Minute,
+		MinRequests: 10, MinSpans: 5, WatchMetrics: true}
+}
+
+// signalConfigs gives each signal its floor: a spread below it is noise
+// nobody should be woken for (an error ratio moving by less than a
+// percentage point, a p99 by less than 5 ms or 10%).
+func signalConfigs(base Config) map[string]*Config {
+	mk := func(rel, abs float64) *Config {
+		c := base
+		c.RelScale, c.AbsScale = rel, abs
+		return &c
+	}
+	return map[string]*Config{
+		SignalRate:       mk(0.1, 0.1),
+		SignalErrorRatio: mk(0, 0.01),
+		SignalP99:        mk(0.1, 5),
+		SignalValue:      mk(base.RelScale, base.AbsScale),
+	}
+}
+
+// watched is one series under watch.
+type watched struct {
+	tenant, service, operation, signal, name string
+	det                                      *Series
+	lastSeen                                 int64
+	open                                     *storage.Anomaly
+	normal                                   int
+	prevValue                                float64 // a counter's last value
+}
+
+// Store is what the engine reads and writes.
+type Store interface {
+	storage.IncidentStore
+	ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error)
+}
+
+// Engine watches what the writers store: it derives RED series per
+// service and operation and watches metric series, scores every step,
+// turns anomalous stretches into anomalies and groups them into incidents.
+type Engine struct {
+	cfg     EngineConfig
+	signals map[string]*Config
+	store   Store
+	logger  *slog.Logger
+	now     func() time.Time
+	rng     *rand.Rand
+	scratch []float32
+
+	stepMu  sync.Mutex
+	steps   map[int64]map[redKey]*redStep
+	metrics map[int64]map[metricKey]*metricStep
+	closed  int64 // steps before this are closed
+
+	mu        sync.Mutex
+	series    map[string]*watched
+	perTenant map[string]int
+	deploys   map[string]map[string]int64
+	incidents map[string]*storage.Incident // open or acknowledged, by tenant/id
+	anomalies map[string]*storage.Anomaly  // ongoing, by tenant/id
+	graphs    map[string]graphCache
+	fresh     []*storage.Anomaly // opened in the steps being scored
+	dirty     map[string]string  // incidents changed meanwhile, and why
+	born      map[string]bool    // incidents opened meanwhile
+	broker    *Broker
+	notify    func(storage.Incident, string)
+
+	unwatched, late, anomaliesTotal, incidentsTotal prometheus.Counter
+	watchedSeries                                   prometheus.GaugeFunc
+}
+
+// NewEngine builds an engine; Start runs it.
+func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger *slog.Logger) (*Engine, error) {
+	if err := cfg.Detector.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Resolution <= 0 || cfg.EndAfter <= 0 || cfg.MaxSeries <= 0 {
+		return nil, fmt.Errorf("detection: resolution, end-after and max series must be positive")
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	e := &Engine{cfg: cfg, signals: signalConfigs(cfg.Detector), store: store, logger: logger, now: time.Now,
+		rng: rand.New(rand.NewPCG(1, 2)), steps: map[int64]map[redKey]*redStep{}, metrics: map[int64]map[metricKey]*metricStep{},
+		series: map[string]*watched{}, perTenant: map[string]int{}, deploys: map[string]map[string]int64{},
+		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{}, graphs: map[string]graphCache{},
+		dirty: map[string]string{}, born: map[string]bool{},
+		broker: NewBroker(reg)}
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+		if reg != nil {
+			reg.MustRegister(c)
+		}
+		return c
+	}
+	e.unwatched = counter("inquest_detection_unwatched_total", "Series not watched because their tenant is at its cap.")
+	e.late = counter("inquest_detection_late_records_total", "Records that arrived after their step was scored.")
+	e.anomaliesTotal = counter("inquest_detection_anomalies_total", "Anomalies opened.")
+	e.incidentsTotal = counter("inquest_detection_incidents_total", "Incidents opened.")
+	e.watchedSeries = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "inquest_detection_watched_series",
+		Help: "Series under watch."}, func() float64 {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return float64(len(e.series))
+	})
+	if reg != nil {
+		reg.MustRegister(e.watchedSeries)
+	}
+	return e, nil
+}
+
+// Broker is where anomalies and incident changes are published.
+func (e *Engine) Broker() *Broker { return e.broker }
+
+// OnIncident sets a function told of incident changes worth a notification
+// ("opened", "escalated", "resolved", ...); it must not block.
+func (e *Engine) OnIncident(fn func(storage.Incident, string)) { e.notify = fn }
+
+// Ingest takes what the writer stored. Spans feed the RED series, deploy
+// events the grouping, samples the metric series.
+func (e *Engine) Ingest(events []storage.Event, samples []storage.Sample) {
+	res := int64(e.cfg.Resolution)
+	var deploys []storage.Event
+	e.stepMu.Lock()
+	for i := range events {
+		ev := &events[i]
+		if ev.Kind == storage.KindEvent && ev.Name == "deploy" {
+			deploys = append(deploys, *ev)
+			continue
+		}
+		if ev.Kind != storage.KindSpan {
+			continue
+		}
+		step := ev.TimeUnixNano - ev.TimeUnixNano%res
+		if step < e.closed {
+			e.late.Inc()
+			continue
+		}
+		m := e.steps[step]
+		if m == nil {
+			m = map[redKey]*redStep{}
+			e.steps[step] = m
+		}
+		for _, k := range []redKey{{ev.Tenant, ev.Service, ""}, {ev.Tenant, ev.Service, ev.Name}} {
+			s := m[k]
+			if s == nil {
+				s = &redStep{}
+				m[k] = s
+			}
+			s.add(ev, e.rng)
+		}
+	}
+	if e.cfg.WatchMetrics {
+		for i := range samples {
+			e.addSample(&samples[i])
+		}
+	}
+	e.stepMu.Unlock()
+	if len(deploys) > 0 {
+		e.mu.Lock()
+		for _, d := range deploys {
+			if e.deploys[d.Tenant] == nil {
+				e.deploys[d.Tenant] = map[string]int64{}
+			}
+			e.deploys[d.Tenant][d.Service] = d.TimeUnixNano
+		}
+		e.mu.Unlock()
+	}
+}
+
+func (e *Engine) addSample(m *storage.Sample) {
+	if len(m.Name) > 7 && m.Name[len(m.Name)-7:] == "_bucket" {
+		return // one series per histogram bucket is too many to watch
+	}
+	res := int64(e.cfg.Resolution)
+	step := m.TimeUnixNano - m.TimeUnixNano%res
+	if step < e.closed {
+		e.late.Inc()
+		return
+	}
+	mm := e.metrics[step]
+	if mm == nil {
+		mm = map[metricKey]*metricStep{}
+		e.metrics[step] = mm
+	}
+	k := metricKey{m.Tenant, fmt.Sprint(m.SeriesID)}
+	s := mm[k]
+	if s == nil {
+		svc, _ := m.Labels.Get("job")
+		s = &metricStep{name: metricLabel(m), service: svc, counter: m.Type == storage.MetricCounter}
+		mm[k] = s
+	}
+	if m.TimeUnixNano >= s.lastT {
+		s.last, s.lastT = m.Value, m.TimeUnixNano
+	}
+}
+
+// Start scores steps as they close until ctx ends.
+func (e *Engine) Start(ctx context.Context) {
+	tick := e.cfg.Resolution / 5
+	if tick < 100*time.Millisecond {
+		tick = 100 * time.Millisecond
+	}
+	go func() {
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				e.Tick(ctx)
+			}
+		}
+	}()
+}
+
+// Tick closes and scores every step that ended Grace ago, then resolves
+// incidents that have been quiet long enough. Start calls it; tests may
+// call it with a clock of their own.
+func (e *Engine) Tick(ctx context.Context) {
+	now := e.now().UnixNano()
+	res := int64(e.cfg.Resolution)
+	e.stepMu.Lock()
+	grace := int64(e.cfg.Grace)
+	var due []int64
+	for st := range e.steps {
+		if st+res+grace <= now {
+			due = append(due, st)
+		}
+	}
+	for st := range e.metrics {
+		if st+res+grace <= now && !containsInt(due, st) {
+			due = append(due, st)
+		}
+	}
+	sortInts(due)
+	type closedStep struct {
+		start   int64
+		red     map[redKey]*redStep
+		metrics map[metricKey]*metricStep
+	}
+	var work []closedStep
+	for _, s := range due {
+		work = append(work, closedStep{s, e.steps[s], e.metrics[s]})
+		delete(e.steps, s)
+		delete(e.metrics, s)
+	}
+	// Every step that ended Grace ago is closed, with data or not.
+	if last := now - grace - res; last >= 0 {
+		if next := last - last%res + res; next > e.closed {
+			e.closed = next
+		}
+	}
+	e.stepMu.Unlock()
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, w := range work {
+		e.scoreStep(ctx, w.start, w.red, w.metrics)
+	}
+	e.group(ctx)
+	e.housekeeping(ctx, now)
+}
+
+// scoreStep observes every series of one step; series seen before but
+// silent in this step observe a rate of zero.
+func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*redStep, metrics map[metricKey]*metricStep) {
+	res := e.cfg.Resolution.Seconds()
+	seen := map[string]bool{}
+	for k, s := range red {
+		rate := s.count / res
+		e.observe(ctx, k.tenant, k.service, k.operation, SignalRate, "", start, rate, seen)
+		if s.count >= e.cfg.MinRequests {
+			e.observe(ctx, k.tenant, k.service, k.operation, SignalErrorRatio, "", start, s.errors/s.count, seen)
+		}
+		if len(s.durations) >= e.cfg.MinSpans {
+			e.observe(ctx, k.tenant, k.service, k.operation, SignalP99, "", start, s.p99(), seen)
+		}
+	}
+	for k, s := range metrics {
+		v := s.last
+		signal := SignalValue
+		if s.counter {
+			key := seriesKey(k.tenant, s.service, "", SignalRate, s.name)
+			w := e.series[key]
+			if w == nil {
+				// The first point of a counter gives no rate; remember it.
+				if w = e.watch(k.tenant, s.service, "", SignalRate, s.name, key); w != nil {
+					w.prevValue, w.lastSeen = v, start
+				}
+				continue
+			}
+			signal = SignalRate
+			prev := w.prevValue
+			w.prevValue = v
+			if v < prev {
+				v = v / res // a reset: the new count is the increase
+			} else {
+				v = (v - prev) / res
+			}
+		}
+		e.observe(ctx, k.tenant, s.service, "", signal, s.name, start, v, seen)
+	}
+	for key, w := range e.series {
+		if seen[key] || w.signal != SignalRate || w.name != "" {
+			continue
+		}
+		if start-w.lastSeen <= int64(e.cfg.DropAfter) && start > w.lastSeen {
+			e.observeSeries(ctx, w, key, start, 0)
+		}
+	}
+}
+
+func seriesKey(tenant, service, operation, signal, name string) string {
+	if name != "" {
+		return tenant + "\x00metric\x00" + name + "\x00" + signal
+	}
+	return tenant + "\x00red\x00" + service + "\x00" + operation + "\x00" + signal
+}
+
+// watch starts watching a series, unless its tenant is at the cap.
+func (e *Engine) watch(tenant, service, operation, signal, name, key string) *watched {
+	if e.perTenant[tenant] >= e.cfg.MaxSeries {
+		e.unwatched.Inc()
+		return nil
+	}
+	cfg := e.signals[signal]
+	if name != "" {
+		cfg = e.signals[SignalValue]
+	}
+	if cap(e.scratch) < cfg.Window {
+		e.scratch = make([]float32, 0, cfg.Window)
+	}
+	w := &watched{tenant: tenant, service: service, operation: operation, signal: signal, name: name,
+		det: NewSeries(*cfg, &e.scratch)}
+	e.series[key] = w
+	e.perTenant[tenant]++
+	return w
+}
+
+func (e *Engine) observe(ctx context.Context, tenant, service, operation, signal, name string, start int64, v float64, seen map[string]bool) {
+	key := seriesKey(tenant, service, operation, signal, name)
+	seen[key] = true
+	w := e.series[key]
+	if w == nil {
+		if w = e.watch(tenant, service, operation, signal, name, key); w == nil {
+			return
+		}
+	}
+	e.observeSeries(ctx, w, key, start, v)
+}
+
+// observeSeries scores one point and moves the series' anomaly along:
+// opened on the first anomalous step, extended while it lasts, ended
+// after EndAfter normal steps.
+func (e *Engine) observeSeries(ctx context.Context, w *watched, key string, start int64, v float64) {
+	cfg := e.signals[w.signal]
+	if w.name != "" {
+		cfg = e.signals[SignalValue]
+	}
+	w.lastSeen = start
+	verdict := w.det.Observe(cfg, start, v)
+	if !verdict.Ready {
+		return
+	}
+	stepEnd := start + int64(e.cfg.Resolution)
+	if verdict.Anomalous {
+		w.normal = 0
+		if w.open == nil {
+			a := &storage.Anomaly{Tenant: w.tenant, ID: storage.NewID(), Series: readableKey(w), Service: w.service,
+				Operation: w.operation, Signal: w.signal, StartNano: start, Expected: verdict.Expected, Observed: v,
+				Lower: verdict.Lower, Upper: verdict.Upper, Score: verdict.Score, Detector: verdict.Detector}
+			a.Severity = severity(w.signal, verdict.Score, v)
+			a.Explanation = explain(w, verdict, v)
+			w.open = a
+			e.anomalies[w.tenant+"/"+a.ID] = a
+			e.anomaliesTotal.Inc()
+			e.fresh = append(e.fresh, a) // grouped once the whole step is scored
+			return
+		}
+		a := w.open
+		if verdict.Score > a.Score {
+			a.Score, a.Observed, a.Expected, a.Explanation = verdict.Score, v, verdict.Expected, explain(w, verdict, v)
+			if sev := severity(w.signal, verdict.Score, v); rank(sev) > rank(a.Severity) {
+				a.Severity = sev
+				e.raise(ctx, a)
+			}
+			e.persistAnomaly(ctx, a)
+		}
+		return
+	}
+	if w.open == nil {
+		return
+	}
+	if w.normal++; w.normal >= e.cfg.EndAfter {
+		a := w.open
+		a.EndNano = stepEnd - int64(e.cfg.EndAfter)*int64(e.cfg.Resolution)
+		w.open, w.normal = nil, 0
+		delete(e.anomalies, w.tenant+"/"+a.ID)
+		e.persistAnomaly(ctx, a)
+		e.anomalyEnded(ctx, a)
+		e.broker.publish(Update{Anomaly: a})
+	}
+}
+
+func (e *Engine) persistAnomaly(ctx context.Context, a *storage.Anomaly) {
+	if err := e.store.PutAnomalies(ctx, []storage.Anomaly{*a}); err != nil {
+		e.logger.Error("store anomaly failed", "err", err)
+	}
+}
+
+// housekeeping forgets quiet series and resolves quiet incidents.
+func (e *Engine) housekeeping(ctx context.Context, now int64) {
+	for key, w := range e.series {
+		if w.open == nil && w.lastSeen > 0 && now-w.lastSeen > int64(e.cfg.DropAfter) {
+			delete(e.series, key)
+			e.perTenant[w.tenant]--
+		}
+	}
+	e.resolveQuiet(ctx, now)
+}
+
+func readableKey(w *watched) string {
+	if w.name != "" {
+		return "metric:" + w.name + ":" + w.signal
+	}
+	if w.operation != "" {
+		return "red:" + w.service + ":" + w.operation + ":" + w.signal
+	}
+	return "red:" + w.service + ":" + w.signal
+}
+
+var signalNames = map[string]string{SignalRate: "request rate", SignalErrorRatio: "error ratio", SignalP99: "p99 latency", SignalValue: "value"}
+
+// format renders a value of a signal for people.
+func format(signal string, v float64) string {
+	switch signal {
+	case SignalErrorRatio:
+		return fmt.Sprintf("%.1f%%", v*100)
+	case SignalP99:
+		if v >= 1000 {
+			return fmt.Sprintf("%.2f s", v/1000)
+		}
+		return fmt.Sprintf("%.0f ms", v)
+	case SignalRate:
+		return fmt.Sprintf("%.3g/s", v)
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+func what(w *watched) string {
+	switch {
+	case w.name != "" && w.signal == SignalRate:
+		return w.name + " rate"
+	case w.name != "":
+		return w.name
+	case w.operation != "":
+		return w.service + " " + w.operation + " " + signalNames[w.signal]
+	}
+	return w.service + " " + signalNames[w.signal]
+}
+
+func explain(w *watched, v Verdict, observed float64) string {
+	dir := "above"
+	if observed < v.Expected {
+		dir = "below"
+	}
+	return fmt.Sprintf("%s is %s, %s the expected %s (band %s to %s); %s score %.1f",
+		what(w), format(w.signal, observed), dir, format(w.signal, v.Expected),
+		format(w.signal, math.Max(v.Lower, 0)), format(w.signal, v.Upper), v.Detector, v.Score)
+}
+
+// severity grades an anomaly: how far out it is, and for error ratios how
+// many requests fail.
+func severity(signal string, score, observed float64) string {
+	sev := "low"
+	switch {
+	case score >= 30:
+		sev = "high"
+	case score >= 12:
+		sev = "medium"
+	}
+	if signal == SignalErrorRatio && observed >= 0.25 {
+		sev = "critical"
+	} else if signal == SignalErrorRatio && observed >= 0.05 && rank(sev) < rank("high") {
+		sev = "high"
+	}
+	return sev
+}
+
+func rank(sev string) int {
+	switch sev {
+	case "critical":
+		return 4
+	case "high":
+		return 3
+	case "medium":
+		return 2
+	case "low":
+		return 1
+	}
+	return 0
+}
+
+func containsInt(xs []int64, x int64) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func sortInts(xs []int64) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && xs[j] < xs[j-1]; j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}

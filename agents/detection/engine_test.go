@@ -1,0 +1,220 @@
+package detection
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// fakeStore keeps incidents and anomalies in maps and answers a fixed
+// service graph; the engine, not the store, is under test here (the store
+// has its conformance suite).
+type fakeStore struct {
+	mu        sync.Mutex
+	anomalies map[string]storage.Anomaly
+	incidents map[string]storage.Incident
+	edges     []storage.ServiceEdge
+}
+
+func newFakeStore(edges ...storage.ServiceEdge) *fakeStore {
+	return &fakeStore{anomalies: map[string]storage.Anomaly{}, incidents: map[string]storage.Incident{}, edges: edges}
+}
+
+func (f *fakeStore) PutAnomalies(_ context.Context, as []storage.Anomaly) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, a := range as {
+		f.anomalies[a.ID] = a
+	}
+	return nil
+}
+
+func (f *fakeStore) Anomalies(context.Context, string, storage.TimeRange, string, int) ([]storage.Anomaly, error) {
+	return nil, nil
+}
+
+func (f *fakeStore) PutIncident(_ context.Context, in storage.Incident) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.incidents[in.ID] = in
+	return nil
+}
+
+func (f *fakeStore) Incidents(context.Context, string, storage.TimeRange, string) ([]storage.Incident, error) {
+	return nil, nil
+}
+
+func (f *fakeStore) Incident(_ context.Context, tenant, id string) (*storage.Incident, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.incidents[id]
+	if !ok || in.Tenant != tenant {
+		return nil, storage.ErrNotFound
+	}
+	return &in, nil
+}
+
+func (f *fakeStore) ServiceMap(context.Context, string, storage.TimeRange) ([]storage.ServiceEdge, error) {
+	return f.edges, nil
+}
+
+type shop struct {
+	t      *testing.T
+	e      *Engine
+	clock  time.Time
+	rng    *rand.Rand
+	faulty bool
+}
+
+// step sends one 10 s step of traffic for frontend → checkout → payment
+// and advances the clock past the step's grace.
+func (s *shop) step() {
+	start := s.clock
+	var evs []storage.Event
+	for i := 0; i < 30; i++ {
+		at := start.Add(time.Duration(i) * 300 * time.Millisecond).UnixNano()
+		slow := s.faulty && i%4 == 0
+		fail := s.faulty && i%10 == 0
+		for _, svc := range []string{"frontend", "checkout", "payment"} {
+			d := 40 + s.rng.NormFloat64()*5
+			if slow {
+				d += 1500
+			}
+			st := storage.StatusOK
+			if fail {
+				st = storage.StatusError
+			}
+			evs = append(evs, storage.Event{Tenant: "t1", TimeUnixNano: at, Kind: storage.KindSpan, Service: svc, Name: svc + " op",
+				DurationNano: int64(d * 1e6), Status: st, SampleRate: 1})
+		}
+	}
+	s.e.Ingest(evs, nil)
+	s.clock = start.Add(10 * time.Second)
+	s.e.now = func() time.Time { return s.clock.Add(4 * time.Second) }
+	s.e.Tick(context.Background())
+}
+
+func newShop(t *testing.T) (*shop, *fakeStore) {
+	st := newFakeStore(storage.ServiceEdge{Source: "frontend", Target: "checkout"}, storage.ServiceEdge{Source: "checkout", Target: "payment"},
+		storage.ServiceEdge{Source: "payment", Target: "stripe-api"})
+	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
+	require.NoError(t, err)
+	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	e.now = func() time.Time { return clock }
+	return &shop{t: t, e: e, clock: clock, rng: rand.New(rand.NewPCG(1, 1))}, st
+}
+
+func TestEngineOpensOneIncidentRootFirst(t *testing.T) {
+	s, st := newShop(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	updates := s.e.Broker().Subscribe(ctx, "t1")
+	for i := 0; i < 30; i++ { // 5 quiet minutes
+		s.step()
+	}
+	assert.Empty(t, st.incidents, "no incident while all is well")
+	assert.Empty(t, st.anomalies)
+
+	s.faulty = true
+	s.step()
+	s.step() // detection lag ≤ 2 steps
+	require.Len(t, st.incidents, 1, "one incident for the three services")
+	var in storage.Incident
+	for _, v := range st.incidents {
+		in = v
+	}
+	assert.Equal(t, "payment", in.Services[0], "the root-most service first")
+	assert.ElementsMatch(t, []string{"payment", "checkout", "frontend"}, in.Services)
+	assert.Equal(t, storage.IncidentOpen, in.Status)
+	assert.Contains(t, in.Title, "payment")
+	assert.NotEmpty(t, in.Severity)
+
+	var sawIncident bool
+	for len(updates) > 0 {
+		if u := <-updates; u.Incident != nil {
+			sawIncident = true
+		}
+	}
+	assert.True(t, sawIncident, "subscribers hear of it")
+
+	// Recovery: the anomalies end, then the incident resolves by itself.
+	s.faulty = false
+	for i := 0; i < 6*6+5; i++ {
+		s.step()
+	}
+	got := st.incidents[in.ID]
+	assert.Equal(t, storage.IncidentResolved, got.Status, "resolved after 5 quiet minutes")
+	for _, a := range st.anomalies {
+		assert.NotZero(t, a.EndNano, "every anomaly ended: %s", a.Series)
+		assert.Equal(t, in.ID, a.IncidentID)
+	}
+}
+
+func TestIncidentMutations(t *testing.T) {
+	s, st := newShop(t)
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		s.step()
+	}
+	s.faulty = true
+	s.step()
+	require.Len(t, st.incidents, 1)
+	var id string
+	for k := range st.incidents {
+		id = k
+	}
+	in, err := s.e.Acknowledge(ctx, "t1", id, "ann")
+	require.NoError(t, err)
+	assert.Equal(t, storage.IncidentAcknowledged, in.Status)
+	assert.Equal(t, "ann", in.AcknowledgedBy)
+	_, err = s.e.Acknowledge(ctx, "t1", id, "bob")
+	assert.ErrorIs(t, err, ErrTransition, "acknowledged once")
+	_, err = s.e.Acknowledge(ctx, "t2", id, "eve")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "another tenant's incident is not found")
+
+	in, err = s.e.Resolve(ctx, "t1", id, "ann")
+	require.NoError(t, err)
+	assert.Equal(t, storage.IncidentResolved, in.Status)
+	in, err = s.e.Reopen(ctx, "t1", id, "ann")
+	require.NoError(t, err)
+	assert.Equal(t, storage.IncidentOpen, in.Status)
+	assert.Equal(t, "reopened", in.Timeline[len(in.Timeline)-1].Kind)
+
+	other := storage.Incident{Tenant: "t1", ID: "manual", Title: "x", Status: storage.IncidentOpen, Severity: "critical",
+		Services: []string{"cart"}, OpenedNano: 1}
+	require.NoError(t, st.PutIncident(ctx, other))
+	merged, err := s.e.Merge(ctx, "t1", id, []string{"manual"}, "ann")
+	require.NoError(t, err)
+	assert.Contains(t, merged.Services, "cart")
+	assert.Equal(t, "critical", merged.Severity)
+	assert.Equal(t, storage.IncidentResolved, st.incidents["manual"].Status)
+	_, err = s.e.Merge(ctx, "t1", id, []string{id}, "ann")
+	assert.ErrorIs(t, err, ErrTransition)
+}
+
+func TestSeriesCap(t *testing.T) {
+	cfg := DefaultEngineConfig()
+	cfg.MaxSeries = 4
+	e, err := NewEngine(cfg, newFakeStore(), nil, nil)
+	require.NoError(t, err)
+	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	e.now = func() time.Time { return now.Add(15 * time.Second) }
+	var evs []storage.Event
+	for _, svc := range []string{"a", "b", "c"} {
+		for i := 0; i < 12; i++ {
+			evs = append(evs, storage.Event{Tenant: "t1", TimeUnixNano: now.UnixNano() + int64(i), Kind: storage.KindSpan,
+				Service: svc, Name: "op", DurationNano: 1e6, Status: storage.StatusOK, SampleRate: 1})
+		}
+	}
+	e.Ingest(evs, nil)
+	e.Tick(context.Background())
+	assert.Equal(t, 4, e.perTenant["t1"], "watching stops at the cap")
+	assert.Len(t, e.series, 4)
+}

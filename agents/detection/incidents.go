@@ -1,0 +1,459 @@
+package detection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// deployWindow is how long after a deploy anomalies near the deployed
+// service are taken to share it.
+const deployWindow = 30 * time.Minute
+
+type graphCache struct {
+	at    int64
+	edges []storage.ServiceEdge
+}
+
+// graph is the tenant's service graph of the last 15 minutes, cached for
+// 30 s: grouping asks it for every new anomaly.
+func (e *Engine) graph(ctx context.Context, tenant string) []storage.ServiceEdge {
+	now := e.now().UnixNano()
+	if g, ok := e.graphs[tenant]; ok && now-g.at < int64(30*time.Second) {
+		return g.edges
+	}
+	edges, err := e.store.ServiceMap(ctx, tenant, storage.TimeRange{Start: now - int64(15*time.Minute), End: now + int64(time.Minute)})
+	if err != nil {
+		e.logger.Warn("service graph for grouping failed", "tenant", tenant, "err", err)
+	}
+	e.graphs[tenant] = graphCache{at: now, edges: edges}
+	return edges
+}
+
+// hops is the distance between two services in the graph, in either
+// direction, up to limit (limit+1 when farther).
+func hops(edges []storage.ServiceEdge, a, b string, limit int) int {
+	if a == b {
+		return 0
+	}
+	frontier, seen := []string{a}, map[string]bool{a: true}
+	for d := 1; d <= limit; d++ {
+		var next []string
+		for _, s := range frontier {
+			for _, e := range edges {
+				for _, n := range []string{e.Target, e.Source} {
+					if (e.Source == s || e.Target == s) && !seen[n] {
+						if n == b {
+							return d
+						}
+						seen[n] = true
+						next = append(next, n)
+					}
+				}
+			}
+		}
+		frontier = next
+	}
+	return limit + 1
+}
+
+// related tells whether an anomaly belongs to an incident: the same
+// service or a neighbour in the service graph, or within two hops of a
+// service of the incident that was deployed shortly before.
+func (e *Engine) related(in *storage.Incident, a *storage.Anomaly, edges []storage.ServiceEdge) bool {
+	if a.Service == "" {
+		return false
+	}
+	deploys := e.deploys[a.Tenant]
+	for _, s := range in.Services {
+		d := hops(edges, s, a.Service, 2)
+		if d <= 1 {
+			return true
+		}
+		if t, ok := deploys[s]; ok && d <= 2 && a.StartNano >= t && a.StartNano-t <= int64(deployWindow) {
+			return true
+		}
+	}
+	return false
+}
+
+// group attaches the anomalies opened in this tick to incidents, then
+// stores and publishes what changed. An anomaly related to several
+// incidents joins them into the oldest (checkout joins the incident of
+// payment, which it calls, and of frontend, which calls it).
+func (e *Engine) group(ctx context.Context) {
+	for _, a := range e.fresh {
+		e.attach(ctx, a)
+	}
+	for _, a := range e.fresh {
+		e.persistAnomaly(ctx, a)
+		e.broker.publish(Update{Anomaly: a})
+	}
+	e.fresh = e.fresh[:0]
+	for key, reason := range e.dirty {
+		if in, ok := e.incidents[key]; ok {
+			e.refresh(in, e.graph(ctx, in.Tenant))
+			e.save(ctx, in, reason)
+		}
+	}
+	clear(e.dirty)
+	clear(e.born)
+}
+
+// mark notes an incident change to store and publish at the end of the
+// tick, keeping the strongest reason.
+func (e *Engine) mark(key, reason string) {
+	if rank := map[string]int{"changed": 0, "escalated": 1, "opened": 2}; rank[reason] >= rank[e.dirty[key]] {
+		e.dirty[key] = reason
+	}
+}
+
+// attach puts a new anomaly into the related open incidents (merging
+// them), or opens one.
+func (e *Engine) attach(ctx context.Context, a *storage.Anomaly) {
+	edges := e.graph(ctx, a.Tenant)
+	now := e.now().UnixNano()
+	var related []*storage.Incident
+	for _, in := range e.incidents {
+		if in.Tenant != a.Tenant || now-in.UpdatedNano > int64(e.cfg.GroupWindow) && !e.ongoing(in) {
+			continue
+		}
+		if e.related(in, a, edges) {
+			related = append(related, in)
+		}
+	}
+	sort.Slice(related, func(i, j int) bool {
+		if related[i].OpenedNano != related[j].OpenedNano {
+			return related[i].OpenedNano < related[j].OpenedNano
+		}
+		return related[i].ID < related[j].ID
+	})
+	event := storage.IncidentEvent{TimeUnixNano: a.StartNano, Kind: "anomaly", Text: a.Explanation}
+	var target *storage.Incident
+	if len(related) == 0 {
+		target = &storage.Incident{Tenant: a.Tenant, ID: storage.NewID(), Status: storage.IncidentOpen, OpenedNano: a.StartNano,
+			Severity: a.Severity}
+		key := a.Tenant + "/" + target.ID
+		e.incidents[key] = target
+		e.born[key] = true
+		e.incidentsTotal.Inc()
+		event.Kind = "opened"
+		e.mark(key, "opened")
+	} else {
+		target = related[0]
+		for _, other := range related[1:] {
+			e.absorb(target, other, now, "")
+		}
+	}
+	key := a.Tenant + "/" + target.ID
+	a.IncidentID = target.ID
+	target.AnomalyIDs = append(target.AnomalyIDs, a.ID)
+	target.Timeline = append(target.Timeline, event)
+	if a.Service != "" && !contains(target.Services, a.Service) {
+		target.Services = append(target.Services, a.Service)
+		if t, ok := e.deploys[a.Tenant][a.Service]; ok && a.StartNano-t <= int64(deployWindow) && a.StartNano >= t {
+			target.Timeline = append(target.Timeline, storage.IncidentEvent{TimeUnixNano: t, Kind: "deploy",
+				Text: fmt.Sprintf("%s was deployed %s before", a.Service, time.Duration(a.StartNano-t).Round(time.Second))})
+		}
+	}
+	if rank(a.Severity) > rank(target.Severity) {
+		target.Severity = a.Severity
+		e.mark(key, "escalated")
+	}
+	target.UpdatedNano = now
+	e.mark(key, "changed")
+}
+
+// absorb moves src's anomalies, services and timeline into dst. src is
+// dropped when it was opened in this tick (nobody heard of it yet) and
+// resolved as merged otherwise.
+func (e *Engine) absorb(dst, src *storage.Incident, now int64, actor string) {
+	dst.AnomalyIDs = append(dst.AnomalyIDs, src.AnomalyIDs...)
+	for _, s := range src.Services {
+		if !contains(dst.Services, s) {
+			dst.Services = append(dst.Services, s)
+		}
+	}
+	for _, aid := range src.AnomalyIDs {
+		if a, ok := e.anomalies[src.Tenant+"/"+aid]; ok {
+			a.IncidentID = dst.ID
+		}
+	}
+	dst.Timeline = append(dst.Timeline, src.Timeline...)
+	sort.SliceStable(dst.Timeline, func(i, j int) bool { return dst.Timeline[i].TimeUnixNano < dst.Timeline[j].TimeUnixNano })
+	if rank(src.Severity) > rank(dst.Severity) {
+		dst.Severity = src.Severity
+	}
+	if src.OpenedNano < dst.OpenedNano {
+		dst.OpenedNano = src.OpenedNano
+	}
+	key := src.Tenant + "/" + src.ID
+	delete(e.incidents, key)
+	if e.born[key] {
+		delete(e.dirty, key)
+		delete(e.born, key)
+		if e.dirty[dst.Tenant+"/"+dst.ID] == "" || e.born[dst.Tenant+"/"+dst.ID] {
+			e.mark(dst.Tenant+"/"+dst.ID, "opened")
+		}
+		return
+	}
+	src.Status, src.ResolvedNano = storage.IncidentResolved, now
+	text := "merged into " + dst.ID
+	if actor != "" {
+		text += " by " + actor
+	}
+	src.Timeline = append(src.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor, Text: text})
+	e.save(context.Background(), src, "merged")
+}
+
+// raise re-grades the incident of an anomaly whose severity rose.
+func (e *Engine) raise(ctx context.Context, a *storage.Anomaly) {
+	in := e.incidents[a.Tenant+"/"+a.IncidentID]
+	if in == nil || rank(a.Severity) <= rank(in.Severity) {
+		return
+	}
+	in.Severity = a.Severity
+	in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: e.now().UnixNano(), Kind: "escalated",
+		Text: fmt.Sprintf("severity %s: %s", a.Severity, a.Explanation)})
+	e.refresh(in, e.graph(ctx, a.Tenant))
+	e.save(ctx, in, "escalated")
+}
+
+func (e *Engine) anomalyEnded(ctx context.Context, a *storage.Anomaly) {
+	in := e.incidents[a.Tenant+"/"+a.IncidentID]
+	if in == nil {
+		return
+	}
+	in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: a.EndNano, Kind: "anomaly_ended",
+		Text: fmt.Sprintf("%s back inside its band", strings.TrimPrefix(a.Series, "red:"))})
+	in.UpdatedNano = e.now().UnixNano() // the quiet time before resolving counts from here
+	e.save(ctx, in, "changed")
+}
+
+// ongoing tells whether any of the incident's anomalies goes on.
+func (e *Engine) ongoing(in *storage.Incident) bool {
+	for _, id := range in.AnomalyIDs {
+		if _, ok := e.anomalies[in.Tenant+"/"+id]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveQuiet resolves incidents whose anomalies all ended ResolveAfter
+// ago.
+func (e *Engine) resolveQuiet(ctx context.Context, now int64) {
+	for key, in := range e.incidents {
+		if e.ongoing(in) || now-in.UpdatedNano < int64(e.cfg.ResolveAfter) {
+			continue
+		}
+		in.Status, in.ResolvedNano = storage.IncidentResolved, now
+		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "resolved",
+			Text: fmt.Sprintf("every series back inside its band for %s", e.cfg.ResolveAfter)})
+		e.save(ctx, in, "resolved")
+		delete(e.incidents, key)
+	}
+}
+
+// refresh orders the services root-most first and writes the title. A
+// service is root-most when it calls no other service of the incident;
+// the others follow by their distance to one, callers after callees.
+func (e *Engine) refresh(in *storage.Incident, edges []storage.ServiceEdge) {
+	inSet := map[string]bool{}
+	for _, s := range in.Services {
+		inSet[s] = true
+	}
+	callees := map[string][]string{}
+	for _, ed := range edges {
+		if inSet[ed.Source] && inSet[ed.Target] && ed.Source != ed.Target {
+			callees[ed.Source] = append(callees[ed.Source], ed.Target)
+		}
+	}
+	depth := map[string]int{}
+	var walk func(s string, seen map[string]bool) int
+	walk = func(s string, seen map[string]bool) int {
+		if d, ok := depth[s]; ok {
+			return d
+		}
+		best := 0
+		seen[s] = true
+		for _, c := range callees[s] {
+			if !seen[c] {
+				if d := walk(c, seen) + 1; d > best {
+					best = d
+				}
+			}
+		}
+		delete(seen, s)
+		depth[s] = best
+		return best
+	}
+	first := map[string]int{}
+	for i, s := range in.Services {
+		walk(s, map[string]bool{})
+		first[s] = i
+	}
+	sort.SliceStable(in.Services, func(i, j int) bool {
+		a, b := in.Services[i], in.Services[j]
+		if depth[a] != depth[b] {
+			return depth[a] < depth[b]
+		}
+		return first[a] < first[b]
+	})
+	in.Title = e.title(in)
+	in.UpdatedNano = e.now().UnixNano()
+}
+
+// title names the root-most service and its strongest anomaly.
+func (e *Engine) title(in *storage.Incident) string {
+	if len(in.Services) == 0 {
+		return "anomaly"
+	}
+	root := in.Services[0]
+	var best *storage.Anomaly
+	for _, id := range in.AnomalyIDs {
+		if a, ok := e.anomalies[in.Tenant+"/"+id]; ok && a.Service == root && (best == nil || a.Score > best.Score) {
+			best = a
+		}
+	}
+	t := root
+	if best != nil {
+		t = fmt.Sprintf("%s: %s %s (expected %s)", root, signalNames[best.Signal], format(best.Signal, best.Observed),
+			format(best.Signal, best.Expected))
+		if best.Operation != "" {
+			t = fmt.Sprintf("%s %s: %s %s (expected %s)", root, best.Operation, signalNames[best.Signal],
+				format(best.Signal, best.Observed), format(best.Signal, best.Expected))
+		}
+	}
+	if len(in.Services) > 1 {
+		t += "; also " + strings.Join(in.Services[1:], ", ")
+	}
+	return t
+}
+
+// save persists an incident and tells subscribers and the notifier.
+func (e *Engine) save(ctx context.Context, in *storage.Incident, reason string) {
+	if err := e.store.PutIncident(ctx, copyIncident(in)); err != nil {
+		e.logger.Error("store incident failed", "err", err)
+	}
+	e.broker.publish(Update{Incident: in})
+	if e.notify != nil && reason != "changed" {
+		e.notify(copyIncident(in), reason)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrTransition is a status change an incident cannot make.
+var ErrTransition = errors.New("incident cannot make this change")
+
+// load finds an incident in memory or in the store.
+func (e *Engine) load(ctx context.Context, tenant, id string) (*storage.Incident, error) {
+	if in, ok := e.incidents[tenant+"/"+id]; ok {
+		return in, nil
+	}
+	return e.store.Incident(ctx, tenant, id)
+}
+
+// Acknowledge marks an open incident as being handled by actor.
+func (e *Engine) Acknowledge(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+	return e.transition(ctx, tenant, id, actor, func(in *storage.Incident, now int64) error {
+		if in.Status != storage.IncidentOpen {
+			return fmt.Errorf("%w: it is %s, not open", ErrTransition, in.Status)
+		}
+		in.Status, in.AcknowledgedBy = storage.IncidentAcknowledged, actor
+		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "acknowledged", Actor: actor, Text: "acknowledged by " + actor})
+		return nil
+	}, "acknowledged")
+}
+
+// Resolve closes an incident by hand.
+func (e *Engine) Resolve(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+	return e.transition(ctx, tenant, id, actor, func(in *storage.Incident, now int64) error {
+		if in.Status == storage.IncidentResolved {
+			return fmt.Errorf("%w: it is resolved already", ErrTransition)
+		}
+		in.Status, in.ResolvedNano = storage.IncidentResolved, now
+		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "resolved", Actor: actor, Text: "resolved by " + actor})
+		return nil
+	}, "resolved")
+}
+
+// Reopen opens a resolved incident again.
+func (e *Engine) Reopen(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+	return e.transition(ctx, tenant, id, actor, func(in *storage.Incident, now int64) error {
+		if in.Status != storage.IncidentResolved {
+			return fmt.Errorf("%w: it is %s, not resolved", ErrTransition, in.Status)
+		}
+		in.Status, in.ResolvedNano, in.AcknowledgedBy = storage.IncidentOpen, 0, ""
+		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "reopened", Actor: actor, Text: "reopened by " + actor})
+		return nil
+	}, "reopened")
+}
+
+func (e *Engine) transition(ctx context.Context, tenant, id, actor string, change func(*storage.Incident, int64) error, reason string) (*storage.Incident, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	in, err := e.load(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now().UnixNano()
+	if err := change(in, now); err != nil {
+		return nil, err
+	}
+	in.UpdatedNano = now
+	key := tenant + "/" + id
+	if in.Status == storage.IncidentResolved {
+		delete(e.incidents, key)
+	} else {
+		e.incidents[key] = in
+	}
+	e.save(ctx, in, reason)
+	c := copyIncident(in)
+	return &c, nil
+}
+
+// Merge moves the anomalies, services and timeline of the other incidents
+// into the first; the others are resolved as merged.
+func (e *Engine) Merge(ctx context.Context, tenant, into string, others []string, actor string) (*storage.Incident, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	dst, err := e.load(ctx, tenant, into)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now().UnixNano()
+	for _, id := range others {
+		if id == into {
+			return nil, fmt.Errorf("%w: an incident cannot be merged into itself", ErrTransition)
+		}
+		src, err := e.load(ctx, tenant, id)
+		if err != nil {
+			return nil, fmt.Errorf("incident %s: %w", id, err)
+		}
+		e.absorb(dst, src, now, actor)
+	}
+	dst.Timeline = append(dst.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
+		Text: fmt.Sprintf("%s merged %s into this incident", actor, strings.Join(others, ", "))})
+	if dst.Status == storage.IncidentResolved {
+		dst.Status, dst.ResolvedNano = storage.IncidentOpen, 0
+	}
+	e.incidents[tenant+"/"+dst.ID] = dst
+	e.refresh(dst, e.graph(ctx, tenant))
+	e.save(ctx, dst, "changed")
+	c := copyIncident(dst)
+	return &c, nil
+}

@@ -1,0 +1,94 @@
+package detection
+
+import (
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// redKey names the RED series of a service (operation "") or of one of its
+// operations.
+type redKey struct {
+	tenant, service, operation string
+}
+
+// redStep accumulates one step's spans of one key.
+type redStep struct {
+	count, errors float64 // weighted by sample rate
+	durations     []float32
+	seen          int // spans offered to the reservoir
+}
+
+// reservoirSize bounds the durations kept a step and key; the p99 of a
+// busier step is taken over a uniform sample of them.
+const reservoirSize = 1024
+
+func (s *redStep) add(e *storage.Event, rng *rand.Rand) {
+	w := e.SampleRate
+	if w <= 0 {
+		w = 1
+	}
+	s.count += w
+	if e.Status == storage.StatusError {
+		s.errors += w
+	}
+	d := float32(float64(e.DurationNano) / 1e6)
+	s.seen++
+	if len(s.durations) < reservoirSize {
+		s.durations = append(s.durations, d)
+	} else if j := rng.IntN(s.seen); j < reservoirSize {
+		s.durations[j] = d
+	}
+}
+
+// p99 of the step's durations in milliseconds, interpolated linearly.
+func (s *redStep) p99() float64 {
+	d := s.durations
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	pos := 0.99 * float64(len(d)-1)
+	lo := int(pos)
+	if lo+1 >= len(d) {
+		return float64(d[len(d)-1])
+	}
+	frac := pos - float64(lo)
+	return float64(d[lo]) + frac*(float64(d[lo+1])-float64(d[lo]))
+}
+
+// Signals of a RED key.
+const (
+	SignalRate       = "rate"
+	SignalErrorRatio = "error_ratio"
+	SignalP99        = "p99_ms"
+	SignalValue      = "value"
+)
+
+// metricKey names a watched metric series.
+type metricKey struct {
+	tenant, id string
+}
+
+type metricStep struct {
+	name, service, labels string
+	counter               bool
+	last                  float64
+	lastT                 int64
+}
+
+// metricLabel renders name{k=v,...} for people.
+func metricLabel(m *storage.Sample) string {
+	var sb strings.Builder
+	sb.WriteString(m.Name)
+	if len(m.Labels.Keys) > 0 {
+		sb.WriteByte('{')
+		for i, k := range m.Labels.Keys {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(k + "=" + m.Labels.Values[i])
+		}
+		sb.WriteByte('}')
+	}
+	return sb.String()
+}

@@ -1,0 +1,153 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/inquest/inquest/storage"
+)
+
+const anomalyColumns = `tenant_id, id, series, service, operation, signal, start_ts, end_ts, severity, score, expected,
+	observed, lower_bound, upper_bound, detector, explanation, incident_id`
+
+// PutAnomalies inserts or replaces anomalies by tenant and ID.
+func (s *Store) PutAnomalies(ctx context.Context, as []storage.Anomaly) error {
+	if len(as) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("put anomalies: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, a := range as {
+		if a.Tenant == "" || a.ID == "" {
+			return fmt.Errorf("put anomalies: anomaly without tenant or id")
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO anomalies ("+anomalyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			a.Tenant, a.ID, a.Series, a.Service, a.Operation, a.Signal, a.StartNano, a.EndNano, a.Severity, a.Score, a.Expected,
+			a.Observed, a.Lower, a.Upper, a.Detector, a.Explanation, a.IncidentID); err != nil {
+			return fmt.Errorf("put anomalies: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Anomalies lists anomalies overlapping the range, newest first.
+func (s *Store) Anomalies(ctx context.Context, tenant string, r storage.TimeRange, service string, limit int) ([]storage.Anomaly, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	if limit <= 0 || limit > storage.MaxPageSize {
+		limit = storage.MaxPageSize
+	}
+	q := "SELECT " + anomalyColumns + " FROM anomalies WHERE tenant_id = ? AND start_ts < ? AND (end_ts = 0 OR end_ts >= ?)"
+	args := []any{tenant, r.End, r.Start}
+	if service != "" {
+		q += " AND service = ?"
+		args = append(args, service)
+	}
+	q += " ORDER BY start_ts DESC, id LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("anomalies: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.Anomaly
+	for rows.Next() {
+		var a storage.Anomaly
+		if err := rows.Scan(&a.Tenant, &a.ID, &a.Series, &a.Service, &a.Operation, &a.Signal, &a.StartNano, &a.EndNano, &a.Severity,
+			&a.Score, &a.Expected, &a.Observed, &a.Lower, &a.Upper, &a.Detector, &a.Explanation, &a.IncidentID); err != nil {
+			return nil, fmt.Errorf("anomalies: scan: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+const incidentColumns = `tenant_id, id, title, severity, status, services, anomaly_ids, opened_ts, updated_ts, resolved_ts,
+	acknowledged_by, timeline`
+
+// PutIncident inserts or replaces an incident by tenant and ID.
+func (s *Store) PutIncident(ctx context.Context, in storage.Incident) error {
+	if in.Tenant == "" || in.ID == "" {
+		return fmt.Errorf("put incident: incident without tenant or id")
+	}
+	tl, err := json.Marshal(in.Timeline)
+	if err != nil {
+		return fmt.Errorf("put incident: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, "INSERT OR REPLACE INTO incidents ("+incidentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		in.Tenant, in.ID, in.Title, in.Severity, in.Status, strs(in.Services), strs(in.AnomalyIDs), in.OpenedNano, in.UpdatedNano,
+		in.ResolvedNano, in.AcknowledgedBy, string(tl)); err != nil {
+		return fmt.Errorf("put incident: %w", err)
+	}
+	return nil
+}
+
+func scanIncident(rows interface{ Scan(...any) error }) (storage.Incident, error) {
+	var (
+		in        storage.Incident
+		svcs, ids duckdb.Composite[[]string]
+		tl        string
+	)
+	if err := rows.Scan(&in.Tenant, &in.ID, &in.Title, &in.Severity, &in.Status, &svcs, &ids, &in.OpenedNano, &in.UpdatedNano,
+		&in.ResolvedNano, &in.AcknowledgedBy, &tl); err != nil {
+		return in, err
+	}
+	in.Services, in.AnomalyIDs = svcs.Get(), ids.Get()
+	if err := json.Unmarshal([]byte(tl), &in.Timeline); err != nil {
+		return in, fmt.Errorf("incident %s timeline: %w", in.ID, err)
+	}
+	return in, nil
+}
+
+// Incidents lists incidents open at some time in the range, newest first.
+func (s *Store) Incidents(ctx context.Context, tenant string, r storage.TimeRange, status string) ([]storage.Incident, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	q := "SELECT " + incidentColumns + " FROM incidents WHERE tenant_id = ? AND opened_ts < ? AND (resolved_ts = 0 OR resolved_ts >= ?)"
+	args := []any{tenant, r.End, r.Start}
+	if status != "" {
+		q += " AND status = ?"
+		args = append(args, status)
+	}
+	q += " ORDER BY opened_ts DESC, id LIMIT 1000"
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.Incident
+	for rows.Next() {
+		in, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("incidents: scan: %w", err)
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// Incident returns one incident.
+func (s *Store) Incident(ctx context.Context, tenant, id string) (*storage.Incident, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	row := s.db.QueryRowContext(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE tenant_id = ? AND id = ?", tenant, id)
+	in, err := scanIncident(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("incident: %w", err)
+	}
+	return &in, nil
+}

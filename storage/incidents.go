@@ -1,0 +1,73 @@
+package storage
+
+import "context"
+
+// Anomaly is a stretch of time during which one series was outside its
+// band, with the detector's reasons.
+type Anomaly struct {
+	Tenant    string
+	ID        string
+	Series    string // a readable key: "red:payment:p99_ms", "metric:cpu{host=a}"
+	Service   string // empty for a metric without a job/service label
+	Operation string // for per-operation RED series
+	Signal    string // rate, error_ratio, p99_ms, value, rate (counters)
+	// StartNano is the start of the first anomalous step; EndNano the end
+	// of the last one, 0 while the anomaly goes on.
+	StartNano, EndNano int64
+	Severity           string // low, medium, high, critical
+	Score              float64
+	Expected, Observed float64
+	Lower, Upper       float64
+	Detector           string
+	Explanation        string
+	IncidentID         string
+}
+
+// Incident statuses.
+const (
+	IncidentOpen         = "open"
+	IncidentAcknowledged = "acknowledged"
+	IncidentResolved     = "resolved"
+)
+
+// Incident groups anomalies that belong together: close in time and in
+// the service graph, or following one deploy.
+type Incident struct {
+	Tenant   string
+	ID       string
+	Title    string
+	Severity string
+	Status   string
+	// Services, the root-most first: the service whose own dependencies
+	// are not anomalous, then those that call it.
+	Services       []string
+	AnomalyIDs     []string
+	OpenedNano     int64
+	UpdatedNano    int64
+	ResolvedNano   int64
+	AcknowledgedBy string
+	Timeline       []IncidentEvent
+}
+
+// IncidentEvent is one line of an incident's timeline.
+type IncidentEvent struct {
+	TimeUnixNano int64
+	Kind         string // opened, anomaly, anomaly_ended, deploy, acknowledged, resolved, reopened, merged
+	Text         string
+	Actor        string
+}
+
+// IncidentStore keeps anomalies and incidents. Puts replace the record
+// with the same tenant and ID.
+type IncidentStore interface {
+	PutAnomalies(ctx context.Context, as []Anomaly) error
+	// Anomalies lists those overlapping the range, newest first; service
+	// narrows them when set.
+	Anomalies(ctx context.Context, tenant string, r TimeRange, service string, limit int) ([]Anomaly, error)
+	PutIncident(ctx context.Context, in Incident) error
+	// Incidents lists those open at some time in the range, newest first;
+	// status narrows them when set.
+	Incidents(ctx context.Context, tenant string, r TimeRange, status string) ([]Incident, error)
+	// Incident returns one incident or ErrNotFound.
+	Incident(ctx context.Context, tenant, id string) (*Incident, error)
+}
