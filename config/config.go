@@ -57,6 +57,14 @@ type Config struct {
 	KafkaCompression     string        `koanf:"kafka-compression"`
 	KafkaPartitions      int           `koanf:"kafka-partitions"`
 
+	Detection             bool          `koanf:"detection"`
+	DetectionResolution   time.Duration `koanf:"detection-resolution"`
+	DetectionMaxSeries    int           `koanf:"detection-max-series"`
+	DetectionResolveAfter time.Duration `koanf:"detection-resolve-after"`
+	NotifyWebhookURL      string        `koanf:"notify-webhook-url"`
+	NotifySlackWebhookURL string        `koanf:"notify-slack-webhook-url"`
+	PublicURL             string        `koanf:"public-url"`
+
 	QueryCache     bool   `koanf:"query-cache"`
 	QueryCacheSize int    `koanf:"query-cache-size"`
 	RedisURL       string `koanf:"redis-url"`
@@ -91,35 +99,39 @@ type Config struct {
 // with no authentication yet, exposing them is an explicit choice.
 func Default() Config {
 	return Config{
-		HTTPAddr:           "127.0.0.1:8080",
-		GRPCAddr:           "127.0.0.1:4317",
-		OTLPHTTPAddr:       "127.0.0.1:4318",
-		DataDir:            "./data",
-		DemoFaultAfter:     5 * time.Minute,
-		DemoRate:           20,
-		Retention:          7 * 24 * time.Hour,
-		MaxFuture:          time.Hour,
-		MaxBodyBytes:       16 << 20,
-		QueueRecords:       500_000,
-		BatchSize:          10_000,
-		FlushInterval:      time.Second,
-		Writers:            2,
-		Role:               "all",
-		KafkaTopic:         "raw-telemetry",
-		KafkaGroup:         "inquest-writers",
-		KafkaCompression:   "zstd",
-		KafkaPartitions:    12,
-		DedupWindow:        10 * time.Minute,
-		DuckDBCheckpoint:   "256MB",
-		QueryCache:         true,
-		QueryCacheSize:     1000,
-		QueryTimeout:       30 * time.Second,
-		MaxQueryComplexity: 2000,
-		MaxQueryDepth:      12,
-		MaxQueryRange:      31 * 24 * time.Hour,
-		Introspection:      true,
-		LogLevel:           "info",
-		LogFormat:          "text",
+		HTTPAddr:              "127.0.0.1:8080",
+		GRPCAddr:              "127.0.0.1:4317",
+		OTLPHTTPAddr:          "127.0.0.1:4318",
+		DataDir:               "./data",
+		DemoFaultAfter:        5 * time.Minute,
+		DemoRate:              20,
+		Retention:             7 * 24 * time.Hour,
+		MaxFuture:             time.Hour,
+		MaxBodyBytes:          16 << 20,
+		QueueRecords:          500_000,
+		BatchSize:             10_000,
+		FlushInterval:         time.Second,
+		Writers:               2,
+		Role:                  "all",
+		Detection:             true,
+		DetectionResolution:   10 * time.Second,
+		DetectionMaxSeries:    10_000,
+		DetectionResolveAfter: 5 * time.Minute,
+		KafkaTopic:            "raw-telemetry",
+		KafkaGroup:            "inquest-writers",
+		KafkaCompression:      "zstd",
+		KafkaPartitions:       12,
+		DedupWindow:           10 * time.Minute,
+		DuckDBCheckpoint:      "256MB",
+		QueryCache:            true,
+		QueryCacheSize:        1000,
+		QueryTimeout:          30 * time.Second,
+		MaxQueryComplexity:    2000,
+		MaxQueryDepth:         12,
+		MaxQueryRange:         31 * 24 * time.Hour,
+		Introspection:         true,
+		LogLevel:              "info",
+		LogFormat:             "text",
 	}
 }
 
@@ -170,6 +182,9 @@ func (c Config) Validate() error {
 	case "zstd", "lz4", "snappy", "gzip", "none":
 	default:
 		errs = append(errs, fmt.Sprintf("kafka-compression %q: want zstd, lz4, snappy, gzip or none", c.KafkaCompression))
+	}
+	if c.Detection && (c.DetectionResolution < time.Second || c.DetectionMaxSeries <= 0 || c.DetectionResolveAfter <= 0) {
+		errs = append(errs, "detection-resolution must be at least 1s; detection-max-series and detection-resolve-after positive")
 	}
 	if c.ClickHouseCluster != "" && c.ClickHouseDSN == "" {
 		errs = append(errs, "clickhouse-cluster needs clickhouse-dsn")
@@ -223,6 +238,13 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("kafka-group", d.KafkaGroup, "consumer group of the writers")
 	fs.String("kafka-compression", d.KafkaCompression, "zstd, lz4, snappy, gzip or none")
 	fs.Int("kafka-partitions", d.KafkaPartitions, "partitions of the topic when Inquest creates it")
+	fs.Bool("detection", d.Detection, "watch every service, operation and metric for anomalies and group them into incidents")
+	fs.Duration("detection-resolution", d.DetectionResolution, "step of the watched series")
+	fs.Int("detection-max-series", d.DetectionMaxSeries, "series watched per tenant; more are counted in inquest_detection_unwatched_total")
+	fs.Duration("detection-resolve-after", d.DetectionResolveAfter, "an incident resolves when its series have been back inside their bands this long")
+	fs.String("notify-webhook-url", "", "POST incident changes as JSON to this URL")
+	fs.String("notify-slack-webhook-url", "", "post incident changes to this Slack incoming webhook (Block Kit)")
+	fs.String("public-url", "", "the address people open Inquest at (https://inquest.example.com), for links in notifications")
 	fs.Bool("query-cache", d.QueryCache, "cache aggregate, services, service map and metric answers (ranges aligned to 10 s; answers near now may lag up to 5 s, late data in past ranges up to 1 min)")
 	fs.Int("query-cache-size", d.QueryCacheSize, "answers the in-process query cache keeps")
 	fs.String("redis-url", "", "share the query cache through Redis (redis://host:6379/0); a Redis failure is a cache miss")

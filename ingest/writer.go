@@ -60,6 +60,7 @@ type Writer struct {
 	stopOnce sync.Once
 
 	dedup   *Dedup
+	stored  func([]storage.Event, []storage.Sample)
 	rows    *prometheus.CounterVec
 	flushes prometheus.Histogram
 	lost    prometheus.Counter
@@ -112,6 +113,10 @@ func (w *Writer) Start(ctx context.Context) error {
 	}
 	return nil
 }
+
+// OnStored sets a function told of every batch once stored (the detectors
+// watch it); it must not keep the slices or block. Set it before Start.
+func (w *Writer) OnStored(fn func([]storage.Event, []storage.Sample)) { w.stored = fn }
 
 // Shutdown closes the bus and waits until everything queued is written, or
 // ctx ends. It is idempotent.
@@ -213,6 +218,9 @@ func (w *Writer) flush(ctx context.Context, p *pending) {
 		} else {
 			w.rows.WithLabelValues("events").Add(float64(len(p.events)))
 			w.tail.Publish(p.events)
+			if w.stored != nil {
+				w.stored(p.events, nil)
+			}
 		}
 	}
 	if len(p.samples) > 0 {
@@ -220,6 +228,9 @@ func (w *Writer) flush(ctx context.Context, p *pending) {
 			w.deadLetter(ctx, err, nil, p.samples)
 		} else {
 			w.rows.WithLabelValues("metric_samples").Add(float64(len(p.samples)))
+			if w.stored != nil {
+				w.stored(nil, p.samples)
+			}
 		}
 	}
 	w.flushes.Observe(time.Since(start).Seconds())

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/inquest/inquest/agents/detection"
 	"log/slog"
 	"time"
 
@@ -25,7 +26,12 @@ type Resolver struct {
 	DeadLetterStore storage.DeadLetterStore
 	APIKeyStore     storage.APIKeyStore
 	AuditStore      storage.AuditStore
-	UsageMeter      interface {
+	// IncidentStore reads anomalies and incidents; Detection changes
+	// incidents and streams updates (nil where no detector runs, such as
+	// a gateway of a scaled deployment).
+	IncidentStore storage.IncidentStore
+	Detection     *detection.Engine
+	UsageMeter    interface {
 		Usage(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.UsageHour, error)
 	}
 	// OnRevoke is told the ID of a revoked API key, to drop it from caches.
@@ -80,6 +86,14 @@ func tenant(ctx context.Context) (string, error) {
 	return t, nil
 }
 
+// actor is who makes the request, for audit entries and timelines.
+func actor(ctx context.Context) string {
+	if p, ok := auth.PrincipalFrom(ctx); ok {
+		return p.Subject
+	}
+	return "anonymous (authentication off)"
+}
+
 // Audit appends an entry to the tenant's audit log, with the caller as the
 // actor. A failure to write it is logged: the action it records has
 // already happened.
@@ -88,11 +102,7 @@ func (r *Resolver) Audit(ctx context.Context, action, target, outcome, detail st
 	if !ok || r.AuditStore == nil {
 		return
 	}
-	actor := "anonymous (authentication off)"
-	if p, ok := auth.PrincipalFrom(ctx); ok {
-		actor = p.Subject
-	}
-	e := storage.AuditEntry{Tenant: t, ID: storage.NewID(), TimeUnixNano: r.now().UnixNano(), Actor: actor,
+	e := storage.AuditEntry{Tenant: t, ID: storage.NewID(), TimeUnixNano: r.now().UnixNano(), Actor: actor(ctx),
 		Action: action, Target: target, Outcome: outcome, Detail: detail}
 	if err := r.AuditStore.AppendAudit(context.WithoutCancel(ctx), []storage.AuditEntry{e}); err != nil && r.Logger != nil {
 		r.Logger.Error("audit log write failed", "action", action, "err", err)

@@ -18,6 +18,49 @@ import (
 	"github.com/inquest/inquest/storage"
 )
 
+// Anomalies is the resolver for the anomalies field.
+func (r *incidentResolver) Anomalies(ctx context.Context, obj *model.Incident) ([]*model.Anomaly, error) {
+	return r.incidentAnomalies(ctx, obj)
+}
+
+// AcknowledgeIncident is the resolver for the acknowledgeIncident field.
+func (r *mutationResolver) AcknowledgeIncident(ctx context.Context, id string) (*model.Incident, error) {
+	if r.Detection == nil {
+		return r.incidentChange(ctx, id, "acknowledge", nil)
+	}
+	return r.incidentChange(ctx, id, "acknowledge", r.Detection.Acknowledge)
+}
+
+// ResolveIncident is the resolver for the resolveIncident field.
+func (r *mutationResolver) ResolveIncident(ctx context.Context, id string) (*model.Incident, error) {
+	if r.Detection == nil {
+		return r.incidentChange(ctx, id, "resolve", nil)
+	}
+	return r.incidentChange(ctx, id, "resolve", r.Detection.Resolve)
+}
+
+// ReopenIncident is the resolver for the reopenIncident field.
+func (r *mutationResolver) ReopenIncident(ctx context.Context, id string) (*model.Incident, error) {
+	if r.Detection == nil {
+		return r.incidentChange(ctx, id, "reopen", nil)
+	}
+	return r.incidentChange(ctx, id, "reopen", r.Detection.Reopen)
+}
+
+// MergeIncidents is the resolver for the mergeIncidents field.
+func (r *mutationResolver) MergeIncidents(ctx context.Context, into string, others []string) (*model.Incident, error) {
+	if len(others) == 0 {
+		return nil, userErr("name at least one incident to merge into %q", into)
+	}
+	var merge func(ctx context.Context, tenant, id, actor string) (*storage.Incident, error)
+	if r.Detection != nil {
+		merge = func(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+			return r.Detection.Merge(ctx, tenant, id, others, actor)
+		}
+	}
+	return r.incidentChange(ctx, into, "merge", merge)
+}
+
 // ReplayDeadLetter is the resolver for the replayDeadLetter field.
 func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*model.ReplayResult, error) {
 	t, err := tenant(ctx)
@@ -333,6 +376,73 @@ func (r *queryResolver) AuditLog(ctx context.Context, rangeArg model.TimeRangeIn
 	return out, nil
 }
 
+// Anomalies is the resolver for the anomalies field.
+func (r *queryResolver) Anomalies(ctx context.Context, filter model.AnomalyFilter) ([]*model.Anomaly, error) {
+	t, tr, err := r.scope(ctx, filter.Range)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := pageSize("limit", filter.Limit, 100)
+	if err != nil {
+		return nil, err
+	}
+	service := ""
+	if filter.Service != nil {
+		service = *filter.Service
+	}
+	as, err := r.IncidentStore.Anomalies(ctx, t, tr, service, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Anomaly, len(as))
+	for i := range as {
+		out[i] = anomalyModel(&as[i])
+	}
+	return out, nil
+}
+
+// Incidents is the resolver for the incidents field.
+func (r *queryResolver) Incidents(ctx context.Context, rangeArg model.TimeRangeInput, status *string) ([]*model.Incident, error) {
+	t, tr, err := r.scope(ctx, &rangeArg)
+	if err != nil {
+		return nil, err
+	}
+	st := ""
+	if status != nil {
+		switch *status {
+		case storage.IncidentOpen, storage.IncidentAcknowledged, storage.IncidentResolved:
+			st = *status
+		default:
+			return nil, userErr("status %q: want open, acknowledged or resolved", *status)
+		}
+	}
+	ins, err := r.IncidentStore.Incidents(ctx, t, tr, st)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Incident, len(ins))
+	for i := range ins {
+		out[i] = incidentModel(&ins[i])
+	}
+	return out, nil
+}
+
+// Incident is the resolver for the incident field.
+func (r *queryResolver) Incident(ctx context.Context, id string) (*model.Incident, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.IncidentStore.Incident(ctx, t, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return incidentModel(in), nil
+}
+
 // Tail is the resolver for the tail field.
 func (r *subscriptionResolver) Tail(ctx context.Context, filters []*model.FilterInput) (<-chan *model.Event, error) {
 	t, err := tenant(ctx)
@@ -358,6 +468,63 @@ func (r *subscriptionResolver) Tail(ctx context.Context, filters []*model.Filter
 	return out, nil
 }
 
+// AnomalyDetected is the resolver for the anomalyDetected field.
+func (r *subscriptionResolver) AnomalyDetected(ctx context.Context) (<-chan *model.Anomaly, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.Detection == nil {
+		return nil, userErr("anomalies stream where detection runs (--role all or writer)")
+	}
+	in := r.Detection.Broker().Subscribe(ctx, t)
+	out := make(chan *model.Anomaly, 16)
+	go func() {
+		defer close(out)
+		for u := range in {
+			if u.Anomaly == nil {
+				continue
+			}
+			select {
+			case out <- anomalyModel(u.Anomaly):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// IncidentUpdated is the resolver for the incidentUpdated field.
+func (r *subscriptionResolver) IncidentUpdated(ctx context.Context) (<-chan *model.Incident, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.Detection == nil {
+		return nil, userErr("incidents stream where detection runs (--role all or writer)")
+	}
+	in := r.Detection.Broker().Subscribe(ctx, t)
+	out := make(chan *model.Incident, 16)
+	go func() {
+		defer close(out)
+		for u := range in {
+			if u.Incident == nil {
+				continue
+			}
+			select {
+			case out <- incidentModel(u.Incident):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Incident returns graph.IncidentResolver implementation.
+func (r *Resolver) Incident() graph.IncidentResolver { return &incidentResolver{r} }
+
 // Mutation returns graph.MutationResolver implementation.
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
@@ -367,6 +534,7 @@ func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 // Subscription returns graph.SubscriptionResolver implementation.
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
 
+type incidentResolver struct{ *Resolver }
 type mutationResolver struct{ *Resolver }
 type queryResolver struct{ *Resolver }
 type subscriptionResolver struct{ *Resolver }

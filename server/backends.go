@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
 	"time"
 
+	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/ingest/kafkabus"
+	"github.com/inquest/inquest/notify"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/clickhouse"
 	"github.com/inquest/inquest/storage/duckdb"
@@ -91,3 +94,35 @@ func (s *Server) ping(ctx context.Context) error {
 // runsWriter and runsGateway tell the process's role.
 func (s *Server) runsWriter() bool  { return s.cfg.Role != "gateway" }
 func (s *Server) runsGateway() bool { return s.cfg.Role != "writer" }
+
+// newDetection builds the detectors where records are stored (roles all
+// and writer) and the notifications of incident changes.
+func (s *Server) newDetection(store storage.Store) error {
+	cfg := s.cfg
+	if !cfg.Detection || !s.runsWriter() {
+		return nil
+	}
+	dcfg := detection.DefaultEngineConfig()
+	dcfg.Resolution, dcfg.MaxSeries, dcfg.ResolveAfter = cfg.DetectionResolution, cfg.DetectionMaxSeries, cfg.DetectionResolveAfter
+	// A step closes once the writers have flushed it.
+	dcfg.Grace = cfg.FlushInterval + 2*time.Second
+	engine, err := detection.NewEngine(dcfg, store, s.registry, s.logger)
+	if err != nil {
+		return err
+	}
+	s.detect = engine
+	s.writer.OnStored(engine.Ingest)
+	var notifiers []notify.Notifier
+	client := &http.Client{Timeout: 10 * time.Second}
+	if cfg.NotifyWebhookURL != "" {
+		notifiers = append(notifiers, &notify.Webhook{URL: cfg.NotifyWebhookURL, Client: client})
+	}
+	if cfg.NotifySlackWebhookURL != "" {
+		notifiers = append(notifiers, &notify.Slack{URL: cfg.NotifySlackWebhookURL, Client: client})
+	}
+	if len(notifiers) > 0 {
+		s.notifier = notify.NewDispatcher(notify.Config{PublicURL: cfg.PublicURL}, notifiers, s.registry, s.logger)
+		engine.OnIncident(s.notifier.Notify)
+	}
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/storage"
 )
 
 // fieldQueries has one query per GraphQL Query field. The test fails when
@@ -31,6 +32,9 @@ var fieldQueries = map[string]string{
 	"apiKeys":      `{ apiKeys { id name createdBy } }`,
 	"usage":        `{ usage(range: $R) { tenant events bytes queries } }`,
 	"auditLog":     `{ auditLog(range: $R) { actor action target detail } }`,
+	"anomalies":    `{ anomalies(filter: {range: $R}) { series service explanation } }`,
+	"incidents":    `{ incidents(range: $R) { id title services anomalies { service explanation } } }`,
+	"incident":     `{ incident(id: "$INCIDENT") { title services timeline { text } anomalies { service } } }`,
 }
 
 // TestTenantIsolationEveryField loads data for two tenants, then asks every
@@ -59,6 +63,14 @@ func TestTenantIsolationEveryField(t *testing.T) {
 		code, _, _ = post(t, s.url("/v1/events"), "application/json",
 			[]byte(fmt.Sprintf(`{"service": "dl-%s", "name": "late", "timestamp": "2001-01-01T00:00:00Z"}`, tag)), "Authorization", "Bearer "+toks[tenant])
 		require.Equal(t, http.StatusBadRequest, code)
+		// An anomaly and an incident, as the detectors would store them.
+		a := storage.Anomaly{Tenant: tenant, ID: "an-" + tenant, Series: "red:svc-" + tag + ":p99_ms", Service: "svc-" + tag,
+			Signal: "p99_ms", StartNano: now.UnixNano(), Severity: "high", Explanation: "p99 of " + tag, IncidentID: "inc-" + tenant}
+		require.NoError(t, s.Store().PutAnomalies(context.Background(), []storage.Anomaly{a}))
+		require.NoError(t, s.Store().PutIncident(context.Background(), storage.Incident{Tenant: tenant, ID: "inc-" + tenant,
+			Title: "incident of " + tag, Severity: "high", Status: storage.IncidentOpen, Services: []string{"svc-" + tag},
+			AnomalyIDs: []string{a.ID}, OpenedNano: now.UnixNano(), UpdatedNano: now.UnixNano(),
+			Timeline: []storage.IncidentEvent{{TimeUnixNano: now.UnixNano(), Kind: "opened", Text: "opened for " + tag}}}))
 		var created map[string]any
 		s.gql.MustPost(`mutation { createAPIKey(name: "key-`+tag+`", role: VIEWER) { secret } }`, &created,
 			client.AddHeader("Authorization", "Bearer "+toks[tenant]))
@@ -83,7 +95,7 @@ func TestTenantIsolationEveryField(t *testing.T) {
 
 	r := fmt.Sprintf(`{from: %q, to: "now+1h"}`, now.Add(-time.Hour).Format(time.RFC3339))
 	ask := func(who, field, owner string) (string, error) {
-		q := strings.NewReplacer("$R", r, "$TRACE", "trace"+owner, "$METRIC", "metric_"+owner).Replace(fieldQueries[field])
+		q := strings.NewReplacer("$R", r, "$TRACE", "trace"+owner, "$METRIC", "metric_"+owner, "$INCIDENT", "inc-"+owner).Replace(fieldQueries[field])
 		var out map[string]any
 		if err := s.gql.Post(q, &out, client.AddHeader("Authorization", "Bearer "+toks[who])); err != nil {
 			return "", err

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
+	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/demo"
@@ -27,6 +28,7 @@ import (
 	"github.com/inquest/inquest/ingest/kafkabus"
 	"github.com/inquest/inquest/ingest/receiver"
 	"github.com/inquest/inquest/ingest/redistail"
+	"github.com/inquest/inquest/notify"
 	"github.com/inquest/inquest/resolvers"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/cache"
@@ -60,6 +62,10 @@ type Server struct {
 	grpcSrv          *grpc.Server
 	addrs            Addrs
 	demo             *demo.Generator
+
+	detect   *detection.Engine
+	notifier *notify.Dispatcher
+	stopBg   context.CancelFunc // stops detection and notifications
 
 	ready    atomic.Bool
 	wg       sync.WaitGroup
@@ -131,6 +137,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	if s.writer, err = ingest.NewWriter(wcfg, s.bus, store, store, store, s.tail, s.registry, logger); err != nil {
 		return fail(err)
 	}
+	if err := s.newDetection(store); err != nil {
+		return fail(err)
+	}
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
 	if s.access.authn != nil {
 		s.access.authn.UseAPIKeys(store, func(tenant, id, reason string) {
@@ -150,6 +159,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		reads = cache.NewStore(store, c, cache.DefaultConfig(), s.registry)
 	}
 	res := &resolvers.Resolver{EventStore: reads, MetricStore: reads, PromQL: s.promql, DeadLetterStore: store, APIKeyStore: store, AuditStore: store,
+		IncidentStore: store, Detection: s.detect,
 		UsageMeter: s.meter,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
@@ -186,6 +196,14 @@ func (s *Server) Start(ctx context.Context) error {
 		if err := s.writer.Start(ctx); err != nil {
 			return err
 		}
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopBg = stop
+	if s.detect != nil {
+		s.detect.Start(bg)
+	}
+	if s.notifier != nil {
+		s.notifier.Start(bg)
 	}
 	if err := s.meter.Start(ctx); err != nil {
 		return err
@@ -305,6 +323,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		if s.kafka != nil {
 			errs = append(errs, s.kafka.Shutdown(ctx))
+		}
+		if s.stopBg != nil {
+			s.stopBg()
+		}
+		if s.notifier != nil {
+			s.notifier.Wait()
 		}
 		errs = append(errs, s.meter.Shutdown(ctx))
 		errs = append(errs, s.store.Close())

@@ -218,3 +218,27 @@ func TestSeriesCap(t *testing.T) {
 	assert.Equal(t, 4, e.perTenant["t1"], "watching stops at the cap")
 	assert.Len(t, e.series, 4)
 }
+
+func TestZeroBaselineMetricsDoNotOpenIncidents(t *testing.T) {
+	st := newFakeStore()
+	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
+	require.NoError(t, err)
+	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < 30; i++ {
+		m := storage.Sample{Tenant: "t1", Name: "errors_total", Type: storage.MetricCounter, TimeUnixNano: clock.UnixNano(), Value: 0}
+		if i >= 20 {
+			m.Value = 5 // errors start
+		}
+		m.Labels.Put("job", "cart")
+		m.SeriesID = m.ComputeSeriesID()
+		e.Ingest(nil, []storage.Sample{m})
+		clock = clock.Add(10 * time.Second)
+		e.now = func() time.Time { return clock.Add(4 * time.Second) }
+		e.Tick(context.Background())
+	}
+	require.NotEmpty(t, st.anomalies, "the errors are an anomaly")
+	for _, a := range st.anomalies {
+		assert.Empty(t, a.IncidentID)
+	}
+	assert.Empty(t, st.incidents, "but not an incident")
+}

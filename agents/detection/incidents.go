@@ -88,7 +88,9 @@ func (e *Engine) related(in *storage.Incident, a *storage.Anomaly, edges []stora
 // payment, which it calls, and of frontend, which calls it).
 func (e *Engine) group(ctx context.Context) {
 	for _, a := range e.fresh {
-		e.attach(ctx, a)
+		if groupable(a) {
+			e.attach(ctx, a)
+		}
 	}
 	for _, a := range e.fresh {
 		e.persistAnomaly(ctx, a)
@@ -103,6 +105,16 @@ func (e *Engine) group(ctx context.Context) {
 	}
 	clear(e.dirty)
 	clear(e.born)
+}
+
+// groupable tells whether an anomaly may open or join an incident. A
+// metric series whose baseline is zero (a counter of rare errors, a
+// status-code series that appears with its first error) is recorded and
+// streamed but does not drive incidents: the first such error is an
+// anomaly by every measure and means little; the RED series of the spans
+// judge error ratios with a floor.
+func groupable(a *storage.Anomaly) bool {
+	return !strings.HasPrefix(a.Series, "metric:") || a.Expected != 0
 }
 
 // mark notes an incident change to store and publish at the end of the

@@ -60,6 +60,35 @@ type AggregationInput struct {
 	Alias *string `json:"alias,omitempty"`
 }
 
+// A stretch of time during which one series was outside its band.
+type Anomaly struct {
+	ID string `json:"id"`
+	// Readable series key, such as red:payment:p99_ms.
+	Series    string  `json:"series"`
+	Service   string  `json:"service"`
+	Operation *string `json:"operation,omitempty"`
+	// rate, error_ratio, p99_ms or value.
+	Signal string `json:"signal"`
+	Start  string `json:"start"`
+	// Empty while the anomaly goes on.
+	End         *string `json:"end,omitempty"`
+	Severity    string  `json:"severity"`
+	Score       float64 `json:"score"`
+	Expected    float64 `json:"expected"`
+	Observed    float64 `json:"observed"`
+	Lower       float64 `json:"lower"`
+	Upper       float64 `json:"upper"`
+	Detector    string  `json:"detector"`
+	Explanation string  `json:"explanation"`
+	IncidentID  *string `json:"incidentId,omitempty"`
+}
+
+type AnomalyFilter struct {
+	Range   *TimeRangeInput `json:"range"`
+	Service *string         `json:"service,omitempty"`
+	Limit   *int            `json:"limit,omitempty"`
+}
+
 type Attribute struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
@@ -150,6 +179,32 @@ type HavingInput struct {
 	// EQ, NE, GT, GE, LT or LE.
 	Op    FilterOp `json:"op"`
 	Value float64  `json:"value"`
+}
+
+// Anomalies that belong together, with what happened to them.
+type Incident struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// low, medium, high or critical.
+	Severity string `json:"severity"`
+	// open, acknowledged or resolved.
+	Status string `json:"status"`
+	// Affected services, the root-most first once known.
+	Services       []string         `json:"services"`
+	OpenedAt       string           `json:"openedAt"`
+	UpdatedAt      string           `json:"updatedAt"`
+	ResolvedAt     *string          `json:"resolvedAt,omitempty"`
+	AcknowledgedBy *string          `json:"acknowledgedBy,omitempty"`
+	Anomalies      []*Anomaly       `json:"anomalies"`
+	Timeline       []*IncidentEvent `json:"timeline"`
+}
+
+// One line of an incident's timeline.
+type IncidentEvent struct {
+	Time  string  `json:"time"`
+	Kind  string  `json:"kind"`
+	Text  string  `json:"text"`
+	Actor *string `json:"actor,omitempty"`
 }
 
 type LabelMatcherInput struct {

@@ -1,0 +1,273 @@
+// Package notify tells people about incidents: a generic JSON webhook and
+// Slack incoming webhooks (Block Kit), behind one Notifier interface, with
+// a dispatcher that de-duplicates and rate-limits per incident so that a
+// flapping incident does not flood a channel.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// Message is an incident change worth telling.
+type Message struct {
+	Reason   string // opened, escalated, acknowledged, resolved, reopened, merged
+	Incident storage.Incident
+	URL      string // where to open it, when the public URL is known
+}
+
+// Notifier delivers a message somewhere.
+type Notifier interface {
+	Name() string
+	Send(ctx context.Context, m Message) error
+}
+
+// postJSON posts v and treats anything but 2xx as an error.
+func postJSON(ctx context.Context, client *http.Client, url string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+// Webhook posts a JSON document per message.
+type Webhook struct {
+	URL    string
+	Client *http.Client
+}
+
+// Name is "webhook".
+func (w *Webhook) Name() string { return "webhook" }
+
+// WebhookPayload is what the generic webhook receives.
+type WebhookPayload struct {
+	Reason   string   `json:"reason"`
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Severity string   `json:"severity"`
+	Status   string   `json:"status"`
+	Services []string `json:"services"`
+	OpenedAt string   `json:"openedAt"`
+	URL      string   `json:"url,omitempty"`
+}
+
+// Send posts the message.
+func (w *Webhook) Send(ctx context.Context, m Message) error {
+	in := m.Incident
+	return postJSON(ctx, w.Client, w.URL, WebhookPayload{Reason: m.Reason, ID: in.ID, Title: in.Title, Severity: in.Severity,
+		Status: in.Status, Services: in.Services, OpenedAt: time.Unix(0, in.OpenedNano).UTC().Format(time.RFC3339), URL: m.URL})
+}
+
+// Slack posts to an incoming webhook with Block Kit: a header with the
+// title, the severity, status and services, and a button to the incident.
+type Slack struct {
+	URL    string
+	Client *http.Client
+}
+
+// Name is "slack".
+func (s *Slack) Name() string { return "slack" }
+
+var severityEmoji = map[string]string{"critical": ":red_circle:", "high": ":large_orange_circle:", "medium": ":large_yellow_circle:", "low": ":white_circle:"}
+
+// SlackMessage builds the Block Kit message.
+func SlackMessage(m Message) map[string]any {
+	in := m.Incident
+	head := fmt.Sprintf("%s Incident %s: %s", severityEmoji[in.Severity], m.Reason, in.Title)
+	if len(head) > 150 {
+		head = head[:147] + "..."
+	}
+	services := strings.Join(in.Services, ", ")
+	if services == "" {
+		services = "-"
+	}
+	blocks := []any{
+		map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": head, "emoji": true}},
+		map[string]any{"type": "section", "fields": []any{
+			map[string]any{"type": "mrkdwn", "text": "*Severity*\n" + in.Severity},
+			map[string]any{"type": "mrkdwn", "text": "*Status*\n" + in.Status},
+			map[string]any{"type": "mrkdwn", "text": "*Services*\n" + services},
+			map[string]any{"type": "mrkdwn", "text": "*Opened*\n" + time.Unix(0, in.OpenedNano).UTC().Format("2006-01-02 15:04:05 UTC")},
+		}},
+	}
+	if m.URL != "" {
+		blocks = append(blocks, map[string]any{"type": "actions", "elements": []any{map[string]any{
+			"type": "button", "text": map[string]any{"type": "plain_text", "text": "Open incident"}, "url": m.URL}}})
+	}
+	return map[string]any{"text": head, "blocks": blocks}
+}
+
+// Send posts the message.
+func (s *Slack) Send(ctx context.Context, m Message) error {
+	return postJSON(ctx, s.Client, s.URL, SlackMessage(m))
+}
+
+// Config configures the dispatcher.
+type Config struct {
+	// PublicURL prefixes links: PublicURL + "/#incident=<id>".
+	PublicURL string
+	// MinInterval is the least time between two messages about one
+	// incident, unless its status changed (default 5 min).
+	MinInterval time.Duration
+	// Queue bounds the messages waiting (default 1,000).
+	Queue int
+}
+
+// Dispatcher sends messages to every notifier in the background, once per
+// incident and reason, at most every MinInterval per incident unless the
+// status changed, retrying a failed delivery twice.
+type Dispatcher struct {
+	cfg       Config
+	notifiers []Notifier
+	logger    *slog.Logger
+	queue     chan Message
+	mu        sync.Mutex
+	last      map[string]sent
+	now       func() time.Time
+	wg        sync.WaitGroup
+	sentTotal *prometheus.CounterVec
+	skipped   prometheus.Counter
+}
+
+type sent struct {
+	at     time.Time
+	status string
+	reason string
+}
+
+// NewDispatcher builds a dispatcher; Start runs it.
+func NewDispatcher(cfg Config, notifiers []Notifier, reg prometheus.Registerer, logger *slog.Logger) *Dispatcher {
+	if cfg.MinInterval <= 0 {
+		cfg.MinInterval = 5 * time.Minute
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = 1000
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	d := &Dispatcher{cfg: cfg, notifiers: notifiers, logger: logger, queue: make(chan Message, cfg.Queue), last: map[string]sent{},
+		now: time.Now,
+		sentTotal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inquest_notifications_total",
+			Help: "Notifications by notifier and outcome (sent, failed)."}, []string{"notifier", "outcome"}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_notifications_skipped_total",
+			Help: "Incident changes not notified: repeated, rate-limited or queue full."})}
+	if reg != nil {
+		reg.MustRegister(d.sentTotal, d.skipped)
+	}
+	return d
+}
+
+// Notify queues an incident change; it never blocks.
+func (d *Dispatcher) Notify(in storage.Incident, reason string) {
+	if len(d.notifiers) == 0 {
+		return
+	}
+	m := Message{Reason: reason, Incident: in}
+	if d.cfg.PublicURL != "" {
+		m.URL = strings.TrimRight(d.cfg.PublicURL, "/") + "/#incident=" + in.ID
+	}
+	select {
+	case d.queue <- m:
+	default:
+		d.skipped.Inc()
+	}
+}
+
+// allow de-duplicates and rate-limits per incident.
+func (d *Dispatcher) allow(m Message) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := m.Incident.Tenant + "/" + m.Incident.ID
+	prev, ok := d.last[key]
+	now := d.now()
+	if ok {
+		if prev.reason == m.Reason && prev.status == m.Incident.Status && now.Sub(prev.at) < d.cfg.MinInterval {
+			return false
+		}
+		if prev.status == m.Incident.Status && now.Sub(prev.at) < d.cfg.MinInterval {
+			return false
+		}
+	}
+	d.last[key] = sent{at: now, status: m.Incident.Status, reason: m.Reason}
+	if len(d.last) > 10_000 { // forget the oldest half now and then
+		for k, v := range d.last {
+			if now.Sub(v.at) > time.Hour {
+				delete(d.last, k)
+			}
+		}
+	}
+	return true
+}
+
+// Start sends queued messages until ctx ends.
+func (d *Dispatcher) Start(ctx context.Context) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-d.queue:
+				if !d.allow(m) {
+					d.skipped.Inc()
+					continue
+				}
+				for _, n := range d.notifiers {
+					d.deliver(ctx, n, m)
+				}
+			}
+		}
+	}()
+}
+
+// Wait returns once the sender has stopped.
+func (d *Dispatcher) Wait() { d.wg.Wait() }
+
+func (d *Dispatcher) deliver(ctx context.Context, n Notifier, m Message) {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = n.Send(sctx, m)
+		cancel()
+		if err == nil {
+			d.sentTotal.WithLabelValues(n.Name(), "sent").Inc()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
+		}
+	}
+	d.sentTotal.WithLabelValues(n.Name(), "failed").Inc()
+	d.logger.Warn("notification failed", "notifier", n.Name(), "incident", m.Incident.ID, "err", err)
+}

@@ -1,0 +1,101 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/notify"
+)
+
+type incidentMsg struct {
+	IncidentUpdated struct {
+		ID, Title, Severity, Status, OpenedAt string
+		Services                              []string
+	}
+}
+
+// TestDemoFaultOpensIncident runs the demo web shop with its bad payment
+// deploy and watches the incident subscription: one incident naming
+// payment first, with checkout and frontend affected, opens soon after the
+// fault, none before it, and a webhook hears of it.
+func TestDemoFaultOpensIncident(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for three minutes")
+	}
+	var mu sync.Mutex
+	var hooks []notify.WebhookPayload
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.WebhookPayload
+		if json.NewDecoder(r.Body).Decode(&p) == nil {
+			mu.Lock()
+			hooks = append(hooks, p)
+			mu.Unlock()
+		}
+	}))
+	defer hook.Close()
+	const faultAfter = 150 * time.Second
+	started := time.Now()
+	s := start(t, func(c *config.Config) {
+		c.Demo, c.DemoFaultAfter = true, faultAfter
+		c.NotifyWebhookURL = hook.URL
+	})
+	sub := s.gql.Websocket(`subscription { incidentUpdated { id title severity status services openedAt } }`)
+	defer sub.Close()
+
+	faultAt := started.Add(faultAfter)
+	deadline := faultAt.Add(90 * time.Second)
+	var got incidentMsg
+	for {
+		var msg incidentMsg
+		require.NoError(t, sub.Next(&msg))
+		opened, err := time.Parse(time.RFC3339Nano, msg.IncidentUpdated.OpenedAt)
+		require.NoError(t, err)
+		require.False(t, opened.Before(faultAt.Add(-10*time.Second)),
+			"an incident opened in the quiet time before the fault: %+v", msg.IncidentUpdated)
+		if len(msg.IncidentUpdated.Services) >= 3 {
+			got = msg
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no incident with payment, checkout and frontend by %s", deadline)
+	}
+	in := got.IncidentUpdated
+	t.Logf("incident %s at +%s after the fault: %q", in.ID, time.Since(faultAt).Round(time.Second), in.Title)
+	assert.Equal(t, "payment", in.Services[0], "the root-most service first")
+	assert.Contains(t, in.Services, "checkout")
+	assert.Contains(t, in.Services, "frontend")
+	opened, _ := time.Parse(time.RFC3339Nano, in.OpenedAt)
+	assert.Less(t, opened.Sub(faultAt), 30*time.Second, "opened within 30 s of the fault")
+
+	var list struct {
+		Incidents []struct {
+			ID        string
+			Services  []string
+			Anomalies []struct{ Service, Explanation string }
+		}
+	}
+	s.gql.MustPost(`query($r: TimeRangeInput!) { incidents(range: $r) { id services anomalies { service explanation } } }`, &list,
+		client.Var("r", lastHour))
+	require.Len(t, list.Incidents, 1, "one incident, not one per service")
+	assert.NotEmpty(t, list.Incidents[0].Anomalies)
+	eventually(t, "the webhook hears of it", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(hooks) > 0 && hooks[0].ID == list.Incidents[0].ID
+	})
+
+	var ack struct {
+		AcknowledgeIncident struct{ Status, AcknowledgedBy string }
+	}
+	s.gql.MustPost(fmt.Sprintf(`mutation { acknowledgeIncident(id: %q) { status acknowledgedBy } }`, in.ID), &ack)
+	assert.Equal(t, "acknowledged", ack.AcknowledgeIncident.Status)
+}
