@@ -55,9 +55,26 @@ func TestDemoFaultOpensIncident(t *testing.T) {
 	faultAt := started.Add(faultAfter)
 	deadline := faultAt.Add(90 * time.Second)
 	var got incidentMsg
+	msgs := make(chan incidentMsg)
+	go func() {
+		for {
+			var msg incidentMsg
+			if err := sub.Next(&msg); err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- msg
+		}
+	}()
 	for {
 		var msg incidentMsg
-		require.NoError(t, sub.Next(&msg))
+		select {
+		case m, ok := <-msgs:
+			require.True(t, ok, "the subscription ended")
+			msg = m
+		case <-time.After(time.Until(deadline)):
+			t.Fatalf("no incident with payment, checkout and frontend by %s", deadline)
+		}
 		opened, err := time.Parse(time.RFC3339Nano, msg.IncidentUpdated.OpenedAt)
 		require.NoError(t, err)
 		require.False(t, opened.Before(faultAt.Add(-10*time.Second)),

@@ -81,6 +81,8 @@ type watched struct {
 	open                                     *storage.Anomaly
 	normal                                   int
 	prevValue                                float64 // a counter's last value
+	vec                                      *VectorDetector
+	vector                                   []float64 // the last RED vector scored
 }
 
 // Store is what the engine reads and writes.
@@ -329,7 +331,11 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 			e.observe(ctx, k.tenant, k.service, k.operation, SignalErrorRatio, "", start, s.errors/s.count, seen)
 		}
 		if len(s.durations) >= e.cfg.MinSpans {
-			e.observe(ctx, k.tenant, k.service, k.operation, SignalP99, "", start, s.p99(), seen)
+			p99 := s.p99()
+			e.observe(ctx, k.tenant, k.service, k.operation, SignalP99, "", start, p99, seen)
+			if k.operation == "" && s.count >= e.cfg.MinRequests {
+				e.observeVector(ctx, k.tenant, k.service, start, []float64{rate, s.errors / s.count, p99})
+			}
 		}
 	}
 	for k, s := range metrics {
@@ -380,7 +386,7 @@ func (e *Engine) watch(tenant, service, operation, signal, name, key string) *wa
 		return nil
 	}
 	cfg := e.signals[signal]
-	if name != "" {
+	if name != "" || cfg == nil {
 		cfg = e.signals[SignalValue]
 	}
 	if cap(e.scratch) < cfg.Window {
@@ -405,16 +411,36 @@ func (e *Engine) observe(ctx context.Context, tenant, service, operation, signal
 	e.observeSeries(ctx, w, key, start, v)
 }
 
-// observeSeries scores one point and moves the series' anomaly along:
-// opened on the first anomalous step, extended while it lasts, ended
-// after EndAfter normal steps.
+// observeSeries scores one point of a univariate series.
 func (e *Engine) observeSeries(ctx context.Context, w *watched, key string, start int64, v float64) {
 	cfg := e.signals[w.signal]
 	if w.name != "" {
 		cfg = e.signals[SignalValue]
 	}
 	w.lastSeen = start
-	verdict := w.det.Observe(cfg, start, v)
+	e.advance(ctx, w, start, v, w.det.Observe(cfg, start, v))
+}
+
+// observeVector scores a service's RED vector (rate, error ratio, p99)
+// with its isolation forest.
+func (e *Engine) observeVector(ctx context.Context, tenant, service string, start int64, x []float64) {
+	key := seriesKey(tenant, service, "", SignalVector, "")
+	w := e.series[key]
+	if w == nil {
+		if w = e.watch(tenant, service, "", SignalVector, "", key); w == nil {
+			return
+		}
+		w.det, w.vec = nil, NewVectorDetector(uint64(len(e.series)))
+	}
+	w.lastSeen = start
+	v := w.vec.Observe(x)
+	w.vector = x
+	e.advance(ctx, w, start, v.Score, v)
+}
+
+// advance moves the series' anomaly along: opened on the first anomalous
+// step, extended while it lasts, ended after EndAfter normal steps.
+func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64, verdict Verdict) {
 	if !verdict.Ready {
 		return
 	}
@@ -485,7 +511,8 @@ func readableKey(w *watched) string {
 	return "red:" + w.service + ":" + w.signal
 }
 
-var signalNames = map[string]string{SignalRate: "request rate", SignalErrorRatio: "error ratio", SignalP99: "p99 latency", SignalValue: "value"}
+var signalNames = map[string]string{SignalRate: "request rate", SignalErrorRatio: "error ratio", SignalP99: "p99 latency",
+	SignalValue: "value", SignalVector: "rate, errors and p99 together"}
 
 // format renders a value of a signal for people.
 func format(signal string, v float64) string {
@@ -516,6 +543,11 @@ func what(w *watched) string {
 }
 
 func explain(w *watched, v Verdict, observed float64) string {
+	if w.signal == SignalVector && len(w.vector) == 3 {
+		return fmt.Sprintf("%s: the combination of %s, %s errors and p99 %s was not seen in the last %d steps; isolation-forest score %.2f (threshold %.2f)",
+			w.service, format(SignalRate, w.vector[0]), format(SignalErrorRatio, w.vector[1]), format(SignalP99, w.vector[2]),
+			len(w.vec.ring), v.Score, w.vec.Threshold)
+	}
 	dir := "above"
 	if observed < v.Expected {
 		dir = "below"

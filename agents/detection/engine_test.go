@@ -242,3 +242,23 @@ func TestZeroBaselineMetricsDoNotOpenIncidents(t *testing.T) {
 	}
 	assert.Empty(t, st.incidents, "but not an incident")
 }
+
+func TestRedVectorByIsolationForest(t *testing.T) {
+	s, st := newShop(t)
+	for i := 0; i < 80; i++ { // the forest trains after 64 steps
+		s.step()
+	}
+	assert.Empty(t, st.anomalies, "quiet")
+	s.faulty = true
+	s.step()
+	var vec []storage.Anomaly
+	for _, a := range st.anomalies {
+		if a.Signal == SignalVector {
+			vec = append(vec, a)
+		}
+	}
+	require.NotEmpty(t, vec, "the forest sees the RED vectors change")
+	assert.Equal(t, "isolation-forest", vec[0].Detector)
+	assert.Contains(t, vec[0].Explanation, "was not seen in the last")
+	assert.NotEmpty(t, vec[0].IncidentID, "and it joins the incident")
+}

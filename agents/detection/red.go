@@ -62,6 +62,7 @@ const (
 	SignalErrorRatio = "error_ratio"
 	SignalP99        = "p99_ms"
 	SignalValue      = "value"
+	SignalVector     = "red_vector" // a service's rate, error ratio and p99 at once
 )
 
 // metricKey names a watched metric series.
