@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/graph/model"
@@ -95,4 +96,45 @@ func (r *Resolver) incidentAnomalies(ctx context.Context, in *model.Incident) ([
 		}
 	}
 	return out, nil
+}
+
+func ruleModel(r *storage.Rule) *model.Rule {
+	m := &model.Rule{ID: r.ID, Name: r.Name, Kind: model.RuleKindThreshold, Service: r.Service, Operation: strPtr(r.Operation),
+		CreatedBy: r.CreatedBy, CreatedAt: formatTime(r.CreatedNano)}
+	if r.Kind == storage.RuleSLO {
+		m.Kind = model.RuleKindSlo
+		o := r.Objective
+		m.Objective = &o
+		return m
+	}
+	v := r.Value
+	m.Signal, m.Op, m.Value = strPtr(r.Signal), strPtr(r.Op), &v
+	if r.ForNano > 0 {
+		f := time.Duration(r.ForNano).String()
+		m.For = &f
+	}
+	return m
+}
+
+// ruleFromInput turns the input into a rule of the caller's tenant.
+func ruleFromInput(ctx context.Context, tenant string, in model.RuleInput) (storage.Rule, error) {
+	r := storage.Rule{Tenant: tenant, Name: in.Name, Kind: storage.RuleThreshold, Service: in.Service, Operation: deref(in.Operation),
+		Signal: deref(in.Signal), Op: deref(in.Op), CreatedBy: actor(ctx)}
+	if in.Kind == model.RuleKindSlo {
+		r.Kind = storage.RuleSLO
+	}
+	if in.Value != nil {
+		r.Value = *in.Value
+	}
+	if in.Objective != nil {
+		r.Objective = *in.Objective
+	}
+	if in.For != nil && *in.For != "" {
+		d, err := storage.ParseDuration(*in.For)
+		if err != nil || d < 0 {
+			return r, userErr("for %q: want a duration such as 1m", *in.For)
+		}
+		r.ForNano = int64(d)
+	}
+	return r, nil
 }

@@ -30,6 +30,7 @@ type Resolver struct {
 	// incidents and streams updates (nil where no detector runs, such as
 	// a gateway of a scaled deployment).
 	IncidentStore storage.IncidentStore
+	RuleStore     storage.RuleStore
 	Detection     *detection.Engine
 	UsageMeter    interface {
 		Usage(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.UsageHour, error)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/graph/model"
@@ -21,6 +22,50 @@ import (
 // Anomalies is the resolver for the anomalies field.
 func (r *incidentResolver) Anomalies(ctx context.Context, obj *model.Incident) ([]*model.Anomaly, error) {
 	return r.incidentAnomalies(ctx, obj)
+}
+
+// CreateRule is the resolver for the createRule field.
+func (r *mutationResolver) CreateRule(ctx context.Context, input model.RuleInput) (*model.Rule, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.Detection == nil {
+		return nil, userErr("rules are changed where detection runs (--role all or writer); this process does not run it")
+	}
+	rule, err := ruleFromInput(ctx, t, input)
+	if err != nil {
+		return nil, err
+	}
+	created, err := r.Detection.AddRule(ctx, rule)
+	if errors.Is(err, detection.ErrBadRule) {
+		return nil, asUser(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Audit(ctx, "rule.create", created.ID, "ok", created.Name)
+	return ruleModel(created), nil
+}
+
+// DeleteRule is the resolver for the deleteRule field.
+func (r *mutationResolver) DeleteRule(ctx context.Context, id string) (bool, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return false, err
+	}
+	if r.Detection == nil {
+		return false, userErr("rules are changed where detection runs (--role all or writer); this process does not run it")
+	}
+	err = r.Detection.DeleteRule(ctx, t, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, userErr("rule %q not found", id)
+	}
+	if err != nil {
+		return false, err
+	}
+	r.Audit(ctx, "rule.delete", id, "ok", "")
+	return true, nil
 }
 
 // AcknowledgeIncident is the resolver for the acknowledgeIncident field.
@@ -441,6 +486,23 @@ func (r *queryResolver) Incident(ctx context.Context, id string) (*model.Inciden
 		return nil, err
 	}
 	return incidentModel(in), nil
+}
+
+// Rules is the resolver for the rules field.
+func (r *queryResolver) Rules(ctx context.Context) ([]*model.Rule, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := r.RuleStore.Rules(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Rule, len(rs))
+	for i := range rs {
+		out[i] = ruleModel(&rs[i])
+	}
+	return out, nil
 }
 
 // Tail is the resolver for the tail field.

@@ -116,3 +116,32 @@ func TestDemoFaultOpensIncident(t *testing.T) {
 	s.gql.MustPost(fmt.Sprintf(`mutation { acknowledgeIncident(id: %q) { status acknowledgedBy } }`, in.ID), &ack)
 	assert.Equal(t, "acknowledged", ack.AcknowledgeIncident.Status)
 }
+
+func TestRulesThroughGraphQL(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	responder := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "responder"))
+	viewer := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "viewer"))
+
+	var created struct{ CreateRule struct{ ID, Name, Kind, For string } }
+	s.gql.MustPost(`mutation { createRule(input: {name: "checkout errors", kind: THRESHOLD, service: "checkout",
+		signal: "error_ratio", op: ">", value: 0.05, for: "1m"}) { id name kind for } }`, &created, responder)
+	assert.Equal(t, "THRESHOLD", created.CreateRule.Kind)
+	assert.Equal(t, "1m0s", created.CreateRule.For)
+
+	err := s.gql.Post(`mutation { createRule(input: {name: "x", kind: SLO, service: "payment", objective: 99.9}) { id } }`, &created, responder)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "objective 99.9: want a ratio between 0 and 1")
+	err = s.gql.Post(`mutation { createRule(input: {name: "x", kind: SLO, service: "payment", objective: 0.999}) { id } }`, &created, viewer)
+	require.Error(t, err, "a viewer cannot create rules")
+
+	var list struct{ Rules []struct{ ID, Name string } }
+	s.gql.MustPost(`{ rules { id name } }`, &list, viewer)
+	require.Len(t, list.Rules, 1)
+	assert.Equal(t, "checkout errors", list.Rules[0].Name)
+	var del struct{ DeleteRule bool }
+	s.gql.MustPost(fmt.Sprintf(`mutation { deleteRule(id: %q) }`, list.Rules[0].ID), &del, responder)
+	assert.True(t, del.DeleteRule)
+	err = s.gql.Post(fmt.Sprintf(`mutation { deleteRule(id: %q) }`, list.Rules[0].ID), &del, responder)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not found")
+}

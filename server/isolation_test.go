@@ -35,6 +35,7 @@ var fieldQueries = map[string]string{
 	"anomalies":    `{ anomalies(filter: {range: $R}) { series service explanation } }`,
 	"incidents":    `{ incidents(range: $R) { id title services anomalies { service explanation } } }`,
 	"incident":     `{ incident(id: "$INCIDENT") { title services timeline { text } anomalies { service } } }`,
+	"rules":        `{ rules { id name service } }`,
 }
 
 // TestTenantIsolationEveryField loads data for two tenants, then asks every
@@ -71,6 +72,8 @@ func TestTenantIsolationEveryField(t *testing.T) {
 			Title: "incident of " + tag, Severity: "high", Status: storage.IncidentOpen, Services: []string{"svc-" + tag},
 			AnomalyIDs: []string{a.ID}, OpenedNano: now.UnixNano(), UpdatedNano: now.UnixNano(),
 			Timeline: []storage.IncidentEvent{{TimeUnixNano: now.UnixNano(), Kind: "opened", Text: "opened for " + tag}}}))
+		require.NoError(t, s.Store().PutRule(context.Background(), storage.Rule{Tenant: tenant, ID: "rule-" + tenant,
+			Name: "rule of " + tag, Kind: storage.RuleSLO, Service: "svc-" + tag, Objective: 0.99, CreatedNano: now.UnixNano()}))
 		var created map[string]any
 		s.gql.MustPost(`mutation { createAPIKey(name: "key-`+tag+`", role: VIEWER) { secret } }`, &created,
 			client.AddHeader("Authorization", "Bearer "+toks[tenant]))

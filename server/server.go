@@ -159,7 +159,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		reads = cache.NewStore(store, c, cache.DefaultConfig(), s.registry)
 	}
 	res := &resolvers.Resolver{EventStore: reads, MetricStore: reads, PromQL: s.promql, DeadLetterStore: store, APIKeyStore: store, AuditStore: store,
-		IncidentStore: store, Detection: s.detect,
+		IncidentStore: store, RuleStore: store, Detection: s.detect,
 		UsageMeter: s.meter,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {

@@ -71,3 +71,39 @@ type IncidentStore interface {
 	// Incident returns one incident or ErrNotFound.
 	Incident(ctx context.Context, tenant, id string) (*Incident, error)
 }
+
+// Rule kinds.
+const (
+	RuleThreshold = "threshold"
+	RuleSLO       = "slo"
+)
+
+// Rule is an alert a user defines on a service's RED series: a static
+// threshold on one signal, or an SLO watched by its error-budget burn rate.
+type Rule struct {
+	Tenant    string
+	ID        string
+	Name      string
+	Kind      string // threshold or slo
+	Service   string
+	Operation string // empty: the whole service
+	// Threshold rules: Signal (rate, error_ratio, p99_ms) Op Value, held
+	// for ForNano.
+	Signal  string
+	Op      string
+	Value   float64
+	ForNano int64
+	// SLO rules: the share of requests that must succeed, such as 0.999.
+	Objective   float64
+	CreatedBy   string
+	CreatedNano int64
+}
+
+// RuleStore keeps the rules.
+type RuleStore interface {
+	PutRule(ctx context.Context, r Rule) error
+	// Rules lists a tenant's rules, or every tenant's with tenant "*"
+	// (for the detector starting up; never from a request).
+	Rules(ctx context.Context, tenant string) ([]Rule, error)
+	DeleteRule(ctx context.Context, tenant, id string) error
+}

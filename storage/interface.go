@@ -50,6 +50,7 @@ type Store interface {
 	UsageStore
 	AuditStore
 	IncidentStore
+	RuleStore
 	Close() error
 }
 

@@ -17,6 +17,7 @@ type Parts struct {
 	UsageStore
 	AuditStore
 	IncidentStore
+	RuleStore
 	Closers []io.Closer
 }
 

@@ -83,11 +83,15 @@ type watched struct {
 	prevValue                                float64 // a counter's last value
 	vec                                      *VectorDetector
 	vector                                   []float64 // the last RED vector scored
+	rule                                     string    // the user rule's name, for rule series
+	fixedSeverity                            string    // a rule's severity
+	burn                                     BurnWindow
 }
 
 // Store is what the engine reads and writes.
 type Store interface {
 	storage.IncidentStore
+	storage.RuleStore
 	ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error)
 }
 
@@ -120,6 +124,7 @@ type Engine struct {
 	born      map[string]bool    // incidents opened meanwhile
 	broker    *Broker
 	notify    func(storage.Incident, string)
+	rules     map[string][]*ruleState
 
 	unwatched, late, anomaliesTotal, incidentsTotal prometheus.Counter
 	watchedSeries                                   prometheus.GaugeFunc
@@ -140,7 +145,7 @@ func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger 
 		rng: rand.New(rand.NewPCG(1, 2)), steps: map[int64]map[redKey]*redStep{}, metrics: map[int64]map[metricKey]*metricStep{},
 		series: map[string]*watched{}, perTenant: map[string]int{}, deploys: map[string]map[string]int64{},
 		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{}, graphs: map[string]graphCache{},
-		dirty: map[string]string{}, born: map[string]bool{},
+		dirty: map[string]string{}, born: map[string]bool{}, rules: map[string][]*ruleState{},
 		broker: NewBroker(reg)}
 	counter := func(name, help string) prometheus.Counter {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
@@ -251,8 +256,11 @@ func (e *Engine) addSample(m *storage.Sample) {
 	}
 }
 
-// Start scores steps as they close until ctx ends.
+// Start loads the rules and scores steps as they close until ctx ends.
 func (e *Engine) Start(ctx context.Context) {
+	if err := e.LoadRules(ctx); err != nil {
+		e.logger.Error("loading detection rules failed; user rules are not watched", "err", err)
+	}
 	tick := e.cfg.Resolution / 5
 	if tick < 100*time.Millisecond {
 		tick = 100 * time.Millisecond
@@ -338,6 +346,7 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 			}
 		}
 	}
+	e.scoreRules(ctx, start, red)
 	for k, s := range metrics {
 		v := s.last
 		signal := SignalValue
@@ -452,6 +461,9 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 				Operation: w.operation, Signal: w.signal, StartNano: start, Expected: verdict.Expected, Observed: v,
 				Lower: verdict.Lower, Upper: verdict.Upper, Score: verdict.Score, Detector: verdict.Detector}
 			a.Severity = severity(w.signal, verdict.Score, v)
+			if w.fixedSeverity != "" {
+				a.Severity = w.fixedSeverity
+			}
 			a.Explanation = explain(w, verdict, v)
 			w.open = a
 			e.anomalies[w.tenant+"/"+a.ID] = a
@@ -462,7 +474,7 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 		a := w.open
 		if verdict.Score > a.Score {
 			a.Score, a.Observed, a.Expected, a.Explanation = verdict.Score, v, verdict.Expected, explain(w, verdict, v)
-			if sev := severity(w.signal, verdict.Score, v); rank(sev) > rank(a.Severity) {
+			if sev := severity(w.signal, verdict.Score, v); w.fixedSeverity == "" && rank(sev) > rank(a.Severity) {
 				a.Severity = sev
 				e.raise(ctx, a)
 			}
@@ -502,6 +514,9 @@ func (e *Engine) housekeeping(ctx context.Context, now int64) {
 }
 
 func readableKey(w *watched) string {
+	if w.rule != "" {
+		return "rule:" + w.rule
+	}
 	if w.name != "" {
 		return "metric:" + w.name + ":" + w.signal
 	}
@@ -543,6 +558,9 @@ func what(w *watched) string {
 }
 
 func explain(w *watched, v Verdict, observed float64) string {
+	if w.rule != "" {
+		return explainRule(w, v, observed)
+	}
 	if w.signal == SignalVector && len(w.vector) == 3 {
 		return fmt.Sprintf("%s: the combination of %s, %s errors and p99 %s was not seen in the last %d steps; isolation-forest score %.2f (threshold %.2f)",
 			w.service, format(SignalRate, w.vector[0]), format(SignalErrorRatio, w.vector[1]), format(SignalP99, w.vector[2]),

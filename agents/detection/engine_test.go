@@ -21,6 +21,7 @@ type fakeStore struct {
 	anomalies map[string]storage.Anomaly
 	incidents map[string]storage.Incident
 	edges     []storage.ServiceEdge
+	rules     []storage.Rule
 }
 
 func newFakeStore(edges ...storage.ServiceEdge) *fakeStore {
@@ -59,6 +60,37 @@ func (f *fakeStore) Incident(_ context.Context, tenant, id string) (*storage.Inc
 		return nil, storage.ErrNotFound
 	}
 	return &in, nil
+}
+
+func (f *fakeStore) PutRule(_ context.Context, r storage.Rule) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = append(f.rules, r)
+	return nil
+}
+
+func (f *fakeStore) Rules(_ context.Context, tenant string) ([]storage.Rule, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []storage.Rule
+	for _, r := range f.rules {
+		if tenant == "*" || r.Tenant == tenant {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) DeleteRule(_ context.Context, tenant, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.rules {
+		if r.Tenant == tenant && r.ID == id {
+			f.rules = append(f.rules[:i], f.rules[i+1:]...)
+			return nil
+		}
+	}
+	return storage.ErrNotFound
 }
 
 func (f *fakeStore) ServiceMap(context.Context, string, storage.TimeRange) ([]storage.ServiceEdge, error) {
@@ -261,4 +293,48 @@ func TestRedVectorByIsolationForest(t *testing.T) {
 	assert.Equal(t, "isolation-forest", vec[0].Detector)
 	assert.Contains(t, vec[0].Explanation, "was not seen in the last")
 	assert.NotEmpty(t, vec[0].IncidentID, "and it joins the incident")
+}
+
+func TestUserRules(t *testing.T) {
+	s, st := newShop(t)
+	ctx := context.Background()
+	_, err := s.e.AddRule(ctx, storage.Rule{Tenant: "t1", Name: "bad", Kind: storage.RuleThreshold, Service: "checkout", Signal: "latency", Op: ">"})
+	assert.ErrorIs(t, err, ErrBadRule)
+	_, err = s.e.AddRule(ctx, storage.Rule{Tenant: "t1", Name: "bad", Kind: storage.RuleSLO, Service: "checkout", Objective: 99.9})
+	assert.ErrorIs(t, err, ErrBadRule)
+	th, err := s.e.AddRule(ctx, storage.Rule{Tenant: "t1", Name: "checkout errors", Kind: storage.RuleThreshold, Service: "checkout",
+		Signal: SignalErrorRatio, Op: ">", Value: 0.05, ForNano: int64(10 * time.Second)})
+	require.NoError(t, err)
+	_, err = s.e.AddRule(ctx, storage.Rule{Tenant: "t1", Name: "payment SLO", Kind: storage.RuleSLO, Service: "payment", Objective: 0.999})
+	require.NoError(t, err)
+	for i := 0; i < 12; i++ {
+		s.step()
+	}
+	assert.Empty(t, st.anomalies)
+	s.faulty = true
+	s.step()
+	s.step()
+	s.step()
+	bySeries := map[string]storage.Anomaly{}
+	for _, a := range st.anomalies {
+		bySeries[a.Series] = a
+	}
+	require.Contains(t, bySeries, "rule:checkout errors")
+	assert.Equal(t, "high", bySeries["rule:checkout errors"].Severity)
+	assert.Contains(t, bySeries["rule:checkout errors"].Explanation, "past 5.0%")
+	require.Contains(t, bySeries, "rule:payment SLO")
+	slo := bySeries["rule:payment SLO"]
+	assert.Equal(t, "critical", slo.Severity, "10% errors burn a 99.9% SLO's budget fast enough to page")
+	assert.Contains(t, slo.Explanation, "burning its error budget")
+
+	require.NoError(t, s.e.DeleteRule(ctx, "t1", th.ID))
+	rs, _ := st.Rules(ctx, "t1")
+	assert.Len(t, rs, 1)
+	assert.ErrorIs(t, s.e.DeleteRule(ctx, "t2", rs[0].ID), storage.ErrNotFound)
+
+	// Rules survive a restart: a new engine loads them.
+	e2, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, e2.LoadRules(ctx))
+	assert.Len(t, e2.rules["t1"], 1)
 }

@@ -268,6 +268,38 @@ type ReplayResult struct {
 	Errors     []string `json:"errors"`
 }
 
+// An alert defined by a user on a service's RED series.
+type Rule struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Kind      RuleKind `json:"kind"`
+	Service   string   `json:"service"`
+	Operation *string  `json:"operation,omitempty"`
+	// Threshold rules: rate, error_ratio or p99_ms.
+	Signal *string  `json:"signal,omitempty"`
+	Op     *string  `json:"op,omitempty"`
+	Value  *float64 `json:"value,omitempty"`
+	// How long the threshold must hold, such as 1m.
+	For *string `json:"for,omitempty"`
+	// SLO rules: the share of requests that must succeed, such as 0.999.
+	Objective *float64 `json:"objective,omitempty"`
+	CreatedBy string   `json:"createdBy"`
+	CreatedAt string   `json:"createdAt"`
+}
+
+type RuleInput struct {
+	Name      string   `json:"name"`
+	Kind      RuleKind `json:"kind"`
+	Service   string   `json:"service"`
+	Operation *string  `json:"operation,omitempty"`
+	Signal    *string  `json:"signal,omitempty"`
+	// One of >, >=, <, <=.
+	Op        *string  `json:"op,omitempty"`
+	Value     *float64 `json:"value,omitempty"`
+	For       *string  `json:"for,omitempty"`
+	Objective *float64 `json:"objective,omitempty"`
+}
+
 // A caller → callee edge from parent/child spans in different services.
 type ServiceEdge struct {
 	Source    string  `json:"source"`
@@ -736,6 +768,63 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RuleKind string
+
+const (
+	// A signal compared with a value, for a while.
+	RuleKindThreshold RuleKind = "THRESHOLD"
+	// An SLO watched by its error-budget burn rate (multi-window, multi-burn-rate).
+	RuleKindSlo RuleKind = "SLO"
+)
+
+var AllRuleKind = []RuleKind{
+	RuleKindThreshold,
+	RuleKindSlo,
+}
+
+func (e RuleKind) IsValid() bool {
+	switch e {
+	case RuleKindThreshold, RuleKindSlo:
+		return true
+	}
+	return false
+}
+
+func (e RuleKind) String() string {
+	return string(e)
+}
+
+func (e *RuleKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RuleKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RuleKind", str)
+	}
+	return nil
+}
+
+func (e RuleKind) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RuleKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RuleKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

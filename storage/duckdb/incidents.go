@@ -151,3 +151,58 @@ func (s *Store) Incident(ctx context.Context, tenant, id string) (*storage.Incid
 	}
 	return &in, nil
 }
+
+const ruleColumns = `tenant_id, id, name, kind, service, operation, signal, op, value, for_ns, objective, created_by, created_at`
+
+// PutRule inserts or replaces a rule.
+func (s *Store) PutRule(ctx context.Context, r storage.Rule) error {
+	if r.Tenant == "" || r.ID == "" {
+		return fmt.Errorf("put rule: rule without tenant or id")
+	}
+	if _, err := s.db.ExecContext(ctx, "INSERT OR REPLACE INTO rules ("+ruleColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		r.Tenant, r.ID, r.Name, r.Kind, r.Service, r.Operation, r.Signal, r.Op, r.Value, r.ForNano, r.Objective, r.CreatedBy, r.CreatedNano); err != nil {
+		return fmt.Errorf("put rule: %w", err)
+	}
+	return nil
+}
+
+// Rules lists a tenant's rules ("*": all tenants'), oldest first.
+func (s *Store) Rules(ctx context.Context, tenant string) ([]storage.Rule, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	q, args := "SELECT "+ruleColumns+" FROM rules WHERE tenant_id = ? ORDER BY created_at, id", []any{tenant}
+	if tenant == "*" {
+		q, args = "SELECT "+ruleColumns+" FROM rules ORDER BY tenant_id, created_at, id", nil
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.Rule
+	for rows.Next() {
+		var r storage.Rule
+		if err := rows.Scan(&r.Tenant, &r.ID, &r.Name, &r.Kind, &r.Service, &r.Operation, &r.Signal, &r.Op, &r.Value, &r.ForNano,
+			&r.Objective, &r.CreatedBy, &r.CreatedNano); err != nil {
+			return nil, fmt.Errorf("rules: scan: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// DeleteRule removes a tenant's rule, or returns ErrNotFound.
+func (s *Store) DeleteRule(ctx context.Context, tenant, id string) error {
+	if tenant == "" || tenant == "*" {
+		return fmt.Errorf("delete rule: no tenant")
+	}
+	res, err := s.db.ExecContext(ctx, "DELETE FROM rules WHERE tenant_id = ? AND id = ?", tenant, id)
+	if err != nil {
+		return fmt.Errorf("delete rule: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}

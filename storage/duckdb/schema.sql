@@ -113,3 +113,20 @@ CREATE TABLE IF NOT EXISTS incidents (
     timeline        VARCHAR NOT NULL, -- JSON list of events
     PRIMARY KEY (tenant_id, id)
 );
+
+CREATE TABLE IF NOT EXISTS rules (
+    tenant_id  VARCHAR NOT NULL,
+    id         VARCHAR NOT NULL,
+    name       VARCHAR NOT NULL,
+    kind       VARCHAR NOT NULL,
+    service    VARCHAR NOT NULL,
+    operation  VARCHAR NOT NULL,
+    signal     VARCHAR NOT NULL,
+    op         VARCHAR NOT NULL,
+    value      DOUBLE  NOT NULL,
+    for_ns     BIGINT  NOT NULL,
+    objective  DOUBLE  NOT NULL,
+    created_by VARCHAR NOT NULL,
+    created_at BIGINT  NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 	t.Run("AnomaliesAndIncidents", func(t *testing.T) { testIncidents(t, open(t)) })
+	t.Run("Rules", func(t *testing.T) { testRules(t, open(t)) })
 }
 
 // RunEvents runs the event store's part of the suite.
@@ -627,4 +628,29 @@ func testIncidents(t *testing.T, s storage.Store) {
 	assert.True(t, errors.Is(err, storage.ErrNotFound))
 	_, err = s.Incidents(ctx, "", all(), "")
 	assert.Error(t, err, "an empty tenant is refused")
+}
+
+func testRules(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	r1 := storage.Rule{Tenant: "t1", ID: "r1", Name: "checkout errors", Kind: storage.RuleThreshold, Service: "checkout",
+		Signal: "error_ratio", Op: ">", Value: 0.05, ForNano: int64(time.Minute), CreatedBy: "ann", CreatedNano: base}
+	r2 := storage.Rule{Tenant: "t1", ID: "r2", Name: "payment SLO", Kind: storage.RuleSLO, Service: "payment", Objective: 0.999,
+		CreatedBy: "ann", CreatedNano: base + 1}
+	r3 := storage.Rule{Tenant: "t2", ID: "r3", Name: "other", Kind: storage.RuleSLO, Service: "x", Objective: 0.99, CreatedNano: base}
+	for _, r := range []storage.Rule{r1, r2, r3} {
+		require.NoError(t, s.PutRule(ctx, r))
+	}
+	got, err := s.Rules(ctx, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, []storage.Rule{r1, r2}, got, "per tenant, oldest first")
+	all, err := s.Rules(ctx, "*")
+	require.NoError(t, err)
+	assert.Len(t, all, 3)
+	assert.True(t, errors.Is(s.DeleteRule(ctx, "t2", "r1"), storage.ErrNotFound), "another tenant cannot delete it")
+	require.NoError(t, s.DeleteRule(ctx, "t1", "r1"))
+	got, err = s.Rules(ctx, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, []storage.Rule{r2}, got)
+	_, err = s.Rules(ctx, "")
+	assert.Error(t, err)
 }
