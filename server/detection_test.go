@@ -122,7 +122,9 @@ func TestRulesThroughGraphQL(t *testing.T) {
 	responder := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "responder"))
 	viewer := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "viewer"))
 
-	var created struct{ CreateRule struct{ ID, Name, Kind, For string } }
+	var created struct {
+		CreateRule struct{ ID, Name, Kind, For string }
+	}
 	s.gql.MustPost(`mutation { createRule(input: {name: "checkout errors", kind: THRESHOLD, service: "checkout",
 		signal: "error_ratio", op: ">", value: 0.05, for: "1m"}) { id name kind for } }`, &created, responder)
 	assert.Equal(t, "THRESHOLD", created.CreateRule.Kind)
