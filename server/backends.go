@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/clickhouse"
 	"github.com/inquest/inquest/storage/duckdb"
+	"github.com/inquest/inquest/storage/lock"
 	"github.com/inquest/inquest/storage/victoriametrics"
 )
 
@@ -112,6 +114,18 @@ func (s *Server) newDetection(store storage.Store) error {
 	}
 	s.detect = engine
 	s.writer.OnStored(engine.Ingest)
+	if s.kafka != nil {
+		// Each writer stores only its share: one of them at a time reads
+		// the steps back from the store and detects.
+		var coord lock.Coordinator = lock.NewLocal()
+		if s.redis != nil {
+			coord = lock.NewRedis(s.redis, "inquest:lock:")
+		} else {
+			s.logger.Warn("detection with Kafka and no --redis-url: every writer detects on its own; give the writers a Redis to elect one")
+		}
+		host, _ := os.Hostname()
+		engine.EnablePolling(detection.PollConfig{Events: store, Coordinator: coord, Holder: host + "/" + storage.NewID()})
+	}
 	var notifiers []notify.Notifier
 	client := &http.Client{Timeout: 10 * time.Second}
 	if cfg.NotifyWebhookURL != "" {

@@ -125,6 +125,10 @@ type Engine struct {
 	broker    *Broker
 	notify    func(storage.Incident, string)
 	rules     map[string][]*ruleState
+	poll      *PollConfig
+	leader    bool
+	polled    int64               // the last step read in poll mode
+	tenants   map[string]struct{} // tenants seen, for poll mode
 
 	unwatched, late, anomaliesTotal, incidentsTotal prometheus.Counter
 	watchedSeries                                   prometheus.GaugeFunc
@@ -145,7 +149,7 @@ func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger 
 		rng: rand.New(rand.NewPCG(1, 2)), steps: map[int64]map[redKey]*redStep{}, metrics: map[int64]map[metricKey]*metricStep{},
 		series: map[string]*watched{}, perTenant: map[string]int{}, deploys: map[string]map[string]int64{},
 		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{}, graphs: map[string]graphCache{},
-		dirty: map[string]string{}, born: map[string]bool{}, rules: map[string][]*ruleState{},
+		dirty: map[string]string{}, born: map[string]bool{}, rules: map[string][]*ruleState{}, tenants: map[string]struct{}{},
 		broker: NewBroker(reg)}
 	counter := func(name, help string) prometheus.Counter {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
@@ -180,6 +184,15 @@ func (e *Engine) OnIncident(fn func(storage.Incident, string)) { e.notify = fn }
 // Ingest takes what the writer stored. Spans feed the RED series, deploy
 // events the grouping, samples the metric series.
 func (e *Engine) Ingest(events []storage.Event, samples []storage.Sample) {
+	if e.poll != nil {
+		// The steps are read back from the store; only note the tenants.
+		e.mu.Lock()
+		for i := range events {
+			e.tenants[events[i].Tenant] = struct{}{}
+		}
+		e.mu.Unlock()
+		return
+	}
 	res := int64(e.cfg.Resolution)
 	var deploys []storage.Event
 	e.stepMu.Lock()
@@ -256,6 +269,13 @@ func (e *Engine) addSample(m *storage.Sample) {
 	}
 }
 
+// closedStep is one step's data, ready to score.
+type closedStep struct {
+	start   int64
+	red     map[redKey]*redStep
+	metrics map[metricKey]*metricStep
+}
+
 // Start loads the rules and scores steps as they close until ctx ends.
 func (e *Engine) Start(ctx context.Context) {
 	if err := e.LoadRules(ctx); err != nil {
@@ -299,11 +319,6 @@ func (e *Engine) Tick(ctx context.Context) {
 		}
 	}
 	sortInts(due)
-	type closedStep struct {
-		start   int64
-		red     map[redKey]*redStep
-		metrics map[metricKey]*metricStep
-	}
 	var work []closedStep
 	for _, s := range due {
 		work = append(work, closedStep{s, e.steps[s], e.metrics[s]})
@@ -320,6 +335,12 @@ func (e *Engine) Tick(ctx context.Context) {
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.poll != nil {
+		if !e.lead(ctx) {
+			return
+		}
+		work = e.pollSteps(ctx, now)
+	}
 	for _, w := range work {
 		e.scoreStep(ctx, w.start, w.red, w.metrics)
 	}
@@ -338,7 +359,7 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 		if s.count >= e.cfg.MinRequests {
 			e.observe(ctx, k.tenant, k.service, k.operation, SignalErrorRatio, "", start, s.errors/s.count, seen)
 		}
-		if len(s.durations) >= e.cfg.MinSpans {
+		if s.spans() >= e.cfg.MinSpans {
 			p99 := s.p99()
 			e.observe(ctx, k.tenant, k.service, k.operation, SignalP99, "", start, p99, seen)
 			if k.operation == "" && s.count >= e.cfg.MinRequests {

@@ -19,6 +19,18 @@ type redStep struct {
 	count, errors float64 // weighted by sample rate
 	durations     []float32
 	seen          int // spans offered to the reservoir
+	// Set when the step was read from the store (poll mode) rather than
+	// built from spans.
+	storedP99 float64
+	fromStore bool
+}
+
+// spans is how many spans the step has a duration for.
+func (s *redStep) spans() int {
+	if s.fromStore {
+		return s.seen
+	}
+	return len(s.durations)
 }
 
 // reservoirSize bounds the durations kept a step and key; the p99 of a
@@ -45,6 +57,9 @@ func (s *redStep) add(e *storage.Event, rng *rand.Rand) {
 
 // p99 of the step's durations in milliseconds, interpolated linearly.
 func (s *redStep) p99() float64 {
+	if s.fromStore {
+		return s.storedP99
+	}
 	d := s.durations
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	pos := 0.99 * float64(len(d)-1)

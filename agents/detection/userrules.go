@@ -150,7 +150,7 @@ func (e *Engine) scoreRules(ctx context.Context, start int64, red map[redKey]*re
 					}
 					x = s.errors / s.count
 				case SignalP99:
-					if len(s.durations) == 0 {
+					if s.spans() == 0 {
 						continue
 					}
 					x = s.p99()
