@@ -108,18 +108,7 @@ func BenchmarkWriteEvents(b *testing.B) {
 	}
 	defer s.Close()
 	const batch = 10_000
-	evs := make([]storage.Event, batch)
-	for i := range evs {
-		e := storetest.Span("default", "checkout", "GET /api/orders/{id}", benchBase+int64(i), float64(i%200), storage.StatusOK,
-			"http.request.method", "GET", "http.route", "/api/orders/{id}", "region", "eu-west", "customer.tier", "pro")
-		e.PutNum("http.response.status_code", 200)
-		e.PutNum("order.items", float64(i%7))
-		e.TraceID, e.SpanID, e.ParentSpanID = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "eee19b7ec3c1b173"
-		for _, kv := range [][2]string{{"service.name", "checkout"}, {"service.version", "1.2.3"}, {"host.name", "h1"}, {"deployment.environment", "prod"}} {
-			e.Resource.Put(kv[0], kv[1])
-		}
-		evs[i] = e
-	}
+	evs := storetest.RealisticSpans(batch, benchBase)
 	b.ResetTimer()
 	for b.Loop() {
 		if err := s.WriteEvents(ctx, evs); err != nil {

@@ -81,6 +81,26 @@ func Span(tenant, service, name string, at int64, durMs float64, status storage.
 	return e
 }
 
+// RealisticSpans are n spans as an instrumented HTTP service sends them (6
+// span attributes, 2 of them numeric, 4 resource attributes), one a
+// nanosecond from base, for the write benchmarks of every backend.
+func RealisticSpans(n int, base int64) []storage.Event {
+	evs := make([]storage.Event, n)
+	for i := range evs {
+		e := Span("default", "checkout", "GET /api/orders/{id}", base+int64(i), float64(i%200), storage.StatusOK,
+			"http.request.method", "GET", "http.route", "/api/orders/{id}", "region", "eu-west", "customer.tier", "pro")
+		e.PutNum("http.response.status_code", 200)
+		e.PutNum("order.items", float64(i%7))
+		e.TraceID, e.SpanID, e.ParentSpanID = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "eee19b7ec3c1b173"
+		for _, kv := range [][2]string{{"service.name", "checkout"}, {"service.version", "1.2.3"}, {"host.name", "h1"}, {"deployment.environment", "prod"}} {
+			e.Resource.Put(kv[0], kv[1])
+		}
+		e.ID = e.ContentHash()
+		evs[i] = e
+	}
+	return evs
+}
+
 func rng(start, end int64) storage.TimeRange { return storage.TimeRange{Start: start, End: end} }
 
 func all() storage.TimeRange { return rng(base-int64(time.Hour), base+int64(time.Hour)) }
