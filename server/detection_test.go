@@ -51,6 +51,8 @@ func TestDemoFaultOpensIncident(t *testing.T) {
 	})
 	sub := s.gql.Websocket(`subscription { incidentUpdated { id title severity status services openedAt } }`)
 	defer sub.Close()
+	anomalies := s.gql.Websocket(`subscription { anomalyDetected { service signal detector explanation incidentId } }`)
+	defer anomalies.Close()
 
 	faultAt := started.Add(faultAfter)
 	deadline := faultAt.Add(90 * time.Second)
@@ -92,6 +94,13 @@ func TestDemoFaultOpensIncident(t *testing.T) {
 	assert.Contains(t, in.Services, "frontend")
 	opened, _ := time.Parse(time.RFC3339Nano, in.OpenedAt)
 	assert.Less(t, opened.Sub(faultAt), 30*time.Second, "opened within 30 s of the fault")
+
+	var an struct {
+		AnomalyDetected struct{ Service, Signal, Detector, Explanation, IncidentID string }
+	}
+	require.NoError(t, anomalies.Next(&an), "anomalies stream too")
+	assert.NotEmpty(t, an.AnomalyDetected.Explanation)
+	assert.Contains(t, []string{"payment", "checkout", "frontend"}, an.AnomalyDetected.Service)
 
 	var list struct {
 		Incidents []struct {
