@@ -95,12 +95,18 @@ func TestDemoFaultOpensIncident(t *testing.T) {
 	opened, _ := time.Parse(time.RFC3339Nano, in.OpenedAt)
 	assert.Less(t, opened.Sub(faultAt), 30*time.Second, "opened within 30 s of the fault")
 
-	var an struct {
-		AnomalyDetected struct{ Service, Signal, Detector, Explanation, IncidentID string }
+	// Anomalies stream too (the buffered ones first, metric series among
+	// them): one of the incident's arrives.
+	found := false
+	for i := 0; i < 64 && !found; i++ {
+		var an struct {
+			AnomalyDetected struct{ Service, Signal, Detector, Explanation, IncidentID string }
+		}
+		require.NoError(t, anomalies.Next(&an))
+		assert.NotEmpty(t, an.AnomalyDetected.Explanation)
+		found = an.AnomalyDetected.IncidentID == in.ID
 	}
-	require.NoError(t, anomalies.Next(&an), "anomalies stream too")
-	assert.NotEmpty(t, an.AnomalyDetected.Explanation)
-	assert.Contains(t, []string{"payment", "checkout", "frontend"}, an.AnomalyDetected.Service)
+	assert.True(t, found, "an anomaly of the incident came through anomalyDetected")
 
 	var list struct {
 		Incidents []struct {
