@@ -65,11 +65,15 @@ func signalConfigs(base Config) map[string]*Config {
 		c.RelScale, c.AbsScale = rel, abs
 		return &c
 	}
+	value := mk(base.RelScale, base.AbsScale)
+	// Metric series come at their exporters' intervals, which beat against
+	// the step: they learn for longer before they may speak.
+	value.Warmup = max(base.Warmup, DefaultConfig().Warmup)
 	return map[string]*Config{
 		SignalRate:       mk(0.1, 0.1),
 		SignalErrorRatio: mk(0, 0.01),
 		SignalP99:        mk(0.1, 5),
-		SignalValue:      mk(base.RelScale, base.AbsScale),
+		SignalValue:      value,
 	}
 }
 

@@ -256,9 +256,9 @@ func TestZeroBaselineMetricsDoNotOpenIncidents(t *testing.T) {
 	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
 	require.NoError(t, err)
 	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
-	for i := 0; i < 30; i++ {
+	for i := 0; i < 50; i++ {
 		m := storage.Sample{Tenant: "t1", Name: "errors_total", Type: storage.MetricCounter, TimeUnixNano: clock.UnixNano(), Value: 0}
-		if i >= 20 {
+		if i >= 40 {
 			m.Value = 5 // errors start
 		}
 		m.Labels.Put("job", "cart")
@@ -337,4 +337,17 @@ func TestUserRules(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e2.LoadRules(ctx))
 	assert.Len(t, e2.rules["t1"], 1)
+}
+
+func TestLowAnomaliesDoNotOpenIncidents(t *testing.T) {
+	st := newFakeStore()
+	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
+	require.NoError(t, err)
+	a := &storage.Anomaly{Tenant: "t1", ID: "a1", Series: "red:cart:rate", Service: "cart", Signal: SignalRate, Severity: "low", StartNano: 1}
+	e.anomalies["t1/a1"] = a
+	e.fresh = append(e.fresh, a)
+	e.group(context.Background())
+	assert.Empty(t, st.incidents)
+	assert.Empty(t, a.IncidentID)
+	require.Contains(t, st.anomalies, "a1", "still recorded")
 }

@@ -147,6 +147,9 @@ func (e *Engine) attach(ctx context.Context, a *storage.Anomaly) {
 	})
 	event := storage.IncidentEvent{TimeUnixNano: a.StartNano, Kind: "anomaly", Text: a.Explanation}
 	var target *storage.Incident
+	if len(related) == 0 && a.Severity == "low" {
+		return // a low anomaly may join an incident but does not open one
+	}
 	if len(related) == 0 {
 		target = &storage.Incident{Tenant: a.Tenant, ID: storage.NewID(), Status: storage.IncidentOpen, OpenedNano: a.StartNano,
 			Severity: a.Severity}
