@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/storetest"
 )
 
@@ -49,6 +50,9 @@ func TestDashboardInChromium(t *testing.T) {
 	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(body))
 	require.Equal(t, http.StatusOK, code, msg)
 	eventually(t, "stored", func() bool { return s.count(t, eq("trace_id", "t1")) == 2 })
+	require.NoError(t, s.Store().PutIncident(context.Background(), storage.Incident{Tenant: "default", ID: "inc1",
+		Title: "web-ui: p99 latency 1.20 s (expected 12 ms); also api-ui", Severity: "high", Status: storage.IncidentOpen,
+		Services: []string{"api-ui", "web-ui"}, OpenedNano: time.Now().UnixNano(), UpdatedNano: time.Now().UnixNano()}))
 
 	ctx := browser(t, bin)
 	require.NoError(t, chromedp.Do(ctx,
@@ -63,6 +67,9 @@ func TestDashboardInChromium(t *testing.T) {
 		return v
 	}
 	services, edges, status := text(`#services tbody`), text(`#edges tbody`), text(`#status`)
+	incidents := text(`#incidents tbody`)
+	assert.Contains(t, incidents, "web-ui: p99 latency 1.20 s")
+	assert.Contains(t, incidents, "api-ui → web-ui")
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	assert.Contains(t, services, "web-ui")
