@@ -69,7 +69,7 @@ func TestDashboardInChromium(t *testing.T) {
 	services, edges, status := text(`#services tbody`), text(`#edges tbody`), text(`#status`)
 	incidents := text(`#incidents tbody`)
 	assert.Contains(t, incidents, "web-ui: p99 latency 1.20 s")
-	assert.Contains(t, incidents, "api-ui → web-ui")
+	assert.Contains(t, incidents, "api-ui ← web-ui")
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	assert.Contains(t, services, "web-ui")
