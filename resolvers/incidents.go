@@ -138,3 +138,32 @@ func ruleFromInput(ctx context.Context, tenant string, in model.RuleInput) (stor
 	}
 	return r, nil
 }
+
+// stream relays the detector's updates of the caller's tenant that pick
+// keeps, until the subscription ends.
+func stream[T any](ctx context.Context, r *Resolver, what string, pick func(detection.Update) (T, bool)) (<-chan T, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.Detection == nil {
+		return nil, userErr("%s stream where detection runs (--role all or writer)", what)
+	}
+	in := r.Detection.Broker().Subscribe(ctx, t)
+	out := make(chan T, 16)
+	go func() {
+		defer close(out)
+		for u := range in {
+			v, ok := pick(u)
+			if !ok {
+				continue
+			}
+			select {
+			case out <- v:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}

@@ -532,56 +532,22 @@ func (r *subscriptionResolver) Tail(ctx context.Context, filters []*model.Filter
 
 // AnomalyDetected is the resolver for the anomalyDetected field.
 func (r *subscriptionResolver) AnomalyDetected(ctx context.Context) (<-chan *model.Anomaly, error) {
-	t, err := tenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if r.Detection == nil {
-		return nil, userErr("anomalies stream where detection runs (--role all or writer)")
-	}
-	in := r.Detection.Broker().Subscribe(ctx, t)
-	out := make(chan *model.Anomaly, 16)
-	go func() {
-		defer close(out)
-		for u := range in {
-			if u.Anomaly == nil {
-				continue
-			}
-			select {
-			case out <- anomalyModel(u.Anomaly):
-			case <-ctx.Done():
-				return
-			}
+	return stream(ctx, r.Resolver, "anomalies", func(u detection.Update) (*model.Anomaly, bool) {
+		if u.Anomaly == nil {
+			return nil, false
 		}
-	}()
-	return out, nil
+		return anomalyModel(u.Anomaly), true
+	})
 }
 
 // IncidentUpdated is the resolver for the incidentUpdated field.
 func (r *subscriptionResolver) IncidentUpdated(ctx context.Context) (<-chan *model.Incident, error) {
-	t, err := tenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if r.Detection == nil {
-		return nil, userErr("incidents stream where detection runs (--role all or writer)")
-	}
-	in := r.Detection.Broker().Subscribe(ctx, t)
-	out := make(chan *model.Incident, 16)
-	go func() {
-		defer close(out)
-		for u := range in {
-			if u.Incident == nil {
-				continue
-			}
-			select {
-			case out <- incidentModel(u.Incident):
-			case <-ctx.Done():
-				return
-			}
+	return stream(ctx, r.Resolver, "incidents", func(u detection.Update) (*model.Incident, bool) {
+		if u.Incident == nil {
+			return nil, false
 		}
-	}()
-	return out, nil
+		return incidentModel(u.Incident), true
+	})
 }
 
 // Incident returns graph.IncidentResolver implementation.

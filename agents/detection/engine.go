@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -536,100 +535,6 @@ func (e *Engine) housekeeping(ctx context.Context, now int64) {
 		}
 	}
 	e.resolveQuiet(ctx, now)
-}
-
-func readableKey(w *watched) string {
-	if w.rule != "" {
-		return "rule:" + w.rule
-	}
-	if w.name != "" {
-		return "metric:" + w.name + ":" + w.signal
-	}
-	if w.operation != "" {
-		return "red:" + w.service + ":" + w.operation + ":" + w.signal
-	}
-	return "red:" + w.service + ":" + w.signal
-}
-
-var signalNames = map[string]string{SignalRate: "request rate", SignalErrorRatio: "error ratio", SignalP99: "p99 latency",
-	SignalValue: "value", SignalVector: "rate, errors and p99 together"}
-
-// format renders a value of a signal for people.
-func format(signal string, v float64) string {
-	switch signal {
-	case SignalErrorRatio:
-		return fmt.Sprintf("%.1f%%", v*100)
-	case SignalP99:
-		if v >= 1000 {
-			return fmt.Sprintf("%.2f s", v/1000)
-		}
-		return fmt.Sprintf("%.0f ms", v)
-	case SignalRate:
-		return fmt.Sprintf("%.3g/s", v)
-	}
-	return fmt.Sprintf("%.4g", v)
-}
-
-func what(w *watched) string {
-	switch {
-	case w.name != "" && w.signal == SignalRate:
-		return w.name + " rate"
-	case w.name != "":
-		return w.name
-	case w.operation != "":
-		return w.service + " " + w.operation + " " + signalNames[w.signal]
-	}
-	return w.service + " " + signalNames[w.signal]
-}
-
-func explain(w *watched, v Verdict, observed float64) string {
-	if w.rule != "" {
-		return explainRule(w, v, observed)
-	}
-	if w.signal == SignalVector && len(w.vector) == 3 {
-		return fmt.Sprintf("%s: the combination of %s, %s errors and p99 %s was not seen in the last %d steps; isolation-forest score %.2f (threshold %.2f)",
-			w.service, format(SignalRate, w.vector[0]), format(SignalErrorRatio, w.vector[1]), format(SignalP99, w.vector[2]),
-			len(w.vec.ring), v.Score, w.vec.Threshold)
-	}
-	dir := "above"
-	if observed < v.Expected {
-		dir = "below"
-	}
-	return fmt.Sprintf("%s is %s, %s the expected %s (band %s to %s); %s score %.1f",
-		what(w), format(w.signal, observed), dir, format(w.signal, v.Expected),
-		format(w.signal, math.Max(v.Lower, 0)), format(w.signal, v.Upper), v.Detector, v.Score)
-}
-
-// severity grades an anomaly: how far out it is, and for error ratios how
-// many requests fail.
-func severity(signal string, score, observed float64) string {
-	sev := "low"
-	switch {
-	case score >= 30:
-		sev = "high"
-	case score >= 12:
-		sev = "medium"
-	}
-	if signal == SignalErrorRatio && observed >= 0.25 {
-		sev = "critical"
-	} else if signal == SignalErrorRatio && observed >= 0.05 && rank(sev) < rank("high") {
-		sev = "high"
-	}
-	return sev
-}
-
-func rank(sev string) int {
-	switch sev {
-	case "critical":
-		return 4
-	case "high":
-		return 3
-	case "medium":
-		return 2
-	case "low":
-		return 1
-	}
-	return 0
 }
 
 func containsInt(xs []int64, x int64) bool {

@@ -1,0 +1,167 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// The parts of the suite for what the embedded store keeps besides events
+// and metrics: dead letters, API keys, usage, the audit log, anomalies,
+// incidents and rules.
+
+func testDeadLetters(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.PutDeadLetters(ctx, []storage.DeadLetter{
+		{Tenant: "t1", ID: "one", TimeUnixNano: base, Source: "otlp-http", Format: "otlp-traces-proto", Reason: "truncated", Payload: []byte{1, 2, 3}},
+		{Tenant: "t1", ID: "two", TimeUnixNano: base + 1, Source: "json", Format: "json-events", Reason: "NaN", Payload: []byte(`{"a":1}`)},
+	}))
+	dls, err := s.DeadLetters(ctx, "t1", all(), 10)
+	require.NoError(t, err)
+	require.Len(t, dls, 2)
+	assert.Equal(t, "two", dls[0].ID)
+	d, err := s.DeadLetter(ctx, "t1", "one")
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 2, 3}, d.Payload)
+	assert.Zero(t, d.ReplayedAtNano)
+	require.NoError(t, s.MarkReplayed(ctx, "t1", "one", base+5))
+	d, err = s.DeadLetter(ctx, "t1", "one")
+	require.NoError(t, err)
+	assert.Equal(t, base+5, d.ReplayedAtNano)
+}
+
+func testAPIKeys(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	k := storage.APIKey{Tenant: "t1", ID: "k1", Name: "collector", Role: "viewer", SecretHash: []byte{1, 2, 3}, CreatedBy: "ann", CreatedAtNano: base}
+	require.NoError(t, s.PutAPIKey(ctx, k))
+	require.NoError(t, s.PutAPIKey(ctx, storage.APIKey{Tenant: "t2", ID: "k2", Name: "other", Role: "admin", SecretHash: []byte{9}, CreatedAtNano: base}))
+	assert.Error(t, s.PutAPIKey(ctx, k), "IDs are unique")
+
+	got, err := s.APIKey(ctx, "k1")
+	require.NoError(t, err)
+	assert.Equal(t, k, *got)
+	_, err = s.APIKey(ctx, "nope")
+	assert.True(t, errors.Is(err, storage.ErrNotFound))
+
+	keys, err := s.APIKeys(ctx, "t1")
+	require.NoError(t, err)
+	require.Len(t, keys, 1, "listing is per tenant")
+	require.NoError(t, s.TouchAPIKey(ctx, "k1", base+5))
+	assert.True(t, errors.Is(s.RevokeAPIKey(ctx, "t2", "k1", base+6), storage.ErrNotFound), "another tenant cannot revoke it")
+	require.NoError(t, s.RevokeAPIKey(ctx, "t1", "k1", base+7))
+	assert.True(t, errors.Is(s.RevokeAPIKey(ctx, "t1", "k1", base+8), storage.ErrNotFound), "revoked once")
+	got, err = s.APIKey(ctx, "k1")
+	require.NoError(t, err)
+	assert.Equal(t, base+5, got.LastUsedAtNano)
+	assert.Equal(t, base+7, got.RevokedAtNano)
+}
+
+func testUsage(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	h := base - base%int64(time.Hour)
+	require.NoError(t, s.AddUsage(ctx, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 10, Bytes: 100, Queries: 1},
+		{Tenant: "t2", HourNano: h, Events: 99}}))
+	require.NoError(t, s.AddUsage(ctx, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 5, Bytes: 50, Queries: 2},
+		{Tenant: "t1", HourNano: h + int64(time.Hour), Events: 1}}))
+	got, err := s.Usage(ctx, "t1", rng(h, h+2*int64(time.Hour)))
+	require.NoError(t, err)
+	assert.Equal(t, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 15, Bytes: 150, Queries: 3},
+		{Tenant: "t1", HourNano: h + int64(time.Hour), Events: 1}}, got, "counts add up per hour; other tenants are not listed")
+}
+
+func testAudit(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.AppendAudit(ctx, []storage.AuditEntry{
+		{Tenant: "t1", ID: "a", TimeUnixNano: base, Actor: "ann", Action: "api_key.create", Target: "k1", Outcome: "ok"},
+		{Tenant: "t1", ID: "b", TimeUnixNano: base + 1, Actor: "bob", Action: "access.denied", Target: "createAPIKey", Outcome: "denied", Detail: "needs admin"},
+		{Tenant: "t2", ID: "c", TimeUnixNano: base, Actor: "eve", Action: "api_key.create", Outcome: "ok"},
+	}))
+	got, err := s.AuditLog(ctx, "t1", all(), 10)
+	require.NoError(t, err)
+	require.Len(t, got, 2, "per tenant")
+	assert.Equal(t, "b", got[0].ID, "newest first")
+	assert.Equal(t, "needs admin", got[0].Detail)
+	assert.Error(t, s.AppendAudit(ctx, []storage.AuditEntry{{ID: "x"}}), "an entry needs a tenant")
+}
+
+func testIncidents(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	min := int64(time.Minute)
+	a := storage.Anomaly{Tenant: "t1", ID: "a1", Series: "red:payment:p99_ms", Service: "payment", Signal: "p99_ms",
+		StartNano: base, Severity: "high", Score: 12, Expected: 70, Observed: 1900, Lower: 0, Upper: 300, Detector: "zscore",
+		Explanation: "p99 above", IncidentID: "i1"}
+	b := a
+	b.ID, b.Service, b.Series, b.StartNano, b.EndNano = "a2", "checkout", "red:checkout:p99_ms", base+min, base+2*min
+	other := a
+	other.Tenant = "t2"
+	require.NoError(t, s.PutAnomalies(ctx, []storage.Anomaly{a, b, other}))
+	a.EndNano = base + 5*min // the anomaly ended: replaced, not added
+	require.NoError(t, s.PutAnomalies(ctx, []storage.Anomaly{a}))
+
+	got, err := s.Anomalies(ctx, "t1", all(), "", 10)
+	require.NoError(t, err)
+	require.Len(t, got, 2, "per tenant, replaced by id")
+	assert.Equal(t, "a2", got[0].ID, "newest first")
+	assert.Equal(t, base+5*min, got[1].EndNano)
+	assert.Equal(t, b, got[0])
+	got, err = s.Anomalies(ctx, "t1", rng(base+3*min, base+4*min), "", 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "overlapping the range only")
+	got, err = s.Anomalies(ctx, "t1", all(), "checkout", 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+
+	in := storage.Incident{Tenant: "t1", ID: "i1", Title: "payment: p99 1.9 s", Severity: "high", Status: storage.IncidentOpen,
+		Services: []string{"payment", "checkout"}, AnomalyIDs: []string{"a1", "a2"}, OpenedNano: base, UpdatedNano: base + min,
+		Timeline: []storage.IncidentEvent{{TimeUnixNano: base, Kind: "opened", Text: "payment p99"}}}
+	require.NoError(t, s.PutIncident(ctx, in))
+	in.Status, in.AcknowledgedBy = storage.IncidentAcknowledged, "ann"
+	in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: base + min, Kind: "acknowledged", Actor: "ann"})
+	require.NoError(t, s.PutIncident(ctx, in))
+	require.NoError(t, s.PutIncident(ctx, storage.Incident{Tenant: "t2", ID: "i1", Title: "other", Status: storage.IncidentOpen, OpenedNano: base}))
+
+	one, err := s.Incident(ctx, "t1", "i1")
+	require.NoError(t, err)
+	assert.Equal(t, in, *one)
+	list, err := s.Incidents(ctx, "t1", all(), "")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	list, err = s.Incidents(ctx, "t1", all(), storage.IncidentResolved)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+	_, err = s.Incident(ctx, "t1", "nope")
+	assert.True(t, errors.Is(err, storage.ErrNotFound))
+	_, err = s.Incidents(ctx, "", all(), "")
+	assert.Error(t, err, "an empty tenant is refused")
+}
+
+func testRules(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	r1 := storage.Rule{Tenant: "t1", ID: "r1", Name: "checkout errors", Kind: storage.RuleThreshold, Service: "checkout",
+		Signal: "error_ratio", Op: ">", Value: 0.05, ForNano: int64(time.Minute), CreatedBy: "ann", CreatedNano: base}
+	r2 := storage.Rule{Tenant: "t1", ID: "r2", Name: "payment SLO", Kind: storage.RuleSLO, Service: "payment", Objective: 0.999,
+		CreatedBy: "ann", CreatedNano: base + 1}
+	r3 := storage.Rule{Tenant: "t2", ID: "r3", Name: "other", Kind: storage.RuleSLO, Service: "x", Objective: 0.99, CreatedNano: base}
+	for _, r := range []storage.Rule{r1, r2, r3} {
+		require.NoError(t, s.PutRule(ctx, r))
+	}
+	got, err := s.Rules(ctx, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, []storage.Rule{r1, r2}, got, "per tenant, oldest first")
+	all, err := s.Rules(ctx, "*")
+	require.NoError(t, err)
+	assert.Len(t, all, 3)
+	assert.True(t, errors.Is(s.DeleteRule(ctx, "t2", "r1"), storage.ErrNotFound), "another tenant cannot delete it")
+	require.NoError(t, s.DeleteRule(ctx, "t1", "r1"))
+	got, err = s.Rules(ctx, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, []storage.Rule{r2}, got)
+	_, err = s.Rules(ctx, "")
+	assert.Error(t, err)
+}
