@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -365,11 +366,9 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 		if s.spans() >= e.cfg.MinSpans {
 			p99 := s.p99()
 			e.observe(ctx, k.tenant, k.service, k.operation, SignalP99, "", start, p99, seen)
-			if k.operation == "" && s.count >= e.cfg.MinRequests {
-				e.observeVector(ctx, k.tenant, k.service, start, []float64{rate, s.errors / s.count, p99})
-			}
 		}
 	}
+	e.scoreVectors(ctx, start, red)
 	e.scoreRules(ctx, start, red)
 	for k, s := range metrics {
 		v := s.last
@@ -454,8 +453,33 @@ func (e *Engine) observeSeries(ctx context.Context, w *watched, key string, star
 	e.advance(ctx, w, start, v, w.det.Observe(cfg, start, v))
 }
 
-// observeVector scores a service's RED vector (rate, error ratio, p99)
-// with its isolation forest.
+// scoreVectors scores each busy service's RED vector: its own rate, error
+// ratio and p99, and the worst error ratio and p99 among the services it
+// calls (its neighbours in the service graph), so that the forest learns
+// what the service looks like when its dependencies do.
+func (e *Engine) scoreVectors(ctx context.Context, start int64, red map[redKey]*redStep) {
+	res := e.cfg.Resolution.Seconds()
+	for k, s := range red {
+		if k.operation != "" || s.count < e.cfg.MinRequests || s.spans() < e.cfg.MinSpans {
+			continue
+		}
+		var nErr, nP99 float64
+		for _, ed := range e.graph(ctx, k.tenant) {
+			if ed.Source != k.service {
+				continue
+			}
+			if c := red[redKey{k.tenant, ed.Target, ""}]; c != nil && c.count > 0 {
+				nErr = math.Max(nErr, c.errors/c.count)
+				if c.spans() > 0 {
+					nP99 = math.Max(nP99, c.p99())
+				}
+			}
+		}
+		e.observeVector(ctx, k.tenant, k.service, start, []float64{s.count / res, s.errors / s.count, s.p99(), nErr, nP99})
+	}
+}
+
+// observeVector scores a service's RED vector with its isolation forest.
 func (e *Engine) observeVector(ctx context.Context, tenant, service string, start int64, x []float64) {
 	key := seriesKey(tenant, service, "", SignalVector, "")
 	w := e.series[key]

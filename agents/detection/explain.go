@@ -55,10 +55,10 @@ func explain(w *watched, v Verdict, observed float64) string {
 	if w.rule != "" {
 		return explainRule(w, v, observed)
 	}
-	if w.signal == SignalVector && len(w.vector) == 3 {
-		return fmt.Sprintf("%s: the combination of %s, %s errors and p99 %s was not seen in the last %d steps; isolation-forest score %.2f (threshold %.2f)",
+	if w.signal == SignalVector && len(w.vector) == 5 {
+		return fmt.Sprintf("%s: the combination of %s, %s errors and p99 %s (its callees at worst %s errors, p99 %s) was not seen in the last %d steps; isolation-forest score %.2f (threshold %.2f)",
 			w.service, format(SignalRate, w.vector[0]), format(SignalErrorRatio, w.vector[1]), format(SignalP99, w.vector[2]),
-			len(w.vec.ring), v.Score, w.vec.Threshold)
+			format(SignalErrorRatio, w.vector[3]), format(SignalP99, w.vector[4]), len(w.vec.ring), v.Score, w.vec.Threshold)
 	}
 	dir := "above"
 	if observed < v.Expected {
