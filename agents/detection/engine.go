@@ -41,6 +41,9 @@ type EngineConfig struct {
 	// MinRequests in a step give an error ratio (10); MinSpans a p99 (5).
 	MinRequests float64
 	MinSpans    int
+	// MinErrors failed requests in a step may raise an error-ratio anomaly
+	// (3): fewer are within chance at a low baseline.
+	MinErrors float64
 	// WatchMetrics watches every ingested metric series too (histogram
 	// buckets excepted): gauges by value, counters by rate.
 	WatchMetrics bool
@@ -53,7 +56,7 @@ func DefaultEngineConfig() EngineConfig {
 	d.Warmup = 8
 	return EngineConfig{Resolution: 10 * time.Second, Grace: 3 * time.Second, Detector: d, MaxSeries: 10_000,
 		DropAfter: 30 * time.Minute, EndAfter: 6, ResolveAfter: 5 * time.Minute, GroupWindow: 5 * time.Minute,
-		MinRequests: 10, MinSpans: 5, WatchMetrics: true}
+		MinRequests: 10, MinSpans: 5, MinErrors: 3, WatchMetrics: true}
 }
 
 // signalConfigs gives each signal its floor: a spread below it is noise
@@ -129,6 +132,7 @@ type Engine struct {
 	broker    *Broker
 	notify    func(storage.Incident, string)
 	rules     map[string][]*ruleState
+	quiet     bool // the point being observed may not raise an anomaly
 	poll      *PollConfig
 	leader    bool
 	polled    int64               // the last step read in poll mode
@@ -361,7 +365,11 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 		rate := s.count / res
 		e.observe(ctx, k.tenant, k.service, k.operation, SignalRate, "", start, rate, seen)
 		if s.count >= e.cfg.MinRequests {
+			// A step with fewer than MinErrors failures teaches the baseline
+			// but raises nothing: one failed request of 13 is 7.7%.
+			e.quiet = s.errors < e.cfg.MinErrors
 			e.observe(ctx, k.tenant, k.service, k.operation, SignalErrorRatio, "", start, s.errors/s.count, seen)
+			e.quiet = false
 		}
 		if s.spans() >= e.cfg.MinSpans {
 			p99 := s.p99()
@@ -450,7 +458,11 @@ func (e *Engine) observeSeries(ctx context.Context, w *watched, key string, star
 		cfg = e.signals[SignalValue]
 	}
 	w.lastSeen = start
-	e.advance(ctx, w, start, v, w.det.Observe(cfg, start, v))
+	verdict := w.det.Observe(cfg, start, v)
+	if e.quiet {
+		verdict.Anomalous = false
+	}
+	e.advance(ctx, w, start, v, verdict)
 }
 
 // scoreVectors scores each busy service's RED vector: its own rate, error

@@ -351,3 +351,26 @@ func TestLowAnomaliesDoNotOpenIncidents(t *testing.T) {
 	assert.Empty(t, a.IncidentID)
 	require.Contains(t, st.anomalies, "a1", "still recorded")
 }
+
+func TestOneFailedRequestIsNotAnAnomaly(t *testing.T) {
+	st := newFakeStore()
+	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
+	require.NoError(t, err)
+	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < 40; i++ {
+		var evs []storage.Event
+		for j := 0; j < 13; j++ {
+			status := storage.StatusOK
+			if i == 35 && j == 0 { // one deadlock: 1 of 13 is 7.7%
+				status = storage.StatusError
+			}
+			evs = append(evs, storage.Event{Tenant: "t1", TimeUnixNano: clock.UnixNano() + int64(j), Kind: storage.KindSpan,
+				Service: "postgres", Name: "INSERT cart_items", DurationNano: 2e6, Status: status, SampleRate: 1})
+		}
+		e.Ingest(evs, nil)
+		clock = clock.Add(10 * time.Second)
+		e.now = func() time.Time { return clock.Add(4 * time.Second) }
+		e.Tick(context.Background())
+	}
+	assert.Empty(t, st.anomalies, "within chance at a low baseline")
+}
