@@ -132,7 +132,6 @@ type Engine struct {
 	broker    *Broker
 	notify    func(storage.Incident, string)
 	rules     map[string][]*ruleState
-	quiet     bool // the point being observed may not raise an anomaly
 	poll      *PollConfig
 	leader    bool
 	polled    int64               // the last step read in poll mode
@@ -363,17 +362,15 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 	seen := map[string]bool{}
 	for k, s := range red {
 		rate := s.count / res
-		e.observe(ctx, k.tenant, k.service, k.operation, SignalRate, "", start, rate, seen)
+		e.observe(ctx, k.tenant, k.service, k.operation, SignalRate, "", start, rate, seen, true)
 		if s.count >= e.cfg.MinRequests {
 			// A step with fewer than MinErrors failures teaches the baseline
 			// but raises nothing: one failed request of 13 is 7.7%.
-			e.quiet = s.errors < e.cfg.MinErrors
-			e.observe(ctx, k.tenant, k.service, k.operation, SignalErrorRatio, "", start, s.errors/s.count, seen)
-			e.quiet = false
+			e.observe(ctx, k.tenant, k.service, k.operation, SignalErrorRatio, "", start, s.errors/s.count, seen, s.errors >= e.cfg.MinErrors)
 		}
 		if s.spans() >= e.cfg.MinSpans {
 			p99 := s.p99()
-			e.observe(ctx, k.tenant, k.service, k.operation, SignalP99, "", start, p99, seen)
+			e.observe(ctx, k.tenant, k.service, k.operation, SignalP99, "", start, p99, seen, true)
 		}
 	}
 	e.scoreVectors(ctx, start, red)
@@ -400,14 +397,14 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 				v = (v - prev) / res
 			}
 		}
-		e.observe(ctx, k.tenant, s.service, "", signal, s.name, start, v, seen)
+		e.observe(ctx, k.tenant, s.service, "", signal, s.name, start, v, seen, true)
 	}
 	for key, w := range e.series {
 		if seen[key] || w.signal != SignalRate || w.name != "" {
 			continue
 		}
 		if start-w.lastSeen <= int64(e.cfg.DropAfter) && start > w.lastSeen {
-			e.observeSeries(ctx, w, key, start, 0)
+			e.observeSeries(ctx, w, start, 0, true)
 		}
 	}
 }
@@ -439,7 +436,9 @@ func (e *Engine) watch(tenant, service, operation, signal, name, key string) *wa
 	return w
 }
 
-func (e *Engine) observe(ctx context.Context, tenant, service, operation, signal, name string, start int64, v float64, seen map[string]bool) {
+// observe scores a point of a univariate series; mayRaise false lets the
+// point teach the baseline without raising an anomaly.
+func (e *Engine) observe(ctx context.Context, tenant, service, operation, signal, name string, start int64, v float64, seen map[string]bool, mayRaise bool) {
 	key := seriesKey(tenant, service, operation, signal, name)
 	seen[key] = true
 	w := e.series[key]
@@ -448,18 +447,18 @@ func (e *Engine) observe(ctx context.Context, tenant, service, operation, signal
 			return
 		}
 	}
-	e.observeSeries(ctx, w, key, start, v)
+	e.observeSeries(ctx, w, start, v, mayRaise)
 }
 
 // observeSeries scores one point of a univariate series.
-func (e *Engine) observeSeries(ctx context.Context, w *watched, key string, start int64, v float64) {
+func (e *Engine) observeSeries(ctx context.Context, w *watched, start int64, v float64, mayRaise bool) {
 	cfg := e.signals[w.signal]
 	if w.name != "" {
 		cfg = e.signals[SignalValue]
 	}
 	w.lastSeen = start
 	verdict := w.det.Observe(cfg, start, v)
-	if e.quiet {
+	if !mayRaise {
 		verdict.Anomalous = false
 	}
 	e.advance(ctx, w, start, v, verdict)
