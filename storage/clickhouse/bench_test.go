@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/clickhouse"
 	"github.com/inquest/inquest/storage/storetest"
 )
@@ -48,34 +47,12 @@ func BenchmarkP99ByService(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("seeded %d spans in %s", benchSpans, time.Since(start))
-	svc, _ := storage.ParseField("service")
-	dur, _ := storage.ParseField("duration_ms")
-	q := storage.Query{Tenant: "default", Range: storage.TimeRange{Start: benchBase, End: benchBase + int64(benchSpans)*1000},
-		GroupBy: []storage.Field{svc}, Aggregations: []storage.Aggregation{{Op: storage.AggP99, Field: &dur}}}
-	b.ResetTimer()
-	for b.Loop() {
-		res, err := s.Aggregate(ctx, q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(res.Rows) != 20 {
-			b.Fatalf("%d groups", len(res.Rows))
-		}
-	}
+	storetest.BenchP99ByService(b, s, benchBase, benchSpans)
 }
 
 // BenchmarkWriteEvents inserts batches of 10,000 realistic spans, as the
 // DuckDB benchmark of the same name.
 func BenchmarkWriteEvents(b *testing.B) {
 	s := openBench(b)
-	ctx := context.Background()
-	const batch = 10_000
-	evs := storetest.RealisticSpans(batch, benchBase)
-	b.ResetTimer()
-	for b.Loop() {
-		if err := s.WriteEvents(ctx, evs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
+	storetest.BenchWriteEvents(b, s, benchBase)
 }

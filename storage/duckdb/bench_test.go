@@ -61,21 +61,7 @@ func openBenchStore(b *testing.B) *duckdb.Store {
 // duration by service over all 10M spans.
 func BenchmarkP99ByService(b *testing.B) {
 	s := openBenchStore(b)
-	ctx := context.Background()
-	svc, _ := storage.ParseField("service")
-	dur, _ := storage.ParseField("duration_ms")
-	q := storage.Query{Tenant: "default", Range: storage.TimeRange{Start: benchBase, End: benchBase + int64(benchSpans)*1000},
-		GroupBy: []storage.Field{svc}, Aggregations: []storage.Aggregation{{Op: storage.AggP99, Field: &dur}}}
-	b.ResetTimer()
-	for b.Loop() {
-		res, err := s.Aggregate(ctx, q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(res.Rows) != 20 {
-			b.Fatalf("%d groups", len(res.Rows))
-		}
-	}
+	storetest.BenchP99ByService(b, s, benchBase, benchSpans)
 }
 
 // BenchmarkCountByRouteFiltered reads attributes: count by http.route for
@@ -107,15 +93,7 @@ func BenchmarkWriteEvents(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	const batch = 10_000
-	evs := storetest.RealisticSpans(batch, benchBase)
-	b.ResetTimer()
-	for b.Loop() {
-		if err := s.WriteEvents(ctx, evs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
+	storetest.BenchWriteEvents(b, s, benchBase)
 }
 
 // BenchmarkServiceMap joins every span to its parent over all 10M spans,
