@@ -44,8 +44,10 @@ type Batch struct {
 	Events   []storage.Event
 	Samples  []storage.Sample
 	Rejected []storage.Rejected
-	// Stale counts Prometheus staleness markers that were skipped.
+	// Stale counts Prometheus staleness markers among the samples.
 	Stale int
+	// Merged counts source records folded into others while decoding.
+	Merged int
 	// Bytes is the size of the payload it came from, for byte quotas.
 	Bytes int64
 }
@@ -89,7 +91,7 @@ func Decode(f Format, body []byte, now time.Time) (*Batch, error) {
 		var r *zipkin.Result
 		r, err = zipkin.Decode(body)
 		if r != nil {
-			b.Events, b.Rejected = r.Events, r.Rejected
+			b.Events, b.Rejected, b.Merged = r.Events, r.Rejected, r.Merged
 		}
 	case FormatJaegerJSON:
 		var r *jaeger.Result

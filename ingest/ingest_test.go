@@ -52,7 +52,9 @@ func TestValidateEvent(t *testing.T) {
 	assert.Len(t, e.Body, 64<<10, "long bodies are truncated, not refused")
 
 	s := storage.Sample{Name: "m", TimeUnixNano: now.UnixNano(), Value: math.NaN()}
-	assert.ErrorContains(t, l.ValidateSample(&s, now, false), "not a finite number")
+	assert.NoError(t, l.ValidateSample(&s, now, false), "NaN is a Prometheus value (empty summaries, staleness markers)")
+	s.Value = math.Inf(-1)
+	assert.NoError(t, l.ValidateSample(&s, now, false))
 	s.Value, s.Name = 1, ""
 	assert.ErrorContains(t, l.ValidateSample(&s, now, false), "missing metric name")
 }

@@ -71,6 +71,11 @@ type Result struct {
 	Accepted   int
 	Rejected   int
 	Duplicates int
+	// Merged counts source records the decoder folded into others (Zipkin
+	// span fragments reported separately by client and server).
+	Merged int
+	// FirstNano and LastNano bound the timestamps of the accepted records.
+	FirstNano, LastNano int64
 	// Errors holds the first few distinct reasons for refusals.
 	Errors []string
 }
@@ -88,6 +93,10 @@ func (r *Result) ErrorSummary() string {
 	}
 	return msg
 }
+
+// RefuseUnread counts the part of a payload that a decoder could not read
+// (a body cut off mid-record) as one more refused record.
+func (r *Result) RefuseUnread(reason string) { r.reject(reason) }
 
 const maxReasons = 5
 
@@ -112,8 +121,24 @@ func (r *Result) Merge(o *Result) {
 	r.Accepted += o.Accepted
 	r.Rejected += o.Rejected
 	r.Duplicates += o.Duplicates
+	r.Merged += o.Merged
+	r.span(o.FirstNano)
+	r.span(o.LastNano)
 	for _, e := range o.Errors {
 		r.addReason(e)
+	}
+}
+
+// span widens the time range by ts (0 is no time).
+func (r *Result) span(ts int64) {
+	if ts == 0 {
+		return
+	}
+	if r.FirstNano == 0 || ts < r.FirstNano {
+		r.FirstNano = ts
+	}
+	if ts > r.LastNano {
+		r.LastNano = ts
 	}
 }
 
@@ -211,6 +236,13 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 	}
 	res := s.res
 	res.Accepted = msg.Len()
+	res.Merged = in.Batch.Merged
+	for i := range msg.Events {
+		res.span(msg.Events[i].TimeUnixNano)
+	}
+	for i := range msg.Samples {
+		res.span(msg.Samples[i].TimeUnixNano)
+	}
 	if p.onAccepted != nil && (res.Accepted > 0 || in.Batch.Bytes > 0) {
 		p.onAccepted(in.Tenant, res.Accepted, in.Batch.Bytes)
 	}

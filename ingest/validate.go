@@ -84,13 +84,12 @@ func (l Limits) ValidateEvent(e *storage.Event, now time.Time, historical Histor
 	return nil
 }
 
-// ValidateSample checks one metric sample.
+// ValidateSample checks one metric sample. NaN and ±Inf are values in
+// Prometheus (a summary quantile with no observations is NaN, the staleness
+// marker is a NaN) and are stored; queries skip them.
 func (l Limits) ValidateSample(s *storage.Sample, now time.Time, historical Historical) error {
 	if s.Name == "" {
 		return fmt.Errorf("missing metric name")
-	}
-	if !finite(s.Value) {
-		return fmt.Errorf("metric %s: value %v is not a finite number", s.Name, s.Value)
 	}
 	if err := l.checkTime(s.TimeUnixNano, now, historical); err != nil {
 		return fmt.Errorf("metric %s: %w", s.Name, err)

@@ -108,7 +108,8 @@ func TestRemoteWrite(t *testing.T) {
 	})
 	assert.Equal(t, "gauge", ms.MetricSeries[0].Type)
 	assert.Contains(t, ms.MetricSeries[0].Labels, struct{ Key, Value string }{"instance", "a:9100"})
-	// The staleness marker is not a sample: only the 10 is stored.
+	// The staleness marker is stored (it ends the series) but is no value:
+	// a query counts only the 10.
 	s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "http_requests_total", range: $r, step: "1h", function: COUNT}) {
 		type labels { key value } points { value } } }`, &ms, client.Var("r", lastHour))
 	require.Len(t, ms.MetricSeries, 1)
@@ -152,25 +153,55 @@ func TestBadInputs(t *testing.T) {
 		assert.Equal(t, http.StatusUnsupportedMediaType, code)
 	})
 
-	t.Run("NaN sample next to a valid one", func(t *testing.T) {
+	t.Run("NaN, Inf and staleness markers are values Prometheus sends", func(t *testing.T) {
 		body := remoteWrite(t, prompbmarshal.TimeSeries{
-			Labels:  []prompbmarshal.Label{{Name: "__name__", Value: "nan_test"}},
-			Samples: []prompbmarshal.Sample{{Value: math.NaN(), Timestamp: now.UnixMilli() - 1000}, {Value: 7, Timestamp: now.UnixMilli()}},
+			Labels: []prompbmarshal.Label{{Name: "__name__", Value: "nan_test"}},
+			Samples: []prompbmarshal.Sample{{Value: math.NaN(), Timestamp: now.UnixMilli() - 3000}, {Value: math.Inf(1), Timestamp: now.UnixMilli() - 2000},
+				{Value: 7, Timestamp: now.UnixMilli() - 1000}, {Value: math.Float64frombits(0x7ff0000000000002), Timestamp: now.UnixMilli()}},
 		})
 		code, msg, _ := post(t, s.url("/api/v1/write"), "application/x-protobuf", body, "Content-Encoding", "snappy")
-		assert.Equal(t, http.StatusBadRequest, code)
-		assert.Contains(t, msg, "not a finite number")
-		dl := findDead(s.deadLetters(t), "nan_test")
-		require.NotNil(t, dl)
+		assert.Equal(t, http.StatusNoContent, code, msg)
+		assert.Nil(t, findDead(s.deadLetters(t), "nan_test"), "nothing refused")
+		var ms struct {
+			MetricSeries []struct{ Points []struct{ Value float64 } }
+		}
+		eventually(t, "the finite sample is the only value a query sees", func() bool {
+			s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "nan_test", range: $r, step: "1h", function: COUNT}) { points { value } } }`,
+				&ms, client.Var("r", lastHour))
+			return len(ms.MetricSeries) == 1 && ms.MetricSeries[0].Points[0].Value == 1
+		})
+		s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "nan_test", range: $r, step: "1h", function: AVG}) { points { value } } }`,
+			&ms, client.Var("r", lastHour))
+		assert.Equal(t, 7.0, ms.MetricSeries[0].Points[0].Value)
+	})
+
+	t.Run("a refused sample does not fail the batch", func(t *testing.T) {
+		body := remoteWrite(t, prompbmarshal.TimeSeries{
+			Labels:  []prompbmarshal.Label{{Name: "__name__", Value: "partial_test"}},
+			Samples: []prompbmarshal.Sample{{Value: 1, Timestamp: now.Add(48 * time.Hour).UnixMilli()}, {Value: 7, Timestamp: now.UnixMilli()}},
+		})
+		code, msg, _ := post(t, s.url("/api/v1/write"), "application/x-protobuf", body, "Content-Encoding", "snappy")
+		assert.Equal(t, http.StatusNoContent, code, "Prometheus drops a whole batch on a 400: %s", msg)
+		dl := findDead(s.deadLetters(t), "partial_test")
+		require.NotNil(t, dl, "the refused sample is a dead letter")
+		assert.Contains(t, dl.Reason, "in the future")
 		assert.Equal(t, "json-samples", dl.Format)
 		var ms struct {
 			MetricSeries []struct{ Points []struct{ Value float64 } }
 		}
 		eventually(t, "valid sample kept", func() bool {
-			s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "nan_test", range: $r, step: "1h", function: LAST}) { points { value } } }`,
+			s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "partial_test", range: $r, step: "1h", function: LAST}) { points { value } } }`,
 				&ms, client.Var("r", lastHour))
 			return len(ms.MetricSeries) == 1 && ms.MetricSeries[0].Points[0].Value == 7
 		})
+		// Only when nothing of the request can be stored is the answer a 400.
+		body = remoteWrite(t, prompbmarshal.TimeSeries{
+			Labels:  []prompbmarshal.Label{{Name: "__name__", Value: "partial_test"}},
+			Samples: []prompbmarshal.Sample{{Value: 1, Timestamp: now.Add(48 * time.Hour).UnixMilli()}},
+		})
+		code, msg, _ = post(t, s.url("/api/v1/write"), "application/x-protobuf", body, "Content-Encoding", "snappy")
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Contains(t, msg, "in the future")
 	})
 
 	t.Run("timestamp far in the future", func(t *testing.T) {
@@ -178,7 +209,7 @@ func TestBadInputs(t *testing.T) {
 {"timestamp": %q, "service": "svc-future", "name": "future-event"}`,
 			now.Format(time.RFC3339Nano), now.Add(48*time.Hour).Format(time.RFC3339Nano))
 		code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(body))
-		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, http.StatusOK, code, "part of the request was stored")
 		var sum struct {
 			Accepted, Rejected int
 			Errors             []string
@@ -225,14 +256,15 @@ func TestBadInputs(t *testing.T) {
 		body := `{"service": "svc-trunc", "name": "first"}
 {"service": "svc-trunc", "name": "sec`
 		code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(body))
-		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, http.StatusOK, code, "the first record was stored")
 		assert.Contains(t, msg, "1 record(s) before the error were accepted")
+		assert.Contains(t, msg, `"rejected":1`)
 		eventually(t, "first event kept", func() bool { return s.count(t, eq("service", "svc-trunc")) == 1 })
 	})
 
 	t.Run("records that are not objects", func(t *testing.T) {
 		code, msg, _ := post(t, s.url("/v1/events"), "application/json", []byte(`[{"service":"svc-arr","name":"a"}, 42, {"service":"svc-arr"}]`))
-		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, http.StatusOK, code)
 		assert.Contains(t, msg, "not a JSON object")
 		assert.Contains(t, msg, "missing name")
 		assert.Contains(t, msg, `"accepted":1`)

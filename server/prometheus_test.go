@@ -2,7 +2,13 @@ package server_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -15,12 +21,28 @@ import (
 )
 
 // TestPrometheusRemoteWrite runs a real Prometheus that scrapes Inquest's
-// own /metrics and remote-writes the samples to Inquest, then reads them
-// back through metricSeries.
+// own /metrics, itself (summaries with NaN quantiles) and a target whose
+// series vanish (staleness markers), and remote-writes the samples to
+// Inquest; it reads them back through metricSeries and checks that
+// Prometheus failed to send no sample at all.
 func TestPrometheusRemoteWrite(t *testing.T) {
 	bin := storetest.RequireBinary(t, "prometheus", "prometheus")
 	s := start(t)
 	dir := t.TempDir()
+	var scrapes atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := scrapes.Add(1)
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		// A summary that observed nothing: its quantiles are NaN.
+		fmt.Fprint(w, "# TYPE rw_empty_summary summary\nrw_empty_summary{quantile=\"0.5\"} NaN\nrw_empty_summary{quantile=\"0.99\"} NaN\n"+
+			"rw_empty_summary_sum 0\nrw_empty_summary_count 0\n")
+		if n <= 3 {
+			// Gone from the fourth scrape on: Prometheus writes a staleness marker.
+			fmt.Fprint(w, "# TYPE rw_vanishing gauge\nrw_vanishing 42\n")
+		}
+	}))
+	t.Cleanup(target.Close)
+	promPort := storetest.FreePort(t)
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -28,16 +50,22 @@ scrape_configs:
   - job_name: inquest
     static_configs:
       - targets: ["%s"]
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:%d"]
+  - job_name: vanishing
+    static_configs:
+      - targets: ["%s"]
 remote_write:
   - url: "http://%s/api/v1/write"
     queue_config:
       batch_send_deadline: 1s
       max_samples_per_send: 1000
-`, s.Addrs().HTTP, s.Addrs().HTTP)
+`, s.Addrs().HTTP, promPort, strings.TrimPrefix(target.URL, "http://"), s.Addrs().HTTP)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", storetest.FreePort(t)))
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort))
 	logPath := filepath.Join(dir, "prometheus.log")
 	logFile, err := os.Create(logPath)
 	require.NoError(t, err)
@@ -71,4 +99,42 @@ remote_write:
 			function: LAST, aggregate: true}) { points { value } } }`, &resp, client.Var("r", lastHour))
 		return len(resp.MetricSeries) == 1 && len(resp.MetricSeries[0].Points) > 0 && resp.MetricSeries[0].Points[0].Value > 0
 	})
+
+	eventually(t, "the vanished series' staleness marker arrives", func() bool {
+		return selfMetric(t, s.url("/metrics"), "inquest_ingest_stale_markers_total") > 0
+	})
+	eventually(t, "the NaN summary's count arrives", func() bool {
+		s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "rw_empty_summary_count", range: $r, step: "1m", function: LAST}) { points { value } } }`,
+			&resp, client.Var("r", lastHour))
+		return len(resp.MetricSeries) == 1
+	})
+	promMetrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
+	eventually(t, "Prometheus has sent samples", func() bool {
+		return selfMetric(t, promMetrics, "prometheus_remote_storage_samples_total") > 0
+	})
+	assert.Zero(t, selfMetric(t, promMetrics, "prometheus_remote_storage_samples_failed_total"), "Prometheus dropped samples")
+	for _, d := range s.deadLetters(t) {
+		assert.NotEqual(t, "remote-write", d.Source, "refused: %s", d.Reason)
+	}
+}
+
+// selfMetric sums a metric's series in a Prometheus text exposition.
+func selfMetric(t *testing.T, url, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var sum float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		require.NoError(t, err, line)
+		sum += v
+	}
+	return sum
 }

@@ -173,6 +173,14 @@ const (
 	MetricUnknown   MetricType = "unknown"
 )
 
+// staleMarker is the NaN bit pattern Prometheus writes to say a series
+// ended (a target went away, a series vanished from a scrape).
+const staleMarker uint64 = 0x7ff0000000000002
+
+// IsStaleMarker reports whether v is Prometheus' staleness marker: the end
+// of a series, not a value. It is stored; queries skip it as any NaN.
+func IsStaleMarker(v float64) bool { return math.Float64bits(v) == staleMarker }
+
 // TypeFromName guesses a series' type from the Prometheus naming
 // conventions, for sources that do not carry types (remote write 1.0, a
 // VictoriaMetrics series written by someone else): _total, _count, _sum

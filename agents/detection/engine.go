@@ -253,6 +253,10 @@ func (e *Engine) addSample(m *storage.Sample) {
 	if len(m.Name) > 7 && m.Name[len(m.Name)-7:] == "_bucket" {
 		return // one series per histogram bucket is too many to watch
 	}
+	stale := storage.IsStaleMarker(m.Value)
+	if !stale && (math.IsNaN(m.Value) || math.IsInf(m.Value, 0)) {
+		return // an empty summary quantile: no value to score
+	}
 	res := int64(e.cfg.Resolution)
 	step := m.TimeUnixNano - m.TimeUnixNano%res
 	if step < e.closed {
@@ -271,7 +275,10 @@ func (e *Engine) addSample(m *storage.Sample) {
 		s = &metricStep{name: metricLabel(m), service: svc, counter: m.Type == storage.MetricCounter}
 		mm[k] = s
 	}
-	if m.TimeUnixNano >= s.lastT {
+	switch {
+	case stale:
+		s.endT = max(s.endT, m.TimeUnixNano)
+	case m.TimeUnixNano >= s.lastT:
 		s.last, s.lastT = m.Value, m.TimeUnixNano
 	}
 }
@@ -376,6 +383,12 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 	e.scoreVectors(ctx, start, red)
 	e.scoreRules(ctx, start, red)
 	for k, s := range metrics {
+		if s.endT > s.lastT {
+			// A staleness marker after the step's last value: the series
+			// ended (its target went away), which is not an anomaly.
+			e.forgetMetric(k.tenant, s)
+			continue
+		}
 		v := s.last
 		signal := SignalValue
 		if s.counter {
@@ -405,6 +418,18 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 		}
 		if start-w.lastSeen <= int64(e.cfg.DropAfter) && start > w.lastSeen {
 			e.observeSeries(ctx, w, start, 0, true)
+		}
+	}
+}
+
+// forgetMetric drops a metric series' state; a later point starts it anew.
+// A series with an open anomaly is left for housekeeping to close.
+func (e *Engine) forgetMetric(tenant string, s *metricStep) {
+	for _, signal := range []string{SignalValue, SignalRate} {
+		key := seriesKey(tenant, s.service, "", signal, s.name)
+		if w := e.series[key]; w != nil && w.open == nil {
+			delete(e.series, key)
+			e.perTenant[w.tenant]--
 		}
 	}
 }

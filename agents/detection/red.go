@@ -90,6 +90,8 @@ type metricStep struct {
 	counter               bool
 	last                  float64
 	lastT                 int64
+	// endT is the time of a staleness marker in the step, if any.
+	endT int64
 }
 
 // metricLabel renders name{k=v,...} for people.

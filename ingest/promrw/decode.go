@@ -4,22 +4,17 @@ package promrw
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/VictoriaMetrics/VictoriaMetrics/lib/prompb"
 
 	"github.com/inquest/inquest/storage"
 )
 
-// staleNaN is the bit pattern Prometheus sends to mark a series stale. It
-// is a signal about the series, not a value, so it is not stored.
-const staleNaN uint64 = 0x7ff0000000000002
-
 // IsStale reports whether v is Prometheus' staleness marker.
-func IsStale(v float64) bool { return math.Float64bits(v) == staleNaN }
+func IsStale(v float64) bool { return storage.IsStaleMarker(v) }
 
 // Decoded holds the samples of a request and the count of staleness markers
-// skipped.
+// among them.
 type Decoded struct {
 	Samples []storage.Sample
 	Stale   int
@@ -47,10 +42,12 @@ func Decode(body []byte) (*Decoded, error) {
 		ls.Sort()
 		typ := storage.TypeFromName(name)
 		var id uint64
+		// A staleness marker ends the series: it is stored like Prometheus'
+		// TSDB stores it, queries skip it (as every NaN) and detection
+		// forgets the series on it.
 		for i, s := range ts.Samples {
 			if IsStale(s.Value) {
 				out.Stale++
-				continue
 			}
 			m := storage.Sample{Name: name, Labels: ls, Type: typ, TimeUnixNano: s.Timestamp * 1e6, Value: s.Value}
 			if i == 0 || id == 0 {

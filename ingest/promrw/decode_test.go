@@ -14,21 +14,23 @@ import (
 func TestDecode(t *testing.T) {
 	wr := prompbmarshal.WriteRequest{Timeseries: []prompbmarshal.TimeSeries{
 		{Labels: []prompbmarshal.Label{{Name: "job", Value: "node"}, {Name: "__name__", Value: "http_requests_total"}, {Name: "code", Value: "500"}},
-			Samples: []prompbmarshal.Sample{{Value: 1, Timestamp: 1000}, {Value: math.Float64frombits(staleNaN), Timestamp: 2000}, {Value: 3, Timestamp: 3000}}},
+			Samples: []prompbmarshal.Sample{{Value: 1, Timestamp: 1000}, {Value: math.Float64frombits(0x7ff0000000000002), Timestamp: 2000}, {Value: 3, Timestamp: 3000}}},
 		{Labels: []prompbmarshal.Label{{Name: "__name__", Value: "temperature"}}, Samples: []prompbmarshal.Sample{{Value: 21.5, Timestamp: 1000}}},
 	}}
 	d, err := Decode(wr.MarshalProtobuf(nil))
 	require.NoError(t, err)
 	assert.Equal(t, 1, d.Stale)
-	require.Len(t, d.Samples, 3)
+	require.Len(t, d.Samples, 4, "the staleness marker is kept: it ends the series")
+	assert.True(t, IsStale(d.Samples[1].Value))
 	s := d.Samples[0]
 	assert.Equal(t, "http_requests_total", s.Name)
 	assert.Equal(t, []string{"code", "job"}, s.Labels.Keys, "sorted, without __name__")
 	assert.Equal(t, storage.MetricCounter, s.Type)
 	assert.Equal(t, int64(1_000_000_000), s.TimeUnixNano, "milliseconds to nanoseconds")
 	assert.Equal(t, s.SeriesID, d.Samples[1].SeriesID)
-	assert.Equal(t, storage.MetricGauge, d.Samples[2].Type)
-	assert.NotEqual(t, s.SeriesID, d.Samples[2].SeriesID)
+	assert.Equal(t, s.SeriesID, d.Samples[2].SeriesID)
+	assert.Equal(t, storage.MetricGauge, d.Samples[3].Type)
+	assert.NotEqual(t, s.SeriesID, d.Samples[3].SeriesID)
 
 	_, err = Decode([]byte{0x0a, 0xff})
 	assert.ErrorContains(t, err, "decode remote write")

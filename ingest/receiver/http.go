@@ -82,21 +82,30 @@ type payloadError struct {
 	retryAfter time.Duration
 }
 
+// decoded is a request body that decoded, wholly or in part. A decoder
+// that failed part-way leaves what it read before the error in batch and
+// the error in partial; the payload is then dead-lettered whole.
+type decoded struct {
+	batch   *ingest.Batch
+	format  ingest.Format
+	partial string
+}
+
 // decodeRequest reads the body and decodes it; on failure the payload is
 // dead-lettered and a payloadError says what to answer. With sniff, a body
 // without Content-Encoding is still decompressed if its magic bytes say so.
-func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format func([]byte) ingest.Format, sniff bool) (*ingest.Batch, ingest.Format, *payloadError) {
+func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format func([]byte) ingest.Format, sniff bool) (*decoded, *payloadError) {
 	body, err := readBody(r, rc.cfg.MaxBodyBytes)
 	if err == nil && sniff && r.Header.Get("Content-Encoding") == "" {
 		body, err = sniffCompression(body, rc.cfg.MaxBodyBytes)
 	}
 	if err != nil {
-		return nil, "", &payloadError{status: statusOf(err), msg: err.Error()}
+		return nil, &payloadError{status: statusOf(err), msg: err.Error()}
 	}
 	f := format(body)
 	if f == ingest.FormatUnknown {
 		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, "unrecognised payload")
-		return nil, f, &payloadError{status: http.StatusBadRequest, msg: "unrecognised payload: not OTLP, Prometheus remote write, Zipkin, Jaeger or JSON events"}
+		return nil, &payloadError{status: http.StatusBadRequest, msg: "unrecognised payload: not OTLP, Prometheus remote write, Zipkin, Jaeger or JSON events"}
 	}
 	batch, err := ingest.Decode(f, body, rc.now())
 	if batch != nil {
@@ -105,16 +114,38 @@ func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format
 	if err != nil {
 		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, err.Error())
 		if batch == nil || len(batch.Events)+len(batch.Samples) == 0 {
-			return nil, f, &payloadError{status: http.StatusBadRequest, msg: err.Error()}
+			return nil, &payloadError{status: http.StatusBadRequest, msg: err.Error()}
 		}
-		// Keep what decoded before the error; the client still hears 400.
-		res, aerr := rc.pipeline.Accept(r.Context(), ingest.Input{Tenant: tenant, Source: source, Format: f, Batch: batch})
-		if aerr != nil {
-			return nil, f, rc.backpressure(aerr)
-		}
-		return nil, f, &payloadError{status: http.StatusBadRequest, msg: fmt.Sprintf("%v (%d record(s) before the error were accepted)", err, res.Accepted)}
+		// Keep what decoded before the error; the answer says what was lost.
+		return &decoded{batch: batch, format: f, partial: err.Error()}, nil
 	}
-	return batch, f, nil
+	return &decoded{batch: batch, format: f}, nil
+}
+
+// acceptDecoded offers a decoded request to the pipeline. A decoder error
+// after some records counts as one more refused record in the result.
+func (rc *Receiver) acceptDecoded(ctx context.Context, in ingest.Input, d *decoded) (*ingest.Result, *payloadError) {
+	res, err := rc.pipeline.Accept(ctx, in)
+	if err != nil {
+		return nil, rc.backpressure(err)
+	}
+	if d.partial != "" {
+		res.RefuseUnread(fmt.Sprintf("%s (the payload was kept as a dead letter; %d record(s) before the error were accepted)", d.partial, res.Accepted))
+	}
+	return res, nil
+}
+
+// statusFor is the answer to a decoded request: 400 only when something
+// was refused and nothing was stored (a retry cannot help, and a client
+// that drops a 400'd batch loses nothing valid). A partial refusal is a
+// success: the refused records are in the dead-letter list, the result and
+// inquest_ingest_records_total, and a client such as Prometheus, which
+// drops a whole batch on a 400, keeps its valid samples stored.
+func statusFor(res *ingest.Result, ok int) int {
+	if res.Rejected > 0 && res.Accepted == 0 && res.Duplicates == 0 {
+		return http.StatusBadRequest
+	}
+	return ok
 }
 
 func (rc *Receiver) backpressure(err error) *payloadError {
@@ -149,9 +180,10 @@ func tenantOf(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return t, ok
 }
 
-// otlp serves one OTLP/HTTP signal. Answers follow the OTLP spec: 200 with
-// partial_success naming rejected records, 400 with a google.rpc.Status for
-// undecodable payloads, 503 with Retry-After when the queue is full and 429
+// otlp serves one OTLP/HTTP signal. Answers follow the OTLP spec, as the
+// gRPC receiver does: 200 with partial_success naming rejected records
+// for any payload that decoded, even in part; 400 with a google.rpc.Status
+// for undecodable payloads, 503 with Retry-After when the queue is full and 429
 // with Retry-After when the tenant is over its rate or quota.
 func (rc *Receiver) otlp(protoFormat, jsonFormat ingest.Format, signal string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -171,14 +203,14 @@ func (rc *Receiver) otlp(protoFormat, jsonFormat ingest.Format, signal string) h
 				fmt.Sprintf("unsupported Content-Type %q: OTLP/HTTP takes application/x-protobuf or application/json", r.Header.Get("Content-Type")))
 			return
 		}
-		batch, _, pe := rc.decodeRequest(r, tenant, "otlp-http", func([]byte) ingest.Format { return f }, false)
+		d, pe := rc.decodeRequest(r, tenant, "otlp-http", func([]byte) ingest.Format { return f }, false)
 		if pe == nil {
-			res, err := rc.pipeline.Accept(r.Context(), ingest.Input{Tenant: tenant, Source: "otlp-http", Format: f, Batch: batch})
-			if err == nil {
+			var res *ingest.Result
+			res, pe = rc.acceptDecoded(r.Context(), ingest.Input{Tenant: tenant, Source: "otlp-http", Format: f, Batch: d.batch}, d)
+			if pe == nil {
 				writeOTLPResponse(w, isJSON, signal, res)
 				return
 			}
-			pe = rc.backpressure(err)
 		}
 		setRetryAfter(w, pe)
 		writeOTLPError(w, isJSON, pe.status, pe.msg)
@@ -240,8 +272,10 @@ func writeOTLPError(w http.ResponseWriter, isJSON bool, status int, msg string) 
 }
 
 // remoteWrite serves Prometheus remote write 1.0: snappy-compressed
-// protobuf. 204 on success; 400 naming refused samples (the valid ones are
-// kept); 503 with Retry-After when full, which Prometheus retries.
+// protobuf. 204 once the valid samples are stored, even when some were
+// refused (they are dead-lettered and counted; Prometheus drops a whole
+// batch on a 400); 400 only when nothing of the request could be stored;
+// 503 with Retry-After when full, which Prometheus retries.
 func (rc *Receiver) remoteWrite(w http.ResponseWriter, r *http.Request) {
 	tenant, ok := tenantOf(w, r)
 	if !ok {
@@ -254,44 +288,33 @@ func (rc *Receiver) remoteWrite(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Content-Encoding") == "" {
 		r.Header.Set("Content-Encoding", "snappy") // remote write is always snappy
 	}
-	batch, f, pe := rc.decodeRequest(r, tenant, "remote-write", func([]byte) ingest.Format { return ingest.FormatRemoteWrite }, false)
+	d, pe := rc.decodeRequest(r, tenant, "remote-write", func([]byte) ingest.Format { return ingest.FormatRemoteWrite }, false)
 	if pe != nil {
 		rc.writeError(w, pe)
 		return
 	}
-	res, err := rc.pipeline.Accept(r.Context(), ingest.Input{Tenant: tenant, Source: "remote-write", Format: f, Batch: batch})
-	if err != nil {
-		rc.writeError(w, rc.backpressure(err))
+	res, pe := rc.acceptDecoded(r.Context(), ingest.Input{Tenant: tenant, Source: "remote-write", Format: d.format, Batch: d.batch}, d)
+	if pe != nil {
+		rc.writeError(w, pe)
 		return
 	}
-	if res.Rejected > 0 {
-		http.Error(w, res.ErrorSummary(), http.StatusBadRequest)
+	if code := statusFor(res, http.StatusNoContent); code != http.StatusNoContent {
+		http.Error(w, res.ErrorSummary(), code)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// summary is the JSON answer of /v1/events and /v1/ingest.
-type summary struct {
-	Format     string   `json:"format,omitempty"`
-	Accepted   int      `json:"accepted"`
-	Duplicates int      `json:"duplicates"`
-	Rejected   int      `json:"rejected"`
-	Errors     []string `json:"errors,omitempty"`
-}
-
 func writeSummary(w http.ResponseWriter, f ingest.Format, res *ingest.Result) {
 	w.Header().Set("Content-Type", "application/json")
-	if res.Rejected > 0 {
-		w.WriteHeader(http.StatusBadRequest)
-	}
-	_ = json.NewEncoder(w).Encode(summary{Format: string(f), Accepted: res.Accepted, Duplicates: res.Duplicates, Rejected: res.Rejected, Errors: res.Errors})
+	w.WriteHeader(statusFor(res, http.StatusOK))
+	_ = json.NewEncoder(w).Encode(ingest.NewSummary(f, res))
 }
 
-func (rc *Receiver) accept(w http.ResponseWriter, ctx context.Context, in ingest.Input) {
-	res, err := rc.pipeline.Accept(ctx, in)
-	if err != nil {
-		rc.writeError(w, rc.backpressure(err))
+func (rc *Receiver) accept(w http.ResponseWriter, ctx context.Context, in ingest.Input, d *decoded) {
+	res, pe := rc.acceptDecoded(ctx, in, d)
+	if pe != nil {
+		rc.writeError(w, pe)
 		return
 	}
 	writeSummary(w, in.Format, res)
@@ -309,12 +332,12 @@ func (rc *Receiver) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("unsupported Content-Type %q: events take application/json or application/x-ndjson", mt), http.StatusUnsupportedMediaType)
 		return
 	}
-	batch, f, pe := rc.decodeRequest(r, tenant, "events", func([]byte) ingest.Format { return ingest.FormatJSONEvents }, false)
+	d, pe := rc.decodeRequest(r, tenant, "events", func([]byte) ingest.Format { return ingest.FormatJSONEvents }, false)
 	if pe != nil {
 		rc.writeError(w, pe)
 		return
 	}
-	rc.accept(w, r.Context(), ingest.Input{Tenant: tenant, Source: "events", Format: f, Batch: batch})
+	rc.accept(w, r.Context(), ingest.Input{Tenant: tenant, Source: "events", Format: d.format, Batch: d.batch}, d)
 }
 
 // ImportHeader marks a request as an import of historical data (old
@@ -333,11 +356,11 @@ func (rc *Receiver) autodetect(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set("Content-Encoding", "snappy")
 	}
 	ct := r.Header.Get("Content-Type")
-	batch, f, pe := rc.decodeRequest(r, tenant, "ingest", func(body []byte) ingest.Format { return ingest.Detect(ct, body, rw) }, true)
+	d, pe := rc.decodeRequest(r, tenant, "ingest", func(body []byte) ingest.Format { return ingest.Detect(ct, body, rw) }, true)
 	if pe != nil {
 		rc.writeError(w, pe)
 		return
 	}
-	rc.accept(w, r.Context(), ingest.Input{Tenant: tenant, Source: "ingest", Format: f, Batch: batch,
-		Historical: ingest.Historical(r.Header.Get(ImportHeader) == "true")})
+	rc.accept(w, r.Context(), ingest.Input{Tenant: tenant, Source: "ingest", Format: d.format, Batch: d.batch,
+		Historical: ingest.Historical(r.Header.Get(ImportHeader) == "true")}, d)
 }

@@ -18,6 +18,8 @@ import (
 type Result struct {
 	Events   []storage.Event
 	Rejected []storage.Rejected
+	// Merged counts the fragments folded into a span reported before them.
+	Merged int
 }
 
 type spanKey struct {
@@ -75,6 +77,7 @@ func mergeFragments(raws []json.RawMessage, res *Result) (spans []*model.SpanMod
 		k := spanKey{s.TraceID.String(), s.ID.String(), serviceOf(&s)}
 		if prev, ok := merged[k]; ok {
 			merge(prev, &s)
+			res.Merged++
 			continue
 		}
 		merged[k] = &s

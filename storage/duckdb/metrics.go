@@ -67,6 +67,9 @@ func compileMetric(q *storage.MetricQuery) (string, []any) {
 	b.arg(start)
 	b.w(" AND ts < ")
 	b.arg(q.Range.End)
+	// NaN (an empty summary, a staleness marker) and ±Inf are stored but
+	// carry no value to average or plot: a step of only those has no point.
+	b.w(" AND isfinite(value)")
 	for _, m := range q.Matchers {
 		b.w(" AND ")
 		b.matcher(m)

@@ -187,7 +187,7 @@ func (s *Store) queryRange(ctx context.Context, tenant, expr string, start, end 
 				return nil, fmt.Errorf("decode answer: bad point %v", p)
 			}
 			val, err := strconv.ParseFloat(sv, 64)
-			if err != nil || math.IsNaN(val) {
+			if err != nil || math.IsNaN(val) || math.IsInf(val, 0) {
 				continue
 			}
 			ms.Points = append(ms.Points, storage.MetricPoint{TimeUnixNano: int64(math.Round(t*1000)) * 1e6, Value: val})
