@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
