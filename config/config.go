@@ -269,6 +269,21 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("log-format", d.LogFormat, "text or json")
 }
 
+// RegisterFlagsOnly registers the named settings alone, for commands to
+// which only a few of them apply (`inquest import --help` should not list
+// listeners and detection). Load works on such a set as on the full one.
+func RegisterFlagsOnly(fs *pflag.FlagSet, names ...string) {
+	all := pflag.NewFlagSet("all", pflag.ContinueOnError)
+	RegisterFlags(all)
+	for _, n := range names {
+		f := all.Lookup(n)
+		if f == nil {
+			panic("config: no setting " + n) // a programming error in cmd/, caught by its tests
+		}
+		fs.AddFlag(f)
+	}
+}
+
 // Load reads the configuration: defaults, then the YAML file named by
 // --config (or INQUEST_CONFIG), then INQUEST_* variables, then flags that
 // were set on the command line.

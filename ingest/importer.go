@@ -74,6 +74,7 @@ func ImportFile(ctx context.Context, p *Pipeline, tenant, path string, progress 
 			return res, f, err
 		}
 	}
+	res.Merged += batch.Merged
 	return res, f, nil
 }
 
@@ -85,8 +86,9 @@ func contentTypeOf(path string) string {
 }
 
 // UploadFile sends a file to a running server's /v1/ingest as an import;
-// the server detects the format. It returns the server's JSON answer.
-func UploadFile(ctx context.Context, client *http.Client, baseURL, tenant, path string) (string, error) {
+// the server detects the format. token, when set, is sent as a bearer
+// credential. It returns the server's JSON answer, a Summary.
+func UploadFile(ctx context.Context, client *http.Client, baseURL, tenant, token, path string) (string, error) {
 	body, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
@@ -99,6 +101,9 @@ func UploadFile(ctx context.Context, client *http.Client, baseURL, tenant, path 
 	req.Header.Set(ImportHeader, "true")
 	if tenant != "" {
 		req.Header.Set("X-Inquest-Tenant", tenant)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for {
 		resp, err := client.Do(req)

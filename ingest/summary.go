@@ -53,7 +53,7 @@ func (s Summary) Text(name, verb string) string {
 	} else {
 		fmt.Fprintf(&b, "  merged      0\n")
 	}
-	fmt.Fprintf(&b, "  duplicates  %d (already stored within the dedup window)\n", s.Duplicates)
+	fmt.Fprintf(&b, "  duplicates  %d (seen before within the dedup window)\n", s.Duplicates)
 	fmt.Fprintf(&b, "  rejected    %d", s.Rejected)
 	if s.Rejected > 0 {
 		b.WriteString(" (kept as dead letters: query deadLetters)")

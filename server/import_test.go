@@ -65,16 +65,19 @@ func TestImportZipkinServiceMap(t *testing.T) {
 // (what `inquest import --url` does): old timestamps are kept.
 func TestImportThroughServer(t *testing.T) {
 	s := start(t)
-	answer, err := ingest.UploadFile(context.Background(), http.DefaultClient, "http://"+s.Addrs().HTTP, "default",
+	answer, err := ingest.UploadFile(context.Background(), http.DefaultClient, "http://"+s.Addrs().HTTP, "default", "",
 		"../ingest/zipkin/testdata/smartthings-mobile-web-install.json")
 	require.NoError(t, err)
 	assert.Contains(t, answer, `"format":"zipkin-json"`)
 	assert.Contains(t, answer, `"accepted":953`)
+	assert.Contains(t, answer, `"read":1041`)
+	assert.Contains(t, answer, `"merged":88`)
+	assert.Contains(t, answer, `"from":"2018-11-30T03:45:24Z"`)
 	// Without the import header the same 2018 data is refused as too old.
 	code, msg, _ := post(t, s.url("/v1/ingest"), "application/json", []byte(`[{"traceId":"a","id":"1","name":"x","timestamp":1543549524565942,"localEndpoint":{"serviceName":"s"}}]`))
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Contains(t, msg, "older than the retention")
 
-	_, err = ingest.UploadFile(context.Background(), http.DefaultClient, "http://"+s.Addrs().HTTP, "default", "no-such-file.json")
+	_, err = ingest.UploadFile(context.Background(), http.DefaultClient, "http://"+s.Addrs().HTTP, "default", "", "no-such-file.json")
 	assert.Error(t, err)
 }

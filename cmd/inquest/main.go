@@ -7,19 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/config"
-	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/server"
 	"github.com/inquest/inquest/storage/duckdb"
 )
@@ -86,81 +83,6 @@ func serveCmd() *cobra.Command {
 			return srv.Shutdown(sctx)
 		},
 	}
-	config.RegisterFlags(cmd.Flags())
-	return cmd
-}
-
-func importCmd() *cobra.Command {
-	var url, tenant string
-	cmd := &cobra.Command{
-		Use:   "import FILE...",
-		Short: "Load OTLP JSON, Jaeger JSON, Zipkin v2 JSON or JSON/NDJSON event files, keeping their timestamps",
-		Long: "Load files through the same pipeline as live ingest. By default the files go straight into the data directory\n" +
-			"(stop the server first, DuckDB allows one writer); with --url they are sent to a running server.",
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, files []string) error {
-			if err := auth.ValidateTenant(tenant); err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			if url != "" {
-				client := &http.Client{Timeout: 5 * time.Minute}
-				for _, f := range files {
-					answer, err := ingest.UploadFile(ctx, client, url, tenant, f)
-					if err != nil {
-						return err
-					}
-					fmt.Printf("%s: %s", f, answer)
-				}
-				return nil
-			}
-			cfg, err := config.Load(cmd.Flags())
-			if err != nil {
-				return err
-			}
-			cfg.HTTPAddr, cfg.GRPCAddr, cfg.OTLPHTTPAddr, cfg.Demo = "", "", "", false
-			srv, err := server.New(ctx, cfg, newLogger(cfg))
-			if errors.Is(err, duckdb.ErrLocked) {
-				return fmt.Errorf("%w: stop `inquest serve` or pass --url http://127.0.0.1:8080 to import through it", err)
-			}
-			if err != nil {
-				return err
-			}
-			if err := srv.Start(ctx); err != nil {
-				return err
-			}
-			var importErr error
-			for _, f := range files {
-				// The bar is made once the total is known: progressbar's
-				// unknown-length spinner races with updates.
-				var bar *progressbar.ProgressBar
-				res, format, err := ingest.ImportFile(ctx, srv.Pipeline(), tenant, f, func(done, total int) {
-					if bar == nil {
-						bar = progressbar.NewOptions(total, progressbar.OptionSetDescription(f), progressbar.OptionShowCount(),
-							progressbar.OptionSetWriter(os.Stderr), progressbar.OptionClearOnFinish())
-					}
-					_ = bar.Set(done)
-				})
-				if bar != nil {
-					_ = bar.Finish()
-				}
-				if err != nil {
-					importErr = err
-					break
-				}
-				fmt.Printf("%s (%s): %d accepted, %d duplicates, %d rejected\n", f, format, res.Accepted, res.Duplicates, res.Rejected)
-				for _, e := range res.Errors {
-					fmt.Printf("  rejected: %s\n", e)
-				}
-			}
-			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			return errors.Join(importErr, srv.Shutdown(sctx))
-		},
-	}
-	cmd.Flags().StringVar(&url, "url", "", "send to a running server at this base URL instead of the data directory")
-	cmd.Flags().StringVar(&tenant, "tenant", auth.DefaultTenant, "tenant to import into")
 	config.RegisterFlags(cmd.Flags())
 	return cmd
 }

@@ -23,6 +23,12 @@ func TestImportCommand(t *testing.T) {
 	cmd.SetOut(&out)
 	cmd.SetArgs([]string{"import", "--data-dir", dir, "--tenant", "acme", "../../ingest/zipkin/testdata/smartthings-mobile-web-install.json"})
 	require.NoError(t, cmd.Execute())
+	// The file explains itself: 1,041 entries are 953 spans and 88
+	// fragments merged into them, from a morning in 2018.
+	for _, want := range []string{"format      zipkin-json", "read        1041 record(s)", "stored      953", "merged      88",
+		"rejected    0", `range: {from: "2018-11-30T03:45:24Z", to: "2018-11-30T03:50:27Z"}`} {
+		assert.Contains(t, out.String(), want)
+	}
 
 	store, err := duckdb.Open(context.Background(), duckdb.Config{Path: filepath.Join(dir, "inquest.duckdb")}, nil)
 	require.NoError(t, err)
@@ -54,6 +60,38 @@ func TestTokenCommand(t *testing.T) {
 	cmd.SetErr(&bytes.Buffer{})
 	cmd.SetArgs([]string{"token", "--subject", "ann"})
 	assert.ErrorContains(t, cmd.Execute(), "no JWT secret")
+}
+
+// TestImportHelp lists what applies to an import, not the server's
+// listeners, demo or detection.
+func TestImportHelp(t *testing.T) {
+	cmd := rootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"import", "--help"})
+	require.NoError(t, cmd.Execute())
+	for _, want := range []string{"--url", "--tenant", "--token", "--data-dir", "--clickhouse-dsn"} {
+		assert.Contains(t, out.String(), want)
+	}
+	for _, not := range []string{"--demo", "--http-addr", "--detection", "--auth-jwt-secret", "--kafka-brokers"} {
+		assert.NotContains(t, out.String(), not)
+	}
+}
+
+// TestImportThroughServerCommand runs `inquest import --url` against a
+// running server: the same summary, from the server's answer.
+func TestImportThroughServerCommand(t *testing.T) {
+	s := startServer(t)
+	cmd := rootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"import", "--url", "http://" + s.Addrs().HTTP, "../../ingest/zipkin/testdata/smartthings-mobile-web-install.json"})
+	require.NoError(t, cmd.Execute())
+	for _, want := range []string{"format      zipkin-json", "read        1041 record(s)", "accepted    953", "merged      88",
+		`range: {from: "2018-11-30T03:45:24Z", to: "2018-11-30T03:50:27Z"}`} {
+		assert.Contains(t, out.String(), want)
+	}
+	assert.NotContains(t, out.String(), `"accepted"`, "a summary, not raw JSON")
 }
 
 func TestImportCommandErrors(t *testing.T) {
