@@ -167,5 +167,37 @@ func Decode(body []byte) (*Result, error) {
 			}
 		}
 	}
+	weighTraces(res.Events)
 	return res, nil
+}
+
+// weighTraces applies each trace's sampling decision to all of its spans
+// and logs. Jaeger's clients tag only the root span with sampler.type and
+// sampler.param, but the decision kept or dropped the whole trace: every
+// span of a trace sampled at 0.2 stands for five, not just the root. A
+// root's rate wins over another span's if a trace carries two.
+func weighTraces(events []storage.Event) {
+	type decision struct {
+		rate float64
+		root bool
+	}
+	rates := map[string]decision{}
+	for i := range events {
+		e := &events[i]
+		if e.Kind != storage.KindSpan || e.SampleRate == 1 {
+			continue
+		}
+		d, seen := rates[e.TraceID]
+		if !seen || (!d.root && e.ParentSpanID == "") {
+			rates[e.TraceID] = decision{rate: e.SampleRate, root: e.ParentSpanID == ""}
+		}
+	}
+	if len(rates) == 0 {
+		return
+	}
+	for i := range events {
+		if d, ok := rates[events[i].TraceID]; ok {
+			events[i].SampleRate = d.rate
+		}
+	}
 }

@@ -47,6 +47,8 @@ func TestDecode(t *testing.T) {
 	child := res.Events[2]
 	assert.Equal(t, "s1", child.ParentSpanID)
 	assert.Equal(t, "mysql", child.Service)
+	assert.Equal(t, 4.0, child.SampleRate, "the root's sampling decision kept the whole trace: every span stands for 4")
+	assert.Equal(t, 4.0, log.SampleRate)
 
 	_, err = Decode([]byte(`{"spans": []}`))
 	assert.ErrorContains(t, err, `no "data" array`)
