@@ -97,6 +97,7 @@ type ComplexityRoot struct {
 	}
 
 	BucketPoint struct {
+		Partial      func(childComplexity int) int
 		Time         func(childComplexity int) int
 		TimeUnixNano func(childComplexity int) int
 		Values       func(childComplexity int) int
@@ -251,6 +252,7 @@ type ComplexityRoot struct {
 	ServiceSummary struct {
 		ErrorCount  func(childComplexity int) int
 		ErrorRate   func(childComplexity int) int
+		External    func(childComplexity int) int
 		Name        func(childComplexity int) int
 		P50Ms       func(childComplexity int) int
 		P99Ms       func(childComplexity int) int
@@ -582,6 +584,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditEntry.Time(childComplexity), true
 
+	case "BucketPoint.partial":
+		if e.ComplexityRoot.BucketPoint.Partial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BucketPoint.Partial(childComplexity), true
 	case "BucketPoint.time":
 		if e.ComplexityRoot.BucketPoint.Time == nil {
 			break
@@ -1345,6 +1353,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceSummary.ErrorRate(childComplexity), true
+	case "ServiceSummary.external":
+		if e.ComplexityRoot.ServiceSummary.External == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceSummary.External(childComplexity), true
 	case "ServiceSummary.name":
 		if e.ComplexityRoot.ServiceSummary.Name == nil {
 			break
@@ -1745,6 +1759,8 @@ type BucketPoint {
   time: String!
   timeUnixNano: Int64!
   values: [Float]!
+  "The bucket is incomplete: it began before the range, or it ends after the range's end or now (the bucket filling now is answered, marked so)."
+  partial: Boolean!
 }
 
 type Attribute {
@@ -1812,10 +1828,12 @@ type ServiceSummary {
   spanCount: Int!
   errorCount: Int!
   errorRate: Float!
-  "Spans per second over the range."
+  "Spans per second over the time the data covers in the range: from the tenant's first to its last record in it (at least a second), so a range reaching back before the data began is not diluted."
   requestRate: Float!
   p50Ms: Float
   p99Ms: Float
+  "An uninstrumented callee (a database, a third-party API) named by its callers' peer.service: it has no spans of its own, its figures are those of the callers' client spans, and it is not listed in services."
+  external: Boolean!
 }
 
 "A caller → callee edge from parent/child spans in different services."
@@ -2250,6 +2268,8 @@ func (ec *executionContext) childFields_BucketPoint(ctx context.Context, field g
 		return ec.fieldContext_BucketPoint_timeUnixNano(ctx, field)
 	case "values":
 		return ec.fieldContext_BucketPoint_values(ctx, field)
+	case "partial":
+		return ec.fieldContext_BucketPoint_partial(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BucketPoint", field.Name)
 }
@@ -2502,6 +2522,8 @@ func (ec *executionContext) childFields_ServiceSummary(ctx context.Context, fiel
 		return ec.fieldContext_ServiceSummary_p50Ms(ctx, field)
 	case "p99Ms":
 		return ec.fieldContext_ServiceSummary_p99Ms(ctx, field)
+	case "external":
+		return ec.fieldContext_ServiceSummary_external(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceSummary", field.Name)
 }
@@ -4142,6 +4164,29 @@ func (ec *executionContext) _BucketPoint_values(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_BucketPoint_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BucketPoint", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BucketPoint_partial(ctx context.Context, field graphql.CollectedField, obj *model.BucketPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BucketPoint_partial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Partial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BucketPoint_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BucketPoint", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _CreatedAPIKey_key(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
@@ -7715,6 +7760,29 @@ func (ec *executionContext) fieldContext_ServiceSummary_p99Ms(_ context.Context,
 	return graphql.NewScalarFieldContext("ServiceSummary", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
+func (ec *executionContext) _ServiceSummary_external(ctx context.Context, field graphql.CollectedField, obj *model.ServiceSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceSummary_external(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.External, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceSummary_external(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceSummary", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Subscription_tail(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -10327,6 +10395,11 @@ func (ec *executionContext) _BucketPoint(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "partial":
+			out.Values[i] = ec._BucketPoint_partial(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11670,6 +11743,11 @@ func (ec *executionContext) _ServiceSummary(ctx context.Context, sel ast.Selecti
 			out.Values[i] = ec._ServiceSummary_p50Ms(ctx, field, obj)
 		case "p99Ms":
 			out.Values[i] = ec._ServiceSummary_p99Ms(ctx, field, obj)
+		case "external":
+			out.Values[i] = ec._ServiceSummary_external(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

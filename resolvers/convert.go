@@ -201,7 +201,10 @@ func decodeCursor(s string) (*storage.Cursor, error) {
 	return &c, nil
 }
 
-func aggregateModel(q storage.Query, res *storage.AggregateResult) *model.AggregateResult {
+// aggregateModel shapes an aggregate for GraphQL. A bucket that began
+// before the range or ends after its end or now is marked partial: the
+// bucket filling now is shown, and a chart can draw it as unfinished.
+func aggregateModel(q storage.Query, res *storage.AggregateResult, now time.Time) *model.AggregateResult {
 	out := &model.AggregateResult{GroupBy: res.GroupBy, Columns: res.Columns, Groups: []*model.AggregateGroup{}}
 	if q.Bucket == 0 {
 		for _, row := range res.Rows {
@@ -221,7 +224,8 @@ func aggregateModel(q storage.Query, res *storage.AggregateResult) *model.Aggreg
 			out.Groups = append(out.Groups, cur)
 			curKey = k
 		}
-		cur.Series = append(cur.Series, &model.BucketPoint{Time: formatTime(row.Bucket), TimeUnixNano: row.Bucket, Values: row.Values})
+		partial := row.Bucket < q.Range.Start || row.Bucket+int64(q.Bucket) > min(q.Range.End, now.UnixNano())
+		cur.Series = append(cur.Series, &model.BucketPoint{Time: formatTime(row.Bucket), TimeUnixNano: row.Bucket, Values: row.Values, Partial: partial})
 	}
 	return out
 }

@@ -96,3 +96,44 @@ func serviceModel(s storage.ServiceSummary) *model.ServiceSummary {
 	return &model.ServiceSummary{Name: s.Name, SpanCount: int(s.SpanCount + 0.5), ErrorCount: int(s.ErrorCount + 0.5),
 		ErrorRate: ratio(s.ErrorCount, s.SpanCount), RequestRate: rate, P50Ms: s.P50Ms, P99Ms: s.P99Ms}
 }
+
+// serviceMapModel makes nodes of the services and of the uninstrumented
+// peers their client spans name. A peer's figures are its callers' client
+// spans: calls, errors, the worst edge p99 and the calls per second.
+func serviceMapModel(svcs []storage.ServiceSummary, edges []storage.ServiceEdge) *model.ServiceMap {
+	out := &model.ServiceMap{Nodes: []*model.ServiceSummary{}, Edges: make([]*model.ServiceEdge, len(edges))}
+	seen := map[string]bool{}
+	seconds := 1.0
+	for _, s := range svcs {
+		out.Nodes = append(out.Nodes, serviceModel(s))
+		seen[s.Name] = true
+		seconds = s.Seconds
+	}
+	peers := map[string]*storage.ServiceSummary{}
+	var order []string
+	for i, e := range edges {
+		out.Edges[i] = &model.ServiceEdge{Source: e.Source, Target: e.Target, Calls: int(e.Calls + 0.5), Errors: int(e.Errors + 0.5),
+			ErrorRate: ratio(e.Errors, e.Calls), P99Ms: e.P99Ms}
+		if seen[e.Target] {
+			continue
+		}
+		p := peers[e.Target]
+		if p == nil {
+			p = &storage.ServiceSummary{Name: e.Target, Seconds: seconds}
+			peers[e.Target] = p
+			order = append(order, e.Target)
+		}
+		p.SpanCount += e.Calls
+		p.ErrorCount += e.Errors
+		if e.P99Ms != nil && (p.P99Ms == nil || *e.P99Ms > *p.P99Ms) {
+			v := *e.P99Ms
+			p.P99Ms = &v
+		}
+	}
+	for _, name := range order {
+		n := serviceModel(*peers[name])
+		n.External = true
+		out.Nodes = append(out.Nodes, n)
+	}
+	return out
+}

@@ -193,7 +193,7 @@ func (r *queryResolver) Aggregate(ctx context.Context, input model.AggregateInpu
 	if err != nil {
 		return nil, err
 	}
-	return aggregateModel(q, res), nil
+	return aggregateModel(q, res, r.now()), nil
 }
 
 // Events is the resolver for the events field.
@@ -281,22 +281,7 @@ func (r *queryResolver) ServiceMap(ctx context.Context, rangeArg model.TimeRange
 	if err != nil {
 		return nil, err
 	}
-	out := &model.ServiceMap{Nodes: []*model.ServiceSummary{}, Edges: make([]*model.ServiceEdge, len(edges))}
-	seen := map[string]bool{}
-	for _, s := range svcs {
-		out.Nodes = append(out.Nodes, serviceModel(s))
-		seen[s.Name] = true
-	}
-	for i, e := range edges {
-		out.Edges[i] = &model.ServiceEdge{Source: e.Source, Target: e.Target, Calls: int(e.Calls + 0.5), Errors: int(e.Errors + 0.5),
-			ErrorRate: ratio(e.Errors, e.Calls), P99Ms: e.P99Ms}
-		// Uninstrumented peers (a database) are nodes too.
-		if !seen[e.Target] {
-			seen[e.Target] = true
-			out.Nodes = append(out.Nodes, &model.ServiceSummary{Name: e.Target})
-		}
-	}
-	return out, nil
+	return serviceMapModel(svcs, edges), nil
 }
 
 // MetricSeries is the resolver for the metricSeries field.

@@ -368,7 +368,32 @@ type ServiceSummary struct {
 	ErrorCount float64 // weighted
 	P50Ms      *float64
 	P99Ms      *float64
-	Seconds    float64
+	// FirstNano and LastNano bound the service's records in the range.
+	FirstNano, LastNano int64
+	// Seconds is the time the tenant's data covers in the range (see
+	// SetCoverage): what a rate divides by.
+	Seconds float64
+}
+
+// SetCoverage sets each summary's Seconds to the part of r that the
+// tenant's data covers: from its first record in r (or r's start, if
+// earlier data exists) to its last record in r. A rate over a range that
+// begins before the data does (a demo a minute old, a day-long range over
+// a five-minute import) is then the rate while data flowed, not one diluted
+// by empty time. It is at least one second.
+func SetCoverage(out []ServiceSummary, r TimeRange) {
+	var first, last int64
+	for _, s := range out {
+		if s.FirstNano > 0 && (first == 0 || s.FirstNano < first) {
+			first = s.FirstNano
+		}
+		last = max(last, s.LastNano)
+	}
+	first, last = max(first, r.Start), min(last+1, r.End)
+	secs := max(float64(last-first)/1e9, 1)
+	for i := range out {
+		out[i].Seconds = secs
+	}
 }
 
 // ServiceEdge is a caller → callee edge derived from parent/child spans in

@@ -111,6 +111,8 @@ type BucketPoint struct {
 	Time         string     `json:"time"`
 	TimeUnixNano int64      `json:"timeUnixNano"`
 	Values       []*float64 `json:"values"`
+	// The bucket is incomplete: it began before the range, or it ends after the range's end or now (the bucket filling now is answered, marked so).
+	Partial bool `json:"partial"`
 }
 
 type CreatedAPIKey struct {
@@ -322,10 +324,12 @@ type ServiceSummary struct {
 	SpanCount  int     `json:"spanCount"`
 	ErrorCount int     `json:"errorCount"`
 	ErrorRate  float64 `json:"errorRate"`
-	// Spans per second over the range.
+	// Spans per second over the time the data covers in the range: from the tenant's first to its last record in it (at least a second), so a range reaching back before the data began is not diluted.
 	RequestRate float64  `json:"requestRate"`
 	P50Ms       *float64 `json:"p50Ms,omitempty"`
 	P99Ms       *float64 `json:"p99Ms,omitempty"`
+	// An uninstrumented callee (a database, a third-party API) named by its callers' peer.service: it has no spans of its own, its figures are those of the callers' client spans, and it is not listed in services.
+	External bool `json:"external"`
 }
 
 type Subscription struct {

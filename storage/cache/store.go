@@ -109,13 +109,18 @@ func cached[T any](ctx context.Context, s *Store, kind, k string, ttl time.Durat
 	return v.(T), nil
 }
 
-// Aggregate caches by tenant, query and range aligned to the bucket.
+// Aggregate caches by tenant, query and aligned range. With a bucket the
+// start is rounded down to the bucket, so that buckets are whole, but the
+// end only to Align: the bucket filling now is answered (the resolver marks
+// it partial) rather than dropped until it is complete.
 func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.AggregateResult, error) {
 	g := s.cfg.Align
+	r := align(q.Range, g)
 	if q.Bucket > 0 {
 		g = q.Bucket
+		r.Start = q.Range.Start - q.Range.Start%int64(g)
 	}
-	q.Range = align(q.Range, g)
+	q.Range = r
 	return cached(ctx, s, "aggregate", key("aggregate", q), s.ttl(q.Range, g), func() (*storage.AggregateResult, error) {
 		return s.Store.Aggregate(ctx, q)
 	})

@@ -16,7 +16,8 @@ const servicesSQL = `SELECT service,
 	toFloat64(sumIf(sample_rate, kind = 'span')),
 	toFloat64(sumIf(sample_rate, kind = 'span' AND status = 'error')),
 	toNullable(toFloat64(quantile(0.5)(duration_ns) / 1e6)),
-	toNullable(toFloat64(quantile(0.99)(duration_ns) / 1e6))
+	toNullable(toFloat64(quantile(0.99)(duration_ns) / 1e6)),
+	min(ts), max(ts)
 FROM {db}.events WHERE tenant_id = ? AND ts >= ? AND ts < ?
 GROUP BY service ORDER BY service`
 
@@ -33,12 +34,12 @@ func (s *Store) Services(ctx context.Context, tenant string, r storage.TimeRange
 	var out []storage.ServiceSummary
 	for rows.Next() {
 		var sum storage.ServiceSummary
-		if err := rows.Scan(&sum.Name, &sum.SpanCount, &sum.ErrorCount, &sum.P50Ms, &sum.P99Ms); err != nil {
+		if err := rows.Scan(&sum.Name, &sum.SpanCount, &sum.ErrorCount, &sum.P50Ms, &sum.P99Ms, &sum.FirstNano, &sum.LastNano); err != nil {
 			return nil, fmt.Errorf("services: scan: %w", err)
 		}
-		sum.Seconds = r.Seconds()
 		out = append(out, sum)
 	}
+	storage.SetCoverage(out, r)
 	return out, rows.Err()
 }
 

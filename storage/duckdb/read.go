@@ -183,7 +183,8 @@ const servicesSQL = `SELECT service,
 	CAST(COALESCE(SUM(CASE WHEN kind = 'span' THEN sample_rate END), 0) AS DOUBLE),
 	CAST(COALESCE(SUM(CASE WHEN kind = 'span' AND status = 'error' THEN sample_rate END), 0) AS DOUBLE),
 	quantile_cont(duration_ns, 0.5) / 1e6,
-	quantile_cont(duration_ns, 0.99) / 1e6
+	quantile_cont(duration_ns, 0.99) / 1e6,
+	min(ts), max(ts)
 FROM events WHERE tenant_id = ? AND ts >= ? AND ts < ?
 GROUP BY service ORDER BY service`
 
@@ -201,13 +202,13 @@ func (s *Store) Services(ctx context.Context, tenant string, r storage.TimeRange
 	for rows.Next() {
 		var sum storage.ServiceSummary
 		var p50, p99 sql.NullFloat64
-		if err := rows.Scan(&sum.Name, &sum.SpanCount, &sum.ErrorCount, &p50, &p99); err != nil {
+		if err := rows.Scan(&sum.Name, &sum.SpanCount, &sum.ErrorCount, &p50, &p99, &sum.FirstNano, &sum.LastNano); err != nil {
 			return nil, fmt.Errorf("services: scan: %w", err)
 		}
 		sum.P50Ms, sum.P99Ms = nullFloat(p50), nullFloat(p99)
-		sum.Seconds = r.Seconds()
 		out = append(out, sum)
 	}
+	storage.SetCoverage(out, r)
 	return out, rows.Err()
 }
 

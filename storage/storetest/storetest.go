@@ -385,6 +385,13 @@ func testTrace(t *testing.T, s storage.EventStore) {
 	assert.Equal(t, 2.0, svcs[3].SpanCount)
 	assert.Equal(t, 1.0, svcs[3].ErrorCount)
 	assert.InDelta(t, 49.7, val(svcs[3].P99Ms), 1e-6)
+	assert.Equal(t, base+3e6, svcs[3].FirstNano)
+	assert.Equal(t, base+5e6, svcs[3].LastNano)
+	for _, sv := range svcs {
+		// The data covers 5 ms of the two-hour range: a rate divides by
+		// that (at least a second), not by two hours.
+		assert.Equal(t, 1.0, sv.Seconds, sv.Name)
+	}
 }
 
 func testIsolation(t *testing.T, s storage.EventStore) {
