@@ -102,4 +102,3 @@ func TestExternalServices(t *testing.T) {
 	s.gql.MustPost(`{ services(range: {from: "now-1h", to: "now"}) { name } }`, &svcs)
 	assert.Equal(t, []struct{ Name string }{{"svc-caller"}}, svcs.Services)
 }
-
