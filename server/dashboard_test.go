@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/storetest"
 )
@@ -104,4 +105,43 @@ func TestDashboardWithToken(t *testing.T) {
 	services, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#services tbody`)))
 	require.NoError(t, err)
 	assert.Contains(t, services, "acme-ui")
+}
+
+// TestDashboardAbsoluteRange opens the dashboard on an absolute range given
+// in the address, as `inquest import --url` prints it, and sees imported
+// 2018 data; the from/to inputs show the range and can change it.
+func TestDashboardAbsoluteRange(t *testing.T) {
+	bin := storetest.RequireBinary(t, "chromium", "chromium")
+	s := start(t)
+	res, _, err := ingest.ImportFile(context.Background(), s.Pipeline(), "default",
+		"../ingest/zipkin/testdata/smartthings-mobile-web-install.json", nil)
+	require.NoError(t, err)
+	require.Equal(t, 953, res.Accepted)
+
+	ctx := browser(t, bin)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(s.url("/?from=2018-11-30T03:45:24Z&to=2018-11-30T03:50:27Z")),
+		chromedp.WaitVisible(chromedp.CSS(`#services tbody tr`)),
+		chromedp.WaitVisible(chromedp.CSS(`#from`)),
+	))
+	from, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#from`)))
+	require.NoError(t, err)
+	assert.Equal(t, "2018-11-30T03:45:24Z", from)
+	services, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#services tbody`)))
+	require.NoError(t, err)
+	assert.Contains(t, services, "platformapi")
+
+	// A range with nothing in it empties the tables.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#from`), "2018-11-29T00:00:00Z"),
+		chromedp.SetValue(chromedp.CSS(`#to`), "2018-11-29T01:00:00Z"),
+		chromedp.Click(chromedp.CSS(`#apply`)),
+	))
+	require.Eventually(t, func() bool {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#services tbody tr").length`))
+		return err == nil && n == 0
+	}, 20*time.Second, 50*time.Millisecond, "no services on 2018-11-29")
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	require.NoError(t, err)
+	assert.Contains(t, loc, "from=2018-11-29T00%3A00%3A00Z", "the address keeps the range")
 }

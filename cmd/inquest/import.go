@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -76,6 +78,9 @@ func uploadFiles(ctx context.Context, out io.Writer, url, tenant, token string, 
 		// A file whose every record was refused is answered with a 400
 		// that still carries the summary: show it, and fail at the end.
 		fmt.Fprint(out, sum.Text(f, "accepted"))
+		if sum.From != "" {
+			fmt.Fprintf(out, "  dashboard   %s/?%s\n", strings.TrimRight(url, "/"), neturl.Values{"from": {sum.From}, "to": {sum.To}}.Encode())
+		}
 		failed = errors.Join(failed, err)
 	}
 	return failed
