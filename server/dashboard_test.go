@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,14 +22,15 @@ import (
 )
 
 // browser starts a headless Chromium for one test, with the flags this
-// closed network needs.
-func browser(t *testing.T, bin string) context.Context {
+// closed network needs; extra flags are added to them.
+func browser(t *testing.T, bin string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
 		chromedp.UserDataDir(t.TempDir()))
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
@@ -144,4 +147,51 @@ func TestDashboardAbsoluteRange(t *testing.T) {
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	require.NoError(t, err)
 	assert.Contains(t, loc, "from=2018-11-29T00%3A00%3A00Z", "the address keeps the range")
+}
+
+// TestGraphiQLOffline opens /graphql in a Chromium that can resolve no host
+// but loopback (as on a machine without internet) and waits for GraphiQL's editor
+// to render and run a query; every request the page made went to Inquest.
+func TestGraphiQLOffline(t *testing.T) {
+	bin := storetest.RequireBinary(t, "chromium", "chromium")
+	s := start(t)
+	ctx := browser(t, bin, chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
+	var mu sync.Mutex
+	var urls []string
+	require.NoError(t, chromedp.Do(ctx)) // start the browser before listening to it
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			urls = append(urls, e.Request.URL)
+			mu.Unlock()
+		}
+	}))
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(s.url("/graphql")),
+		chromedp.WaitVisible(chromedp.CSS(`.graphiql-container .graphiql-query-editor .CodeMirror`)),
+		chromedp.WaitVisible(chromedp.CSS(`.graphiql-execute-button`)),
+	))
+	// The editor works: type a query, run it, read the answer.
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[any](
+		`document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.setValue("{ services(range: {from: \"now-1h\", to: \"now\"}) { name } }")`))
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.graphiql-execute-button`))))
+	require.Eventually(t, func() bool {
+		out, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.graphiql-response`)))
+		return err == nil && strings.Contains(out, `"services"`)
+	}, 20*time.Second, 50*time.Millisecond, "GraphiQL shows the answer")
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, urls)
+	for _, u := range urls {
+		if strings.HasPrefix(u, "data:") {
+			continue
+		}
+		assert.True(t, strings.HasPrefix(u, "http://"+s.Addrs().HTTP+"/"), "GraphiQL fetched %s from outside", u)
+	}
+	if dir := os.Getenv("INQUEST_SCREENSHOTS"); dir != "" {
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "graphiql.png"), shot, 0o644))
+	}
 }

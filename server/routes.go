@@ -58,6 +58,7 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 		http.Error(w, "the MCP server is not built yet", http.StatusNotImplemented)
 	}))))
 	mux.Handle("GET /{$}", web.Dashboard())
+	mux.Handle("GET /assets/", web.Assets())
 	return mux
 }
 
