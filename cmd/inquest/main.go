@@ -33,7 +33,14 @@ func main() {
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "inquest",
-		Short:         "Inquest: an AIOps platform that ingests telemetry, finds anomalies and investigates them",
+		Short:         "Inquest: takes in telemetry, stores it, watches it for anomalies and groups them into incidents",
+		Long: "Inquest takes in telemetry (OTLP gRPC/HTTP, Prometheus remote write, JSON events, Zipkin and Jaeger files),\n" +
+			"stores it as wide events, spans, logs and metrics (DuckDB embedded, or ClickHouse, VictoriaMetrics, Kafka\n" +
+			"and Redis), watches every service and metric for anomalies, groups them into incidents and serves it all\n" +
+			"through one GraphQL API, a dashboard and GraphiQL.\n\n" +
+			"Not built yet: investigations (BubbleUp, dependency tracing, change correlation, root cause), remediation\n" +
+			"proposals and approvals, the ask box, the MCP server and Slack buttons.\n\n" +
+			"Start with `inquest serve --demo`, then open http://127.0.0.1:8080/.",
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
@@ -131,21 +138,47 @@ func tokenCmd() *cobra.Command {
 func versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, the source revision it was built from and the Go version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			v := version
-			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
-			}
-			fmt.Printf("inquest %s %s\n", v, goVersion())
+			bi, _ := debug.ReadBuildInfo()
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine(version, bi))
 		},
 	}
 }
 
-func goVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		return bi.GoVersion
+// versionLine says what a binary is: the version set at link time, else the
+// module version Go stamped from the VCS; the revision and its time (and
+// whether the tree had uncommitted changes); and the Go version. `go run`
+// stamps no revision, which the line says rather than leaving it out.
+func versionLine(linked string, bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "inquest " + linked + " (no build information)"
 	}
-	return ""
+	v := linked
+	if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	var rev, at, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", with uncommitted changes"
+			}
+		}
+	}
+	src := "revision unknown (built with go run or outside a checkout)"
+	if rev != "" {
+		src = "revision " + rev[:min(len(rev), 12)]
+		if at != "" {
+			src += " of " + at
+		}
+		src += modified
+	}
+	return fmt.Sprintf("inquest %s, %s, %s", v, src, bi.GoVersion)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -104,5 +106,35 @@ func TestImportCommandErrors(t *testing.T) {
 		cmd.SetArgs(args)
 		cmd.SetErr(&bytes.Buffer{})
 		assert.Error(t, cmd.Execute(), args)
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261130114400-32b9f21c0a1e+dirty"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "32b9f21c0a1e4d2b9c8e7f6a5b4c3d2e1f0a9b8c"},
+			{Key: "vcs.time", Value: "2026-11-30T11:44:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	assert.Equal(t, "inquest v0.0.0-20261130114400-32b9f21c0a1e+dirty, revision 32b9f21c0a1e of 2026-11-30T11:44:00Z, with uncommitted changes, go1.26.8",
+		versionLine("dev", bi))
+	assert.Equal(t, "inquest 1.2.0, revision unknown (built with go run or outside a checkout), go1.26.8",
+		versionLine("1.2.0", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}))
+
+	// The command itself: this test binary has build information.
+	cmd := rootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"version"})
+	require.NoError(t, cmd.Execute())
+	assert.Contains(t, out.String(), runtime.Version())
+}
+
+// TestRootHelp describes what exists today and says what does not.
+func TestRootHelp(t *testing.T) {
+	cmd := rootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"--help"})
+	require.NoError(t, cmd.Execute())
+	for _, want := range []string{"serve", "import", "token", "eval-nab", "version", "incidents", "Not built yet", "inquest serve --demo"} {
+		assert.Contains(t, out.String(), want)
 	}
 }
