@@ -55,6 +55,9 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	// application/graphql: the query is the body, so that a query can be
+	// sent from a shell with a heredoc, newlines and quotes as written.
+	srv.AddTransport(transport.GRAPHQL{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
