@@ -32,8 +32,8 @@ func main() {
 
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "inquest",
-		Short:         "Inquest: takes in telemetry, stores it, watches it for anomalies and groups them into incidents",
+		Use:   "inquest",
+		Short: "Inquest: takes in telemetry, stores it, watches it for anomalies and groups them into incidents",
 		Long: "Inquest takes in telemetry (OTLP gRPC/HTTP, Prometheus remote write, JSON events, Zipkin and Jaeger files),\n" +
 			"stores it as wide events, spans, logs and metrics (DuckDB embedded, or ClickHouse, VictoriaMetrics, Kafka\n" +
 			"and Redis), watches every service and metric for anomalies, groups them into incidents and serves it all\n" +
