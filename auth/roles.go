@@ -54,3 +54,6 @@ func (p *Principal) Levels() []string {
 	}
 	return out
 }
+
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool { return roleRank[r] > 0 }

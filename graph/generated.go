@@ -35,7 +35,6 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
-	HasRole func(ctx context.Context, obj any, next graphql.Resolver, role model.Role) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -1634,16 +1633,17 @@ Nanoseconds since the Unix epoch, or any other 64-bit integer.
 """
 scalar Int64
 
-"Roles, lowest first; each includes the ones below it."
+"""
+Roles, lowest first; each includes the ones below it. Which role each field
+needs is one table in the service layer (service/roles.go): reading needs
+VIEWER, acting on incidents and dead letters RESPONDER, administration ADMIN.
+"""
 enum Role {
   VIEWER
   RESPONDER
   APPROVER
   ADMIN
 }
-
-"The caller's token must hold this role (or a higher one)."
-directive @hasRole(role: Role!) on FIELD_DEFINITION
 
 """
 A time range. Each end is an RFC3339 timestamp or a relative expression
@@ -2081,13 +2081,13 @@ input AnomalyFilter {
 
 type Query {
   "Counts, percentiles and rates over events, grouped and bucketed."
-  aggregate(input: AggregateInput!): AggregateResult! @hasRole(role: VIEWER)
+  aggregate(input: AggregateInput!): AggregateResult!
   "Raw events, newest first, one page at a time."
-  events(range: TimeRangeInput!, filters: [FilterInput!], first: Int = 50, after: String): EventConnection! @hasRole(role: VIEWER)
+  events(range: TimeRangeInput!, filters: [FilterInput!], first: Int = 50, after: String): EventConnection!
   "All spans of a trace; null when there is none."
-  trace(id: ID!): Trace @hasRole(role: VIEWER)
-  services(range: TimeRangeInput!): [ServiceSummary!]! @hasRole(role: VIEWER)
-  serviceMap(range: TimeRangeInput!): ServiceMap! @hasRole(role: VIEWER)
+  trace(id: ID!): Trace
+  services(range: TimeRangeInput!): [ServiceSummary!]!
+  serviceMap(range: TimeRangeInput!): ServiceMap!
   """
   Series of a metric, stepped over the range. With promql, the expression is
   run as it is (PromQL/MetricsQL, only over the caller's tenant) with the
@@ -2095,48 +2095,48 @@ type Query {
   PromQL needs VictoriaMetrics (--victoriametrics-url) and is an error on the
   embedded store.
   """
-  metricSeries(input: MetricQueryInput!, promql: String): [MetricSeries!]! @hasRole(role: VIEWER)
-  metricNames(range: TimeRangeInput!): [String!]! @hasRole(role: VIEWER)
-  deadLetters(range: TimeRangeInput!, limit: Int = 100): [DeadLetter!]! @hasRole(role: VIEWER)
+  metricSeries(input: MetricQueryInput!, promql: String): [MetricSeries!]!
+  metricNames(range: TimeRangeInput!): [String!]!
+  deadLetters(range: TimeRangeInput!, limit: Int = 100): [DeadLetter!]!
   "The tenant's API keys, revoked ones included."
-  apiKeys: [APIKey!]! @hasRole(role: ADMIN)
+  apiKeys: [APIKey!]!
   "The tenant's usage per hour."
-  usage(range: TimeRangeInput!): [UsageHour!]! @hasRole(role: ADMIN)
+  usage(range: TimeRangeInput!): [UsageHour!]!
   "Admin actions, refused requests and refused API keys, newest first."
-  auditLog(range: TimeRangeInput!, limit: Int = 100): [AuditEntry!]! @hasRole(role: ADMIN)
+  auditLog(range: TimeRangeInput!, limit: Int = 100): [AuditEntry!]!
   "Anomalies overlapping the range, newest first."
-  anomalies(filter: AnomalyFilter!): [Anomaly!]! @hasRole(role: VIEWER)
+  anomalies(filter: AnomalyFilter!): [Anomaly!]!
   "Incidents open at some time in the range, newest first."
-  incidents(range: TimeRangeInput!, status: String): [Incident!]! @hasRole(role: VIEWER)
-  incident(id: ID!): Incident @hasRole(role: VIEWER)
+  incidents(range: TimeRangeInput!, status: String): [Incident!]!
+  incident(id: ID!): Incident
   "The tenant's user-defined rules."
-  rules: [Rule!]! @hasRole(role: VIEWER)
+  rules: [Rule!]!
 }
 
 type Mutation {
   "Watch a service with a threshold or an SLO; its alerts become anomalies and incidents."
-  createRule(input: RuleInput!): Rule! @hasRole(role: RESPONDER)
-  deleteRule(id: ID!): Boolean! @hasRole(role: RESPONDER)
+  createRule(input: RuleInput!): Rule!
+  deleteRule(id: ID!): Boolean!
   "Take an open incident in hand."
-  acknowledgeIncident(id: ID!): Incident! @hasRole(role: RESPONDER)
-  resolveIncident(id: ID!): Incident! @hasRole(role: RESPONDER)
-  reopenIncident(id: ID!): Incident! @hasRole(role: RESPONDER)
+  acknowledgeIncident(id: ID!): Incident!
+  resolveIncident(id: ID!): Incident!
+  reopenIncident(id: ID!): Incident!
   "Move the other incidents into the first; they are resolved as merged."
-  mergeIncidents(into: ID!, others: [ID!]!): Incident! @hasRole(role: RESPONDER)
+  mergeIncidents(into: ID!, others: [ID!]!): Incident!
   "Decode a dead letter again and ingest it, keeping its timestamps."
-  replayDeadLetter(id: ID!): ReplayResult! @hasRole(role: RESPONDER)
+  replayDeadLetter(id: ID!): ReplayResult!
   "Create an API key for the caller's tenant with a role no higher than needed."
-  createAPIKey(name: String!, role: Role!): CreatedAPIKey! @hasRole(role: ADMIN)
-  revokeAPIKey(id: ID!): APIKey! @hasRole(role: ADMIN)
+  createAPIKey(name: String!, role: Role!): CreatedAPIKey!
+  revokeAPIKey(id: ID!): APIKey!
 }
 
 type Subscription {
   "Events as they are stored, filtered."
-  tail(filters: [FilterInput!]): Event! @hasRole(role: VIEWER)
+  tail(filters: [FilterInput!]): Event!
   "Anomalies as they open and end."
-  anomalyDetected: Anomaly! @hasRole(role: VIEWER)
+  anomalyDetected: Anomaly!
   "Incidents as they open and change."
-  incidentUpdated: Incident! @hasRole(role: VIEWER)
+  incidentUpdated: Incident!
 }
 `, BuiltIn: false},
 }
@@ -2695,20 +2695,6 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
-
-func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "role",
-		func(ctx context.Context, v any) (model.Role, error) {
-			return ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["role"] = arg0
-	return args, nil
-}
 
 func (ec *executionContext) field_Mutation_acknowledgeIncident_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -5455,25 +5441,7 @@ func (ec *executionContext) _Mutation_createRule(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateRule(ctx, fc.Args["input"].(model.RuleInput))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "RESPONDER")
-				if err != nil {
-					var zeroVal *model.Rule
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Rule
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Rule) graphql.Marshaler {
 			return ec.marshalNRule2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRule(ctx, selections, v)
 		},
@@ -5517,25 +5485,7 @@ func (ec *executionContext) _Mutation_deleteRule(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteRule(ctx, fc.Args["id"].(string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "RESPONDER")
-				if err != nil {
-					var zeroVal bool
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal bool
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -5579,25 +5529,7 @@ func (ec *executionContext) _Mutation_acknowledgeIncident(ctx context.Context, f
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().AcknowledgeIncident(ctx, fc.Args["id"].(string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "RESPONDER")
-				if err != nil {
-					var zeroVal *model.Incident
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Incident
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Incident) graphql.Marshaler {
 			return ec.marshalNIncident2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncident(ctx, selections, v)
 		},
@@ -5641,25 +5573,7 @@ func (ec *executionContext) _Mutation_resolveIncident(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ResolveIncident(ctx, fc.Args["id"].(string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "RESPONDER")
-				if err != nil {
-					var zeroVal *model.Incident
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Incident
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Incident) graphql.Marshaler {
 			return ec.marshalNIncident2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncident(ctx, selections, v)
 		},
@@ -5703,25 +5617,7 @@ func (ec *executionContext) _Mutation_reopenIncident(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ReopenIncident(ctx, fc.Args["id"].(string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "RESPONDER")
-				if err != nil {
-					var zeroVal *model.Incident
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Incident
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Incident) graphql.Marshaler {
 			return ec.marshalNIncident2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncident(ctx, selections, v)
 		},
@@ -5765,25 +5661,7 @@ func (ec *executionContext) _Mutation_mergeIncidents(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().MergeIncidents(ctx, fc.Args["into"].(string), fc.Args["others"].([]string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "RESPONDER")
-				if err != nil {
-					var zeroVal *model.Incident
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Incident
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Incident) graphql.Marshaler {
 			return ec.marshalNIncident2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncident(ctx, selections, v)
 		},
@@ -5827,25 +5705,7 @@ func (ec *executionContext) _Mutation_replayDeadLetter(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ReplayDeadLetter(ctx, fc.Args["id"].(string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "RESPONDER")
-				if err != nil {
-					var zeroVal *model.ReplayResult
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.ReplayResult
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ReplayResult) graphql.Marshaler {
 			return ec.marshalNReplayResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐReplayResult(ctx, selections, v)
 		},
@@ -5889,25 +5749,7 @@ func (ec *executionContext) _Mutation_createAPIKey(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["name"].(string), fc.Args["role"].(model.Role))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
-				if err != nil {
-					var zeroVal *model.CreatedAPIKey
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.CreatedAPIKey
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
 			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐCreatedAPIKey(ctx, selections, v)
 		},
@@ -5951,25 +5793,7 @@ func (ec *executionContext) _Mutation_revokeAPIKey(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RevokeAPIKey(ctx, fc.Args["id"].(string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
-				if err != nil {
-					var zeroVal *model.APIKey
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.APIKey
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.APIKey) graphql.Marshaler {
 			return ec.marshalNAPIKey2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAPIKey(ctx, selections, v)
 		},
@@ -6059,25 +5883,7 @@ func (ec *executionContext) _Query_aggregate(ctx context.Context, field graphql.
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Aggregate(ctx, fc.Args["input"].(model.AggregateInput))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal *model.AggregateResult
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.AggregateResult
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AggregateResult) graphql.Marshaler {
 			return ec.marshalNAggregateResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAggregateResult(ctx, selections, v)
 		},
@@ -6121,25 +5927,7 @@ func (ec *executionContext) _Query_events(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Events(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["filters"].([]*model.FilterInput), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal *model.EventConnection
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.EventConnection
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
 			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEventConnection(ctx, selections, v)
 		},
@@ -6183,25 +5971,7 @@ func (ec *executionContext) _Query_trace(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Trace(ctx, fc.Args["id"].(string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal *model.Trace
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Trace
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Trace) graphql.Marshaler {
 			return ec.marshalOTrace2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTrace(ctx, selections, v)
 		},
@@ -6245,25 +6015,7 @@ func (ec *executionContext) _Query_services(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Services(ctx, fc.Args["range"].(model.TimeRangeInput))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal []*model.ServiceSummary
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.ServiceSummary
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServiceSummary) graphql.Marshaler {
 			return ec.marshalNServiceSummary2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐServiceSummaryᚄ(ctx, selections, v)
 		},
@@ -6307,25 +6059,7 @@ func (ec *executionContext) _Query_serviceMap(ctx context.Context, field graphql
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().ServiceMap(ctx, fc.Args["range"].(model.TimeRangeInput))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal *model.ServiceMap
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.ServiceMap
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceMap) graphql.Marshaler {
 			return ec.marshalNServiceMap2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐServiceMap(ctx, selections, v)
 		},
@@ -6369,25 +6103,7 @@ func (ec *executionContext) _Query_metricSeries(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().MetricSeries(ctx, fc.Args["input"].(model.MetricQueryInput), fc.Args["promql"].(*string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal []*model.MetricSeries
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.MetricSeries
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.MetricSeries) graphql.Marshaler {
 			return ec.marshalNMetricSeries2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐMetricSeriesᚄ(ctx, selections, v)
 		},
@@ -6431,25 +6147,7 @@ func (ec *executionContext) _Query_metricNames(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().MetricNames(ctx, fc.Args["range"].(model.TimeRangeInput))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal []string
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []string
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
 			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
 		},
@@ -6493,25 +6191,7 @@ func (ec *executionContext) _Query_deadLetters(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().DeadLetters(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["limit"].(*int))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal []*model.DeadLetter
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.DeadLetter
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.DeadLetter) graphql.Marshaler {
 			return ec.marshalNDeadLetter2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐDeadLetterᚄ(ctx, selections, v)
 		},
@@ -6554,25 +6234,7 @@ func (ec *executionContext) _Query_apiKeys(ctx context.Context, field graphql.Co
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().APIKeys(ctx)
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
-				if err != nil {
-					var zeroVal []*model.APIKey
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.APIKey
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.APIKey) graphql.Marshaler {
 			return ec.marshalNAPIKey2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAPIKeyᚄ(ctx, selections, v)
 		},
@@ -6605,25 +6267,7 @@ func (ec *executionContext) _Query_usage(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Usage(ctx, fc.Args["range"].(model.TimeRangeInput))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
-				if err != nil {
-					var zeroVal []*model.UsageHour
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.UsageHour
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.UsageHour) graphql.Marshaler {
 			return ec.marshalNUsageHour2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐUsageHourᚄ(ctx, selections, v)
 		},
@@ -6667,25 +6311,7 @@ func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().AuditLog(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["limit"].(*int))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
-				if err != nil {
-					var zeroVal []*model.AuditEntry
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.AuditEntry
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.AuditEntry) graphql.Marshaler {
 			return ec.marshalNAuditEntry2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAuditEntryᚄ(ctx, selections, v)
 		},
@@ -6729,25 +6355,7 @@ func (ec *executionContext) _Query_anomalies(ctx context.Context, field graphql.
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Anomalies(ctx, fc.Args["filter"].(model.AnomalyFilter))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal []*model.Anomaly
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.Anomaly
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Anomaly) graphql.Marshaler {
 			return ec.marshalNAnomaly2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAnomalyᚄ(ctx, selections, v)
 		},
@@ -6791,25 +6399,7 @@ func (ec *executionContext) _Query_incidents(ctx context.Context, field graphql.
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Incidents(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["status"].(*string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal []*model.Incident
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.Incident
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Incident) graphql.Marshaler {
 			return ec.marshalNIncident2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncidentᚄ(ctx, selections, v)
 		},
@@ -6853,25 +6443,7 @@ func (ec *executionContext) _Query_incident(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Incident(ctx, fc.Args["id"].(string))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal *model.Incident
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Incident
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Incident) graphql.Marshaler {
 			return ec.marshalOIncident2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncident(ctx, selections, v)
 		},
@@ -6914,25 +6486,7 @@ func (ec *executionContext) _Query_rules(ctx context.Context, field graphql.Coll
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().Rules(ctx)
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal []*model.Rule
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.Rule
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Rule) graphql.Marshaler {
 			return ec.marshalNRule2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRuleᚄ(ctx, selections, v)
 		},
@@ -7795,25 +7349,7 @@ func (ec *executionContext) _Subscription_tail(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Subscription().Tail(ctx, fc.Args["filters"].([]*model.FilterInput))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal *model.Event
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Event
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Event) graphql.Marshaler {
 			return ec.marshalNEvent2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEvent(ctx, selections, v)
 		},
@@ -7856,25 +7392,7 @@ func (ec *executionContext) _Subscription_anomalyDetected(ctx context.Context, f
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Subscription().AnomalyDetected(ctx)
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal *model.Anomaly
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Anomaly
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Anomaly) graphql.Marshaler {
 			return ec.marshalNAnomaly2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAnomaly(ctx, selections, v)
 		},
@@ -7906,25 +7424,7 @@ func (ec *executionContext) _Subscription_incidentUpdated(ctx context.Context, f
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Subscription().IncidentUpdated(ctx)
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRole(ctx, "VIEWER")
-				if err != nil {
-					var zeroVal *model.Incident
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.Incident
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Incident) graphql.Marshaler {
 			return ec.marshalNIncident2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncident(ctx, selections, v)
 		},

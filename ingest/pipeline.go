@@ -348,6 +348,9 @@ func (p *Pipeline) deadLetter(tenant, source string, format Format, payload []by
 	}
 }
 
+// ErrReplayed is returned for a dead letter that was replayed already.
+var ErrReplayed = errors.New("already replayed")
+
 // ErrNotReplayable is returned for dead letters whose payload cannot be
 // decoded again (truncated, or of no known format).
 var ErrNotReplayable = errors.New("dead letter cannot be replayed")
@@ -361,7 +364,7 @@ func (p *Pipeline) Replay(ctx context.Context, tenant, id string) (*Result, erro
 		return nil, err
 	}
 	if d.ReplayedAtNano != 0 {
-		return nil, fmt.Errorf("dead letter %s was already replayed at %s", id, time.Unix(0, d.ReplayedAtNano).UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: dead letter %s was replayed at %s", ErrReplayed, id, time.Unix(0, d.ReplayedAtNano).UTC().Format(time.RFC3339))
 	}
 	batch, err := Decode(Format(d.Format), d.Payload, p.now())
 	if err != nil {

@@ -8,124 +8,78 @@ package resolvers
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 
-	"github.com/inquest/inquest/agents/detection"
-	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/graph/model"
-	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/service"
 	"github.com/inquest/inquest/storage"
 )
 
 // Anomalies is the resolver for the anomalies field.
 func (r *incidentResolver) Anomalies(ctx context.Context, obj *model.Incident) ([]*model.Anomaly, error) {
-	return r.incidentAnomalies(ctx, obj)
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	as, err := r.Service.IncidentAnomalies(ctx, p, obj.ID)
+	return list(as, anomalyModel), err
 }
 
 // CreateRule is the resolver for the createRule field.
 func (r *mutationResolver) CreateRule(ctx context.Context, input model.RuleInput) (*model.Rule, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if r.Detection == nil {
-		return nil, userErr("rules are changed where detection runs (--role all or writer); this process does not run it")
-	}
-	rule, err := ruleFromInput(ctx, t, input)
+	rule, err := r.Service.CreateRule(ctx, p, ruleIn(input))
 	if err != nil {
 		return nil, err
 	}
-	created, err := r.Detection.AddRule(ctx, rule)
-	if errors.Is(err, detection.ErrBadRule) {
-		return nil, asUser(err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.Audit(ctx, "rule.create", created.ID, "ok", created.Name)
-	return ruleModel(created), nil
+	return ruleModel(rule), nil
 }
 
 // DeleteRule is the resolver for the deleteRule field.
 func (r *mutationResolver) DeleteRule(ctx context.Context, id string) (bool, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return false, err
 	}
-	if r.Detection == nil {
-		return false, userErr("rules are changed where detection runs (--role all or writer); this process does not run it")
-	}
-	err = r.Detection.DeleteRule(ctx, t, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, userErr("rule %q not found", id)
-	}
-	if err != nil {
+	if err := r.Service.DeleteRule(ctx, p, id); err != nil {
 		return false, err
 	}
-	r.Audit(ctx, "rule.delete", id, "ok", "")
 	return true, nil
 }
 
 // AcknowledgeIncident is the resolver for the acknowledgeIncident field.
 func (r *mutationResolver) AcknowledgeIncident(ctx context.Context, id string) (*model.Incident, error) {
-	if r.Detection == nil {
-		return r.incidentChange(ctx, id, "acknowledge", nil)
-	}
-	return r.incidentChange(ctx, id, "acknowledge", r.Detection.Acknowledge)
+	return r.incidentChange(ctx, id, r.Service.AcknowledgeIncident)
 }
 
 // ResolveIncident is the resolver for the resolveIncident field.
 func (r *mutationResolver) ResolveIncident(ctx context.Context, id string) (*model.Incident, error) {
-	if r.Detection == nil {
-		return r.incidentChange(ctx, id, "resolve", nil)
-	}
-	return r.incidentChange(ctx, id, "resolve", r.Detection.Resolve)
+	return r.incidentChange(ctx, id, r.Service.ResolveIncident)
 }
 
 // ReopenIncident is the resolver for the reopenIncident field.
 func (r *mutationResolver) ReopenIncident(ctx context.Context, id string) (*model.Incident, error) {
-	if r.Detection == nil {
-		return r.incidentChange(ctx, id, "reopen", nil)
-	}
-	return r.incidentChange(ctx, id, "reopen", r.Detection.Reopen)
+	return r.incidentChange(ctx, id, r.Service.ReopenIncident)
 }
 
 // MergeIncidents is the resolver for the mergeIncidents field.
 func (r *mutationResolver) MergeIncidents(ctx context.Context, into string, others []string) (*model.Incident, error) {
-	if len(others) == 0 {
-		return nil, userErr("name at least one incident to merge into %q", into)
-	}
-	var merge func(ctx context.Context, tenant, id, actor string) (*storage.Incident, error)
-	if r.Detection != nil {
-		merge = func(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
-			return r.Detection.Merge(ctx, tenant, id, others, actor)
-		}
-	}
-	return r.incidentChange(ctx, into, "merge", merge)
+	return r.incidentChange(ctx, into, func(ctx context.Context, p service.Principal, id string) (*storage.Incident, error) {
+		return r.Service.MergeIncidents(ctx, p, id, others)
+	})
 }
 
 // ReplayDeadLetter is the resolver for the replayDeadLetter field.
 func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*model.ReplayResult, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.Pipeline.Replay(ctx, t, id)
-	if err == nil {
-		r.Audit(ctx, "dead_letter.replay", id, "ok", fmt.Sprintf("%d accepted, %d rejected", res.Accepted, res.Rejected))
-	}
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return nil, userErr("dead letter %q not found", id)
-	case errors.Is(err, ingest.ErrNotReplayable):
-		return nil, asUser(err)
-	case errors.Is(err, ingest.ErrFull):
-		return nil, userErr("ingest queue is full: try again shortly")
-	case err != nil && res == nil && strings.Contains(err.Error(), "already replayed"):
-		return nil, asUser(err)
-	case err != nil:
+	res, err := r.Service.ReplayDeadLetter(ctx, p, id)
+	if err != nil {
 		return nil, err
 	}
 	return &model.ReplayResult{Accepted: res.Accepted, Rejected: res.Rejected, Duplicates: res.Duplicates, Errors: append([]string{}, res.Errors...)}, nil
@@ -133,46 +87,24 @@ func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*mo
 
 // CreateAPIKey is the resolver for the createAPIKey field.
 func (r *mutationResolver) CreateAPIKey(ctx context.Context, name string, role model.Role) (*model.CreatedAPIKey, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return nil, userErr("name must be 1 to 100 characters")
-	}
-	key, id, hash := auth.NewAPIKey()
-	createdBy := "anonymous (authentication off)"
-	if p, ok := auth.PrincipalFrom(ctx); ok {
-		createdBy = p.Subject
-	}
-	rec := storage.APIKey{Tenant: t, ID: id, Name: name, Role: strings.ToLower(string(role)), SecretHash: hash,
-		CreatedBy: createdBy, CreatedAtNano: r.now().UnixNano()}
-	if err := r.APIKeyStore.PutAPIKey(ctx, rec); err != nil {
+	k, err := r.Service.CreateAPIKey(ctx, p, name, roleIn(role))
+	if err != nil {
 		return nil, err
 	}
-	r.Audit(ctx, "api_key.create", id, "ok", fmt.Sprintf("name %q, role %s", name, rec.Role))
-	return &model.CreatedAPIKey{Key: apiKeyModel(&rec), Secret: key}, nil
+	return &model.CreatedAPIKey{Key: apiKeyModel(&k.Key), Secret: k.Secret}, nil
 }
 
 // RevokeAPIKey is the resolver for the revokeAPIKey field.
 func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*model.APIKey, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	err = r.APIKeyStore.RevokeAPIKey(ctx, t, id, r.now().UnixNano())
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, userErr("API key %q not found or already revoked", id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if r.OnRevoke != nil {
-		r.OnRevoke(id)
-	}
-	r.Audit(ctx, "api_key.revoke", id, "ok", "")
-	k, err := r.APIKeyStore.APIKey(ctx, id)
+	k, err := r.Service.RevokeAPIKey(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -181,291 +113,163 @@ func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*model.
 
 // Aggregate is the resolver for the aggregate field.
 func (r *queryResolver) Aggregate(ctx context.Context, input model.AggregateInput) (*model.AggregateResult, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q, err := r.aggregateQuery(t, input)
+	a, err := r.Service.Aggregate(ctx, p, aggregateIn(input))
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.EventStore.Aggregate(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return aggregateModel(q, res, r.now()), nil
+	return aggregateModel(a, r.Service.Now()), nil
 }
 
 // Events is the resolver for the events field.
 func (r *queryResolver) Events(ctx context.Context, rangeArg model.TimeRangeInput, filters []*model.FilterInput, first *int, after *string) (*model.EventConnection, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := storage.EventQuery{Tenant: t}
-	if q.Range, err = r.timeRange(&rangeArg); err != nil {
-		return nil, err
-	}
-	if q.Filters, err = Filters(filters); err != nil {
-		return nil, err
-	}
-	if q.Limit, err = pageSize("first", first, 50); err != nil {
-		return nil, err
-	}
-	if after != nil && *after != "" {
-		if q.After, err = decodeCursor(*after); err != nil {
-			return nil, err
-		}
-	}
-	page, err := r.EventStore.Events(ctx, q)
+	cursor, err := decodeCursor(after)
 	if err != nil {
 		return nil, err
 	}
-	out := &model.EventConnection{Events: make([]*model.Event, len(page.Events)), PageInfo: &model.PageInfo{
-		EndCursor: encodeCursor(page.Next), HasNextPage: page.Next != nil,
-	}}
-	for i := range page.Events {
-		out.Events[i] = EventModel(&page.Events[i])
+	page, err := r.Service.Events(ctx, p, service.EventsInput{Range: rangeIn(&rangeArg), Filters: filtersIn(filters), First: first, After: cursor})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &model.EventConnection{Events: list(page.Events, eventModel),
+		PageInfo: &model.PageInfo{EndCursor: encodeCursor(page.Next), HasNextPage: page.Next != nil}}, nil
 }
 
 // Trace is the resolver for the trace field.
 func (r *queryResolver) Trace(ctx context.Context, id string) (*model.Trace, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	id = strings.ToLower(strings.TrimSpace(id))
-	if id == "" {
-		return nil, userErr("trace id is required")
-	}
-	spans, err := r.EventStore.Trace(ctx, t, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
+	t, err := r.Service.Trace(ctx, p, id)
+	if errors.Is(err, service.ErrNotFound) {
+		return nil, nil // the schema's answer for no such trace
 	}
 	if err != nil {
 		return nil, err
 	}
-	return waterfall(id, spans), nil
+	return traceModel(t), nil
 }
 
 // Services is the resolver for the services field.
 func (r *queryResolver) Services(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.ServiceSummary, error) {
-	t, tr, err := r.scope(ctx, &rangeArg)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := r.EventStore.Services(ctx, t, tr)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.ServiceSummary, len(svcs))
-	for i, s := range svcs {
-		out[i] = serviceModel(s)
-	}
-	return out, nil
+	svcs, err := r.Service.Services(ctx, p, rangeIn(&rangeArg))
+	return list(svcs, serviceModel), err
 }
 
 // ServiceMap is the resolver for the serviceMap field.
 func (r *queryResolver) ServiceMap(ctx context.Context, rangeArg model.TimeRangeInput) (*model.ServiceMap, error) {
-	t, tr, err := r.scope(ctx, &rangeArg)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := r.EventStore.Services(ctx, t, tr)
+	sm, err := r.Service.ServiceMap(ctx, p, rangeIn(&rangeArg))
 	if err != nil {
 		return nil, err
 	}
-	edges, err := r.EventStore.ServiceMap(ctx, t, tr)
-	if err != nil {
-		return nil, err
-	}
-	return serviceMapModel(svcs, edges), nil
+	return serviceMapModel(sm), nil
 }
 
 // MetricSeries is the resolver for the metricSeries field.
 func (r *queryResolver) MetricSeries(ctx context.Context, input model.MetricQueryInput, promql *string) ([]*model.MetricSeries, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var series []storage.MetricSeries
-	if promql != nil {
-		series, err = r.promQL(ctx, t, *promql, input)
-	} else {
-		var q storage.MetricQuery
-		if q, err = r.metricQuery(t, input); err == nil {
-			series, err = r.MetricStore.MetricSeries(ctx, q)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.MetricSeries, len(series))
-	for i, s := range series {
-		m := &model.MetricSeries{Name: s.Name, Labels: attrs(s.Labels), Type: strPtr(string(s.Type)), Points: make([]*model.MetricPoint, len(s.Points))}
-		for j, p := range s.Points {
-			m.Points[j] = &model.MetricPoint{Time: formatTime(p.TimeUnixNano), TimeUnixNano: p.TimeUnixNano, Value: p.Value}
-		}
-		out[i] = m
-	}
-	return out, nil
+	series, err := r.Service.MetricSeries(ctx, p, metricIn(input), promql)
+	return list(series, metricSeriesModel), err
 }
 
 // MetricNames is the resolver for the metricNames field.
 func (r *queryResolver) MetricNames(ctx context.Context, rangeArg model.TimeRangeInput) ([]string, error) {
-	t, tr, err := r.scope(ctx, &rangeArg)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	names, err := r.MetricStore.MetricNames(ctx, t, tr)
-	if err != nil {
-		return nil, err
-	}
-	if names == nil {
-		names = []string{}
-	}
-	return names, nil
+	names, err := r.Service.MetricNames(ctx, p, rangeIn(&rangeArg))
+	return append([]string{}, names...), err
 }
 
 // DeadLetters is the resolver for the deadLetters field.
 func (r *queryResolver) DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.DeadLetter, error) {
-	t, tr, err := r.scope(ctx, &rangeArg)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n, err := pageSize("limit", limit, 100)
-	if err != nil {
-		return nil, err
-	}
-	dls, err := r.DeadLetterStore.DeadLetters(ctx, t, tr, n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.DeadLetter, len(dls))
-	for i := range dls {
-		out[i] = deadLetterModel(&dls[i])
-	}
-	return out, nil
+	dls, err := r.Service.DeadLetters(ctx, p, rangeIn(&rangeArg), limit)
+	return list(dls, deadLetterModel), err
 }
 
 // APIKeys is the resolver for the apiKeys field.
 func (r *queryResolver) APIKeys(ctx context.Context) ([]*model.APIKey, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := r.APIKeyStore.APIKeys(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.APIKey, len(keys))
-	for i := range keys {
-		out[i] = apiKeyModel(&keys[i])
-	}
-	return out, nil
+	keys, err := r.Service.APIKeys(ctx, p)
+	return list(keys, apiKeyModel), err
 }
 
 // Usage is the resolver for the usage field.
 func (r *queryResolver) Usage(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.UsageHour, error) {
-	t, tr, err := r.scope(ctx, &rangeArg)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	hours, err := r.UsageMeter.Usage(ctx, t, tr)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.UsageHour, len(hours))
-	for i, h := range hours {
-		out[i] = &model.UsageHour{Tenant: h.Tenant, Hour: formatTime(h.HourNano), Events: h.Events, Bytes: h.Bytes, Queries: h.Queries}
-	}
-	return out, nil
+	hours, err := r.Service.Usage(ctx, p, rangeIn(&rangeArg))
+	return list(hours, usageModel), err
 }
 
 // AuditLog is the resolver for the auditLog field.
 func (r *queryResolver) AuditLog(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.AuditEntry, error) {
-	t, tr, err := r.scope(ctx, &rangeArg)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n, err := pageSize("limit", limit, 100)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := r.AuditStore.AuditLog(ctx, t, tr, n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.AuditEntry, len(entries))
-	for i, e := range entries {
-		out[i] = &model.AuditEntry{ID: e.ID, Time: formatTime(e.TimeUnixNano), Actor: e.Actor, Action: e.Action,
-			Target: e.Target, Outcome: e.Outcome, Detail: e.Detail}
-	}
-	return out, nil
+	entries, err := r.Service.AuditLog(ctx, p, rangeIn(&rangeArg), limit)
+	return list(entries, auditModel), err
 }
 
 // Anomalies is the resolver for the anomalies field.
 func (r *queryResolver) Anomalies(ctx context.Context, filter model.AnomalyFilter) ([]*model.Anomaly, error) {
-	t, tr, err := r.scope(ctx, filter.Range)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	limit, err := pageSize("limit", filter.Limit, 100)
-	if err != nil {
-		return nil, err
-	}
-	service := ""
-	if filter.Service != nil {
-		service = *filter.Service
-	}
-	as, err := r.IncidentStore.Anomalies(ctx, t, tr, service, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.Anomaly, len(as))
-	for i := range as {
-		out[i] = anomalyModel(&as[i])
-	}
-	return out, nil
+	as, err := r.Service.Anomalies(ctx, p, service.AnomalyFilter{Range: rangeIn(filter.Range), Service: deref(filter.Service), Limit: filter.Limit})
+	return list(as, anomalyModel), err
 }
 
 // Incidents is the resolver for the incidents field.
 func (r *queryResolver) Incidents(ctx context.Context, rangeArg model.TimeRangeInput, status *string) ([]*model.Incident, error) {
-	t, tr, err := r.scope(ctx, &rangeArg)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st := ""
-	if status != nil {
-		switch *status {
-		case storage.IncidentOpen, storage.IncidentAcknowledged, storage.IncidentResolved:
-			st = *status
-		default:
-			return nil, userErr("status %q: want open, acknowledged or resolved", *status)
-		}
-	}
-	ins, err := r.IncidentStore.Incidents(ctx, t, tr, st)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.Incident, len(ins))
-	for i := range ins {
-		out[i] = incidentModel(&ins[i])
-	}
-	return out, nil
+	ins, err := r.Service.Incidents(ctx, p, rangeIn(&rangeArg), deref(status))
+	return list(ins, incidentModel), err
 }
 
 // Incident is the resolver for the incident field.
 func (r *queryResolver) Incident(ctx context.Context, id string) (*model.Incident, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	in, err := r.IncidentStore.Incident(ctx, t, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
+	in, err := r.Service.Incident(ctx, p, id)
+	if errors.Is(err, service.ErrNotFound) {
+		return nil, nil // the schema's answer for no such incident
 	}
 	if err != nil {
 		return nil, err
@@ -475,64 +279,51 @@ func (r *queryResolver) Incident(ctx context.Context, id string) (*model.Inciden
 
 // Rules is the resolver for the rules field.
 func (r *queryResolver) Rules(ctx context.Context) ([]*model.Rule, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := r.RuleStore.Rules(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.Rule, len(rs))
-	for i := range rs {
-		out[i] = ruleModel(&rs[i])
-	}
-	return out, nil
+	rs, err := r.Service.Rules(ctx, p)
+	return list(rs, ruleModel), err
 }
 
 // Tail is the resolver for the tail field.
 func (r *subscriptionResolver) Tail(ctx context.Context, filters []*model.FilterInput) (<-chan *model.Event, error) {
-	t, err := tenant(ctx)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	fs, err := Filters(filters)
+	in, err := r.Service.Tail(ctx, p, filtersIn(filters))
 	if err != nil {
 		return nil, err
 	}
-	in := r.LiveTail.Subscribe(ctx, t, fs, 1024)
-	out := make(chan *model.Event, 64)
-	go func() {
-		defer close(out)
-		for e := range in {
-			select {
-			case out <- EventModel(&e):
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return relay(ctx, in, eventModel), nil
 }
 
 // AnomalyDetected is the resolver for the anomalyDetected field.
 func (r *subscriptionResolver) AnomalyDetected(ctx context.Context) (<-chan *model.Anomaly, error) {
-	return stream(ctx, r.Resolver, "anomalies", func(u detection.Update) (*model.Anomaly, bool) {
-		if u.Anomaly == nil {
-			return nil, false
-		}
-		return anomalyModel(u.Anomaly), true
-	})
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.Service.AnomalyDetected(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return relay(ctx, in, anomalyModel), nil
 }
 
 // IncidentUpdated is the resolver for the incidentUpdated field.
 func (r *subscriptionResolver) IncidentUpdated(ctx context.Context) (<-chan *model.Incident, error) {
-	return stream(ctx, r.Resolver, "incidents", func(u detection.Update) (*model.Incident, bool) {
-		if u.Incident == nil {
-			return nil, false
-		}
-		return incidentModel(u.Incident), true
-	})
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.Service.IncidentUpdated(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return relay(ctx, in, incidentModel), nil
 }
 
 // Incident returns graph.IncidentResolver implementation.

@@ -22,18 +22,22 @@ import (
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/resolvers"
+	"github.com/inquest/inquest/service"
 	"github.com/inquest/inquest/usage"
 )
+
+// errorCodes are the GraphQL error codes of the service's error kinds.
+var errorCodes = map[service.Kind]string{
+	service.KindInvalid: "BAD_USER_INPUT", service.KindNotFound: "NOT_FOUND", service.KindForbidden: "FORBIDDEN",
+	service.KindConflict: "CONFLICT", service.KindUnavailable: "UNAVAILABLE",
+}
 
 // newGraphQL builds the GraphQL handler with explicit transports, a query
 // cache, APQ, a complexity limit, a timeout for queries and mutations, and
 // an error presenter that shows user errors and hides everything else.
 func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenticator, meter *usage.Meter,
 	reg prometheus.Registerer, logger *slog.Logger) *handler.Server {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res,
-		Directives: graph.DirectiveRoot{HasRole: resolvers.HasRole(authn == nil, func(ctx context.Context, field string, role auth.Role) {
-			res.Audit(ctx, "access.denied", field, "denied", "needs the "+string(role)+" role")
-		})}}))
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	ws := transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Upgrader: websocket.Upgrader{
@@ -97,16 +101,13 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 	})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
-		var forbidden *resolvers.ForbiddenError
-		switch {
-		case errors.As(err, &forbidden):
-			gqlErr.Message = forbidden.Error()
-			gqlErr.Extensions = map[string]any{"code": "FORBIDDEN"}
-			return gqlErr
-		case resolvers.IsUserError(err):
+		if kind := service.KindOf(err); kind != 0 {
+			// The service's errors are meant for the caller: one code per kind.
 			gqlErr.Message = errors.Unwrap(gqlErr).Error()
-			gqlErr.Extensions = map[string]any{"code": "BAD_USER_INPUT"}
+			gqlErr.Extensions = map[string]any{"code": errorCodes[kind]}
 			return gqlErr
+		}
+		switch {
 		case errors.Is(err, context.DeadlineExceeded):
 			gqlErr.Message = fmt.Sprintf("query timed out after %s: narrow the time range or the filters", cfg.QueryTimeout)
 			gqlErr.Extensions = map[string]any{"code": "TIMEOUT"}

@@ -30,6 +30,7 @@ import (
 	"github.com/inquest/inquest/ingest/redistail"
 	"github.com/inquest/inquest/notify"
 	"github.com/inquest/inquest/resolvers"
+	"github.com/inquest/inquest/service"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/cache"
 	"github.com/inquest/inquest/storage/duckdb"
@@ -158,15 +159,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		}
 		reads = cache.NewStore(store, c, cache.DefaultConfig(), s.registry)
 	}
-	res := &resolvers.Resolver{EventStore: reads, MetricStore: reads, PromQL: s.promql, DeadLetterStore: store, APIKeyStore: store, AuditStore: store,
-		IncidentStore: store, RuleStore: store, Detection: s.detect,
-		UsageMeter: s.meter,
+	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange}, service.Deps{
+		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
+		Incidents: store, Rules: store, Detection: s.detect, Usage: s.meter, Pipeline: s.pipeline, Tail: s.tail,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
 				s.access.authn.ForgetAPIKey(id)
 			}
 		},
-		Pipeline: s.pipeline, LiveTail: s.tail, Logger: logger, MaxRange: cfg.MaxQueryRange}
+	}, logger)
+	res := &resolvers.Resolver{Service: svc, Authenticated: s.access.authn != nil}
 	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.meter, s.registry, logger))
 	return s, nil
 }

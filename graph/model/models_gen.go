@@ -717,7 +717,9 @@ func (e MetricFunction) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Roles, lowest first; each includes the ones below it.
+// Roles, lowest first; each includes the ones below it. Which role each field
+// needs is one table in the service layer (service/roles.go): reading needs
+// VIEWER, acting on incidents and dead letters RESPONDER, administration ADMIN.
 type Role string
 
 const (

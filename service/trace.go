@@ -1,15 +1,33 @@
-package resolvers
+package service
 
 import (
 	"sort"
 
-	"github.com/inquest/inquest/graph/model"
 	"github.com/inquest/inquest/storage"
 )
 
-// waterfall orders spans depth-first with children by start time, the way
-// a trace view draws them. Spans whose parent is missing are roots.
-func waterfall(traceID string, spans []storage.Event) *model.Trace {
+// Trace is a trace's spans in waterfall order: depth-first, children by
+// start time, the way a trace view draws them.
+type Trace struct {
+	ID                    string
+	StartNano, DurationNs int64
+	Services              []string
+	ErrorCount            int
+	// Root is the first span without a parent in the trace, if any.
+	Root  *storage.Event
+	Spans []TraceSpan
+}
+
+// TraceSpan is a span with its place in the waterfall.
+type TraceSpan struct {
+	Span       *storage.Event
+	Depth      int
+	OffsetNano int64
+}
+
+// waterfall orders spans; spans whose parent is missing are roots, and
+// spans caught in a cycle of parent links come last.
+func waterfall(traceID string, spans []storage.Event) *Trace {
 	byID := make(map[string]int, len(spans))
 	for i := range spans {
 		byID[spans[i].SpanID] = i
@@ -17,8 +35,8 @@ func waterfall(traceID string, spans []storage.Event) *model.Trace {
 	children := make(map[int][]int)
 	var roots []int
 	start, end := spans[0].TimeUnixNano, spans[0].TimeUnixNano
-	services := map[string]bool{}
-	t := &model.Trace{TraceID: traceID, SpanCount: len(spans), Services: []string{}}
+	seen := map[string]bool{}
+	t := &Trace{ID: traceID, Services: []string{}}
 	for i := range spans {
 		s := &spans[i]
 		if p, ok := byID[s.ParentSpanID]; ok && s.ParentSpanID != "" && p != i {
@@ -31,8 +49,8 @@ func waterfall(traceID string, spans []storage.Event) *model.Trace {
 		if s.Status == storage.StatusError {
 			t.ErrorCount++
 		}
-		if !services[s.Service] {
-			services[s.Service] = true
+		if !seen[s.Service] {
+			seen[s.Service] = true
 			t.Services = append(t.Services, s.Service)
 		}
 	}
@@ -47,8 +65,7 @@ func waterfall(traceID string, spans []storage.Event) *model.Trace {
 			return
 		}
 		visited[i] = true
-		t.Spans = append(t.Spans, &model.TraceSpan{Span: EventModel(&spans[i]), Depth: depth,
-			OffsetMs: float64(spans[i].TimeUnixNano-start) / 1e6})
+		t.Spans = append(t.Spans, TraceSpan{Span: &spans[i], Depth: depth, OffsetNano: spans[i].TimeUnixNano - start})
 		kids := children[i]
 		byStart(kids)
 		for _, k := range kids {
@@ -58,16 +75,14 @@ func waterfall(traceID string, spans []storage.Event) *model.Trace {
 	for _, r := range roots {
 		walk(r, 0)
 	}
-	// Cycles (malformed parent links) leave spans unvisited: list them last.
 	for i := range spans {
 		if !visited[i] {
 			walk(i, 0)
 		}
 	}
-	t.StartTime = formatTime(start)
-	t.DurationMs = float64(end-start) / 1e6
+	t.StartNano, t.DurationNs = start, end-start
 	if len(roots) > 0 {
-		t.RootService, t.RootName = &spans[roots[0]].Service, &spans[roots[0]].Name
+		t.Root = &spans[roots[0]]
 	}
 	return t
 }

@@ -1,0 +1,197 @@
+package resolvers
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inquest/inquest/graph/model"
+	"github.com/inquest/inquest/service"
+	"github.com/inquest/inquest/storage"
+)
+
+// eventModel converts a stored event for GraphQL.
+func eventModel(e *storage.Event) *model.Event {
+	m := &model.Event{
+		ID:           strconv.FormatUint(e.ID, 16),
+		Timestamp:    formatTime(e.TimeUnixNano),
+		TimeUnixNano: e.TimeUnixNano,
+		Kind:         string(e.Kind),
+		Service:      e.Service,
+		Name:         e.Name,
+		TraceID:      strPtr(e.TraceID),
+		SpanID:       strPtr(e.SpanID),
+		ParentSpanID: strPtr(e.ParentSpanID),
+		Status:       string(e.Status),
+		Severity:     strPtr(e.Severity),
+		Body:         strPtr(e.Body),
+		Attributes:   attrs(e.Attrs),
+		Resource:     attrs(e.Resource),
+		SampleRate:   e.SampleRate,
+	}
+	if e.Kind == storage.KindSpan {
+		d := float64(e.DurationNano) / 1e6
+		m.DurationMs = &d
+	}
+	return m
+}
+
+// aggregateModel shapes an aggregate for GraphQL. A bucket that began
+// before the range or ends after its end or now is marked partial: the
+// bucket filling now is shown, and a chart can draw it as unfinished.
+func aggregateModel(a *service.Aggregate, now time.Time) *model.AggregateResult {
+	q, res := a.Query, a.Result
+	out := &model.AggregateResult{GroupBy: res.GroupBy, Columns: res.Columns, Groups: []*model.AggregateGroup{}}
+	if q.Bucket == 0 {
+		for _, row := range res.Rows {
+			out.Groups = append(out.Groups, &model.AggregateGroup{Key: row.Keys, Values: row.Values, Series: []*model.BucketPoint{}})
+		}
+		return out
+	}
+	secs := q.Bucket.Seconds()
+	out.BucketSeconds = &secs
+	// Rows arrive grouped (by rank) and in time order within a group.
+	var cur *model.AggregateGroup
+	var curKey string
+	for _, row := range res.Rows {
+		k := keyString(row.Keys)
+		if cur == nil || k != curKey {
+			cur = &model.AggregateGroup{Key: row.Keys, Series: []*model.BucketPoint{}}
+			out.Groups = append(out.Groups, cur)
+			curKey = k
+		}
+		partial := row.Bucket < q.Range.Start || row.Bucket+int64(q.Bucket) > min(q.Range.End, now.UnixNano())
+		cur.Series = append(cur.Series, &model.BucketPoint{Time: formatTime(row.Bucket), TimeUnixNano: row.Bucket, Values: row.Values, Partial: partial})
+	}
+	return out
+}
+
+func keyString(keys []*string) string {
+	var b strings.Builder
+	for _, k := range keys {
+		if k == nil {
+			b.WriteString("\x00nil")
+		} else {
+			b.WriteString(*k)
+		}
+		b.WriteByte(0xff)
+	}
+	return b.String()
+}
+
+func traceModel(t *service.Trace) *model.Trace {
+	m := &model.Trace{TraceID: t.ID, StartTime: formatTime(t.StartNano), DurationMs: float64(t.DurationNs) / 1e6,
+		Services: t.Services, SpanCount: len(t.Spans), ErrorCount: t.ErrorCount}
+	if t.Root != nil {
+		m.RootService, m.RootName = &t.Root.Service, &t.Root.Name
+	}
+	for _, s := range t.Spans {
+		m.Spans = append(m.Spans, &model.TraceSpan{Span: eventModel(s.Span), Depth: s.Depth, OffsetMs: float64(s.OffsetNano) / 1e6})
+	}
+	return m
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func serviceModel(s *storage.ServiceSummary) *model.ServiceSummary {
+	rate := 0.0
+	if s.Seconds > 0 {
+		rate = s.SpanCount / s.Seconds
+	}
+	return &model.ServiceSummary{Name: s.Name, SpanCount: int(s.SpanCount + 0.5), ErrorCount: int(s.ErrorCount + 0.5),
+		ErrorRate: ratio(s.ErrorCount, s.SpanCount), RequestRate: rate, P50Ms: s.P50Ms, P99Ms: s.P99Ms}
+}
+
+func serviceMapModel(sm *service.ServiceMap) *model.ServiceMap {
+	out := &model.ServiceMap{Nodes: make([]*model.ServiceSummary, len(sm.Nodes)), Edges: make([]*model.ServiceEdge, len(sm.Edges))}
+	for i, n := range sm.Nodes {
+		out.Nodes[i] = serviceModel(&n.ServiceSummary)
+		out.Nodes[i].External = n.External
+	}
+	for i, e := range sm.Edges {
+		out.Edges[i] = &model.ServiceEdge{Source: e.Source, Target: e.Target, Calls: int(e.Calls + 0.5), Errors: int(e.Errors + 0.5),
+			ErrorRate: ratio(e.Errors, e.Calls), P99Ms: e.P99Ms}
+	}
+	return out
+}
+
+func metricSeriesModel(s *storage.MetricSeries) *model.MetricSeries {
+	m := &model.MetricSeries{Name: s.Name, Labels: attrs(s.Labels), Type: strPtr(string(s.Type)), Points: make([]*model.MetricPoint, len(s.Points))}
+	for j, p := range s.Points {
+		m.Points[j] = &model.MetricPoint{Time: formatTime(p.TimeUnixNano), TimeUnixNano: p.TimeUnixNano, Value: p.Value}
+	}
+	return m
+}
+
+func anomalyModel(a *storage.Anomaly) *model.Anomaly {
+	m := &model.Anomaly{ID: a.ID, Series: a.Series, Service: a.Service, Operation: strPtr(a.Operation), Signal: a.Signal,
+		Start: formatTime(a.StartNano), Severity: a.Severity, Score: a.Score, Expected: a.Expected, Observed: a.Observed,
+		Lower: a.Lower, Upper: a.Upper, Detector: a.Detector, Explanation: a.Explanation, IncidentID: strPtr(a.IncidentID)}
+	if a.EndNano > 0 {
+		end := formatTime(a.EndNano)
+		m.End = &end
+	}
+	return m
+}
+
+func incidentModel(in *storage.Incident) *model.Incident {
+	m := &model.Incident{ID: in.ID, Title: in.Title, Severity: in.Severity, Status: in.Status, Services: in.Services,
+		OpenedAt: formatTime(in.OpenedNano), UpdatedAt: formatTime(in.UpdatedNano), AcknowledgedBy: strPtr(in.AcknowledgedBy)}
+	if m.Services == nil {
+		m.Services = []string{}
+	}
+	if in.ResolvedNano > 0 {
+		r := formatTime(in.ResolvedNano)
+		m.ResolvedAt = &r
+	}
+	m.Timeline = []*model.IncidentEvent{}
+	for _, e := range in.Timeline {
+		m.Timeline = append(m.Timeline, &model.IncidentEvent{Time: formatTime(e.TimeUnixNano), Kind: e.Kind, Text: e.Text, Actor: strPtr(e.Actor)})
+	}
+	return m
+}
+
+func ruleModel(r *storage.Rule) *model.Rule {
+	m := &model.Rule{ID: r.ID, Name: r.Name, Kind: model.RuleKindThreshold, Service: r.Service, Operation: strPtr(r.Operation),
+		CreatedBy: r.CreatedBy, CreatedAt: formatTime(r.CreatedNano)}
+	if r.Kind == storage.RuleSLO {
+		m.Kind = model.RuleKindSlo
+		o := r.Objective
+		m.Objective = &o
+		return m
+	}
+	v := r.Value
+	m.Signal, m.Op, m.Value = strPtr(r.Signal), strPtr(r.Op), &v
+	if r.ForNano > 0 {
+		f := time.Duration(r.ForNano).String()
+		m.For = &f
+	}
+	return m
+}
+
+func usageModel(h *storage.UsageHour) *model.UsageHour {
+	return &model.UsageHour{Tenant: h.Tenant, Hour: formatTime(h.HourNano), Events: h.Events, Bytes: h.Bytes, Queries: h.Queries}
+}
+
+// relay converts a service stream for a subscription until it closes or
+// the subscription ends.
+func relay[T, M any](ctx context.Context, in <-chan T, conv func(*T) M) <-chan M {
+	out := make(chan M, 16)
+	go func() {
+		defer close(out)
+		for v := range in {
+			select {
+			case out <- conv(&v):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}

@@ -1,0 +1,233 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/inquest/inquest/agents/detection"
+	"github.com/inquest/inquest/storage"
+)
+
+// AnomalyFilter narrows the anomalies listed.
+type AnomalyFilter struct {
+	Range   Range  `json:"range"`
+	Service string `json:"service,omitempty"`
+	Limit   *int   `json:"limit,omitempty"`
+}
+
+// Anomalies lists anomalies overlapping the range, newest first.
+func (s *Service) Anomalies(ctx context.Context, p Principal, f AnomalyFilter) ([]storage.Anomaly, error) {
+	if err := s.allow(ctx, p, "anomalies"); err != nil {
+		return nil, err
+	}
+	tr, err := s.timeRange(&f.Range)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := pageSize("limit", f.Limit, 100)
+	if err != nil {
+		return nil, err
+	}
+	return s.d.Incidents.Anomalies(ctx, p.Tenant, tr, f.Service, limit)
+}
+
+// Incidents lists incidents open at some time in the range, newest first;
+// status (open, acknowledged, resolved) narrows them.
+func (s *Service) Incidents(ctx context.Context, p Principal, r Range, status string) ([]storage.Incident, error) {
+	if err := s.allow(ctx, p, "incidents"); err != nil {
+		return nil, err
+	}
+	tr, err := s.timeRange(&r)
+	if err != nil {
+		return nil, err
+	}
+	switch status {
+	case "", storage.IncidentOpen, storage.IncidentAcknowledged, storage.IncidentResolved:
+	default:
+		return nil, Invalid("status %q: want open, acknowledged or resolved", status)
+	}
+	return s.d.Incidents.Incidents(ctx, p.Tenant, tr, status)
+}
+
+// Incident returns one incident, or ErrNotFound.
+func (s *Service) Incident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+	if err := s.allow(ctx, p, "incident"); err != nil {
+		return nil, err
+	}
+	return s.incident(ctx, p.Tenant, id)
+}
+
+func (s *Service) incident(ctx context.Context, tenant, id string) (*storage.Incident, error) {
+	in, err := s.d.Incidents.Incident(ctx, tenant, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, NotFound("incident %q not found", id)
+	}
+	return in, err
+}
+
+// IncidentAnomalies lists an incident's anomalies: part of reading an
+// incident, so it needs what reading one needs.
+func (s *Service) IncidentAnomalies(ctx context.Context, p Principal, id string) ([]storage.Anomaly, error) {
+	if err := s.allow(ctx, p, "incident"); err != nil {
+		return nil, err
+	}
+	in, err := s.incident(ctx, p.Tenant, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, id := range in.AnomalyIDs {
+		want[id] = true
+	}
+	end := in.ResolvedNano
+	if end == 0 {
+		end = s.cfg.Now().UnixNano()
+	}
+	as, err := s.d.Incidents.Anomalies(ctx, p.Tenant, storage.TimeRange{Start: in.OpenedNano - 1, End: end + 1}, "", storage.MaxPageSize)
+	if err != nil {
+		return nil, err
+	}
+	out := []storage.Anomaly{}
+	for _, a := range as {
+		if want[a.ID] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// detector is the engine that owns incidents and rules, or an error saying
+// that this process does not run one.
+func (s *Service) detector(what string) (*detection.Engine, error) {
+	if s.d.Detection == nil {
+		return nil, Unavailable("%s where detection runs (--role all or writer); this process does not run it", what)
+	}
+	return s.d.Detection, nil
+}
+
+// changeIncident runs one lifecycle change through the detector, which
+// owns open incidents, and audits it.
+func (s *Service) changeIncident(ctx context.Context, p Principal, op, action, id string,
+	change func(e *detection.Engine, ctx context.Context, tenant, id, actor string) (*storage.Incident, error)) (*storage.Incident, error) {
+	if err := s.allow(ctx, p, op); err != nil {
+		return nil, err
+	}
+	e, err := s.detector("incidents are changed")
+	if err != nil {
+		return nil, err
+	}
+	in, err := change(e, ctx, p.Tenant, id, p.Subject)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, NotFound("incident %q not found", id)
+	case errors.Is(err, detection.ErrTransition):
+		return nil, Conflict("%v", err)
+	case err != nil:
+		return nil, err
+	}
+	s.audit(ctx, p, "incident."+action, id, "ok", in.Status)
+	return in, nil
+}
+
+// AcknowledgeIncident takes an open incident in hand.
+func (s *Service) AcknowledgeIncident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+	return s.changeIncident(ctx, p, "acknowledgeIncident", "acknowledge", id, (*detection.Engine).Acknowledge)
+}
+
+// ResolveIncident closes an incident by hand.
+func (s *Service) ResolveIncident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+	return s.changeIncident(ctx, p, "resolveIncident", "resolve", id, (*detection.Engine).Resolve)
+}
+
+// ReopenIncident opens a resolved incident again.
+func (s *Service) ReopenIncident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+	return s.changeIncident(ctx, p, "reopenIncident", "reopen", id, (*detection.Engine).Reopen)
+}
+
+// MergeIncidents moves the others into the first; they are resolved as
+// merged.
+func (s *Service) MergeIncidents(ctx context.Context, p Principal, into string, others []string) (*storage.Incident, error) {
+	if len(others) == 0 {
+		if err := s.allow(ctx, p, "mergeIncidents"); err != nil {
+			return nil, err
+		}
+		return nil, Invalid("name at least one incident to merge into %q", into)
+	}
+	return s.changeIncident(ctx, p, "mergeIncidents", "merge", into,
+		func(e *detection.Engine, ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+			return e.Merge(ctx, tenant, id, others, actor)
+		})
+}
+
+// RuleInput defines a threshold or SLO rule.
+type RuleInput struct {
+	Name      string  `json:"name"`
+	Kind      string  `json:"kind"` // threshold or slo
+	Service   string  `json:"service"`
+	Operation string  `json:"operation,omitempty"`
+	Signal    string  `json:"signal,omitempty"`
+	Op        string  `json:"op,omitempty"`
+	Value     float64 `json:"value,omitempty"`
+	For       string  `json:"for,omitempty"`
+	Objective float64 `json:"objective,omitempty"`
+}
+
+// Rules lists the tenant's rules.
+func (s *Service) Rules(ctx context.Context, p Principal) ([]storage.Rule, error) {
+	if err := s.allow(ctx, p, "rules"); err != nil {
+		return nil, err
+	}
+	return s.d.Rules.Rules(ctx, p.Tenant)
+}
+
+// CreateRule watches a service with a threshold or an SLO.
+func (s *Service) CreateRule(ctx context.Context, p Principal, in RuleInput) (*storage.Rule, error) {
+	if err := s.allow(ctx, p, "createRule"); err != nil {
+		return nil, err
+	}
+	e, err := s.detector("rules are changed")
+	if err != nil {
+		return nil, err
+	}
+	r := storage.Rule{Tenant: p.Tenant, Name: in.Name, Kind: in.Kind, Service: in.Service, Operation: in.Operation,
+		Signal: in.Signal, Op: in.Op, Value: in.Value, Objective: in.Objective, CreatedBy: p.Subject}
+	if in.For != "" {
+		d, err := storage.ParseDuration(in.For)
+		if err != nil || d < 0 {
+			return nil, Invalid("for %q: want a duration such as 1m", in.For)
+		}
+		r.ForNano = int64(d)
+	}
+	created, err := e.AddRule(ctx, r)
+	if errors.Is(err, detection.ErrBadRule) {
+		return nil, invalid(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, p, "rule.create", created.ID, "ok", created.Name)
+	return created, nil
+}
+
+// DeleteRule stops watching a rule.
+func (s *Service) DeleteRule(ctx context.Context, p Principal, id string) error {
+	if err := s.allow(ctx, p, "deleteRule"); err != nil {
+		return err
+	}
+	e, err := s.detector("rules are changed")
+	if err != nil {
+		return err
+	}
+	err = e.DeleteRule(ctx, p.Tenant, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return NotFound("rule %q not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, p, "rule.delete", id, "ok", "")
+	return nil
+}

@@ -1,0 +1,64 @@
+package service
+
+import (
+	"context"
+	"sort"
+
+	"github.com/inquest/inquest/auth"
+)
+
+// Operation names are the GraphQL root fields' names; MCP tools and Slack
+// actions name the operation they call, so that one table decides for
+// every face.
+var roles = map[string]auth.Role{
+	// Reading telemetry.
+	"aggregate": auth.RoleViewer, "events": auth.RoleViewer, "trace": auth.RoleViewer,
+	"services": auth.RoleViewer, "serviceMap": auth.RoleViewer,
+	"metricSeries": auth.RoleViewer, "metricNames": auth.RoleViewer,
+	"tail": auth.RoleViewer,
+	// Dead letters.
+	"deadLetters": auth.RoleViewer, "replayDeadLetter": auth.RoleResponder,
+	// Anomalies, incidents and rules.
+	"anomalies": auth.RoleViewer, "incidents": auth.RoleViewer, "incident": auth.RoleViewer, "rules": auth.RoleViewer,
+	"anomalyDetected": auth.RoleViewer, "incidentUpdated": auth.RoleViewer,
+	"acknowledgeIncident": auth.RoleResponder, "resolveIncident": auth.RoleResponder,
+	"reopenIncident": auth.RoleResponder, "mergeIncidents": auth.RoleResponder,
+	"createRule": auth.RoleResponder, "deleteRule": auth.RoleResponder,
+	// Administration.
+	"apiKeys": auth.RoleAdmin, "createAPIKey": auth.RoleAdmin, "revokeAPIKey": auth.RoleAdmin,
+	"usage": auth.RoleAdmin, "auditLog": auth.RoleAdmin,
+}
+
+// RoleOf is the role an operation needs; ok is false for an operation the
+// table does not know (which nobody may call).
+func RoleOf(op string) (role auth.Role, ok bool) {
+	role, ok = roles[op]
+	return role, ok
+}
+
+// Operations lists the operations of the role table, sorted.
+func Operations() []string {
+	out := make([]string, 0, len(roles))
+	for op := range roles {
+		out = append(out, op)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// allow checks that p may call op, and writes a refusal to the tenant's
+// audit log. Every operation of the service starts with it.
+func (s *Service) allow(ctx context.Context, p Principal, op string) error {
+	if p.Tenant == "" {
+		return Invalid("no tenant for this request")
+	}
+	role, ok := roles[op]
+	if !ok {
+		return Forbidden("forbidden: %s is not an operation", op)
+	}
+	if p.Has(role) {
+		return nil
+	}
+	s.audit(ctx, p, "access.denied", op, "denied", "needs the "+string(role)+" role")
+	return Forbidden("forbidden: %s needs the %s role", op, role)
+}

@@ -1,0 +1,129 @@
+// Package service is the guarded API under every face: GraphQL resolvers,
+// MCP tools, the ask box and Slack actions call it, and nothing else. Each
+// operation takes a verified Principal and typed input and returns domain
+// types; the service owns the tenant scope, the role each operation needs
+// (one table, roles.go), maximum ranges and page sizes, the audit entries
+// of changes and refusals, and typed errors (errors.go) that each face maps
+// to its own codes once.
+package service
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/inquest/inquest/agents/detection"
+	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/storage"
+)
+
+// Usage reads metered usage.
+type Usage interface {
+	Usage(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.UsageHour, error)
+}
+
+// Deps are the components the service reads and changes.
+type Deps struct {
+	Events  storage.EventStore
+	Metrics storage.MetricStore
+	// PromQL runs raw PromQL; nil unless VictoriaMetrics holds the metrics.
+	PromQL      storage.PromQLQuerier
+	DeadLetters storage.DeadLetterStore
+	APIKeys     storage.APIKeyStore
+	Audit       storage.AuditStore
+	Incidents   storage.IncidentStore
+	Rules       storage.RuleStore
+	// Detection changes incidents and rules and streams updates; nil where
+	// no detector runs (a gateway of a scaled deployment).
+	Detection *detection.Engine
+	Usage     Usage
+	Pipeline  *ingest.Pipeline
+	Tail      ingest.Tail
+	// OnRevoke is told the ID of a revoked API key, to drop it from caches.
+	OnRevoke func(id string)
+}
+
+// Config bounds what one request may ask for.
+type Config struct {
+	// MaxRange is the longest time range a query may cover; 0 is no limit.
+	MaxRange time.Duration
+	// Now is the clock relative ranges are read against (time.Now if nil).
+	Now func() time.Time
+}
+
+// Service implements every operation. It is safe for concurrent use.
+type Service struct {
+	cfg    Config
+	d      Deps
+	logger *slog.Logger
+}
+
+// New builds the service over its dependencies; a nil logger discards.
+func New(cfg Config, d Deps, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, d: d, logger: logger}
+}
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.cfg.Now() }
+
+// Range is a time range as people write it: RFC3339 timestamps or
+// relative expressions such as now-15m.
+type Range struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// timeRange reads a range against the clock and the range limit.
+func (s *Service) timeRange(r *Range) (storage.TimeRange, error) {
+	if r == nil {
+		return storage.TimeRange{}, Invalid("range is required")
+	}
+	tr, err := storage.ParseTimeRange(r.From, r.To, s.cfg.Now())
+	if err != nil {
+		return tr, Invalid("range: %v", err)
+	}
+	if s.cfg.MaxRange > 0 && tr.End-tr.Start > int64(s.cfg.MaxRange) {
+		return tr, Invalid("range: %s is longer than the limit of %s", time.Duration(tr.End-tr.Start), s.cfg.MaxRange)
+	}
+	return tr, nil
+}
+
+// pageSize reads an optional page size: def when absent, an error naming
+// the argument outside 1..MaxPageSize.
+func pageSize(arg string, v *int, def int) (int, error) {
+	if v == nil {
+		return def, nil
+	}
+	if *v <= 0 || *v > storage.MaxPageSize {
+		return 0, Invalid("%s must be between 1 and %d", arg, storage.MaxPageSize)
+	}
+	return *v, nil
+}
+
+// audit appends an entry to the principal's tenant's audit log. A failure
+// to write it is logged: the action it records has already happened.
+func (s *Service) audit(ctx context.Context, p Principal, action, target, outcome, detail string) {
+	if s.d.Audit == nil || p.Tenant == "" {
+		return
+	}
+	e := storage.AuditEntry{Tenant: p.Tenant, ID: storage.NewID(), TimeUnixNano: s.cfg.Now().UnixNano(), Actor: p.Subject,
+		Action: action, Target: target, Outcome: outcome, Detail: detail}
+	if err := s.d.Audit.AppendAudit(context.WithoutCancel(ctx), []storage.AuditEntry{e}); err != nil {
+		s.logger.Error("audit log write failed", "action", action, "err", err)
+	}
+}
+
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
