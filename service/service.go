@@ -120,7 +120,6 @@ func (s *Service) audit(ctx context.Context, p Principal, action, target, outcom
 	}
 }
 
-
 func deref(s *string) string {
 	if s == nil {
 		return ""
