@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -100,8 +99,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 		return nil
 	})
 	if err != nil {
-		if strings.Contains(err.Error(), "lock") {
-			return nil, fmt.Errorf("open %s: %w", cfg.Path, ErrLocked)
+		if pid := lockHolder(cfg.Path); pid > 0 {
+			return nil, fmt.Errorf("open %s: %w (process %d)", cfg.Path, ErrLocked, pid)
 		}
 		return nil, fmt.Errorf("open duckdb %s: %w", cfg.Path, err)
 	}
