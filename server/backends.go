@@ -108,6 +108,7 @@ func (s *Server) newDetection(store storage.Store) error {
 	dcfg.Resolution, dcfg.MaxSeries, dcfg.ResolveAfter = cfg.DetectionResolution, cfg.DetectionMaxSeries, cfg.DetectionResolveAfter
 	// A step closes once the writers have flushed it.
 	dcfg.Grace = cfg.FlushInterval + 2*time.Second
+	dcfg.Broker = s.updates
 	engine, err := detection.NewEngine(dcfg, store, s.registry, s.logger)
 	if err != nil {
 		return err
@@ -126,6 +127,17 @@ func (s *Server) newDetection(store storage.Store) error {
 		host, _ := os.Hostname()
 		engine.EnablePolling(detection.PollConfig{Events: store, Coordinator: coord, Holder: host + "/" + storage.NewID()})
 	}
+	if s.notifier != nil {
+		engine.OnIncident(s.notifier.Notify)
+	}
+	return nil
+}
+
+// newNotifier sends incident changes to the configured webhooks, from any
+// process that makes them (the detector opens incidents, the lifecycle
+// changes them).
+func (s *Server) newNotifier() {
+	cfg := s.cfg
 	var notifiers []notify.Notifier
 	client := &http.Client{Timeout: 10 * time.Second}
 	if cfg.NotifyWebhookURL != "" {
@@ -136,7 +148,5 @@ func (s *Server) newDetection(store storage.Store) error {
 	}
 	if len(notifiers) > 0 {
 		s.notifier = notify.NewDispatcher(notify.Config{PublicURL: cfg.PublicURL}, notifiers, s.registry, s.logger)
-		engine.OnIncident(s.notifier.Notify)
 	}
-	return nil
 }

@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/inquest/inquest/agents/detection"
+	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/demo"
@@ -65,6 +67,7 @@ type Server struct {
 	demo             *demo.Generator
 
 	detect   *detection.Engine
+	updates  *updates.Broker // anomalies and incident changes to subscribers
 	notifier *notify.Dispatcher
 	stopBg   context.CancelFunc // stops detection and notifications
 
@@ -138,9 +141,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	if s.writer, err = ingest.NewWriter(wcfg, s.bus, store, store, store, s.tail, s.registry, logger); err != nil {
 		return fail(err)
 	}
+	s.updates = updates.NewBroker(s.registry)
+	s.newNotifier()
 	if err := s.newDetection(store); err != nil {
 		return fail(err)
 	}
+	var notifyFn func(storage.Incident, string)
+	if s.notifier != nil {
+		notifyFn = s.notifier.Notify
+	}
+	lifecycle := incidents.New(store, s.updates, notifyFn, logger)
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
 	if s.access.authn != nil {
 		s.access.authn.UseAPIKeys(store, func(tenant, id, reason string) {
@@ -161,7 +171,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange}, service.Deps{
 		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
-		Incidents: store, Rules: store, Detection: s.detect, Usage: s.meter, Pipeline: s.pipeline, Tail: s.tail,
+		Incidents: store, Rules: store, Detection: s.detect, Lifecycle: lifecycle, Updates: s.updates,
+		Usage: s.meter, Pipeline: s.pipeline, Tail: s.tail,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
 				s.access.authn.ForgetAPIKey(id)

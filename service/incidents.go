@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/inquest/inquest/agents/detection"
+	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -108,23 +109,25 @@ func (s *Service) detector(what string) (*detection.Engine, error) {
 	return s.d.Detection, nil
 }
 
-// changeIncident runs one lifecycle change through the detector, which
-// owns open incidents, and audits it.
+// changeIncident runs one lifecycle change and audits it. Two racing
+// changes make one transition: the loser reads the winner's result and is
+// refused as a conflict.
 func (s *Service) changeIncident(ctx context.Context, p Principal, op, action, id string,
-	change func(e *detection.Engine, ctx context.Context, tenant, id, actor string) (*storage.Incident, error)) (*storage.Incident, error) {
+	change func(lc *incidents.Lifecycle, ctx context.Context, tenant, id, actor string) (*storage.Incident, error)) (*storage.Incident, error) {
 	if err := s.allow(ctx, p, op); err != nil {
 		return nil, err
 	}
-	e, err := s.detector("incidents are changed")
-	if err != nil {
-		return nil, err
+	if s.d.Lifecycle == nil {
+		return nil, Unavailable("incidents cannot be changed: this process has no incident store")
 	}
-	in, err := change(e, ctx, p.Tenant, id, p.Subject)
+	in, err := change(s.d.Lifecycle, ctx, p.Tenant, id, p.Subject)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, NotFound("incident %q not found", id)
-	case errors.Is(err, detection.ErrTransition):
+	case errors.Is(err, incidents.ErrTransition):
 		return nil, Conflict("%v", err)
+	case errors.Is(err, storage.ErrConflict):
+		return nil, Conflict("incident %q kept changing while this change was made: read it again", id)
 	case err != nil:
 		return nil, err
 	}
@@ -134,17 +137,17 @@ func (s *Service) changeIncident(ctx context.Context, p Principal, op, action, i
 
 // AcknowledgeIncident takes an open incident in hand.
 func (s *Service) AcknowledgeIncident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
-	return s.changeIncident(ctx, p, "acknowledgeIncident", "acknowledge", id, (*detection.Engine).Acknowledge)
+	return s.changeIncident(ctx, p, "acknowledgeIncident", "acknowledge", id, (*incidents.Lifecycle).Acknowledge)
 }
 
 // ResolveIncident closes an incident by hand.
 func (s *Service) ResolveIncident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
-	return s.changeIncident(ctx, p, "resolveIncident", "resolve", id, (*detection.Engine).Resolve)
+	return s.changeIncident(ctx, p, "resolveIncident", "resolve", id, (*incidents.Lifecycle).Resolve)
 }
 
 // ReopenIncident opens a resolved incident again.
 func (s *Service) ReopenIncident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
-	return s.changeIncident(ctx, p, "reopenIncident", "reopen", id, (*detection.Engine).Reopen)
+	return s.changeIncident(ctx, p, "reopenIncident", "reopen", id, (*incidents.Lifecycle).Reopen)
 }
 
 // MergeIncidents moves the others into the first; they are resolved as
@@ -157,8 +160,8 @@ func (s *Service) MergeIncidents(ctx context.Context, p Principal, into string, 
 		return nil, Invalid("name at least one incident to merge into %q", into)
 	}
 	return s.changeIncident(ctx, p, "mergeIncidents", "merge", into,
-		func(e *detection.Engine, ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
-			return e.Merge(ctx, tenant, id, others, actor)
+		func(lc *incidents.Lifecycle, ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+			return lc.Merge(ctx, tenant, id, others, actor)
 		})
 }
 

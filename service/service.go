@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/inquest/inquest/agents/detection"
+	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/storage"
 )
@@ -34,9 +36,13 @@ type Deps struct {
 	Audit       storage.AuditStore
 	Incidents   storage.IncidentStore
 	Rules       storage.RuleStore
-	// Detection changes incidents and rules and streams updates; nil where
-	// no detector runs (a gateway of a scaled deployment).
+	// Detection changes rules; nil where no detector runs (a gateway of a
+	// scaled deployment).
 	Detection *detection.Engine
+	// Lifecycle makes people's changes to incidents, in any process.
+	Lifecycle *incidents.Lifecycle
+	// Updates streams anomalies and incident changes to subscribers.
+	Updates *updates.Broker
 	Usage     Usage
 	Pipeline  *ingest.Pipeline
 	Tail      ingest.Tail

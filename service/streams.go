@@ -3,7 +3,7 @@ package service
 import (
 	"context"
 
-	"github.com/inquest/inquest/agents/detection"
+	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -25,7 +25,7 @@ func (s *Service) AnomalyDetected(ctx context.Context, p Principal) (<-chan stor
 	if err := s.allow(ctx, p, "anomalyDetected"); err != nil {
 		return nil, err
 	}
-	return relay(ctx, s, p, "anomalies stream", func(u detection.Update) *storage.Anomaly { return u.Anomaly })
+	return relay(ctx, s, p, func(u updates.Update) *storage.Anomaly { return u.Anomaly })
 }
 
 // IncidentUpdated streams the tenant's incidents as they open and change.
@@ -33,17 +33,17 @@ func (s *Service) IncidentUpdated(ctx context.Context, p Principal) (<-chan stor
 	if err := s.allow(ctx, p, "incidentUpdated"); err != nil {
 		return nil, err
 	}
-	return relay(ctx, s, p, "incidents stream", func(u detection.Update) *storage.Incident { return u.Incident })
+	return relay(ctx, s, p, func(u updates.Update) *storage.Incident { return u.Incident })
 }
 
-// relay passes on the detector's updates of the principal's tenant that
-// pick keeps, until ctx ends.
-func relay[T any](ctx context.Context, s *Service, p Principal, what string, pick func(detection.Update) *T) (<-chan T, error) {
-	e, err := s.detector(what)
-	if err != nil {
-		return nil, err
+// relay passes on the updates of the principal's tenant that pick keeps,
+// until ctx ends. Every process has the broker: a gateway streams what
+// the detector and the lifecycle publish (across replicas through Redis).
+func relay[T any](ctx context.Context, s *Service, p Principal, pick func(updates.Update) *T) (<-chan T, error) {
+	if s.d.Updates == nil {
+		return nil, Unavailable("this process does not stream anomalies and incidents")
 	}
-	in := e.Broker().Subscribe(ctx, p.Tenant)
+	in := s.d.Updates.Subscribe(ctx, p.Tenant)
 	out := make(chan T, 16)
 	go func() {
 		defer close(out)

@@ -23,6 +23,22 @@ type Anomaly struct {
 	IncidentID         string
 }
 
+// SeverityRank orders severities: low 1, medium 2, high 3, critical 4,
+// anything else 0.
+func SeverityRank(severity string) int {
+	switch severity {
+	case "critical":
+		return 4
+	case "high":
+		return 3
+	case "medium":
+		return 2
+	case "low":
+		return 1
+	}
+	return 0
+}
+
 // Incident statuses.
 const (
 	IncidentOpen         = "open"
@@ -47,6 +63,19 @@ type Incident struct {
 	ResolvedNano   int64
 	AcknowledgedBy string
 	Timeline       []IncidentEvent
+	// Version counts the changes made through UpdateIncident: a change is
+	// made against the version it read, so that two processes changing
+	// one incident at once cannot both win.
+	Version int64
+}
+
+// Clone copies an incident deeply, so that the copy can change alone.
+func (in *Incident) Clone() Incident {
+	c := *in
+	c.Services = append([]string(nil), in.Services...)
+	c.AnomalyIDs = append([]string(nil), in.AnomalyIDs...)
+	c.Timeline = append([]IncidentEvent(nil), in.Timeline...)
+	return c
 }
 
 // IncidentEvent is one line of an incident's timeline.
@@ -64,7 +93,16 @@ type IncidentStore interface {
 	// Anomalies lists those overlapping the range, newest first; service
 	// narrows them when set.
 	Anomalies(ctx context.Context, tenant string, r TimeRange, service string, limit int) ([]Anomaly, error)
+	// PutIncident stores an incident as it is, version included (imports,
+	// tests); changes go through UpdateIncident.
 	PutIncident(ctx context.Context, in Incident) error
+	// UpdateIncident stores in if the stored incident's version is
+	// version (0: there is none yet), with in.Version set to version+1;
+	// otherwise it returns ErrConflict and changes nothing.
+	UpdateIncident(ctx context.Context, in Incident, version int64) error
+	// OpenIncidents lists every tenant's incidents that are not resolved,
+	// for the detector starting up (never from a request).
+	OpenIncidents(ctx context.Context) ([]Incident, error)
 	// Incidents lists those open at some time in the range, newest first;
 	// status narrows them when set.
 	Incidents(ctx context.Context, tenant string, r TimeRange, status string) ([]Incident, error)

@@ -8,6 +8,10 @@ import (
 // ErrNotFound is returned when a single requested item does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrConflict means a compare-and-set change lost: what it read has been
+// changed since. Read again and decide again.
+var ErrConflict = errors.New("changed by someone else meanwhile")
+
 // EventStore stores and queries the wide events table. Every method takes
 // the tenant inside its arguments and never returns another tenant's rows;
 // an empty tenant is an error, not a wildcard.

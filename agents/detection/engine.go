@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -47,6 +48,10 @@ type EngineConfig struct {
 	// WatchMetrics watches every ingested metric series too (histogram
 	// buckets excepted): gauges by value, counters by rate.
 	WatchMetrics bool
+	// Broker carries anomalies and incident changes to subscribers; the
+	// process's one broker, shared with the incident lifecycle (a broker
+	// of its own if nil).
+	Broker *updates.Broker
 }
 
 // DefaultEngineConfig watches at 10 s with a short warm-up (80 s), so that
@@ -129,7 +134,7 @@ type Engine struct {
 	fresh     []*storage.Anomaly // opened in the steps being scored
 	dirty     map[string]string  // incidents changed meanwhile, and why
 	born      map[string]bool    // incidents opened meanwhile
-	broker    *Broker
+	broker    *updates.Broker
 	notify    func(storage.Incident, string)
 	rules     map[string][]*ruleState
 	poll      *PollConfig
@@ -157,7 +162,10 @@ func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger 
 		series: map[string]*watched{}, perTenant: map[string]int{}, deploys: map[string]map[string]int64{},
 		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{}, graphs: map[string]graphCache{},
 		dirty: map[string]string{}, born: map[string]bool{}, rules: map[string][]*ruleState{}, tenants: map[string]struct{}{},
-		broker: NewBroker(reg)}
+		broker: cfg.Broker}
+	if e.broker == nil {
+		e.broker = updates.NewBroker(reg)
+	}
 	counter := func(name, help string) prometheus.Counter {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 		if reg != nil {
@@ -182,7 +190,7 @@ func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger 
 }
 
 // Broker is where anomalies and incident changes are published.
-func (e *Engine) Broker() *Broker { return e.broker }
+func (e *Engine) Broker() *updates.Broker { return e.broker }
 
 // OnIncident sets a function told of incident changes worth a notification
 // ("opened", "escalated", "resolved", ...); it must not block.
@@ -295,6 +303,9 @@ func (e *Engine) Start(ctx context.Context) {
 	if err := e.LoadRules(ctx); err != nil {
 		e.logger.Error("loading detection rules failed; user rules are not watched", "err", err)
 	}
+	if err := e.LoadOpenIncidents(ctx); err != nil {
+		e.logger.Error("loading open incidents failed; new anomalies open new incidents", "err", err)
+	}
 	tick := e.cfg.Resolution / 5
 	if tick < 100*time.Millisecond {
 		tick = 100 * time.Millisecond
@@ -355,6 +366,7 @@ func (e *Engine) Tick(ctx context.Context) {
 		}
 		work = e.pollSteps(ctx, now)
 	}
+	e.syncIncidents(ctx)
 	for _, w := range work {
 		e.scoreStep(ctx, w.start, w.red, w.metrics)
 	}
@@ -576,7 +588,7 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 		delete(e.anomalies, w.tenant+"/"+a.ID)
 		e.persistAnomaly(ctx, a)
 		e.anomalyEnded(ctx, a)
-		e.broker.publish(Update{Anomaly: a})
+		e.broker.Publish(updates.Update{Anomaly: a})
 	}
 }
 

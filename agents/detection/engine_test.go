@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -46,6 +47,29 @@ func (f *fakeStore) PutIncident(_ context.Context, in storage.Incident) error {
 	defer f.mu.Unlock()
 	f.incidents[in.ID] = in
 	return nil
+}
+
+func (f *fakeStore) UpdateIncident(_ context.Context, in storage.Incident, version int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.incidents[in.ID].Version != version {
+		return storage.ErrConflict
+	}
+	in.Version = version + 1
+	f.incidents[in.ID] = in
+	return nil
+}
+
+func (f *fakeStore) OpenIncidents(context.Context) ([]storage.Incident, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []storage.Incident
+	for _, in := range f.incidents {
+		if in.Status != storage.IncidentResolved {
+			out = append(out, in)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeStore) Incidents(context.Context, string, storage.TimeRange, string) ([]storage.Incident, error) {
@@ -136,9 +160,13 @@ func (s *shop) step() {
 func newShop(t *testing.T) (*shop, *fakeStore) {
 	st := newFakeStore(storage.ServiceEdge{Source: "frontend", Target: "checkout"}, storage.ServiceEdge{Source: "checkout", Target: "payment"},
 		storage.ServiceEdge{Source: "payment", Target: "stripe-api"})
+	return newShopOver(t, st, time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
+}
+
+// newShopOver starts a detector at clock over an existing store.
+func newShopOver(t *testing.T, st *fakeStore, clock time.Time) (*shop, *fakeStore) {
 	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
 	require.NoError(t, err)
-	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	e.now = func() time.Time { return clock }
 	return &shop{t: t, e: e, clock: clock, rng: rand.New(rand.NewPCG(1, 1))}, st
 }
@@ -189,6 +217,10 @@ func TestEngineOpensOneIncidentRootFirst(t *testing.T) {
 	}
 }
 
+// TestIncidentMutations changes a detected incident through the lifecycle,
+// as any process would, and checks that the detector's next ticks keep the
+// change: a new anomaly joins the acknowledged incident without reopening
+// it.
 func TestIncidentMutations(t *testing.T) {
 	s, st := newShop(t)
 	ctx := context.Background()
@@ -202,19 +234,30 @@ func TestIncidentMutations(t *testing.T) {
 	for k := range st.incidents {
 		id = k
 	}
-	in, err := s.e.Acknowledge(ctx, "t1", id, "ann")
+	lc := incidents.New(st, s.e.Broker(), nil, nil)
+	in, err := lc.Acknowledge(ctx, "t1", id, "ann")
 	require.NoError(t, err)
 	assert.Equal(t, storage.IncidentAcknowledged, in.Status)
 	assert.Equal(t, "ann", in.AcknowledgedBy)
-	_, err = s.e.Acknowledge(ctx, "t1", id, "bob")
-	assert.ErrorIs(t, err, ErrTransition, "acknowledged once")
-	_, err = s.e.Acknowledge(ctx, "t2", id, "eve")
+	_, err = lc.Acknowledge(ctx, "t1", id, "bob")
+	assert.ErrorIs(t, err, incidents.ErrTransition, "acknowledged once")
+	_, err = lc.Acknowledge(ctx, "t2", id, "eve")
 	assert.ErrorIs(t, err, storage.ErrNotFound, "another tenant's incident is not found")
 
-	in, err = s.e.Resolve(ctx, "t1", id, "ann")
+	// The fault goes on: the detector's writes keep the acknowledgement.
+	before := len(st.incidents[id].AnomalyIDs)
+	for i := 0; i < 3; i++ {
+		s.step()
+	}
+	got := st.incidents[id]
+	assert.Equal(t, storage.IncidentAcknowledged, got.Status, "the detector did not undo the acknowledgement")
+	assert.Equal(t, "ann", got.AcknowledgedBy)
+	assert.GreaterOrEqual(t, len(got.AnomalyIDs), before)
+
+	in, err = lc.Resolve(ctx, "t1", id, "ann")
 	require.NoError(t, err)
 	assert.Equal(t, storage.IncidentResolved, in.Status)
-	in, err = s.e.Reopen(ctx, "t1", id, "ann")
+	in, err = lc.Reopen(ctx, "t1", id, "ann")
 	require.NoError(t, err)
 	assert.Equal(t, storage.IncidentOpen, in.Status)
 	assert.Equal(t, "reopened", in.Timeline[len(in.Timeline)-1].Kind)
@@ -222,13 +265,43 @@ func TestIncidentMutations(t *testing.T) {
 	other := storage.Incident{Tenant: "t1", ID: "manual", Title: "x", Status: storage.IncidentOpen, Severity: "critical",
 		Services: []string{"cart"}, OpenedNano: 1}
 	require.NoError(t, st.PutIncident(ctx, other))
-	merged, err := s.e.Merge(ctx, "t1", id, []string{"manual"}, "ann")
+	merged, err := lc.Merge(ctx, "t1", id, []string{"manual"}, "ann")
 	require.NoError(t, err)
 	assert.Contains(t, merged.Services, "cart")
 	assert.Equal(t, "critical", merged.Severity)
 	assert.Equal(t, storage.IncidentResolved, st.incidents["manual"].Status)
-	_, err = s.e.Merge(ctx, "t1", id, []string{id}, "ann")
-	assert.ErrorIs(t, err, ErrTransition)
+	_, err = lc.Merge(ctx, "t1", id, []string{id}, "ann")
+	assert.ErrorIs(t, err, incidents.ErrTransition)
+}
+
+// TestRestartKeepsOpenIncidents: a new detector over the same store takes
+// up the open incident, and an anomaly after the restart joins it.
+func TestRestartKeepsOpenIncidents(t *testing.T) {
+	s, st := newShop(t)
+	for i := 0; i < 20; i++ {
+		s.step()
+	}
+	s.faulty = true
+	s.step()
+	require.Len(t, st.incidents, 1)
+	var id string
+	for k := range st.incidents {
+		id = k
+	}
+	before := len(st.incidents[id].AnomalyIDs)
+	// A new engine (a restart) over the same store, at the same time.
+	s2, _ := newShopOver(t, st, s.clock)
+	require.NoError(t, s2.e.LoadOpenIncidents(context.Background()))
+	s2.faulty = false
+	for i := 0; i < 20; i++ {
+		s2.step()
+	}
+	s2.faulty = true
+	s2.step()
+	s2.step()
+	assert.Len(t, st.incidents, 1, "no second incident: the fault after the restart joined the open one")
+	assert.Greater(t, len(st.incidents[id].AnomalyIDs), before, "anomalies after the restart joined it")
+	assert.Equal(t, storage.IncidentOpen, st.incidents[id].Status)
 }
 
 func TestSeriesCap(t *testing.T) {

@@ -2,6 +2,7 @@ package detection
 
 import (
 	"fmt"
+	"github.com/inquest/inquest/storage"
 	"math"
 )
 
@@ -87,16 +88,4 @@ func severity(signal string, score, observed float64) string {
 	return sev
 }
 
-func rank(sev string) int {
-	switch sev {
-	case "critical":
-		return 4
-	case "high":
-		return 3
-	case "medium":
-		return 2
-	case "low":
-		return 1
-	}
-	return 0
-}
+func rank(sev string) int { return storage.SeverityRank(sev) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -94,7 +95,7 @@ func (e *Engine) group(ctx context.Context) {
 	}
 	for _, a := range e.fresh {
 		e.persistAnomaly(ctx, a)
-		e.broker.publish(Update{Anomaly: a})
+		e.broker.Publish(updates.Update{Anomaly: a})
 	}
 	e.fresh = e.fresh[:0]
 	for key, reason := range e.dirty {
@@ -353,12 +354,16 @@ func (e *Engine) title(in *storage.Incident) string {
 
 // save persists an incident and tells subscribers and the notifier.
 func (e *Engine) save(ctx context.Context, in *storage.Incident, reason string) {
-	if err := e.store.PutIncident(ctx, copyIncident(in)); err != nil {
+	if err := e.write(ctx, in); err != nil {
 		e.logger.Error("store incident failed", "err", err)
 	}
-	e.broker.publish(Update{Incident: in})
+	if in.Status == storage.IncidentResolved && reason != "resolved" && reason != "merged" {
+		// A person resolved it meanwhile: nothing more to say of it here.
+		delete(e.incidents, in.Tenant+"/"+in.ID)
+	}
+	e.broker.Publish(updates.Update{Incident: in})
 	if e.notify != nil && reason != "changed" {
-		e.notify(copyIncident(in), reason)
+		e.notify(in.Clone(), reason)
 	}
 }
 
@@ -371,104 +376,102 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// ErrTransition is a status change an incident cannot make.
-var ErrTransition = errors.New("incident cannot make this change")
-
-// load finds an incident in memory or in the store.
-func (e *Engine) load(ctx context.Context, tenant, id string) (*storage.Incident, error) {
-	if in, ok := e.incidents[tenant+"/"+id]; ok {
-		return in, nil
-	}
-	return e.store.Incident(ctx, tenant, id)
-}
-
-// Acknowledge marks an open incident as being handled by actor.
-func (e *Engine) Acknowledge(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
-	return e.transition(ctx, tenant, id, actor, func(in *storage.Incident, now int64) error {
-		if in.Status != storage.IncidentOpen {
-			return fmt.Errorf("%w: it is %s, not open", ErrTransition, in.Status)
+// syncIncidents reads the open incidents back from the store before a
+// tick: a person may have acknowledged, resolved or merged one through any
+// process since. A newer version replaces the copy held here; a resolved
+// one is let go.
+func (e *Engine) syncIncidents(ctx context.Context) {
+	for key, in := range e.incidents {
+		if e.born[key] {
+			continue
 		}
-		in.Status, in.AcknowledgedBy = storage.IncidentAcknowledged, actor
-		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "acknowledged", Actor: actor, Text: "acknowledged by " + actor})
-		return nil
-	}, "acknowledged")
-}
-
-// Resolve closes an incident by hand.
-func (e *Engine) Resolve(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
-	return e.transition(ctx, tenant, id, actor, func(in *storage.Incident, now int64) error {
-		if in.Status == storage.IncidentResolved {
-			return fmt.Errorf("%w: it is resolved already", ErrTransition)
-		}
-		in.Status, in.ResolvedNano = storage.IncidentResolved, now
-		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "resolved", Actor: actor, Text: "resolved by " + actor})
-		return nil
-	}, "resolved")
-}
-
-// Reopen opens a resolved incident again.
-func (e *Engine) Reopen(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
-	return e.transition(ctx, tenant, id, actor, func(in *storage.Incident, now int64) error {
-		if in.Status != storage.IncidentResolved {
-			return fmt.Errorf("%w: it is %s, not resolved", ErrTransition, in.Status)
-		}
-		in.Status, in.ResolvedNano, in.AcknowledgedBy = storage.IncidentOpen, 0, ""
-		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "reopened", Actor: actor, Text: "reopened by " + actor})
-		return nil
-	}, "reopened")
-}
-
-func (e *Engine) transition(ctx context.Context, tenant, id, actor string, change func(*storage.Incident, int64) error, reason string) (*storage.Incident, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	in, err := e.load(ctx, tenant, id)
-	if err != nil {
-		return nil, err
-	}
-	now := e.now().UnixNano()
-	if err := change(in, now); err != nil {
-		return nil, err
-	}
-	in.UpdatedNano = now
-	key := tenant + "/" + id
-	if in.Status == storage.IncidentResolved {
-		delete(e.incidents, key)
-	} else {
-		e.incidents[key] = in
-	}
-	e.save(ctx, in, reason)
-	c := copyIncident(in)
-	return &c, nil
-}
-
-// Merge moves the anomalies, services and timeline of the other incidents
-// into the first; the others are resolved as merged.
-func (e *Engine) Merge(ctx context.Context, tenant, into string, others []string, actor string) (*storage.Incident, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	dst, err := e.load(ctx, tenant, into)
-	if err != nil {
-		return nil, err
-	}
-	now := e.now().UnixNano()
-	for _, id := range others {
-		if id == into {
-			return nil, fmt.Errorf("%w: an incident cannot be merged into itself", ErrTransition)
-		}
-		src, err := e.load(ctx, tenant, id)
+		stored, err := e.store.Incident(ctx, in.Tenant, in.ID)
 		if err != nil {
-			return nil, fmt.Errorf("incident %s: %w", id, err)
+			if !errors.Is(err, storage.ErrNotFound) {
+				e.logger.Warn("reading incident back failed", "incident", in.ID, "err", err)
+			}
+			continue
 		}
-		e.absorb(dst, src, now, actor)
+		if stored.Version <= in.Version {
+			continue
+		}
+		if stored.Status == storage.IncidentResolved {
+			delete(e.incidents, key)
+			continue
+		}
+		e.incidents[key] = stored
 	}
-	dst.Timeline = append(dst.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
-		Text: fmt.Sprintf("%s merged %s into this incident", actor, strings.Join(others, ", "))})
-	if dst.Status == storage.IncidentResolved {
-		dst.Status, dst.ResolvedNano = storage.IncidentOpen, 0
+}
+
+// LoadOpenIncidents takes up the unresolved incidents of the store, so
+// that a restarted detector adds new anomalies to them instead of opening
+// new ones. The restart counts as their last change (the baselines need
+// their warm-up before anything can join). Their old anomalies are not
+// watched any more: an incident whose anomalies were all from before the
+// restart resolves after ResolveAfter unless new ones join it.
+func (e *Engine) LoadOpenIncidents(ctx context.Context) error {
+	open, err := e.store.OpenIncidents(ctx)
+	if err != nil {
+		return fmt.Errorf("load open incidents: %w", err)
 	}
-	e.incidents[tenant+"/"+dst.ID] = dst
-	e.refresh(dst, e.graph(ctx, tenant))
-	e.save(ctx, dst, "changed")
-	c := copyIncident(dst)
-	return &c, nil
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now().UnixNano()
+	for i := range open {
+		in := open[i]
+		in.UpdatedNano = max(in.UpdatedNano, now)
+		e.incidents[in.Tenant+"/"+in.ID] = &in
+	}
+	return nil
+}
+
+// write stores an incident changed by the detector with a compare-and-set
+// on the version it read. When a person changed it meanwhile, their change
+// is kept: the status, who acknowledged and when it was resolved come from
+// the stored copy, the timelines are joined, and the write is tried again.
+func (e *Engine) write(ctx context.Context, in *storage.Incident) error {
+	for range 5 {
+		c := in.Clone()
+		err := e.store.UpdateIncident(ctx, c, in.Version)
+		if err == nil {
+			in.Version++
+			return nil
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+		stored, rerr := e.store.Incident(ctx, in.Tenant, in.ID)
+		if rerr != nil {
+			return rerr
+		}
+		keepTheirs(in, stored)
+	}
+	return fmt.Errorf("incident %s: %w", in.ID, storage.ErrConflict)
+}
+
+// keepTheirs folds a concurrent change from the store into the detector's
+// copy: people own the status; the detector owns anomalies and services.
+func keepTheirs(mine, theirs *storage.Incident) {
+	mine.Version = theirs.Version
+	mine.Status, mine.AcknowledgedBy, mine.ResolvedNano = theirs.Status, theirs.AcknowledgedBy, theirs.ResolvedNano
+	for _, id := range theirs.AnomalyIDs {
+		if !contains(mine.AnomalyIDs, id) {
+			mine.AnomalyIDs = append(mine.AnomalyIDs, id)
+		}
+	}
+	for _, s := range theirs.Services {
+		if !contains(mine.Services, s) {
+			mine.Services = append(mine.Services, s)
+		}
+	}
+	seen := map[storage.IncidentEvent]bool{}
+	for _, ev := range mine.Timeline {
+		seen[ev] = true
+	}
+	for _, ev := range theirs.Timeline {
+		if !seen[ev] {
+			mine.Timeline = append(mine.Timeline, ev)
+		}
+	}
+	sort.SliceStable(mine.Timeline, func(i, j int) bool { return mine.Timeline[i].TimeUnixNano < mine.Timeline[j].TimeUnixNano })
 }

@@ -72,7 +72,7 @@ func (s *Store) Anomalies(ctx context.Context, tenant string, r storage.TimeRang
 }
 
 const incidentColumns = `tenant_id, id, title, severity, status, services, anomaly_ids, opened_ts, updated_ts, resolved_ts,
-	acknowledged_by, timeline`
+	acknowledged_by, timeline, version`
 
 // PutIncident inserts or replaces an incident by tenant and ID.
 func (s *Store) PutIncident(ctx context.Context, in storage.Incident) error {
@@ -83,12 +83,56 @@ func (s *Store) PutIncident(ctx context.Context, in storage.Incident) error {
 	if err != nil {
 		return fmt.Errorf("put incident: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, "INSERT OR REPLACE INTO incidents ("+incidentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	if _, err := s.db.ExecContext(ctx, "INSERT OR REPLACE INTO incidents ("+incidentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		in.Tenant, in.ID, in.Title, in.Severity, in.Status, strs(in.Services), strs(in.AnomalyIDs), in.OpenedNano, in.UpdatedNano,
-		in.ResolvedNano, in.AcknowledgedBy, string(tl)); err != nil {
+		in.ResolvedNano, in.AcknowledgedBy, string(tl), in.Version); err != nil {
 		return fmt.Errorf("put incident: %w", err)
 	}
 	return nil
+}
+
+// UpdateIncident is a compare-and-set on the incident's version. The
+// store's own lock makes the read and the write one step in this process,
+// which is the only one writing the embedded file.
+func (s *Store) UpdateIncident(ctx context.Context, in storage.Incident, version int64) error {
+	if in.Tenant == "" || in.ID == "" {
+		return fmt.Errorf("update incident: incident without tenant or id")
+	}
+	s.casMu.Lock()
+	defer s.casMu.Unlock()
+	var stored int64
+	err := s.db.QueryRowContext(ctx, "SELECT version FROM incidents WHERE tenant_id = ? AND id = ?", in.Tenant, in.ID).Scan(&stored)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if version != 0 {
+			return storage.ErrConflict
+		}
+	case err != nil:
+		return fmt.Errorf("update incident: %w", err)
+	case stored != version:
+		return storage.ErrConflict
+	}
+	in.Version = version + 1
+	return s.PutIncident(ctx, in)
+}
+
+// OpenIncidents lists every tenant's unresolved incidents.
+func (s *Store) OpenIncidents(ctx context.Context) ([]storage.Incident, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE status != ? ORDER BY tenant_id, opened_ts, id",
+		storage.IncidentResolved)
+	if err != nil {
+		return nil, fmt.Errorf("open incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.Incident
+	for rows.Next() {
+		in, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("open incidents: scan: %w", err)
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
 }
 
 func scanIncident(rows interface{ Scan(...any) error }) (storage.Incident, error) {
@@ -98,7 +142,7 @@ func scanIncident(rows interface{ Scan(...any) error }) (storage.Incident, error
 		tl        string
 	)
 	if err := rows.Scan(&in.Tenant, &in.ID, &in.Title, &in.Severity, &in.Status, &svcs, &ids, &in.OpenedNano, &in.UpdatedNano,
-		&in.ResolvedNano, &in.AcknowledgedBy, &tl); err != nil {
+		&in.ResolvedNano, &in.AcknowledgedBy, &tl, &in.Version); err != nil {
 		return in, err
 	}
 	in.Services, in.AnomalyIDs = svcs.Get(), ids.Get()

@@ -113,6 +113,8 @@ CREATE TABLE IF NOT EXISTS incidents (
     timeline        VARCHAR NOT NULL, -- JSON list of events
     PRIMARY KEY (tenant_id, id)
 );
+-- Bumped by every compare-and-set change (storage.IncidentStore.UpdateIncident).
+ALTER TABLE incidents ADD COLUMN IF NOT EXISTS version BIGINT DEFAULT 0;
 
 CREATE TABLE IF NOT EXISTS rules (
     tenant_id  VARCHAR NOT NULL,

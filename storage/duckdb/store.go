@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -58,6 +59,8 @@ func (c Config) Validate() error {
 type Store struct {
 	db     *sql.DB
 	logger *slog.Logger
+	// casMu makes each compare-and-set one step.
+	casMu sync.Mutex
 }
 
 var _ storage.Store = (*Store)(nil)

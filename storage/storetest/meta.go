@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,7 +92,7 @@ func testAudit(t *testing.T, s storage.Store) {
 	assert.Error(t, s.AppendAudit(ctx, []storage.AuditEntry{{ID: "x"}}), "an entry needs a tenant")
 }
 
-func testIncidents(t *testing.T, s storage.Store) {
+func testIncidents(t *testing.T, s storage.IncidentStore) {
 	ctx := context.Background()
 	min := int64(time.Minute)
 	a := storage.Anomaly{Tenant: "t1", ID: "a1", Series: "red:payment:p99_ms", Service: "payment", Signal: "p99_ms",
@@ -139,6 +141,66 @@ func testIncidents(t *testing.T, s storage.Store) {
 	assert.True(t, errors.Is(err, storage.ErrNotFound))
 	_, err = s.Incidents(ctx, "", all(), "")
 	assert.Error(t, err, "an empty tenant is refused")
+	testIncidentCAS(t, s)
+}
+
+// testIncidentCAS: changes are compare-and-set on the version; of racing
+// changes made against one version exactly one wins.
+func testIncidentCAS(t *testing.T, s storage.IncidentStore) {
+	ctx := context.Background()
+	in := storage.Incident{Tenant: "t1", ID: "cas", Title: "cas", Severity: "high", Status: storage.IncidentOpen,
+		Services: []string{"payment"}, AnomalyIDs: []string{}, OpenedNano: base, UpdatedNano: base,
+		Timeline: []storage.IncidentEvent{{TimeUnixNano: base, Kind: "opened", Text: "opened"}}}
+	require.NoError(t, s.UpdateIncident(ctx, in, 0), "a new incident is created at version 1")
+	assert.True(t, errors.Is(s.UpdateIncident(ctx, in, 0), storage.ErrConflict), "it exists already")
+	got, err := s.Incident(ctx, "t1", "cas")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Version)
+
+	const racers = 20
+	wins := make(chan string, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := *got
+			c.Status, c.AcknowledgedBy = storage.IncidentAcknowledged, fmt.Sprintf("racer-%d", i)
+			err := s.UpdateIncident(ctx, c, got.Version)
+			if err == nil {
+				wins <- c.AcknowledgedBy
+			} else {
+				assert.True(t, errors.Is(err, storage.ErrConflict), err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(wins)
+	var winners []string
+	for w := range wins {
+		winners = append(winners, w)
+	}
+	require.Len(t, winners, 1, "one change wins")
+	got, err = s.Incident(ctx, "t1", "cas")
+	require.NoError(t, err)
+	assert.Equal(t, winners[0], got.AcknowledgedBy)
+	assert.Equal(t, int64(2), got.Version)
+
+	open, err := s.OpenIncidents(ctx)
+	require.NoError(t, err)
+	ids := map[string]bool{}
+	for _, o := range open {
+		ids[o.Tenant+"/"+o.ID] = true
+		assert.NotEqual(t, storage.IncidentResolved, o.Status)
+	}
+	assert.True(t, ids["t1/cas"] && ids["t2/i1"], "every tenant's unresolved incidents: %v", ids)
+	got.Status, got.ResolvedNano = storage.IncidentResolved, base+int64(time.Hour)
+	require.NoError(t, s.UpdateIncident(ctx, *got, got.Version))
+	open, err = s.OpenIncidents(ctx)
+	require.NoError(t, err)
+	for _, o := range open {
+		assert.NotEqual(t, "cas", o.ID, "a resolved incident is not open")
+	}
 }
 
 func testRules(t *testing.T, s storage.Store) {

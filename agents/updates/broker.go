@@ -1,4 +1,8 @@
-package detection
+// Package updates carries anomaly and incident changes to the subscribers
+// of a tenant: the GraphQL subscriptions and, later, every other face.
+// The detector and the incident lifecycle publish; any process may
+// subscribe, whether it detects or not.
+package updates
 
 import (
 	"context"
@@ -54,14 +58,15 @@ func (b *Broker) Subscribe(ctx context.Context, tenant string) <-chan Update {
 	return ch
 }
 
-func (b *Broker) publish(u Update) {
+// Publish hands an update to the tenant's subscribers, as a copy.
+func (b *Broker) Publish(u Update) {
 	tenant := ""
 	switch {
 	case u.Anomaly != nil:
 		a := *u.Anomaly
 		u.Anomaly, tenant = &a, a.Tenant
 	case u.Incident != nil:
-		in := copyIncident(u.Incident)
+		in := u.Incident.Clone()
 		u.Incident, tenant = &in, in.Tenant
 	}
 	b.mu.Lock()
@@ -73,12 +78,4 @@ func (b *Broker) publish(u Update) {
 			b.dropped.Inc()
 		}
 	}
-}
-
-func copyIncident(in *storage.Incident) storage.Incident {
-	c := *in
-	c.Services = append([]string(nil), in.Services...)
-	c.AnomalyIDs = append([]string(nil), in.AnomalyIDs...)
-	c.Timeline = append([]storage.IncidentEvent(nil), in.Timeline...)
-	return c
 }

@@ -1,0 +1,238 @@
+// Package incidents owns what people do to incidents: acknowledge, resolve,
+// reopen and merge. Each change is a compare-and-set on the incident's
+// version in the store, so that any process (a gateway, a writer, a Slack
+// action, an MCP tool) can make it, and two racing changes make one
+// transition. The detector, which opens incidents and adds anomalies to
+// them, sees these changes at its next tick.
+package incidents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/storage"
+)
+
+// ErrTransition is a change the incident's status does not allow (an
+// acknowledgement of a resolved incident).
+var ErrTransition = errors.New("incident cannot make this change")
+
+// Lifecycle makes people's changes to incidents.
+type Lifecycle struct {
+	store  storage.IncidentStore
+	broker *updates.Broker
+	notify func(storage.Incident, string)
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// New makes the lifecycle over the store; changes are published to broker
+// (nil: nobody) and, for notifications, told to notify (nil: nobody).
+func New(store storage.IncidentStore, broker *updates.Broker, notify func(storage.Incident, string), logger *slog.Logger) *Lifecycle {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Lifecycle{store: store, broker: broker, notify: notify, logger: logger, now: time.Now}
+}
+
+// attempts bounds the re-reads after a lost compare-and-set: each lost
+// race means someone else changed the incident, and the change is decided
+// again on what they left.
+const attempts = 5
+
+// change reads the incident, applies edit and stores it if nobody changed
+// it meanwhile, reading again otherwise.
+func (l *Lifecycle) change(ctx context.Context, tenant, id string, edit func(*storage.Incident, int64) error, reason string) (*storage.Incident, error) {
+	for range attempts {
+		in, err := l.store.Incident(ctx, tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		version := in.Version
+		now := l.now().UnixNano()
+		if err := edit(in, now); err != nil {
+			return nil, err
+		}
+		in.UpdatedNano = now
+		err = l.store.UpdateIncident(ctx, *in, version)
+		if errors.Is(err, storage.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		in.Version = version + 1
+		l.announce(in, reason)
+		return in, nil
+	}
+	return nil, fmt.Errorf("incident %s: %w", id, storage.ErrConflict)
+}
+
+func (l *Lifecycle) announce(in *storage.Incident, reason string) {
+	if l.broker != nil {
+		l.broker.Publish(updates.Update{Incident: in})
+	}
+	if l.notify != nil {
+		l.notify(in.Clone(), reason)
+	}
+}
+
+// Acknowledge marks an open incident as being handled by actor.
+func (l *Lifecycle) Acknowledge(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+	return l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
+		if in.Status != storage.IncidentOpen {
+			return fmt.Errorf("%w: it is %s, not open", ErrTransition, in.Status)
+		}
+		in.Status, in.AcknowledgedBy = storage.IncidentAcknowledged, actor
+		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "acknowledged", Actor: actor, Text: "acknowledged by " + actor})
+		return nil
+	}, "acknowledged")
+}
+
+// Resolve closes an incident by hand.
+func (l *Lifecycle) Resolve(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+	return l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
+		if in.Status == storage.IncidentResolved {
+			return fmt.Errorf("%w: it is resolved already", ErrTransition)
+		}
+		in.Status, in.ResolvedNano = storage.IncidentResolved, now
+		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "resolved", Actor: actor, Text: "resolved by " + actor})
+		return nil
+	}, "resolved")
+}
+
+// Reopen opens a resolved incident again.
+func (l *Lifecycle) Reopen(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+	return l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
+		if in.Status != storage.IncidentResolved {
+			return fmt.Errorf("%w: it is %s, not resolved", ErrTransition, in.Status)
+		}
+		in.Status, in.ResolvedNano, in.AcknowledgedBy = storage.IncidentOpen, 0, ""
+		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "reopened", Actor: actor, Text: "reopened by " + actor})
+		return nil
+	}, "reopened")
+}
+
+// Merge moves the anomalies, services and timeline of the others into the
+// first incident; each other is resolved as merged. Each incident is
+// changed by its own compare-and-set: the others first, so that a failure
+// part-way leaves anomalies in a resolved incident rather than in two.
+func (l *Lifecycle) Merge(ctx context.Context, tenant, into string, others []string, actor string) (*storage.Incident, error) {
+	if _, err := l.store.Incident(ctx, tenant, into); err != nil {
+		return nil, err
+	}
+	var moved []*storage.Incident
+	for _, id := range others {
+		if id == into {
+			return nil, fmt.Errorf("%w: an incident cannot be merged into itself", ErrTransition)
+		}
+		src, err := l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
+			if in.Status == storage.IncidentResolved && hasMerge(in) {
+				return fmt.Errorf("%w: %s was merged already", ErrTransition, id)
+			}
+			in.Status, in.ResolvedNano = storage.IncidentResolved, now
+			in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
+				Text: fmt.Sprintf("merged into %s by %s", into, actor)})
+			return nil
+		}, "merged")
+		if err != nil {
+			return nil, fmt.Errorf("incident %s: %w", id, err)
+		}
+		moved = append(moved, src)
+	}
+	dst, err := l.change(ctx, tenant, into, func(dst *storage.Incident, now int64) error {
+		for _, src := range moved {
+			absorb(dst, src)
+		}
+		dst.Timeline = append(dst.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
+			Text: fmt.Sprintf("%s merged %s into this incident", actor, strings.Join(others, ", "))})
+		if dst.Status == storage.IncidentResolved {
+			dst.Status, dst.ResolvedNano = storage.IncidentOpen, 0
+		}
+		return nil
+	}, "changed")
+	if err != nil {
+		return nil, err
+	}
+	l.moveAnomalies(ctx, tenant, dst, moved)
+	return dst, nil
+}
+
+// absorb takes src's anomalies, services, timeline and severity into dst.
+func absorb(dst, src *storage.Incident) {
+	for _, a := range src.AnomalyIDs {
+		if !contains(dst.AnomalyIDs, a) {
+			dst.AnomalyIDs = append(dst.AnomalyIDs, a)
+		}
+	}
+	for _, s := range src.Services {
+		if !contains(dst.Services, s) {
+			dst.Services = append(dst.Services, s)
+		}
+	}
+	for _, e := range src.Timeline {
+		if e.Kind != "merged" {
+			dst.Timeline = append(dst.Timeline, e)
+		}
+	}
+	sort.SliceStable(dst.Timeline, func(i, j int) bool { return dst.Timeline[i].TimeUnixNano < dst.Timeline[j].TimeUnixNano })
+	if storage.SeverityRank(src.Severity) > storage.SeverityRank(dst.Severity) {
+		dst.Severity = src.Severity
+	}
+	dst.OpenedNano = min(dst.OpenedNano, src.OpenedNano)
+}
+
+// moveAnomalies points the moved incidents' anomalies at dst. A failure is
+// logged: the incidents already say where the anomalies belong.
+func (l *Lifecycle) moveAnomalies(ctx context.Context, tenant string, dst *storage.Incident, moved []*storage.Incident) {
+	want := map[string]bool{}
+	start := dst.OpenedNano
+	for _, src := range moved {
+		for _, id := range src.AnomalyIDs {
+			want[id] = true
+		}
+		start = min(start, src.OpenedNano)
+	}
+	if len(want) == 0 {
+		return
+	}
+	as, err := l.store.Anomalies(ctx, tenant, storage.TimeRange{Start: start - 1, End: l.now().UnixNano() + 1}, "", storage.MaxPageSize)
+	if err == nil {
+		var changed []storage.Anomaly
+		for _, a := range as {
+			if want[a.ID] {
+				a.IncidentID = dst.ID
+				changed = append(changed, a)
+			}
+		}
+		err = l.store.PutAnomalies(ctx, changed)
+	}
+	if err != nil {
+		l.logger.Error("merge: moving anomalies failed", "incident", dst.ID, "err", err)
+	}
+}
+
+func hasMerge(in *storage.Incident) bool {
+	for _, e := range in.Timeline {
+		if e.Kind == "merged" && strings.HasPrefix(e.Text, "merged into") {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
