@@ -42,10 +42,10 @@ type Deps struct {
 	// Lifecycle makes people's changes to incidents, in any process.
 	Lifecycle *incidents.Lifecycle
 	// Updates streams anomalies and incident changes to subscribers.
-	Updates *updates.Broker
-	Usage     Usage
-	Pipeline  *ingest.Pipeline
-	Tail      ingest.Tail
+	Updates  *updates.Broker
+	Usage    Usage
+	Pipeline *ingest.Pipeline
+	Tail     ingest.Tail
 	// OnRevoke is told the ID of a revoked API key, to drop it from caches.
 	OnRevoke func(id string)
 }
