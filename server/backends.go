@@ -3,6 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/storage/pubsub"
+	"github.com/inquest/inquest/storage/redisstore"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"net/http"
 	"os"
@@ -99,6 +103,35 @@ func (s *Server) runsGateway() bool { return s.cfg.Role != "writer" }
 
 // newDetection builds the detectors where records are stored (roles all
 // and writer) and the notifications of incident changes.
+// detectionStore is what the detector reads and writes: anomalies and
+// incidents where every replica shares them, rules and the service graph
+// from the stores.
+type detectionStore struct {
+	storage.IncidentStore
+	storage.RuleStore
+	storage.EventStore
+}
+
+// newIncidents decides where anomalies and incidents live and how their
+// changes reach subscribers: the embedded store and this process, or, with
+// Redis, one store and one stream for every replica, so that an incident
+// opened by a writer can be acknowledged through any gateway and is
+// streamed by all of them.
+func (s *Server) newIncidents(store storage.Store) {
+	s.updates = updates.NewBroker(s.registry)
+	s.incidents = store
+	if s.redis == nil {
+		return
+	}
+	s.incidents = redisstore.NewIncidents(s.redis, "inquest:")
+	errs := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "inquest_updates_redis_errors_total", Help: "Anomaly and incident updates not published to or not read from Redis.",
+	})
+	s.registry.MustRegister(errs)
+	s.urelay = pubsub.New(s.redis, "inquest:updates", s.updates.Deliver, errs, s.logger)
+	s.updates.RelayThrough(s.urelay.Publish)
+}
+
 func (s *Server) newDetection(store storage.Store) error {
 	cfg := s.cfg
 	if !cfg.Detection || !s.runsWriter() {
@@ -109,7 +142,7 @@ func (s *Server) newDetection(store storage.Store) error {
 	// A step closes once the writers have flushed it.
 	dcfg.Grace = cfg.FlushInterval + 2*time.Second
 	dcfg.Broker = s.updates
-	engine, err := detection.NewEngine(dcfg, store, s.registry, s.logger)
+	engine, err := detection.NewEngine(dcfg, detectionStore{s.incidents, store, store}, s.registry, s.logger)
 	if err != nil {
 		return err
 	}

@@ -5,16 +5,20 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/client"
 	"github.com/VictoriaMetrics/VictoriaMetrics/lib/prompbmarshal"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/redisstore"
 	"github.com/inquest/inquest/storage/storetest"
 )
 
@@ -123,6 +127,8 @@ func TestScaledDeployment(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "unexpected token", "a PromQL syntax error is shown as it is")
 
+	incidentsAcrossReplicas(t, a, b, redisAddr)
+
 	// Ready means every backend answers.
 	resp, err := http.Get(a.url("/readyz"))
 	require.NoError(t, err)
@@ -140,4 +146,77 @@ func TestRawPromQLNeedsVictoriaMetrics(t *testing.T) {
 	err = s.gql.Post(`query($r: TimeRangeInput!) { metricSeries(input: {range: $r}) { name } }`, &resp, client.Var("r", lastHour))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "metric name is required")
+}
+
+// incidentsAcrossReplicas: anomalies and incidents live in Redis, shared by
+// every replica. An incident stored as the writer's detector stores it is
+// acknowledged through gateway A, read back acknowledged through gateway
+// B and streamed by B's subscription; two acknowledgements racing through
+// A and B make one transition and one audit entry.
+func incidentsAcrossReplicas(t *testing.T, a, b *testServer, redisAddr string) {
+	t.Helper()
+	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rc.Close()
+	shared := redisstore.NewIncidents(rc, "inquest:")
+	ctx := context.Background()
+	open := func(id string) {
+		now := time.Now().UnixNano()
+		require.NoError(t, shared.UpdateIncident(ctx, storage.Incident{Tenant: "default", ID: id, Title: "payment: p99 latency 1.8 s",
+			Severity: "high", Status: storage.IncidentOpen, Services: []string{"payment"}, OpenedNano: now, UpdatedNano: now,
+			Timeline: []storage.IncidentEvent{{TimeUnixNano: now, Kind: "opened", Text: "opened"}}}, 0))
+	}
+	open("inc-shared")
+
+	sub := b.gql.Websocket(`subscription { incidentUpdated { id status acknowledgedBy } }`)
+	defer sub.Close()
+	var ack struct {
+		AcknowledgeIncident struct{ Status string }
+	}
+	a.gql.MustPost(`mutation { acknowledgeIncident(id: "inc-shared") { status } }`, &ack)
+	assert.Equal(t, "acknowledged", ack.AcknowledgeIncident.Status)
+	var one struct {
+		Incident struct{ Status, AcknowledgedBy string }
+	}
+	b.gql.MustPost(`{ incident(id: "inc-shared") { status acknowledgedBy } }`, &one)
+	assert.Equal(t, "acknowledged", one.Incident.Status, "gateway B reads what gateway A changed")
+	var upd struct {
+		IncidentUpdated struct{ ID, Status, AcknowledgedBy string }
+	}
+	require.NoError(t, sub.Next(&upd))
+	assert.Equal(t, "inc-shared", upd.IncidentUpdated.ID)
+	assert.Equal(t, "acknowledged", upd.IncidentUpdated.Status, "B's subscription streams A's change")
+
+	open("inc-race")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, gw := range []*testServer{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out struct{ AcknowledgeIncident struct{ Status string } }
+			errs[i] = gw.gql.Post(`mutation { acknowledgeIncident(id: "inc-race") { status } }`, &out)
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+			assert.Contains(t, err.Error(), "not open", "the loser hears why")
+		}
+	}
+	assert.Equal(t, 1, failed, "one of two racing acknowledgements wins: %v", errs)
+	entries := 0
+	for _, gw := range []*testServer{a, b} {
+		var log struct {
+			AuditLog []struct{ Action, Target string }
+		}
+		gw.gql.MustPost(`{ auditLog(range: {from: "now-1h", to: "now+1m"}) { action target } }`, &log)
+		for _, e := range log.AuditLog {
+			if e.Action == "incident.acknowledge" && e.Target == "inc-race" {
+				entries++
+			}
+		}
+	}
+	assert.Equal(t, 1, entries, "one transition, one audit entry")
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/cache"
 	"github.com/inquest/inquest/storage/duckdb"
+	"github.com/inquest/inquest/storage/pubsub"
 	"github.com/inquest/inquest/usage"
 )
 
@@ -66,10 +67,14 @@ type Server struct {
 	addrs            Addrs
 	demo             *demo.Generator
 
-	detect   *detection.Engine
-	updates  *updates.Broker // anomalies and incident changes to subscribers
-	notifier *notify.Dispatcher
-	stopBg   context.CancelFunc // stops detection and notifications
+	detect  *detection.Engine
+	updates *updates.Broker // anomalies and incident changes to subscribers
+	// incidents keeps anomalies and incidents: the embedded store, or Redis
+	// shared by every replica.
+	incidents storage.IncidentStore
+	urelay    *pubsub.Relay[updates.Update] // the broker across replicas (Redis)
+	notifier  *notify.Dispatcher
+	stopBg    context.CancelFunc // stops detection and notifications
 
 	ready    atomic.Bool
 	wg       sync.WaitGroup
@@ -141,7 +146,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	if s.writer, err = ingest.NewWriter(wcfg, s.bus, store, store, store, s.tail, s.registry, logger); err != nil {
 		return fail(err)
 	}
-	s.updates = updates.NewBroker(s.registry)
+	s.newIncidents(store)
 	s.newNotifier()
 	if err := s.newDetection(store); err != nil {
 		return fail(err)
@@ -150,7 +155,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	if s.notifier != nil {
 		notifyFn = s.notifier.Notify
 	}
-	lifecycle := incidents.New(store, s.updates, notifyFn, logger)
+	lifecycle := incidents.New(s.incidents, s.updates, notifyFn, logger)
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
 	if s.access.authn != nil {
 		s.access.authn.UseAPIKeys(store, func(tenant, id, reason string) {
@@ -171,7 +176,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange}, service.Deps{
 		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
-		Incidents: store, Rules: store, Detection: s.detect, Lifecycle: lifecycle, Updates: s.updates,
+		Incidents: s.incidents, Rules: store, Detection: s.detect, Lifecycle: lifecycle, Updates: s.updates,
 		Usage: s.meter, Pipeline: s.pipeline, Tail: s.tail,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
@@ -202,6 +207,11 @@ func (s *Server) Addrs() Addrs { return s.addrs }
 func (s *Server) Start(ctx context.Context) error {
 	if s.rtail != nil {
 		if err := s.rtail.Start(ctx); err != nil {
+			return err
+		}
+	}
+	if s.urelay != nil {
+		if err := s.urelay.Start(ctx); err != nil {
 			return err
 		}
 	}
@@ -345,6 +355,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		errs = append(errs, s.meter.Shutdown(ctx))
 		errs = append(errs, s.store.Close())
+		if s.urelay != nil {
+			errs = append(errs, s.urelay.Shutdown(ctx))
+		}
 		if s.rtail != nil {
 			errs = append(errs, s.rtail.Shutdown(ctx))
 		}

@@ -27,6 +27,9 @@ type Broker struct {
 	mu      sync.Mutex
 	subs    map[string]map[chan Update]struct{}
 	dropped prometheus.Counter
+	// out, when set, takes what is published instead of delivering it
+	// here: a relay to the other replicas, which delivers here too.
+	out func(Update)
 }
 
 // NewBroker makes a broker.
@@ -58,8 +61,24 @@ func (b *Broker) Subscribe(ctx context.Context, tenant string) <-chan Update {
 	return ch
 }
 
-// Publish hands an update to the tenant's subscribers, as a copy.
+// RelayThrough sends what is published through out (a relay across
+// replicas, which calls Deliver on every replica, this one included). Set
+// it before the broker is used.
+func (b *Broker) RelayThrough(out func(Update)) { b.out = out }
+
+// Publish hands an update to the tenant's subscribers, on every replica
+// when a relay is set.
 func (b *Broker) Publish(u Update) {
+	if b.out != nil {
+		b.out(u)
+		return
+	}
+	b.Deliver(u)
+}
+
+// Deliver hands an update to this process's subscribers of its tenant, as
+// a copy.
+func (b *Broker) Deliver(u Update) {
 	tenant := ""
 	switch {
 	case u.Anomaly != nil:

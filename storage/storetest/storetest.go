@@ -43,6 +43,12 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Rules", func(t *testing.T) { testRules(t, open(t)) })
 }
 
+// RunIncidents runs the anomaly and incident part of the suite, for
+// stores that keep only those (Redis in a scaled deployment).
+func RunIncidents(t *testing.T, open func(t *testing.T) storage.IncidentStore) {
+	t.Run("AnomaliesAndIncidents", func(t *testing.T) { testIncidents(t, open(t)) })
+}
+
 // RunEvents runs the event store's part of the suite.
 func RunEvents(t *testing.T, open EventOpener) {
 	t.Run("AggregateWeightedCounts", func(t *testing.T) { testAggregate(t, open(t)) })

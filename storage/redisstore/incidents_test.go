@@ -1,0 +1,24 @@
+package redisstore_test
+
+import (
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/redisstore"
+	"github.com/inquest/inquest/storage/storetest"
+)
+
+// TestConformance runs the incident part of the store suite on a real
+// Redis, each run under a prefix of its own.
+func TestConformance(t *testing.T) {
+	addr, _ := storetest.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	storetest.RunIncidents(t, func(t *testing.T) storage.IncidentStore {
+		require.NoError(t, c.Ping(t.Context()).Err())
+		return redisstore.NewIncidents(c, "test-"+storage.NewID()+":")
+	})
+}
