@@ -18,8 +18,22 @@ type builder struct {
 
 func newBuilder(db string) *builder { return &builder{Builder: &sqlbuild.Builder{}, db: db} }
 
-// dialect gives the shared filter logic ClickHouse's expressions.
-type dialect struct{}
+// dialect gives the shared filter logic and select skeleton ClickHouse's
+// expressions.
+type dialect struct{ db string }
+
+func (d dialect) Events() string { return d.db + ".events" }
+func (dialect) Agg(b *sqlbuild.Builder, a storage.Aggregation, seconds float64) {
+	(&builder{Builder: b}).agg(a, seconds)
+}
+
+// Bucket is integer division, so that buckets start at multiples of width.
+func (dialect) Bucket(b *sqlbuild.Builder, width int64) {
+	b.W("intDiv(ts, ")
+	b.Arg(width)
+	b.W(") * ")
+	b.Arg(width)
+}
 
 func (dialect) Str(b *sqlbuild.Builder, f storage.Field) { (&builder{Builder: b}).strExpr(f) }
 func (dialect) Num(b *sqlbuild.Builder, f storage.Field) { (&builder{Builder: b}).numExpr(f) }
@@ -132,7 +146,7 @@ func (b *builder) numExpr(f storage.Field) {
 
 // where writes the tenant, time range and filters.
 func (b *builder) where(tenant string, r storage.TimeRange, filters []storage.Filter) error {
-	return sqlbuild.Where(b.Builder, dialect{}, tenant, r, filters)
+	return sqlbuild.Where(b.Builder, dialect{db: b.db}, tenant, r, filters)
 }
 
 // agg writes one aggregation as a Nullable(Float64); seconds is the window
@@ -183,55 +197,15 @@ func (b *builder) agg(a storage.Aggregation, seconds float64) {
 	b.w("))")
 }
 
-// groupedSelect writes SELECT [b,] g..., a... FROM events WHERE ...
-// GROUP BY ...; keys, when given, keeps only the groups listed (the top
-// groups of a bucketed query).
+// groupedSelect writes the shared skeleton (sqlbuild.GroupedSelect);
+// keys, when given, keeps only the groups listed (the top groups of a
+// bucketed query).
 func (b *builder) groupedSelect(q *storage.Query, withBucket bool, keys [][]*string) error {
-	b.w("SELECT ")
-	seconds := q.Range.Seconds()
-	if withBucket {
-		b.w("intDiv(ts, ")
-		b.arg(int64(q.Bucket))
-		b.w(") * ")
-		b.arg(int64(q.Bucket))
-		b.w(" AS b, ")
-		seconds = q.Bucket.Seconds()
-	}
-	for i, g := range q.GroupBy {
-		b.strExpr(g)
-		b.w(fmt.Sprintf(" AS g%d, ", i))
-	}
-	for i, a := range q.Aggregations {
-		if i > 0 {
-			b.w(", ")
-		}
-		b.agg(a, seconds)
-		b.w(fmt.Sprintf(" AS a%d", i))
-	}
-	b.w(" FROM ")
-	b.table("events")
-	if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {
-		return err
-	}
+	var keep func(*sqlbuild.Builder)
 	if keys != nil {
-		b.keyFilter(len(q.GroupBy), keys)
+		keep = func(sb *sqlbuild.Builder) { (&builder{Builder: sb}).keyFilter(len(q.GroupBy), keys) }
 	}
-	var groups []string
-	if withBucket {
-		groups = append(groups, "b")
-	}
-	for i := range q.GroupBy {
-		groups = append(groups, fmt.Sprintf("g%d", i))
-	}
-	for i, g := range groups {
-		if i == 0 {
-			b.w(" GROUP BY ")
-		} else {
-			b.w(", ")
-		}
-		b.w(g)
-	}
-	return nil
+	return sqlbuild.GroupedSelect(b.Builder, dialect{db: b.db}, q, withBucket, keep)
 }
 
 // keyFilter keeps rows whose group keys are one of keys. A NULL key is
@@ -274,7 +248,6 @@ func compileGroups(db string, q *storage.Query) (string, []any, error) {
 	if err := b.groupedSelect(q, false, nil); err != nil {
 		return "", nil, err
 	}
-	b.Having(q)
 	if len(q.GroupBy) > 0 {
 		b.w(" ORDER BY ", sqlbuild.OrderClause(q, ""), " LIMIT ")
 		b.arg(q.Limit)

@@ -7,6 +7,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/internal/sqlbuild"
 )
 
 // Aggregate runs an aggregate query: one query without buckets or without
@@ -16,13 +17,7 @@ func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.Aggreg
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	res := &storage.AggregateResult{}
-	for _, g := range q.GroupBy {
-		res.GroupBy = append(res.GroupBy, g.String())
-	}
-	for _, a := range q.Aggregations {
-		res.Columns = append(res.Columns, a.Name())
-	}
+	res := sqlbuild.NewResult(&q)
 	var (
 		query string
 		args  []any

@@ -17,6 +17,18 @@ func newBuilder() *builder { return &builder{&sqlbuild.Builder{}} }
 type dialect struct{}
 
 func (dialect) Str(b *sqlbuild.Builder, f storage.Field) { (&builder{b}).strExpr(f) }
+func (dialect) Agg(b *sqlbuild.Builder, a storage.Aggregation, seconds float64) {
+	(&builder{b}).agg(a, seconds)
+}
+func (dialect) Events() string { return "events" }
+
+// Bucket is integer division, so that buckets start at multiples of width.
+func (dialect) Bucket(b *sqlbuild.Builder, width int64) {
+	b.W("(ts // ")
+	b.Arg(width)
+	b.W(") * ")
+	b.Arg(width)
+}
 func (dialect) Num(b *sqlbuild.Builder, f storage.Field) { (&builder{b}).numExpr(f) }
 
 func (dialect) Contains(b *sqlbuild.Builder, f storage.Field, v string) {
@@ -171,40 +183,9 @@ func (b *builder) agg(a storage.Aggregation, seconds float64) {
 
 var orderClause = sqlbuild.OrderClause
 
-// groupedSelect writes SELECT g..., a... FROM events WHERE ... GROUP BY ALL HAVING ...
+// groupedSelect writes the shared skeleton (sqlbuild.GroupedSelect).
 func (b *builder) groupedSelect(q *storage.Query, withBucket bool) error {
-	b.w("SELECT ")
-	seconds := q.Range.Seconds()
-	if withBucket {
-		b.w("(ts // ")
-		b.arg(int64(q.Bucket))
-		b.w(") * ")
-		b.arg(int64(q.Bucket))
-		b.w(" AS b, ")
-		seconds = q.Bucket.Seconds()
-	}
-	for i, g := range q.GroupBy {
-		b.strExpr(g)
-		b.w(fmt.Sprintf(" AS g%d, ", i))
-	}
-	for i, a := range q.Aggregations {
-		if i > 0 {
-			b.w(", ")
-		}
-		b.agg(a, seconds)
-		b.w(fmt.Sprintf(" AS a%d", i))
-	}
-	b.w(" FROM events")
-	if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {
-		return err
-	}
-	if len(q.GroupBy) > 0 || withBucket {
-		b.w(" GROUP BY ALL")
-	}
-	if !withBucket {
-		b.Having(q)
-	}
-	return nil
+	return sqlbuild.GroupedSelect(b.Builder, dialect{}, q, withBucket, nil)
 }
 
 // compileAggregate turns a validated Query into SQL. Columns come back as

@@ -8,6 +8,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/internal/sqlbuild"
 )
 
 // Aggregate runs an aggregate query.
@@ -24,13 +25,7 @@ func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.Aggreg
 		return nil, fmt.Errorf("aggregate: %w", err)
 	}
 	defer rows.Close()
-	res := &storage.AggregateResult{}
-	for _, g := range q.GroupBy {
-		res.GroupBy = append(res.GroupBy, g.String())
-	}
-	for _, a := range q.Aggregations {
-		res.Columns = append(res.Columns, a.Name())
-	}
+	res := sqlbuild.NewResult(&q)
 	withRank := q.Bucket > 0 && len(q.GroupBy) > 0
 	for rows.Next() {
 		row := storage.AggregateRow{

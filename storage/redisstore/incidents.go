@@ -32,11 +32,15 @@ func NewIncidents(c *redis.Client, prefix string) *Incidents {
 	return &Incidents{c: c, prefix: prefix + "{inc}:"}
 }
 
-func (s *Incidents) incidentKey(tenant, id string) string { return s.prefix + "incident:" + tenant + ":" + id }
+func (s *Incidents) incidentKey(tenant, id string) string {
+	return s.prefix + "incident:" + tenant + ":" + id
+}
 func (s *Incidents) incidentIndex(tenant string) string { return s.prefix + "incidents:" + tenant }
-func (s *Incidents) openSet() string                     { return s.prefix + "open" }
-func (s *Incidents) anomalyKey(tenant, id string) string { return s.prefix + "anomaly:" + tenant + ":" + id }
-func (s *Incidents) anomalyIndex(tenant string) string  { return s.prefix + "anomalies:" + tenant }
+func (s *Incidents) openSet() string                    { return s.prefix + "open" }
+func (s *Incidents) anomalyKey(tenant, id string) string {
+	return s.prefix + "anomaly:" + tenant + ":" + id
+}
+func (s *Incidents) anomalyIndex(tenant string) string { return s.prefix + "anomalies:" + tenant }
 
 // PutAnomalies stores anomalies by tenant and ID, indexed by start.
 func (s *Incidents) PutAnomalies(ctx context.Context, as []storage.Anomaly) error {

@@ -178,3 +178,75 @@ func Where(b *Builder, d Dialect, tenant string, r storage.TimeRange, filters []
 	}
 	return nil
 }
+
+// Aggregator is a Dialect that also writes what a grouped select needs:
+// the aggregations, the bucket of a timestamp and the events table.
+type Aggregator interface {
+	Dialect
+	// Agg writes one aggregation as a float; seconds is the window a rate
+	// is taken over.
+	Agg(b *Builder, a storage.Aggregation, seconds float64)
+	// Bucket writes the start of ts's bucket of width nanoseconds.
+	Bucket(b *Builder, width int64)
+	// Events names the events table.
+	Events() string
+}
+
+// GroupedSelect writes the skeleton every backend's aggregate shares:
+//
+//	SELECT [bucket AS b,] g0.., a0.. FROM events WHERE tenant, range, filters
+//	[AND keep] [GROUP BY [b,] g0..] [HAVING ..]
+//
+// keep, if set, adds conditions after the WHERE clause (the top groups of a
+// bucketed query). HAVING applies to the whole range, so only without
+// buckets.
+func GroupedSelect(b *Builder, d Aggregator, q *storage.Query, withBucket bool, keep func(*Builder)) error {
+	b.W("SELECT ")
+	seconds := q.Range.Seconds()
+	var groups []string
+	if withBucket {
+		d.Bucket(b, int64(q.Bucket))
+		b.W(" AS b, ")
+		seconds = q.Bucket.Seconds()
+		groups = append(groups, "b")
+	}
+	for i, g := range q.GroupBy {
+		d.Str(b, g)
+		b.W(fmt.Sprintf(" AS g%d, ", i))
+		groups = append(groups, fmt.Sprintf("g%d", i))
+	}
+	for i, a := range q.Aggregations {
+		if i > 0 {
+			b.W(", ")
+		}
+		d.Agg(b, a, seconds)
+		b.W(fmt.Sprintf(" AS a%d", i))
+	}
+	b.W(" FROM ", d.Events())
+	if err := Where(b, d, q.Tenant, q.Range, q.Filters); err != nil {
+		return err
+	}
+	if keep != nil {
+		keep(b)
+	}
+	if len(groups) > 0 {
+		b.W(" GROUP BY ", strings.Join(groups, ", "))
+	}
+	if !withBucket {
+		b.Having(q)
+	}
+	return nil
+}
+
+// NewResult is the header of an aggregate's answer: the group-by fields and
+// the aggregations' column names, in the query's order.
+func NewResult(q *storage.Query) *storage.AggregateResult {
+	res := &storage.AggregateResult{}
+	for _, g := range q.GroupBy {
+		res.GroupBy = append(res.GroupBy, g.String())
+	}
+	for _, a := range q.Aggregations {
+		res.Columns = append(res.Columns, a.Name())
+	}
+	return res
+}
