@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/inquest/inquest/agents/topology"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/storage"
 )
@@ -130,7 +131,7 @@ type Engine struct {
 	deploys   map[string]map[string]int64
 	incidents map[string]*storage.Incident // open or acknowledged, by tenant/id
 	anomalies map[string]*storage.Anomaly  // ongoing, by tenant/id
-	graphs    map[string]graphCache
+	topo      *topology.Cache
 	fresh     []*storage.Anomaly // opened in the steps being scored
 	dirty     map[string]string  // incidents changed meanwhile, and why
 	born      map[string]bool    // incidents opened meanwhile
@@ -160,12 +161,14 @@ func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger 
 	e := &Engine{cfg: cfg, signals: signalConfigs(cfg.Detector), store: store, logger: logger, now: time.Now,
 		rng: rand.New(rand.NewPCG(1, 2)), steps: map[int64]map[redKey]*redStep{}, metrics: map[int64]map[metricKey]*metricStep{},
 		series: map[string]*watched{}, perTenant: map[string]int{}, deploys: map[string]map[string]int64{},
-		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{}, graphs: map[string]graphCache{},
+		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{},
 		dirty: map[string]string{}, born: map[string]bool{}, rules: map[string][]*ruleState{}, tenants: map[string]struct{}{},
 		broker: cfg.Broker}
 	if e.broker == nil {
 		e.broker = updates.NewBroker(reg)
 	}
+	e.topo = topology.NewCache(store, 15*time.Minute, 30*time.Second, logger)
+	e.topo.SetClock(func() time.Time { return e.now() })
 	counter := func(name, help string) prometheus.Counter {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 		if reg != nil {
@@ -512,7 +515,7 @@ func (e *Engine) scoreVectors(ctx context.Context, start int64, red map[redKey]*
 			continue
 		}
 		var nErr, nP99 float64
-		for _, ed := range e.graph(ctx, k.tenant) {
+		for _, ed := range e.graph(ctx, k.tenant).Edges {
 			if ed.Source != k.service {
 				continue
 			}

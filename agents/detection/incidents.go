@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inquest/inquest/agents/topology"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/storage"
 )
@@ -16,63 +17,20 @@ import (
 // service are taken to share it.
 const deployWindow = 30 * time.Minute
 
-type graphCache struct {
-	at    int64
-	edges []storage.ServiceEdge
-}
-
 // graph is the tenant's service graph of the last 15 minutes, cached for
 // 30 s: grouping asks it for every new anomaly.
-func (e *Engine) graph(ctx context.Context, tenant string) []storage.ServiceEdge {
-	now := e.now().UnixNano()
-	if g, ok := e.graphs[tenant]; ok && now-g.at < int64(30*time.Second) {
-		return g.edges
-	}
-	edges, err := e.store.ServiceMap(ctx, tenant, storage.TimeRange{Start: now - int64(15*time.Minute), End: now + int64(time.Minute)})
-	if err != nil {
-		e.logger.Warn("service graph for grouping failed", "tenant", tenant, "err", err)
-	}
-	e.graphs[tenant] = graphCache{at: now, edges: edges}
-	return edges
-}
-
-// hops is the distance between two services in the graph, in either
-// direction, up to limit (limit+1 when farther).
-func hops(edges []storage.ServiceEdge, a, b string, limit int) int {
-	if a == b {
-		return 0
-	}
-	frontier, seen := []string{a}, map[string]bool{a: true}
-	for d := 1; d <= limit; d++ {
-		var next []string
-		for _, s := range frontier {
-			for _, e := range edges {
-				for _, n := range []string{e.Target, e.Source} {
-					if (e.Source == s || e.Target == s) && !seen[n] {
-						if n == b {
-							return d
-						}
-						seen[n] = true
-						next = append(next, n)
-					}
-				}
-			}
-		}
-		frontier = next
-	}
-	return limit + 1
-}
+func (e *Engine) graph(ctx context.Context, tenant string) topology.Graph { return e.topo.Graph(ctx, tenant) }
 
 // related tells whether an anomaly belongs to an incident: the same
 // service or a neighbour in the service graph, or within two hops of a
 // service of the incident that was deployed shortly before.
-func (e *Engine) related(in *storage.Incident, a *storage.Anomaly, edges []storage.ServiceEdge) bool {
+func (e *Engine) related(in *storage.Incident, a *storage.Anomaly, g topology.Graph) bool {
 	if a.Service == "" {
 		return false
 	}
 	deploys := e.deploys[a.Tenant]
 	for _, s := range in.Services {
-		d := hops(edges, s, a.Service, 2)
+		d := g.Hops(s, a.Service, 2)
 		if d <= 1 {
 			return true
 		}
@@ -276,51 +234,9 @@ func (e *Engine) resolveQuiet(ctx context.Context, now int64) {
 	}
 }
 
-// refresh orders the services root-most first and writes the title. A
-// service is root-most when it calls no other service of the incident;
-// the others follow by their distance to one, callers after callees.
-func (e *Engine) refresh(in *storage.Incident, edges []storage.ServiceEdge) {
-	inSet := map[string]bool{}
-	for _, s := range in.Services {
-		inSet[s] = true
-	}
-	callees := map[string][]string{}
-	for _, ed := range edges {
-		if inSet[ed.Source] && inSet[ed.Target] && ed.Source != ed.Target {
-			callees[ed.Source] = append(callees[ed.Source], ed.Target)
-		}
-	}
-	depth := map[string]int{}
-	var walk func(s string, seen map[string]bool) int
-	walk = func(s string, seen map[string]bool) int {
-		if d, ok := depth[s]; ok {
-			return d
-		}
-		best := 0
-		seen[s] = true
-		for _, c := range callees[s] {
-			if !seen[c] {
-				if d := walk(c, seen) + 1; d > best {
-					best = d
-				}
-			}
-		}
-		delete(seen, s)
-		depth[s] = best
-		return best
-	}
-	first := map[string]int{}
-	for i, s := range in.Services {
-		walk(s, map[string]bool{})
-		first[s] = i
-	}
-	sort.SliceStable(in.Services, func(i, j int) bool {
-		a, b := in.Services[i], in.Services[j]
-		if depth[a] != depth[b] {
-			return depth[a] < depth[b]
-		}
-		return first[a] < first[b]
-	})
+// refresh orders the services root-most first and writes the title.
+func (e *Engine) refresh(in *storage.Incident, g topology.Graph) {
+	g.RootFirst(in.Services)
 	in.Title = e.title(in)
 	in.UpdatedNano = e.now().UnixNano()
 }
