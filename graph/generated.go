@@ -10,10 +10,12 @@ import (
 	"math"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/inquest/inquest/graph/model"
+	"github.com/inquest/inquest/graph/scalars"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -202,7 +204,7 @@ type ComplexityRoot struct {
 		DeadLetters  func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
 		Events       func(childComplexity int, rangeArg model.TimeRangeInput, filters []*model.FilterInput, first *int, after *string) int
 		Incident     func(childComplexity int, id string) int
-		Incidents    func(childComplexity int, rangeArg model.TimeRangeInput, status *string) int
+		Incidents    func(childComplexity int, rangeArg model.TimeRangeInput, status *model.IncidentStatus) int
 		MetricNames  func(childComplexity int, rangeArg model.TimeRangeInput) int
 		MetricSeries func(childComplexity int, input model.MetricQueryInput, promql *string) int
 		Rules        func(childComplexity int) int
@@ -302,9 +304,9 @@ type MutationResolver interface {
 	ResolveIncident(ctx context.Context, id string) (*model.Incident, error)
 	ReopenIncident(ctx context.Context, id string) (*model.Incident, error)
 	MergeIncidents(ctx context.Context, into string, others []string) (*model.Incident, error)
-	ReplayDeadLetter(ctx context.Context, id string) (*model.ReplayResult, error)
 	CreateAPIKey(ctx context.Context, name string, role model.Role) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (*model.APIKey, error)
+	ReplayDeadLetter(ctx context.Context, id string) (*model.ReplayResult, error)
 }
 type QueryResolver interface {
 	Aggregate(ctx context.Context, input model.AggregateInput) (*model.AggregateResult, error)
@@ -312,16 +314,16 @@ type QueryResolver interface {
 	Trace(ctx context.Context, id string) (*model.Trace, error)
 	Services(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.ServiceSummary, error)
 	ServiceMap(ctx context.Context, rangeArg model.TimeRangeInput) (*model.ServiceMap, error)
-	MetricSeries(ctx context.Context, input model.MetricQueryInput, promql *string) ([]*model.MetricSeries, error)
-	MetricNames(ctx context.Context, rangeArg model.TimeRangeInput) ([]string, error)
-	DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.DeadLetter, error)
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
 	Usage(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.UsageHour, error)
 	AuditLog(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.AuditEntry, error)
 	Anomalies(ctx context.Context, filter model.AnomalyFilter) ([]*model.Anomaly, error)
-	Incidents(ctx context.Context, rangeArg model.TimeRangeInput, status *string) ([]*model.Incident, error)
+	Incidents(ctx context.Context, rangeArg model.TimeRangeInput, status *model.IncidentStatus) ([]*model.Incident, error)
 	Incident(ctx context.Context, id string) (*model.Incident, error)
 	Rules(ctx context.Context) ([]*model.Rule, error)
+	DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.DeadLetter, error)
+	MetricSeries(ctx context.Context, input model.MetricQueryInput, promql *string) ([]*model.MetricSeries, error)
+	MetricNames(ctx context.Context, rangeArg model.TimeRangeInput) ([]string, error)
 }
 type SubscriptionResolver interface {
 	Tail(ctx context.Context, filters []*model.FilterInput) (<-chan *model.Event, error)
@@ -1117,7 +1119,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Incidents(childComplexity, args["range"].(model.TimeRangeInput), args["status"].(*string)), true
+		return e.ComplexityRoot.Query.Incidents(childComplexity, args["range"].(model.TimeRangeInput), args["status"].(*model.IncidentStatus)), true
 
 	case "Query.metricNames":
 		if e.ComplexityRoot.Query.MetricNames == nil {
@@ -1628,7 +1630,68 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `"""
+	{Name: "../schema/admin.graphqls", Input: `# Administration: API keys, usage and the audit log.
+
+"An API key for automation; its secret is shown only when it is created."
+type APIKey {
+  id: ID!
+  name: String!
+  role: Role!
+  createdBy: String!
+  createdAt: Time!
+  lastUsedAt: Time
+  revokedAt: Time
+}
+
+type CreatedAPIKey {
+  key: APIKey!
+  "Send as Authorization: Bearer <secret>. Shown this once; only a hash is kept."
+  secret: String!
+}
+
+"One line of the append-only audit log."
+type AuditEntry {
+  id: ID!
+  time: Time!
+  actor: String!
+  "api_key.create, api_key.revoke, dead_letter.replay, access.denied, auth.api_key"
+  action: String!
+  target: String!
+  "ok, denied or failed"
+  outcome: String!
+  detail: String!
+}
+
+"What a tenant used in one hour."
+type UsageHour {
+  tenant: String!
+  hour: Time!
+  "Records accepted by ingest."
+  events: Int64!
+  "Request bytes received by ingest."
+  bytes: Int64!
+  "GraphQL operations."
+  queries: Int64!
+}
+
+extend type Query {
+  "The tenant's API keys, revoked ones included."
+  apiKeys: [APIKey!]!
+  "The tenant's usage per hour."
+  usage(range: TimeRangeInput!): [UsageHour!]!
+  "Admin actions, refused requests and refused API keys, newest first."
+  auditLog(range: TimeRangeInput!, limit: Int = 100): [AuditEntry!]!
+}
+
+extend type Mutation {
+  "Create an API key for the caller's tenant with a role no higher than needed."
+  createAPIKey(name: String!, role: Role!): CreatedAPIKey!
+  revokeAPIKey(id: ID!): APIKey!
+}
+`, BuiltIn: false},
+	{Name: "../schema/common.graphqls", Input: `# Shared by every domain: scalars, roles, time ranges, filters.
+
+"""
 Nanoseconds since the Unix epoch, or any other 64-bit integer.
 """
 scalar Int64
@@ -1646,12 +1709,18 @@ enum Role {
 }
 
 """
+A point in time. Out: RFC3339 with nanoseconds, UTC. In: RFC3339, or an
+expression relative to now such as ` + "`" + `now` + "`" + `, ` + "`" + `now-15m` + "`" + `, ` + "`" + `now-7d` + "`" + `.
+"""
+scalar Time
+
+"""
 A time range. Each end is an RFC3339 timestamp or a relative expression
 such as ` + "`" + `now` + "`" + `, ` + "`" + `now-15m` + "`" + `, ` + "`" + `now-7d` + "`" + `. ` + "`" + `from` + "`" + ` must be before ` + "`" + `to` + "`" + `.
 """
 input TimeRangeInput {
-  from: String!
-  to: String!
+  from: Time!
+  to: Time!
 }
 
 "Filter operators. GT, GE, LT and LE compare numbers."
@@ -1684,6 +1753,13 @@ input FilterInput {
   "The values for IN and NOT_IN."
   values: [String!]
 }
+
+type Attribute {
+  key: String!
+  value: String!
+}
+`, BuiltIn: false},
+	{Name: "../schema/events.graphqls", Input: `# Events, spans and logs: aggregates, raw events, traces, services.
 
 "Aggregations. COUNT, SUM, AVG and RATE are weighted by each event's sample rate."
 enum AggregateOp {
@@ -1756,22 +1832,17 @@ type AggregateGroup {
 }
 
 type BucketPoint {
-  time: String!
+  time: Time!
   timeUnixNano: Int64!
   values: [Float]!
   "The bucket is incomplete: it began before the range, or it ends after the range's end or now (the bucket filling now is answered, marked so)."
   partial: Boolean!
 }
 
-type Attribute {
-  key: String!
-  value: String!
-}
-
 "A span, log record or custom event."
 type Event {
   id: ID!
-  timestamp: String!
+  timestamp: Time!
   timeUnixNano: Int64!
   "span, log or event"
   kind: String!
@@ -1811,7 +1882,7 @@ type TraceSpan {
 
 type Trace {
   traceId: ID!
-  startTime: String!
+  startTime: Time!
   durationMs: Float!
   services: [String!]!
   spanCount: Int!
@@ -1851,6 +1922,219 @@ type ServiceMap {
   nodes: [ServiceSummary!]!
   edges: [ServiceEdge!]!
 }
+
+type Query {
+  "Counts, percentiles and rates over events, grouped and bucketed."
+  aggregate(input: AggregateInput!): AggregateResult!
+  "Raw events, newest first, one page at a time."
+  events(range: TimeRangeInput!, filters: [FilterInput!], first: Int = 50, after: String): EventConnection!
+  "All spans of a trace; null when there is none."
+  trace(id: ID!): Trace
+  services(range: TimeRangeInput!): [ServiceSummary!]!
+  serviceMap(range: TimeRangeInput!): ServiceMap!
+}
+
+type Subscription {
+  "Events as they are stored, filtered."
+  tail(filters: [FilterInput!]): Event!
+}
+`, BuiltIn: false},
+	{Name: "../schema/incidents.graphqls", Input: `# Anomalies, incidents and the rules that raise them.
+
+"How much an anomaly or an incident matters. The values are the words the API has always returned."
+enum Severity {
+  low
+  medium
+  high
+  critical
+}
+
+enum IncidentStatus {
+  open
+  acknowledged
+  resolved
+}
+
+"What a series measures."
+enum Signal {
+  "Requests per second (RED), or a counter's rate."
+  rate
+  "Failed requests over all requests."
+  error_ratio
+  "The 99th percentile of span durations, in milliseconds."
+  p99_ms
+  "A gauge's value."
+  value
+  "A service's rate, error ratio and p99 together (isolation forest)."
+  red_vector
+}
+
+"What a line of an incident's timeline tells."
+enum TimelineKind {
+  opened
+  anomaly
+  anomaly_ended
+  deploy
+  escalated
+  acknowledged
+  resolved
+  reopened
+  merged
+}
+
+"A stretch of time during which one series was outside its band."
+type Anomaly {
+  id: ID!
+  "Readable series key, such as red:payment:p99_ms."
+  series: String!
+  service: String!
+  operation: String
+  signal: Signal!
+  start: Time!
+  "Empty while the anomaly goes on."
+  end: Time
+  severity: Severity!
+  score: Float!
+  expected: Float!
+  observed: Float!
+  lower: Float!
+  upper: Float!
+  detector: String!
+  explanation: String!
+  incidentId: ID
+}
+
+"One line of an incident's timeline."
+type IncidentEvent {
+  time: Time!
+  kind: TimelineKind!
+  text: String!
+  actor: String
+}
+
+"Anomalies that belong together, with what happened to them."
+type Incident {
+  id: ID!
+  title: String!
+  severity: Severity!
+  status: IncidentStatus!
+  "Affected services, the root-most first once known."
+  services: [String!]!
+  openedAt: Time!
+  updatedAt: Time!
+  resolvedAt: Time
+  acknowledgedBy: String
+  anomalies: [Anomaly!]!
+  timeline: [IncidentEvent!]!
+}
+
+enum RuleKind {
+  "A signal compared with a value, for a while."
+  THRESHOLD
+  "An SLO watched by its error-budget burn rate (multi-window, multi-burn-rate)."
+  SLO
+}
+
+"An alert defined by a user on a service's RED series."
+type Rule {
+  id: ID!
+  name: String!
+  kind: RuleKind!
+  service: String!
+  operation: String
+  "Threshold rules: rate, error_ratio or p99_ms."
+  signal: String
+  op: String
+  value: Float
+  "How long the threshold must hold, such as 1m."
+  for: String
+  "SLO rules: the share of requests that must succeed, such as 0.999."
+  objective: Float
+  createdBy: String!
+  createdAt: Time!
+}
+
+input RuleInput {
+  name: String!
+  kind: RuleKind!
+  service: String!
+  operation: String
+  signal: String
+  "One of >, >=, <, <=."
+  op: String
+  value: Float
+  for: String
+  objective: Float
+}
+
+input AnomalyFilter {
+  range: TimeRangeInput!
+  service: String
+  limit: Int
+}
+
+extend type Query {
+  "Anomalies overlapping the range, newest first."
+  anomalies(filter: AnomalyFilter!): [Anomaly!]!
+  "Incidents open at some time in the range, newest first."
+  incidents(range: TimeRangeInput!, status: IncidentStatus): [Incident!]!
+  incident(id: ID!): Incident
+  "The tenant's user-defined rules."
+  rules: [Rule!]!
+}
+
+type Mutation {
+  "Watch a service with a threshold or an SLO; its alerts become anomalies and incidents."
+  createRule(input: RuleInput!): Rule!
+  deleteRule(id: ID!): Boolean!
+  "Take an open incident in hand."
+  acknowledgeIncident(id: ID!): Incident!
+  resolveIncident(id: ID!): Incident!
+  reopenIncident(id: ID!): Incident!
+  "Move the other incidents into the first; they are resolved as merged."
+  mergeIncidents(into: ID!, others: [ID!]!): Incident!
+}
+
+extend type Subscription {
+  "Anomalies as they open and end."
+  anomalyDetected: Anomaly!
+  "Incidents as they open and change."
+  incidentUpdated: Incident!
+}
+`, BuiltIn: false},
+	{Name: "../schema/ingest.graphqls", Input: `# What ingest refused: dead letters and their replay.
+
+"A record or payload that ingest refused, kept so it can be fixed and replayed."
+type DeadLetter {
+  id: ID!
+  receivedAt: Time!
+  source: String!
+  format: String!
+  reason: String!
+  payloadSize: Int!
+  "The first 1 KiB of the payload, as text where it is text."
+  payloadPreview: String!
+  payloadBase64: String!
+  replayedAt: Time
+}
+
+type ReplayResult {
+  accepted: Int!
+  rejected: Int!
+  duplicates: Int!
+  errors: [String!]!
+}
+
+extend type Query {
+  deadLetters(range: TimeRangeInput!, limit: Int = 100): [DeadLetter!]!
+}
+
+extend type Mutation {
+  "Decode a dead letter again and ingest it, keeping its timestamps."
+  replayDeadLetter(id: ID!): ReplayResult!
+}
+`, BuiltIn: false},
+	{Name: "../schema/metrics.graphqls", Input: `# Metric series.
 
 "Per-series function over each step."
 enum MetricFunction {
@@ -1908,7 +2192,7 @@ input MetricQueryInput {
 }
 
 type MetricPoint {
-  time: String!
+  time: Time!
   timeUnixNano: Int64!
   value: Float!
 }
@@ -1921,173 +2205,7 @@ type MetricSeries {
   points: [MetricPoint!]!
 }
 
-"A record or payload that ingest refused, kept so it can be fixed and replayed."
-type DeadLetter {
-  id: ID!
-  receivedAt: String!
-  source: String!
-  format: String!
-  reason: String!
-  payloadSize: Int!
-  "The first 1 KiB of the payload, as text where it is text."
-  payloadPreview: String!
-  payloadBase64: String!
-  replayedAt: String
-}
-
-"An API key for automation; its secret is shown only when it is created."
-type APIKey {
-  id: ID!
-  name: String!
-  role: Role!
-  createdBy: String!
-  createdAt: String!
-  lastUsedAt: String
-  revokedAt: String
-}
-
-type CreatedAPIKey {
-  key: APIKey!
-  "Send as Authorization: Bearer <secret>. Shown this once; only a hash is kept."
-  secret: String!
-}
-
-"One line of the append-only audit log."
-type AuditEntry {
-  id: ID!
-  time: String!
-  actor: String!
-  "api_key.create, api_key.revoke, dead_letter.replay, access.denied, auth.api_key"
-  action: String!
-  target: String!
-  "ok, denied or failed"
-  outcome: String!
-  detail: String!
-}
-
-"What a tenant used in one hour."
-type UsageHour {
-  tenant: String!
-  hour: String!
-  "Records accepted by ingest."
-  events: Int64!
-  "Request bytes received by ingest."
-  bytes: Int64!
-  "GraphQL operations."
-  queries: Int64!
-}
-
-type ReplayResult {
-  accepted: Int!
-  rejected: Int!
-  duplicates: Int!
-  errors: [String!]!
-}
-
-
-"A stretch of time during which one series was outside its band."
-type Anomaly {
-  id: ID!
-  "Readable series key, such as red:payment:p99_ms."
-  series: String!
-  service: String!
-  operation: String
-  "rate, error_ratio, p99_ms or value."
-  signal: String!
-  start: String!
-  "Empty while the anomaly goes on."
-  end: String
-  severity: String!
-  score: Float!
-  expected: Float!
-  observed: Float!
-  lower: Float!
-  upper: Float!
-  detector: String!
-  explanation: String!
-  incidentId: ID
-}
-
-"One line of an incident's timeline."
-type IncidentEvent {
-  time: String!
-  kind: String!
-  text: String!
-  actor: String
-}
-
-"Anomalies that belong together, with what happened to them."
-type Incident {
-  id: ID!
-  title: String!
-  "low, medium, high or critical."
-  severity: String!
-  "open, acknowledged or resolved."
-  status: String!
-  "Affected services, the root-most first once known."
-  services: [String!]!
-  openedAt: String!
-  updatedAt: String!
-  resolvedAt: String
-  acknowledgedBy: String
-  anomalies: [Anomaly!]!
-  timeline: [IncidentEvent!]!
-}
-
-enum RuleKind {
-  "A signal compared with a value, for a while."
-  THRESHOLD
-  "An SLO watched by its error-budget burn rate (multi-window, multi-burn-rate)."
-  SLO
-}
-
-"An alert defined by a user on a service's RED series."
-type Rule {
-  id: ID!
-  name: String!
-  kind: RuleKind!
-  service: String!
-  operation: String
-  "Threshold rules: rate, error_ratio or p99_ms."
-  signal: String
-  op: String
-  value: Float
-  "How long the threshold must hold, such as 1m."
-  for: String
-  "SLO rules: the share of requests that must succeed, such as 0.999."
-  objective: Float
-  createdBy: String!
-  createdAt: String!
-}
-
-input RuleInput {
-  name: String!
-  kind: RuleKind!
-  service: String!
-  operation: String
-  signal: String
-  "One of >, >=, <, <=."
-  op: String
-  value: Float
-  for: String
-  objective: Float
-}
-
-input AnomalyFilter {
-  range: TimeRangeInput!
-  service: String
-  limit: Int
-}
-
-type Query {
-  "Counts, percentiles and rates over events, grouped and bucketed."
-  aggregate(input: AggregateInput!): AggregateResult!
-  "Raw events, newest first, one page at a time."
-  events(range: TimeRangeInput!, filters: [FilterInput!], first: Int = 50, after: String): EventConnection!
-  "All spans of a trace; null when there is none."
-  trace(id: ID!): Trace
-  services(range: TimeRangeInput!): [ServiceSummary!]!
-  serviceMap(range: TimeRangeInput!): ServiceMap!
+extend type Query {
   """
   Series of a metric, stepped over the range. With promql, the expression is
   run as it is (PromQL/MetricsQL, only over the caller's tenant) with the
@@ -2097,46 +2215,6 @@ type Query {
   """
   metricSeries(input: MetricQueryInput!, promql: String): [MetricSeries!]!
   metricNames(range: TimeRangeInput!): [String!]!
-  deadLetters(range: TimeRangeInput!, limit: Int = 100): [DeadLetter!]!
-  "The tenant's API keys, revoked ones included."
-  apiKeys: [APIKey!]!
-  "The tenant's usage per hour."
-  usage(range: TimeRangeInput!): [UsageHour!]!
-  "Admin actions, refused requests and refused API keys, newest first."
-  auditLog(range: TimeRangeInput!, limit: Int = 100): [AuditEntry!]!
-  "Anomalies overlapping the range, newest first."
-  anomalies(filter: AnomalyFilter!): [Anomaly!]!
-  "Incidents open at some time in the range, newest first."
-  incidents(range: TimeRangeInput!, status: String): [Incident!]!
-  incident(id: ID!): Incident
-  "The tenant's user-defined rules."
-  rules: [Rule!]!
-}
-
-type Mutation {
-  "Watch a service with a threshold or an SLO; its alerts become anomalies and incidents."
-  createRule(input: RuleInput!): Rule!
-  deleteRule(id: ID!): Boolean!
-  "Take an open incident in hand."
-  acknowledgeIncident(id: ID!): Incident!
-  resolveIncident(id: ID!): Incident!
-  reopenIncident(id: ID!): Incident!
-  "Move the other incidents into the first; they are resolved as merged."
-  mergeIncidents(into: ID!, others: [ID!]!): Incident!
-  "Decode a dead letter again and ingest it, keeping its timestamps."
-  replayDeadLetter(id: ID!): ReplayResult!
-  "Create an API key for the caller's tenant with a role no higher than needed."
-  createAPIKey(name: String!, role: Role!): CreatedAPIKey!
-  revokeAPIKey(id: ID!): APIKey!
-}
-
-type Subscription {
-  "Events as they are stored, filtered."
-  tail(filters: [FilterInput!]): Event!
-  "Anomalies as they open and end."
-  anomalyDetected: Anomaly!
-  "Incidents as they open and change."
-  incidentUpdated: Incident!
 }
 `, BuiltIn: false},
 }
@@ -2988,8 +3066,8 @@ func (ec *executionContext) field_Query_incidents_args(ctx context.Context, rawA
 	}
 	args["range"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
-		func(ctx context.Context, v any) (*string, error) {
-			return ec.unmarshalOString2ᚖstring(ctx, v)
+		func(ctx context.Context, v any) (*model.IncidentStatus, error) {
+			return ec.unmarshalOIncidentStatus2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncidentStatus(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3272,15 +3350,15 @@ func (ec *executionContext) _APIKey_createdAt(ctx context.Context, field graphql
 			return obj.CreatedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_APIKey_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("APIKey", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _APIKey_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
@@ -3295,15 +3373,15 @@ func (ec *executionContext) _APIKey_lastUsedAt(ctx context.Context, field graphq
 			return obj.LastUsedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_APIKey_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("APIKey", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _APIKey_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
@@ -3318,15 +3396,15 @@ func (ec *executionContext) _APIKey_revokedAt(ctx context.Context, field graphql
 			return obj.RevokedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_APIKey_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("APIKey", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _AggregateGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.AggregateGroup) (ret graphql.Marshaler) {
@@ -3612,15 +3690,15 @@ func (ec *executionContext) _Anomaly_signal(ctx context.Context, field graphql.C
 			return obj.Signal, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.Signal) graphql.Marshaler {
+			return ec.marshalNSignal2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSignal(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Anomaly_signal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type Signal does not have child fields"))
 }
 
 func (ec *executionContext) _Anomaly_start(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
@@ -3635,15 +3713,15 @@ func (ec *executionContext) _Anomaly_start(ctx context.Context, field graphql.Co
 			return obj.Start, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Anomaly_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Anomaly_end(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
@@ -3658,15 +3736,15 @@ func (ec *executionContext) _Anomaly_end(ctx context.Context, field graphql.Coll
 			return obj.End, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Anomaly_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Anomaly_severity(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
@@ -3681,15 +3759,15 @@ func (ec *executionContext) _Anomaly_severity(ctx context.Context, field graphql
 			return obj.Severity, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.Severity) graphql.Marshaler {
+			return ec.marshalNSeverity2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSeverity(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Anomaly_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type Severity does not have child fields"))
 }
 
 func (ec *executionContext) _Anomaly_score(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
@@ -3957,15 +4035,15 @@ func (ec *executionContext) _AuditEntry_time(ctx context.Context, field graphql.
 			return obj.Time, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_AuditEntry_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _AuditEntry_actor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntry) (ret graphql.Marshaler) {
@@ -4095,15 +4173,15 @@ func (ec *executionContext) _BucketPoint_time(ctx context.Context, field graphql
 			return obj.Time, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_BucketPoint_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("BucketPoint", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("BucketPoint", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _BucketPoint_timeUnixNano(ctx context.Context, field graphql.CollectedField, obj *model.BucketPoint) (ret graphql.Marshaler) {
@@ -4265,15 +4343,15 @@ func (ec *executionContext) _DeadLetter_receivedAt(ctx context.Context, field gr
 			return obj.ReceivedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_DeadLetter_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DeadLetter", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DeadLetter", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _DeadLetter_source(ctx context.Context, field graphql.CollectedField, obj *model.DeadLetter) (ret graphql.Marshaler) {
@@ -4426,15 +4504,15 @@ func (ec *executionContext) _DeadLetter_replayedAt(ctx context.Context, field gr
 			return obj.ReplayedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_DeadLetter_replayedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DeadLetter", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("DeadLetter", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
@@ -4472,15 +4550,15 @@ func (ec *executionContext) _Event_timestamp(ctx context.Context, field graphql.
 			return obj.Timestamp, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Event_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Event", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Event_timeUnixNano(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
@@ -4945,15 +5023,15 @@ func (ec *executionContext) _Incident_severity(ctx context.Context, field graphq
 			return obj.Severity, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.Severity) graphql.Marshaler {
+			return ec.marshalNSeverity2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSeverity(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Incident_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type Severity does not have child fields"))
 }
 
 func (ec *executionContext) _Incident_status(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
@@ -4968,15 +5046,15 @@ func (ec *executionContext) _Incident_status(ctx context.Context, field graphql.
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.IncidentStatus) graphql.Marshaler {
+			return ec.marshalNIncidentStatus2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncidentStatus(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Incident_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type IncidentStatus does not have child fields"))
 }
 
 func (ec *executionContext) _Incident_services(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
@@ -5014,15 +5092,15 @@ func (ec *executionContext) _Incident_openedAt(ctx context.Context, field graphq
 			return obj.OpenedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Incident_openedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Incident_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
@@ -5037,15 +5115,15 @@ func (ec *executionContext) _Incident_updatedAt(ctx context.Context, field graph
 			return obj.UpdatedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Incident_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Incident_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
@@ -5060,15 +5138,15 @@ func (ec *executionContext) _Incident_resolvedAt(ctx context.Context, field grap
 			return obj.ResolvedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Incident_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Incident", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Incident_acknowledgedBy(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
@@ -5170,15 +5248,15 @@ func (ec *executionContext) _IncidentEvent_time(ctx context.Context, field graph
 			return obj.Time, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_IncidentEvent_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IncidentEvent", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("IncidentEvent", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _IncidentEvent_kind(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvent) (ret graphql.Marshaler) {
@@ -5193,15 +5271,15 @@ func (ec *executionContext) _IncidentEvent_kind(ctx context.Context, field graph
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.TimelineKind) graphql.Marshaler {
+			return ec.marshalNTimelineKind2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimelineKind(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_IncidentEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("IncidentEvent", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("IncidentEvent", field, false, false, errors.New("field of type TimelineKind does not have child fields"))
 }
 
 func (ec *executionContext) _IncidentEvent_text(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvent) (ret graphql.Marshaler) {
@@ -5262,15 +5340,15 @@ func (ec *executionContext) _MetricPoint_time(ctx context.Context, field graphql
 			return obj.Time, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_MetricPoint_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MetricPoint", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("MetricPoint", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _MetricPoint_timeUnixNano(ctx context.Context, field graphql.CollectedField, obj *model.MetricPoint) (ret graphql.Marshaler) {
@@ -5693,50 +5771,6 @@ func (ec *executionContext) fieldContext_Mutation_mergeIncidents(ctx context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_replayDeadLetter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_replayDeadLetter(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ReplayDeadLetter(ctx, fc.Args["id"].(string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ReplayResult) graphql.Marshaler {
-			return ec.marshalNReplayResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐReplayResult(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_replayDeadLetter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ReplayResult(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_replayDeadLetter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Mutation_createAPIKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5819,6 +5853,50 @@ func (ec *executionContext) fieldContext_Mutation_revokeAPIKey(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeAPIKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_replayDeadLetter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_replayDeadLetter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReplayDeadLetter(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReplayResult) graphql.Marshaler {
+			return ec.marshalNReplayResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐReplayResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_replayDeadLetter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReplayResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_replayDeadLetter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6091,138 +6169,6 @@ func (ec *executionContext) fieldContext_Query_serviceMap(ctx context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Query_metricSeries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_metricSeries(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().MetricSeries(ctx, fc.Args["input"].(model.MetricQueryInput), fc.Args["promql"].(*string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.MetricSeries) graphql.Marshaler {
-			return ec.marshalNMetricSeries2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐMetricSeriesᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_metricSeries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MetricSeries(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_metricSeries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_metricNames(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_metricNames(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().MetricNames(ctx, fc.Args["range"].(model.TimeRangeInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_metricNames(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return nil, errors.New("field of type String does not have child fields")
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_metricNames_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_deadLetters(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_deadLetters(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().DeadLetters(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["limit"].(*int))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.DeadLetter) graphql.Marshaler {
-			return ec.marshalNDeadLetter2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐDeadLetterᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_deadLetters(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DeadLetter(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_deadLetters_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Query_apiKeys(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6397,7 +6343,7 @@ func (ec *executionContext) _Query_incidents(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Incidents(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["status"].(*string))
+			return ec.Resolvers.Query().Incidents(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["status"].(*model.IncidentStatus))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Incident) graphql.Marshaler {
@@ -6503,6 +6449,138 @@ func (ec *executionContext) fieldContext_Query_rules(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Rule(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_deadLetters(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_deadLetters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DeadLetters(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DeadLetter) graphql.Marshaler {
+			return ec.marshalNDeadLetter2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐDeadLetterᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_deadLetters(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeadLetter(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_deadLetters_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_metricSeries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_metricSeries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MetricSeries(ctx, fc.Args["input"].(model.MetricQueryInput), fc.Args["promql"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MetricSeries) graphql.Marshaler {
+			return ec.marshalNMetricSeries2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐMetricSeriesᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_metricSeries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricSeries(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_metricSeries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_metricNames(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_metricNames(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MetricNames(ctx, fc.Args["range"].(model.TimeRangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_metricNames(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_metricNames_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6940,15 +7018,15 @@ func (ec *executionContext) _Rule_createdAt(ctx context.Context, field graphql.C
 			return obj.CreatedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Rule_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Rule", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Rule", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _ServiceEdge_source(ctx context.Context, field graphql.CollectedField, obj *model.ServiceEdge) (ret graphql.Marshaler) {
@@ -7480,15 +7558,15 @@ func (ec *executionContext) _Trace_startTime(ctx context.Context, field graphql.
 			return obj.StartTime, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Trace_startTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Trace", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Trace", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Trace_durationMs(ctx context.Context, field graphql.CollectedField, obj *model.Trace) (ret graphql.Marshaler) {
@@ -7774,15 +7852,15 @@ func (ec *executionContext) _UsageHour_hour(ctx context.Context, field graphql.C
 			return obj.Hour, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_UsageHour_hour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UsageHour", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("UsageHour", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _UsageHour_events(ctx context.Context, field graphql.CollectedField, obj *model.UsageHour) (ret graphql.Marshaler) {
@@ -9466,14 +9544,14 @@ func (ec *executionContext) unmarshalInputTimeRangeInput(ctx context.Context, ob
 		switch k {
 		case "from":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.From = data
 		case "to":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -10509,13 +10587,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "replayDeadLetter":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_replayDeadLetter(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
 		case "createAPIKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createAPIKey(ctx, field)
@@ -10526,6 +10597,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeAPIKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeAPIKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayDeadLetter":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_replayDeadLetter(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -10720,72 +10798,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
-		case "metricSeries":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_metricSeries(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
-		case "metricNames":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_metricNames(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
-		case "deadLetters":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_deadLetters(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "apiKeys":
 			field := field
 
@@ -10925,6 +10937,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_rules(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "deadLetters":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_deadLetters(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "metricSeries":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_metricSeries(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "metricNames":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_metricNames(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -12276,6 +12354,16 @@ func (ec *executionContext) marshalNIncidentEvent2ᚖgithubᚗcomᚋinquestᚋin
 	return ec._IncidentEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNIncidentStatus2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncidentStatus(ctx context.Context, v any) (model.IncidentStatus, error) {
+	var res model.IncidentStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIncidentStatus2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncidentStatus(ctx context.Context, sel ast.SelectionSet, v model.IncidentStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12520,6 +12608,26 @@ func (ec *executionContext) marshalNServiceSummary2ᚖgithubᚗcomᚋinquestᚋi
 	return ec._ServiceSummary(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSeverity2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSeverity(ctx context.Context, v any) (model.Severity, error) {
+	var res model.Severity
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSeverity2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSeverity(ctx context.Context, sel ast.SelectionSet, v model.Severity) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNSignal2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSignal(ctx context.Context, v any) (model.Signal, error) {
+	var res model.Signal
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSignal2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSignal(ctx context.Context, sel ast.SelectionSet, v model.Signal) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12590,6 +12698,22 @@ func (ec *executionContext) marshalNString2ᚕᚖstring(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := scalars.UnmarshalTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := scalars.MarshalTime(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNTimeRangeInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx context.Context, v any) (model.TimeRangeInput, error) {
 	res, err := ec.unmarshalInputTimeRangeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12598,6 +12722,16 @@ func (ec *executionContext) unmarshalNTimeRangeInput2githubᚗcomᚋinquestᚋin
 func (ec *executionContext) unmarshalNTimeRangeInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx context.Context, v any) (*model.TimeRangeInput, error) {
 	res, err := ec.unmarshalInputTimeRangeInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNTimelineKind2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimelineKind(ctx context.Context, v any) (model.TimelineKind, error) {
+	var res model.TimelineKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTimelineKind2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimelineKind(ctx context.Context, sel ast.SelectionSet, v model.TimelineKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNTraceSpan2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTraceSpanᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TraceSpan) graphql.Marshaler {
@@ -12965,6 +13099,22 @@ func (ec *executionContext) marshalOIncident2ᚖgithubᚗcomᚋinquestᚋinquest
 	return ec._Incident(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOIncidentStatus2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncidentStatus(ctx context.Context, v any) (*model.IncidentStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.IncidentStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOIncidentStatus2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncidentStatus(ctx context.Context, sel ast.SelectionSet, v *model.IncidentStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -13102,6 +13252,24 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalars.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := scalars.MarshalTime(*v)
 	return res
 }
 

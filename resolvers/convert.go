@@ -17,7 +17,7 @@ func rangeIn(in *model.TimeRangeInput) service.Range {
 	if in == nil {
 		return service.Range{}
 	}
-	return service.Range{From: in.From, To: in.To}
+	return service.Range{From: in.From.Format(time.RFC3339Nano), To: in.To.Format(time.RFC3339Nano)}
 }
 
 // rangePtr keeps a missing range missing, for the service to refuse.
@@ -107,7 +107,16 @@ func deref(s *string) string {
 	return *s
 }
 
-func formatTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+// at is a stored time for the Time scalar; atPtr is nil for 0 (never).
+func at(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+func atPtr(ns int64) *time.Time {
+	if ns == 0 {
+		return nil
+	}
+	t := at(ns)
+	return &t
+}
 
 func strPtr(s string) *string {
 	if s == "" {
@@ -157,33 +166,20 @@ func deadLetterModel(d *storage.DeadLetter) *model.DeadLetter {
 	if !utf8.Valid(preview) {
 		text = fmt.Sprintf("%d bytes of binary data: %x", len(d.Payload), preview[:min(len(preview), 64)])
 	}
-	m := &model.DeadLetter{
-		ID: d.ID, ReceivedAt: formatTime(d.TimeUnixNano), Source: d.Source, Format: d.Format, Reason: d.Reason,
+	return &model.DeadLetter{
+		ID: d.ID, ReceivedAt: at(d.TimeUnixNano), Source: d.Source, Format: d.Format, Reason: d.Reason,
 		PayloadSize: len(d.Payload), PayloadPreview: text, PayloadBase64: base64.StdEncoding.EncodeToString(d.Payload),
+		ReplayedAt: atPtr(d.ReplayedAtNano),
 	}
-	if d.ReplayedAtNano != 0 {
-		s := formatTime(d.ReplayedAtNano)
-		m.ReplayedAt = &s
-	}
-	return m
 }
 
 func apiKeyModel(k *storage.APIKey) *model.APIKey {
-	m := &model.APIKey{ID: k.ID, Name: k.Name, Role: model.Role(strings.ToUpper(k.Role)), CreatedBy: k.CreatedBy,
-		CreatedAt: formatTime(k.CreatedAtNano)}
-	if k.LastUsedAtNano != 0 {
-		s := formatTime(k.LastUsedAtNano)
-		m.LastUsedAt = &s
-	}
-	if k.RevokedAtNano != 0 {
-		s := formatTime(k.RevokedAtNano)
-		m.RevokedAt = &s
-	}
-	return m
+	return &model.APIKey{ID: k.ID, Name: k.Name, Role: model.Role(strings.ToUpper(k.Role)), CreatedBy: k.CreatedBy,
+		CreatedAt: at(k.CreatedAtNano), LastUsedAt: atPtr(k.LastUsedAtNano), RevokedAt: atPtr(k.RevokedAtNano)}
 }
 
 func auditModel(e *storage.AuditEntry) *model.AuditEntry {
-	return &model.AuditEntry{ID: e.ID, Time: formatTime(e.TimeUnixNano), Actor: e.Actor, Action: e.Action,
+	return &model.AuditEntry{ID: e.ID, Time: at(e.TimeUnixNano), Actor: e.Actor, Action: e.Action,
 		Target: e.Target, Outcome: e.Outcome, Detail: e.Detail}
 }
 

@@ -15,7 +15,7 @@ import (
 func eventModel(e *storage.Event) *model.Event {
 	m := &model.Event{
 		ID:           strconv.FormatUint(e.ID, 16),
-		Timestamp:    formatTime(e.TimeUnixNano),
+		Timestamp:    at(e.TimeUnixNano),
 		TimeUnixNano: e.TimeUnixNano,
 		Kind:         string(e.Kind),
 		Service:      e.Service,
@@ -62,7 +62,7 @@ func aggregateModel(a *service.Aggregate, now time.Time) *model.AggregateResult 
 			curKey = k
 		}
 		partial := row.Bucket < q.Range.Start || row.Bucket+int64(q.Bucket) > min(q.Range.End, now.UnixNano())
-		cur.Series = append(cur.Series, &model.BucketPoint{Time: formatTime(row.Bucket), TimeUnixNano: row.Bucket, Values: row.Values, Partial: partial})
+		cur.Series = append(cur.Series, &model.BucketPoint{Time: at(row.Bucket), TimeUnixNano: row.Bucket, Values: row.Values, Partial: partial})
 	}
 	return out
 }
@@ -81,7 +81,7 @@ func keyString(keys []*string) string {
 }
 
 func traceModel(t *service.Trace) *model.Trace {
-	m := &model.Trace{TraceID: t.ID, StartTime: formatTime(t.StartNano), DurationMs: float64(t.DurationNs) / 1e6,
+	m := &model.Trace{TraceID: t.ID, StartTime: at(t.StartNano), DurationMs: float64(t.DurationNs) / 1e6,
 		Services: t.Services, SpanCount: len(t.Spans), ErrorCount: t.ErrorCount}
 	if t.Root != nil {
 		m.RootService, m.RootName = &t.Root.Service, &t.Root.Name
@@ -124,42 +124,30 @@ func serviceMapModel(sm *service.ServiceMap) *model.ServiceMap {
 func metricSeriesModel(s *storage.MetricSeries) *model.MetricSeries {
 	m := &model.MetricSeries{Name: s.Name, Labels: attrs(s.Labels), Type: strPtr(string(s.Type)), Points: make([]*model.MetricPoint, len(s.Points))}
 	for j, p := range s.Points {
-		m.Points[j] = &model.MetricPoint{Time: formatTime(p.TimeUnixNano), TimeUnixNano: p.TimeUnixNano, Value: p.Value}
+		m.Points[j] = &model.MetricPoint{Time: at(p.TimeUnixNano), TimeUnixNano: p.TimeUnixNano, Value: p.Value}
 	}
 	return m
 }
 
 func anomalyModel(a *storage.Anomaly) *model.Anomaly {
-	m := &model.Anomaly{ID: a.ID, Series: a.Series, Service: a.Service, Operation: strPtr(a.Operation), Signal: a.Signal,
-		Start: formatTime(a.StartNano), Severity: a.Severity, Score: a.Score, Expected: a.Expected, Observed: a.Observed,
-		Lower: a.Lower, Upper: a.Upper, Detector: a.Detector, Explanation: a.Explanation, IncidentID: strPtr(a.IncidentID)}
-	if a.EndNano > 0 {
-		end := formatTime(a.EndNano)
-		m.End = &end
-	}
-	return m
+	return &model.Anomaly{ID: a.ID, Series: a.Series, Service: a.Service, Operation: strPtr(a.Operation), Signal: model.Signal(a.Signal),
+		Start: at(a.StartNano), End: atPtr(a.EndNano), Severity: model.Severity(a.Severity), Score: a.Score, Expected: a.Expected,
+		Observed: a.Observed, Lower: a.Lower, Upper: a.Upper, Detector: a.Detector, Explanation: a.Explanation, IncidentID: strPtr(a.IncidentID)}
 }
 
 func incidentModel(in *storage.Incident) *model.Incident {
-	m := &model.Incident{ID: in.ID, Title: in.Title, Severity: in.Severity, Status: in.Status, Services: in.Services,
-		OpenedAt: formatTime(in.OpenedNano), UpdatedAt: formatTime(in.UpdatedNano), AcknowledgedBy: strPtr(in.AcknowledgedBy)}
-	if m.Services == nil {
-		m.Services = []string{}
-	}
-	if in.ResolvedNano > 0 {
-		r := formatTime(in.ResolvedNano)
-		m.ResolvedAt = &r
-	}
-	m.Timeline = []*model.IncidentEvent{}
+	m := &model.Incident{ID: in.ID, Title: in.Title, Severity: model.Severity(in.Severity), Status: model.IncidentStatus(in.Status),
+		Services: append([]string{}, in.Services...), OpenedAt: at(in.OpenedNano), UpdatedAt: at(in.UpdatedNano),
+		ResolvedAt: atPtr(in.ResolvedNano), AcknowledgedBy: strPtr(in.AcknowledgedBy), Timeline: []*model.IncidentEvent{}}
 	for _, e := range in.Timeline {
-		m.Timeline = append(m.Timeline, &model.IncidentEvent{Time: formatTime(e.TimeUnixNano), Kind: e.Kind, Text: e.Text, Actor: strPtr(e.Actor)})
+		m.Timeline = append(m.Timeline, &model.IncidentEvent{Time: at(e.TimeUnixNano), Kind: model.TimelineKind(e.Kind), Text: e.Text, Actor: strPtr(e.Actor)})
 	}
 	return m
 }
 
 func ruleModel(r *storage.Rule) *model.Rule {
 	m := &model.Rule{ID: r.ID, Name: r.Name, Kind: model.RuleKindThreshold, Service: r.Service, Operation: strPtr(r.Operation),
-		CreatedBy: r.CreatedBy, CreatedAt: formatTime(r.CreatedNano)}
+		CreatedBy: r.CreatedBy, CreatedAt: at(r.CreatedNano)}
 	if r.Kind == storage.RuleSLO {
 		m.Kind = model.RuleKindSlo
 		o := r.Objective
@@ -176,7 +164,7 @@ func ruleModel(r *storage.Rule) *model.Rule {
 }
 
 func usageModel(h *storage.UsageHour) *model.UsageHour {
-	return &model.UsageHour{Tenant: h.Tenant, Hour: formatTime(h.HourNano), Events: h.Events, Bytes: h.Bytes, Queries: h.Queries}
+	return &model.UsageHour{Tenant: h.Tenant, Hour: at(h.HourNano), Events: h.Events, Bytes: h.Bytes, Queries: h.Queries}
 }
 
 // relay converts a service stream for a subscription until it closes or

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,11 +15,17 @@ import (
 // method makes at most one call into the service (besides its clock) and
 // stays short, so that no domain logic grows here instead of in service/.
 func TestResolversAreAdapters(t *testing.T) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "schema.resolvers.go", nil, 0)
+	files, err := filepath.Glob("*.resolvers.go")
 	require.NoError(t, err)
+	fset := token.NewFileSet()
+	var decls []ast.Decl
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		decls = append(decls, f.Decls...)
+	}
 	methods := 0
-	for _, d := range f.Decls {
+	for _, d := range decls {
 		fn, ok := d.(*ast.FuncDecl)
 		if !ok || fn.Recv == nil || fn.Body == nil {
 			continue

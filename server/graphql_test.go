@@ -176,6 +176,8 @@ func TestGraphQLErrors(t *testing.T) {
 		{`{ metricSeries(input: {name: "x", range: {from: "now-1h", to: "now"}, step: "soon"}) { name } }`, "want a duration"},
 		{`{ nosuchfield }`, "Cannot query field"},
 		{`{ services(range: {from: "now-60d", to: "now"}) { name } }`, "longer than the limit of 744h0m0s"},
+		{`{ incidents(range: {from: "now-1h", to: "now"}, status: stuck) { id } }`, `does not exist in \"IncidentStatus\" enum`},
+		{`{ services(range: {from: 17, to: "now"}) { name } }`, "a time is a string"},
 		{`query { trace(id: "x") { spans { span { attributes { key } } } } } fragment F on Trace { spans { span { resource { key } } } }`, "is never used"},
 	}
 	for _, c := range cases {

@@ -19,7 +19,9 @@ const deployWindow = 30 * time.Minute
 
 // graph is the tenant's service graph of the last 15 minutes, cached for
 // 30 s: grouping asks it for every new anomaly.
-func (e *Engine) graph(ctx context.Context, tenant string) topology.Graph { return e.topo.Graph(ctx, tenant) }
+func (e *Engine) graph(ctx context.Context, tenant string) topology.Graph {
+	return e.topo.Graph(ctx, tenant)
+}
 
 // related tells whether an anomaly belongs to an incident: the same
 // service or a neighbour in the service graph, or within two hops of a

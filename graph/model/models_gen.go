@@ -7,17 +7,18 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 )
 
 // An API key for automation; its secret is shown only when it is created.
 type APIKey struct {
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Role       Role    `json:"role"`
-	CreatedBy  string  `json:"createdBy"`
-	CreatedAt  string  `json:"createdAt"`
-	LastUsedAt *string `json:"lastUsedAt,omitempty"`
-	RevokedAt  *string `json:"revokedAt,omitempty"`
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Role       Role       `json:"role"`
+	CreatedBy  string     `json:"createdBy"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
 }
 
 type AggregateGroup struct {
@@ -64,23 +65,22 @@ type AggregationInput struct {
 type Anomaly struct {
 	ID string `json:"id"`
 	// Readable series key, such as red:payment:p99_ms.
-	Series    string  `json:"series"`
-	Service   string  `json:"service"`
-	Operation *string `json:"operation,omitempty"`
-	// rate, error_ratio, p99_ms or value.
-	Signal string `json:"signal"`
-	Start  string `json:"start"`
+	Series    string    `json:"series"`
+	Service   string    `json:"service"`
+	Operation *string   `json:"operation,omitempty"`
+	Signal    Signal    `json:"signal"`
+	Start     time.Time `json:"start"`
 	// Empty while the anomaly goes on.
-	End         *string `json:"end,omitempty"`
-	Severity    string  `json:"severity"`
-	Score       float64 `json:"score"`
-	Expected    float64 `json:"expected"`
-	Observed    float64 `json:"observed"`
-	Lower       float64 `json:"lower"`
-	Upper       float64 `json:"upper"`
-	Detector    string  `json:"detector"`
-	Explanation string  `json:"explanation"`
-	IncidentID  *string `json:"incidentId,omitempty"`
+	End         *time.Time `json:"end,omitempty"`
+	Severity    Severity   `json:"severity"`
+	Score       float64    `json:"score"`
+	Expected    float64    `json:"expected"`
+	Observed    float64    `json:"observed"`
+	Lower       float64    `json:"lower"`
+	Upper       float64    `json:"upper"`
+	Detector    string     `json:"detector"`
+	Explanation string     `json:"explanation"`
+	IncidentID  *string    `json:"incidentId,omitempty"`
 }
 
 type AnomalyFilter struct {
@@ -96,9 +96,9 @@ type Attribute struct {
 
 // One line of the append-only audit log.
 type AuditEntry struct {
-	ID    string `json:"id"`
-	Time  string `json:"time"`
-	Actor string `json:"actor"`
+	ID    string    `json:"id"`
+	Time  time.Time `json:"time"`
+	Actor string    `json:"actor"`
 	// api_key.create, api_key.revoke, dead_letter.replay, access.denied, auth.api_key
 	Action string `json:"action"`
 	Target string `json:"target"`
@@ -108,7 +108,7 @@ type AuditEntry struct {
 }
 
 type BucketPoint struct {
-	Time         string     `json:"time"`
+	Time         time.Time  `json:"time"`
 	TimeUnixNano int64      `json:"timeUnixNano"`
 	Values       []*float64 `json:"values"`
 	// The bucket is incomplete: it began before the range, or it ends after the range's end or now (the bucket filling now is answered, marked so).
@@ -123,23 +123,23 @@ type CreatedAPIKey struct {
 
 // A record or payload that ingest refused, kept so it can be fixed and replayed.
 type DeadLetter struct {
-	ID          string `json:"id"`
-	ReceivedAt  string `json:"receivedAt"`
-	Source      string `json:"source"`
-	Format      string `json:"format"`
-	Reason      string `json:"reason"`
-	PayloadSize int    `json:"payloadSize"`
+	ID          string    `json:"id"`
+	ReceivedAt  time.Time `json:"receivedAt"`
+	Source      string    `json:"source"`
+	Format      string    `json:"format"`
+	Reason      string    `json:"reason"`
+	PayloadSize int       `json:"payloadSize"`
 	// The first 1 KiB of the payload, as text where it is text.
-	PayloadPreview string  `json:"payloadPreview"`
-	PayloadBase64  string  `json:"payloadBase64"`
-	ReplayedAt     *string `json:"replayedAt,omitempty"`
+	PayloadPreview string     `json:"payloadPreview"`
+	PayloadBase64  string     `json:"payloadBase64"`
+	ReplayedAt     *time.Time `json:"replayedAt,omitempty"`
 }
 
 // A span, log record or custom event.
 type Event struct {
-	ID           string `json:"id"`
-	Timestamp    string `json:"timestamp"`
-	TimeUnixNano int64  `json:"timeUnixNano"`
+	ID           string    `json:"id"`
+	Timestamp    time.Time `json:"timestamp"`
+	TimeUnixNano int64     `json:"timeUnixNano"`
 	// span, log or event
 	Kind         string   `json:"kind"`
 	Service      string   `json:"service"`
@@ -185,17 +185,15 @@ type HavingInput struct {
 
 // Anomalies that belong together, with what happened to them.
 type Incident struct {
-	ID    string `json:"id"`
-	Title string `json:"title"`
-	// low, medium, high or critical.
-	Severity string `json:"severity"`
-	// open, acknowledged or resolved.
-	Status string `json:"status"`
+	ID       string         `json:"id"`
+	Title    string         `json:"title"`
+	Severity Severity       `json:"severity"`
+	Status   IncidentStatus `json:"status"`
 	// Affected services, the root-most first once known.
 	Services       []string         `json:"services"`
-	OpenedAt       string           `json:"openedAt"`
-	UpdatedAt      string           `json:"updatedAt"`
-	ResolvedAt     *string          `json:"resolvedAt,omitempty"`
+	OpenedAt       time.Time        `json:"openedAt"`
+	UpdatedAt      time.Time        `json:"updatedAt"`
+	ResolvedAt     *time.Time       `json:"resolvedAt,omitempty"`
 	AcknowledgedBy *string          `json:"acknowledgedBy,omitempty"`
 	Anomalies      []*Anomaly       `json:"anomalies"`
 	Timeline       []*IncidentEvent `json:"timeline"`
@@ -203,10 +201,10 @@ type Incident struct {
 
 // One line of an incident's timeline.
 type IncidentEvent struct {
-	Time  string  `json:"time"`
-	Kind  string  `json:"kind"`
-	Text  string  `json:"text"`
-	Actor *string `json:"actor,omitempty"`
+	Time  time.Time    `json:"time"`
+	Kind  TimelineKind `json:"kind"`
+	Text  string       `json:"text"`
+	Actor *string      `json:"actor,omitempty"`
 }
 
 type LabelMatcherInput struct {
@@ -216,9 +214,9 @@ type LabelMatcherInput struct {
 }
 
 type MetricPoint struct {
-	Time         string  `json:"time"`
-	TimeUnixNano int64   `json:"timeUnixNano"`
-	Value        float64 `json:"value"`
+	Time         time.Time `json:"time"`
+	TimeUnixNano int64     `json:"timeUnixNano"`
+	Value        float64   `json:"value"`
 }
 
 // Reads as PromQL's `groupFunction by (groupBy) (function(name{matchers}[step]))`.
@@ -284,9 +282,9 @@ type Rule struct {
 	// How long the threshold must hold, such as 1m.
 	For *string `json:"for,omitempty"`
 	// SLO rules: the share of requests that must succeed, such as 0.999.
-	Objective *float64 `json:"objective,omitempty"`
-	CreatedBy string   `json:"createdBy"`
-	CreatedAt string   `json:"createdAt"`
+	Objective *float64  `json:"objective,omitempty"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 type RuleInput struct {
@@ -338,19 +336,19 @@ type Subscription struct {
 // A time range. Each end is an RFC3339 timestamp or a relative expression
 // such as `now`, `now-15m`, `now-7d`. `from` must be before `to`.
 type TimeRangeInput struct {
-	From string `json:"from"`
-	To   string `json:"to"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
 }
 
 type Trace struct {
-	TraceID     string   `json:"traceId"`
-	StartTime   string   `json:"startTime"`
-	DurationMs  float64  `json:"durationMs"`
-	Services    []string `json:"services"`
-	SpanCount   int      `json:"spanCount"`
-	ErrorCount  int      `json:"errorCount"`
-	RootService *string  `json:"rootService,omitempty"`
-	RootName    *string  `json:"rootName,omitempty"`
+	TraceID     string    `json:"traceId"`
+	StartTime   time.Time `json:"startTime"`
+	DurationMs  float64   `json:"durationMs"`
+	Services    []string  `json:"services"`
+	SpanCount   int       `json:"spanCount"`
+	ErrorCount  int       `json:"errorCount"`
+	RootService *string   `json:"rootService,omitempty"`
+	RootName    *string   `json:"rootName,omitempty"`
 	// Depth-first, children by start time: ready for a waterfall.
 	Spans []*TraceSpan `json:"spans"`
 }
@@ -366,8 +364,8 @@ type TraceSpan struct {
 
 // What a tenant used in one hour.
 type UsageHour struct {
-	Tenant string `json:"tenant"`
-	Hour   string `json:"hour"`
+	Tenant string    `json:"tenant"`
+	Hour   time.Time `json:"hour"`
 	// Records accepted by ingest.
 	Events int64 `json:"events"`
 	// Request bytes received by ingest.
@@ -582,6 +580,63 @@ func (e *GroupFunction) UnmarshalJSON(b []byte) error {
 }
 
 func (e GroupFunction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type IncidentStatus string
+
+const (
+	IncidentStatusOpen         IncidentStatus = "open"
+	IncidentStatusAcknowledged IncidentStatus = "acknowledged"
+	IncidentStatusResolved     IncidentStatus = "resolved"
+)
+
+var AllIncidentStatus = []IncidentStatus{
+	IncidentStatusOpen,
+	IncidentStatusAcknowledged,
+	IncidentStatusResolved,
+}
+
+func (e IncidentStatus) IsValid() bool {
+	switch e {
+	case IncidentStatusOpen, IncidentStatusAcknowledged, IncidentStatusResolved:
+		return true
+	}
+	return false
+}
+
+func (e IncidentStatus) String() string {
+	return string(e)
+}
+
+func (e *IncidentStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = IncidentStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid IncidentStatus", str)
+	}
+	return nil
+}
+
+func (e IncidentStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *IncidentStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e IncidentStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -831,6 +886,203 @@ func (e *RuleKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e RuleKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How much an anomaly or an incident matters. The values are the words the API has always returned.
+type Severity string
+
+const (
+	SeverityLow      Severity = "low"
+	SeverityMedium   Severity = "medium"
+	SeverityHigh     Severity = "high"
+	SeverityCritical Severity = "critical"
+)
+
+var AllSeverity = []Severity{
+	SeverityLow,
+	SeverityMedium,
+	SeverityHigh,
+	SeverityCritical,
+}
+
+func (e Severity) IsValid() bool {
+	switch e {
+	case SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical:
+		return true
+	}
+	return false
+}
+
+func (e Severity) String() string {
+	return string(e)
+}
+
+func (e *Severity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Severity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Severity", str)
+	}
+	return nil
+}
+
+func (e Severity) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Severity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Severity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a series measures.
+type Signal string
+
+const (
+	// Requests per second (RED), or a counter's rate.
+	SignalRate Signal = "rate"
+	// Failed requests over all requests.
+	SignalErrorRatio Signal = "error_ratio"
+	// The 99th percentile of span durations, in milliseconds.
+	SignalP99Ms Signal = "p99_ms"
+	// A gauge's value.
+	SignalValue Signal = "value"
+	// A service's rate, error ratio and p99 together (isolation forest).
+	SignalRedVector Signal = "red_vector"
+)
+
+var AllSignal = []Signal{
+	SignalRate,
+	SignalErrorRatio,
+	SignalP99Ms,
+	SignalValue,
+	SignalRedVector,
+}
+
+func (e Signal) IsValid() bool {
+	switch e {
+	case SignalRate, SignalErrorRatio, SignalP99Ms, SignalValue, SignalRedVector:
+		return true
+	}
+	return false
+}
+
+func (e Signal) String() string {
+	return string(e)
+}
+
+func (e *Signal) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Signal(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Signal", str)
+	}
+	return nil
+}
+
+func (e Signal) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Signal) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Signal) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a line of an incident's timeline tells.
+type TimelineKind string
+
+const (
+	TimelineKindOpened       TimelineKind = "opened"
+	TimelineKindAnomaly      TimelineKind = "anomaly"
+	TimelineKindAnomalyEnded TimelineKind = "anomaly_ended"
+	TimelineKindDeploy       TimelineKind = "deploy"
+	TimelineKindEscalated    TimelineKind = "escalated"
+	TimelineKindAcknowledged TimelineKind = "acknowledged"
+	TimelineKindResolved     TimelineKind = "resolved"
+	TimelineKindReopened     TimelineKind = "reopened"
+	TimelineKindMerged       TimelineKind = "merged"
+)
+
+var AllTimelineKind = []TimelineKind{
+	TimelineKindOpened,
+	TimelineKindAnomaly,
+	TimelineKindAnomalyEnded,
+	TimelineKindDeploy,
+	TimelineKindEscalated,
+	TimelineKindAcknowledged,
+	TimelineKindResolved,
+	TimelineKindReopened,
+	TimelineKindMerged,
+}
+
+func (e TimelineKind) IsValid() bool {
+	switch e {
+	case TimelineKindOpened, TimelineKindAnomaly, TimelineKindAnomalyEnded, TimelineKindDeploy, TimelineKindEscalated, TimelineKindAcknowledged, TimelineKindResolved, TimelineKindReopened, TimelineKindMerged:
+		return true
+	}
+	return false
+}
+
+func (e TimelineKind) String() string {
+	return string(e)
+}
+
+func (e *TimelineKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TimelineKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TimelineKind", str)
+	}
+	return nil
+}
+
+func (e TimelineKind) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TimelineKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TimelineKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
