@@ -152,6 +152,8 @@ type Dispatcher struct {
 	last      map[string]sent
 	now       func() time.Time
 	wg        sync.WaitGroup
+	cancel    context.CancelFunc
+	stopOnce  sync.Once
 	sentTotal *prometheus.CounterVec
 	skipped   prometheus.Counter
 }
@@ -228,7 +230,8 @@ func (d *Dispatcher) allow(m Message) bool {
 }
 
 // Start sends queued messages until ctx ends.
-func (d *Dispatcher) Start(ctx context.Context) {
+func (d *Dispatcher) Start(ctx context.Context) error {
+	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -247,10 +250,21 @@ func (d *Dispatcher) Start(ctx context.Context) {
 			}
 		}
 	}()
+	return nil
 }
 
-// Wait returns once the sender has stopped.
-func (d *Dispatcher) Wait() { d.wg.Wait() }
+// Shutdown stops the sender and waits for it; what is still queued is
+// dropped (a notification is best effort, the incident is in the store).
+// Idempotent.
+func (d *Dispatcher) Shutdown(context.Context) error {
+	d.stopOnce.Do(func() {
+		if d.cancel != nil {
+			d.cancel()
+		}
+		d.wg.Wait()
+	})
+	return nil
+}
 
 func (d *Dispatcher) deliver(ctx context.Context, n Notifier, m Message) {
 	var err error

@@ -50,9 +50,8 @@ func TestWebhookAndSlackWithDedup(t *testing.T) {
 	defer ss.Close()
 	d := NewDispatcher(Config{PublicURL: "https://inquest.example.com/"}, []Notifier{
 		&Webhook{URL: hs.URL, Client: hs.Client()}, &Slack{URL: ss.URL, Client: ss.Client()}}, nil, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d.Start(ctx)
+	require.NoError(t, d.Start(context.Background()))
+	defer func() { require.NoError(t, d.Shutdown(context.Background())) }()
 
 	d.Notify(incident, "opened")
 	d.Notify(incident, "opened")    // the same again: dropped

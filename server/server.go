@@ -74,7 +74,6 @@ type Server struct {
 	incidents storage.IncidentStore
 	urelay    *pubsub.Relay[updates.Update] // the broker across replicas (Redis)
 	notifier  *notify.Dispatcher
-	stopBg    context.CancelFunc // stops detection and notifications
 
 	ready    atomic.Bool
 	wg       sync.WaitGroup
@@ -87,7 +86,15 @@ type Addrs struct {
 	HTTP, GRPC, OTLPHTTP string
 }
 
-// New opens the store and builds every component; nothing listens yet.
+// New opens the stores and builds every component of the process's role;
+// nothing listens yet. Which component runs where:
+//
+//	component                                   all  gateway  writer
+//	receivers, GraphQL, dashboard (newAPI)      yes  yes      -
+//	pipeline and bus (newDataPath)              yes  yes      yes
+//	writers: bus → stores (newDataPath)         yes  -        yes
+//	detection (newDetection)                    yes  -        yes, one leader with Kafka
+//	incident lifecycle, streams, notifications  yes  yes      yes
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -102,60 +109,78 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		s.access.close()
 		return nil, err
 	}
-
-	store, err := s.openStores(ctx)
-	if err != nil {
+	if s.store, err = s.openStores(ctx); err != nil {
 		s.access.close()
 		return nil, err
 	}
-	s.store = store
-	fail := func(err error) (*Server, error) {
+	if err := s.build(ctx); err != nil {
 		if s.kafka != nil {
 			_ = s.kafka.Shutdown(context.Background())
 		}
-		_ = store.Close()
+		if s.redis != nil {
+			_ = s.redis.Close()
+		}
+		_ = s.store.Close()
 		s.access.close()
 		return nil, err
 	}
+	return s, nil
+}
+
+// build makes the components over the open stores, in the order data
+// flows through them.
+func (s *Server) build(ctx context.Context) error {
+	if err := s.newDataPath(ctx); err != nil {
+		return err
+	}
+	s.newIncidents(s.store)
+	s.newNotifier()
+	if err := s.newDetection(s.store); err != nil {
+		return err
+	}
+	s.newAPI()
+	return nil
+}
+
+// newDataPath builds ingest: the bus, the pipeline, the live tail, usage
+// metering and the writers.
+func (s *Server) newDataPath(ctx context.Context) error {
+	cfg, store := s.cfg, s.store
+	var err error
 	if s.bus, err = s.openBus(ctx); err != nil {
-		return fail(err)
+		return err
 	}
 	pcfg := ingest.DefaultConfig()
 	pcfg.Limits.MaxAge, pcfg.Limits.MaxFuture, pcfg.DedupWindow = cfg.Retention, cfg.MaxFuture, cfg.DedupWindow
 	pcfg.Quotas = ingest.QuotaConfig{EventsPerSecond: cfg.TenantEventsPerSecond, Burst: cfg.TenantBurst, BytesPerDay: cfg.TenantBytesPerDay}
-	if s.pipeline, err = ingest.NewPipeline(pcfg, s.bus, store, s.registry, logger); err != nil {
-		return fail(err)
+	if s.pipeline, err = ingest.NewPipeline(pcfg, s.bus, store, s.registry, s.logger); err != nil {
+		return err
 	}
 	if cfg.RedisURL != "" {
-		// One client for the cache and the tail.
+		// One client for the cache, the tail, incidents and their streams.
 		if s.redis, err = cache.DialRedis(cfg.RedisURL); err != nil {
-			return fail(err)
+			return err
 		}
-		s.rtail = redistail.New(s.redis, s.registry, logger)
+		s.rtail = redistail.New(s.redis, s.registry, s.logger)
 		s.tail = s.rtail
 	} else {
 		s.tail = ingest.NewLocalTail(s.registry)
 	}
-	s.meter = usage.NewMeter(store, 30*time.Second, logger)
+	s.meter = usage.NewMeter(store, 30*time.Second, s.logger)
 	s.pipeline.OnAccepted(s.meter.Ingest)
 	wcfg := ingest.WriterConfig{BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Workers: cfg.Writers, Retries: 3}
 	if s.kafka != nil {
 		// Kafka delivers again what was stored but not committed.
 		wcfg.DedupWindow = cfg.DedupWindow
 	}
-	if s.writer, err = ingest.NewWriter(wcfg, s.bus, store, store, store, s.tail, s.registry, logger); err != nil {
-		return fail(err)
-	}
-	s.newIncidents(store)
-	s.newNotifier()
-	if err := s.newDetection(store); err != nil {
-		return fail(err)
-	}
-	var notifyFn func(storage.Incident, string)
-	if s.notifier != nil {
-		notifyFn = s.notifier.Notify
-	}
-	lifecycle := incidents.New(s.incidents, s.updates, notifyFn, logger)
+	s.writer, err = ingest.NewWriter(wcfg, s.bus, store, store, store, s.tail, s.registry, s.logger)
+	return err
+}
+
+// newAPI builds the faces: the receivers, and GraphQL over the service
+// (with the query cache in front of the stores).
+func (s *Server) newAPI() {
+	cfg, store, logger := s.cfg, s.store, s.logger
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
 	if s.access.authn != nil {
 		s.access.authn.UseAPIKeys(store, func(tenant, id, reason string) {
@@ -174,10 +199,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		}
 		reads = cache.NewStore(store, c, cache.DefaultConfig(), s.registry)
 	}
+	var notifyFn func(storage.Incident, string)
+	if s.notifier != nil {
+		notifyFn = s.notifier.Notify
+	}
 	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange}, service.Deps{
 		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
-		Incidents: s.incidents, Rules: store, Detection: s.detect, Lifecycle: lifecycle, Updates: s.updates,
-		Usage: s.meter, Pipeline: s.pipeline, Tail: s.tail,
+		Incidents: s.incidents, Rules: store, Detection: s.detect, Updates: s.updates,
+		Lifecycle: incidents.New(s.incidents, s.updates, notifyFn, logger),
+		Usage:     s.meter, Pipeline: s.pipeline, Tail: s.tail,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
 				s.access.authn.ForgetAPIKey(id)
@@ -186,7 +216,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}, logger)
 	res := &resolvers.Resolver{Service: svc, Authenticated: s.access.authn != nil}
 	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.meter, s.registry, logger))
-	return s, nil
 }
 
 // Handler is the main HTTP handler (what :8080 serves).
@@ -201,36 +230,67 @@ func (s *Server) Pipeline() *ingest.Pipeline { return s.pipeline }
 // Addrs returns the bound addresses once Start has returned.
 func (s *Server) Addrs() Addrs { return s.addrs }
 
-// Start starts the writers, binds every configured listener and serves; it
-// returns once the server accepts data. Listeners with an empty address
-// are not started (`inquest import` runs with none).
-func (s *Server) Start(ctx context.Context) error {
+// component is a part that runs in the background, with Start and an
+// idempotent Shutdown.
+type component interface {
+	Start(ctx context.Context) error
+	Shutdown(ctx context.Context) error
+}
+
+// background lists the process's running parts in start order: the relays
+// first, so that nothing published is missed, then what publishes. They
+// stop in reverse, after the listeners have closed and the writers have
+// flushed.
+func (s *Server) background() []component {
+	var cs []component
 	if s.rtail != nil {
-		if err := s.rtail.Start(ctx); err != nil {
-			return err
-		}
+		cs = append(cs, s.rtail)
 	}
 	if s.urelay != nil {
-		if err := s.urelay.Start(ctx); err != nil {
-			return err
+		cs = append(cs, s.urelay)
+	}
+	if s.notifier != nil {
+		cs = append(cs, s.notifier)
+	}
+	if s.detect != nil {
+		cs = append(cs, s.detect)
+	}
+	return append(cs, s.meter)
+}
+
+// Start starts the background parts and the writers, binds every
+// configured listener and serves; it returns once the server accepts data.
+// Listeners with an empty address are not started (`inquest import` runs
+// with none).
+func (s *Server) Start(ctx context.Context) error {
+	for _, c := range s.background() {
+		if err := c.Start(ctx); err != nil {
+			return errors.Join(err, s.Shutdown(context.Background()))
 		}
 	}
 	if s.runsWriter() {
 		if err := s.writer.Start(ctx); err != nil {
-			return err
+			return errors.Join(err, s.Shutdown(context.Background()))
 		}
 	}
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	s.stopBg = stop
-	if s.detect != nil {
-		s.detect.Start(bg)
+	if err := s.listen(); err != nil {
+		return errors.Join(err, s.Shutdown(context.Background()))
 	}
-	if s.notifier != nil {
-		s.notifier.Start(bg)
+	s.ready.Store(true)
+	if s.addrs != (Addrs{}) {
+		s.logger.Info("inquest is ready", "http", s.addrs.HTTP, "otlp_grpc", s.addrs.GRPC, "otlp_http", s.addrs.OTLPHTTP,
+			"data_dir", s.cfg.DataDir)
 	}
-	if err := s.meter.Start(ctx); err != nil {
-		return err
+	if s.cfg.Demo {
+		if err := s.startDemo(ctx); err != nil {
+			return errors.Join(err, s.Shutdown(context.Background()))
+		}
 	}
+	return nil
+}
+
+// listen binds the configured listeners of the role and serves on them.
+func (s *Server) listen() error {
 	serve := func(name, addr string, h http.Handler) (*http.Server, string, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -250,20 +310,20 @@ func (s *Server) Start(ctx context.Context) error {
 	var err error
 	if s.cfg.HTTPAddr != "" {
 		if s.httpSrv, s.addrs.HTTP, err = serve("http", s.cfg.HTTPAddr, s.handler); err != nil {
-			return errors.Join(err, s.Shutdown(context.Background()))
+			return err
 		}
 	}
 	if s.cfg.OTLPHTTPAddr != "" && s.runsGateway() {
 		mux := http.NewServeMux()
 		s.receiver.RegisterOTLP(mux)
 		if s.otlpSrv, s.addrs.OTLPHTTP, err = serve("otlp-http", s.cfg.OTLPHTTPAddr, sameOrigin(s.cfg.AllowedOrigins, s.access.http(mux))); err != nil {
-			return errors.Join(err, s.Shutdown(context.Background()))
+			return err
 		}
 	}
 	if s.cfg.GRPCAddr != "" && s.runsGateway() {
 		ln, err := net.Listen("tcp", s.cfg.GRPCAddr)
 		if err != nil {
-			return errors.Join(fmt.Errorf("grpc listen on %s: %w", s.cfg.GRPCAddr, err), s.Shutdown(context.Background()))
+			return fmt.Errorf("grpc listen on %s: %w", s.cfg.GRPCAddr, err)
 		}
 		s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes)), grpc.ChainUnaryInterceptor(s.access.grpc()))
 		s.receiver.RegisterGRPC(s.grpcSrv)
@@ -276,36 +336,34 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 		}()
 	}
-	s.ready.Store(true)
-	if s.addrs != (Addrs{}) {
-		s.logger.Info("inquest is ready", "http", s.addrs.HTTP, "otlp_grpc", s.addrs.GRPC, "otlp_http", s.addrs.OTLPHTTP,
-			"data_dir", s.cfg.DataDir)
+	return nil
+}
+
+// startDemo runs the demo shop against this server's own listeners.
+func (s *Server) startDemo(ctx context.Context) error {
+	if s.addrs.GRPC == "" || s.addrs.HTTP == "" {
+		return errors.New("demo needs the OTLP/gRPC and HTTP listeners")
 	}
-	if s.cfg.Demo {
-		if s.addrs.GRPC == "" || s.addrs.HTTP == "" {
-			return errors.Join(errors.New("demo needs the OTLP/gRPC and HTTP listeners"), s.Shutdown(context.Background()))
-		}
-		dcfg := demo.Config{OTLPEndpoint: s.addrs.GRPC, EventsURL: "http://" + s.addrs.HTTP + "/v1/events",
-			Rate: s.cfg.DemoRate, FaultAfter: s.cfg.DemoFaultAfter}
-		if s.access.authn != nil {
-			// The demo is a client like any other: it gets a token for the
-			// default tenant from the server's own key.
-			tok, err := s.access.authn.Mint(auth.Principal{Subject: "inquest-demo", Tenant: auth.DefaultTenant, Roles: []string{"ingest"}},
-				365*24*time.Hour, s.cfg.AuthJWTIssuer, s.cfg.AuthJWTAudience)
-			if err != nil {
-				return errors.Join(err, s.Shutdown(context.Background()))
-			}
-			dcfg.Authorization = "Bearer " + tok
-		}
-		s.demo, err = demo.New(dcfg, s.logger)
+	dcfg := demo.Config{OTLPEndpoint: s.addrs.GRPC, EventsURL: "http://" + s.addrs.HTTP + "/v1/events",
+		Rate: s.cfg.DemoRate, FaultAfter: s.cfg.DemoFaultAfter}
+	if s.access.authn != nil {
+		// The demo is a client like any other: it gets a token for the
+		// default tenant from the server's own key.
+		tok, err := s.access.authn.Mint(auth.Principal{Subject: "inquest-demo", Tenant: auth.DefaultTenant, Roles: []string{"ingest"}},
+			365*24*time.Hour, s.cfg.AuthJWTIssuer, s.cfg.AuthJWTAudience)
 		if err != nil {
-			return errors.Join(err, s.Shutdown(context.Background()))
+			return err
 		}
-		if err := s.demo.Start(ctx); err != nil {
-			return errors.Join(err, s.Shutdown(context.Background()))
-		}
-		s.logger.Info("demo traffic started", "rate_per_s", s.cfg.DemoRate, "bad_deploy_after", s.cfg.DemoFaultAfter)
+		dcfg.Authorization = "Bearer " + tok
 	}
+	var err error
+	if s.demo, err = demo.New(dcfg, s.logger); err != nil {
+		return err
+	}
+	if err := s.demo.Start(ctx); err != nil {
+		return err
+	}
+	s.logger.Info("demo traffic started", "rate_per_s", s.cfg.DemoRate, "bad_deploy_after", s.cfg.DemoFaultAfter)
 	return nil
 }
 
@@ -347,20 +405,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.kafka != nil {
 			errs = append(errs, s.kafka.Shutdown(ctx))
 		}
-		if s.stopBg != nil {
-			s.stopBg()
+		bg := s.background()
+		for i := len(bg) - 1; i >= 0; i-- {
+			errs = append(errs, bg[i].Shutdown(ctx))
 		}
-		if s.notifier != nil {
-			s.notifier.Wait()
-		}
-		errs = append(errs, s.meter.Shutdown(ctx))
 		errs = append(errs, s.store.Close())
-		if s.urelay != nil {
-			errs = append(errs, s.urelay.Shutdown(ctx))
-		}
-		if s.rtail != nil {
-			errs = append(errs, s.rtail.Shutdown(ctx))
-		}
 		if s.redis != nil {
 			errs = append(errs, s.redis.Close())
 		}

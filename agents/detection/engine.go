@@ -132,6 +132,9 @@ type Engine struct {
 	incidents map[string]*storage.Incident // open or acknowledged, by tenant/id
 	anomalies map[string]*storage.Anomaly  // ongoing, by tenant/id
 	topo      *topology.Cache
+	cancel    context.CancelFunc
+	running   sync.WaitGroup
+	stopOnce  sync.Once
 	fresh     []*storage.Anomaly // opened in the steps being scored
 	dirty     map[string]string  // incidents changed meanwhile, and why
 	born      map[string]bool    // incidents opened meanwhile
@@ -301,8 +304,10 @@ type closedStep struct {
 	metrics map[metricKey]*metricStep
 }
 
-// Start loads the rules and scores steps as they close until ctx ends.
-func (e *Engine) Start(ctx context.Context) {
+// Start loads the rules and the open incidents, then scores steps as they
+// close until Shutdown.
+func (e *Engine) Start(ctx context.Context) error {
+	ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := e.LoadRules(ctx); err != nil {
 		e.logger.Error("loading detection rules failed; user rules are not watched", "err", err)
 	}
@@ -313,7 +318,9 @@ func (e *Engine) Start(ctx context.Context) {
 	if tick < 100*time.Millisecond {
 		tick = 100 * time.Millisecond
 	}
+	e.running.Add(1)
 	go func() {
+		defer e.running.Done()
 		t := time.NewTicker(tick)
 		defer t.Stop()
 		for {
@@ -325,6 +332,18 @@ func (e *Engine) Start(ctx context.Context) {
 			}
 		}
 	}()
+	return nil
+}
+
+// Shutdown stops scoring and waits for a tick under way. Idempotent.
+func (e *Engine) Shutdown(context.Context) error {
+	e.stopOnce.Do(func() {
+		if e.cancel != nil {
+			e.cancel()
+		}
+		e.running.Wait()
+	})
+	return nil
 }
 
 // Tick closes and scores every step that ended Grace ago, then resolves
