@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/storage/pubsub"
 	"github.com/inquest/inquest/storage/redisstore"
@@ -101,8 +102,6 @@ func (s *Server) ping(ctx context.Context) error {
 func (s *Server) runsWriter() bool  { return s.cfg.Role != "gateway" }
 func (s *Server) runsGateway() bool { return s.cfg.Role != "writer" }
 
-// newDetection builds the detectors where records are stored (roles all
-// and writer) and the notifications of incident changes.
 // detectionStore is what the detector reads and writes: anomalies and
 // incidents where every replica shares them, rules and the service graph
 // from the stores.
@@ -132,20 +131,30 @@ func (s *Server) newIncidents(store storage.Store) {
 	s.updates.RelayThrough(s.urelay.Publish)
 }
 
+// newDetection builds the detector where records are stored (roles all
+// and writer) and the grouping of its anomalies into incidents.
 func (s *Server) newDetection(store storage.Store) error {
 	cfg := s.cfg
 	if !cfg.Detection || !s.runsWriter() {
 		return nil
 	}
 	dcfg := detection.DefaultEngineConfig()
-	dcfg.Resolution, dcfg.MaxSeries, dcfg.ResolveAfter = cfg.DetectionResolution, cfg.DetectionMaxSeries, cfg.DetectionResolveAfter
+	dcfg.Resolution, dcfg.MaxSeries = cfg.DetectionResolution, cfg.DetectionMaxSeries
 	// A step closes once the writers have flushed it.
 	dcfg.Grace = cfg.FlushInterval + 2*time.Second
 	dcfg.Broker = s.updates
-	engine, err := detection.NewEngine(dcfg, detectionStore{s.incidents, store, store}, s.registry, s.logger)
+	dstore := detectionStore{s.incidents, store, store}
+	engine, err := detection.NewEngine(dcfg, dstore, s.registry, s.logger)
 	if err != nil {
 		return err
 	}
+	gcfg := incidents.DefaultGroupConfig()
+	gcfg.ResolveAfter = cfg.DetectionResolveAfter
+	s.grouper = incidents.NewGrouper(gcfg, dstore, s.updates, s.registry, s.logger)
+	if s.notifier != nil {
+		s.grouper.OnIncident(s.notifier.Notify)
+	}
+	engine.SetSink(s.grouper)
 	s.detect = engine
 	s.writer.OnStored(engine.Ingest)
 	if s.kafka != nil {
@@ -159,9 +168,6 @@ func (s *Server) newDetection(store storage.Store) error {
 		}
 		host, _ := os.Hostname()
 		engine.EnablePolling(detection.PollConfig{Events: store, Coordinator: coord, Holder: host + "/" + storage.NewID()})
-	}
-	if s.notifier != nil {
-		engine.OnIncident(s.notifier.Notify)
 	}
 	return nil
 }

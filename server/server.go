@@ -68,7 +68,8 @@ type Server struct {
 	demo             *demo.Generator
 
 	detect  *detection.Engine
-	updates *updates.Broker // anomalies and incident changes to subscribers
+	grouper *incidents.Grouper // the detector's anomalies into incidents
+	updates *updates.Broker    // anomalies and incident changes to subscribers
 	// incidents keeps anomalies and incidents: the embedded store, or Redis
 	// shared by every replica.
 	incidents storage.IncidentStore
@@ -251,6 +252,9 @@ func (s *Server) background() []component {
 	}
 	if s.notifier != nil {
 		cs = append(cs, s.notifier)
+	}
+	if s.grouper != nil {
+		cs = append(cs, s.grouper) // takes up the open incidents before detection starts
 	}
 	if s.detect != nil {
 		cs = append(cs, s.detect)

@@ -34,12 +34,6 @@ type EngineConfig struct {
 	DropAfter time.Duration
 	// EndAfter is how many steps back inside the band end an anomaly (6).
 	EndAfter int
-	// ResolveAfter resolves an incident whose anomalies have all ended this
-	// long ago (5 min).
-	ResolveAfter time.Duration
-	// GroupWindow is how recently an incident must have changed to take in
-	// a new anomaly (5 min).
-	GroupWindow time.Duration
 	// MinRequests in a step give an error ratio (10); MinSpans a p99 (5).
 	MinRequests float64
 	MinSpans    int
@@ -61,7 +55,7 @@ func DefaultEngineConfig() EngineConfig {
 	d := DefaultConfig()
 	d.Warmup = 8
 	return EngineConfig{Resolution: 10 * time.Second, Grace: 3 * time.Second, Detector: d, MaxSeries: 10_000,
-		DropAfter: 30 * time.Minute, EndAfter: 6, ResolveAfter: 5 * time.Minute, GroupWindow: 5 * time.Minute,
+		DropAfter: 30 * time.Minute, EndAfter: 6,
 		MinRequests: 10, MinSpans: 5, MinErrors: 3, WatchMetrics: true}
 }
 
@@ -103,10 +97,41 @@ type watched struct {
 
 // Store is what the engine reads and writes.
 type Store interface {
-	storage.IncidentStore
 	storage.RuleStore
-	ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error)
+	PutAnomalies(ctx context.Context, as []storage.Anomaly) error
+	topology.Source
 }
+
+// Sink takes what the detector finds; it is how anomalies become incidents
+// (agents/incidents.Grouper), and the detector knows nothing of those. The
+// detector calls it with its own lock held, in this order each tick: Sync,
+// then Raised and Ended while scoring, Group with the anomalies the steps
+// opened, and Housekeep.
+type Sink interface {
+	// Sync reads back what people changed since the last tick.
+	Sync(ctx context.Context)
+	// Group takes the anomalies opened in the steps just scored and may set
+	// their IncidentID; the detector stores and publishes them afterwards.
+	Group(ctx context.Context, opened []*storage.Anomaly)
+	// Raised is an ongoing anomaly whose severity rose.
+	Raised(ctx context.Context, a *storage.Anomaly)
+	// Ended is an anomaly back inside its band.
+	Ended(ctx context.Context, a *storage.Anomaly)
+	// Deployed is a deploy event of a service.
+	Deployed(tenant, service string, at int64)
+	// Housekeep runs once a tick, after scoring.
+	Housekeep(ctx context.Context, now int64)
+}
+
+// noSink drops what is found: detection alone (the NAB replay).
+type noSink struct{}
+
+func (noSink) Sync(context.Context)                      {}
+func (noSink) Group(context.Context, []*storage.Anomaly) {}
+func (noSink) Raised(context.Context, *storage.Anomaly)  {}
+func (noSink) Ended(context.Context, *storage.Anomaly)   {}
+func (noSink) Deployed(string, string, int64)            {}
+func (noSink) Housekeep(context.Context, int64)          {}
 
 // Engine watches what the writers store: it derives RED series per
 // service and operation and watches metric series, scores every step,
@@ -128,26 +153,21 @@ type Engine struct {
 	mu        sync.Mutex
 	series    map[string]*watched
 	perTenant map[string]int
-	deploys   map[string]map[string]int64
-	incidents map[string]*storage.Incident // open or acknowledged, by tenant/id
-	anomalies map[string]*storage.Anomaly  // ongoing, by tenant/id
 	topo      *topology.Cache
+	sink      Sink
 	cancel    context.CancelFunc
 	running   sync.WaitGroup
 	stopOnce  sync.Once
 	fresh     []*storage.Anomaly // opened in the steps being scored
-	dirty     map[string]string  // incidents changed meanwhile, and why
-	born      map[string]bool    // incidents opened meanwhile
 	broker    *updates.Broker
-	notify    func(storage.Incident, string)
 	rules     map[string][]*ruleState
 	poll      *PollConfig
 	leader    bool
 	polled    int64               // the last step read in poll mode
 	tenants   map[string]struct{} // tenants seen, for poll mode
 
-	unwatched, late, anomaliesTotal, incidentsTotal prometheus.Counter
-	watchedSeries                                   prometheus.GaugeFunc
+	unwatched, late, anomaliesTotal prometheus.Counter
+	watchedSeries                   prometheus.GaugeFunc
 }
 
 // NewEngine builds an engine; Start runs it.
@@ -163,9 +183,8 @@ func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger 
 	}
 	e := &Engine{cfg: cfg, signals: signalConfigs(cfg.Detector), store: store, logger: logger, now: time.Now,
 		rng: rand.New(rand.NewPCG(1, 2)), steps: map[int64]map[redKey]*redStep{}, metrics: map[int64]map[metricKey]*metricStep{},
-		series: map[string]*watched{}, perTenant: map[string]int{}, deploys: map[string]map[string]int64{},
-		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{},
-		dirty: map[string]string{}, born: map[string]bool{}, rules: map[string][]*ruleState{}, tenants: map[string]struct{}{},
+		series: map[string]*watched{}, perTenant: map[string]int{}, sink: noSink{},
+		rules: map[string][]*ruleState{}, tenants: map[string]struct{}{},
 		broker: cfg.Broker}
 	if e.broker == nil {
 		e.broker = updates.NewBroker(reg)
@@ -182,7 +201,6 @@ func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger 
 	e.unwatched = counter("inquest_detection_unwatched_total", "Series not watched because their tenant is at its cap.")
 	e.late = counter("inquest_detection_late_records_total", "Records that arrived after their step was scored.")
 	e.anomaliesTotal = counter("inquest_detection_anomalies_total", "Anomalies opened.")
-	e.incidentsTotal = counter("inquest_detection_incidents_total", "Incidents opened.")
 	e.watchedSeries = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "inquest_detection_watched_series",
 		Help: "Series under watch."}, func() float64 {
 		e.mu.Lock()
@@ -198,9 +216,9 @@ func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger 
 // Broker is where anomalies and incident changes are published.
 func (e *Engine) Broker() *updates.Broker { return e.broker }
 
-// OnIncident sets a function told of incident changes worth a notification
-// ("opened", "escalated", "resolved", ...); it must not block.
-func (e *Engine) OnIncident(fn func(storage.Incident, string)) { e.notify = fn }
+// SetSink hands what the detector finds to sink (agents/incidents'
+// Grouper). Call it before Start.
+func (e *Engine) SetSink(sink Sink) { e.sink = sink }
 
 // Ingest takes what the writer stored. Spans feed the RED series, deploy
 // events the grouping, samples the metric series.
@@ -254,10 +272,7 @@ func (e *Engine) Ingest(events []storage.Event, samples []storage.Sample) {
 	if len(deploys) > 0 {
 		e.mu.Lock()
 		for _, d := range deploys {
-			if e.deploys[d.Tenant] == nil {
-				e.deploys[d.Tenant] = map[string]int64{}
-			}
-			e.deploys[d.Tenant][d.Service] = d.TimeUnixNano
+			e.sink.Deployed(d.Tenant, d.Service, d.TimeUnixNano)
 		}
 		e.mu.Unlock()
 	}
@@ -304,15 +319,12 @@ type closedStep struct {
 	metrics map[metricKey]*metricStep
 }
 
-// Start loads the rules and the open incidents, then scores steps as they
-// close until Shutdown.
+// Start loads the rules, then scores steps as they close until Shutdown.
+// The sink is started first, by whoever made it.
 func (e *Engine) Start(ctx context.Context) error {
 	ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := e.LoadRules(ctx); err != nil {
 		e.logger.Error("loading detection rules failed; user rules are not watched", "err", err)
-	}
-	if err := e.LoadOpenIncidents(ctx); err != nil {
-		e.logger.Error("loading open incidents failed; new anomalies open new incidents", "err", err)
 	}
 	tick := e.cfg.Resolution / 5
 	if tick < 100*time.Millisecond {
@@ -388,11 +400,16 @@ func (e *Engine) Tick(ctx context.Context) {
 		}
 		work = e.pollSteps(ctx, now)
 	}
-	e.syncIncidents(ctx)
+	e.sink.Sync(ctx)
 	for _, w := range work {
 		e.scoreStep(ctx, w.start, w.red, w.metrics)
 	}
-	e.group(ctx)
+	e.sink.Group(ctx, e.fresh)
+	for _, a := range e.fresh {
+		e.persistAnomaly(ctx, a)
+		e.broker.Publish(updates.Update{Anomaly: a})
+	}
+	e.fresh = e.fresh[:0]
 	e.housekeeping(ctx, now)
 }
 
@@ -534,7 +551,7 @@ func (e *Engine) scoreVectors(ctx context.Context, start int64, red map[redKey]*
 			continue
 		}
 		var nErr, nP99 float64
-		for _, ed := range e.graph(ctx, k.tenant).Edges {
+		for _, ed := range e.topo.Graph(ctx, k.tenant).Edges {
 			if ed.Source != k.service {
 				continue
 			}
@@ -584,7 +601,6 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 			}
 			a.Explanation = explain(w, verdict, v)
 			w.open = a
-			e.anomalies[w.tenant+"/"+a.ID] = a
 			e.anomaliesTotal.Inc()
 			e.fresh = append(e.fresh, a) // grouped once the whole step is scored
 			return
@@ -594,7 +610,7 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 			a.Score, a.Observed, a.Expected, a.Explanation = verdict.Score, v, verdict.Expected, explain(w, verdict, v)
 			if sev := severity(w.signal, verdict.Score, v); w.fixedSeverity == "" && rank(sev) > rank(a.Severity) {
 				a.Severity = sev
-				e.raise(ctx, a)
+				e.sink.Raised(ctx, a)
 			}
 			e.persistAnomaly(ctx, a)
 		}
@@ -607,9 +623,8 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 		a := w.open
 		a.EndNano = stepEnd - int64(e.cfg.EndAfter)*int64(e.cfg.Resolution)
 		w.open, w.normal = nil, 0
-		delete(e.anomalies, w.tenant+"/"+a.ID)
 		e.persistAnomaly(ctx, a)
-		e.anomalyEnded(ctx, a)
+		e.sink.Ended(ctx, a)
 		e.broker.Publish(updates.Update{Anomaly: a})
 	}
 }
@@ -620,7 +635,7 @@ func (e *Engine) persistAnomaly(ctx context.Context, a *storage.Anomaly) {
 	}
 }
 
-// housekeeping forgets quiet series and resolves quiet incidents.
+// housekeeping forgets quiet series; the sink resolves quiet incidents.
 func (e *Engine) housekeeping(ctx context.Context, now int64) {
 	for key, w := range e.series {
 		if w.open == nil && w.lastSeen > 0 && now-w.lastSeen > int64(e.cfg.DropAfter) {
@@ -628,7 +643,7 @@ func (e *Engine) housekeeping(ctx context.Context, now int64) {
 			e.perTenant[w.tenant]--
 		}
 	}
-	e.resolveQuiet(ctx, now)
+	e.sink.Housekeep(ctx, now)
 }
 
 func containsInt(xs []int64, x int64) bool {

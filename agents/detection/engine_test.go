@@ -163,10 +163,23 @@ func newShop(t *testing.T) (*shop, *fakeStore) {
 	return newShopOver(t, st, time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
 }
 
+// newGrouped makes a detector over st whose anomalies are grouped into
+// incidents, as the server wires them; grouping reads the detector's clock
+// and has taken up the store's open incidents.
+func newGrouped(t testing.TB, cfg EngineConfig, st incidents.GroupStore) *Engine {
+	t.Helper()
+	e, err := NewEngine(cfg, st.(Store), nil, nil)
+	require.NoError(t, err)
+	g := incidents.NewGrouper(incidents.DefaultGroupConfig(), st, e.Broker(), nil, nil)
+	g.SetClock(func() time.Time { return e.now() })
+	require.NoError(t, g.Start(context.Background()))
+	e.SetSink(g)
+	return e
+}
+
 // newShopOver starts a detector at clock over an existing store.
 func newShopOver(t *testing.T, st *fakeStore, clock time.Time) (*shop, *fakeStore) {
-	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
-	require.NoError(t, err)
+	e := newGrouped(t, DefaultEngineConfig(), st)
 	e.now = func() time.Time { return clock }
 	return &shop{t: t, e: e, clock: clock, rng: rand.New(rand.NewPCG(1, 1))}, st
 }
@@ -289,9 +302,9 @@ func TestRestartKeepsOpenIncidents(t *testing.T) {
 		id = k
 	}
 	before := len(st.incidents[id].AnomalyIDs)
-	// A new engine (a restart) over the same store, at the same time.
+	// A new engine (a restart) over the same store, at the same time: its
+	// grouping takes up the open incident when it starts.
 	s2, _ := newShopOver(t, st, s.clock)
-	require.NoError(t, s2.e.LoadOpenIncidents(context.Background()))
 	s2.faulty = false
 	for i := 0; i < 20; i++ {
 		s2.step()
@@ -326,8 +339,7 @@ func TestSeriesCap(t *testing.T) {
 
 func TestZeroBaselineMetricsDoNotOpenIncidents(t *testing.T) {
 	st := newFakeStore()
-	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
-	require.NoError(t, err)
+	e := newGrouped(t, DefaultEngineConfig(), st)
 	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	for i := 0; i < 50; i++ {
 		m := storage.Sample{Tenant: "t1", Name: "errors_total", Type: storage.MetricCounter, TimeUnixNano: clock.UnixNano(), Value: 0}
@@ -406,20 +418,19 @@ func TestUserRules(t *testing.T) {
 	assert.ErrorIs(t, s.e.DeleteRule(ctx, "t2", rs[0].ID), storage.ErrNotFound)
 
 	// Rules survive a restart: a new engine loads them.
-	e2, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
-	require.NoError(t, err)
+	e2 := newGrouped(t, DefaultEngineConfig(), st)
 	require.NoError(t, e2.LoadRules(ctx))
 	assert.Len(t, e2.rules["t1"], 1)
 }
 
 func TestLowAnomaliesDoNotOpenIncidents(t *testing.T) {
 	st := newFakeStore()
-	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
-	require.NoError(t, err)
+	e := newGrouped(t, DefaultEngineConfig(), st)
 	a := &storage.Anomaly{Tenant: "t1", ID: "a1", Series: "red:cart:rate", Service: "cart", Signal: SignalRate, Severity: "low", StartNano: 1}
-	e.anomalies["t1/a1"] = a
+	e.mu.Lock()
 	e.fresh = append(e.fresh, a)
-	e.group(context.Background())
+	e.mu.Unlock()
+	e.Tick(context.Background()) // no step is due: the tick groups and stores what opened
 	assert.Empty(t, st.incidents)
 	assert.Empty(t, a.IncidentID)
 	require.Contains(t, st.anomalies, "a1", "still recorded")
@@ -427,8 +438,7 @@ func TestLowAnomaliesDoNotOpenIncidents(t *testing.T) {
 
 func TestOneFailedRequestIsNotAnAnomaly(t *testing.T) {
 	st := newFakeStore()
-	e, err := NewEngine(DefaultEngineConfig(), st, nil, nil)
-	require.NoError(t, err)
+	e := newGrouped(t, DefaultEngineConfig(), st)
 	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	for i := 0; i < 40; i++ {
 		var evs []storage.Event

@@ -2,8 +2,10 @@ package detection
 
 import (
 	"fmt"
-	"github.com/inquest/inquest/storage"
 	"math"
+
+	"github.com/inquest/inquest/agents/signals"
+	"github.com/inquest/inquest/storage"
 )
 
 // What people read about a series and its anomalies.
@@ -21,24 +23,8 @@ func readableKey(w *watched) string {
 	return "red:" + w.service + ":" + w.signal
 }
 
-var signalNames = map[string]string{SignalRate: "request rate", SignalErrorRatio: "error ratio", SignalP99: "p99 latency",
-	SignalValue: "value", SignalVector: "rate, errors and p99 together"}
-
 // format renders a value of a signal for people.
-func format(signal string, v float64) string {
-	switch signal {
-	case SignalErrorRatio:
-		return fmt.Sprintf("%.1f%%", v*100)
-	case SignalP99:
-		if v >= 1000 {
-			return fmt.Sprintf("%.2f s", v/1000)
-		}
-		return fmt.Sprintf("%.0f ms", v)
-	case SignalRate:
-		return fmt.Sprintf("%.3g/s", v)
-	}
-	return fmt.Sprintf("%.4g", v)
-}
+func format(signal string, v float64) string { return signals.Format(signal, v) }
 
 func what(w *watched) string {
 	switch {
@@ -47,9 +33,9 @@ func what(w *watched) string {
 	case w.name != "":
 		return w.name
 	case w.operation != "":
-		return w.service + " " + w.operation + " " + signalNames[w.signal]
+		return w.service + " " + w.operation + " " + signals.Name(w.signal)
 	}
-	return w.service + " " + signalNames[w.signal]
+	return w.service + " " + signals.Name(w.signal)
 }
 
 func explain(w *watched, v Verdict, observed float64) string {

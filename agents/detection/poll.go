@@ -122,10 +122,7 @@ func (e *Engine) readStep(ctx context.Context, tenant string, r storage.TimeRang
 		{Field: name, Op: storage.OpEq, Value: "deploy"}}})
 	if err == nil {
 		for _, d := range page.Events {
-			if e.deploys[tenant] == nil {
-				e.deploys[tenant] = map[string]int64{}
-			}
-			e.deploys[tenant][d.Service] = d.TimeUnixNano
+			e.sink.Deployed(tenant, d.Service, d.TimeUnixNano)
 		}
 	}
 }

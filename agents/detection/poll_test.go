@@ -27,8 +27,7 @@ func TestPollModeOneLeader(t *testing.T) {
 	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	engines := make([]*Engine, 2)
 	for i := range engines {
-		e, err := NewEngine(DefaultEngineConfig(), store, nil, nil)
-		require.NoError(t, err)
+		e := newGrouped(t, DefaultEngineConfig(), store)
 		e.EnablePolling(PollConfig{Events: store, Coordinator: coord, Holder: fmt.Sprint("writer-", i), Lease: 2 * time.Second})
 		e.now = func() time.Time { return clock }
 		engines[i] = e
@@ -92,8 +91,7 @@ func TestPollModeTakeover(t *testing.T) {
 	defer store.Close()
 	coord := lock.NewLocal()
 	mk := func(name string) *Engine {
-		e, err := NewEngine(DefaultEngineConfig(), store, nil, nil)
-		require.NoError(t, err)
+		e := newGrouped(t, DefaultEngineConfig(), store)
 		e.EnablePolling(PollConfig{Events: store, Coordinator: coord, Holder: name, Lease: 200 * time.Millisecond})
 		return e
 	}

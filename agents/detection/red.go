@@ -1,6 +1,7 @@
 package detection
 
 import (
+	"github.com/inquest/inquest/agents/signals"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -71,13 +72,13 @@ func (s *redStep) p99() float64 {
 	return float64(d[lo]) + frac*(float64(d[lo+1])-float64(d[lo]))
 }
 
-// Signals of a RED key.
+// Signals of a RED key (package signals names and formats them).
 const (
-	SignalRate       = "rate"
-	SignalErrorRatio = "error_ratio"
-	SignalP99        = "p99_ms"
-	SignalValue      = "value"
-	SignalVector     = "red_vector" // a service's rate, error ratio and p99 at once
+	SignalRate       = signals.Rate
+	SignalErrorRatio = signals.ErrorRatio
+	SignalP99        = signals.P99
+	SignalValue      = signals.Value
+	SignalVector     = signals.Vector
 )
 
 // metricKey names a watched metric series.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/inquest/inquest/agents/signals"
 	"time"
 
 	"github.com/inquest/inquest/storage"
@@ -167,6 +168,6 @@ func explainRule(w *watched, v Verdict, observed float64) string {
 		return fmt.Sprintf("rule %q: %s is burning its error budget %.1fx as fast as it can afford over %s and %s (alert at %gx, %s)",
 			w.rule, w.service, v.Score, w.burn.Long, w.burn.Short, w.burn.Factor, w.burn.Severity)
 	}
-	return fmt.Sprintf("rule %q: %s %s is %s, past %s", w.rule, w.service, signalNames[w.signal], format(w.signal, observed),
+	return fmt.Sprintf("rule %q: %s %s is %s, past %s", w.rule, w.service, signals.Name(w.signal), format(w.signal, observed),
 		format(w.signal, v.Expected))
 }

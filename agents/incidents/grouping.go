@@ -1,0 +1,493 @@
+package incidents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inquest/inquest/agents/signals"
+	"github.com/inquest/inquest/agents/topology"
+	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/storage"
+)
+
+// GroupConfig says how anomalies make incidents.
+type GroupConfig struct {
+	// GroupWindow is how recently an incident must have changed to take in
+	// a new anomaly (5 min).
+	GroupWindow time.Duration
+	// ResolveAfter resolves an incident whose anomalies have all ended this
+	// long ago (5 min).
+	ResolveAfter time.Duration
+}
+
+// DefaultGroupConfig groups within 5 minutes and resolves after 5 quiet
+// minutes.
+func DefaultGroupConfig() GroupConfig {
+	return GroupConfig{GroupWindow: 5 * time.Minute, ResolveAfter: 5 * time.Minute}
+}
+
+// GroupStore is what grouping reads and writes: incidents, and the
+// service graph it groups by.
+type GroupStore interface {
+	storage.IncidentStore
+	topology.Source
+}
+
+// Grouper turns the detector's anomalies into incidents: anomalies close
+// in time and neighbours in the service graph (or following a deploy of a
+// neighbour) form one incident, its services root-most first. It owns the
+// incidents it opened until they resolve, and writes them with
+// compare-and-set so that people's changes (Lifecycle) are kept. The
+// detector calls it through the sink it declares; it is safe for
+// concurrent use.
+type Grouper struct {
+	cfg    GroupConfig
+	store  GroupStore
+	broker *updates.Broker
+	notify func(storage.Incident, string)
+	topo   *topology.Cache
+	logger *slog.Logger
+	now    func() time.Time
+	opened prometheus.Counter
+
+	mu        sync.Mutex
+	incidents map[string]*storage.Incident // open or acknowledged, by tenant/id
+	anomalies map[string]*storage.Anomaly  // ongoing, by tenant/id
+	deploys   map[string]map[string]int64  // tenant -> service -> last deploy
+	dirty     map[string]string            // incidents changed this tick, and why
+	born      map[string]bool              // incidents opened this tick
+}
+
+// NewGrouper groups into store and publishes incident changes to broker
+// (nil: nobody); a nil logger discards.
+func NewGrouper(cfg GroupConfig, store GroupStore, broker *updates.Broker, reg prometheus.Registerer, logger *slog.Logger) *Grouper {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	g := &Grouper{cfg: cfg, store: store, broker: broker, logger: logger, now: time.Now,
+		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{}, deploys: map[string]map[string]int64{},
+		dirty: map[string]string{}, born: map[string]bool{},
+		opened: prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_detection_incidents_total", Help: "Incidents opened."})}
+	if reg != nil {
+		reg.MustRegister(g.opened)
+	}
+	g.topo = topology.NewCache(store, 15*time.Minute, 30*time.Second, logger)
+	g.topo.SetClock(func() time.Time { return g.now() })
+	return g
+}
+
+// SetClock makes grouping read time from now (the detector's clock, so that
+// replays and tests agree).
+func (g *Grouper) SetClock(now func() time.Time) { g.now = now }
+
+// OnIncident sets a function told of incident changes worth a notification
+// ("opened", "escalated", "resolved", ...); it must not block.
+func (g *Grouper) OnIncident(fn func(storage.Incident, string)) { g.notify = fn }
+
+// Deployed notes a deploy of a service: anomalies near it shortly after
+// belong together.
+func (g *Grouper) Deployed(tenant, service string, at int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.deploys[tenant] == nil {
+		g.deploys[tenant] = map[string]int64{}
+	}
+	g.deploys[tenant][service] = at
+}
+
+// Shutdown has nothing to stop: every change is stored when it is made.
+func (g *Grouper) Shutdown(context.Context) error { return nil }
+
+// deployWindow is how long after a deploy anomalies near the deployed
+// service are taken to share it.
+const deployWindow = 30 * time.Minute
+
+// graph is the tenant's service graph of the last 15 minutes, cached for
+// 30 s: grouping asks it for every new anomaly.
+func (g *Grouper) graph(ctx context.Context, tenant string) topology.Graph { return g.topo.Graph(ctx, tenant) }
+
+// related tells whether an anomaly belongs to an incident: the same
+// service or a neighbour in the service graph, or within two hops of a
+// service of the incident that was deployed shortly before.
+func (g *Grouper) related(in *storage.Incident, a *storage.Anomaly, graph topology.Graph) bool {
+	if a.Service == "" {
+		return false
+	}
+	deploys := g.deploys[a.Tenant]
+	for _, s := range in.Services {
+		d := graph.Hops(s, a.Service, 2)
+		if d <= 1 {
+			return true
+		}
+		if t, ok := deploys[s]; ok && d <= 2 && a.StartNano >= t && a.StartNano-t <= int64(deployWindow) {
+			return true
+		}
+	}
+	return false
+}
+
+// Group attaches the anomalies opened in the steps just scored to
+// incidents (setting their IncidentID), then stores and publishes the
+// incidents that changed. An anomaly related to several incidents joins
+// them into the oldest (checkout joins the incident of payment, which it
+// calls, and of frontend, which calls it). The detector stores and
+// publishes the anomalies themselves afterwards.
+func (g *Grouper) Group(ctx context.Context, fresh []*storage.Anomaly) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, a := range fresh {
+		g.anomalies[a.Tenant+"/"+a.ID] = a
+		if groupable(a) {
+			g.attach(ctx, a)
+		}
+	}
+	for key, reason := range g.dirty {
+		if in, ok := g.incidents[key]; ok {
+			g.refresh(in, g.graph(ctx, in.Tenant))
+			g.save(ctx, in, reason)
+		}
+	}
+	clear(g.dirty)
+	clear(g.born)
+}
+
+// groupable tells whether an anomaly may open or join an incident. A
+// metric series whose baseline is zero (a counter of rare errors, a
+// status-code series that appears with its first error) is recorded and
+// streamed but does not drive incidents: the first such error is an
+// anomaly by every measure and means little; the RED series of the spans
+// judge error ratios with a floor.
+func groupable(a *storage.Anomaly) bool {
+	return !strings.HasPrefix(a.Series, "metric:") || a.Expected != 0
+}
+
+// mark notes an incident change to store and publish at the end of the
+// tick, keeping the strongest reason.
+func (g *Grouper) mark(key, reason string) {
+	if rank := map[string]int{"changed": 0, "escalated": 1, "opened": 2}; rank[reason] >= rank[g.dirty[key]] {
+		g.dirty[key] = reason
+	}
+}
+
+// attach puts a new anomaly into the related open incidents (merging
+// them), or opens one.
+func (g *Grouper) attach(ctx context.Context, a *storage.Anomaly) {
+	edges := g.graph(ctx, a.Tenant)
+	now := g.now().UnixNano()
+	var related []*storage.Incident
+	for _, in := range g.incidents {
+		if in.Tenant != a.Tenant || now-in.UpdatedNano > int64(g.cfg.GroupWindow) && !g.ongoing(in) {
+			continue
+		}
+		if g.related(in, a, edges) {
+			related = append(related, in)
+		}
+	}
+	sort.Slice(related, func(i, j int) bool {
+		if related[i].OpenedNano != related[j].OpenedNano {
+			return related[i].OpenedNano < related[j].OpenedNano
+		}
+		return related[i].ID < related[j].ID
+	})
+	event := storage.IncidentEvent{TimeUnixNano: a.StartNano, Kind: "anomaly", Text: a.Explanation}
+	var target *storage.Incident
+	if len(related) == 0 && a.Severity == "low" {
+		return // a low anomaly may join an incident but does not open one
+	}
+	if len(related) == 0 {
+		target = &storage.Incident{Tenant: a.Tenant, ID: storage.NewID(), Status: storage.IncidentOpen, OpenedNano: a.StartNano,
+			Severity: a.Severity}
+		key := a.Tenant + "/" + target.ID
+		g.incidents[key] = target
+		g.born[key] = true
+		g.opened.Inc()
+		event.Kind = "opened"
+		g.mark(key, "opened")
+	} else {
+		target = related[0]
+		for _, other := range related[1:] {
+			g.absorb(target, other, now, "")
+		}
+	}
+	key := a.Tenant + "/" + target.ID
+	a.IncidentID = target.ID
+	target.AnomalyIDs = append(target.AnomalyIDs, a.ID)
+	target.Timeline = append(target.Timeline, event)
+	if a.Service != "" && !contains(target.Services, a.Service) {
+		target.Services = append(target.Services, a.Service)
+		if t, ok := g.deploys[a.Tenant][a.Service]; ok && a.StartNano-t <= int64(deployWindow) && a.StartNano >= t {
+			target.Timeline = append(target.Timeline, storage.IncidentEvent{TimeUnixNano: t, Kind: "deploy",
+				Text: fmt.Sprintf("%s was deployed %s before", a.Service, time.Duration(a.StartNano-t).Round(time.Second))})
+		}
+	}
+	if storage.SeverityRank(a.Severity) > storage.SeverityRank(target.Severity) {
+		target.Severity = a.Severity
+		g.mark(key, "escalated")
+	}
+	target.UpdatedNano = now
+	g.mark(key, "changed")
+}
+
+// absorb moves src's anomalies, services and timeline into dst. src is
+// dropped when it was opened in this tick (nobody heard of it yet) and
+// resolved as merged otherwise.
+func (g *Grouper) absorb(dst, src *storage.Incident, now int64, actor string) {
+	dst.AnomalyIDs = append(dst.AnomalyIDs, src.AnomalyIDs...)
+	for _, s := range src.Services {
+		if !contains(dst.Services, s) {
+			dst.Services = append(dst.Services, s)
+		}
+	}
+	for _, aid := range src.AnomalyIDs {
+		if a, ok := g.anomalies[src.Tenant+"/"+aid]; ok {
+			a.IncidentID = dst.ID
+		}
+	}
+	dst.Timeline = append(dst.Timeline, src.Timeline...)
+	sort.SliceStable(dst.Timeline, func(i, j int) bool { return dst.Timeline[i].TimeUnixNano < dst.Timeline[j].TimeUnixNano })
+	if storage.SeverityRank(src.Severity) > storage.SeverityRank(dst.Severity) {
+		dst.Severity = src.Severity
+	}
+	if src.OpenedNano < dst.OpenedNano {
+		dst.OpenedNano = src.OpenedNano
+	}
+	key := src.Tenant + "/" + src.ID
+	delete(g.incidents, key)
+	if g.born[key] {
+		delete(g.dirty, key)
+		delete(g.born, key)
+		if g.dirty[dst.Tenant+"/"+dst.ID] == "" || g.born[dst.Tenant+"/"+dst.ID] {
+			g.mark(dst.Tenant+"/"+dst.ID, "opened")
+		}
+		return
+	}
+	src.Status, src.ResolvedNano = storage.IncidentResolved, now
+	text := "merged into " + dst.ID
+	if actor != "" {
+		text += " by " + actor
+	}
+	src.Timeline = append(src.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor, Text: text})
+	g.save(context.Background(), src, "merged")
+}
+
+// Raised re-grades the incident of an anomaly whose severity rose.
+func (g *Grouper) Raised(ctx context.Context, a *storage.Anomaly) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	in := g.incidents[a.Tenant+"/"+a.IncidentID]
+	if in == nil || storage.SeverityRank(a.Severity) <= storage.SeverityRank(in.Severity) {
+		return
+	}
+	in.Severity = a.Severity
+	in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: g.now().UnixNano(), Kind: "escalated",
+		Text: fmt.Sprintf("severity %s: %s", a.Severity, a.Explanation)})
+	g.refresh(in, g.graph(ctx, a.Tenant))
+	g.save(ctx, in, "escalated")
+}
+
+// Ended notes on its incident's timeline that an anomaly is back inside
+// its band; the quiet time before the incident resolves counts from here.
+func (g *Grouper) Ended(ctx context.Context, a *storage.Anomaly) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.anomalies, a.Tenant+"/"+a.ID)
+	in := g.incidents[a.Tenant+"/"+a.IncidentID]
+	if in == nil {
+		return
+	}
+	in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: a.EndNano, Kind: "anomaly_ended",
+		Text: fmt.Sprintf("%s back inside its band", strings.TrimPrefix(a.Series, "red:"))})
+	in.UpdatedNano = g.now().UnixNano() // the quiet time before resolving counts from here
+	g.save(ctx, in, "changed")
+}
+
+// ongoing tells whether any of the incident's anomalies goes on.
+func (g *Grouper) ongoing(in *storage.Incident) bool {
+	for _, id := range in.AnomalyIDs {
+		if _, ok := g.anomalies[in.Tenant+"/"+id]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Housekeep resolves incidents whose anomalies all ended ResolveAfter ago.
+func (g *Grouper) Housekeep(ctx context.Context, now int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for key, in := range g.incidents {
+		if g.ongoing(in) || now-in.UpdatedNano < int64(g.cfg.ResolveAfter) {
+			continue
+		}
+		in.Status, in.ResolvedNano = storage.IncidentResolved, now
+		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "resolved",
+			Text: fmt.Sprintf("every series back inside its band for %s", g.cfg.ResolveAfter)})
+		g.save(ctx, in, "resolved")
+		delete(g.incidents, key)
+	}
+}
+
+// refresh orders the services root-most first and writes the title.
+func (g *Grouper) refresh(in *storage.Incident, graph topology.Graph) {
+	graph.RootFirst(in.Services)
+	in.Title = g.title(in)
+	in.UpdatedNano = g.now().UnixNano()
+}
+
+// title names the root-most service and its strongest anomaly.
+func (g *Grouper) title(in *storage.Incident) string {
+	if len(in.Services) == 0 {
+		return "anomaly"
+	}
+	root := in.Services[0]
+	var best *storage.Anomaly
+	for _, id := range in.AnomalyIDs {
+		if a, ok := g.anomalies[in.Tenant+"/"+id]; ok && a.Service == root && (best == nil || a.Score > best.Score) {
+			best = a
+		}
+	}
+	t := root
+	if best != nil {
+		t = fmt.Sprintf("%s: %s %s (expected %s)", root, signals.Name(best.Signal), signals.Format(best.Signal, best.Observed),
+			signals.Format(best.Signal, best.Expected))
+		if best.Operation != "" {
+			t = fmt.Sprintf("%s %s: %s %s (expected %s)", root, best.Operation, signals.Name(best.Signal),
+				signals.Format(best.Signal, best.Observed), signals.Format(best.Signal, best.Expected))
+		}
+	}
+	if len(in.Services) > 1 {
+		t += "; also " + strings.Join(in.Services[1:], ", ")
+	}
+	return t
+}
+
+// save persists an incident and tells subscribers and the notifier.
+func (g *Grouper) save(ctx context.Context, in *storage.Incident, reason string) {
+	if err := g.write(ctx, in); err != nil {
+		g.logger.Error("store incident failed", "err", err)
+	}
+	if in.Status == storage.IncidentResolved && reason != "resolved" && reason != "merged" {
+		// A person resolved it meanwhile: nothing more to say of it here.
+		delete(g.incidents, in.Tenant+"/"+in.ID)
+	}
+	if g.broker != nil {
+		g.broker.Publish(updates.Update{Incident: in})
+	}
+	if g.notify != nil && reason != "changed" {
+		g.notify(in.Clone(), reason)
+	}
+}
+
+
+// Sync reads the open incidents back from the store before a tick: a
+// person may have acknowledged, resolved or merged one through any process
+// since. A newer version replaces the copy held here; a resolved one is
+// let go.
+func (g *Grouper) Sync(ctx context.Context) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for key, in := range g.incidents {
+		if g.born[key] {
+			continue
+		}
+		stored, err := g.store.Incident(ctx, in.Tenant, in.ID)
+		if err != nil {
+			if !errors.Is(err, storage.ErrNotFound) {
+				g.logger.Warn("reading incident back failed", "incident", in.ID, "err", err)
+			}
+			continue
+		}
+		if stored.Version <= in.Version {
+			continue
+		}
+		if stored.Status == storage.IncidentResolved {
+			delete(g.incidents, key)
+			continue
+		}
+		g.incidents[key] = stored
+	}
+}
+
+// Start takes up the unresolved incidents of the store, so
+// that a restarted detector adds new anomalies to them instead of opening
+// new ones. The restart counts as their last change (the baselines need
+// their warm-up before anything can join). Their old anomalies are not
+// watched any more: an incident whose anomalies were all from before the
+// restart resolves after ResolveAfter unless new ones join it.
+func (g *Grouper) Start(ctx context.Context) error {
+	open, err := g.store.OpenIncidents(ctx)
+	if err != nil {
+		// Not fatal: new anomalies open new incidents.
+		g.logger.Error("loading open incidents failed; new anomalies open new incidents", "err", err)
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now().UnixNano()
+	for i := range open {
+		in := open[i]
+		in.UpdatedNano = max(in.UpdatedNano, now)
+		g.incidents[in.Tenant+"/"+in.ID] = &in
+	}
+	return nil
+}
+
+// write stores an incident changed by the detector with a compare-and-set
+// on the version it read. When a person changed it meanwhile, their change
+// is kept: the status, who acknowledged and when it was resolved come from
+// the stored copy, the timelines are joined, and the write is tried again.
+func (g *Grouper) write(ctx context.Context, in *storage.Incident) error {
+	for range 5 {
+		c := in.Clone()
+		err := g.store.UpdateIncident(ctx, c, in.Version)
+		if err == nil {
+			in.Version++
+			return nil
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+		stored, rerr := g.store.Incident(ctx, in.Tenant, in.ID)
+		if rerr != nil {
+			return rerr
+		}
+		keepTheirs(in, stored)
+	}
+	return fmt.Errorf("incident %s: %w", in.ID, storage.ErrConflict)
+}
+
+// keepTheirs folds a concurrent change from the store into the detector's
+// copy: people own the status; the detector owns anomalies and services.
+func keepTheirs(mine, theirs *storage.Incident) {
+	mine.Version = theirs.Version
+	mine.Status, mine.AcknowledgedBy, mine.ResolvedNano = theirs.Status, theirs.AcknowledgedBy, theirs.ResolvedNano
+	for _, id := range theirs.AnomalyIDs {
+		if !contains(mine.AnomalyIDs, id) {
+			mine.AnomalyIDs = append(mine.AnomalyIDs, id)
+		}
+	}
+	for _, s := range theirs.Services {
+		if !contains(mine.Services, s) {
+			mine.Services = append(mine.Services, s)
+		}
+	}
+	seen := map[storage.IncidentEvent]bool{}
+	for _, ev := range mine.Timeline {
+		seen[ev] = true
+	}
+	for _, ev := range theirs.Timeline {
+		if !seen[ev] {
+			mine.Timeline = append(mine.Timeline, ev)
+		}
+	}
+	sort.SliceStable(mine.Timeline, func(i, j int) bool { return mine.Timeline[i].TimeUnixNano < mine.Timeline[j].TimeUnixNano })
+}
