@@ -1,9 +1,11 @@
-// Package incidents owns what people do to incidents: acknowledge, resolve,
-// reopen and merge. Each change is a compare-and-set on the incident's
-// version in the store, so that any process (a gateway, a writer, a Slack
-// action, an MCP tool) can make it, and two racing changes make one
-// transition. The detector, which opens incidents and adds anomalies to
-// them, sees these changes at its next tick.
+// Package incidents turns anomalies into incidents and owns their
+// lifecycle. The Grouper takes the detector's anomalies and groups them
+// (close in time, neighbours in the service graph, after a deploy); the
+// Lifecycle makes what people do: acknowledge, resolve, reopen, merge.
+// Every change is a compare-and-set on the incident's version in the
+// store, so that any process (a gateway, a writer, a Slack action, an MCP
+// tool) can make one, two racing changes make one transition, and the
+// Grouper keeps a person's change when it next writes the incident.
 package incidents
 
 import (
