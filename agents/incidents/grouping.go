@@ -113,7 +113,9 @@ const deployWindow = 30 * time.Minute
 
 // graph is the tenant's service graph of the last 15 minutes, cached for
 // 30 s: grouping asks it for every new anomaly.
-func (g *Grouper) graph(ctx context.Context, tenant string) topology.Graph { return g.topo.Graph(ctx, tenant) }
+func (g *Grouper) graph(ctx context.Context, tenant string) topology.Graph {
+	return g.topo.Graph(ctx, tenant)
+}
 
 // related tells whether an anomaly belongs to an incident: the same
 // service or a neighbour in the service graph, or within two hops of a
@@ -386,7 +388,6 @@ func (g *Grouper) save(ctx context.Context, in *storage.Incident, reason string)
 		g.notify(in.Clone(), reason)
 	}
 }
-
 
 // Sync reads the open incidents back from the store before a tick: a
 // person may have acknowledged, resolved or merged one through any process
