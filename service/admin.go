@@ -79,16 +79,23 @@ func (s *Service) Usage(ctx context.Context, p Principal, r Range) ([]storage.Us
 	return s.d.Usage.Usage(ctx, p.Tenant, tr)
 }
 
-// AuditLog lists the tenant's audit entries, newest first.
-func (s *Service) AuditLog(ctx context.Context, p Principal, r Range, limit *int) ([]storage.AuditEntry, error) {
-	if err := s.allow(ctx, p, "auditLog"); err != nil {
-		return nil, err
+// page starts a listing: the role check, the range and the page size
+// (100 unless asked).
+func (s *Service) page(ctx context.Context, p Principal, op string, r Range, limit *int) (storage.TimeRange, int, error) {
+	if err := s.allow(ctx, p, op); err != nil {
+		return storage.TimeRange{}, 0, err
 	}
 	tr, err := s.timeRange(&r)
 	if err != nil {
-		return nil, err
+		return tr, 0, err
 	}
 	n, err := pageSize("limit", limit, 100)
+	return tr, n, err
+}
+
+// AuditLog lists the tenant's audit entries, newest first.
+func (s *Service) AuditLog(ctx context.Context, p Principal, r Range, limit *int) ([]storage.AuditEntry, error) {
+	tr, n, err := s.page(ctx, p, "auditLog", r, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -97,14 +104,7 @@ func (s *Service) AuditLog(ctx context.Context, p Principal, r Range, limit *int
 
 // DeadLetters lists refused records of the range, newest first.
 func (s *Service) DeadLetters(ctx context.Context, p Principal, r Range, limit *int) ([]storage.DeadLetter, error) {
-	if err := s.allow(ctx, p, "deadLetters"); err != nil {
-		return nil, err
-	}
-	tr, err := s.timeRange(&r)
-	if err != nil {
-		return nil, err
-	}
-	n, err := pageSize("limit", limit, 100)
+	tr, n, err := s.page(ctx, p, "deadLetters", r, limit)
 	if err != nil {
 		return nil, err
 	}

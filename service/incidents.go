@@ -18,14 +18,7 @@ type AnomalyFilter struct {
 
 // Anomalies lists anomalies overlapping the range, newest first.
 func (s *Service) Anomalies(ctx context.Context, p Principal, f AnomalyFilter) ([]storage.Anomaly, error) {
-	if err := s.allow(ctx, p, "anomalies"); err != nil {
-		return nil, err
-	}
-	tr, err := s.timeRange(&f.Range)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := pageSize("limit", f.Limit, 100)
+	tr, limit, err := s.page(ctx, p, "anomalies", f.Range, f.Limit)
 	if err != nil {
 		return nil, err
 	}

@@ -471,16 +471,8 @@ func (g *Grouper) write(ctx context.Context, in *storage.Incident) error {
 func keepTheirs(mine, theirs *storage.Incident) {
 	mine.Version = theirs.Version
 	mine.Status, mine.AcknowledgedBy, mine.ResolvedNano = theirs.Status, theirs.AcknowledgedBy, theirs.ResolvedNano
-	for _, id := range theirs.AnomalyIDs {
-		if !contains(mine.AnomalyIDs, id) {
-			mine.AnomalyIDs = append(mine.AnomalyIDs, id)
-		}
-	}
-	for _, s := range theirs.Services {
-		if !contains(mine.Services, s) {
-			mine.Services = append(mine.Services, s)
-		}
-	}
+	mine.AnomalyIDs = union(mine.AnomalyIDs, theirs.AnomalyIDs)
+	mine.Services = union(mine.Services, theirs.Services)
 	seen := map[storage.IncidentEvent]bool{}
 	for _, ev := range mine.Timeline {
 		seen[ev] = true

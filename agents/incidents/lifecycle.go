@@ -169,16 +169,8 @@ func (l *Lifecycle) Merge(ctx context.Context, tenant, into string, others []str
 
 // absorb takes src's anomalies, services, timeline and severity into dst.
 func absorb(dst, src *storage.Incident) {
-	for _, a := range src.AnomalyIDs {
-		if !contains(dst.AnomalyIDs, a) {
-			dst.AnomalyIDs = append(dst.AnomalyIDs, a)
-		}
-	}
-	for _, s := range src.Services {
-		if !contains(dst.Services, s) {
-			dst.Services = append(dst.Services, s)
-		}
-	}
+	dst.AnomalyIDs = union(dst.AnomalyIDs, src.AnomalyIDs)
+	dst.Services = union(dst.Services, src.Services)
 	for _, e := range src.Timeline {
 		if e.Kind != "merged" {
 			dst.Timeline = append(dst.Timeline, e)
@@ -228,6 +220,16 @@ func hasMerge(in *storage.Incident) bool {
 		}
 	}
 	return false
+}
+
+// union adds the strings of more that xs lacks, keeping xs' order.
+func union(xs, more []string) []string {
+	for _, x := range more {
+		if !contains(xs, x) {
+			xs = append(xs, x)
+		}
+	}
+	return xs
 }
 
 func contains(xs []string, x string) bool {
