@@ -257,15 +257,22 @@ func TestIncidentMutations(t *testing.T) {
 	_, err = lc.Acknowledge(ctx, "t2", id, "eve")
 	assert.ErrorIs(t, err, storage.ErrNotFound, "another tenant's incident is not found")
 
-	// The fault goes on: the detector's writes keep the acknowledgement.
+	// The fault ends, its anomalies end (the detector writes the incident
+	// again), and it comes back: the new anomalies join the acknowledged
+	// incident without reopening it.
 	before := len(st.incidents[id].AnomalyIDs)
-	for i := 0; i < 3; i++ {
+	s.faulty = false
+	for i := 0; i < 8; i++ {
 		s.step()
 	}
+	s.faulty = true
+	s.step()
+	s.step()
+	require.Len(t, st.incidents, 1, "no new incident")
 	got := st.incidents[id]
+	assert.Greater(t, len(got.AnomalyIDs), before, "the fault's return joined the incident")
 	assert.Equal(t, storage.IncidentAcknowledged, got.Status, "the detector did not undo the acknowledgement")
 	assert.Equal(t, "ann", got.AcknowledgedBy)
-	assert.GreaterOrEqual(t, len(got.AnomalyIDs), before)
 
 	in, err = lc.Resolve(ctx, "t1", id, "ann")
 	require.NoError(t, err)
