@@ -101,7 +101,7 @@ func (k *apiKeys) verify(ctx context.Context, key string) (*Principal, error) {
 		return nil, errors.New("API key revoked")
 	}
 	k.touch(ctx, id)
-	return &Principal{Subject: "apikey:" + id, Tenant: rec.Tenant, Roles: []string{rec.Role}}, nil
+	return &Principal{Subject: "apikey:" + id, Tenant: rec.Tenant, Roles: []string{rec.Role}, KeyID: id}, nil
 }
 
 func (k *apiKeys) fail(tenant, id, reason string) {
@@ -122,4 +122,14 @@ func (k *apiKeys) touch(ctx context.Context, id string) {
 	if due {
 		_ = k.store.TouchAPIKey(context.WithoutCancel(ctx), id, now.UnixNano())
 	}
+}
+
+// revoked reports whether the key was revoked (or deleted), reading the
+// store rather than the cache, which may lag by its TTL on other replicas.
+func (k *apiKeys) revoked(ctx context.Context, id string) bool {
+	rec, err := k.store.APIKey(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return true
+	}
+	return err == nil && rec.RevokedAtNano != 0 // a store that does not answer revokes nothing
 }

@@ -24,6 +24,12 @@ type Principal struct {
 	Subject string
 	Tenant  string
 	Roles   []string
+	// Expires is when the credential stops being valid (a token's exp);
+	// zero for API keys, which last until revoked.
+	Expires time.Time
+	// KeyID names the API key the principal came from, "" for a token:
+	// a long-lived stream checks that the key was not revoked since.
+	KeyID string
 }
 
 type principalKey struct{}
@@ -231,7 +237,11 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Principal, e
 	if err := ValidateTenant(c.Tenant); err != nil {
 		return nil, fmt.Errorf("invalid token: tenant claim: %w", err)
 	}
-	return &Principal{Subject: c.Subject, Tenant: c.Tenant, Roles: c.Roles}, nil
+	p := &Principal{Subject: c.Subject, Tenant: c.Tenant, Roles: c.Roles}
+	if c.ExpiresAt != nil {
+		p.Expires = c.ExpiresAt.Time
+	}
+	return p, nil
 }
 
 // reason says why a token was refused. The algorithm is read from the
@@ -274,13 +284,24 @@ func bearer(h string) string {
 }
 
 // HTTP authenticates every request: the tenant comes from the token only
-// (X-Inquest-Tenant is ignored). Websocket upgrades pass through without a
-// header, since browsers cannot set one; GraphQL then authenticates the
-// connection_init payload with VerifyInitPayload.
+// (X-Inquest-Tenant is ignored). A websocket upgrade without a header is
+// refused like any request; HTTPInBand lets it through for a protocol that
+// authenticates inside the connection.
 func (a *Authenticator) HTTP(onFailure func(r *http.Request, err error), next http.Handler) http.Handler {
+	return a.http(onFailure, next, false)
+}
+
+// HTTPInBand is HTTP for GraphQL: a websocket upgrade without a header
+// passes through, since browsers cannot set one, and GraphQL authenticates
+// the connection_init payload with VerifyInitPayload before any operation.
+func (a *Authenticator) HTTPInBand(onFailure func(r *http.Request, err error), next http.Handler) http.Handler {
+	return a.http(onFailure, next, true)
+}
+
+func (a *Authenticator) http(onFailure func(r *http.Request, err error), next http.Handler, inBand bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
-		if h == "" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		if inBand && h == "" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -19,6 +19,22 @@ const (
 
 var roleRank = map[Role]int{RoleViewer: 1, RoleResponder: 2, RoleApprover: 3, RoleAdmin: 4}
 
+// RoleIngest may send data and nothing else: it is outside the ranks, so
+// it reads nothing. Collectors and agents should hold it alone.
+const RoleIngest Role = "ingest"
+
+// CanIngest reports whether p may send data: the ingest role, or, unless
+// strict, any ranked role (tokens and keys made before the ingest role
+// existed keep working).
+func (p *Principal) CanIngest(strict bool) bool {
+	for _, held := range p.Roles {
+		if Role(held) == RoleIngest || !strict && rank(held) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // ApproverLevels are the approval tiers' levels, held as roles such as
 // "approver:sre". Each is an approver; the approval flow reads the level.
 var ApproverLevels = []string{"team-lead", "sre", "manager", "vp"}
@@ -55,5 +71,5 @@ func (p *Principal) Levels() []string {
 	return out
 }
 
-// Valid reports whether r is one of the four roles.
-func (r Role) Valid() bool { return roleRank[r] > 0 }
+// Valid reports whether r is one of the four ranked roles or ingest.
+func (r Role) Valid() bool { return roleRank[r] > 0 || r == RoleIngest }

@@ -78,7 +78,18 @@ type Config struct {
 	MaxQueryDepth      int           `koanf:"max-query-depth"`
 	MaxQueryRange      time.Duration `koanf:"max-query-range"`
 	Introspection      bool          `koanf:"introspection"`
-	AllowedOrigins     []string      `koanf:"allowed-origins"`
+	// IngestRoleRequired refuses ingest from credentials without the
+	// ingest role (otherwise any ranked role may send data too).
+	IngestRoleRequired bool `koanf:"ingest-role-required"`
+	// AuthRecheckInterval is how often a subscription made with an API key
+	// checks that the key was not revoked.
+	AuthRecheckInterval time.Duration `koanf:"auth-recheck-interval"`
+	// MaxSubscriptionsPerTenant bounds a tenant's open subscriptions.
+	MaxSubscriptionsPerTenant int `koanf:"max-subscriptions-per-tenant"`
+	// HTTPReadTimeout bounds reading one request, body included, so that a
+	// client trickling a body cannot hold a connection open.
+	HTTPReadTimeout time.Duration `koanf:"http-read-timeout"`
+	AllowedOrigins  []string      `koanf:"allowed-origins"`
 
 	// AuthJWTSecret enables HS256 bearer tokens; AuthJWTSecretFile reads it
 	// from a file instead. Never logged.
@@ -99,39 +110,42 @@ type Config struct {
 // with no authentication yet, exposing them is an explicit choice.
 func Default() Config {
 	return Config{
-		HTTPAddr:              "127.0.0.1:8080",
-		GRPCAddr:              "127.0.0.1:4317",
-		OTLPHTTPAddr:          "127.0.0.1:4318",
-		DataDir:               "./data",
-		DemoFaultAfter:        5 * time.Minute,
-		DemoRate:              20,
-		Retention:             7 * 24 * time.Hour,
-		MaxFuture:             time.Hour,
-		MaxBodyBytes:          16 << 20,
-		QueueRecords:          500_000,
-		BatchSize:             10_000,
-		FlushInterval:         time.Second,
-		Writers:               2,
-		Role:                  "all",
-		Detection:             true,
-		DetectionResolution:   10 * time.Second,
-		DetectionMaxSeries:    10_000,
-		DetectionResolveAfter: 5 * time.Minute,
-		KafkaTopic:            "raw-telemetry",
-		KafkaGroup:            "inquest-writers",
-		KafkaCompression:      "zstd",
-		KafkaPartitions:       12,
-		DedupWindow:           10 * time.Minute,
-		DuckDBCheckpoint:      "256MB",
-		QueryCache:            true,
-		QueryCacheSize:        1000,
-		QueryTimeout:          30 * time.Second,
-		MaxQueryComplexity:    2000,
-		MaxQueryDepth:         12,
-		MaxQueryRange:         31 * 24 * time.Hour,
-		Introspection:         true,
-		LogLevel:              "info",
-		LogFormat:             "text",
+		HTTPAddr:                  "127.0.0.1:8080",
+		GRPCAddr:                  "127.0.0.1:4317",
+		OTLPHTTPAddr:              "127.0.0.1:4318",
+		DataDir:                   "./data",
+		DemoFaultAfter:            5 * time.Minute,
+		DemoRate:                  20,
+		Retention:                 7 * 24 * time.Hour,
+		MaxFuture:                 time.Hour,
+		MaxBodyBytes:              16 << 20,
+		QueueRecords:              500_000,
+		BatchSize:                 10_000,
+		FlushInterval:             time.Second,
+		Writers:                   2,
+		Role:                      "all",
+		Detection:                 true,
+		DetectionResolution:       10 * time.Second,
+		DetectionMaxSeries:        10_000,
+		DetectionResolveAfter:     5 * time.Minute,
+		KafkaTopic:                "raw-telemetry",
+		KafkaGroup:                "inquest-writers",
+		KafkaCompression:          "zstd",
+		KafkaPartitions:           12,
+		DedupWindow:               10 * time.Minute,
+		DuckDBCheckpoint:          "256MB",
+		QueryCache:                true,
+		QueryCacheSize:            1000,
+		QueryTimeout:              30 * time.Second,
+		MaxQueryComplexity:        2000,
+		MaxQueryDepth:             12,
+		MaxQueryRange:             31 * 24 * time.Hour,
+		Introspection:             true,
+		AuthRecheckInterval:       10 * time.Second,
+		MaxSubscriptionsPerTenant: 100,
+		HTTPReadTimeout:           time.Minute,
+		LogLevel:                  "info",
+		LogFormat:                 "text",
 	}
 }
 
@@ -255,7 +269,11 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Int("max-query-complexity", d.MaxQueryComplexity, "GraphQL complexity limit")
 	fs.Int("max-query-depth", d.MaxQueryDepth, "deepest nesting of fields a GraphQL operation may have")
 	fs.Duration("max-query-range", d.MaxQueryRange, "longest time range one query may cover")
-	fs.Bool("introspection", d.Introspection, "allow GraphQL introspection")
+	fs.Bool("introspection", d.Introspection, "allow GraphQL introspection (to a credential with a role, or anyone in development mode)")
+	fs.Bool("ingest-role-required", false, "accept data only from credentials with the ingest role (otherwise viewer and above may send too)")
+	fs.Duration("auth-recheck-interval", d.AuthRecheckInterval, "how often a subscription made with an API key checks that the key was not revoked (tokens end at their exp)")
+	fs.Int("max-subscriptions-per-tenant", d.MaxSubscriptionsPerTenant, "open subscriptions (tail, anomalies, incidents) a tenant may hold at once")
+	fs.Duration("http-read-timeout", d.HTTPReadTimeout, "longest time to read one HTTP request, body included (streams and websockets are not cut)")
 	fs.StringSlice("allowed-origins", d.AllowedOrigins, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets")
 	fs.String("auth-jwt-secret", "", "enable authentication with HS256 bearer tokens signed with this secret (32+ bytes; prefer INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file)")
 	fs.String("auth-jwt-secret-file", "", "read the HS256 secret from this file")

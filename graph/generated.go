@@ -1706,6 +1706,8 @@ enum Role {
   RESPONDER
   APPROVER
   ADMIN
+  "May send data and nothing else, outside the ranks above: for collectors and agents."
+  INGEST
 }
 
 """

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -90,10 +94,53 @@ func (a *access) http(next http.Handler) http.Handler {
 	if a.authn == nil {
 		return auth.HeaderTenant(next)
 	}
-	return a.authn.HTTP(func(r *http.Request, err error) {
-		a.failures.WithLabelValues("http").Inc()
-		a.server.logger.Warn("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
-	}, next)
+	return a.authn.HTTP(a.failed, next)
+}
+
+// graphql is http for GraphQL, whose websockets authenticate in
+// connection_init; a stream (SSE) lasts only as long as its credential.
+func (a *access) graphql(next http.Handler) http.Handler {
+	if a.authn == nil {
+		return auth.HeaderTenant(next)
+	}
+	streams := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if p, ok := auth.PrincipalFrom(r.Context()); ok {
+			ctx, cancel := a.authn.Watch(r.Context(), p, a.server.cfg.AuthRecheckInterval)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
+	return a.authn.HTTPInBand(a.failed, streams)
+}
+
+func (a *access) failed(r *http.Request, err error) {
+	a.failures.WithLabelValues("http").Inc()
+	a.server.logger.Warn("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
+}
+
+// ingest wraps an ingest handler: authenticated, and allowed to send data
+// (the ingest role, or any ranked role unless --ingest-role-required).
+func (a *access) ingest(next http.Handler) http.Handler {
+	allowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := auth.PrincipalFrom(r.Context()); ok && !p.CanIngest(a.server.cfg.IngestRoleRequired) {
+			http.Error(w, fmt.Sprintf("forbidden: sending data needs the ingest role%s", a.orRanked()), http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	return a.http(allowed)
+}
+
+func (a *access) orRanked() string {
+	if a.server.cfg.IngestRoleRequired {
+		return ""
+	}
+	return " (or viewer and above)"
 }
 
 // grpc is the interceptor giving OTLP/gRPC calls their identity.
@@ -101,8 +148,16 @@ func (a *access) grpc() grpc.UnaryServerInterceptor {
 	if a.authn == nil {
 		return auth.UnaryHeaderTenant
 	}
-	return a.authn.UnaryInterceptor(func(err error) {
+	authn := a.authn.UnaryInterceptor(func(err error) {
 		a.failures.WithLabelValues("grpc").Inc()
 		a.server.logger.Warn("authentication failed", "protocol", "otlp-grpc", "reason", err.Error())
 	})
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		return authn(ctx, req, info, func(ctx context.Context, req any) (any, error) {
+			if p, ok := auth.PrincipalFrom(ctx); ok && !p.CanIngest(a.server.cfg.IngestRoleRequired) {
+				return nil, status.Error(codes.PermissionDenied, "sending data needs the ingest role"+a.orRanked())
+			}
+			return handler(ctx, req)
+		})
+	}
 }

@@ -48,10 +48,17 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 	}
 	if authn != nil {
 		// Browsers cannot set headers on a websocket: the token comes in
-		// the connection_init payload.
+		// the connection_init payload. The connection lasts as long as the
+		// credential (exp, or until the API key is revoked), and the
+		// acknowledgement carries nothing back (not the token).
 		ws.InitFunc = func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 			ctx, err := authn.VerifyInitPayload(ctx, payload)
-			return ctx, &payload, err
+			if err != nil {
+				return ctx, nil, err
+			}
+			p, _ := auth.PrincipalFrom(ctx)
+			ctx, _ = authn.Watch(ctx, p, cfg.AuthRecheckInterval) // ends with the connection's own context
+			return transport.AppendCloseReason(ctx, "credential expired or revoked"), nil, nil
 		}
 	}
 	srv.AddTransport(ws)
@@ -64,7 +71,7 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 	srv.AddTransport(transport.GRAPHQL{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if cfg.Introspection {
-		srv.Use(extension.Introspection{})
+		srv.Use(introspection{authenticated: authn != nil})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxQueryComplexity))
@@ -128,4 +135,54 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 		return errors.New("internal error")
 	})
 	return srv
+}
+
+// introspection lets a caller read the schema when it holds a role (or
+// anyone in development mode): a credential that may only ingest, or none,
+// learns nothing of the API.
+type introspection struct{ authenticated bool }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = introspection{}
+
+func (introspection) ExtensionName() string                   { return "RoleIntrospection" }
+func (introspection) Validate(graphql.ExecutableSchema) error { return nil }
+func (i introspection) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if !i.authenticated {
+		rc.DisableIntrospection = false
+		return nil
+	}
+	if p, ok := auth.PrincipalFrom(ctx); ok && p.Has(auth.RoleViewer) {
+		rc.DisableIntrospection = false
+		return nil
+	}
+	if rc.Operation != nil && asksSchema(rc.Operation.SelectionSet) {
+		return &gqlerror.Error{Message: "forbidden: introspection needs the viewer role",
+			Extensions: map[string]any{"code": "FORBIDDEN"}}
+	}
+	return nil
+}
+
+// asksSchema reports whether a root selection reads __schema or __type,
+// through fragments too.
+func asksSchema(set ast.SelectionSet) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" {
+				return true
+			}
+		case *ast.InlineFragment:
+			if asksSchema(s.SelectionSet) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if s.Definition != nil && asksSchema(s.Definition.SelectionSet) {
+				return true
+			}
+		}
+	}
+	return false
 }

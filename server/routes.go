@@ -29,7 +29,7 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	ingestMux := http.NewServeMux()
 	s.receiver.Register(ingestMux)
 	playground := web.Playground("/graphql")
-	authedGQL := s.access.http(gql)
+	authedGQL := s.access.graphql(gql)
 	graphqlRoute := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A browser opening /graphql gets GraphiQL (a static page: its
 		// queries carry their own credentials); GET queries and websocket
@@ -49,7 +49,7 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	}
 	mux.Handle("/graphql", instrument("graphql", graphqlRoute))
 	for _, p := range []string{"/v1/traces", "/v1/logs", "/v1/metrics", "/api/v1/write", "/v1/events", "/v1/ingest"} {
-		mux.Handle(p, instrument(p, sameOrigin(s.cfg.AllowedOrigins, s.access.http(ingestMux))))
+		mux.Handle(p, instrument(p, sameOrigin(s.cfg.AllowedOrigins, s.access.ingest(ingestMux))))
 	}
 	// The MCP server is not built yet; its path already sits behind the
 	// same authentication, so that clients see 401 rather than a surprise

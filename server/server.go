@@ -204,7 +204,7 @@ func (s *Server) newAPI() {
 	if s.notifier != nil {
 		notifyFn = s.notifier.Notify
 	}
-	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange}, service.Deps{
+	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange, MaxStreams: cfg.MaxSubscriptionsPerTenant}, service.Deps{
 		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
 		Incidents: s.incidents, Rules: store, Detection: s.detect, Updates: s.updates,
 		Lifecycle: incidents.New(s.incidents, s.updates, notifyFn, logger),
@@ -300,7 +300,7 @@ func (s *Server) listen() error {
 		if err != nil {
 			return nil, "", fmt.Errorf("%s listen on %s: %w", name, addr, err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.HTTPReadTimeout, IdleTimeout: 2 * time.Minute,
 			ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 		s.wg.Add(1)
 		go func() {
@@ -320,7 +320,7 @@ func (s *Server) listen() error {
 	if s.cfg.OTLPHTTPAddr != "" && s.runsGateway() {
 		mux := http.NewServeMux()
 		s.receiver.RegisterOTLP(mux)
-		if s.otlpSrv, s.addrs.OTLPHTTP, err = serve("otlp-http", s.cfg.OTLPHTTPAddr, sameOrigin(s.cfg.AllowedOrigins, s.access.http(mux))); err != nil {
+		if s.otlpSrv, s.addrs.OTLPHTTP, err = serve("otlp-http", s.cfg.OTLPHTTPAddr, sameOrigin(s.cfg.AllowedOrigins, s.access.ingest(mux))); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/inquest/inquest/agents/detection"
@@ -56,6 +57,9 @@ type Config struct {
 	MaxRange time.Duration
 	// Now is the clock relative ranges are read against (time.Now if nil).
 	Now func() time.Time
+	// MaxStreams bounds the subscriptions a tenant holds open at once; 0
+	// is no limit.
+	MaxStreams int
 }
 
 // Service implements every operation. It is safe for concurrent use.
@@ -63,6 +67,9 @@ type Service struct {
 	cfg    Config
 	d      Deps
 	logger *slog.Logger
+
+	mu      sync.Mutex
+	streams map[string]int // open subscriptions by tenant
 }
 
 // New builds the service over its dependencies; a nil logger discards.
@@ -73,7 +80,7 @@ func New(cfg Config, d Deps, logger *slog.Logger) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, d: d, logger: logger}
+	return &Service{cfg: cfg, d: d, logger: logger, streams: map[string]int{}}
 }
 
 // Now is the service's clock.

@@ -7,6 +7,25 @@ import (
 	"github.com/inquest/inquest/storage"
 )
 
+// openStream counts a subscription of the tenant against MaxStreams until
+// ctx ends: every open one holds buffers and a place in each fan-out.
+func (s *Service) openStream(ctx context.Context, p Principal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.MaxStreams > 0 && s.streams[p.Tenant] >= s.cfg.MaxStreams {
+		return Unavailable("the tenant has %d subscriptions open, the limit (--max-subscriptions-per-tenant): close one first", s.cfg.MaxStreams)
+	}
+	s.streams[p.Tenant]++
+	context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.streams[p.Tenant]--; s.streams[p.Tenant] <= 0 {
+			delete(s.streams, p.Tenant)
+		}
+	})
+	return nil
+}
+
 // Tail streams the tenant's events as they are stored, filtered, until ctx
 // ends. The channel closes then.
 func (s *Service) Tail(ctx context.Context, p Principal, filters []Filter) (<-chan storage.Event, error) {
@@ -15,6 +34,9 @@ func (s *Service) Tail(ctx context.Context, p Principal, filters []Filter) (<-ch
 	}
 	fs, err := Filters(filters)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.openStream(ctx, p); err != nil {
 		return nil, err
 	}
 	return s.d.Tail.Subscribe(ctx, p.Tenant, fs, 1024), nil
@@ -42,6 +64,9 @@ func (s *Service) IncidentUpdated(ctx context.Context, p Principal) (<-chan stor
 func relay[T any](ctx context.Context, s *Service, p Principal, pick func(updates.Update) *T) (<-chan T, error) {
 	if s.d.Updates == nil {
 		return nil, Unavailable("this process does not stream anomalies and incidents")
+	}
+	if err := s.openStream(ctx, p); err != nil {
+		return nil, err
 	}
 	in := s.d.Updates.Subscribe(ctx, p.Tenant)
 	out := make(chan T, 16)

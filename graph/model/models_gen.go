@@ -782,6 +782,8 @@ const (
 	RoleResponder Role = "RESPONDER"
 	RoleApprover  Role = "APPROVER"
 	RoleAdmin     Role = "ADMIN"
+	// May send data and nothing else, outside the ranks above: for collectors and agents.
+	RoleIngest Role = "INGEST"
 )
 
 var AllRole = []Role{
@@ -789,11 +791,12 @@ var AllRole = []Role{
 	RoleResponder,
 	RoleApprover,
 	RoleAdmin,
+	RoleIngest,
 }
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RoleViewer, RoleResponder, RoleApprover, RoleAdmin:
+	case RoleViewer, RoleResponder, RoleApprover, RoleAdmin, RoleIngest:
 		return true
 	}
 	return false

@@ -1,0 +1,259 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/config"
+)
+
+func withAuth(c *config.Config) { c.AuthJWTSecret = jwtSecret }
+
+// TestUpgradeWithoutCredentialIsRefused: a websocket Upgrade header does
+// not skip authentication; only GraphQL, which authenticates in
+// connection_init, lets a header-less upgrade through.
+func TestUpgradeWithoutCredentialIsRefused(t *testing.T) {
+	s := start(t, withAuth)
+	for _, path := range []string{"/mcp", "/v1/events", "/api/v1/write"} {
+		req, _ := http.NewRequest(http.MethodGet, s.url(path), nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Sec-WebSocket-Version", "13")
+		req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, path)
+	}
+}
+
+// TestConnectionAckCarriesNoSecret: the acknowledgement of a websocket
+// does not echo the bearer token it was opened with.
+func TestConnectionAckCarriesNoSecret(t *testing.T) {
+	s := start(t, withAuth)
+	tok := token(t, "acme", time.Hour)
+	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	conn, resp, err := dialer.Dial("ws://"+s.Addrs().HTTP+"/graphql", nil)
+	require.NoError(t, err)
+	defer conn.Close()
+	resp.Body.Close()
+	require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + tok}}))
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, raw, err := conn.ReadMessage()
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "connection_ack")
+	assert.NotContains(t, string(raw), tok[len(tok)-20:], "the token is not sent back")
+}
+
+// nextWithin waits for the subscription's next message or its end.
+func nextWithin(t *testing.T, sub *client.Subscription, d time.Duration) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		var msg map[string]any
+		done <- sub.Next(&msg)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatalf("the subscription neither sent nor ended within %s", d)
+		return nil
+	}
+}
+
+// TestSubscriptionEndsWithItsCredential: a subscription ends when its
+// token expires, and when its API key is revoked.
+func TestSubscriptionEndsWithItsCredential(t *testing.T) {
+	s := start(t, withAuth, func(c *config.Config) { c.AuthRecheckInterval = 100 * time.Millisecond })
+	short := token(t, "acme", 2*time.Second)
+	sub := s.gql.WebsocketWithPayload(`subscription { tail(filters: [{field: "service", op: EQ, value: "nothing-sends"}]) { service } }`,
+		map[string]any{"Authorization": "Bearer " + short})
+	defer sub.Close()
+	assert.Error(t, nextWithin(t, sub, 15*time.Second), "the connection closes at the token's exp")
+
+	admin := tokenWithRoles(t, "acme", time.Hour, "admin")
+	ac := client.New(s.Handler(), client.Path("/graphql"), client.AddHeader("Authorization", "Bearer "+admin))
+	var created struct {
+		CreateAPIKey struct {
+			Key    struct{ ID string }
+			Secret string
+		}
+	}
+	ac.MustPost(`mutation { createAPIKey(name: "tailer", role: VIEWER) { key { id } secret } }`, &created)
+	sub2 := s.gql.WebsocketWithPayload(`subscription { tail(filters: [{field: "service", op: EQ, value: "nothing-sends"}]) { service } }`,
+		map[string]any{"Authorization": "Bearer " + created.CreateAPIKey.Secret})
+	defer sub2.Close()
+	var revoked struct{ RevokeAPIKey struct{ ID string } }
+	// The subscription is registered asynchronously; revoking right away
+	// still ends it at the next check.
+	ac.MustPost(`mutation($id: ID!) { revokeAPIKey(id: $id) { id } }`, &revoked, client.Var("id", created.CreateAPIKey.Key.ID))
+	assert.Error(t, nextWithin(t, sub2, 15*time.Second), "the connection closes once the key is revoked")
+}
+
+// TestIngestRole: an ingest credential sends data and reads nothing; a
+// credential with no role sends nothing; with --ingest-role-required a
+// viewer sends nothing either.
+func TestIngestRole(t *testing.T) {
+	s := start(t, withAuth)
+	ingestOnly := tokenWithRoles(t, "acme", time.Hour, "ingest")
+	code, msg, _ := post(t, s.url("/v1/events"), "application/json", []byte(`{"service":"collector","name":"x"}`), "Authorization", "Bearer "+ingestOnly)
+	assert.Equal(t, http.StatusOK, code, msg)
+	reader := client.New(s.Handler(), client.Path("/graphql"), client.AddHeader("Authorization", "Bearer "+ingestOnly))
+	var out map[string]any
+	err := reader.Post(`{ services(range: {from: "now-1h", to: "now"}) { name } }`, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "needs the viewer role")
+	none := tokenWithRoles(t, "acme", time.Hour)
+	code, msg, _ = post(t, s.url("/v1/events"), "application/json", []byte(`{"service":"collector","name":"x"}`), "Authorization", "Bearer "+none)
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Contains(t, msg, "ingest role")
+	viewer := token(t, "acme", time.Hour)
+	code, _, _ = post(t, s.url("/v1/events"), "application/json", []byte(`{"service":"collector","name":"y"}`), "Authorization", "Bearer "+viewer)
+	assert.Equal(t, http.StatusOK, code, "viewer and above still send unless the flag says otherwise")
+
+	strict := start(t, withAuth, func(c *config.Config) { c.IngestRoleRequired = true })
+	code, _, _ = post(t, strict.url("/v1/events"), "application/json", []byte(`{"service":"collector","name":"z"}`), "Authorization", "Bearer "+viewer)
+	assert.Equal(t, http.StatusForbidden, code)
+	code, _, _ = post(t, strict.url("/v1/events"), "application/json", []byte(`{"service":"collector","name":"z"}`), "Authorization", "Bearer "+ingestOnly)
+	assert.Equal(t, http.StatusOK, code)
+}
+
+// TestIntrospectionNeedsRole: the schema is read by credentials with a
+// role, not by one that may only ingest.
+func TestIntrospectionNeedsRole(t *testing.T) {
+	s := start(t, withAuth)
+	const q = `{ __schema { queryType { name } } }`
+	var out map[string]any
+	ingestOnly := client.New(s.Handler(), client.Path("/graphql"), client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "acme", time.Hour, "ingest")))
+	err := ingestOnly.Post(q, &out)
+	require.Error(t, err)
+	assert.Contains(t, strings.ToLower(err.Error()), "introspection")
+	viewer := client.New(s.Handler(), client.Path("/graphql"), client.AddHeader("Authorization", "Bearer "+token(t, "acme", time.Hour)))
+	require.NoError(t, viewer.Post(q, &out))
+}
+
+// TestSubscriptionsPerTenant: past the limit a tenant's next subscription
+// is refused, saying why.
+func TestSubscriptionsPerTenant(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.MaxSubscriptionsPerTenant = 2 })
+	const q = `subscription { tail(filters: [{field: "service", op: EQ, value: "quiet"}]) { service } }`
+	var subs []*client.Subscription
+	for range 2 {
+		sub := s.gql.Websocket(q)
+		subs = append(subs, sub)
+		defer sub.Close()
+	}
+	// The two are registered asynchronously: the third is refused once
+	// they are.
+	require.Eventually(t, func() bool {
+		third := s.gql.Websocket(q)
+		defer third.Close()
+		err := nextWithin(t, third, 10*time.Second)
+		return err != nil && strings.Contains(err.Error(), "max-subscriptions-per-tenant")
+	}, 20*time.Second, 100*time.Millisecond)
+	// Another tenant's subscriptions are its own: it streams.
+	other := client.New(s.Handler(), client.Path("/graphql"), client.AddHeader("X-Inquest-Tenant", "other"))
+	sub := other.Websocket(q)
+	defer sub.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				req, _ := http.NewRequest(http.MethodPost, s.url("/v1/events"), strings.NewReader(`{"service":"quiet","name":"x"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Inquest-Tenant", "other")
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+		}
+	}()
+	assert.NoError(t, nextWithin(t, sub, 15*time.Second))
+	assert.Len(t, subs, 2)
+}
+
+// TestTrickledBodyIsCutOff: a client that sends its body a byte at a time
+// is cut off at the read timeout instead of holding the connection.
+func TestTrickledBodyIsCutOff(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.HTTPReadTimeout = time.Second })
+	conn, err := net.Dial("tcp", s.Addrs().HTTP)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "the server closed the connection before 15 s: %v", err)
+}
+
+// TestSSEOutlivesReadTimeout: an SSE subscription is not cut by the read
+// timeout once its request is read.
+func TestSSEOutlivesReadTimeout(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.HTTPReadTimeout = time.Second })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	body, _ := json.Marshal(map[string]any{"query": tailQuery})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url("/graphql"), strings.NewReader(string(body)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	opened := time.Now()
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for {
+		require.NoError(t, sendTailEvents(s))
+		select {
+		case l, ok := <-lines:
+			require.True(t, ok, "the stream ended %s after it opened", time.Since(opened))
+			if strings.HasPrefix(l, "data: ") && time.Since(opened) > 3*time.Second {
+				return // still streaming three read timeouts later
+			}
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("no event over SSE")
+		}
+	}
+}
