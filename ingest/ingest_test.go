@@ -114,6 +114,7 @@ type memStore struct {
 	storage.DeadLetterStore
 	mu      sync.Mutex
 	fail    bool
+	poison  string // a batch holding an event of this name is refused
 	events  []storage.Event
 	samples []storage.Sample
 	dead    []storage.DeadLetter
@@ -126,6 +127,11 @@ func (m *memStore) WriteEvents(_ context.Context, evs []storage.Event) error {
 	m.writes++
 	if m.fail {
 		return errors.New("disk full")
+	}
+	for _, e := range evs {
+		if m.poison != "" && e.Name == m.poison {
+			return errors.New("NOT NULL constraint failed: events.name")
+		}
 	}
 	m.events = append(m.events, evs...)
 	return nil
@@ -192,9 +198,59 @@ func TestWriterDeadLettersWhatTheStoreRefuses(t *testing.T) {
 	require.NoError(t, bus.Publish(context.Background(), &Message{Tenant: "t", Events: events(10)}))
 	require.Eventually(t, func() bool { _, _, d := m.snapshot(); return d == 10 }, 5*time.Second, time.Millisecond)
 	_, writes, _ := m.snapshot()
-	assert.Equal(t, 2, writes, "one try and one retry")
+	assert.GreaterOrEqual(t, writes, 2, "one try and one retry, then the search for the records at fault")
+	assert.LessOrEqual(t, writes, 2+isolateBudget, "a store that refuses everything costs a bounded number of writes")
 	assert.Contains(t, m.dead[0].Reason, "disk full")
 	require.NoError(t, w.Shutdown(context.Background()))
+}
+
+// TestWriterRefusesOnlyTheRecordAtFault: one tenant's poison record in a
+// batch of two tenants' records is the only one dead-lettered, under its
+// own tenant; everything else is stored.
+func TestWriterRefusesOnlyTheRecordAtFault(t *testing.T) {
+	m := &memStore{poison: "poison"}
+	bus, w := newWriter(t, WriterConfig{BatchSize: 200, FlushInterval: 20 * time.Millisecond, Workers: 1, Retries: 1}, m, NewLocalTail(nil))
+	ctx := context.Background()
+	a, b := events(100), events(100)
+	for i := range a {
+		a[i].Tenant, b[i].Tenant = "tenant-a", "tenant-b"
+	}
+	a[37].Name = "poison"
+	require.NoError(t, bus.Publish(ctx, &Message{Tenant: "tenant-a", Events: a}))
+	require.NoError(t, bus.Publish(ctx, &Message{Tenant: "tenant-b", Events: b}))
+	require.Eventually(t, func() bool { n, _, d := m.snapshot(); return n == 199 && d == 1 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, w.Shutdown(ctx))
+	assert.Equal(t, "tenant-a", m.dead[0].Tenant)
+	assert.Contains(t, m.dead[0].Reason, "NOT NULL")
+	assert.Contains(t, string(m.dead[0].Payload), "poison")
+	for _, e := range m.events {
+		assert.NotEqual(t, "poison", e.Name)
+	}
+}
+
+func TestIsolate(t *testing.T) {
+	write := func(xs []int) error {
+		for _, x := range xs {
+			if x%17 == 0 {
+				return errors.New("bad")
+			}
+		}
+		return nil
+	}
+	items := make([]int, 100)
+	for i := range items {
+		items[i] = i + 1
+	}
+	budget := isolateBudget
+	stored, refused, cause := isolate(items, write, &budget)
+	assert.Equal(t, []int{17, 34, 51, 68, 85}, refused)
+	assert.Len(t, stored, 95)
+	assert.EqualError(t, cause, "bad")
+
+	budget = 3
+	stored, refused, _ = isolate(items, write, &budget)
+	assert.Equal(t, 100, len(stored)+len(refused), "out of budget, what is not cleared is refused, nothing is lost")
+	assert.NotEmpty(t, refused)
 }
 
 func TestTailIsolationAndFilters(t *testing.T) {
@@ -213,4 +269,20 @@ func TestTailIsolationAndFilters(t *testing.T) {
 	cancel()
 	_, open := <-a
 	assert.False(t, open, "closed when the subscription ends")
+}
+
+func TestInvalidUTF8IsReplaced(t *testing.T) {
+	e := storage.Event{Service: "pay\xffment", Name: "GET \xfe/x", Body: "ok"}
+	e.Attrs.Put("k\xff", "v\xfe")
+	assert.True(t, fixEvent(&e))
+	assert.Equal(t, "pay\uFFFDment", e.Service)
+	assert.Equal(t, "GET \uFFFD/x", e.Name)
+	assert.Equal(t, []string{"k\uFFFD"}, e.Attrs.Keys)
+	assert.False(t, fixEvent(&e), "valid now")
+
+	s := storage.Sample{Name: "up\xff", SeriesID: 42}
+	s.Labels.Put("job", "a\xffb")
+	assert.True(t, fixSample(&s))
+	assert.Equal(t, "up\uFFFD", s.Name)
+	assert.Zero(t, s.SeriesID, "computed again from the fixed labels")
 }

@@ -153,9 +153,10 @@ type Pipeline struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	records  *prometheus.CounterVec
-	payloads *prometheus.CounterVec
-	stale    prometheus.Counter
+	records     *prometheus.CounterVec
+	payloads    *prometheus.CounterVec
+	stale       prometheus.Counter
+	invalidUTF8 prometheus.Counter
 
 	onAccepted func(tenant string, records int, bytes int64)
 }
@@ -183,14 +184,17 @@ func NewPipeline(cfg Config, bus Bus, dlq storage.DeadLetterStore, reg prometheu
 			Name: "inquest_ingest_payloads_total", Help: "Payloads received, by source and outcome (ok, partial, invalid, backpressure).",
 		}, []string{"source", "outcome"}),
 		stale: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "inquest_ingest_stale_markers_total", Help: "Prometheus staleness markers skipped.",
+			Name: "inquest_ingest_stale_markers_total", Help: "Prometheus staleness markers received (stored; they end their series).",
+		}),
+		invalidUTF8: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "inquest_ingest_invalid_utf8_records_total", Help: "Records whose invalid UTF-8 was replaced by U+FFFD.",
 		}),
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "inquest_ingest_queue_records", Help: "Records queued between the receivers and the writers.",
 	}, func() float64 { return float64(bus.Depth()) })
 	if reg != nil {
-		for _, c := range []prometheus.Collector{p.records, p.payloads, p.stale, depth} {
+		for _, c := range []prometheus.Collector{p.records, p.payloads, p.stale, p.invalidUTF8, depth} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register ingest metrics: %w", err)
 			}
@@ -292,6 +296,9 @@ func (p *Pipeline) sortRecords(in Input, now time.Time) sorted {
 	for i := range in.Batch.Events {
 		e := &in.Batch.Events[i]
 		e.Tenant = in.Tenant
+		if fixEvent(e) {
+			p.invalidUTF8.Inc()
+		}
 		if err := p.cfg.Limits.ValidateEvent(e, now, in.Historical); err != nil {
 			refuse(jsonfmt.Encode(e), FormatJSONEvents, err.Error())
 			continue
@@ -304,6 +311,9 @@ func (p *Pipeline) sortRecords(in Input, now time.Time) sorted {
 	for i := range in.Batch.Samples {
 		m := &in.Batch.Samples[i]
 		m.Tenant = in.Tenant
+		if fixSample(m) {
+			p.invalidUTF8.Inc()
+		}
 		if err := p.cfg.Limits.ValidateSample(m, now, in.Historical); err != nil {
 			refuse(jsonfmt.EncodeSample(m), FormatJSONSamples, err.Error())
 			continue

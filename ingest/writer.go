@@ -59,11 +59,12 @@ type Writer struct {
 	cancel   context.CancelFunc
 	stopOnce sync.Once
 
-	dedup   *Dedup
-	stored  func([]storage.Event, []storage.Sample)
-	rows    *prometheus.CounterVec
-	flushes prometheus.Histogram
-	lost    prometheus.Counter
+	dedup    *Dedup
+	stored   func([]storage.Event, []storage.Sample)
+	rows     *prometheus.CounterVec
+	flushes  prometheus.Histogram
+	lost     prometheus.Counter
+	isolated prometheus.Counter
 }
 
 // NewWriter builds a writer; Start runs it.
@@ -87,9 +88,12 @@ func NewWriter(cfg WriterConfig, bus Bus, events storage.EventStore, metrics sto
 		lost: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "inquest_writer_lost_records_total", Help: "Records that neither the store nor the dead-letter queue would take.",
 		}),
+		isolated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "inquest_writer_refused_records_total", Help: "Records the store refused, found by halving their batch and dead-lettered.",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{w.rows, w.flushes, w.lost} {
+		for _, c := range []prometheus.Collector{w.rows, w.flushes, w.lost, w.isolated} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register writer metrics: %w", err)
 			}
@@ -213,23 +217,23 @@ func (w *Writer) flush(ctx context.Context, p *pending) {
 	}
 	start := time.Now()
 	if len(p.events) > 0 {
-		if err := w.retry(ctx, func() error { return w.events.WriteEvents(ctx, p.events) }); err != nil {
-			w.deadLetter(ctx, err, p.events, nil)
-		} else {
-			w.rows.WithLabelValues("events").Add(float64(len(p.events)))
-			w.tail.Publish(p.events)
+		stored := write(w, ctx, p.events, func(es []storage.Event) error { return w.events.WriteEvents(ctx, es) },
+			func(e *storage.Event) string { return e.Tenant }, func(err error, bad []storage.Event) { w.deadLetter(ctx, err, bad, nil) })
+		if len(stored) > 0 {
+			w.rows.WithLabelValues("events").Add(float64(len(stored)))
+			w.tail.Publish(stored)
 			if w.stored != nil {
-				w.stored(p.events, nil)
+				w.stored(stored, nil)
 			}
 		}
 	}
 	if len(p.samples) > 0 {
-		if err := w.retry(ctx, func() error { return w.metrics.WriteSamples(ctx, p.samples) }); err != nil {
-			w.deadLetter(ctx, err, nil, p.samples)
-		} else {
-			w.rows.WithLabelValues("metric_samples").Add(float64(len(p.samples)))
+		stored := write(w, ctx, p.samples, func(ss []storage.Sample) error { return w.metrics.WriteSamples(ctx, ss) },
+			func(s *storage.Sample) string { return s.Tenant }, func(err error, bad []storage.Sample) { w.deadLetter(ctx, err, nil, bad) })
+		if len(stored) > 0 {
+			w.rows.WithLabelValues("metric_samples").Add(float64(len(stored)))
 			if w.stored != nil {
-				w.stored(nil, p.samples)
+				w.stored(nil, stored)
 			}
 		}
 	}
@@ -239,6 +243,31 @@ func (w *Writer) flush(ctx context.Context, p *pending) {
 	}
 	// Fresh slices: the tail and the store may still hold the old ones.
 	*p = pending{}
+}
+
+// write stores a batch, retried with backoff; a batch the store keeps
+// refusing is split by tenant and then halved (isolate) so that only the
+// records at fault reach the dead-letter queue, each its own tenant's. It
+// returns what was stored.
+func write[T any](w *Writer, ctx context.Context, items []T, store func([]T) error, tenant func(*T) string, refuse func(error, []T)) []T {
+	err := w.retry(ctx, func() error { return store(items) })
+	if err == nil {
+		return items
+	}
+	budget := isolateBudget
+	var stored []T
+	for _, part := range byTenant(items, tenant) {
+		ok, bad, cause := isolate(part, store, &budget)
+		stored = append(stored, ok...)
+		if len(bad) > 0 {
+			if cause == nil {
+				cause = err
+			}
+			w.isolated.Add(float64(len(bad)))
+			refuse(cause, bad)
+		}
+	}
+	return stored
 }
 
 func (w *Writer) retry(ctx context.Context, fn func() error) error {

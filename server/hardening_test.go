@@ -14,9 +14,13 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/client"
+	"github.com/VictoriaMetrics/VictoriaMetrics/lib/prompbmarshal"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/inquest/inquest/config"
 )
@@ -256,4 +260,57 @@ func TestSSEOutlivesReadTimeout(t *testing.T) {
 			t.Fatal("no event over SSE")
 		}
 	}
+}
+
+// TestPoisonStringsHurtNobody: a tenant's spans and samples with invalid
+// UTF-8 are stored with U+FFFD in place of the bad bytes, and another
+// tenant's records sent at the same time are all stored, none refused.
+func TestPoisonStringsHurtNobody(t *testing.T) {
+	s := start(t)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "poison\xffsvc")
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetName("GET \xfe/x")
+	sp.SetTraceID([16]byte{9})
+	sp.SetSpanID([8]byte{9})
+	now := time.Now()
+	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
+	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Millisecond)))
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	code, msg, _ := post(t, s.url("/v1/traces"), "application/x-protobuf", body, "X-Inquest-Tenant", "tenant-a")
+	require.Equal(t, http.StatusOK, code, msg)
+	rw := remoteWrite(t, prompbmarshal.TimeSeries{
+		Labels:  []prompbmarshal.Label{{Name: "__name__", Value: "bad\xffmetric"}, {Name: "job", Value: "x\xfey"}},
+		Samples: []prompbmarshal.Sample{{Value: 1, Timestamp: now.UnixMilli()}},
+	})
+	code, msg, _ = post(t, s.url("/api/v1/write"), "application/x-protobuf", rw, "Content-Encoding", "snappy", "X-Inquest-Tenant", "tenant-a")
+	require.Equal(t, http.StatusNoContent, code, msg)
+	code, msg, _ = post(t, s.url("/v1/events"), "application/x-ndjson", spansJSON("tenant-b-svc", 50, 5*time.Second, ""), "X-Inquest-Tenant", "tenant-b")
+	require.Equal(t, http.StatusOK, code, msg)
+
+	a := client.New(s.Handler(), client.Path("/graphql"), client.AddHeader("X-Inquest-Tenant", "tenant-a"))
+	b := client.New(s.Handler(), client.Path("/graphql"), client.AddHeader("X-Inquest-Tenant", "tenant-b"))
+	var svcs struct{ Services []struct{ Name string } }
+	eventually(t, "tenant-a's span stored, its bad bytes replaced", func() bool {
+		a.MustPost(`{ services(range: {from: "now-1h", to: "now+1m"}) { name } }`, &svcs)
+		return len(svcs.Services) == 1 && svcs.Services[0].Name == "poison\uFFFDsvc"
+	})
+	var names struct{ MetricNames []string }
+	a.MustPost(`{ metricNames(range: {from: "now-1h", to: "now+1m"}) }`, &names)
+	assert.Equal(t, []string{"bad\uFFFDmetric"}, names.MetricNames)
+	eventually(t, "tenant-b's 50 spans stored", func() bool {
+		var resp struct {
+			Services []struct {
+				Name      string
+				SpanCount int
+			}
+		}
+		b.MustPost(`{ services(range: {from: "now-1h", to: "now+1m"}) { name spanCount } }`, &resp)
+		return len(resp.Services) == 1 && resp.Services[0].SpanCount == 50
+	})
+	var dls struct{ DeadLetters []struct{ ID string } }
+	b.MustPost(`{ deadLetters(range: {from: "now-1h", to: "now+1m"}) { id } }`, &dls)
+	assert.Empty(t, dls.DeadLetters, "nothing of tenant-b was refused")
 }
