@@ -79,7 +79,8 @@ func decodeEvent(raw json.RawMessage, now time.Time) (storage.Event, error) {
 	if err := dec.Decode(&obj); err != nil || obj == nil {
 		return storage.Event{}, fmt.Errorf("record is not a JSON object")
 	}
-	d := eventDecoder{e: storage.Event{SampleRate: 1, Status: storage.StatusUnset}}
+	d := &eventDecoder{e: storage.Event{SampleRate: 1, Status: storage.StatusUnset}}
+	d.attrs, d.res = d.e.AttrWriter(&d.e.Attrs), d.e.AttrWriter(&d.e.Resource)
 	for k, v := range obj {
 		if err := d.field(k, v); err != nil {
 			return d.e, err
@@ -93,6 +94,9 @@ type eventDecoder struct {
 	e        storage.Event
 	kind     string
 	haveTime bool
+	// attrs and res write the event's attributes and resource, in linear
+	// time however many keys the object has.
+	attrs, res *storage.AttrWriter
 }
 
 func str(key string, v any) (string, error) {
@@ -177,9 +181,9 @@ func (d *eventDecoder) field(k string, v any) error {
 		var m map[string]any
 		if m, err = object(k, v); err == nil {
 			if k == "resource" {
-				flatten(e, &e.Resource, "", m)
+				flattenInto(d.res, "", m)
 			} else {
-				flatten(e, &e.Attrs, "", m)
+				flattenInto(d.attrs, "", m)
 			}
 		}
 	case "numeric_attributes":
@@ -194,10 +198,10 @@ func (d *eventDecoder) field(k string, v any) error {
 			if err != nil {
 				return err
 			}
-			e.PutNum(nk, f)
+			d.attrs.PutNum(nk, f)
 		}
 	default:
-		putAny(e, &e.Attrs, k, v)
+		putAny(d.attrs, k, v)
 	}
 	return err
 }
@@ -234,33 +238,33 @@ func (d *eventDecoder) finish(now time.Time) storage.Event {
 	return e
 }
 
-func flatten(e *storage.Event, attrs *storage.Attrs, prefix string, m map[string]any) {
+// flattenInto writes nested objects with dotted keys, in linear time
+// however many keys there are.
+func flattenInto(w *storage.AttrWriter, prefix string, m map[string]any) {
 	for k, v := range m {
-		putAny(e, attrs, prefix+k, v)
+		putAny(w, prefix+k, v)
 	}
 }
 
-func putAny(e *storage.Event, attrs *storage.Attrs, k string, v any) {
+func putAny(w *storage.AttrWriter, k string, v any) {
 	switch x := v.(type) {
 	case nil:
 	case string:
-		attrs.Put(k, x)
+		w.Put(k, x)
 	case bool:
-		attrs.Put(k, strconv.FormatBool(x))
+		w.Put(k, strconv.FormatBool(x))
 	case json.Number:
 		f, err := x.Float64()
-		if err != nil {
-			attrs.Put(k, x.String())
-		} else if attrs == &e.Attrs {
-			e.PutNum(k, f)
+		if err != nil || !w.Numeric() {
+			w.Put(k, x.String())
 		} else {
-			attrs.Put(k, x.String())
+			w.PutNum(k, f)
 		}
 	case map[string]any:
-		flatten(e, attrs, k+".", x)
+		flattenInto(w, k+".", x)
 	default:
 		b, _ := json.Marshal(x)
-		attrs.Put(k, string(b))
+		w.Put(k, string(b))
 	}
 }
 

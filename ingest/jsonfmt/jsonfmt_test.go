@@ -1,7 +1,9 @@
 package jsonfmt
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +114,34 @@ func TestRoundTrip(t *testing.T) {
 	assert.Equal(t, []string{"a", "b"}, ss[0].Labels.Keys, "labels sorted")
 	assert.True(t, math.IsInf(ss[0].Value, 1))
 	assert.NotZero(t, ss[0].SeriesID)
+}
+
+// TestManyKeysInLinearTime: an event with 100,000 attribute keys decodes
+// well within a deadline (adding them one by one with Put took half a
+// minute: each scanned the list). The deadline is a bound on the worst
+// case a single request can cost, not a speed measurement (see the
+// storage benchmark for that).
+func TestManyKeysInLinearTime(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"service":"wide","name":"x","attributes":{`)
+	for i := 0; i < 100_000; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d":%d`, i, i)
+	}
+	b.WriteString(`}}`)
+	done := make(chan *Result, 1)
+	go func() {
+		r, _ := Decode([]byte(b.String()), time.Now())
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		require.Len(t, r.Events, 1)
+		assert.Equal(t, 100_000, r.Events[0].Attrs.Len())
+		assert.Equal(t, 100_000, r.Events[0].NumAttrs.Len())
+	case <-time.After(10 * time.Second):
+		t.Fatal("100,000 keys took longer than 10 s: attribute handling is not linear")
+	}
 }

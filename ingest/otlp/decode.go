@@ -22,37 +22,40 @@ const UnknownService = "unknown_service"
 
 // putValue stores one attribute: numbers natively (and as text), bools and
 // strings as text, bytes as base64, arrays and maps as JSON.
-func putValue(e *storage.Event, attrs *storage.Attrs, k string, v pcommon.Value) {
+func putValue(w *storage.AttrWriter, k string, v pcommon.Value) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		attrs.Put(k, v.Str())
+		w.Put(k, v.Str())
 	case pcommon.ValueTypeInt:
-		if attrs == &e.Attrs {
-			e.PutNum(k, float64(v.Int()))
+		if w.Numeric() {
+			w.PutNum(k, float64(v.Int()))
 		} else {
-			attrs.Put(k, v.AsString())
+			w.Put(k, v.AsString())
 		}
 	case pcommon.ValueTypeDouble:
-		if attrs == &e.Attrs {
-			e.PutNum(k, v.Double())
+		if w.Numeric() {
+			w.PutNum(k, v.Double())
 		} else {
-			attrs.Put(k, v.AsString())
+			w.Put(k, v.AsString())
 		}
 	case pcommon.ValueTypeBool:
-		attrs.Put(k, v.AsString())
+		w.Put(k, v.AsString())
 	case pcommon.ValueTypeBytes:
-		attrs.Put(k, base64.StdEncoding.EncodeToString(v.Bytes().AsRaw()))
+		w.Put(k, base64.StdEncoding.EncodeToString(v.Bytes().AsRaw()))
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
 		b, err := json.Marshal(v.AsRaw())
 		if err == nil {
-			attrs.Put(k, string(b))
+			w.Put(k, string(b))
 		}
 	}
 }
 
+// putAttrs adds a map's attributes to one of e's lists, in linear time
+// however many there are.
 func putAttrs(e *storage.Event, attrs *storage.Attrs, m pcommon.Map) {
+	w := e.AttrWriter(attrs)
 	for k, v := range m.All() {
-		putValue(e, attrs, k, v)
+		putValue(w, k, v)
 	}
 }
 

@@ -1,7 +1,9 @@
 package otlp
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -144,4 +146,30 @@ func TestMetricsPrometheusStyle(t *testing.T) {
 	assert.Equal(t, 3.0, got["rpc{quantile=0.99}"].Value)
 	assert.Equal(t, storage.MetricSummary, got["rpc{quantile=0.99}"].Type)
 	assert.Equal(t, 2.0, got["rpc_count"].Value)
+}
+
+// TestManyAttributesInLinearTime: a span with 100,000 attributes converts
+// well within a deadline (a bound on one request's worst case; adding
+// them with Put, which scans, took half a minute).
+func TestManyAttributesInLinearTime(t *testing.T) {
+	td := ptrace.NewTraces()
+	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetName("wide")
+	sp.SetTraceID([16]byte{1})
+	sp.SetSpanID([8]byte{1})
+	raw := make(map[string]any, 100_000)
+	for i := 0; i < 100_000; i++ {
+		raw[fmt.Sprint("k", i)] = int64(i)
+	}
+	// FromRaw appends; PutInt would scan for each key (pdata's own cost).
+	require.NoError(t, sp.Attributes().FromRaw(raw))
+	done := make(chan []storage.Event, 1)
+	go func() { done <- Traces(td) }()
+	select {
+	case evs := <-done:
+		require.Len(t, evs, 1)
+		assert.Equal(t, 100_000, evs[0].NumAttrs.Len())
+	case <-time.After(10 * time.Second):
+		t.Fatal("100,000 attributes took longer than 10 s: attribute handling is not linear")
+	}
 }
