@@ -286,3 +286,44 @@ func TestInvalidUTF8IsReplaced(t *testing.T) {
 	assert.Equal(t, "up\uFFFD", s.Name)
 	assert.Zero(t, s.SeriesID, "computed again from the fixed labels")
 }
+
+// TestDeadLettersAreCapped: garbage is a write path too. A tenant's dead
+// letters stop being kept past its hourly cap, and undecodable payloads
+// count against its daily byte quota; another tenant is not affected.
+func TestDeadLettersAreCapped(t *testing.T) {
+	m := &memStore{}
+	cfg := DefaultConfig()
+	cfg.DeadLetterBytesPerHour = 1 << 20
+	cfg.Quotas = QuotaConfig{BytesPerDay: 3 << 20}
+	p, err := NewPipeline(cfg, NewLocalBus(1000), m, nil, nil)
+	require.NoError(t, err)
+	junk := make([]byte, 400<<10)
+	for i := 0; i < 5; i++ {
+		p.RejectPayload(context.Background(), "noisy", "ingest", FormatUnknown, junk, "unrecognised payload")
+	}
+	p.RejectPayload(context.Background(), "quiet", "ingest", FormatUnknown, junk, "unrecognised payload")
+	count := func(tenant string) int {
+		n := 0
+		for _, d := range m.dead {
+			if d.Tenant == tenant {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Equal(t, 2, count("noisy"), "two 400 KiB payloads fit the 1 MiB hourly cap, the third does not")
+	assert.Equal(t, 1, count("quiet"), "a cap per tenant")
+
+	// The daily byte quota counts undecodable payloads too.
+	m = &memStore{}
+	cfg.Quotas = QuotaConfig{BytesPerDay: 500 << 10}
+	p, err = NewPipeline(cfg, NewLocalBus(1000), m, nil, nil)
+	require.NoError(t, err)
+	for i := 0; i < 2; i++ {
+		p.RejectPayload(context.Background(), "noisy", "ingest", FormatUnknown, junk, "unrecognised payload")
+	}
+	assert.Equal(t, 1, count("noisy"), "the second 400 KiB is over the 500 KiB daily quota")
+	_, err = p.Accept(context.Background(), Input{Tenant: "noisy", Source: "events", Batch: &Batch{Events: events(1), Bytes: 200 << 10}})
+	var qe *QuotaError
+	assert.ErrorAs(t, err, &qe, "the garbage used the tenant's quota")
+}

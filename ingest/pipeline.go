@@ -28,6 +28,9 @@ type Config struct {
 	// MaxDeadLettersPerRequest caps how many records one request may add
 	// to the dead-letter queue; the rest are only counted.
 	MaxDeadLettersPerRequest int
+	// DeadLetterBytesPerHour caps what one tenant's dead letters may add
+	// per hour (they count against its daily byte quota too); 0 is no cap.
+	DeadLetterBytesPerHour int64
 	// Quotas limit each tenant's rate and daily bytes; zero is unlimited.
 	// Imports and replays, which an operator runs, are not limited.
 	Quotas QuotaConfig
@@ -41,6 +44,7 @@ func DefaultConfig() Config {
 		DedupMaxEntries:          2_000_000,
 		MaxDeadLetterPayload:     1 << 20,
 		MaxDeadLettersPerRequest: 1000,
+		DeadLetterBytesPerHour:   64 << 20,
 	}
 }
 
@@ -157,6 +161,8 @@ type Pipeline struct {
 	payloads    *prometheus.CounterVec
 	stale       prometheus.Counter
 	invalidUTF8 prometheus.Counter
+	deadDropped *prometheus.CounterVec
+	dead        deadBudget
 
 	onAccepted func(tenant string, records int, bytes int64)
 }
@@ -186,6 +192,10 @@ func NewPipeline(cfg Config, bus Bus, dlq storage.DeadLetterStore, reg prometheu
 		stale: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "inquest_ingest_stale_markers_total", Help: "Prometheus staleness markers received (stored; they end their series).",
 		}),
+		deadDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inquest_ingest_dead_letters_dropped_total", Help: "Dead letters not kept: over the tenant's hourly cap or daily byte quota.",
+		}, []string{"reason"}),
+		dead: deadBudget{perHour: cfg.DeadLetterBytesPerHour},
 		invalidUTF8: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "inquest_ingest_invalid_utf8_records_total", Help: "Records whose invalid UTF-8 was replaced by U+FFFD.",
 		}),
@@ -194,7 +204,7 @@ func NewPipeline(cfg Config, bus Bus, dlq storage.DeadLetterStore, reg prometheu
 		Name: "inquest_ingest_queue_records", Help: "Records queued between the receivers and the writers.",
 	}, func() float64 { return float64(bus.Depth()) })
 	if reg != nil {
-		for _, c := range []prometheus.Collector{p.records, p.payloads, p.stale, p.invalidUTF8, depth} {
+		for _, c := range []prometheus.Collector{p.records, p.payloads, p.stale, p.invalidUTF8, p.deadDropped, depth} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register ingest metrics: %w", err)
 			}
@@ -254,9 +264,9 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 	p.records.WithLabelValues("samples", "accepted").Add(float64(len(msg.Samples)))
 	p.records.WithLabelValues("all", "rejected").Add(float64(res.Rejected))
 	p.records.WithLabelValues("all", "duplicate").Add(float64(res.Duplicates))
-	if len(s.dead) > 0 {
-		if err := p.dlq.PutDeadLetters(ctx, s.dead); err != nil {
-			p.logger.Error("dead-letter write failed", "err", err, "records", len(s.dead))
+	if dead := p.keepDead(s.dead, p.now(), false); len(dead) > 0 {
+		if err := p.dlq.PutDeadLetters(ctx, dead); err != nil {
+			p.logger.Error("dead-letter write failed", "err", err, "records", len(dead))
 		}
 	}
 	if res.Rejected > 0 {
@@ -341,7 +351,11 @@ func (p *Pipeline) RejectPayload(ctx context.Context, tenant, source string, for
 	if tenant == "" {
 		return
 	}
-	if err := p.dlq.PutDeadLetters(ctx, []storage.DeadLetter{p.deadLetter(tenant, source, format, payload, reason, p.now())}); err != nil {
+	dead := p.keepDead([]storage.DeadLetter{p.deadLetter(tenant, source, format, payload, reason, p.now())}, p.now(), true)
+	if len(dead) == 0 {
+		return
+	}
+	if err := p.dlq.PutDeadLetters(ctx, dead); err != nil {
 		p.logger.Error("dead-letter write failed", "err", err)
 	}
 }
