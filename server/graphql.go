@@ -37,7 +37,7 @@ var errorCodes = map[service.Kind]string{
 // an error presenter that shows user errors and hides everything else.
 func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenticator, meter *usage.Meter,
 	reg prometheus.Registerer, logger *slog.Logger) *handler.Server {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res, Complexity: queryCost()}))
 	ws := transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Upgrader: websocket.Upgrader{

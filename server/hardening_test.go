@@ -314,3 +314,20 @@ func TestPoisonStringsHurtNobody(t *testing.T) {
 	b.MustPost(`{ deadLetters(range: {from: "now-1h", to: "now+1m"}) { id } }`, &dls)
 	assert.Empty(t, dls.DeadLetters, "nothing of tenant-b was refused")
 }
+
+// TestCostlyQueryRefusedUpFront: hundreds of aliased distinct counts over
+// a week are refused before anything runs, saying why; one is fine.
+func TestCostlyQueryRefusedUpFront(t *testing.T) {
+	s := start(t)
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < 660; i++ {
+		fmt.Fprintf(&b, ` a%d: aggregate(input: {range: {from: "now-7d", to: "now"}, aggregations: [{op: COUNT_DISTINCT, field: "attr.user"}]}) { columns }`, i)
+	}
+	b.WriteString(" }")
+	var out map[string]any
+	err := s.gql.Post(b.String(), &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exceeds the limit of 2000")
+	require.NoError(t, s.gql.Post(`{ aggregate(input: {range: {from: "now-7d", to: "now"}, aggregations: [{op: COUNT_DISTINCT, field: "attr.user"}, {op: P99, field: "duration_ms"}]}) { columns } }`, &out))
+}
