@@ -86,6 +86,8 @@ type Config struct {
 	AuthRecheckInterval time.Duration `koanf:"auth-recheck-interval"`
 	// MaxSubscriptionsPerTenant bounds a tenant's open subscriptions.
 	MaxSubscriptionsPerTenant int `koanf:"max-subscriptions-per-tenant"`
+	// QueueBytes bounds the memory of the records waiting for the writers.
+	QueueBytes int64 `koanf:"queue-bytes"`
 	// HTTPReadTimeout bounds reading one request, body included, so that a
 	// client trickling a body cannot hold a connection open.
 	HTTPReadTimeout time.Duration `koanf:"http-read-timeout"`
@@ -144,6 +146,7 @@ func Default() Config {
 		AuthRecheckInterval:       10 * time.Second,
 		MaxSubscriptionsPerTenant: 100,
 		HTTPReadTimeout:           time.Minute,
+		QueueBytes:                512 << 20,
 		LogLevel:                  "info",
 		LogFormat:                 "text",
 	}
@@ -273,6 +276,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Bool("ingest-role-required", false, "accept data only from credentials with the ingest role (otherwise viewer and above may send too)")
 	fs.Duration("auth-recheck-interval", d.AuthRecheckInterval, "how often a subscription made with an API key checks that the key was not revoked (tokens end at their exp)")
 	fs.Int("max-subscriptions-per-tenant", d.MaxSubscriptionsPerTenant, "open subscriptions (tail, anomalies, incidents) a tenant may hold at once")
+	fs.Int64("queue-bytes", d.QueueBytes, "memory the records waiting for the writers may hold before ingest answers 503 (embedded bus)")
 	fs.Duration("http-read-timeout", d.HTTPReadTimeout, "longest time to read one HTTP request, body included (streams and websockets are not cut)")
 	fs.StringSlice("allowed-origins", d.AllowedOrigins, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets")
 	fs.String("auth-jwt-secret", "", "enable authentication with HS256 bearer tokens signed with this secret (32+ bytes; prefer INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file)")

@@ -21,6 +21,10 @@ type Message struct {
 	Tenant  string
 	Events  []storage.Event
 	Samples []storage.Sample
+	// Bytes is what the records hold in memory, roughly (storage's
+	// MemSize): a queue bounded by records alone lets wide records use
+	// gigabytes.
+	Bytes int64
 	// ack is set by the bus; the writer calls Ack once the store has the
 	// records, which is when a Kafka bus commits the offset.
 	ack func()
@@ -56,14 +60,17 @@ type Bus interface {
 	Depth() int
 }
 
-// LocalBus is the embedded bus: a queue bounded by record count.
+// LocalBus is the embedded bus: a queue bounded by record count and,
+// with SetByteLimit, by the memory its records hold.
 type LocalBus struct {
-	mu       sync.Mutex
-	cond     *sync.Cond
-	queue    []*Message
-	records  int
-	capacity int
-	closed   bool
+	mu        sync.Mutex
+	cond      *sync.Cond
+	queue     []*Message
+	records   int
+	capacity  int
+	bytes     int64
+	byteLimit int64
+	closed    bool
 }
 
 var _ Bus = (*LocalBus)(nil)
@@ -75,6 +82,10 @@ func NewLocalBus(capacity int) *LocalBus {
 	return b
 }
 
+// SetByteLimit bounds the bytes of the records queued or being written
+// (0: none). Call it before the bus is used.
+func (b *LocalBus) SetByteLimit(n int64) { b.byteLimit = n }
+
 // Publish enqueues m or returns ErrFull at once.
 func (b *LocalBus) Publish(_ context.Context, m *Message) error {
 	b.mu.Lock()
@@ -85,8 +96,12 @@ func (b *LocalBus) Publish(_ context.Context, m *Message) error {
 	if b.records+m.Len() > b.capacity && b.records > 0 {
 		return ErrFull
 	}
+	if b.byteLimit > 0 && b.bytes+m.Bytes > b.byteLimit && b.records > 0 {
+		return ErrFull
+	}
 	b.queue = append(b.queue, m)
 	b.records += m.Len()
+	b.bytes += m.Bytes
 	b.cond.Signal()
 	return nil
 }
@@ -116,10 +131,11 @@ func (b *LocalBus) Consume(ctx context.Context, handle func(*Message)) error {
 		b.queue[0] = nil
 		b.queue = b.queue[1:]
 		b.mu.Unlock()
-		n := m.Len()
+		n, size := m.Len(), m.Bytes
 		m.ack = func() {
 			b.mu.Lock()
 			b.records -= n
+			b.bytes -= size
 			b.mu.Unlock()
 		}
 		handle(m)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -326,4 +327,25 @@ func TestDeadLettersAreCapped(t *testing.T) {
 	_, err = p.Accept(context.Background(), Input{Tenant: "noisy", Source: "events", Batch: &Batch{Events: events(1), Bytes: 200 << 10}})
 	var qe *QuotaError
 	assert.ErrorAs(t, err, &qe, "the garbage used the tenant's quota")
+}
+
+// TestLocalBusBoundedInBytes: wide records fill the queue by their size,
+// not their count; room comes back as the writers store them.
+func TestLocalBusBoundedInBytes(t *testing.T) {
+	b := NewLocalBus(1_000_000)
+	b.SetByteLimit(1000)
+	ctx := context.Background()
+	require.NoError(t, b.Publish(ctx, &Message{Tenant: "t", Events: events(1), Bytes: 600}))
+	assert.ErrorIs(t, b.Publish(ctx, &Message{Tenant: "t", Events: events(1), Bytes: 600}), ErrFull, "1,200 bytes is over the limit")
+	got := make(chan *Message, 1)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = b.Consume(cctx, func(m *Message) { got <- m }) }()
+	(<-got).Ack()
+	require.NoError(t, b.Publish(ctx, &Message{Tenant: "t", Events: events(1), Bytes: 600}), "room again once stored")
+
+	e := storage.Event{Service: "s", Name: "n"}
+	small := e.MemSize()
+	e.Attrs.Put("big", strings.Repeat("x", 10_000))
+	assert.Greater(t, e.MemSize(), small+10_000, "an event's size counts its attributes")
 }

@@ -316,6 +316,7 @@ func (p *Pipeline) sortRecords(in Input, now time.Time) sorted {
 		e.ID = e.ContentHash()
 		if fresh(e.ID) {
 			s.msg.Events = append(s.msg.Events, *e)
+			s.msg.Bytes += e.MemSize()
 		}
 	}
 	for i := range in.Batch.Samples {
@@ -333,6 +334,7 @@ func (p *Pipeline) sortRecords(in Input, now time.Time) sorted {
 		}
 		if fresh(m.ContentHash()) {
 			s.msg.Samples = append(s.msg.Samples, *m)
+			s.msg.Bytes += m.MemSize()
 		}
 	}
 	for _, r := range in.Batch.Rejected {

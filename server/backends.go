@@ -75,7 +75,9 @@ func (s *Server) openStores(ctx context.Context) (*storage.Parts, error) {
 func (s *Server) openBus(ctx context.Context) (ingest.Bus, error) {
 	cfg := s.cfg
 	if len(cfg.KafkaBrokers) == 0 {
-		return ingest.NewLocalBus(cfg.QueueRecords), nil
+		bus := ingest.NewLocalBus(cfg.QueueRecords)
+		bus.SetByteLimit(cfg.QueueBytes)
+		return bus, nil
 	}
 	kb, err := kafkabus.New(ctx, kafkabus.Config{Brokers: cfg.KafkaBrokers, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup,
 		Compression: cfg.KafkaCompression, Partitions: int32(cfg.KafkaPartitions)}, s.registry, s.logger)

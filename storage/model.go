@@ -108,6 +108,31 @@ type Event struct {
 	ID uint64
 }
 
+// MemSize is roughly what the event holds in memory, for queues bounded in
+// bytes: the struct, its strings and its attribute lists.
+func (e *Event) MemSize() int64 {
+	n := 256 + len(e.Service) + len(e.Name) + len(e.TraceID) + len(e.SpanID) + len(e.ParentSpanID) +
+		len(e.Severity) + len(e.Body) + 24*len(e.NumAttrs.Keys)
+	for _, kv := range []*Attrs{&e.Attrs, &e.Resource} {
+		for i, k := range kv.Keys {
+			n += 32 + len(k) + len(kv.Values[i])
+		}
+	}
+	for _, k := range e.NumAttrs.Keys {
+		n += len(k)
+	}
+	return int64(n)
+}
+
+// MemSize is roughly what the sample holds in memory.
+func (s *Sample) MemSize() int64 {
+	n := 96 + len(s.Name)
+	for i, k := range s.Labels.Keys {
+		n += 32 + len(k) + len(s.Labels.Values[i])
+	}
+	return int64(n)
+}
+
 // PutNum records a numeric attribute in both the numeric and string lists.
 func (e *Event) PutNum(key string, v float64) {
 	e.NumAttrs.Put(key, v)
