@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,63 +21,182 @@ const ImportChunk = 5000
 
 // ImportFile loads a file of any decodable format (OTLP JSON, Jaeger JSON,
 // Zipkin v2 JSON, JSON/NDJSON events) through the pipeline as historical
-// data. progress is called with the number of records handled so far and
-// the total. A full queue is waited out, not reported.
+// data. Line-delimited files (NDJSON events, the Collector's OTLP JSON
+// lines) are read a chunk of lines at a time, so a file of any size imports
+// in bounded memory; a single JSON document is read whole. progress is
+// called with the bytes of the file handled so far and its size. A full
+// queue is waited out, not reported.
 func ImportFile(ctx context.Context, p *Pipeline, tenant, path string, progress func(done, total int)) (*Result, Format, error) {
-	body, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, FormatUnknown, err
 	}
-	f := Detect(contentTypeOf(path), body, false)
-	if f == FormatUnknown {
-		return nil, f, fmt.Errorf("%s: not OTLP JSON, Jaeger JSON, Zipkin JSON or JSON events", path)
-	}
-	batch, err := Decode(f, body, time.Now())
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
-		return nil, f, fmt.Errorf("%s: %w", path, err)
+		return nil, FormatUnknown, err
 	}
-	total := batch.Len()
-	res := &Result{}
-	done := 0
-	offer := func(b *Batch) error {
-		for {
-			r, err := p.Accept(ctx, Input{Tenant: tenant, Source: "import", Format: f, Batch: b, Historical: true})
-			if errors.Is(err, ErrFull) {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(50 * time.Millisecond):
-					continue
-				}
-			}
-			if err != nil {
-				return err
-			}
-			res.Merge(r)
-			done += b.Len()
-			if progress != nil {
-				progress(done, total)
-			}
+	im := &importer{ctx: ctx, p: p, tenant: tenant, res: &Result{}, size: int(st.Size()), progress: progress}
+	r := bufio.NewReaderSize(f, 1<<20)
+	if format, ok := lineFormat(r); ok {
+		im.format = format
+		if err := im.lines(r); err != nil {
+			return im.res, format, fmt.Errorf("%s: %w", path, err)
+		}
+		return im.res, format, nil
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, FormatUnknown, err
+	}
+	format := Detect(contentTypeOf(path), body, false)
+	if format == FormatUnknown {
+		return nil, format, fmt.Errorf("%s: not OTLP JSON, Jaeger JSON, Zipkin JSON or JSON events", path)
+	}
+	im.format = format
+	batch, err := Decode(format, body, time.Now())
+	if err != nil {
+		return nil, format, fmt.Errorf("%s: %w", path, err)
+	}
+	return im.res, format, im.whole(batch)
+}
+
+// lineFormat peeks at a file without consuming it: when its first line is
+// a whole JSON object and more follows, it is line-delimited, of OTLP
+// requests or of events.
+func lineFormat(r *bufio.Reader) (Format, bool) {
+	peek, _ := r.Peek(64 << 10)
+	nl := bytes.IndexByte(peek, '\n')
+	if nl < 0 {
+		return FormatUnknown, false
+	}
+	first := bytes.TrimSpace(peek[:nl])
+	if len(first) == 0 || first[0] != '{' || !json.Valid(first) || len(bytes.TrimSpace(peek[nl:])) == 0 {
+		return FormatUnknown, false
+	}
+	var obj map[string]json.RawMessage
+	_ = json.Unmarshal(first, &obj)
+	format := FormatJSONEvents
+	if obj["resourceSpans"] != nil || obj["resourceLogs"] != nil || obj["resourceMetrics"] != nil {
+		format = FormatOTLPJSONLines
+	}
+	return format, true
+}
+
+// importer offers a file's records to the pipeline a chunk at a time.
+type importer struct {
+	ctx      context.Context
+	p        *Pipeline
+	tenant   string
+	format   Format
+	res      *Result
+	size     int
+	done     int
+	progress func(done, total int)
+}
+
+// lines decodes and offers line-delimited records, ImportChunk lines (or
+// 8 MiB) at a time. A chunk that fails to decode part-way is offered up to
+// the error, and the import stops there, naming it.
+func (im *importer) lines(r *bufio.Reader) error {
+	var chunk bytes.Buffer
+	n, line0 := 0, 1
+	flush := func() error {
+		if chunk.Len() == 0 {
 			return nil
 		}
+		read := chunk.Len()
+		batch, derr := Decode(im.format, chunk.Bytes(), time.Now())
+		if batch != nil {
+			if err := im.offer(batch, read); err != nil {
+				return err
+			}
+		}
+		if derr != nil {
+			return fmt.Errorf("in the %d lines from line %d: %w", n, line0, derr)
+		}
+		chunk.Reset()
+		line0 += n
+		n = 0
+		return nil
+	}
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 {
+			chunk.Write(line)
+			n++
+		}
+		if n >= ImportChunk || chunk.Len() >= 8<<20 {
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return flush()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// whole offers a decoded document's records, ImportChunk at a time.
+func (im *importer) whole(batch *Batch) error {
+	total := batch.Len()
+	per := func(records int) int { // the file's bytes a share of records stands for
+		if total == 0 {
+			return im.size
+		}
+		return im.size * records / total
 	}
 	for i := 0; i < len(batch.Events); i += ImportChunk {
-		if err := offer(&Batch{Events: batch.Events[i:min(i+ImportChunk, len(batch.Events))]}); err != nil {
-			return res, f, err
+		part := batch.Events[i:min(i+ImportChunk, len(batch.Events))]
+		if err := im.offer(&Batch{Events: part}, per(len(part))); err != nil {
+			return err
 		}
 	}
 	for i := 0; i < len(batch.Samples); i += ImportChunk {
-		if err := offer(&Batch{Samples: batch.Samples[i:min(i+ImportChunk, len(batch.Samples))]}); err != nil {
-			return res, f, err
+		part := batch.Samples[i:min(i+ImportChunk, len(batch.Samples))]
+		if err := im.offer(&Batch{Samples: part}, per(len(part))); err != nil {
+			return err
 		}
 	}
 	if len(batch.Rejected) > 0 {
-		if err := offer(&Batch{Rejected: batch.Rejected}); err != nil {
-			return res, f, err
+		if err := im.offer(&Batch{Rejected: batch.Rejected}, per(len(batch.Rejected))); err != nil {
+			return err
 		}
 	}
-	res.Merged += batch.Merged
-	return res, f, nil
+	im.res.Merged += batch.Merged
+	im.report(im.size)
+	return nil
+}
+
+// offer hands records to the pipeline, waiting out a full queue.
+func (im *importer) offer(b *Batch, bytes int) error {
+	for {
+		r, err := im.p.Accept(im.ctx, Input{Tenant: im.tenant, Source: "import", Format: im.format, Batch: b, Historical: true})
+		if errors.Is(err, ErrFull) {
+			select {
+			case <-im.ctx.Done():
+				return im.ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+				continue
+			}
+		}
+		if err != nil {
+			return err
+		}
+		im.res.Merge(r)
+		im.report(im.done + bytes)
+		return nil
+	}
+}
+
+func (im *importer) report(done int) {
+	im.done = min(done, im.size)
+	if im.progress != nil {
+		im.progress(im.done, im.size)
+	}
 }
 
 func contentTypeOf(path string) string {

@@ -3,7 +3,10 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -348,4 +351,35 @@ func TestLocalBusBoundedInBytes(t *testing.T) {
 	small := e.MemSize()
 	e.Attrs.Put("big", strings.Repeat("x", 10_000))
 	assert.Greater(t, e.MemSize(), small+10_000, "an event's size counts its attributes")
+}
+
+// TestImportStreamsLines: an NDJSON file is read a chunk of lines at a
+// time (progress reports the bytes read, more than once), every record
+// arrives, and a broken line stops the import naming where it is, after
+// the records before it.
+func TestImportStreamsLines(t *testing.T) {
+	m := &memStore{}
+	p, err := NewPipeline(DefaultConfig(), NewLocalBus(1_000_000), m, nil, nil)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "events.ndjson")
+	var b strings.Builder
+	for i := 0; i < 12_000; i++ {
+		fmt.Fprintf(&b, `{"timestamp":"2020-01-01T00:00:%02dZ","service":"batch","name":"job","seq":%d}`+"\n", i%60, i)
+	}
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	var calls, last, size int
+	res, format, err := ImportFile(context.Background(), p, "t", path, func(done, total int) { calls++; last, size = done, total })
+	require.NoError(t, err)
+	assert.Equal(t, FormatJSONEvents, format)
+	assert.Equal(t, 12_000, res.Accepted)
+	assert.Greater(t, calls, 1, "progress by chunk")
+	assert.Equal(t, b.Len(), size)
+	assert.Equal(t, size, last)
+
+	broken := b.String() + "{\"service\": \"batch\", \"na\n" + `{"service":"batch","name":"after"}` + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(broken), 0o644))
+	res, _, err = ImportFile(context.Background(), p, "t2", path, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "in the 2002 lines from line 10001", "the chunk holding the broken line 12001")
+	assert.Equal(t, 12_000, res.Accepted, "what came before the broken line is imported")
 }
