@@ -86,6 +86,13 @@ type Config struct {
 	AuthRecheckInterval time.Duration `koanf:"auth-recheck-interval"`
 	// MaxSubscriptionsPerTenant bounds a tenant's open subscriptions.
 	MaxSubscriptionsPerTenant int `koanf:"max-subscriptions-per-tenant"`
+	// ShutdownTimeout bounds the flush on SIGTERM (an orchestrator's stop
+	// grace period is often 10 s; 30 s by default).
+	ShutdownTimeout time.Duration `koanf:"shutdown-timeout"`
+	// MemoryLimit is the process's soft memory limit (GOMEMLIMIT's): past
+	// 90% of it ingest answers 503 and queries are refused; DuckDB gets
+	// half of it. 0 leaves memory unbounded.
+	MemoryLimit int64 `koanf:"memory-limit"`
 	// QueueBytes bounds the memory of the records waiting for the writers.
 	QueueBytes int64 `koanf:"queue-bytes"`
 	// HTTPReadTimeout bounds reading one request, body included, so that a
@@ -147,6 +154,7 @@ func Default() Config {
 		MaxSubscriptionsPerTenant: 100,
 		HTTPReadTimeout:           time.Minute,
 		QueueBytes:                512 << 20,
+		ShutdownTimeout:           30 * time.Second,
 		LogLevel:                  "info",
 		LogFormat:                 "text",
 	}
@@ -276,6 +284,8 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Bool("ingest-role-required", false, "accept data only from credentials with the ingest role (otherwise viewer and above may send too)")
 	fs.Duration("auth-recheck-interval", d.AuthRecheckInterval, "how often a subscription made with an API key checks that the key was not revoked (tokens end at their exp)")
 	fs.Int("max-subscriptions-per-tenant", d.MaxSubscriptionsPerTenant, "open subscriptions (tail, anomalies, incidents) a tenant may hold at once")
+	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "longest the flush on SIGTERM may take before the process exits (match the orchestrator's grace period)")
+	fs.Int64("memory-limit", 0, "soft memory limit in bytes: past 90% ingest answers 503 and queries are refused; DuckDB gets half (0: unbounded)")
 	fs.Int64("queue-bytes", d.QueueBytes, "memory the records waiting for the writers may hold before ingest answers 503 (embedded bus)")
 	fs.Duration("http-read-timeout", d.HTTPReadTimeout, "longest time to read one HTTP request, body included (streams and websockets are not cut)")
 	fs.StringSlice("allowed-origins", d.AllowedOrigins, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets")

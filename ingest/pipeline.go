@@ -165,7 +165,17 @@ type Pipeline struct {
 	dead        deadBudget
 
 	onAccepted func(tenant string, records int, bytes int64)
+	pressed    func() bool
 }
+
+// ErrOverMemory is ErrFull for a process near its memory limit: clients
+// retry later, as with a full queue.
+var ErrOverMemory = fmt.Errorf("%w: the server is near its memory limit (--memory-limit)", ErrFull)
+
+// PushBackWhen makes Accept refuse with ErrOverMemory while pressed
+// reports true (the process near its memory limit). Call it before the
+// pipeline is used.
+func (p *Pipeline) PushBackWhen(pressed func() bool) { p.pressed = pressed }
 
 // OnAccepted registers a function told of every accepted payload (usage
 // metering). Call it before the pipeline is used.
@@ -220,6 +230,10 @@ func NewPipeline(cfg Config, bus Bus, dlq storage.DeadLetterStore, reg prometheu
 func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 	if in.Tenant == "" {
 		return nil, fmt.Errorf("accept: no tenant")
+	}
+	if p.pressed != nil && p.pressed() {
+		p.payloads.WithLabelValues(in.Source, "backpressure").Inc()
+		return nil, ErrOverMemory
 	}
 	s := p.sortRecords(in, p.now())
 	if in.Batch.Stale > 0 {

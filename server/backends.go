@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/storage/pubsub"
 	"github.com/inquest/inquest/storage/redisstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,7 @@ type namedPinger struct {
 func (s *Server) openStores(ctx context.Context) (*storage.Parts, error) {
 	cfg := s.cfg
 	embedded, err := duckdb.Open(ctx, duckdb.Config{
-		Path: filepath.Join(cfg.DataDir, "inquest.duckdb"), Threads: cfg.DuckDBThreads, MemoryLimit: cfg.DuckDBMemoryLimit,
+		Path: filepath.Join(cfg.DataDir, "inquest.duckdb"), Threads: cfg.DuckDBThreads, MemoryLimit: duckdbMemory(cfg),
 		CheckpointThreshold: cfg.DuckDBCheckpoint,
 	}, s.logger)
 	if err != nil {
@@ -190,4 +191,12 @@ func (s *Server) newNotifier() {
 	if len(notifiers) > 0 {
 		s.notifier = notify.NewDispatcher(notify.Config{PublicURL: cfg.PublicURL}, notifiers, s.registry, s.logger)
 	}
+}
+
+// duckdbMemory is DuckDB's memory limit: as set, or half of --memory-limit.
+func duckdbMemory(cfg config.Config) string {
+	if cfg.DuckDBMemoryLimit != "" || cfg.MemoryLimit <= 0 {
+		return cfg.DuckDBMemoryLimit
+	}
+	return fmt.Sprintf("%dMB", max(cfg.MemoryLimit/2>>20, 64))
 }

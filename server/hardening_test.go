@@ -331,3 +331,19 @@ func TestCostlyQueryRefusedUpFront(t *testing.T) {
 	assert.Contains(t, err.Error(), "exceeds the limit of 2000")
 	require.NoError(t, s.gql.Post(`{ aggregate(input: {range: {from: "now-7d", to: "now"}, aggregations: [{op: COUNT_DISTINCT, field: "attr.user"}, {op: P99, field: "duration_ms"}]}) { columns } }`, &out))
 }
+
+// TestNearMemoryLimit: past 90% of --memory-limit ingest answers 503 with
+// Retry-After and queries that scan are refused, each saying why, instead
+// of the process growing until it is killed.
+func TestNearMemoryLimit(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.MemoryLimit = 1 << 20 }) // any running process is past 1 MiB
+	code, msg, hdr := post(t, s.url("/v1/events"), "application/json", []byte(`{"service":"s","name":"x"}`))
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, msg, "memory limit")
+	assert.NotEmpty(t, hdr.Get("Retry-After"))
+	var out map[string]any
+	err := s.gql.Post(`{ aggregate(input: {range: {from: "now-1h", to: "now"}}) { columns } }`, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "near its memory limit")
+	require.NoError(t, s.gql.Post(`{ rules { id } }`, &out), "what does not scan still answers")
+}

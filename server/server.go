@@ -67,6 +67,7 @@ type Server struct {
 	addrs            Addrs
 	demo             *demo.Generator
 
+	mem     *memGuard // --memory-limit
 	detect  *detection.Engine
 	grouper *incidents.Grouper // the detector's anomalies into incidents
 	updates *updates.Broker    // anomalies and incident changes to subscribers
@@ -105,6 +106,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 	s := &Server{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.mem = newMemGuard(cfg.MemoryLimit, s.registry)
 	var err error
 	if s.access, err = s.newAccess(); err != nil {
 		s.access.close()
@@ -157,6 +159,7 @@ func (s *Server) newDataPath(ctx context.Context) error {
 	if s.pipeline, err = ingest.NewPipeline(pcfg, s.bus, store, s.registry, s.logger); err != nil {
 		return err
 	}
+	s.pipeline.PushBackWhen(s.mem.Pressed)
 	if cfg.RedisURL != "" {
 		// One client for the cache, the tail, incidents and their streams.
 		if s.redis, err = cache.DialRedis(cfg.RedisURL); err != nil {
@@ -204,7 +207,7 @@ func (s *Server) newAPI() {
 	if s.notifier != nil {
 		notifyFn = s.notifier.Notify
 	}
-	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange, MaxStreams: cfg.MaxSubscriptionsPerTenant}, service.Deps{
+	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange, MaxStreams: cfg.MaxSubscriptionsPerTenant, Pressed: s.mem.Pressed}, service.Deps{
 		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
 		Incidents: s.incidents, Rules: store, Detection: s.detect, Updates: s.updates,
 		Lifecycle: incidents.New(s.incidents, s.updates, notifyFn, logger),
@@ -243,7 +246,7 @@ type component interface {
 // stop in reverse, after the listeners have closed and the writers have
 // flushed.
 func (s *Server) background() []component {
-	var cs []component
+	cs := []component{s.mem}
 	if s.rtail != nil {
 		cs = append(cs, s.rtail)
 	}

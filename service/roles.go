@@ -29,6 +29,11 @@ var roles = map[string]auth.Role{
 	"usage": auth.RoleAdmin, "auditLog": auth.RoleAdmin,
 }
 
+// scans are the operations that read many stored rows: refused while the
+// process is near its memory limit.
+var scans = map[string]bool{"aggregate": true, "events": true, "services": true, "serviceMap": true,
+	"metricSeries": true, "trace": true}
+
 // RoleOf is the role an operation needs; ok is false for an operation the
 // table does not know (which nobody may call).
 func RoleOf(op string) (role auth.Role, ok bool) {
@@ -57,6 +62,9 @@ func (s *Service) allow(ctx context.Context, p Principal, op string) error {
 		return Forbidden("forbidden: %s is not an operation", op)
 	}
 	if p.Has(role) {
+		if scans[op] && s.cfg.Pressed != nil && s.cfg.Pressed() {
+			return Unavailable("the server is near its memory limit: %s is refused for now, try again shortly", op)
+		}
 		return nil
 	}
 	s.audit(ctx, p, "access.denied", op, "denied", "needs the "+string(role)+" role")

@@ -60,6 +60,9 @@ type Config struct {
 	// MaxStreams bounds the subscriptions a tenant holds open at once; 0
 	// is no limit.
 	MaxStreams int
+	// Pressed reports the process near its memory limit: queries that scan
+	// are refused meanwhile (nil: never).
+	Pressed func() bool
 }
 
 // Service implements every operation. It is safe for concurrent use.

@@ -85,7 +85,7 @@ func serveCmd() *cobra.Command {
 				"OTLP gRPC %s, OTLP HTTP %s. Ctrl-C stops and flushes.\n\n", srv.Addrs().HTTP, srv.Addrs().GRPC, srv.Addrs().OTLPHTTP)
 			<-ctx.Done()
 			logger.Info("shutting down: flushing accepted data")
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 			defer cancel()
 			return srv.Shutdown(sctx)
 		},

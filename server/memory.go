@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"os"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// memGuard watches the process's memory against --memory-limit: past 90%
+// ingest pushes back (503) and heavy queries are refused, so that the
+// process degrades with clear errors instead of growing until it is
+// killed. It reads the resident set (DuckDB allocates outside Go's heap)
+// and falls back to Go's own total where /proc is not there.
+type memGuard struct {
+	limit int64
+	every time.Duration
+	high  atomic.Bool
+	used  prometheus.Gauge
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+	prev   int64 // Go's memory limit before, restored at Shutdown
+}
+
+func newMemGuard(limit int64, reg prometheus.Registerer) *memGuard {
+	g := &memGuard{limit: limit, every: time.Second, done: make(chan struct{}),
+		used: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inquest_memory_used_bytes",
+			Help: "Resident memory the guard compares with --memory-limit."})}
+	if reg != nil {
+		reg.MustRegister(g.used)
+	}
+	if limit > 0 {
+		g.prev = debug.SetMemoryLimit(limit) // the Go heap is collected harder near it
+	}
+	return g
+}
+
+// Pressed reports whether the process is past 90% of its limit.
+func (g *memGuard) Pressed() bool { return g != nil && g.high.Load() }
+
+// Start samples once, then every second until Shutdown.
+func (g *memGuard) Start(ctx context.Context) error {
+	if g.limit <= 0 {
+		close(g.done)
+		return nil
+	}
+	g.sample()
+	ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		defer close(g.done)
+		t := time.NewTicker(g.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				g.sample()
+			}
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops sampling. Idempotent.
+func (g *memGuard) Shutdown(context.Context) error {
+	g.once.Do(func() {
+		if g.cancel != nil {
+			g.cancel()
+		}
+		<-g.done
+		if g.limit > 0 {
+			debug.SetMemoryLimit(g.prev)
+		}
+	})
+	return nil
+}
+
+func (g *memGuard) sample() {
+	used := residentBytes()
+	g.used.Set(float64(used))
+	g.high.Store(used > g.limit/10*9)
+}
+
+// residentBytes is the resident set size from /proc, or Go's total when it
+// cannot be read.
+func residentBytes() int64 {
+	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 1 {
+			if pages, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				return pages * int64(os.Getpagesize())
+			}
+		}
+	}
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
