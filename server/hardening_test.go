@@ -174,23 +174,7 @@ func TestSubscriptionsPerTenant(t *testing.T) {
 	other := client.New(s.Handler(), client.Path("/graphql"), client.AddHeader("X-Inquest-Tenant", "other"))
 	sub := other.Websocket(q)
 	defer sub.Close()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-				req, _ := http.NewRequest(http.MethodPost, s.url("/v1/events"), strings.NewReader(`{"service":"quiet","name":"x"}`))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Inquest-Tenant", "other")
-				if resp, err := http.DefaultClient.Do(req); err == nil {
-					resp.Body.Close()
-				}
-			}
-		}
-	}()
+	s.keepSending(t, `{"service":"quiet","name":"x"}`, "X-Inquest-Tenant", "other")
 	assert.NoError(t, nextWithin(t, sub, 15*time.Second))
 	assert.Len(t, subs, 2)
 }

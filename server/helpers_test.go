@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +105,29 @@ func oneSpan(service string) ptrace.Traces {
 	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	return td
+}
+
+// keepSending posts body to /v1/events every 100 ms until the test ends:
+// subscriptions register asynchronously, so a test sends until it hears.
+func (s *testServer) keepSending(t *testing.T, body string, headers ...string) {
+	t.Helper()
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			req, _ := http.NewRequest(http.MethodPost, s.url("/v1/events"), strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			for i := 0; i+1 < len(headers); i += 2 {
+				req.Header.Set(headers[i], headers[i+1])
+			}
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
 }
