@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/inquest/inquest/storage"
 	"os"
 	"strings"
 	"time"
@@ -86,6 +87,12 @@ type Config struct {
 	AuthRecheckInterval time.Duration `koanf:"auth-recheck-interval"`
 	// MaxSubscriptionsPerTenant bounds a tenant's open subscriptions.
 	MaxSubscriptionsPerTenant int `koanf:"max-subscriptions-per-tenant"`
+	// TenantRetention overrides Retention for some tenants: "acme=720h"
+	// (0h keeps a tenant's records forever).
+	TenantRetention map[string]string `koanf:"tenant-retention"`
+	// PruneInterval is how often records past their retention are deleted
+	// from the embedded store; 0 never deletes.
+	PruneInterval time.Duration `koanf:"prune-interval"`
 	// ShutdownTimeout bounds the flush on SIGTERM (an orchestrator's stop
 	// grace period is often 10 s; 30 s by default).
 	ShutdownTimeout time.Duration `koanf:"shutdown-timeout"`
@@ -155,6 +162,7 @@ func Default() Config {
 		HTTPReadTimeout:           time.Minute,
 		QueueBytes:                512 << 20,
 		ShutdownTimeout:           30 * time.Second,
+		PruneInterval:             time.Hour,
 		LogLevel:                  "info",
 		LogFormat:                 "text",
 	}
@@ -178,6 +186,9 @@ func (c Config) Validate() error {
 	var errs []string
 	if c.DataDir == "" {
 		errs = append(errs, "data-dir is required")
+	}
+	if _, err := c.Retentions(); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if c.Demo && c.DemoRate <= 0 {
 		errs = append(errs, "demo-rate must be positive")
@@ -241,7 +252,9 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Bool("demo", d.Demo, "run a built-in web-shop traffic generator that sends OTLP to this server")
 	fs.Duration("demo-fault-after", d.DemoFaultAfter, "when the demo's bad payment deploy (2.3.1) happens, after start")
 	fs.Float64("demo-rate", d.DemoRate, "demo requests per second")
-	fs.Duration("retention", d.Retention, "how long data is kept; live ingest refuses older records")
+	fs.Duration("retention", d.Retention, "how long records are kept after they were taken in (imports count from their import); live ingest refuses older records")
+	fs.StringToString("tenant-retention", nil, "retention of some tenants, overriding --retention: acme=720h,globex=48h (0h: forever)")
+	fs.Duration("prune-interval", d.PruneInterval, "how often records past their retention are deleted from the embedded store (0: never)")
 	fs.Duration("max-future", d.MaxFuture, "how far in the future a timestamp may be")
 	fs.Int64("max-body-bytes", d.MaxBodyBytes, "largest ingest request body, before and after decompression")
 	fs.Int("queue-records", d.QueueRecords, "records that may wait for the writers before ingest answers 503")
@@ -299,6 +312,20 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Bool("insecure-no-auth", false, "allow listening on a non-loopback address without authentication")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
 	fs.String("log-format", d.LogFormat, "text or json")
+}
+
+// Retentions reads --retention and --tenant-retention into the store's
+// terms.
+func (c Config) Retentions() (storage.Retention, error) {
+	r := storage.Retention{Default: c.Retention, Tenants: map[string]time.Duration{}}
+	for tenant, v := range c.TenantRetention {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return r, fmt.Errorf("tenant-retention %s=%s: want a duration such as 720h", tenant, v)
+		}
+		r.Tenants[tenant] = d
+	}
+	return r, nil
 }
 
 // RegisterFlagsOnly registers the named settings alone, for commands to

@@ -100,3 +100,21 @@ func TestDeployExampleLoads(t *testing.T) {
 		})
 	}
 }
+
+func TestTenantRetention(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	require.NoError(t, fs.Parse([]string{"--retention", "168h", "--tenant-retention", "acme=720h,globex=0h"}))
+	cfg, err := Load(fs)
+	require.NoError(t, err)
+	r, err := cfg.Retentions()
+	require.NoError(t, err)
+	assert.Equal(t, 168*time.Hour, r.Default)
+	assert.Equal(t, map[string]time.Duration{"acme": 720 * time.Hour, "globex": 0}, r.Tenants)
+
+	fs = pflag.NewFlagSet("t", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	require.NoError(t, fs.Parse([]string{"--tenant-retention", "acme=forever"}))
+	_, err = Load(fs)
+	assert.ErrorContains(t, err, "tenant-retention acme=forever")
+}

@@ -328,6 +328,7 @@ func (p *Pipeline) sortRecords(in Input, now time.Time) sorted {
 			continue
 		}
 		e.ID = e.ContentHash()
+		e.IngestedNano = now.UnixNano()
 		if fresh(e.ID) {
 			s.msg.Events = append(s.msg.Events, *e)
 			s.msg.Bytes += e.MemSize()
@@ -346,6 +347,7 @@ func (p *Pipeline) sortRecords(in Input, now time.Time) sorted {
 		if m.SeriesID == 0 {
 			m.SeriesID = m.ComputeSeriesID()
 		}
+		m.IngestedNano = now.UnixNano()
 		if fresh(m.ContentHash()) {
 			s.msg.Samples = append(s.msg.Samples, *m)
 			s.msg.Bytes += m.MemSize()

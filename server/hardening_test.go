@@ -331,3 +331,25 @@ func TestNearMemoryLimit(t *testing.T) {
 	assert.Contains(t, err.Error(), "near its memory limit")
 	require.NoError(t, s.gql.Post(`{ rules { id } }`, &out), "what does not scan still answers")
 }
+
+// TestRetentionPrunes: the server deletes what a tenant's retention has
+// passed, on its own, and keeps the other tenants' records.
+func TestRetentionPrunes(t *testing.T) {
+	s := start(t, func(c *config.Config) {
+		c.PruneInterval = 100 * time.Millisecond
+		c.TenantRetention = map[string]string{"brief": "1ns"}
+	})
+	for _, tenant := range []string{"brief", "kept"} {
+		code, msg, _ := post(t, s.url("/v1/events"), "application/json", []byte(`{"service":"s","name":"x"}`), "X-Inquest-Tenant", tenant)
+		require.Equal(t, http.StatusOK, code, msg)
+	}
+	eventually(t, "the brief tenant's event pruned", func() bool { return selfMetric(t, s.url("/metrics"), "inquest_pruned_rows_total") >= 1 })
+	eventually(t, "the other tenant's kept", func() bool {
+		var n int
+		_ = s.Store().DB().QueryRow("SELECT count(*) FROM events WHERE tenant_id = 'kept'").Scan(&n)
+		return n == 1
+	})
+	var n int
+	require.NoError(t, s.Store().DB().QueryRow("SELECT count(*) FROM events WHERE tenant_id = 'brief'").Scan(&n))
+	assert.Zero(t, n)
+}

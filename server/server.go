@@ -68,6 +68,7 @@ type Server struct {
 	demo             *demo.Generator
 
 	mem     *memGuard // --memory-limit
+	prune   *pruner   // retention of the embedded store (each process has one)
 	detect  *detection.Engine
 	grouper *incidents.Grouper // the detector's anomalies into incidents
 	updates *updates.Broker    // anomalies and incident changes to subscribers
@@ -136,6 +137,8 @@ func (s *Server) build(ctx context.Context) error {
 	if err := s.newDataPath(ctx); err != nil {
 		return err
 	}
+	r, _ := s.cfg.Retentions() // validated with the config
+	s.prune = newPruner(s.embedded, r, s.cfg.PruneInterval, s.registry, s.logger)
 	s.newIncidents(s.store)
 	s.newNotifier()
 	if err := s.newDetection(s.store); err != nil {
@@ -246,7 +249,7 @@ type component interface {
 // stop in reverse, after the listeners have closed and the writers have
 // flushed.
 func (s *Server) background() []component {
-	cs := []component{s.mem}
+	cs := []component{s.mem, s.prune}
 	if s.rtail != nil {
 		cs = append(cs, s.rtail)
 	}

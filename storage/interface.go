@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // ErrNotFound is returned when a single requested item does not exist.
@@ -83,4 +84,19 @@ type AuditStore interface {
 	AppendAudit(ctx context.Context, entries []AuditEntry) error
 	// AuditLog lists a tenant's entries in the range, newest first.
 	AuditLog(ctx context.Context, tenant string, r TimeRange, limit int) ([]AuditEntry, error)
+}
+
+// Retention is how long records are kept after they were taken in: a
+// default, and exceptions by tenant (0 keeps a tenant's records forever).
+type Retention struct {
+	Default time.Duration
+	Tenants map[string]time.Duration
+}
+
+// Pruner deletes what its retention has passed: events and metric samples
+// by the time they were taken in (so imported history is kept for the
+// retention after its import), dead letters, audit entries and usage by
+// their own time. It returns the rows deleted.
+type Pruner interface {
+	Prune(ctx context.Context, r Retention, now time.Time) (int64, error)
 }

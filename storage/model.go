@@ -106,6 +106,9 @@ type Event struct {
 	// ID is the content hash of the event; two identical deliveries of the
 	// same record get the same ID, which is what dedup keys on.
 	ID uint64
+	// IngestedNano is when Inquest took the record in (0: the store's
+	// clock at write); retention counts from it, not from TimeUnixNano.
+	IngestedNano int64
 }
 
 // MemSize is roughly what the event holds in memory, for queues bounded in
@@ -229,6 +232,8 @@ type Sample struct {
 	TimeUnixNano int64
 	Value        float64
 	SeriesID     uint64
+	// IngestedNano is when Inquest took the sample in (see Event).
+	IngestedNano int64
 }
 
 // ComputeSeriesID hashes the name and labels; labels must already be sorted.

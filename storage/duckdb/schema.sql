@@ -113,6 +113,11 @@ CREATE TABLE IF NOT EXISTS incidents (
     timeline        VARCHAR NOT NULL, -- JSON list of events
     PRIMARY KEY (tenant_id, id)
 );
+-- When a record was taken in: retention counts from it, so that imported
+-- history is kept for the retention after its import. 0: written before
+-- the column existed (retention then counts from the record's own time).
+ALTER TABLE events ADD COLUMN IF NOT EXISTS ingested_ts BIGINT DEFAULT 0;
+ALTER TABLE metric_samples ADD COLUMN IF NOT EXISTS ingested_ts BIGINT DEFAULT 0;
 -- Bumped by every compare-and-set change (storage.IncidentStore.UpdateIncident).
 ALTER TABLE incidents ADD COLUMN IF NOT EXISTS version BIGINT DEFAULT 0;
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -163,6 +164,15 @@ func nullStr(s string) driver.Value {
 }
 
 // WriteEvents appends a batch of events in one transaction.
+// ingested is a record's ingest time, the store's clock when it has none
+// (records that came through Kafka, written by an older gateway).
+func ingested(ns int64) int64 {
+	if ns > 0 {
+		return ns
+	}
+	return time.Now().UnixNano()
+}
+
 func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -181,7 +191,7 @@ func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
 				nullStr(e.TraceID), nullStr(e.SpanID), nullStr(e.ParentSpanID), dur,
 				string(e.Status), nullStr(e.Severity), nullStr(e.Body),
 				strs(e.Attrs.Keys), strs(e.Attrs.Values), strs(e.NumAttrs.Keys), floats(e.NumAttrs.Values),
-				strs(e.Resource.Keys), strs(e.Resource.Values), e.SampleRate, int64(e.ID)); err != nil {
+				strs(e.Resource.Keys), strs(e.Resource.Values), e.SampleRate, int64(e.ID), ingested(e.IngestedNano)); err != nil {
 				return err
 			}
 		}
@@ -220,7 +230,7 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 				return fmt.Errorf("sample without tenant")
 			}
 			if err := a.AppendRow(m.Tenant, int64(m.SeriesID), m.Name, strs(m.Labels.Keys), strs(m.Labels.Values),
-				string(m.Type), m.TimeUnixNano, m.Value); err != nil {
+				string(m.Type), m.TimeUnixNano, m.Value, ingested(m.IngestedNano)); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,70 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// prunable is each table with the time its retention counts from.
+var prunable = []struct{ table, age string }{
+	{"events", "CASE WHEN ingested_ts > 0 THEN ingested_ts ELSE ts END"},
+	{"metric_samples", "CASE WHEN ingested_ts > 0 THEN ingested_ts ELSE ts END"},
+	{"dead_letters", "ts"},
+	{"audit_log", "ts"},
+	{"usage_hours", "hour"},
+}
+
+var _ storage.Pruner = (*Store)(nil)
+
+// Prune deletes, table by table, the rows older than their tenant's
+// retention, then checkpoints so that the file gives the space back.
+func (s *Store) Prune(ctx context.Context, r storage.Retention, now time.Time) (int64, error) {
+	var deleted int64
+	exceptions := make([]string, 0, len(r.Tenants))
+	for t := range r.Tenants {
+		exceptions = append(exceptions, t)
+	}
+	sort.Strings(exceptions)
+	del := func(table, age, where string, args ...any) error {
+		res, err := s.db.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+where+" AND "+age+" < ?", args...)
+		if err != nil {
+			return fmt.Errorf("prune %s: %w", table, err)
+		}
+		n, _ := res.RowsAffected()
+		deleted += n
+		return nil
+	}
+	for _, p := range prunable {
+		for _, t := range exceptions {
+			if keep := r.Tenants[t]; keep > 0 {
+				if err := del(p.table, p.age, "tenant_id = ?", t, now.Add(-keep).UnixNano()); err != nil {
+					return deleted, err
+				}
+			}
+		}
+		if r.Default <= 0 {
+			continue
+		}
+		where, args := "true", []any{}
+		if len(exceptions) > 0 {
+			where = "tenant_id NOT IN (?" + strings.Repeat(", ?", len(exceptions)-1) + ")"
+			for _, t := range exceptions {
+				args = append(args, t)
+			}
+		}
+		if err := del(p.table, p.age, where, append(args, now.Add(-r.Default).UnixNano())...); err != nil {
+			return deleted, err
+		}
+	}
+	if deleted > 0 {
+		if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+			return deleted, fmt.Errorf("prune: checkpoint: %w", err)
+		}
+	}
+	return deleted, nil
+}

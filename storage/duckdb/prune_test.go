@@ -1,0 +1,78 @@
+package duckdb_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/duckdb"
+)
+
+// TestPrune: retention counts from when a record was taken in, so an
+// import of old data is kept; what was taken in long ago goes, in every
+// table, with a tenant's own retention before the default.
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	s, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(t.TempDir(), "p.db")}, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	ev := func(tenant, name string, at, taken time.Time) storage.Event {
+		e := storage.Event{Tenant: tenant, TimeUnixNano: at.UnixNano(), Kind: storage.KindEvent, Service: "s", Name: name,
+			Status: storage.StatusUnset, SampleRate: 1, IngestedNano: taken.UnixNano()}
+		e.ID = e.ContentHash()
+		return e
+	}
+	require.NoError(t, s.WriteEvents(ctx, []storage.Event{
+		ev("a", "old", now.Add(-10*day), now.Add(-10*day)),          // past the 7-day default
+		ev("a", "imported", now.Add(-400*day), now.Add(-1*day)),     // old data, taken in yesterday: kept
+		ev("a", "recent", now.Add(-time.Hour), now.Add(-time.Hour)), // kept
+		ev("long", "old", now.Add(-10*day), now.Add(-10*day)),       // tenant "long" keeps 30 days
+		ev("short", "recent", now.Add(-2*day), now.Add(-2*day)),     // tenant "short" keeps 1 day
+	}))
+	require.NoError(t, s.WriteSamples(ctx, []storage.Sample{
+		{Tenant: "a", Name: "m", TimeUnixNano: now.Add(-10 * day).UnixNano(), Value: 1, SeriesID: 1, IngestedNano: now.Add(-10 * day).UnixNano()},
+		{Tenant: "a", Name: "m", TimeUnixNano: now.UnixNano(), Value: 2, SeriesID: 1, IngestedNano: now.UnixNano()},
+	}))
+	require.NoError(t, s.PutDeadLetters(ctx, []storage.DeadLetter{
+		{Tenant: "a", ID: "d-old", TimeUnixNano: now.Add(-10 * day).UnixNano(), Source: "x", Format: "json-events", Reason: "r"},
+		{Tenant: "a", ID: "d-new", TimeUnixNano: now.UnixNano(), Source: "x", Format: "json-events", Reason: "r"},
+	}))
+	require.NoError(t, s.AppendAudit(ctx, []storage.AuditEntry{
+		{Tenant: "a", ID: "au-old", TimeUnixNano: now.Add(-10 * day).UnixNano(), Actor: "x", Action: "y"},
+		{Tenant: "a", ID: "au-new", TimeUnixNano: now.UnixNano(), Actor: "x", Action: "y"},
+	}))
+
+	n, err := s.Prune(ctx, storage.Retention{Default: 7 * day, Tenants: map[string]time.Duration{"long": 30 * day, "short": day}}, now)
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), n, "a's old event, sample, dead letter and audit entry, and short's event")
+
+	names := func(tenant string) []string {
+		rows, err := s.DB().Query("SELECT name FROM events WHERE tenant_id = ? ORDER BY name", tenant)
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var n string
+			require.NoError(t, rows.Scan(&n))
+			out = append(out, n)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"imported", "recent"}, names("a"))
+	assert.Equal(t, []string{"old"}, names("long"))
+	assert.Empty(t, names("short"))
+	var samples, dls, audit int
+	require.NoError(t, s.DB().QueryRow("SELECT count(*) FROM metric_samples").Scan(&samples))
+	require.NoError(t, s.DB().QueryRow("SELECT count(*) FROM dead_letters").Scan(&dls))
+	require.NoError(t, s.DB().QueryRow("SELECT count(*) FROM audit_log").Scan(&audit))
+	assert.Equal(t, 1, samples)
+	assert.Equal(t, 1, dls)
+	assert.Equal(t, 1, audit)
+}
