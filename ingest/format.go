@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -223,8 +224,9 @@ func detectProto(body []byte) Format {
 	if len(body) == 0 {
 		return FormatUnknown
 	}
-	if evs, err := otlp.DecodeTraces(body, otlp.Proto); err == nil && len(evs) > 0 {
-		return FormatOTLPTracesProto
+	evs, err := otlp.DecodeTraces(body, otlp.Proto)
+	if err == nil && len(evs) > 0 || errors.Is(err, otlp.ErrTooManyRecords) {
+		return FormatOTLPTracesProto // too many: the decode says so, without building them
 	}
 	if evs, err := otlp.DecodeLogs(body, otlp.Proto); err == nil && len(evs) > 0 {
 		return FormatOTLPLogsProto

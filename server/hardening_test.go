@@ -353,3 +353,22 @@ func TestRetentionPrunes(t *testing.T) {
 	require.NoError(t, s.Store().DB().QueryRow("SELECT count(*) FROM events WHERE tenant_id = 'brief'").Scan(&n))
 	assert.Zero(t, n)
 }
+
+// TestManyEmptySpansRefused: a request of more empty spans than the limit
+// (16 MiB of them is 8 million) is refused with 413 from a count of the
+// wire format, on the OTLP path and through auto-detection alike.
+func TestManyEmptySpansRefused(t *testing.T) {
+	s := start(t)
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := 0; i < 250_000; i++ {
+		spans.AppendEmpty()
+	}
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	for _, path := range []string{"/v1/traces", "/v1/ingest"} {
+		code, msg, _ := post(t, s.url(path), "application/x-protobuf", body)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, code, path)
+		assert.Contains(t, msg, "250000 spans", path)
+	}
+}

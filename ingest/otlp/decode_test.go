@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/inquest/inquest/storage"
 )
@@ -172,4 +173,33 @@ func TestManyAttributesInLinearTime(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("100,000 attributes took longer than 10 s: attribute handling is not linear")
 	}
+}
+
+// TestTooManyRecordsRefusedBeforeDecoding: a body of more spans than the
+// limit is refused from a count of the wire format, before a span object
+// is built; a body at the limit's scale below it decodes.
+func TestTooManyRecordsRefusedBeforeDecoding(t *testing.T) {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	spans.EnsureCapacity(MaxRecordsPerRequest + 1)
+	for i := 0; i <= MaxRecordsPerRequest; i++ {
+		spans.AppendEmpty()
+	}
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	assert.Equal(t, MaxRecordsPerRequest+1, countRecords(body))
+	_, err = DecodeTraces(body, Proto)
+	assert.ErrorIs(t, err, ErrTooManyRecords)
+	assert.ErrorContains(t, err, "send smaller batches")
+
+	small, err := ptraceotlp.NewExportRequestFromTraces(oneSpanTraces()).MarshalProto()
+	require.NoError(t, err)
+	assert.Equal(t, 1, countRecords(small))
+}
+
+func oneSpanTraces() ptrace.Traces {
+	td := ptrace.NewTraces()
+	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetName("x")
+	return td
 }

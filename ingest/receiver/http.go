@@ -17,6 +17,7 @@ import (
 
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/ingest"
+	"github.com/inquest/inquest/ingest/otlp"
 )
 
 // Config configures the receivers.
@@ -113,6 +114,9 @@ func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format
 	}
 	if err != nil {
 		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, err.Error())
+		if errors.Is(err, otlp.ErrTooManyRecords) {
+			return nil, &payloadError{status: http.StatusRequestEntityTooLarge, msg: err.Error()}
+		}
 		if batch == nil || len(batch.Events)+len(batch.Samples) == 0 {
 			return nil, &payloadError{status: http.StatusBadRequest, msg: err.Error()}
 		}

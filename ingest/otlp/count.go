@@ -1,0 +1,65 @@
+package otlp
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// MaxRecordsPerRequest bounds the spans or log records one protobuf request
+// may hold. Decoding builds an object per record: 16 MiB of empty spans is
+// 8 million of them and gigabytes of memory. OTel SDKs and Collectors send
+// a few thousand at a time.
+const MaxRecordsPerRequest = 200_000
+
+// ErrTooManyRecords is a request holding more than MaxRecordsPerRequest.
+var ErrTooManyRecords = errors.New("too many records in one request")
+
+// countRecords counts the records of an ExportTraceServiceRequest or an
+// ExportLogsServiceRequest from the wire, without decoding them: field 1
+// holds the resource groups, their field 2 the scope groups, theirs field
+// 2 the records. A malformed body is left to the decoder to name.
+func countRecords(body []byte) int {
+	n := 0
+	each(body, 1, func(resource []byte) {
+		each(resource, 2, func(scope []byte) {
+			each(scope, 2, func([]byte) { n++ })
+		})
+	})
+	return n
+}
+
+// each calls fn with every length-delimited field num of a message.
+func each(msg []byte, num protowire.Number, fn func([]byte)) {
+	for len(msg) > 0 {
+		n, typ, l := protowire.ConsumeTag(msg)
+		if l < 0 {
+			return
+		}
+		msg = msg[l:]
+		if n == num && typ == protowire.BytesType {
+			v, l := protowire.ConsumeBytes(msg)
+			if l < 0 {
+				return
+			}
+			fn(v)
+			msg = msg[l:]
+			continue
+		}
+		l = protowire.ConsumeFieldValue(n, typ, msg)
+		if l < 0 {
+			return
+		}
+		msg = msg[l:]
+	}
+}
+
+// checkCount refuses a protobuf body with too many records, before it is
+// decoded.
+func checkCount(body []byte, what string) error {
+	if n := countRecords(body); n > MaxRecordsPerRequest {
+		return fmt.Errorf("%w: %d %s, more than %d: send smaller batches", ErrTooManyRecords, n, what, MaxRecordsPerRequest)
+	}
+	return nil
+}
