@@ -74,10 +74,10 @@ func (g *memGuard) Start(ctx context.Context) error {
 // Shutdown stops sampling. Idempotent.
 func (g *memGuard) Shutdown(context.Context) error {
 	g.once.Do(func() {
-		if g.cancel != nil {
+		if g.cancel != nil { // started
 			g.cancel()
+			<-g.done
 		}
-		<-g.done
 		if g.limit > 0 {
 			debug.SetMemoryLimit(g.prev)
 		}

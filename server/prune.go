@@ -66,10 +66,10 @@ func (p *pruner) Start(ctx context.Context) error {
 // Shutdown stops pruning, waiting for a prune under way. Idempotent.
 func (p *pruner) Shutdown(context.Context) error {
 	p.once.Do(func() {
-		if p.cancel != nil {
+		if p.cancel != nil { // started
 			p.cancel()
+			<-p.done
 		}
-		<-p.done
 	})
 	return nil
 }
