@@ -67,7 +67,7 @@ func (s *Service) IncidentAnomalies(ctx context.Context, p Principal, id string)
 	}
 	in, err := s.incident(ctx, p.Tenant, id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil
+		return []storage.Anomaly{}, nil // an incident gone since it was read has none
 	}
 	if err != nil {
 		return nil, err
