@@ -124,22 +124,7 @@ func TestAuthGRPCAndWebsocket(t *testing.T) {
 
 	sub := s.gql.WebsocketWithPayload(`subscription { tail(filters: [{field: "service", op: EQ, value: "ws-svc"}]) { service } }`, map[string]any{"Authorization": "Bearer " + acme})
 	defer sub.Close()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			r, _ := http.NewRequest(http.MethodPost, s.url("/v1/events"), strings.NewReader(`{"service": "ws-svc", "name": "n"}`))
-			r.Header.Set("Authorization", "Bearer "+acme)
-			if resp, err := http.DefaultClient.Do(r); err == nil {
-				resp.Body.Close()
-			}
-		}
-	}()
+	s.keepSending(t, `{"service": "ws-svc", "name": "n"}`, "Authorization", "Bearer "+acme)
 	var got struct{ Tail struct{ Service string } }
 	require.NoError(t, sub.Next(&got))
 	assert.Equal(t, "ws-svc", got.Tail.Service)

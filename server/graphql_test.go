@@ -122,10 +122,10 @@ func TestTailGraphQLTransportWS(t *testing.T) {
 	}
 }
 
-func TestTailSSE(t *testing.T) {
-	s := start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+// tailSSE opens the tail subscription over SSE and streams its lines; the
+// channel closes when the stream ends.
+func tailSSE(ctx context.Context, t *testing.T, s *testServer) <-chan string {
+	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": tailQuery})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url("/graphql"), strings.NewReader(string(body)))
 	require.NoError(t, err)
@@ -133,9 +133,9 @@ func TestTailSSE(t *testing.T) {
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	t.Cleanup(func() { resp.Body.Close() })
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-	lines := make(chan string, 16)
+	lines := make(chan string, 64)
 	go func() {
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
@@ -143,6 +143,14 @@ func TestTailSSE(t *testing.T) {
 		}
 		close(lines)
 	}()
+	return lines
+}
+
+func TestTailSSE(t *testing.T) {
+	s := start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	lines := tailSSE(ctx, t, s)
 	for {
 		require.NoError(t, sendTailEvents(s))
 		select {

@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -214,23 +212,8 @@ func TestSSEOutlivesReadTimeout(t *testing.T) {
 	s := start(t, func(c *config.Config) { c.HTTPReadTimeout = time.Second })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	body, _ := json.Marshal(map[string]any{"query": tailQuery})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url("/graphql"), strings.NewReader(string(body)))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
+	lines := tailSSE(ctx, t, s)
 	opened := time.Now()
-	lines := make(chan string, 64)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
 	for {
 		require.NoError(t, sendTailEvents(s))
 		select {
