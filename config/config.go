@@ -102,6 +102,13 @@ type Config struct {
 	MemoryLimit int64 `koanf:"memory-limit"`
 	// QueueBytes bounds the memory of the records waiting for the writers.
 	QueueBytes int64 `koanf:"queue-bytes"`
+	// IngestWAL keeps what ingest acknowledged in a write-ahead log under
+	// the data directory until it is stored, so that a crash loses none of
+	// it (embedded bus; Kafka is the log in the scaled mode).
+	IngestWAL bool `koanf:"ingest-wal"`
+	// IngestWALFsync fsyncs the log (in groups) before acknowledging:
+	// without it a process crash loses nothing, a machine crash may.
+	IngestWALFsync bool `koanf:"ingest-wal-fsync"`
 	// HTTPReadTimeout bounds reading one request, body included, so that a
 	// client trickling a body cannot hold a connection open.
 	HTTPReadTimeout time.Duration `koanf:"http-read-timeout"`
@@ -161,6 +168,8 @@ func Default() Config {
 		MaxSubscriptionsPerTenant: 100,
 		HTTPReadTimeout:           time.Minute,
 		QueueBytes:                512 << 20,
+		IngestWAL:                 true,
+		IngestWALFsync:            true,
 		ShutdownTimeout:           30 * time.Second,
 		PruneInterval:             time.Hour,
 		LogLevel:                  "info",
@@ -300,6 +309,8 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "longest the flush on SIGTERM may take before the process exits (match the orchestrator's grace period)")
 	fs.Int64("memory-limit", 0, "soft memory limit in bytes: past 90% ingest answers 503 and queries are refused; DuckDB gets half (0: unbounded)")
 	fs.Int64("queue-bytes", d.QueueBytes, "memory the records waiting for the writers may hold before ingest answers 503 (embedded bus)")
+	fs.Bool("ingest-wal", d.IngestWAL, "acknowledge ingest only once the records are in a write-ahead log under data-dir, replayed at start (embedded bus)")
+	fs.Bool("ingest-wal-fsync", d.IngestWALFsync, "fsync the write-ahead log (in groups) before acknowledging: off survives a process crash, not a machine crash")
 	fs.Duration("http-read-timeout", d.HTTPReadTimeout, "longest time to read one HTTP request, body included (streams and websockets are not cut)")
 	fs.StringSlice("allowed-origins", d.AllowedOrigins, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets")
 	fs.String("auth-jwt-secret", "", "enable authentication with HS256 bearer tokens signed with this secret (32+ bytes; prefer INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file)")

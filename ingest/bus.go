@@ -71,6 +71,11 @@ type LocalBus struct {
 	bytes     int64
 	byteLimit int64
 	closed    bool
+	// log, when set, holds every message from before its client is
+	// acknowledged until it is stored; logging counts publishers
+	// between their reservation and the queue.
+	log     *WAL
+	logging int
 }
 
 var _ Bus = (*LocalBus)(nil)
@@ -82,11 +87,24 @@ func NewLocalBus(capacity int) *LocalBus {
 	return b
 }
 
+// SetLog makes the bus durable: Publish returns once the message is in
+// the write-ahead log, and what the log kept from before a crash is queued
+// first, beyond the limits. Call it before the bus is used.
+func (b *LocalBus) SetLog(w *WAL) {
+	b.log = w
+	for _, m := range w.Replayed() {
+		b.queue = append(b.queue, m)
+		b.records += m.Len()
+		b.bytes += m.Bytes
+	}
+}
+
 // SetByteLimit bounds the bytes of the records queued or being written
 // (0: none). Call it before the bus is used.
 func (b *LocalBus) SetByteLimit(n int64) { b.byteLimit = n }
 
-// Publish enqueues m or returns ErrFull at once.
+// Publish enqueues m, after writing it to the log if there is one, or
+// returns ErrFull at once.
 func (b *LocalBus) Publish(_ context.Context, m *Message) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -99,10 +117,25 @@ func (b *LocalBus) Publish(_ context.Context, m *Message) error {
 	if b.byteLimit > 0 && b.bytes+m.Bytes > b.byteLimit && b.records > 0 {
 		return ErrFull
 	}
-	b.queue = append(b.queue, m)
 	b.records += m.Len()
 	b.bytes += m.Bytes
-	b.cond.Signal()
+	if b.log != nil {
+		// The room is held while the log writes (and fsyncs, with other
+		// publishers' records), without the lock.
+		b.logging++
+		b.mu.Unlock()
+		err := b.log.Append(m)
+		b.mu.Lock()
+		b.logging--
+		if err != nil {
+			b.records -= m.Len()
+			b.bytes -= m.Bytes
+			b.cond.Broadcast()
+			return err
+		}
+	}
+	b.queue = append(b.queue, m)
+	b.cond.Broadcast()
 	return nil
 }
 
@@ -116,7 +149,7 @@ func (b *LocalBus) Consume(ctx context.Context, handle func(*Message)) error {
 	defer stop()
 	for {
 		b.mu.Lock()
-		for len(b.queue) == 0 && !b.closed && ctx.Err() == nil {
+		for len(b.queue) == 0 && !(b.closed && b.logging == 0) && ctx.Err() == nil {
 			b.cond.Wait()
 		}
 		if ctx.Err() != nil {
@@ -131,12 +164,15 @@ func (b *LocalBus) Consume(ctx context.Context, handle func(*Message)) error {
 		b.queue[0] = nil
 		b.queue = b.queue[1:]
 		b.mu.Unlock()
-		n, size := m.Len(), m.Bytes
+		n, size, logged := m.Len(), m.Bytes, m.ack
 		m.ack = func() {
 			b.mu.Lock()
 			b.records -= n
 			b.bytes -= size
 			b.mu.Unlock()
+			if logged != nil {
+				logged() // the log's: the message is done
+			}
 		}
 		handle(m)
 	}

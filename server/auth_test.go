@@ -119,14 +119,14 @@ func TestAuthGRPCAndWebsocket(t *testing.T) {
 	// subscription is refused.
 	bad := s.gql.Websocket(`subscription { tail { name } }`)
 	var msg struct{ Tail struct{ Name string } }
-	assert.Error(t, bad.Next(&msg))
+	assert.Error(t, next(t, bad, &msg))
 	_ = bad.Close()
 
 	sub := s.gql.WebsocketWithPayload(`subscription { tail(filters: [{field: "service", op: EQ, value: "ws-svc"}]) { service } }`, map[string]any{"Authorization": "Bearer " + acme})
 	defer sub.Close()
 	s.keepSending(t, `{"service": "ws-svc", "name": "n"}`, "Authorization", "Bearer "+acme)
 	var got struct{ Tail struct{ Service string } }
-	require.NoError(t, sub.Next(&got))
+	require.NoError(t, next(t, sub, &got))
 	assert.Equal(t, "ws-svc", got.Tail.Service)
 }
 

@@ -3,19 +3,18 @@ package server
 import (
 	"context"
 	"fmt"
-	"github.com/inquest/inquest/agents/incidents"
-	"github.com/inquest/inquest/agents/updates"
-	"github.com/inquest/inquest/config"
-	"github.com/inquest/inquest/storage/pubsub"
-	"github.com/inquest/inquest/storage/redisstore"
-	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/inquest/inquest/agents/detection"
+	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/ingest/kafkabus"
 	"github.com/inquest/inquest/notify"
@@ -23,6 +22,8 @@ import (
 	"github.com/inquest/inquest/storage/clickhouse"
 	"github.com/inquest/inquest/storage/duckdb"
 	"github.com/inquest/inquest/storage/lock"
+	"github.com/inquest/inquest/storage/pubsub"
+	"github.com/inquest/inquest/storage/redisstore"
 	"github.com/inquest/inquest/storage/victoriametrics"
 )
 
@@ -78,6 +79,14 @@ func (s *Server) openBus(ctx context.Context) (ingest.Bus, error) {
 	if len(cfg.KafkaBrokers) == 0 {
 		bus := ingest.NewLocalBus(cfg.QueueRecords)
 		bus.SetByteLimit(cfg.QueueBytes)
+		if cfg.IngestWAL && s.runsWriter() {
+			wal, err := ingest.OpenWAL(ingest.WALConfig{Dir: filepath.Join(cfg.DataDir, "wal"), Sync: cfg.IngestWALFsync}, s.registry, s.logger)
+			if err != nil {
+				return nil, err
+			}
+			s.wal = wal
+			bus.SetLog(wal)
+		}
 		return bus, nil
 	}
 	kb, err := kafkabus.New(ctx, kafkabus.Config{Brokers: cfg.KafkaBrokers, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup,

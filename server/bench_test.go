@@ -68,9 +68,22 @@ func spanPayload(b *testing.B, seed, n int) []byte {
 // BenchmarkOTLPHTTPIngest measures OTLP/HTTP protobuf ingest end to end:
 // HTTP, decode, validate, dedup, queue, batch and DuckDB append, until the
 // spans are queryable. Run with -benchtime=Nx (N requests of 1,000 spans).
+// The default acknowledges after a group fsync of the write-ahead log;
+// the other runs show what that costs.
 func BenchmarkOTLPHTTPIngest(b *testing.B) {
+	for _, wal := range []struct {
+		name      string
+		on, fsync bool
+	}{{"wal=fsync", true, true}, {"wal=nofsync", true, false}, {"wal=off", false, false}} {
+		b.Run(wal.name, func(b *testing.B) {
+			benchOTLPHTTPIngest(b, func(c *config.Config) { c.IngestWAL, c.IngestWALFsync = wal.on, wal.fsync })
+		})
+	}
+}
+
+func benchOTLPHTTPIngest(b *testing.B, mutate func(*config.Config)) {
 	const perRequest = 1000
-	s := startB(b)
+	s := startB(b, mutate)
 	payloads := make([][]byte, b.N)
 	for i := range payloads {
 		payloads[i] = spanPayload(b, i, perRequest)
@@ -154,11 +167,14 @@ func waitFor(b *testing.B, want int, count func() int) {
 	}
 }
 
-func startB(b *testing.B) *testServer {
+func startB(b *testing.B, mutate ...func(*config.Config)) *testServer {
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.OTLPHTTPAddr = "127.0.0.1:0", "", "127.0.0.1:0"
 	cfg.DataDir = b.TempDir()
 	cfg.QueueRecords = 1_000_000
+	for _, m := range mutate {
+		m(&cfg)
+	}
 	return startWith(b, cfg)
 }
 

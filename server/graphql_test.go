@@ -65,7 +65,7 @@ func TestTailGraphQLWS(t *testing.T) {
 				Attributes    []struct{ Key, Value string }
 			}
 		}
-		require.NoError(t, sub.Next(&msg))
+		require.NoError(t, next(t, sub, &msg))
 		assert.Equal(t, "svc-tail", msg.Tail.Service)
 		assert.Contains(t, []string{"tick-2", "tick-3"}, msg.Tail.Name, "filters applied")
 	}

@@ -131,3 +131,20 @@ func (s *testServer) keepSending(t *testing.T, body string, headers ...string) {
 		}
 	}()
 }
+
+// next reads the subscription's next message into v, failing the test
+// (and closing the subscription) when none comes within a minute: a
+// stream that stays silent is a failure with a name, not a hung package.
+func next(t *testing.T, sub *client.Subscription, v any) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- sub.Next(v) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+		_ = sub.Close()
+		t.Fatalf("no message on the subscription within a minute")
+		return nil
+	}
+}

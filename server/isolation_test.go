@@ -142,7 +142,7 @@ func TestTenantIsolationEveryField(t *testing.T) {
 	}()
 	for range 5 {
 		var msg struct{ Tail struct{ Service string } }
-		require.NoError(t, sub.Next(&msg))
+		require.NoError(t, next(t, sub, &msg))
 		assert.Equal(t, "live-TENANTA", msg.Tail.Service)
 	}
 }

@@ -42,7 +42,7 @@ func TestTailAcrossReplicas(t *testing.T) {
 	var msg struct {
 		Tail struct{ Service, Name string }
 	}
-	require.NoError(t, sub.Next(&msg))
+	require.NoError(t, next(t, sub, &msg))
 	assert.Equal(t, "on-b", msg.Tail.Service)
 	// Replica A stored nothing itself: the event came through Redis.
 	assert.Equal(t, 0.0, a.count(t, eq("service", "on-b")))

@@ -78,7 +78,7 @@ func TestScaledDeployment(t *testing.T) {
 	var msg struct {
 		Tail struct{ Service, Name string }
 	}
-	require.NoError(t, sub.Next(&msg))
+	require.NoError(t, next(t, sub, &msg))
 	assert.Equal(t, "scaled-b", msg.Tail.Service, "gateway A's subscription sees what gateway B took in")
 
 	// Both gateways answer from ClickHouse; no embedded store holds events.
@@ -182,7 +182,7 @@ func incidentsAcrossReplicas(t *testing.T, a, b *testServer, redisAddr string) {
 	var upd struct {
 		IncidentUpdated struct{ ID, Status, AcknowledgedBy string }
 	}
-	require.NoError(t, sub.Next(&upd))
+	require.NoError(t, next(t, sub, &upd))
 	assert.Equal(t, "inc-shared", upd.IncidentUpdated.ID)
 	assert.Equal(t, "acknowledged", upd.IncidentUpdated.Status, "B's subscription streams A's change")
 

@@ -52,6 +52,7 @@ type Server struct {
 	promql   storage.PromQLQuerier
 	kafka    *kafkabus.Bus
 	bus      ingest.Bus
+	wal      *ingest.WAL
 	pipeline *ingest.Pipeline
 	writer   *ingest.Writer
 	tail     ingest.Tail
@@ -414,6 +415,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		if s.kafka != nil {
 			errs = append(errs, s.kafka.Shutdown(ctx))
+		}
+		if s.wal != nil {
+			errs = append(errs, s.wal.Close())
 		}
 		bg := s.background()
 		for i := len(bg) - 1; i >= 0; i-- {
