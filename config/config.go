@@ -87,6 +87,9 @@ type Config struct {
 	AuthRecheckInterval time.Duration `koanf:"auth-recheck-interval"`
 	// MaxSubscriptionsPerTenant bounds a tenant's open subscriptions.
 	MaxSubscriptionsPerTenant int `koanf:"max-subscriptions-per-tenant"`
+	// MaxQueriesPerTenant bounds the queries reading stored rows that one
+	// tenant runs at once; more wait, then are refused.
+	MaxQueriesPerTenant int `koanf:"max-queries-per-tenant"`
 	// TenantRetention overrides Retention for some tenants: "acme=720h"
 	// (0h keeps a tenant's records forever).
 	TenantRetention map[string]string `koanf:"tenant-retention"`
@@ -166,6 +169,7 @@ func Default() Config {
 		Introspection:             true,
 		AuthRecheckInterval:       10 * time.Second,
 		MaxSubscriptionsPerTenant: 100,
+		MaxQueriesPerTenant:       8,
 		HTTPReadTimeout:           time.Minute,
 		QueueBytes:                512 << 20,
 		IngestWAL:                 true,
@@ -306,6 +310,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Bool("ingest-role-required", false, "accept data only from credentials with the ingest role (otherwise viewer and above may send too)")
 	fs.Duration("auth-recheck-interval", d.AuthRecheckInterval, "how often a subscription made with an API key checks that the key was not revoked (tokens end at their exp)")
 	fs.Int("max-subscriptions-per-tenant", d.MaxSubscriptionsPerTenant, "open subscriptions (tail, anomalies, incidents) a tenant may hold at once")
+	fs.Int("max-queries-per-tenant", d.MaxQueriesPerTenant, "queries reading stored rows a tenant may run at once; more wait up to 10 s for a slot, then are refused (0: no limit)")
 	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "longest the flush on SIGTERM may take before the process exits (match the orchestrator's grace period)")
 	fs.Int64("memory-limit", 0, "soft memory limit in bytes: past 90% ingest answers 503 and queries are refused; DuckDB gets half (0: unbounded)")
 	fs.Int64("queue-bytes", d.QueueBytes, "memory the records waiting for the writers may hold before ingest answers 503 (embedded bus)")

@@ -211,7 +211,8 @@ func (s *Server) newAPI() {
 	if s.notifier != nil {
 		notifyFn = s.notifier.Notify
 	}
-	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange, MaxStreams: cfg.MaxSubscriptionsPerTenant, Pressed: s.mem.Pressed}, service.Deps{
+	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange, MaxStreams: cfg.MaxSubscriptionsPerTenant, Pressed: s.mem.Pressed,
+		MaxScans: cfg.MaxQueriesPerTenant}, service.Deps{
 		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
 		Incidents: s.incidents, Rules: store, Detection: s.detect, Updates: s.updates,
 		Lifecycle: incidents.New(s.incidents, s.updates, notifyFn, logger),

@@ -37,9 +37,11 @@ func step(v string) (time.Duration, error) {
 // MetricSeries runs a structured metric query, or, with promql, a raw
 // PromQL expression over the input's range and step (VictoriaMetrics only).
 func (s *Service) MetricSeries(ctx context.Context, p Principal, in MetricInput, promql *string) ([]storage.MetricSeries, error) {
-	if err := s.allow(ctx, p, "metricSeries"); err != nil {
+	release, err := s.scan(ctx, p, "metricSeries")
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	tr, err := s.timeRange(&in.Range)
 	if err != nil {
 		return nil, err

@@ -113,9 +113,11 @@ type Aggregate struct {
 
 // Aggregate counts, sums and takes percentiles of the tenant's events.
 func (s *Service) Aggregate(ctx context.Context, p Principal, in AggregateInput) (*Aggregate, error) {
-	if err := s.allow(ctx, p, "aggregate"); err != nil {
+	release, err := s.scan(ctx, p, "aggregate")
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	q, err := s.aggregateQuery(p.Tenant, in)
 	if err != nil {
 		return nil, err
@@ -138,11 +140,12 @@ type EventsInput struct {
 
 // Events lists the tenant's events, one page at a time.
 func (s *Service) Events(ctx context.Context, p Principal, in EventsInput) (*storage.EventPage, error) {
-	if err := s.allow(ctx, p, "events"); err != nil {
+	release, err := s.scan(ctx, p, "events")
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	q := storage.EventQuery{Tenant: p.Tenant, After: in.After}
-	var err error
 	if q.Range, err = s.timeRange(&in.Range); err != nil {
 		return nil, err
 	}
@@ -157,9 +160,11 @@ func (s *Service) Events(ctx context.Context, p Principal, in EventsInput) (*sto
 
 // Trace returns the spans of a trace in waterfall order, or ErrNotFound.
 func (s *Service) Trace(ctx context.Context, p Principal, id string) (*Trace, error) {
-	if err := s.allow(ctx, p, "trace"); err != nil {
+	release, err := s.scan(ctx, p, "trace")
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	id = strings.ToLower(strings.TrimSpace(id))
 	if id == "" {
 		return nil, Invalid("trace id is required")
@@ -176,9 +181,11 @@ func (s *Service) Trace(ctx context.Context, p Principal, id string) (*Trace, er
 
 // Services lists the services seen in the range with their RED figures.
 func (s *Service) Services(ctx context.Context, p Principal, r Range) ([]storage.ServiceSummary, error) {
-	if err := s.allow(ctx, p, "services"); err != nil {
+	release, err := s.scan(ctx, p, "services")
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	tr, err := s.timeRange(&r)
 	if err != nil {
 		return nil, err
@@ -189,9 +196,11 @@ func (s *Service) Services(ctx context.Context, p Principal, r Range) ([]storage
 // ServiceMap is the services, the uninstrumented peers they call and the
 // caller → callee edges between them.
 func (s *Service) ServiceMap(ctx context.Context, p Principal, r Range) (*ServiceMap, error) {
-	if err := s.allow(ctx, p, "serviceMap"); err != nil {
+	release, err := s.scan(ctx, p, "serviceMap")
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	tr, err := s.timeRange(&r)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"sort"
+	"time"
 
 	"github.com/inquest/inquest/auth"
 )
@@ -49,6 +50,44 @@ func Operations() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// scan admits one of the tenant's queries that read many rows, after
+// allow: at most MaxScans run at once for a tenant, so that one tenant's
+// burst cannot take every core and the store's memory from the others.
+// One more waits for a slot (a dashboard's panels queue rather than
+// fail) and is refused after ScanWait. Call release when the query ends.
+func (s *Service) scan(ctx context.Context, p Principal, op string) (release func(), err error) {
+	if err := s.allow(ctx, p, op); err != nil {
+		return nil, err
+	}
+	if s.cfg.MaxScans <= 0 {
+		return func() {}, nil
+	}
+	s.mu.Lock()
+	slots := s.running[p.Tenant]
+	if slots == nil {
+		slots = make(chan struct{}, s.cfg.MaxScans)
+		s.running[p.Tenant] = slots
+	}
+	s.mu.Unlock()
+	release = func() { <-slots }
+	select {
+	case slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(s.cfg.ScanWait)
+	defer t.Stop()
+	select {
+	case slots <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		return nil, Unavailable("%s: the request ended while waiting for one of the tenant's %d query slots", op, s.cfg.MaxScans)
+	case <-t.C:
+		return nil, Unavailable("%s: the tenant already runs %d queries (--max-queries-per-tenant) and none ended within %s; try again shortly",
+			op, s.cfg.MaxScans, s.cfg.ScanWait)
+	}
 }
 
 // allow checks that p may call op, and writes a refusal to the tenant's

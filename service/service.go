@@ -63,6 +63,11 @@ type Config struct {
 	// Pressed reports the process near its memory limit: queries that scan
 	// are refused meanwhile (nil: never).
 	Pressed func() bool
+	// MaxScans bounds the queries that read many rows a tenant runs at
+	// once (0: no bound); ScanWait is how long one more waits for a slot
+	// before it is refused (10 s when 0).
+	MaxScans int
+	ScanWait time.Duration
 }
 
 // Service implements every operation. It is safe for concurrent use.
@@ -72,7 +77,8 @@ type Service struct {
 	logger *slog.Logger
 
 	mu      sync.Mutex
-	streams map[string]int // open subscriptions by tenant
+	streams map[string]int           // open subscriptions by tenant
+	running map[string]chan struct{} // query slots by tenant
 }
 
 // New builds the service over its dependencies; a nil logger discards.
@@ -83,7 +89,10 @@ func New(cfg Config, d Deps, logger *slog.Logger) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, d: d, logger: logger, streams: map[string]int{}}
+	if cfg.ScanWait <= 0 {
+		cfg.ScanWait = 10 * time.Second
+	}
+	return &Service{cfg: cfg, d: d, logger: logger, streams: map[string]int{}, running: map[string]chan struct{}{}}
 }
 
 // Now is the service's clock.
