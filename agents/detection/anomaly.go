@@ -17,9 +17,9 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 		return
 	}
 	stepEnd := start + int64(e.cfg.Resolution)
+	opened, ended := w.episode.Step(verdict.Anomalous, e.cfg.EndAfter)
 	if verdict.Anomalous {
-		w.normal = 0
-		if w.open == nil {
+		if opened {
 			a := &storage.Anomaly{Tenant: w.tenant, ID: storage.NewID(), Series: readableKey(w), Service: w.service,
 				Operation: w.operation, Signal: w.signal, StartNano: start, Expected: verdict.Expected, Observed: v,
 				Lower: verdict.Lower, Upper: verdict.Upper, Score: verdict.Score, Detector: verdict.Detector}
@@ -44,13 +44,10 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 		}
 		return
 	}
-	if w.open == nil {
-		return
-	}
-	if w.normal++; w.normal >= e.cfg.EndAfter {
+	if ended {
 		a := w.open
 		a.EndNano = stepEnd - int64(e.cfg.EndAfter)*int64(e.cfg.Resolution)
-		w.open, w.normal = nil, 0
+		w.open = nil
 		e.persistAnomaly(ctx, a)
 		e.sink.Ended(ctx, a)
 		e.broker.Publish(updates.Update{Anomaly: a})

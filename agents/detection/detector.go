@@ -41,13 +41,24 @@ type Config struct {
 	// a series flat for a while does not make every wiggle an anomaly.
 	RelScale float64
 	AbsScale float64
+	// AdaptAfter is how long a series may stay outside its band before the
+	// new level becomes its normal: until then the baseline learns nothing
+	// from anomalous points, so an anomaly lasts as long as the fault does.
+	// 0 never adapts.
+	AdaptAfter time.Duration
+	// Novelty widens the band to the window's range plus this share of
+	// it: a value the series took in its recent past (a spike that recurs
+	// each hour) is not an anomaly however far from the median it is.
+	// Negative turns the range off.
+	Novelty float64
 }
 
 // DefaultConfig is what every watched series gets.
 func DefaultConfig() Config {
 	return Config{
-		Window: 200, Warmup: 30, Threshold: 7, EWMAAlpha: 0.05, EWMAThreshold: 8,
+		Window: 200, Warmup: 30, Threshold: 5, EWMAAlpha: 0.05, EWMAThreshold: 8,
 		Seasonal: true, SeasonalMin: 3, SeasonalGain: 0.3, RelScale: 0.01, AbsScale: 1e-9,
+		AdaptAfter: 2 * time.Hour, Novelty: 0.2,
 	}
 }
 
@@ -93,16 +104,33 @@ func (v Verdict) Explain(observed float64) string {
 // Series is one univariate series' detector state. The zero value is not
 // ready: use NewSeries.
 type Series struct {
-	ring    []float32 // the last Window values (residuals once seasonal)
-	head    uint16
-	filled  uint16
-	n       uint32
-	ewMean  float64
-	ewVar   float64
-	season  *season
-	lastT   int64
+	ring   []float32 // the last Window values (residuals once seasonal)
+	head   uint16
+	filled uint16
+	n      uint32
+	ewMean float64
+	ewVar  float64
+	season *season
+	lastT  int64
+	// outSince is the first point of the current stretch outside the band
+	// (0: inside); inside counts the points back inside since its last
+	// point outside.
+	outSince int64
+	inside   uint16
+	// held keeps the values of a short stretch outside the band: learnt
+	// once the series is back inside, so that a spike that recurs becomes
+	// normal, while a long stretch (a fault) is never learnt.
+	held    *[]float32 // allocated while a stretch lasts
+	long    bool
 	scratch *[]float32 // shared sorting buffer, owned by the caller's goroutine
 }
+
+// maxHeld is the longest stretch outside the band learnt afterwards.
+const maxHeld = 12
+
+// stretchEnd is how many points back inside the band end a stretch
+// outside it, as an anomaly ends by default (EngineConfig.EndAfter).
+const stretchEnd = 6
 
 // NewSeries makes the state of one series. scratch, shared by the series
 // a goroutine owns, saves an allocation per point; nil allocates one.
@@ -144,8 +172,63 @@ func (s *Series) Observe(cfg *Config, t int64, v float64) Verdict {
 			verdict.Detector = "seasonal+" + verdict.Detector
 		}
 	}
-	s.learn(cfg, t, v, x, verdict.Anomalous)
+	if s.season != nil {
+		// The daily profile learns every point: it averages each hour over
+		// days, and a rise at 9:00 every morning has to become expected.
+		s.season.learn(cfg, t, v)
+	}
+	if s.outside(cfg, t, x, verdict.Anomalous) {
+		return verdict // the window stays what it was before the anomaly
+	}
+	s.remember(cfg, x)
 	return verdict
+}
+
+// outside follows the stretches outside the band and says whether the
+// point is to be kept from the baseline: an anomalous point is, until the
+// stretch has lasted AdaptAfter, when the series starts learning afresh
+// from the new level.
+func (s *Series) outside(cfg *Config, t int64, x float64, anomalous bool) bool {
+	if !anomalous {
+		if s.outSince != 0 {
+			if s.inside++; s.inside >= stretchEnd {
+				if !s.long && s.held != nil {
+					for _, h := range *s.held {
+						s.remember(cfg, float64(h))
+					}
+				}
+				s.outSince, s.inside, s.held, s.long = 0, 0, nil, false
+			}
+		}
+		return false
+	}
+	s.inside = 0
+	if s.outSince == 0 {
+		s.outSince = t
+	}
+	if cfg.AdaptAfter > 0 && t-s.outSince >= int64(cfg.AdaptAfter) {
+		s.Rebaseline()
+		return false
+	}
+	if s.held == nil {
+		s.held = new([]float32)
+	}
+	if len(*s.held) < maxHeld {
+		*s.held = append(*s.held, float32(x))
+	} else {
+		s.long = true
+	}
+	return true
+}
+
+// Rebaseline makes the series learn its normal afresh from the next
+// point on: a sustained new level is accepted (after AdaptAfter, or when
+// a person says so). The daily profile is kept; the window and the EWMA
+// warm up again.
+func (s *Series) Rebaseline() {
+	s.head, s.filled, s.n = 0, 0, 0
+	s.ewMean, s.ewVar = 0, 0
+	s.outSince, s.inside, s.held, s.long = 0, 0, nil, false
 }
 
 // score compares x with the window's median and MAD and with the EWMA;
@@ -155,7 +238,7 @@ func (s *Series) score(cfg *Config, x float64) Verdict {
 	if int(s.n) < cfg.Warmup || s.filled < 8 {
 		return Verdict{}
 	}
-	med, mad := s.medianMAD()
+	med, mad, lo, hi := s.medianMAD()
 	scale := 1.4826 * mad
 	scale = math.Max(scale, math.Max(cfg.RelScale*math.Abs(med), cfg.AbsScale))
 	z := math.Abs(x-med) / scale
@@ -164,22 +247,22 @@ func (s *Series) score(cfg *Config, x float64) Verdict {
 	ez := math.Abs(x-s.ewMean) / ewStd
 	v := Verdict{Ready: true, Expected: med, Lower: med - cfg.Threshold*scale, Upper: med + cfg.Threshold*scale,
 		Score: z, Detector: "zscore"}
-	switch {
-	case z >= cfg.Threshold:
-		v.Anomalous = true
-	case ez >= cfg.EWMAThreshold*1.5 && z >= cfg.Threshold/2:
+	if ez >= cfg.EWMAThreshold*1.5 && z >= cfg.Threshold/2 && z < cfg.Threshold {
 		// A level the window has half absorbed but the long memory of the
 		// EWMA has not.
-		v.Anomalous, v.Score, v.Detector = true, ez, "ewma"
+		v.Score, v.Detector = ez, "ewma"
 		v.Expected, v.Lower, v.Upper = s.ewMean, s.ewMean-cfg.EWMAThreshold*ewStd, s.ewMean+cfg.EWMAThreshold*ewStd
 	}
+	if cfg.Novelty >= 0 {
+		margin := cfg.Novelty * (hi - lo)
+		v.Lower, v.Upper = math.Min(v.Lower, lo-margin), math.Max(v.Upper, hi+margin)
+	}
+	v.Anomalous = x < v.Lower || x > v.Upper
 	return v
 }
 
-// learn adds the point to the window, the EWMA and the profile. An
-// anomalous point enters the EWMA clipped to the band, so one spike does
-// not drag the baseline.
-func (s *Series) learn(cfg *Config, t int64, v, x float64, anomalous bool) {
+// remember adds x to the window and the EWMA.
+func (s *Series) remember(cfg *Config, x float64) {
 	s.ring[s.head] = float32(x)
 	s.head = uint16((int(s.head) + 1) % len(s.ring))
 	if int(s.filled) < len(s.ring) {
@@ -189,30 +272,36 @@ func (s *Series) learn(cfg *Config, t int64, v, x float64, anomalous bool) {
 	if s.n == 1 {
 		s.ewMean = x
 	} else {
-		u := x
-		if anomalous {
-			std := math.Sqrt(s.ewVar)
-			u = math.Max(s.ewMean-cfg.EWMAThreshold*std, math.Min(s.ewMean+cfg.EWMAThreshold*std, x))
-		}
-		d := u - s.ewMean
+		d := x - s.ewMean
 		s.ewMean += cfg.EWMAAlpha * d
 		s.ewVar = (1 - cfg.EWMAAlpha) * (s.ewVar + cfg.EWMAAlpha*d*d)
 	}
-	if s.season != nil {
-		s.season.learn(cfg, t, v)
-	}
 }
 
-// medianMAD of the window, with the shared scratch buffer.
-func (s *Series) medianMAD() (float64, float64) {
+// medianMAD of the window and its range, with the shared scratch buffer.
+// The range leaves out the newest twentieth of the window: a ramp, learnt a
+// little at a time, must not carry the range along with it.
+func (s *Series) medianMAD() (med, mad, lo, hi float64) {
 	buf := append((*s.scratch)[:0], s.ring[:s.filled]...)
-	med := median(buf)
+	lo, hi = math.Inf(1), math.Inf(-1)
+	recent := int(s.filled) / 20
+	for i := 0; i < int(s.filled)-recent; i++ {
+		// Oldest first: the entry at head is the oldest once the ring is
+		// full, entry 0 until then.
+		j := i
+		if int(s.filled) == len(s.ring) {
+			j = (int(s.head) + i) % len(s.ring)
+		}
+		v := float64(s.ring[j])
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	med = median(buf)
 	for i := range buf {
 		buf[i] = float32(math.Abs(float64(buf[i]) - med))
 	}
-	mad := median(buf)
+	mad = median(buf)
 	*s.scratch = buf
-	return med, mad
+	return med, mad, lo, hi
 }
 
 // median selects in place (quickselect); buf is reordered.

@@ -62,15 +62,34 @@ func TestSpike(t *testing.T) {
 	assert.Contains(t, v.Explain(180), "above the expected")
 }
 
+// TestStep: a level shift is anomalous at its first point and stays so
+// (the baseline learns nothing from it) until AdaptAfter has passed; then
+// the new level becomes the baseline.
 func TestStep(t *testing.T) {
-	vs := noisy(1500, 100, 5, 3)
+	vs := noisy(2000, 100, 5, 3)
 	for i := 800; i < len(vs); i++ {
 		vs[i] += 60
 	}
 	idx, _ := run(t, DefaultConfig(), vs)
 	require.NotEmpty(t, idx)
 	assert.Equal(t, 800, idx[0], "detected at the first point of the step: lag 0 steps")
-	assert.Less(t, idx[len(idx)-1], 1200, "the new level becomes the baseline")
+	adapt := 800 + int(DefaultConfig().AdaptAfter/time.Duration(step))
+	assert.Len(t, idx, adapt-800+1, "every point of the new level is anomalous until AdaptAfter (%d steps)", adapt-800)
+	assert.Equal(t, adapt, idx[len(idx)-1], "then the new level is the baseline")
+}
+
+// TestRecurringSpikeBecomesNormal: a short spike is kept from the baseline
+// while it lasts and learnt afterwards, so a spike that comes back every
+// 20 minutes (a cron job) stops raising anomalies.
+func TestRecurringSpikeBecomesNormal(t *testing.T) {
+	vs := noisy(3000, 100, 5, 9)
+	for i := 300; i < len(vs); i += 120 {
+		vs[i], vs[i+1] = 200, 190
+	}
+	idx, _ := run(t, DefaultConfig(), vs)
+	require.NotEmpty(t, idx)
+	assert.Equal(t, 300, idx[0], "the first spike is an anomaly: %v", idx)
+	assert.Less(t, idx[len(idx)-1], 1000, "the spikes of the last hours are normal")
 }
 
 func TestDropIsDetectedToo(t *testing.T) {

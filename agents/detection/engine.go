@@ -86,7 +86,7 @@ type watched struct {
 	det                                      *Series
 	lastSeen                                 int64
 	open                                     *storage.Anomaly
-	normal                                   int
+	episode                                  Episode
 	prevValue                                float64 // a counter's last value
 	vec                                      *VectorDetector
 	vector                                   []float64 // the last RED vector scored
