@@ -55,11 +55,26 @@ type Config struct {
 	// Authorization, when set, is sent as the authorization header of
 	// every export and of the deploy event ("Bearer …").
 	Authorization string
+	// Simulated, when set, replaces the OTLP endpoint and the events URL:
+	// the shop's telemetry goes to these exporters and its deploy event to
+	// OnChange, and time is what the caller passes to Tick (soak tests
+	// play hours in seconds this way).
+	Simulated *Simulated
+}
+
+// Simulated is where a shop on a simulated clock sends what it makes.
+type Simulated struct {
+	Spans   sdktrace.SpanExporter
+	Logs    sdklog.Exporter
+	Metrics sdkmetric.Exporter
+	// OnChange takes the deploy change event (the JSON body the events
+	// endpoint would get).
+	OnChange func(event map[string]any)
 }
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
-	if c.OTLPEndpoint == "" || c.EventsURL == "" {
+	if c.Simulated == nil && (c.OTLPEndpoint == "" || c.EventsURL == "") {
 		return errors.New("demo: OTLP endpoint and events URL are required")
 	}
 	if c.Rate <= 0 || c.FaultAfter < 0 {
@@ -98,6 +113,7 @@ type Generator struct {
 
 	faultAt time.Time
 	faulted bool
+	carry   float64 // requests owed to the next tick
 	cancel  context.CancelFunc
 	done    chan struct{}
 	once    sync.Once
@@ -127,6 +143,9 @@ var versions = map[string]string{
 
 // Start connects the exporters and begins sending traffic.
 func (g *Generator) Start(ctx context.Context) error {
+	if g.cfg.Simulated != nil {
+		return errors.New("demo: a simulated shop is driven by StartAt and Tick")
+	}
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	if g.cfg.Authorization != "" {
 		opts = append(opts, grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
@@ -139,6 +158,25 @@ func (g *Generator) Start(ctx context.Context) error {
 		return fmt.Errorf("demo: connect %s: %w", g.cfg.OTLPEndpoint, err)
 	}
 	g.conn = conn
+	if err := g.open(ctx, time.Now()); err != nil {
+		return err
+	}
+	ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.done = make(chan struct{})
+	go g.loop(ctx)
+	return nil
+}
+
+// StartAt sets up a simulated shop whose clock starts at start; Tick then
+// plays each 100 ms of it.
+func (g *Generator) StartAt(ctx context.Context, start time.Time) error {
+	if g.cfg.Simulated == nil {
+		return errors.New("demo: StartAt needs Config.Simulated")
+	}
+	return g.open(ctx, start)
+}
+
+func (g *Generator) open(ctx context.Context, start time.Time) error {
 	for name, v := range versions {
 		s, err := g.newService(ctx, name, v)
 		if err != nil {
@@ -146,11 +184,20 @@ func (g *Generator) Start(ctx context.Context) error {
 		}
 		g.services[name] = s
 	}
-	g.faultAt = time.Now().Add(g.cfg.FaultAfter)
-	ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	g.done = make(chan struct{})
-	go g.loop(ctx)
+	g.faultAt = start.Add(g.cfg.FaultAfter)
 	return nil
+}
+
+// Tick plays 100 ms of the shop ending at now: the requests due and, once
+// now passes the fault time, the bad deploy.
+func (g *Generator) Tick(ctx context.Context, now time.Time) {
+	if !g.Faulted() && !now.Before(g.faultAt) {
+		g.deployBadVersion(ctx, now)
+	}
+	g.carry += g.cfg.Rate / 10
+	for ; g.carry >= 1; g.carry-- {
+		g.request(ctx, now)
+	}
 }
 
 func (g *Generator) newService(ctx context.Context, name, version string) (*service, error) {
@@ -158,25 +205,33 @@ func (g *Generator) newService(ctx context.Context, name, version string) (*serv
 		semconv.ServiceName(name), semconv.ServiceVersion(version),
 		semconv.ServiceInstanceID(fmt.Sprintf("%s-%d", name, g.rng.IntN(3))),
 		semconv.DeploymentEnvironment("demo"), attribute.String("cloud.region", "us-east-1"))
-	te, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(g.conn))
-	if err != nil {
-		return nil, fmt.Errorf("demo: trace exporter: %w", err)
-	}
-	le, err := otlploggrpc.New(ctx, otlploggrpc.WithGRPCConn(g.conn))
-	if err != nil {
-		return nil, fmt.Errorf("demo: log exporter: %w", err)
-	}
-	me, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithGRPCConn(g.conn))
-	if err != nil {
-		return nil, fmt.Errorf("demo: metric exporter: %w", err)
-	}
-	s := &service{name: name, version: version,
-		tp: sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(te, sdktrace.WithBatchTimeout(time.Second), sdktrace.WithMaxQueueSize(8192))),
-		lp: sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(le, sdklog.WithExportInterval(time.Second)))),
-		mp: sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me, sdkmetric.WithInterval(g.cfg.MetricInterval)))),
+	s := &service{name: name, version: version}
+	if sim := g.cfg.Simulated; sim != nil {
+		// Spans and logs as they end; metrics when the caller collects.
+		s.tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSyncer(sim.Spans))
+		s.lp = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewSimpleProcessor(sim.Logs)))
+		s.mp = sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(sdkmetric.NewPeriodicReader(sim.Metrics,
+			sdkmetric.WithInterval(time.Hour))))
+	} else {
+		te, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(g.conn))
+		if err != nil {
+			return nil, fmt.Errorf("demo: trace exporter: %w", err)
+		}
+		le, err := otlploggrpc.New(ctx, otlploggrpc.WithGRPCConn(g.conn))
+		if err != nil {
+			return nil, fmt.Errorf("demo: log exporter: %w", err)
+		}
+		me, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithGRPCConn(g.conn))
+		if err != nil {
+			return nil, fmt.Errorf("demo: metric exporter: %w", err)
+		}
+		s.tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(te, sdktrace.WithBatchTimeout(time.Second), sdktrace.WithMaxQueueSize(8192)))
+		s.lp = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(le, sdklog.WithExportInterval(time.Second))))
+		s.mp = sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me, sdkmetric.WithInterval(g.cfg.MetricInterval))))
 	}
 	s.tracer = s.tp.Tracer("inquest/demo")
 	s.logger = s.lp.Logger("inquest/demo")
+	var err error
 	if s.duration, err = s.mp.Meter("inquest/demo").Float64Histogram("http.server.request.duration", metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP server requests."),
 		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)); err != nil {
@@ -189,27 +244,19 @@ func (g *Generator) loop(ctx context.Context) {
 	defer close(g.done)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	perTick := g.cfg.Rate / 10
-	carry := 0.0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			if !g.Faulted() && !now.Before(g.faultAt) {
-				g.deployBadVersion(ctx)
-			}
-			carry += perTick
-			for ; carry >= 1; carry-- {
-				g.request(ctx, now)
-			}
+			g.Tick(ctx, now)
 		}
 	}
 }
 
 // deployBadVersion replaces payment's providers with ones for version 2.3.1
 // (a restart, as a real deploy is) and announces the deploy.
-func (g *Generator) deployBadVersion(ctx context.Context) {
+func (g *Generator) deployBadVersion(ctx context.Context, now time.Time) {
 	g.mu.Lock()
 	g.faulted = true
 	g.mu.Unlock()
@@ -224,9 +271,13 @@ func (g *Generator) deployBadVersion(ctx context.Context) {
 	g.mu.Unlock()
 	g.logger.Warn("demo: bad deploy of payment", "version", BadVersion, "affects", "payment_provider=stripe_v3")
 	ev := map[string]any{
-		"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "kind": "event", "service": "payment", "name": "deploy",
+		"timestamp": now.UTC().Format(time.RFC3339Nano), "kind": "event", "service": "payment", "name": "deploy",
 		"change.type": "deploy", "version": BadVersion, "previous_version": GoodVersion,
 		"commit": "9f3c2ab", "author": "ci-bot", "description": "payment: switch stripe_v3 client to new connection pool",
+	}
+	if g.cfg.Simulated != nil {
+		g.cfg.Simulated.OnChange(ev)
+		return
 	}
 	body, _ := json.Marshal(ev)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.cfg.EventsURL, bytes.NewReader(body))

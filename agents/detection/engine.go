@@ -185,6 +185,11 @@ func NewEngine(cfg EngineConfig, store Store, reg prometheus.Registerer, logger 
 // Broker is where anomalies and incident changes are published.
 func (e *Engine) Broker() *updates.Broker { return e.broker }
 
+// SetClock replaces the wall clock, for simulations that play hours of
+// traffic in seconds (Tick closes the steps the clock has passed). Set it
+// before the engine is used.
+func (e *Engine) SetClock(now func() time.Time) { e.now = now }
+
 // SetSink hands what the detector finds to sink (agents/incidents'
 // Grouper). Call it before Start.
 func (e *Engine) SetSink(sink Sink) { e.sink = sink }

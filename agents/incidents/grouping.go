@@ -254,7 +254,12 @@ func (g *Grouper) absorb(dst, src *storage.Incident, now int64, actor string) {
 			a.IncidentID = dst.ID
 		}
 	}
-	dst.Timeline = append(dst.Timeline, src.Timeline...)
+	for _, ev := range src.Timeline {
+		if ev.Kind == "opened" {
+			ev.Kind = "anomaly" // an incident opens once: dst's entry says when
+		}
+		dst.Timeline = append(dst.Timeline, ev)
+	}
 	sort.SliceStable(dst.Timeline, func(i, j int) bool { return dst.Timeline[i].TimeUnixNano < dst.Timeline[j].TimeUnixNano })
 	if storage.SeverityRank(src.Severity) > storage.SeverityRank(dst.Severity) {
 		dst.Severity = src.Severity

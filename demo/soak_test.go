@@ -1,0 +1,250 @@
+package demo_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/codes"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+
+	"github.com/inquest/inquest/agents/detection"
+	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/demo"
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/duckdb"
+)
+
+// spans turns the SDK's finished spans into the events ingest would store
+// for them (the fields detection reads).
+type spans struct {
+	mu  sync.Mutex
+	out []storage.Event
+}
+
+func (s *spans) ExportSpans(_ context.Context, ss []sdktrace.ReadOnlySpan) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sp := range ss {
+		service := ""
+		for _, kv := range sp.Resource().Attributes() {
+			if kv.Key == semconv.ServiceNameKey {
+				service = kv.Value.AsString()
+			}
+		}
+		e := storage.Event{Tenant: "default", Kind: storage.KindSpan, Service: service, Name: sp.Name(),
+			TimeUnixNano: sp.StartTime().UnixNano(), DurationNano: sp.EndTime().Sub(sp.StartTime()).Nanoseconds(),
+			TraceID: sp.SpanContext().TraceID().String(), SpanID: sp.SpanContext().SpanID().String(), Status: storage.StatusOK, SampleRate: 1}
+		if sp.Parent().IsValid() {
+			e.ParentSpanID = sp.Parent().SpanID().String()
+		}
+		if sp.Status().Code == codes.Error {
+			e.Status = storage.StatusError
+		}
+		for _, kv := range sp.Attributes() {
+			e.Attrs.Put(string(kv.Key), kv.Value.Emit())
+		}
+		s.out = append(s.out, e)
+	}
+	return nil
+}
+
+func (s *spans) Shutdown(context.Context) error { return nil }
+
+func (s *spans) take() []storage.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.out
+	s.out = nil
+	return out
+}
+
+type discardLogs struct{}
+
+func (discardLogs) Export(context.Context, []sdklog.Record) error { return nil }
+func (discardLogs) Shutdown(context.Context) error                { return nil }
+func (discardLogs) ForceFlush(context.Context) error              { return nil }
+
+type discardMetrics struct{}
+
+func (discardMetrics) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	return sdkmetric.DefaultTemporalitySelector(k)
+}
+func (discardMetrics) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	return sdkmetric.DefaultAggregationSelector(k)
+}
+func (discardMetrics) Export(context.Context, *metricdata.ResourceMetrics) error { return nil }
+func (discardMetrics) ForceFlush(context.Context) error                          { return nil }
+func (discardMetrics) Shutdown(context.Context) error                            { return nil }
+
+// soak is the demo shop, the detector and the incident grouping on one
+// simulated clock, over a real embedded store: what `serve --demo` runs,
+// played as fast as the machine goes.
+type soak struct {
+	t     *testing.T
+	shop  *demo.Generator
+	spans *spans
+	store *duckdb.Store
+	eng   *detection.Engine
+	clock time.Time
+}
+
+func newSoak(t *testing.T, faultAfter time.Duration) *soak {
+	ctx := context.Background()
+	store, err := duckdb.Open(ctx, duckdb.Config{}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	s := &soak{t: t, spans: &spans{}, store: store, clock: time.Now().Add(-3 * time.Hour).Truncate(time.Hour)}
+	changes := make(chan map[string]any, 1)
+	s.shop, err = demo.New(demo.Config{Rate: 20, FaultAfter: faultAfter, Seed: 42, Simulated: &demo.Simulated{
+		Spans: s.spans, Logs: discardLogs{}, Metrics: discardMetrics{},
+		OnChange: func(ev map[string]any) { changes <- ev },
+	}}, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.shop.StartAt(ctx, s.clock))
+	t.Cleanup(func() { _ = s.shop.Shutdown(context.Background()) })
+
+	cfg := detection.DefaultEngineConfig()
+	type detStore struct {
+		storage.IncidentStore
+		storage.RuleStore
+		storage.EventStore
+	}
+	ds := detStore{store, store, store}
+	s.eng, err = detection.NewEngine(cfg, ds, nil, nil)
+	require.NoError(t, err)
+	g := incidents.NewGrouper(incidents.DefaultGroupConfig(), ds, s.eng.Broker(), nil, nil)
+	now := func() time.Time { return s.clock }
+	g.SetClock(now)
+	s.eng.SetClock(now)
+	require.NoError(t, g.Start(ctx))
+	s.eng.SetSink(g)
+	go func() {
+		for ev := range changes {
+			deploy := storage.Event{Tenant: "default", Kind: storage.KindEvent, Service: "payment", Name: "deploy",
+				TimeUnixNano: s.clock.UnixNano(), SampleRate: 1}
+			deploy.Attrs.Put("version", ev["version"].(string))
+			s.pending(deploy)
+		}
+	}()
+	return s
+}
+
+func (s *soak) pending(e storage.Event) {
+	s.spans.mu.Lock()
+	s.spans.out = append(s.spans.out, e)
+	s.spans.mu.Unlock()
+}
+
+// run plays d of the shop, 10 s at a time: the step's telemetry is
+// stored and handed to the detector, whose clock then passes the step.
+func (s *soak) run(d time.Duration, each func()) {
+	ctx := context.Background()
+	for end := s.clock.Add(d); s.clock.Before(end); {
+		for i := 0; i < 100; i++ {
+			s.clock = s.clock.Add(100 * time.Millisecond)
+			s.shop.Tick(ctx, s.clock)
+		}
+		evs := s.spans.take()
+		require.NoError(s.t, s.store.WriteEvents(ctx, evs))
+		s.eng.Ingest(evs, nil)
+		s.clock = s.clock.Add(4 * time.Second) // the engine's grace: the step closes
+		s.eng.Tick(ctx)
+		s.clock = s.clock.Add(-4 * time.Second)
+		if each != nil {
+			each()
+		}
+	}
+}
+
+func (s *soak) incidents() []storage.Incident {
+	ins, err := s.store.Incidents(context.Background(), "default", storage.TimeRange{Start: 0, End: s.clock.Add(time.Hour).UnixNano()}, "")
+	require.NoError(s.t, err)
+	return ins
+}
+
+// TestQuietHour plays an hour of the demo with no fault: no incident.
+func TestQuietHour(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays an hour of the demo")
+	}
+	s := newSoak(t, 24*time.Hour)
+	s.run(time.Hour, nil)
+	anomalies, err := s.store.Anomalies(context.Background(), "default", storage.TimeRange{Start: 0, End: s.clock.UnixNano()}, "", 1000)
+	require.NoError(t, err)
+	t.Logf("a quiet hour of the demo: %d anomalies, %d incidents", len(anomalies), len(s.incidents()))
+	for _, a := range anomalies {
+		t.Logf("anomaly: %s %s", a.Series, a.Explanation)
+	}
+	assert.Empty(t, s.incidents(), "a quiet demo opens no incident")
+}
+
+// TestFaultHeld plays 30 quiet minutes, then the bad deploy held for 30
+// minutes (twice what the issue asks: a detector whose window absorbs the
+// fault lets go after about 17): the incident opens within 30 s of the
+// fault and stays open, with payment first, for as long as the fault
+// lasts.
+func TestFaultHeld(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays an hour of the demo")
+	}
+	s := newSoak(t, 30*time.Minute)
+	s.run(30*time.Minute, nil)
+	require.Empty(t, s.incidents(), "nothing before the fault")
+	faultAt := s.clock
+	var openedAt time.Time
+	var closedDuring []string
+	s.run(30*time.Minute, func() {
+		ins := s.incidents()
+		if len(ins) == 0 {
+			if s.clock.Sub(faultAt) > 30*time.Second {
+				closedDuring = append(closedDuring, s.clock.Sub(faultAt).String()+": no incident")
+			}
+			return
+		}
+		if openedAt.IsZero() {
+			openedAt = s.clock
+		}
+		if ins[0].Status == storage.IncidentResolved {
+			closedDuring = append(closedDuring, s.clock.Sub(faultAt).String()+": resolved")
+		}
+	})
+	require.False(t, openedAt.IsZero(), "an incident opened")
+	assert.LessOrEqual(t, openedAt.Sub(faultAt), 30*time.Second, "within 30 s of the fault")
+	assert.Empty(t, closedDuring, "the incident is open for as long as the fault lasts")
+	ins := s.incidents()
+	require.Len(t, ins, 1, "one incident")
+	in := ins[0]
+	assert.Equal(t, "payment", in.Services[0], "payment first: %+v", in.Services)
+	opened := 0
+	for _, ev := range in.Timeline {
+		if ev.Kind == "opened" {
+			opened++
+		}
+	}
+	assert.Equal(t, 1, opened, "one opened entry: %+v", in.Timeline)
+	t.Logf("incident %q opened %s after the fault, %d anomalies, timeline %d entries", in.Title, openedAt.Sub(faultAt), len(in.AnomalyIDs), len(in.Timeline))
+	// The fault is still on: payment's p99 anomaly, which opened with it,
+	// has not ended; a baseline that learnt the fault lets it go after
+	// about 17 minutes (half the window).
+	anomalies, err := s.store.Anomalies(context.Background(), "default", storage.TimeRange{Start: faultAt.UnixNano(), End: s.clock.UnixNano()}, "", 1000)
+	require.NoError(t, err)
+	ended := 0
+	for _, a := range anomalies {
+		if a.EndNano != 0 {
+			ended++
+			t.Logf("ended during the fault: %s after %s", a.Series, time.Duration(a.EndNano-a.StartNano))
+		}
+		if a.Service == "payment" && a.Signal == "p99" && a.Operation == "" {
+			assert.Zero(t, a.EndNano, "payment's p99 anomaly is open while the fault lasts")
+		}
+	}
+	t.Logf("%d of the fault's %d anomalies ended while it lasted (error ratios that dipped inside their band for a minute)", ended, len(anomalies))
+}
