@@ -1969,6 +1969,8 @@ enum Signal {
   value
   "A service's rate, error ratio and p99 together (isolation forest)."
   red_vector
+  "How many times faster than it can afford an SLO rule's error budget burns."
+  slo_burn
 }
 
 "What a line of an incident's timeline tells."

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/agents/signals"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -422,6 +423,8 @@ func TestUserRules(t *testing.T) {
 	slo := bySeries["rule:payment SLO"]
 	assert.Equal(t, "critical", slo.Severity, "10% errors burn a 99.9% SLO's budget fast enough to page")
 	assert.Contains(t, slo.Explanation, "burning its error budget")
+	assert.Equal(t, signals.SLOBurn, slo.Signal, "a burn rate, not an error ratio")
+	assert.Contains(t, slo.Detector, "SLO 99.9%")
 
 	require.NoError(t, s.e.DeleteRule(ctx, "t1", th.ID))
 	rs, _ := st.Rules(ctx, "t1")
@@ -445,6 +448,26 @@ func TestLowAnomaliesDoNotOpenIncidents(t *testing.T) {
 	assert.Empty(t, st.incidents)
 	assert.Empty(t, a.IncidentID)
 	require.Contains(t, st.anomalies, "a1", "still recorded")
+}
+
+// TestSLOIncidentTitle: an SLO burn opens an incident titled in the SLO's
+// terms, a burn rate against the objective, never an error ratio.
+func TestSLOIncidentTitle(t *testing.T) {
+	st := newFakeStore()
+	e := newGrouped(t, DefaultEngineConfig(), st)
+	br, err := NewBurnRate(0.999)
+	require.NoError(t, err)
+	v, _ := br.Evaluate()
+	a := &storage.Anomaly{Tenant: "t1", ID: "a1", Series: "rule:payment SLO", Service: "payment", Signal: signals.SLOBurn,
+		Severity: "critical", StartNano: 1, Score: 103, Observed: 103, Expected: 1, Detector: v.Detector}
+	e.mu.Lock()
+	e.fresh = append(e.fresh, a)
+	e.mu.Unlock()
+	e.Tick(context.Background())
+	require.Len(t, st.incidents, 1)
+	for _, in := range st.incidents {
+		assert.Equal(t, "payment: error budget burning 103× (SLO 99.9%)", in.Title)
+	}
 }
 
 func TestOneFailedRequestIsNotAnAnomaly(t *testing.T) {

@@ -3,6 +3,8 @@ package detection
 import (
 	"fmt"
 	"time"
+
+	"github.com/inquest/inquest/agents/signals"
 )
 
 // Threshold is a static rule: the value compared with Value has held for
@@ -140,8 +142,9 @@ func (r *BurnRate) Evaluate() (Verdict, BurnWindow) {
 		long, short := r.burn(w.Long), r.burn(w.Short)
 		if long >= w.Factor && short >= w.Factor {
 			return Verdict{Ready: true, Anomalous: true, Score: long, Expected: 1, Lower: 0, Upper: w.Factor,
-				Detector: fmt.Sprintf("slo-burn-rate(%s/%s ≥ %gx)", w.Long, w.Short, w.Factor)}, w
+				Detector: fmt.Sprintf("slo-burn-rate(SLO %s, %s/%s ≥ %gx)", signals.Objective(r.Objective), w.Long, w.Short, w.Factor)}, w
 		}
 	}
-	return Verdict{Ready: r.started, Score: r.burn(time.Hour), Expected: 1, Upper: r.Windows[0].Factor, Detector: "slo-burn-rate"}, BurnWindow{}
+	return Verdict{Ready: r.started, Score: r.burn(time.Hour), Expected: 1, Upper: r.Windows[0].Factor,
+		Detector: fmt.Sprintf("slo-burn-rate(SLO %s)", signals.Objective(r.Objective))}, BurnWindow{}
 }

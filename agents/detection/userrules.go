@@ -61,7 +61,7 @@ func newRuleState(r storage.Rule) (*ruleState, error) {
 			return nil, err
 		}
 		st.br = br
-		st.w.signal = SignalErrorRatio
+		st.w.signal = signals.SLOBurn
 	}
 	return st, nil
 }
@@ -164,7 +164,7 @@ func (e *Engine) scoreRules(ctx context.Context, start int64, red map[redKey]*re
 
 // explainRule is the sentence of a rule's anomaly.
 func explainRule(w *watched, v Verdict, observed float64) string {
-	if w.signal == SignalErrorRatio && w.burn.Factor > 0 {
+	if w.signal == signals.SLOBurn {
 		return fmt.Sprintf("rule %q: %s is burning its error budget %.1fx as fast as it can afford over %s and %s (alert at %gx, %s)",
 			w.rule, w.service, v.Score, w.burn.Long, w.burn.Short, w.burn.Factor, w.burn.Severity)
 	}

@@ -363,7 +363,14 @@ func (g *Grouper) title(in *storage.Incident) string {
 		}
 	}
 	t := root
-	if best != nil {
+	switch {
+	case best != nil && best.Signal == signals.SLOBurn:
+		// In the SLO's own terms: a burn rate, never a ratio.
+		t = fmt.Sprintf("%s: error budget burning %s", root, signals.Format(best.Signal, best.Observed))
+		if slo := sloOf(best.Detector); slo != "" {
+			t += " (" + slo + ")"
+		}
+	case best != nil:
 		t = fmt.Sprintf("%s: %s %s (expected %s)", root, signals.Name(best.Signal), signals.Format(best.Signal, best.Observed),
 			signals.Format(best.Signal, best.Expected))
 		if best.Operation != "" {
@@ -375,6 +382,19 @@ func (g *Grouper) title(in *storage.Incident) string {
 		t += "; also " + strings.Join(in.Services[1:], ", ")
 	}
 	return t
+}
+
+// sloOf reads "SLO 99.9%" out of a burn-rate detector's name.
+func sloOf(detector string) string {
+	i := strings.Index(detector, "SLO ")
+	if i < 0 {
+		return ""
+	}
+	s := detector[i:]
+	if j := strings.IndexAny(s, ",)"); j > 0 {
+		s = s[:j]
+	}
+	return s
 }
 
 // save persists an incident and tells subscribers and the notifier.

@@ -968,6 +968,8 @@ const (
 	SignalValue Signal = "value"
 	// A service's rate, error ratio and p99 together (isolation forest).
 	SignalRedVector Signal = "red_vector"
+	// How many times faster than it can afford an SLO rule's error budget burns.
+	SignalSloBurn Signal = "slo_burn"
 )
 
 var AllSignal = []Signal{
@@ -976,11 +978,12 @@ var AllSignal = []Signal{
 	SignalP99Ms,
 	SignalValue,
 	SignalRedVector,
+	SignalSloBurn,
 }
 
 func (e Signal) IsValid() bool {
 	switch e {
-	case SignalRate, SignalErrorRatio, SignalP99Ms, SignalValue, SignalRedVector:
+	case SignalRate, SignalErrorRatio, SignalP99Ms, SignalValue, SignalRedVector, SignalSloBurn:
 		return true
 	}
 	return false
