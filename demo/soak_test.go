@@ -130,7 +130,11 @@ func newSoak(t *testing.T, faultAfter time.Duration) *soak {
 		for ev := range changes {
 			deploy := storage.Event{Tenant: "default", Kind: storage.KindEvent, Service: "payment", Name: "deploy",
 				TimeUnixNano: s.clock.UnixNano(), SampleRate: 1}
-			deploy.Attrs.Put("version", ev["version"].(string))
+			for k, v := range ev {
+				if str, ok := v.(string); ok && k != "timestamp" && k != "kind" && k != "service" && k != "name" {
+					deploy.Attrs.Put(k, str)
+				}
+			}
 			s.pending(deploy)
 		}
 	}()
@@ -230,6 +234,14 @@ func TestFaultHeld(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, opened, "one opened entry: %+v", in.Timeline)
+	var deploy string
+	for _, ev := range in.Timeline {
+		if ev.Kind == "deploy" {
+			deploy = ev.Text
+		}
+	}
+	assert.Contains(t, deploy, "payment deployed 2.3.1 (was 2.3.0, commit 9f3c2ab, by ci-bot)", "the change is on the timeline")
+	t.Logf("timeline: %s", deploy)
 	t.Logf("incident %q opened %s after the fault, %d anomalies, timeline %d entries", in.Title, openedAt.Sub(faultAt), len(in.AnomalyIDs), len(in.Timeline))
 	// The fault is still on: payment's p99 anomaly, which opened with it,
 	// has not ended; a baseline that learnt the fault lets it go after

@@ -246,7 +246,7 @@ func (e *Engine) Ingest(events []storage.Event, samples []storage.Sample) {
 	if len(deploys) > 0 {
 		e.mu.Lock()
 		for _, d := range deploys {
-			e.sink.Deployed(d.Tenant, d.Service, d.TimeUnixNano)
+			e.sink.Deployed(d)
 		}
 		e.mu.Unlock()
 	}

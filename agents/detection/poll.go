@@ -122,7 +122,8 @@ func (e *Engine) readStep(ctx context.Context, tenant string, r storage.TimeRang
 		{Field: name, Op: storage.OpEq, Value: "deploy"}}})
 	if err == nil {
 		for _, d := range page.Events {
-			e.sink.Deployed(tenant, d.Service, d.TimeUnixNano)
+			d.Tenant = tenant
+			e.sink.Deployed(d)
 		}
 	}
 }

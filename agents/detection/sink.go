@@ -21,8 +21,9 @@ type Sink interface {
 	Raised(ctx context.Context, a *storage.Anomaly)
 	// Ended is an anomaly back inside its band.
 	Ended(ctx context.Context, a *storage.Anomaly)
-	// Deployed is a deploy event of a service.
-	Deployed(tenant, service string, at int64)
+	// Deployed is a deploy change event of a service (its attributes say
+	// what changed: version, previous_version, commit, author, description).
+	Deployed(d storage.Event)
 	// Housekeep runs once a tick, after scoring.
 	Housekeep(ctx context.Context, now int64)
 }
@@ -34,5 +35,5 @@ func (noSink) Sync(context.Context)                      {}
 func (noSink) Group(context.Context, []*storage.Anomaly) {}
 func (noSink) Raised(context.Context, *storage.Anomaly)  {}
 func (noSink) Ended(context.Context, *storage.Anomaly)   {}
-func (noSink) Deployed(string, string, int64)            {}
+func (noSink) Deployed(storage.Event)                     {}
 func (noSink) Housekeep(context.Context, int64)          {}

@@ -62,7 +62,7 @@ type Grouper struct {
 	mu        sync.Mutex
 	incidents map[string]*storage.Incident // open or acknowledged, by tenant/id
 	anomalies map[string]*storage.Anomaly  // ongoing, by tenant/id
-	deploys   map[string]map[string]int64  // tenant -> service -> last deploy
+	deploys   map[string]map[string]storage.Event // tenant -> service -> last deploy
 	dirty     map[string]string            // incidents changed this tick, and why
 	born      map[string]bool              // incidents opened this tick
 }
@@ -74,7 +74,7 @@ func NewGrouper(cfg GroupConfig, store GroupStore, broker *updates.Broker, reg p
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	g := &Grouper{cfg: cfg, store: store, broker: broker, logger: logger, now: time.Now,
-		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{}, deploys: map[string]map[string]int64{},
+		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{}, deploys: map[string]map[string]storage.Event{},
 		dirty: map[string]string{}, born: map[string]bool{},
 		opened: prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_detection_incidents_total", Help: "Incidents opened."})}
 	if reg != nil {
@@ -94,14 +94,65 @@ func (g *Grouper) SetClock(now func() time.Time) { g.now = now }
 func (g *Grouper) OnIncident(fn func(storage.Incident, string)) { g.notify = fn }
 
 // Deployed notes a deploy of a service: anomalies near it shortly after
-// belong together.
-func (g *Grouper) Deployed(tenant, service string, at int64) {
+// belong together, and the incident's timeline shows the change.
+func (g *Grouper) Deployed(d storage.Event) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.deploys[tenant] == nil {
-		g.deploys[tenant] = map[string]int64{}
+	if g.deploys[d.Tenant] == nil {
+		g.deploys[d.Tenant] = map[string]storage.Event{}
 	}
-	g.deploys[tenant][service] = at
+	g.deploys[d.Tenant][d.Service] = d
+}
+
+// deploySlack is how long after an anomaly's start a deploy still counts
+// as its onset: the anomaly starts at its step's beginning, and the deploy
+// event may be stamped a few seconds into the step.
+const deploySlack = 30 * time.Second
+
+// nearOnset tells whether the deploy came shortly before the anomaly
+// began (or within its first step).
+func nearOnset(d storage.Event, a *storage.Anomaly) bool {
+	gap := a.StartNano - d.TimeUnixNano
+	return gap <= int64(deployWindow) && gap >= -int64(deploySlack)
+}
+
+// describeDeploy is a deploy's timeline entry: what changed, by whom, and
+// how long before the anomaly it came.
+func describeDeploy(d storage.Event, before time.Duration) string {
+	attr := func(k string) string {
+		for i, key := range d.Attrs.Keys {
+			if key == k {
+				return d.Attrs.Values[i]
+			}
+		}
+		return ""
+	}
+	text := d.Service + " deployed"
+	if v := attr("version"); v != "" {
+		text += " " + v
+	}
+	var about []string
+	if v := attr("previous_version"); v != "" {
+		about = append(about, "was "+v)
+	}
+	if c := attr("commit"); c != "" {
+		about = append(about, "commit "+c)
+	}
+	if a := attr("author"); a != "" {
+		about = append(about, "by "+a)
+	}
+	if len(about) > 0 {
+		text += " (" + strings.Join(about, ", ") + ")"
+	}
+	if before >= 0 {
+		text += fmt.Sprintf(", %s before the anomaly", before.Round(time.Second))
+	} else {
+		text += fmt.Sprintf(", %s into the anomaly's first step", (-before).Round(time.Second))
+	}
+	if desc := attr("description"); desc != "" {
+		text += ": " + desc
+	}
+	return text
 }
 
 // Shutdown has nothing to stop: every change is stored when it is made.
@@ -130,7 +181,7 @@ func (g *Grouper) related(in *storage.Incident, a *storage.Anomaly, graph topolo
 		if d <= 1 {
 			return true
 		}
-		if t, ok := deploys[s]; ok && d <= 2 && a.StartNano >= t && a.StartNano-t <= int64(deployWindow) {
+		if dep, ok := deploys[s]; ok && d <= 2 && nearOnset(dep, a) {
 			return true
 		}
 	}
@@ -226,9 +277,9 @@ func (g *Grouper) attach(ctx context.Context, a *storage.Anomaly) {
 	target.Timeline = append(target.Timeline, event)
 	if a.Service != "" && !contains(target.Services, a.Service) {
 		target.Services = append(target.Services, a.Service)
-		if t, ok := g.deploys[a.Tenant][a.Service]; ok && a.StartNano-t <= int64(deployWindow) && a.StartNano >= t {
-			target.Timeline = append(target.Timeline, storage.IncidentEvent{TimeUnixNano: t, Kind: "deploy",
-				Text: fmt.Sprintf("%s was deployed %s before", a.Service, time.Duration(a.StartNano-t).Round(time.Second))})
+		if dep, ok := g.deploys[a.Tenant][a.Service]; ok && nearOnset(dep, a) {
+			target.Timeline = append(target.Timeline, storage.IncidentEvent{TimeUnixNano: dep.TimeUnixNano, Kind: "deploy",
+				Text: describeDeploy(dep, time.Duration(a.StartNano-dep.TimeUnixNano))})
 		}
 	}
 	if storage.SeverityRank(a.Severity) > storage.SeverityRank(target.Severity) {
