@@ -35,5 +35,5 @@ func (noSink) Sync(context.Context)                      {}
 func (noSink) Group(context.Context, []*storage.Anomaly) {}
 func (noSink) Raised(context.Context, *storage.Anomaly)  {}
 func (noSink) Ended(context.Context, *storage.Anomaly)   {}
-func (noSink) Deployed(storage.Event)                     {}
+func (noSink) Deployed(storage.Event)                    {}
 func (noSink) Housekeep(context.Context, int64)          {}

@@ -60,11 +60,11 @@ type Grouper struct {
 	opened prometheus.Counter
 
 	mu        sync.Mutex
-	incidents map[string]*storage.Incident // open or acknowledged, by tenant/id
-	anomalies map[string]*storage.Anomaly  // ongoing, by tenant/id
+	incidents map[string]*storage.Incident        // open or acknowledged, by tenant/id
+	anomalies map[string]*storage.Anomaly         // ongoing, by tenant/id
 	deploys   map[string]map[string]storage.Event // tenant -> service -> last deploy
-	dirty     map[string]string            // incidents changed this tick, and why
-	born      map[string]bool              // incidents opened this tick
+	dirty     map[string]string                   // incidents changed this tick, and why
+	born      map[string]bool                     // incidents opened this tick
 }
 
 // NewGrouper groups into store and publishes incident changes to broker
