@@ -399,10 +399,12 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 			// A step with fewer than MinErrors failures teaches the baseline
 			// but raises nothing: one failed request of 13 is 7.7%.
 			e.observe(ctx, k.tenant, k.service, k.operation, SignalErrorRatio, "", start, s.errors/s.count, seen, s.errors >= e.cfg.MinErrors)
+			e.dateOnset(k, SignalErrorRatio, start, s)
 		}
 		if s.spans() >= e.cfg.MinSpans {
 			p99 := s.p99()
 			e.observe(ctx, k.tenant, k.service, k.operation, SignalP99, "", start, p99, seen, true)
+			e.dateOnset(k, SignalP99, start, s)
 		}
 	}
 	e.scoreVectors(ctx, start, red)
@@ -445,6 +447,17 @@ func (e *Engine) scoreStep(ctx context.Context, start int64, red map[redKey]*red
 			e.observeSeries(ctx, w, start, 0, true)
 		}
 	}
+}
+
+// dateOnset moves the start of an anomaly the step just opened from the
+// step's start to its first bad point: an incident opened by a fault at
+// 12:00:07 says 12:00:07, not 12:00:00.
+func (e *Engine) dateOnset(k redKey, signal string, start int64, s *redStep) {
+	w := e.series[seriesKey(k.tenant, k.service, k.operation, signal, "")]
+	if w == nil || w.open == nil || w.open.StartNano != start || w.open.EndNano != 0 {
+		return
+	}
+	w.open.StartNano = s.onset(signal, start, w.open.Upper)
 }
 
 // forgetMetric drops a metric series' state; a later point starts it anew.

@@ -491,3 +491,44 @@ func TestOneFailedRequestIsNotAnAnomaly(t *testing.T) {
 	}
 	assert.Empty(t, st.anomalies, "within chance at a low baseline")
 }
+
+// TestAnomalyOpensAtItsFirstBadPoint: a fault that begins 6 s into a step
+// opens its anomaly (and its incident) at its first slow span, not at the
+// step's start.
+func TestAnomalyOpensAtItsFirstBadPoint(t *testing.T) {
+	s, st := newShop(t)
+	for i := 0; i < 30; i++ {
+		s.step()
+	}
+	start := s.clock
+	var evs []storage.Event
+	for i := 0; i < 30; i++ {
+		at := start.Add(time.Duration(i) * 300 * time.Millisecond)
+		d := 40 + s.rng.NormFloat64()*5
+		if at.Sub(start) >= 6*time.Second {
+			d += 1500
+		}
+		evs = append(evs, storage.Event{Tenant: "t1", TimeUnixNano: at.UnixNano(), Kind: storage.KindSpan, Service: "payment",
+			Name: "payment op", DurationNano: int64(d * 1e6), Status: storage.StatusOK, SampleRate: 1})
+	}
+	s.e.Ingest(evs, nil)
+	s.clock = start.Add(10 * time.Second)
+	s.e.now = func() time.Time { return s.clock.Add(4 * time.Second) }
+	s.e.Tick(context.Background())
+	var p99 *storage.Anomaly
+	for _, a := range st.anomalies {
+		if a.Series == "red:payment:p99_ms" {
+			a := a
+			p99 = &a
+		}
+	}
+	require.NotNil(t, p99, "payment's p99 is anomalous: %v", st.anomalies)
+	// The step keeps its 8 slowest spans with their times: the anomaly
+	// opens at the earliest of those past the band, never before the first
+	// bad point and never at the step's start.
+	assert.GreaterOrEqual(t, p99.StartNano, start.Add(6*time.Second).UnixNano(), "not before the first slow span")
+	assert.Less(t, p99.StartNano, start.Add(7*time.Second).UnixNano(), "close to it")
+	for _, in := range st.incidents {
+		assert.GreaterOrEqual(t, in.OpenedNano, start.Add(6*time.Second).UnixNano(), "the incident opened no earlier")
+	}
+}

@@ -24,6 +24,37 @@ type redStep struct {
 	// built from spans.
 	storedP99 float64
 	fromStore bool
+	// firstErr is the time of the step's first failed span and slowest its
+	// slowest spans with their times: an anomaly opens at its first bad
+	// point, not at its step's start.
+	firstErr int64
+	slowest  [8]timedSpan
+}
+
+type timedSpan struct {
+	at int64
+	ms float32
+}
+
+// onset is when the step's first point past the band came: the first
+// failure for an error ratio, the first span slower than upper (ms) for a
+// p99, the step's start when neither is known.
+func (s *redStep) onset(signal string, start int64, upper float64) int64 {
+	at := int64(0)
+	switch signal {
+	case SignalErrorRatio:
+		at = s.firstErr
+	case SignalP99:
+		for _, sp := range s.slowest {
+			if sp.at != 0 && float64(sp.ms) > upper && (at == 0 || sp.at < at) {
+				at = sp.at
+			}
+		}
+	}
+	if at < start {
+		return start
+	}
+	return at
 }
 
 // spans is how many spans the step has a duration for.
@@ -46,14 +77,35 @@ func (s *redStep) add(e *storage.Event, rng *rand.Rand) {
 	s.count += w
 	if e.Status == storage.StatusError {
 		s.errors += w
+		if s.firstErr == 0 || e.TimeUnixNano < s.firstErr {
+			s.firstErr = e.TimeUnixNano
+		}
 	}
 	d := float32(float64(e.DurationNano) / 1e6)
+	if i := slowestIndex(&s.slowest); d > s.slowest[i].ms || s.slowest[i].at == 0 {
+		s.slowest[i] = timedSpan{e.TimeUnixNano, d}
+	}
 	s.seen++
 	if len(s.durations) < reservoirSize {
 		s.durations = append(s.durations, d)
 	} else if j := rng.IntN(s.seen); j < reservoirSize {
 		s.durations[j] = d
 	}
+}
+
+// slowestIndex is the place of the fastest of the kept slowest spans (an
+// empty place first).
+func slowestIndex(ss *[8]timedSpan) int {
+	min := 0
+	for i := range ss {
+		if ss[i].at == 0 {
+			return i
+		}
+		if ss[i].ms < ss[min].ms {
+			min = i
+		}
+	}
+	return min
 }
 
 // p99 of the step's durations in milliseconds, interpolated linearly.
