@@ -64,22 +64,23 @@ type ComplexityRoot struct {
 	}
 
 	Anomaly struct {
-		Detector    func(childComplexity int) int
-		End         func(childComplexity int) int
-		Expected    func(childComplexity int) int
-		Explanation func(childComplexity int) int
-		ID          func(childComplexity int) int
-		IncidentID  func(childComplexity int) int
-		Lower       func(childComplexity int) int
-		Observed    func(childComplexity int) int
-		Operation   func(childComplexity int) int
-		Score       func(childComplexity int) int
-		Series      func(childComplexity int) int
-		Service     func(childComplexity int) int
-		Severity    func(childComplexity int) int
-		Signal      func(childComplexity int) int
-		Start       func(childComplexity int) int
-		Upper       func(childComplexity int) int
+		Detector       func(childComplexity int) int
+		End            func(childComplexity int) int
+		Expected       func(childComplexity int) int
+		Explanation    func(childComplexity int) int
+		ID             func(childComplexity int) int
+		IncidentID     func(childComplexity int) int
+		IncidentWorthy func(childComplexity int) int
+		Lower          func(childComplexity int) int
+		Observed       func(childComplexity int) int
+		Operation      func(childComplexity int) int
+		Score          func(childComplexity int) int
+		Series         func(childComplexity int) int
+		Service        func(childComplexity int) int
+		Severity       func(childComplexity int) int
+		Signal         func(childComplexity int) int
+		Start          func(childComplexity int) int
+		Upper          func(childComplexity int) int
 	}
 
 	Attribute struct {
@@ -468,6 +469,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Anomaly.IncidentID(childComplexity), true
+	case "Anomaly.incidentWorthy":
+		if e.ComplexityRoot.Anomaly.IncidentWorthy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.IncidentWorthy(childComplexity), true
 	case "Anomaly.lower":
 		if e.ComplexityRoot.Anomaly.Lower == nil {
 			break
@@ -2006,6 +2013,12 @@ type Anomaly {
   detector: String!
   explanation: String!
   incidentId: ID
+  """
+  Whether it opened or joined an incident. Anomalies that drive nothing (a
+  rare series appearing, a low one alone) are kept, but anomalies leaves them
+  out unless asked for all.
+  """
+  incidentWorthy: Boolean!
 }
 
 "One line of an incident's timeline."
@@ -2075,6 +2088,8 @@ input AnomalyFilter {
   range: TimeRangeInput!
   service: String
   limit: Int
+  "Include the anomalies that belong to no incident (left out by default)."
+  all: Boolean
 }
 
 extend type Query {
@@ -2308,6 +2323,8 @@ func (ec *executionContext) childFields_Anomaly(ctx context.Context, field graph
 		return ec.fieldContext_Anomaly_explanation(ctx, field)
 	case "incidentId":
 		return ec.fieldContext_Anomaly_incidentId(ctx, field)
+	case "incidentWorthy":
+		return ec.fieldContext_Anomaly_incidentWorthy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Anomaly", field.Name)
 }
@@ -3956,6 +3973,29 @@ func (ec *executionContext) _Anomaly_incidentId(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Anomaly_incidentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Anomaly_incidentWorthy(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_incidentWorthy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IncidentWorthy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_incidentWorthy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _Attribute_key(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
@@ -9129,7 +9169,7 @@ func (ec *executionContext) unmarshalInputAnomalyFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"range", "service", "limit"}
+	fieldsInOrder := [...]string{"range", "service", "limit", "all"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9157,6 +9197,13 @@ func (ec *executionContext) unmarshalInputAnomalyFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.Limit = data
+		case "all":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("all"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.All = data
 		}
 	}
 	return it, nil
@@ -9815,6 +9862,11 @@ func (ec *executionContext) _Anomaly(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "incidentId":
 			out.Values[i] = ec._Anomaly_incidentId(ctx, field, obj)
+		case "incidentWorthy":
+			out.Values[i] = ec._Anomaly_incidentWorthy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -78,7 +78,8 @@ func (r *queryResolver) Anomalies(ctx context.Context, filter model.AnomalyFilte
 	if err != nil {
 		return nil, err
 	}
-	as, err := r.Service.Anomalies(ctx, p, service.AnomalyFilter{Range: rangeIn(filter.Range), Service: deref(filter.Service), Limit: filter.Limit})
+	as, err := r.Service.Anomalies(ctx, p, service.AnomalyFilter{Range: rangeIn(filter.Range), Service: deref(filter.Service), Limit: filter.Limit,
+		All: filter.All != nil && *filter.All})
 	return list(as, anomalyModel), err
 }
 

@@ -132,7 +132,8 @@ func metricSeriesModel(s *storage.MetricSeries) *model.MetricSeries {
 func anomalyModel(a *storage.Anomaly) *model.Anomaly {
 	return &model.Anomaly{ID: a.ID, Series: a.Series, Service: a.Service, Operation: strPtr(a.Operation), Signal: model.Signal(a.Signal),
 		Start: at(a.StartNano), End: atPtr(a.EndNano), Severity: model.Severity(a.Severity), Score: a.Score, Expected: a.Expected,
-		Observed: a.Observed, Lower: a.Lower, Upper: a.Upper, Detector: a.Detector, Explanation: a.Explanation, IncidentID: strPtr(a.IncidentID)}
+		Observed: a.Observed, Lower: a.Lower, Upper: a.Upper, Detector: a.Detector, Explanation: a.Explanation, IncidentID: strPtr(a.IncidentID),
+		IncidentWorthy: a.IncidentWorthy()}
 }
 
 func incidentModel(in *storage.Incident) *model.Incident {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/notify"
+	"github.com/inquest/inquest/storage"
 )
 
 type incidentMsg struct {
@@ -175,4 +177,33 @@ func TestRulesThroughGraphQL(t *testing.T) {
 	err = s.gql.Post(fmt.Sprintf(`mutation { deleteRule(id: %q) }`, list.Rules[0].ID), &del, responder)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not found")
+}
+
+// TestAnomaliesLeaveOutWhatDrivesNothing: an anomaly that belongs to no
+// incident (a rare metric series appearing) is kept and listed only when
+// asked for all.
+func TestAnomaliesLeaveOutWhatDrivesNothing(t *testing.T) {
+	s := start(t)
+	now := time.Now().UnixNano()
+	require.NoError(t, s.Store().PutAnomalies(context.Background(), []storage.Anomaly{
+		{Tenant: "default", ID: "worthy", Series: "red:payment:p99_ms", Service: "payment", Signal: "p99_ms", StartNano: now,
+			Severity: "high", Explanation: "p99", IncidentID: "inc-1"},
+		{Tenant: "default", ID: "noise", Series: `metric:http_server_duration_count{status_code="500"}`, Signal: "rate",
+			StartNano: now, Severity: "low", Explanation: "a rare series appeared"},
+	}))
+	var resp struct {
+		Anomalies []struct {
+			ID             string
+			IncidentWorthy bool
+		}
+	}
+	s.gql.MustPost(`query($r: TimeRangeInput!) { anomalies(filter: {range: $r}) { id incidentWorthy } }`, &resp, client.Var("r", lastHour))
+	require.Len(t, resp.Anomalies, 1, "the default leaves out what drives nothing")
+	assert.Equal(t, "worthy", resp.Anomalies[0].ID)
+	assert.True(t, resp.Anomalies[0].IncidentWorthy)
+	s.gql.MustPost(`query($r: TimeRangeInput!) { anomalies(filter: {range: $r, all: true}) { id incidentWorthy } }`, &resp, client.Var("r", lastHour))
+	require.Len(t, resp.Anomalies, 2, "all: true lists it too")
+	for _, a := range resp.Anomalies {
+		assert.Equal(t, a.ID == "worthy", a.IncidentWorthy, a.ID)
+	}
 }

@@ -14,6 +14,8 @@ type AnomalyFilter struct {
 	Range   Range  `json:"range"`
 	Service string `json:"service,omitempty"`
 	Limit   *int   `json:"limit,omitempty"`
+	// All includes the anomalies that belong to no incident.
+	All bool `json:"all,omitempty"`
 }
 
 // Anomalies lists anomalies overlapping the range, newest first.
@@ -22,7 +24,22 @@ func (s *Service) Anomalies(ctx context.Context, p Principal, f AnomalyFilter) (
 	if err != nil {
 		return nil, err
 	}
-	return s.d.Incidents.Anomalies(ctx, p.Tenant, tr, f.Service, limit)
+	if f.All {
+		return s.d.Incidents.Anomalies(ctx, p.Tenant, tr, f.Service, limit)
+	}
+	// The ones that drive nothing are left out: read deeper to fill the
+	// page with those that do.
+	as, err := s.d.Incidents.Anomalies(ctx, p.Tenant, tr, f.Service, min(4*limit, storage.MaxPageSize))
+	if err != nil {
+		return nil, err
+	}
+	out := as[:0]
+	for _, a := range as {
+		if a.IncidentWorthy() && len(out) < limit {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // Incidents lists incidents open at some time in the range, newest first;

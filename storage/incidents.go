@@ -23,6 +23,11 @@ type Anomaly struct {
 	IncidentID         string
 }
 
+// IncidentWorthy tells whether the anomaly opened or joined an incident;
+// one that drives nothing (a rare series appearing, a low anomaly alone) is
+// kept but left out of listings by default.
+func (a *Anomaly) IncidentWorthy() bool { return a.IncidentID != "" }
+
 // SeverityRank orders severities: low 1, medium 2, high 3, critical 4,
 // anything else 0.
 func SeverityRank(severity string) int {

@@ -81,12 +81,18 @@ type Anomaly struct {
 	Detector    string     `json:"detector"`
 	Explanation string     `json:"explanation"`
 	IncidentID  *string    `json:"incidentId,omitempty"`
+	// Whether it opened or joined an incident. Anomalies that drive nothing (a
+	// rare series appearing, a low one alone) are kept, but anomalies leaves them
+	// out unless asked for all.
+	IncidentWorthy bool `json:"incidentWorthy"`
 }
 
 type AnomalyFilter struct {
 	Range   *TimeRangeInput `json:"range"`
 	Service *string         `json:"service,omitempty"`
 	Limit   *int            `json:"limit,omitempty"`
+	// Include the anomalies that belong to no incident (left out by default).
+	All *bool `json:"all,omitempty"`
 }
 
 type Attribute struct {
