@@ -62,6 +62,10 @@ type Config struct {
 	DetectionResolution   time.Duration `koanf:"detection-resolution"`
 	DetectionMaxSeries    int           `koanf:"detection-max-series"`
 	DetectionResolveAfter time.Duration `koanf:"detection-resolve-after"`
+	// DetectionAdaptAfter is how long a series may stay at a new level
+	// before that level becomes its normal (acceptNewNormal does it at
+	// once); until then its anomaly, and its incident, stay open.
+	DetectionAdaptAfter   time.Duration `koanf:"detection-adapt-after"`
 	NotifyWebhookURL      string        `koanf:"notify-webhook-url"`
 	NotifySlackWebhookURL string        `koanf:"notify-slack-webhook-url"`
 	PublicURL             string        `koanf:"public-url"`
@@ -154,6 +158,7 @@ func Default() Config {
 		DetectionResolution:       10 * time.Second,
 		DetectionMaxSeries:        10_000,
 		DetectionResolveAfter:     5 * time.Minute,
+		DetectionAdaptAfter:       2 * time.Hour,
 		KafkaTopic:                "raw-telemetry",
 		KafkaGroup:                "inquest-writers",
 		KafkaCompression:          "zstd",
@@ -232,6 +237,9 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Sprintf("kafka-compression %q: want zstd, lz4, snappy, gzip or none", c.KafkaCompression))
 	}
+	if c.DetectionAdaptAfter < 0 {
+		errs = append(errs, "detection-adapt-after must not be negative (0 never adapts)")
+	}
 	if c.Detection && (c.DetectionResolution < time.Second || c.DetectionMaxSeries <= 0 || c.DetectionResolveAfter <= 0) {
 		errs = append(errs, "detection-resolution must be at least 1s; detection-max-series and detection-resolve-after positive")
 	}
@@ -293,6 +301,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("detection-resolution", d.DetectionResolution, "step of the watched series")
 	fs.Int("detection-max-series", d.DetectionMaxSeries, "series watched per tenant; more are counted in inquest_detection_unwatched_total")
 	fs.Duration("detection-resolve-after", d.DetectionResolveAfter, "an incident resolves when its series have been back inside their bands this long")
+	fs.Duration("detection-adapt-after", d.DetectionAdaptAfter, "a series that stays at a new level this long takes it as its normal (its anomaly ends); 0 never adapts, acceptNewNormal adapts at once")
 	fs.String("notify-webhook-url", "", "POST incident changes as JSON to this URL")
 	fs.String("notify-slack-webhook-url", "", "post incident changes to this Slack incoming webhook (Block Kit)")
 	fs.String("public-url", "", "the address people open Inquest at (https://inquest.example.com), for links in notifications")

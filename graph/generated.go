@@ -181,6 +181,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcceptNewNormal     func(childComplexity int, id string) int
 		AcknowledgeIncident func(childComplexity int, id string) int
 		CreateAPIKey        func(childComplexity int, name string, role model.Role) int
 		CreateRule          func(childComplexity int, input model.RuleInput) int
@@ -305,6 +306,7 @@ type MutationResolver interface {
 	ResolveIncident(ctx context.Context, id string) (*model.Incident, error)
 	ReopenIncident(ctx context.Context, id string) (*model.Incident, error)
 	MergeIncidents(ctx context.Context, into string, others []string) (*model.Incident, error)
+	AcceptNewNormal(ctx context.Context, id string) (*model.Incident, error)
 	CreateAPIKey(ctx context.Context, name string, role model.Role) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (*model.APIKey, error)
 	ReplayDeadLetter(ctx context.Context, id string) (*model.ReplayResult, error)
@@ -931,6 +933,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MetricSeries.Type(childComplexity), true
 
+	case "Mutation.acceptNewNormal":
+		if e.ComplexityRoot.Mutation.AcceptNewNormal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptNewNormal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptNewNormal(childComplexity, args["id"].(string)), true
 	case "Mutation.acknowledgeIncident":
 		if e.ComplexityRoot.Mutation.AcknowledgeIncident == nil {
 			break
@@ -1991,6 +2004,7 @@ enum TimelineKind {
   resolved
   reopened
   merged
+  accepted
 }
 
 "A stretch of time during which one series was outside its band."
@@ -2112,6 +2126,13 @@ type Mutation {
   reopenIncident(id: ID!): Incident!
   "Move the other incidents into the first; they are resolved as merged."
   mergeIncidents(into: ID!, others: [ID!]!): Incident!
+  """
+  Accept the level the incident's series are at as their new normal: their
+  baselines learn it afresh and their anomalies end (otherwise a sustained
+  level becomes normal only after --detection-adapt-after). On the timeline
+  and in the audit log.
+  """
+  acceptNewNormal(id: ID!): Incident!
 }
 
 extend type Subscription {
@@ -2794,6 +2815,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Mutation_acceptNewNormal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Mutation_acknowledgeIncident_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -5809,6 +5844,50 @@ func (ec *executionContext) fieldContext_Mutation_mergeIncidents(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_mergeIncidents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptNewNormal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptNewNormal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptNewNormal(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Incident) graphql.Marshaler {
+			return ec.marshalNIncident2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐIncident(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptNewNormal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Incident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptNewNormal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10639,6 +10718,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "mergeIncidents":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_mergeIncidents(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptNewNormal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptNewNormal(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -72,6 +72,11 @@ func (r *mutationResolver) MergeIncidents(ctx context.Context, into string, othe
 	})
 }
 
+// AcceptNewNormal is the resolver for the acceptNewNormal field.
+func (r *mutationResolver) AcceptNewNormal(ctx context.Context, id string) (*model.Incident, error) {
+	return r.incidentChange(ctx, id, r.Service.AcceptNewNormal)
+}
+
 // Anomalies is the resolver for the anomalies field.
 func (r *queryResolver) Anomalies(ctx context.Context, filter model.AnomalyFilter) ([]*model.Anomaly, error) {
 	p, err := r.principal(ctx)

@@ -152,6 +152,7 @@ func (s *Server) newDetection(store storage.Store) error {
 	}
 	dcfg := detection.DefaultEngineConfig()
 	dcfg.Resolution, dcfg.MaxSeries = cfg.DetectionResolution, cfg.DetectionMaxSeries
+	dcfg.Detector.AdaptAfter = cfg.DetectionAdaptAfter
 	// A step closes once the writers have flushed it.
 	dcfg.Grace = cfg.FlushInterval + 2*time.Second
 	dcfg.Broker = s.updates

@@ -207,3 +207,40 @@ func TestAnomaliesLeaveOutWhatDrivesNothing(t *testing.T) {
 		assert.Equal(t, a.ID == "worthy", a.IncidentWorthy, a.ID)
 	}
 }
+
+// TestAcceptNewNormalThroughGraphQL: a responder accepts an incident's
+// level as the new normal; it is on the timeline and in the audit log, and
+// a viewer may not.
+func TestAcceptNewNormalThroughGraphQL(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	now := time.Now().UnixNano()
+	require.NoError(t, s.Store().PutIncident(context.Background(), storage.Incident{Tenant: "t1", ID: "inc-1", Title: "payment: p99",
+		Severity: "high", Status: storage.IncidentOpen, Services: []string{"payment"}, OpenedNano: now, UpdatedNano: now,
+		Timeline: []storage.IncidentEvent{{TimeUnixNano: now, Kind: "opened", Text: "opened"}}}))
+	responder := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "responder"))
+	viewer := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "viewer"))
+	admin := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "admin"))
+
+	var resp struct {
+		AcceptNewNormal struct {
+			Status   string
+			Timeline []struct{ Kind, Text, Actor string }
+		}
+	}
+	require.Error(t, s.gql.Post(`mutation { acceptNewNormal(id: "inc-1") { status } }`, &resp, viewer), "a viewer may not")
+	s.gql.MustPost(`mutation { acceptNewNormal(id: "inc-1") { status timeline { kind text actor } } }`, &resp, responder)
+	last := resp.AcceptNewNormal.Timeline[len(resp.AcceptNewNormal.Timeline)-1]
+	assert.Equal(t, "accepted", last.Kind)
+	assert.Contains(t, last.Text, "new normal")
+	assert.Equal(t, "open", resp.AcceptNewNormal.Status, "the incident resolves by itself once its anomalies have ended")
+
+	var audit struct {
+		AuditLog []struct{ Action, Target string }
+	}
+	s.gql.MustPost(`query($r: TimeRangeInput!) { auditLog(range: $r) { action target } }`, &audit, client.Var("r", lastHour), admin)
+	found := false
+	for _, e := range audit.AuditLog {
+		found = found || (e.Action == "incident.accept_new_normal" && e.Target == "inc-1")
+	}
+	assert.True(t, found, "audited: %+v", audit.AuditLog)
+}

@@ -160,6 +160,12 @@ func (s *Service) ReopenIncident(ctx context.Context, p Principal, id string) (*
 	return s.changeIncident(ctx, p, "reopenIncident", "reopen", id, (*incidents.Lifecycle).Reopen)
 }
 
+// AcceptNewNormal makes the level an open incident's series are at their
+// normal: the detector re-learns their baselines and ends their anomalies.
+func (s *Service) AcceptNewNormal(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+	return s.changeIncident(ctx, p, "acceptNewNormal", "accept_new_normal", id, (*incidents.Lifecycle).AcceptNewNormal)
+}
+
 // MergeIncidents moves the others into the first; they are resolved as
 // merged.
 func (s *Service) MergeIncidents(ctx context.Context, p Principal, into string, others []string) (*storage.Incident, error) {

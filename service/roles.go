@@ -23,7 +23,7 @@ var roles = map[string]auth.Role{
 	"anomalies": auth.RoleViewer, "incidents": auth.RoleViewer, "incident": auth.RoleViewer, "rules": auth.RoleViewer,
 	"anomalyDetected": auth.RoleViewer, "incidentUpdated": auth.RoleViewer,
 	"acknowledgeIncident": auth.RoleResponder, "resolveIncident": auth.RoleResponder,
-	"reopenIncident": auth.RoleResponder, "mergeIncidents": auth.RoleResponder,
+	"reopenIncident": auth.RoleResponder, "mergeIncidents": auth.RoleResponder, "acceptNewNormal": auth.RoleResponder,
 	"createRule": auth.RoleResponder, "deleteRule": auth.RoleResponder,
 	// Administration.
 	"apiKeys": auth.RoleAdmin, "createAPIKey": auth.RoleAdmin, "revokeAPIKey": auth.RoleAdmin,

@@ -54,6 +54,26 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 	}
 }
 
+// acceptNormals ends the anomalies whose level a person accepted as the
+// new normal (acceptNewNormal on their incident): their series learn
+// their baselines afresh from the next point.
+func (e *Engine) acceptNormals(ctx context.Context, now int64) {
+	for _, w := range e.series {
+		if w.open == nil || !e.sink.Accepted(w.open) {
+			continue
+		}
+		if w.det != nil {
+			w.det.Rebaseline()
+		}
+		a := w.open
+		a.EndNano = now
+		w.open, w.episode = nil, Episode{}
+		e.persistAnomaly(ctx, a)
+		e.sink.Ended(ctx, a)
+		e.broker.Publish(updates.Update{Anomaly: a})
+	}
+}
+
 func (e *Engine) persistAnomaly(ctx context.Context, a *storage.Anomaly) {
 	if err := e.store.PutAnomalies(ctx, []storage.Anomaly{*a}); err != nil {
 		e.logger.Error("store anomaly failed", "err", err)

@@ -375,6 +375,7 @@ func (e *Engine) Tick(ctx context.Context) {
 		work = e.pollSteps(ctx, now)
 	}
 	e.sink.Sync(ctx)
+	e.acceptNormals(ctx, now)
 	for _, w := range work {
 		e.scoreStep(ctx, w.start, w.red, w.metrics)
 	}

@@ -532,3 +532,45 @@ func TestAnomalyOpensAtItsFirstBadPoint(t *testing.T) {
 		assert.GreaterOrEqual(t, in.OpenedNano, start.Add(6*time.Second).UnixNano(), "the incident opened no earlier")
 	}
 }
+
+// TestAcceptNewNormal: a person accepts the level of a lasting fault as
+// the new normal; its anomalies end, the series learn it, and the incident
+// resolves while the level holds.
+func TestAcceptNewNormal(t *testing.T) {
+	s, st := newShop(t)
+	ctx := context.Background()
+	for i := 0; i < 30; i++ {
+		s.step()
+	}
+	s.faulty = true
+	for i := 0; i < 20; i++ {
+		s.step()
+	}
+	require.Len(t, st.incidents, 1)
+	var id string
+	for k := range st.incidents {
+		id = k
+	}
+	lc := incidents.New(st, s.e.Broker(), nil, nil)
+	in, err := lc.AcceptNewNormal(ctx, "t1", id, "ann")
+	require.NoError(t, err)
+	assert.Equal(t, "accepted", in.Timeline[len(in.Timeline)-1].Kind)
+	s.step()
+	for _, a := range st.anomalies {
+		if a.IncidentID == id && a.Signal == SignalP99 {
+			assert.NotZero(t, a.EndNano, "%s ended once accepted", a.Series)
+		}
+	}
+	// The fault's level goes on; after the warm-up it is the normal.
+	for i := 0; i < 80; i++ {
+		s.step()
+	}
+	assert.Equal(t, storage.IncidentResolved, st.incidents[id].Status, "resolved while the accepted level holds")
+	for _, a := range st.anomalies {
+		if a.Signal == SignalP99 {
+			assert.NotZero(t, a.EndNano, "no p99 anomaly open at the accepted level: %s", a.Series)
+		}
+	}
+	_, err = lc.AcceptNewNormal(ctx, "t1", id, "ann")
+	assert.ErrorIs(t, err, incidents.ErrTransition, "not on a resolved incident")
+}

@@ -24,6 +24,9 @@ type Sink interface {
 	// Deployed is a deploy change event of a service (its attributes say
 	// what changed: version, previous_version, commit, author, description).
 	Deployed(d storage.Event)
+	// Accepted tells whether a person took the open anomaly's level as
+	// its series' new normal (through its incident).
+	Accepted(a *storage.Anomaly) bool
 	// Housekeep runs once a tick, after scoring.
 	Housekeep(ctx context.Context, now int64)
 }
@@ -37,3 +40,4 @@ func (noSink) Raised(context.Context, *storage.Anomaly)  {}
 func (noSink) Ended(context.Context, *storage.Anomaly)   {}
 func (noSink) Deployed(storage.Event)                    {}
 func (noSink) Housekeep(context.Context, int64)          {}
+func (noSink) Accepted(*storage.Anomaly) bool            { return false }

@@ -494,6 +494,15 @@ func (g *Grouper) Sync(ctx context.Context) {
 	}
 }
 
+// Accepted tells whether a person accepted the level of the anomaly's
+// incident as the new normal since the anomaly began.
+func (g *Grouper) Accepted(a *storage.Anomaly) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	in, ok := g.incidents[a.Tenant+"/"+a.IncidentID]
+	return ok && a.IncidentID != "" && AcceptedSince(in, a.StartNano)
+}
+
 // Start takes up the unresolved incidents of the store, so
 // that a restarted detector adds new anomalies to them instead of opening
 // new ones. The restart counts as their last change (the baselines need

@@ -122,6 +122,31 @@ func (l *Lifecycle) Reopen(ctx context.Context, tenant, id, actor string) (*stor
 	}, "reopened")
 }
 
+// AcceptNewNormal records that actor takes the level the incident's series
+// are at as their new normal; the detector, reading the incident back,
+// re-learns those series' baselines and ends their anomalies.
+func (l *Lifecycle) AcceptNewNormal(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+	return l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
+		if in.Status == storage.IncidentResolved {
+			return fmt.Errorf("%w: it is resolved", ErrTransition)
+		}
+		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "accepted", Actor: actor,
+			Text: "the level of its series accepted as the new normal by " + actor})
+		return nil
+	}, "changed")
+}
+
+// AcceptedSince tells whether a person accepted the incident's level as
+// the new normal at or after t.
+func AcceptedSince(in *storage.Incident, t int64) bool {
+	for _, ev := range in.Timeline {
+		if ev.Kind == "accepted" && ev.TimeUnixNano >= t {
+			return true
+		}
+	}
+	return false
+}
+
 // Merge moves the anomalies, services and timeline of the others into the
 // first incident; each other is resolved as merged. Each incident is
 // changed by its own compare-and-set: the others first, so that a failure

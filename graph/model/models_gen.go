@@ -1043,6 +1043,7 @@ const (
 	TimelineKindResolved     TimelineKind = "resolved"
 	TimelineKindReopened     TimelineKind = "reopened"
 	TimelineKindMerged       TimelineKind = "merged"
+	TimelineKindAccepted     TimelineKind = "accepted"
 )
 
 var AllTimelineKind = []TimelineKind{
@@ -1055,11 +1056,12 @@ var AllTimelineKind = []TimelineKind{
 	TimelineKindResolved,
 	TimelineKindReopened,
 	TimelineKindMerged,
+	TimelineKindAccepted,
 }
 
 func (e TimelineKind) IsValid() bool {
 	switch e {
-	case TimelineKindOpened, TimelineKindAnomaly, TimelineKindAnomalyEnded, TimelineKindDeploy, TimelineKindEscalated, TimelineKindAcknowledged, TimelineKindResolved, TimelineKindReopened, TimelineKindMerged:
+	case TimelineKindOpened, TimelineKindAnomaly, TimelineKindAnomalyEnded, TimelineKindDeploy, TimelineKindEscalated, TimelineKindAcknowledged, TimelineKindResolved, TimelineKindReopened, TimelineKindMerged, TimelineKindAccepted:
 		return true
 	}
 	return false
