@@ -158,6 +158,24 @@ func (s *shop) step() {
 	s.e.Tick(context.Background())
 }
 
+// openIncident plays quiet steps, then faulty ones (long enough not to be
+// taken for a blip that recurs: a short stretch outside the band is learnt
+// once it is over), and returns the one incident it opened.
+func (s *shop) openIncident(st *fakeStore, quiet, faulty int) string {
+	for i := 0; i < quiet; i++ {
+		s.step()
+	}
+	s.faulty = true
+	for i := 0; i < faulty; i++ {
+		s.step()
+	}
+	require.Len(s.t, st.incidents, 1)
+	for id := range st.incidents {
+		return id
+	}
+	return ""
+}
+
 func newShop(t *testing.T) (*shop, *fakeStore) {
 	st := newFakeStore(storage.ServiceEdge{Source: "frontend", Target: "checkout"}, storage.ServiceEdge{Source: "checkout", Target: "payment"},
 		storage.ServiceEdge{Source: "payment", Target: "stripe-api"})
@@ -238,20 +256,7 @@ func TestEngineOpensOneIncidentRootFirst(t *testing.T) {
 func TestIncidentMutations(t *testing.T) {
 	s, st := newShop(t)
 	ctx := context.Background()
-	for i := 0; i < 20; i++ {
-		s.step()
-	}
-	s.faulty = true
-	// A fault long enough not to be taken for a blip that recurs (a short
-	// stretch outside the band is learnt once it is over).
-	for i := 0; i < 15; i++ {
-		s.step()
-	}
-	require.Len(t, st.incidents, 1)
-	var id string
-	for k := range st.incidents {
-		id = k
-	}
+	id := s.openIncident(st, 20, 15)
 	lc := incidents.New(st, s.e.Broker(), nil, nil)
 	in, err := lc.Acknowledge(ctx, "t1", id, "ann")
 	require.NoError(t, err)
@@ -539,18 +544,7 @@ func TestAnomalyOpensAtItsFirstBadPoint(t *testing.T) {
 func TestAcceptNewNormal(t *testing.T) {
 	s, st := newShop(t)
 	ctx := context.Background()
-	for i := 0; i < 30; i++ {
-		s.step()
-	}
-	s.faulty = true
-	for i := 0; i < 20; i++ {
-		s.step()
-	}
-	require.Len(t, st.incidents, 1)
-	var id string
-	for k := range st.incidents {
-		id = k
-	}
+	id := s.openIncident(st, 30, 20)
 	lc := incidents.New(st, s.e.Broker(), nil, nil)
 	in, err := lc.AcceptNewNormal(ctx, "t1", id, "ann")
 	require.NoError(t, err)
