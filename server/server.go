@@ -122,6 +122,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		if s.kafka != nil {
 			_ = s.kafka.Shutdown(context.Background())
 		}
+		if s.wal != nil {
+			_ = s.wal.Close() // what it replayed stays in it for the next start
+		}
 		if s.redis != nil {
 			_ = s.redis.Close()
 		}
