@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/inquest/inquest/config"
 )
@@ -354,4 +356,14 @@ func TestManyEmptySpansRefused(t *testing.T) {
 		assert.Equal(t, http.StatusRequestEntityTooLarge, code, path)
 		assert.Contains(t, msg, "250000 spans", path)
 	}
+	// OTLP/gRPC: refused from the wire, before it is decoded.
+	conn, err := grpc.NewClient(s.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(td))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "250000 records, more than 200000: send smaller batches")
+	// A normal request still goes through the same codec.
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(oneSpan("grpc-ok")))
+	require.NoError(t, err)
 }

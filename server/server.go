@@ -340,7 +340,8 @@ func (s *Server) listen() error {
 		if err != nil {
 			return fmt.Errorf("grpc listen on %s: %w", s.cfg.GRPCAddr, err)
 		}
-		s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes)), grpc.ChainUnaryInterceptor(s.access.grpc()))
+		s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes)), grpc.ChainUnaryInterceptor(s.access.grpc()),
+			grpc.ForceServerCodecV2(receiver.GRPCCodec()))
 		s.receiver.RegisterGRPC(s.grpcSrv)
 		s.addrs.GRPC = ln.Addr().String()
 		s.wg.Add(1)

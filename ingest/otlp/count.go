@@ -55,6 +55,12 @@ func each(msg []byte, num protowire.Number, fn func([]byte)) {
 	}
 }
 
+// CheckWire refuses an OTLP export request (traces or logs; for metrics
+// it counts metrics) with more than MaxRecordsPerRequest records, from the
+// wire, before anything is decoded: the gRPC path's guard, as the HTTP
+// path's is in Decode.
+func CheckWire(body []byte) error { return checkCount(body, "records") }
+
 // checkCount refuses a protobuf body with too many records, before it is
 // decoded.
 func checkCount(body []byte, what string) error {
