@@ -238,10 +238,12 @@ func TestBrokerRestart(t *testing.T) {
 	publish(t, gw, 21, 40, 10)
 	waitStored(t, st, 400)
 	u, twice := st.stored()
-	// The refused message may still arrive (it was handed to the client
-	// library before the broker went away); the client was told to retry,
-	// and a retry would have the same content hash.
-	assert.Contains(t, []int{400, 410}, u, "everything accepted is stored")
+	// The refused message may still arrive, whole or in part (its records
+	// are spread over partitions and were handed to the client library
+	// before the broker went away); the client was told to retry, and a
+	// retry would have the same content hashes.
+	assert.GreaterOrEqual(t, u, 400, "everything accepted is stored")
+	assert.LessOrEqual(t, u, 410, "and at most the refused message besides")
 	assert.Zero(t, twice, "redelivered records are not stored twice")
 	stopWriter() // while the broker is up, to commit
 }
