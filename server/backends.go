@@ -57,6 +57,10 @@ func (s *Server) openStores(ctx context.Context) (*storage.Parts, error) {
 		}
 		parts.EventStore = ch
 		parts.Closers = append(parts.Closers, ch)
+		if s.runsWriter() {
+			// Writers age the shared events out; gateways leave it to them.
+			s.pruners = append(s.pruners, ch)
+		}
 		s.pingers = append(s.pingers, namedPinger{"clickhouse", ch})
 	}
 	if cfg.VictoriaMetricsURL != "" {

@@ -11,12 +11,13 @@ import (
 	"github.com/inquest/inquest/storage"
 )
 
-// pruner deletes what retention has passed from the embedded store, every
-// interval: events and metric samples by when they were taken in, dead
-// letters, audit entries and usage by their own time. (ClickHouse has its
-// TTL, --clickhouse-ttl; VictoriaMetrics its -retentionPeriod.)
+// pruner deletes what retention has passed, every interval: from the
+// embedded store events and metric samples by when they were taken in,
+// dead letters, audit entries and usage by their own time; from ClickHouse
+// events by when they were taken in. (VictoriaMetrics ages metrics by its
+// own -retentionPeriod.)
 type pruner struct {
-	store    storage.Pruner
+	stores   []storage.Pruner
 	r        storage.Retention
 	interval time.Duration
 	logger   *slog.Logger
@@ -27,10 +28,10 @@ type pruner struct {
 	once   sync.Once
 }
 
-func newPruner(store storage.Pruner, r storage.Retention, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *pruner {
-	p := &pruner{store: store, r: r, interval: interval, logger: logger, done: make(chan struct{}),
+func newPruner(stores []storage.Pruner, r storage.Retention, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *pruner {
+	p := &pruner{stores: stores, r: r, interval: interval, logger: logger, done: make(chan struct{}),
 		deleted: prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_pruned_rows_total",
-			Help: "Rows deleted from the embedded store because their retention passed."})}
+			Help: "Rows deleted (or, on ClickHouse, asked to be) because their retention passed."})}
 	reg.MustRegister(p.deleted)
 	return p
 }
@@ -52,10 +53,12 @@ func (p *pruner) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				n, err := p.store.Prune(ctx, p.r, now)
-				p.deleted.Add(float64(n))
-				if err != nil && ctx.Err() == nil {
-					p.logger.Error("pruning past retention failed", "err", err)
+				for _, st := range p.stores {
+					n, err := st.Prune(ctx, p.r, now)
+					p.deleted.Add(float64(n))
+					if err != nil && ctx.Err() == nil {
+						p.logger.Error("pruning past retention failed", "err", err)
+					}
 				}
 			}
 		}

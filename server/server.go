@@ -68,8 +68,9 @@ type Server struct {
 	addrs            Addrs
 	demo             *demo.Generator
 
-	mem     *memGuard // --memory-limit
-	prune   *pruner   // retention of the embedded store (each process has one)
+	mem     *memGuard        // --memory-limit
+	prune   *pruner          // retention of the embedded store (each process has one) and of ClickHouse (writers)
+	pruners []storage.Pruner // stores pruned besides the embedded one
 	detect  *detection.Engine
 	grouper *incidents.Grouper // the detector's anomalies into incidents
 	updates *updates.Broker    // anomalies and incident changes to subscribers
@@ -142,7 +143,7 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 	r, _ := s.cfg.Retentions() // validated with the config
-	s.prune = newPruner(s.embedded, r, s.cfg.PruneInterval, s.registry, s.logger)
+	s.prune = newPruner(append([]storage.Pruner{s.embedded}, s.pruners...), r, s.cfg.PruneInterval, s.registry, s.logger)
 	s.newIncidents(s.store)
 	s.newNotifier()
 	if err := s.newDetection(s.store); err != nil {

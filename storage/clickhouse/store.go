@@ -47,12 +47,14 @@ type Config struct {
 
 // Store implements storage.EventStore on ClickHouse.
 type Store struct {
-	conn     driver.Conn
-	db       string
-	cluster  string
-	features Features
-	retries  int
-	logger   *slog.Logger
+	conn    driver.Conn
+	db      string
+	cluster string
+	// clusterDDL runs DDL (and mutations) ON CLUSTER.
+	clusterDDL bool
+	features   Features
+	retries    int
+	logger     *slog.Logger
 }
 
 var _ storage.EventStore = (*Store)(nil)
@@ -86,7 +88,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
-	s := &Store{conn: conn, db: db, cluster: cfg.Cluster, retries: cfg.InsertRetries, logger: logger}
+	s := &Store{conn: conn, db: db, cluster: cfg.Cluster, clusterDDL: cfg.Cluster != "" && !cfg.NoClusterDDL,
+		retries: cfg.InsertRetries, logger: logger}
 	if s.retries <= 0 {
 		s.retries = 3
 	}

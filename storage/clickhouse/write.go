@@ -15,7 +15,7 @@ import (
 // without one, and it keeps inserts working when a migration adds columns.
 const insertColumns = `tenant_id, ts, kind, service, name, trace_id, span_id, parent_span_id,
 	duration_ns, status, severity, body, attr_keys, attr_vals, num_keys, num_vals, res_keys, res_vals,
-	sample_rate, event_id`
+	sample_rate, event_id, ingested_ts`
 
 // WriteEvents inserts the batch as one block, so that it is stored whole or
 // not at all. A failed insert is retried with the identical block: servers
@@ -62,8 +62,13 @@ func (s *Store) insertEvents(ctx context.Context, events []storage.Event) error 
 		return err
 	}
 	defer func() { _ = batch.Abort() }()
+	now := time.Now().UnixNano()
 	for i := range events {
 		e := &events[i]
+		ingested := e.IngestedNano
+		if ingested == 0 {
+			ingested = now
+		}
 		var dur *int64
 		if e.Kind == storage.KindSpan {
 			d := e.DurationNano
@@ -72,7 +77,7 @@ func (s *Store) insertEvents(ctx context.Context, events []storage.Event) error 
 		if err := batch.Append(e.Tenant, e.TimeUnixNano, string(e.Kind), e.Service, e.Name,
 			e.TraceID, e.SpanID, e.ParentSpanID, dur, string(e.Status), e.Severity, e.Body,
 			strs(e.Attrs.Keys), strs(e.Attrs.Values), strs(e.NumAttrs.Keys), floats(e.NumAttrs.Values),
-			strs(e.Resource.Keys), strs(e.Resource.Values), e.SampleRate, e.ID); err != nil {
+			strs(e.Resource.Keys), strs(e.Resource.Values), e.SampleRate, e.ID, ingested); err != nil {
 			return err
 		}
 	}
