@@ -145,7 +145,7 @@ func scanEvents(rows driver.Rows) ([]storage.Event, error) {
 		)
 		if err := rows.Scan(&e.Tenant, &e.TimeUnixNano, &kind, &e.Service, &e.Name, &e.TraceID, &e.SpanID, &e.ParentSpanID,
 			&dur, &status, &e.Severity, &e.Body, &e.Attrs.Keys, &e.Attrs.Values, &e.NumAttrs.Keys, &e.NumAttrs.Values,
-			&e.Resource.Keys, &e.Resource.Values, &e.SampleRate, &e.ID); err != nil {
+			&e.Resource.Keys, &e.Resource.Values, &e.SampleRate, &e.ID, &e.IngestedNano); err != nil {
 			return nil, fmt.Errorf("scan: %w", err)
 		}
 		e.Kind, e.Status = storage.Kind(kind), storage.Status(status)
