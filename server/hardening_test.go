@@ -356,6 +356,12 @@ func TestManyEmptySpansRefused(t *testing.T) {
 		assert.Equal(t, http.StatusRequestEntityTooLarge, code, path)
 		assert.Contains(t, msg, "250000 spans", path)
 	}
+	// OTLP/JSON: counted on the bytes before it is decoded.
+	js, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalJSON()
+	require.NoError(t, err)
+	code, msg, _ := post(t, s.url("/v1/traces"), "application/json", js)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, code, "OTLP/JSON")
+	assert.Contains(t, msg, "250000 spans")
 	// OTLP/gRPC: refused from the wire, before it is decoded.
 	conn, err := grpc.NewClient(s.Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)

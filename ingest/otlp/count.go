@@ -69,3 +69,73 @@ func checkCount(body []byte, what string) error {
 	}
 	return nil
 }
+
+// countJSONArrays counts the elements of every array that is the value of
+// an object key named key ("spans", "logRecords"), in one pass over the
+// bytes without decoding them. A malformed body is left to the decoder to
+// name; the count is then a lower bound or nonsense, never a panic.
+func countJSONArrays(b []byte, key string) int {
+	var stack []bool // per open container: an array whose elements count
+	n := 0
+	want := false     // the next value starts an element of a counted array
+	lastKey := false  // the last string read was key
+	keyValue := false // a ':' followed key: the next '[' is counted
+	start := func() {
+		if want && len(stack) > 0 && stack[len(stack)-1] {
+			n++
+		}
+		want = false
+	}
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			start()
+			j := i + 1
+			for ; j < len(b) && b[j] != '"'; j++ {
+				if b[j] == '\\' {
+					j++
+				}
+			}
+			lastKey = j < len(b) && string(b[i+1:j]) == key
+			i = j
+			continue
+		case ':':
+			keyValue = lastKey
+		case '[':
+			start()
+			stack = append(stack, keyValue)
+			want = keyValue
+			keyValue = false
+		case '{':
+			start()
+			stack = append(stack, false)
+			keyValue = false
+		case ']', '}':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			want = false
+		case ',':
+			want = len(stack) > 0 && stack[len(stack)-1]
+		default:
+			start() // a number, true, false or null
+			keyValue = false
+		}
+		lastKey = false
+	}
+	return n
+}
+
+// checkJSONCount refuses an OTLP/JSON body with too many records before it
+// is decoded. Bodies too small to hold that many are not scanned.
+func checkJSONCount(body []byte, key, what string) error {
+	if len(body) < 2*MaxRecordsPerRequest {
+		return nil
+	}
+	if n := countJSONArrays(body, key); n > MaxRecordsPerRequest {
+		return fmt.Errorf("%w: %d %s, more than %d: send smaller batches", ErrTooManyRecords, n, what, MaxRecordsPerRequest)
+	}
+	return nil
+}

@@ -320,10 +320,12 @@ func unmarshaler[T any](enc Encoding, proto, js func([]byte) (T, error)) func([]
 
 // DecodeTraces decodes an ExportTraceServiceRequest body.
 func DecodeTraces(body []byte, enc Encoding) ([]storage.Event, error) {
-	if enc == Proto {
-		if err := checkCount(body, "spans"); err != nil {
-			return nil, err
-		}
+	check := checkCount
+	if enc == JSON {
+		check = func(b []byte, what string) error { return checkJSONCount(b, "spans", what) }
+	}
+	if err := check(body, "spans"); err != nil {
+		return nil, err
 	}
 	td, err := unmarshaler(enc, (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces, (&ptrace.JSONUnmarshaler{}).UnmarshalTraces)(body)
 	if err != nil {
@@ -334,10 +336,12 @@ func DecodeTraces(body []byte, enc Encoding) ([]storage.Event, error) {
 
 // DecodeLogs decodes an ExportLogsServiceRequest body.
 func DecodeLogs(body []byte, enc Encoding) ([]storage.Event, error) {
-	if enc == Proto {
-		if err := checkCount(body, "log records"); err != nil {
-			return nil, err
-		}
+	check := checkCount
+	if enc == JSON {
+		check = func(b []byte, what string) error { return checkJSONCount(b, "logRecords", what) }
+	}
+	if err := check(body, "log records"); err != nil {
+		return nil, err
 	}
 	ld, err := unmarshaler(enc, (&plog.ProtoUnmarshaler{}).UnmarshalLogs, (&plog.JSONUnmarshaler{}).UnmarshalLogs)(body)
 	if err != nil {

@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"encoding/json"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -39,6 +40,38 @@ func FuzzDecode(f *testing.F) {
 			_, _ = DecodeTraces(body, enc)
 			_, _ = DecodeLogs(body, enc)
 			_, _ = DecodeMetrics(body, enc)
+		}
+	})
+}
+
+// FuzzCountJSON: the JSON record counter never panics, and on a valid
+// OTLP/JSON request (the decoder accepts it) it counts at least what the
+// decoder finds: it may count "spans" arrays under keys the decoder skips,
+// which only makes the limit stricter for nonsense, never looser.
+func FuzzCountJSON(f *testing.F) {
+	td := ptrace.NewTraces()
+	for r := 0; r < 2; r++ {
+		ss := td.ResourceSpans().AppendEmpty().ScopeSpans()
+		for s := 0; s < 2; s++ {
+			spans := ss.AppendEmpty().Spans()
+			for i := 0; i < 3; i++ {
+				sp := spans.AppendEmpty()
+				sp.SetName(`a "spans": [1,2] name`)
+				sp.Attributes().PutStr("spans", "[")
+			}
+		}
+	}
+	j, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalJSON()
+	f.Add(j)
+	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{},{},{}]}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		n := countJSONArrays(body, "spans")
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(body)
+		if err != nil || !json.Valid(body) {
+			return
+		}
+		if n < td.SpanCount() {
+			t.Fatalf("counted %d spans, the decoder found %d", n, td.SpanCount())
 		}
 	})
 }
