@@ -51,12 +51,15 @@ type Config struct {
 	ClickHouseCluster    string        `koanf:"clickhouse-cluster"`
 	ClickHouseReplicated bool          `koanf:"clickhouse-replicated"`
 	ClickHouseTTL        time.Duration `koanf:"clickhouse-ttl"`
-	VictoriaMetricsURL   string        `koanf:"victoriametrics-url"`
-	KafkaBrokers         []string      `koanf:"kafka-brokers"`
-	KafkaTopic           string        `koanf:"kafka-topic"`
-	KafkaGroup           string        `koanf:"kafka-group"`
-	KafkaCompression     string        `koanf:"kafka-compression"`
-	KafkaPartitions      int           `koanf:"kafka-partitions"`
+	// ClickHouseQueryMemory bounds the memory of one query on ClickHouse
+	// (its max_memory_usage); a query past it fails, the server lives.
+	ClickHouseQueryMemory int64    `koanf:"clickhouse-query-memory"`
+	VictoriaMetricsURL    string   `koanf:"victoriametrics-url"`
+	KafkaBrokers          []string `koanf:"kafka-brokers"`
+	KafkaTopic            string   `koanf:"kafka-topic"`
+	KafkaGroup            string   `koanf:"kafka-group"`
+	KafkaCompression      string   `koanf:"kafka-compression"`
+	KafkaPartitions       int      `koanf:"kafka-partitions"`
 
 	Detection             bool          `koanf:"detection"`
 	DetectionResolution   time.Duration `koanf:"detection-resolution"`
@@ -177,6 +180,7 @@ func Default() Config {
 		MaxQueriesPerTenant:       8,
 		HTTPReadTimeout:           time.Minute,
 		QueueBytes:                512 << 20,
+		ClickHouseQueryMemory:     2 << 30,
 		IngestWAL:                 true,
 		IngestWALFsync:            true,
 		ShutdownTimeout:           30 * time.Second,
@@ -291,6 +295,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("clickhouse-cluster", "", "ClickHouse cluster name: tables are created ON CLUSTER with Distributed tables over per-shard ones")
 	fs.Bool("clickhouse-replicated", false, "use ReplicatedReplacingMergeTree for the per-shard tables (needs Keeper and the {shard}/{replica} macros)")
 	fs.Duration("clickhouse-ttl", 0, "ClickHouse 19.6+ deletes events older than this by event time (0: never; imported history older than it goes too)")
+	fs.Int64("clickhouse-query-memory", d.ClickHouseQueryMemory, "memory one query may use on ClickHouse (its max_memory_usage, bytes; 0: the server's own default)")
 	fs.String("victoriametrics-url", "", "store metrics in VictoriaMetrics (http://host:8428) and accept raw PromQL in metricSeries")
 	fs.StringSlice("kafka-brokers", nil, "carry records from gateways to writers through Kafka or Redpanda (host:9092, repeatable)")
 	fs.String("kafka-topic", d.KafkaTopic, "Kafka topic of validated records, created if missing")

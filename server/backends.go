@@ -50,7 +50,7 @@ func (s *Server) openStores(ctx context.Context) (*storage.Parts, error) {
 		UsageStore: embedded, AuditStore: embedded, IncidentStore: embedded, RuleStore: embedded, Closers: []io.Closer{embedded}}
 	s.pingers = []namedPinger{{"duckdb", embedded}}
 	if cfg.ClickHouseDSN != "" {
-		ch, err := clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.ClickHouseDSN, Cluster: cfg.ClickHouseCluster,
+		ch, err := clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.ClickHouseDSN, Cluster: cfg.ClickHouseCluster, QueryMemory: cfg.ClickHouseQueryMemory,
 			Replicated: cfg.ClickHouseReplicated, TTL: cfg.ClickHouseTTL}, s.logger)
 		if err != nil {
 			return nil, fmt.Errorf("%w (%v)", err, parts.Close())

@@ -472,6 +472,10 @@ type PromQLQuerier interface {
 	PromQL(ctx context.Context, tenant, expr string, r TimeRange, step time.Duration) ([]MetricSeries, error)
 }
 
+// ErrTooCostly is a query its store stopped for needing more than its
+// limit (ClickHouse's max_memory_usage): the caller narrows it.
+var ErrTooCostly = errors.New("the query needed more memory than one query may use")
+
 // ErrBadQuery marks an error caused by the query itself (a syntax error in
 // raw PromQL, say), whose message is the caller's to see.
 var ErrBadQuery = errors.New("bad query")

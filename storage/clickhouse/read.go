@@ -2,8 +2,10 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/inquest/inquest/storage"
@@ -14,6 +16,11 @@ import (
 // groups; with both, one query ranks the groups and a second takes the
 // per-bucket series of the top ones.
 func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.AggregateResult, error) {
+	v, err := s.aggregate(ctx, q)
+	return v, stopped(err)
+}
+
+func (s *Store) aggregate(ctx context.Context, q storage.Query) (*storage.AggregateResult, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -159,6 +166,11 @@ func scanEvents(rows driver.Rows) ([]storage.Event, error) {
 
 // Events returns one page of events, newest first.
 func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.EventPage, error) {
+	v, err := s.events(ctx, q)
+	return v, stopped(err)
+}
+
+func (s *Store) events(ctx context.Context, q storage.EventQuery) (*storage.EventPage, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -200,6 +212,11 @@ func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.Even
 // index gives the time span first, so the events read touches only the
 // partitions and granules of that time.
 func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]storage.Event, error) {
+	v, err := s.trace(ctx, tenant, traceID)
+	return v, stopped(err)
+}
+
+func (s *Store) trace(ctx context.Context, tenant, traceID string) ([]storage.Event, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -232,4 +249,14 @@ func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]storage.Ev
 		return nil, storage.ErrNotFound
 	}
 	return spans, nil
+}
+
+// stopped says a query ClickHouse stopped at max_memory_usage
+// (--clickhouse-query-memory) in the store's terms.
+func stopped(err error) error {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) && ex.Code == 241 { // MEMORY_LIMIT_EXCEEDED
+		return fmt.Errorf("%w (%s)", storage.ErrTooCostly, ex.Message)
+	}
+	return err
 }

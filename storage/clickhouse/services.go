@@ -23,6 +23,11 @@ GROUP BY service ORDER BY service`
 
 // Services lists the services seen in the range with their RED figures.
 func (s *Store) Services(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceSummary, error) {
+	v, err := s.services(ctx, tenant, r)
+	return v, stopped(err)
+}
+
+func (s *Store) services(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceSummary, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -77,6 +82,11 @@ GROUP BY source, target ORDER BY source, target`
 
 // ServiceMap derives caller → callee edges from parent/child spans.
 func (s *Store) ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error) {
+	v, err := s.serviceMap(ctx, tenant, r)
+	return v, stopped(err)
+}
+
+func (s *Store) serviceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}

@@ -43,6 +43,10 @@ type Config struct {
 	TTL time.Duration
 	// InsertRetries is how often a failed insert is retried (default 3).
 	InsertRetries int
+	// QueryMemory is max_memory_usage for each of Inquest's queries (0:
+	// the server's default): one costly query fails instead of taking
+	// the server's memory from everyone else's.
+	QueryMemory int64
 }
 
 // Store implements storage.EventStore on ClickHouse.
@@ -83,6 +87,12 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	opts.Auth.Database = ""
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = 5 * time.Second
+	}
+	if cfg.QueryMemory > 0 {
+		if opts.Settings == nil {
+			opts.Settings = clickhouse.Settings{}
+		}
+		opts.Settings["max_memory_usage"] = int(cfg.QueryMemory)
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {

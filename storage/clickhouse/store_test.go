@@ -110,3 +110,40 @@ func TestOpenErrors(t *testing.T) {
 	_, err = clickhouse.Open(context.Background(), clickhouse.Config{DSN: fmt.Sprintf("clickhouse://127.0.0.1:%d/db", port)}, nil)
 	assert.ErrorContains(t, err, "clickhouse")
 }
+
+// TestQueryMemoryLimit: every query runs under the configured
+// max_memory_usage, and one that needs more fails with ClickHouse's own
+// error rather than growing the server.
+func TestQueryMemoryLimit(t *testing.T) {
+	addr, _ := storetest.StartClickHouse(t)
+	dsn := fmt.Sprintf("clickhouse://%s/inquest_mem_%d", addr, dbSeq.Add(1))
+	s, err := clickhouse.Open(context.Background(), clickhouse.Config{DSN: dsn, QueryMemory: 20 << 20}, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	var v string
+	require.NoError(t, s.Conn().QueryRow(context.Background(), "SELECT value FROM system.settings WHERE name = 'max_memory_usage'").Scan(&v))
+	assert.Equal(t, fmt.Sprint(20<<20), v)
+	var n uint64
+	err = s.Conn().QueryRow(context.Background(), "SELECT uniqExact(number) FROM numbers(10000000)").Scan(&n)
+	require.Error(t, err, "a distinct count of 10M values needs more than 20 MiB")
+	assert.Contains(t, err.Error(), "Memory limit")
+
+	// Through the store: a distinct count over the tenant's events, told
+	// as a query too costly, not an internal error.
+	var evs []storage.Event
+	now := time.Now().UnixNano()
+	for i := 0; i < 300_000; i++ {
+		e := storetest.Span("t1", "svc", "op", now+int64(i), 1, storage.StatusOK)
+		e.TraceID = fmt.Sprintf("%032x", i)
+		e.ID = e.ContentHash()
+		evs = append(evs, e)
+	}
+	w, err := clickhouse.Open(context.Background(), clickhouse.Config{DSN: dsn}, nil) // inserts under no such limit
+	require.NoError(t, err)
+	defer w.Close()
+	require.NoError(t, w.WriteEvents(context.Background(), evs))
+	_, err = s.Aggregate(context.Background(), storage.Query{Tenant: "t1", Range: storage.TimeRange{Start: now - 1, End: now + 1e9},
+		Aggregations: []storage.Aggregation{{Op: storage.AggCountDistinct, Field: &storage.Field{Kind: storage.FieldColumn, Name: "trace_id"}}}})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, storage.ErrTooCostly)
+}
