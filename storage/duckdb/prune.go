@@ -21,6 +21,9 @@ var prunable = []struct{ table, age string }{
 
 var _ storage.Pruner = (*Store)(nil)
 
+// pruneBatch is the most rows one delete takes (a variable for tests).
+var pruneBatch int64 = 100_000
+
 // Prune deletes, table by table, the rows older than their tenant's
 // retention, then checkpoints so that the file gives the space back.
 func (s *Store) Prune(ctx context.Context, r storage.Retention, now time.Time) (int64, error) {
@@ -30,14 +33,22 @@ func (s *Store) Prune(ctx context.Context, r storage.Retention, now time.Time) (
 		exceptions = append(exceptions, t)
 	}
 	sort.Strings(exceptions)
+	// Deletes go pruneBatch rows a transaction: one statement over months
+	// of events would hold all of them in its undo log at once, and the
+	// writers' appends would wait for it.
 	del := func(table, age, where string, args ...any) error {
-		res, err := s.db.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+where+" AND "+age+" < ?", args...)
-		if err != nil {
-			return fmt.Errorf("prune %s: %w", table, err)
+		for {
+			res, err := s.db.ExecContext(ctx, "DELETE FROM "+table+" WHERE rowid IN (SELECT rowid FROM "+table+
+				" WHERE "+where+" AND "+age+" < ? LIMIT "+fmt.Sprint(pruneBatch)+")", args...)
+			if err != nil {
+				return fmt.Errorf("prune %s: %w", table, err)
+			}
+			n, _ := res.RowsAffected()
+			deleted += n
+			if n < pruneBatch {
+				return nil
+			}
 		}
-		n, _ := res.RowsAffected()
-		deleted += n
-		return nil
 	}
 	for _, p := range prunable {
 		for _, t := range exceptions {

@@ -76,3 +76,32 @@ func TestPrune(t *testing.T) {
 	assert.Equal(t, 1, dls)
 	assert.Equal(t, 1, audit)
 }
+
+// TestPruneInBatches: a prune deletes a batch of rows a transaction, until
+// none is left past the retention.
+func TestPruneInBatches(t *testing.T) {
+	defer duckdb.SetPruneBatch(7)()
+	ctx := context.Background()
+	s, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(t.TempDir(), "b.db")}, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var evs []storage.Event
+	for i := 0; i < 50; i++ {
+		taken := now.Add(-10 * 24 * time.Hour)
+		if i%5 == 0 {
+			taken = now
+		}
+		e := storage.Event{Tenant: "a", TimeUnixNano: taken.UnixNano() + int64(i), Kind: storage.KindEvent, Service: "s",
+			Name: "e", Status: storage.StatusUnset, SampleRate: 1, IngestedNano: taken.UnixNano()}
+		e.ID = e.ContentHash()
+		evs = append(evs, e)
+	}
+	require.NoError(t, s.WriteEvents(ctx, evs))
+	n, err := s.Prune(ctx, storage.Retention{Default: 7 * 24 * time.Hour}, now)
+	require.NoError(t, err)
+	assert.Equal(t, int64(40), n, "40 old events, 7 at a time")
+	var left int
+	require.NoError(t, s.DB().QueryRow("SELECT count(*) FROM events").Scan(&left))
+	assert.Equal(t, 10, left)
+}
