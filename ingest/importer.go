@@ -22,8 +22,10 @@ const ImportChunk = 5000
 // ImportFile loads a file of any decodable format (OTLP JSON, Jaeger JSON,
 // Zipkin v2 JSON, JSON/NDJSON events) through the pipeline as historical
 // data. Line-delimited files (NDJSON events, the Collector's OTLP JSON
-// lines) are read a chunk of lines at a time, so a file of any size imports
-// in bounded memory; a single JSON document is read whole. progress is
+// lines) are read a chunk of lines at a time, and Zipkin and Jaeger
+// documents an element at a time (importdoc.go), so such files of any size
+// import in bounded memory; another single JSON document (OTLP JSON, a JSON
+// array of events) is read whole. progress is
 // called with the bytes of the file handled so far and its size. A full
 // queue is waited out, not reported.
 func ImportFile(ctx context.Context, p *Pipeline, tenant, path string, progress func(done, total int)) (*Result, Format, error) {
@@ -41,6 +43,13 @@ func ImportFile(ctx context.Context, p *Pipeline, tenant, path string, progress 
 	if format, ok := lineFormat(r); ok {
 		im.format = format
 		if err := im.lines(r); err != nil {
+			return im.res, format, fmt.Errorf("%s: %w", path, err)
+		}
+		return im.res, format, nil
+	}
+	if format, ok := docFormat(r); ok {
+		im.format = format
+		if err := im.document(r); err != nil {
 			return im.res, format, fmt.Errorf("%s: %w", path, err)
 		}
 		return im.res, format, nil
