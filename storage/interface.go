@@ -26,6 +26,9 @@ type EventStore interface {
 	Trace(ctx context.Context, tenant, traceID string) ([]Event, error)
 	Services(ctx context.Context, tenant string, r TimeRange) ([]ServiceSummary, error)
 	ServiceMap(ctx context.Context, tenant string, r TimeRange) ([]ServiceEdge, error)
+	// BubbleUp counts every field value of a selection and its baseline,
+	// grouped in the store (never by pulling events out); Rank orders them.
+	BubbleUp(ctx context.Context, q BubbleUpQuery) (*BubbleUpCounts, error)
 }
 
 // MetricStore stores and queries metric samples.

@@ -57,6 +57,7 @@ func RunEvents(t *testing.T, open EventOpener) {
 	t.Run("EventsPagination", func(t *testing.T) { testEvents(t, open(t)) })
 	t.Run("TraceAndServiceMap", func(t *testing.T) { testTrace(t, open(t)) })
 	t.Run("TenantIsolation", func(t *testing.T) { testIsolation(t, open(t)) })
+	t.Run("BubbleUp", func(t *testing.T) { testBubbleUp(t, open(t)) })
 }
 
 // RunMetrics runs the metric store's part of the suite.

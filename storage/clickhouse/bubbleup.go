@@ -1,0 +1,58 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/internal/sqlbuild"
+)
+
+// BubbleUp counts, inside ClickHouse, every (field, value) of the
+// selection and of the baseline: each event's columns and attributes are
+// ARRAY JOINed, and only the grouped counts come back.
+func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage.BubbleUpCounts, error) {
+	v, err := s.bubbleUp(ctx, q)
+	return v, stopped(err)
+}
+
+func (s *Store) bubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage.BubbleUpCounts, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	d := dialect{db: s.db}
+	b := &sqlbuild.Builder{}
+	b.W(`SELECT f, v, sumIf(w, ifNull(sel, 0) = 1) AS s, sumIf(w, ifNull(sel, 0) = 0) AS bl FROM (SELECT
+		arrayConcat(['service', 'name', 'status', 'kind'], arrayMap(k -> concat('attr.', k), attr_keys), arrayMap(k -> concat('res.', k), res_keys)) AS fs,
+		arrayConcat([toString(service), toString(name), toString(status), toString(kind)], attr_vals, res_vals) AS vs, sample_rate AS w, `)
+	if err := sqlbuild.BubbleUpSides(b, d, &q); err != nil {
+		return nil, err
+	}
+	b.W(`) ARRAY JOIN fs AS f, vs AS v GROUP BY f, v HAVING s > 0 ORDER BY s DESC, f, v LIMIT `, fmt.Sprint(storage.BubbleUpMaxValues))
+	rows, err := s.conn.Query(ctx, b.String(), b.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("bubble-up: %w", err)
+	}
+	defer rows.Close()
+	out := &storage.BubbleUpCounts{}
+	for rows.Next() {
+		var c storage.BubbleUpCount
+		if err := rows.Scan(&c.Field, &c.Value, &c.Selection, &c.Baseline); err != nil {
+			return nil, fmt.Errorf("bubble-up: %w", err)
+		}
+		out.Values = append(out.Values, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("bubble-up: %w", err)
+	}
+	t := &sqlbuild.Builder{}
+	t.W("SELECT sumIf(w, ifNull(sel, 0) = 1), sumIf(w, ifNull(sel, 0) = 0) FROM (SELECT sample_rate AS w, ")
+	if err := sqlbuild.BubbleUpSides(t, d, &q); err != nil {
+		return nil, err
+	}
+	t.W(")")
+	if err := s.conn.QueryRow(ctx, t.String(), t.Args...).Scan(&out.Selection, &out.Baseline); err != nil {
+		return nil, fmt.Errorf("bubble-up totals: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,52 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/internal/sqlbuild"
+)
+
+// BubbleUp counts, inside DuckDB, every (field, value) of the selection
+// and of the baseline: each event is unnested into its columns and
+// attributes, and only the grouped counts come back.
+func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage.BubbleUpCounts, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	b := &sqlbuild.Builder{}
+	b.W(`SELECT f, v, sum(CASE WHEN sel THEN w ELSE 0 END) AS s, sum(CASE WHEN sel THEN 0 ELSE w END) AS bl FROM (SELECT
+		unnest(['service', 'name', 'status', 'kind'] || list_transform(attr_keys, k -> 'attr.' || k) || list_transform(res_keys, k -> 'res.' || k)) AS f,
+		unnest([service, name, status, kind] || attr_vals || res_vals) AS v, sample_rate AS w, `)
+	if err := sqlbuild.BubbleUpSides(b, dialect{}, &q); err != nil {
+		return nil, err
+	}
+	b.W(`) GROUP BY f, v HAVING s > 0 ORDER BY s DESC, f, v LIMIT `, fmt.Sprint(storage.BubbleUpMaxValues))
+	rows, err := s.db.QueryContext(ctx, b.String(), b.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("bubble-up: %w", err)
+	}
+	defer rows.Close()
+	out := &storage.BubbleUpCounts{}
+	for rows.Next() {
+		var c storage.BubbleUpCount
+		if err := rows.Scan(&c.Field, &c.Value, &c.Selection, &c.Baseline); err != nil {
+			return nil, fmt.Errorf("bubble-up: %w", err)
+		}
+		out.Values = append(out.Values, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("bubble-up: %w", err)
+	}
+	t := &sqlbuild.Builder{}
+	t.W("SELECT coalesce(sum(CASE WHEN sel THEN w ELSE 0 END), 0), coalesce(sum(CASE WHEN sel THEN 0 ELSE w END), 0) FROM (SELECT sample_rate AS w, ")
+	if err := sqlbuild.BubbleUpSides(t, dialect{}, &q); err != nil {
+		return nil, err
+	}
+	t.W(")")
+	if err := s.db.QueryRowContext(ctx, t.String(), t.Args...).Scan(&out.Selection, &out.Baseline); err != nil {
+		return nil, fmt.Errorf("bubble-up totals: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,65 @@
+package sqlbuild
+
+import "github.com/inquest/inquest/storage"
+
+// BubbleUpSides writes, after a select list that has begun, the boolean
+// column sel (the event is in the selection, else in the baseline), the
+// events table and the condition that takes both sides:
+//
+//	... (selection) AS sel FROM events WHERE tenant AND scope AND
+//	    [without a baseline window] range
+//	    [with one] ((range AND selection) OR baseline range)
+//
+// Every backend runs it under its own unnesting of fields and values.
+func BubbleUpSides(b *Builder, d Aggregator, q *storage.BubbleUpQuery) error {
+	inRange := func(r storage.TimeRange) {
+		b.W("(ts >= ")
+		b.Arg(r.Start)
+		b.W(" AND ts < ")
+		b.Arg(r.End)
+		b.W(")")
+	}
+	selection := func() error {
+		b.W("(1 = 1")
+		for _, f := range q.Selection {
+			b.W(" AND (")
+			if err := Filter(b, d, f); err != nil {
+				return err
+			}
+			b.W(")")
+		}
+		b.W(")")
+		return nil
+	}
+	if q.Baseline == nil {
+		if err := selection(); err != nil {
+			return err
+		}
+	} else {
+		inRange(q.Range)
+	}
+	b.W(" AS sel FROM ", d.Events(), " WHERE tenant_id = ")
+	b.Arg(q.Tenant)
+	for _, f := range q.Scope {
+		b.W(" AND (")
+		if err := Filter(b, d, f); err != nil {
+			return err
+		}
+		b.W(")")
+	}
+	b.W(" AND ")
+	if q.Baseline == nil {
+		inRange(q.Range)
+		return nil
+	}
+	b.W("((")
+	inRange(q.Range)
+	b.W(" AND ")
+	if err := selection(); err != nil {
+		return err
+	}
+	b.W(") OR ")
+	inRange(*q.Baseline)
+	b.W(")")
+	return nil
+}
