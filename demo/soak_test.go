@@ -259,4 +259,22 @@ func TestFaultHeld(t *testing.T) {
 		}
 	}
 	t.Logf("%d of the fault's %d anomalies ended while it lasted (error ratios that dipped inside their band for a minute)", ended, len(anomalies))
+
+	// BubbleUp on payment's slow requests of the fault against payment's
+	// requests of the half hour before: the bad deploy's provider and
+	// version come first. (Against the other requests of the same window
+	// the version says nothing: every payment request runs 2.3.1 then.)
+	before := storage.TimeRange{Start: faultAt.Add(-30 * time.Minute).UnixNano(), End: faultAt.UnixNano()}
+	counts, err := s.store.BubbleUp(context.Background(), storage.BubbleUpQuery{Tenant: "default",
+		Range: storage.TimeRange{Start: faultAt.UnixNano(), End: s.clock.UnixNano()}, Baseline: &before,
+		Scope: []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "service"}, Op: storage.OpEq, Value: "payment"}},
+		Selection: []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "duration_ms"}, Op: storage.OpGt, Value: "1000"}}})
+	require.NoError(t, err)
+	top := counts.Rank(5, 2)
+	require.GreaterOrEqual(t, len(top.Fields), 2)
+	got := map[string]string{}
+	for _, f := range top.Fields[:2] {
+		got[f.Field] = f.Values[0].Value
+	}
+	assert.Equal(t, map[string]string{"attr.payment_provider": "stripe_v3", "attr.version": "2.3.1"}, got, "%+v", top.Fields)
 }

@@ -98,6 +98,26 @@ type ComplexityRoot struct {
 		Time    func(childComplexity int) int
 	}
 
+	BubbleUp struct {
+		Baseline  func(childComplexity int) int
+		Fields    func(childComplexity int) int
+		Selection func(childComplexity int) int
+	}
+
+	BubbleUpField struct {
+		Field  func(childComplexity int) int
+		Score  func(childComplexity int) int
+		Values func(childComplexity int) int
+	}
+
+	BubbleUpValue struct {
+		Baseline       func(childComplexity int) int
+		BaselineShare  func(childComplexity int) int
+		Selection      func(childComplexity int) int
+		SelectionShare func(childComplexity int) int
+		Value          func(childComplexity int) int
+	}
+
 	BucketPoint struct {
 		Partial      func(childComplexity int) int
 		Time         func(childComplexity int) int
@@ -203,6 +223,7 @@ type ComplexityRoot struct {
 		Aggregate    func(childComplexity int, input model.AggregateInput) int
 		Anomalies    func(childComplexity int, filter model.AnomalyFilter) int
 		AuditLog     func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
+		BubbleUp     func(childComplexity int, input model.BubbleUpInput) int
 		DeadLetters  func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
 		Events       func(childComplexity int, rangeArg model.TimeRangeInput, filters []*model.FilterInput, first *int, after *string) int
 		Incident     func(childComplexity int, id string) int
@@ -312,6 +333,7 @@ type MutationResolver interface {
 	ReplayDeadLetter(ctx context.Context, id string) (*model.ReplayResult, error)
 }
 type QueryResolver interface {
+	BubbleUp(ctx context.Context, input model.BubbleUpInput) (*model.BubbleUp, error)
 	Aggregate(ctx context.Context, input model.AggregateInput) (*model.AggregateResult, error)
 	Events(ctx context.Context, rangeArg model.TimeRangeInput, filters []*model.FilterInput, first *int, after *string) (*model.EventConnection, error)
 	Trace(ctx context.Context, id string) (*model.Trace, error)
@@ -593,6 +615,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEntry.Time(childComplexity), true
+
+	case "BubbleUp.baseline":
+		if e.ComplexityRoot.BubbleUp.Baseline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUp.Baseline(childComplexity), true
+	case "BubbleUp.fields":
+		if e.ComplexityRoot.BubbleUp.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUp.Fields(childComplexity), true
+	case "BubbleUp.selection":
+		if e.ComplexityRoot.BubbleUp.Selection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUp.Selection(childComplexity), true
+
+	case "BubbleUpField.field":
+		if e.ComplexityRoot.BubbleUpField.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUpField.Field(childComplexity), true
+	case "BubbleUpField.score":
+		if e.ComplexityRoot.BubbleUpField.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUpField.Score(childComplexity), true
+	case "BubbleUpField.values":
+		if e.ComplexityRoot.BubbleUpField.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUpField.Values(childComplexity), true
+
+	case "BubbleUpValue.baseline":
+		if e.ComplexityRoot.BubbleUpValue.Baseline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUpValue.Baseline(childComplexity), true
+	case "BubbleUpValue.baselineShare":
+		if e.ComplexityRoot.BubbleUpValue.BaselineShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUpValue.BaselineShare(childComplexity), true
+	case "BubbleUpValue.selection":
+		if e.ComplexityRoot.BubbleUpValue.Selection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUpValue.Selection(childComplexity), true
+	case "BubbleUpValue.selectionShare":
+		if e.ComplexityRoot.BubbleUpValue.SelectionShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUpValue.SelectionShare(childComplexity), true
+	case "BubbleUpValue.value":
+		if e.ComplexityRoot.BubbleUpValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BubbleUpValue.Value(childComplexity), true
 
 	case "BucketPoint.partial":
 		if e.ComplexityRoot.BucketPoint.Partial == nil {
@@ -1096,6 +1187,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["range"].(model.TimeRangeInput), args["limit"].(*int)), true
+	case "Query.bubbleUp":
+		if e.ComplexityRoot.Query.BubbleUp == nil {
+			break
+		}
+
+		args, err := ec.field_Query_bubbleUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BubbleUp(childComplexity, args["input"].(model.BubbleUpInput)), true
 	case "Query.deadLetters":
 		if e.ComplexityRoot.Query.DeadLetters == nil {
 			break
@@ -1551,6 +1653,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAggregateInput,
 		ec.unmarshalInputAggregationInput,
 		ec.unmarshalInputAnomalyFilter,
+		ec.unmarshalInputBubbleUpInput,
 		ec.unmarshalInputFilterInput,
 		ec.unmarshalInputHavingInput,
 		ec.unmarshalInputLabelMatcherInput,
@@ -1945,7 +2048,54 @@ type ServiceMap {
   edges: [ServiceEdge!]!
 }
 
+"What sets a selection of events apart from a baseline (BubbleUp)."
+input BubbleUpInput {
+  "The selection's window."
+  range: TimeRangeInput!
+  "Narrow both sides: a service, a route."
+  filters: [FilterInput!]
+  "What puts an event in the selection (slow, failing); needed unless baseline is given."
+  selection: [FilterInput!]
+  """
+  Compare with everything in scope in this window (the same requests before)
+  instead of the rest of the range.
+  """
+  baseline: TimeRangeInput
+  "Fields returned, the most telling first (10)."
+  limit: Int
+  "Values per field (5)."
+  values: Int
+}
+
+"One value of a field on both sides (counts weighted by sample rate)."
+type BubbleUpValue {
+  value: String!
+  selection: Float!
+  baseline: Float!
+  "Of the selection's events, the share with this value (0 to 1)."
+  selectionShare: Float!
+  baselineShare: Float!
+}
+
+"A field, scored by how much its most over-represented value stands out."
+type BubbleUpField {
+  "As filters name it: service, attr.payment_provider, res.host.name."
+  field: String!
+  "Selection share minus baseline share of its top value, 0 to 1."
+  score: Float!
+  values: [BubbleUpValue!]!
+}
+
+type BubbleUp {
+  "Events in the selection and in the baseline."
+  selection: Float!
+  baseline: Float!
+  fields: [BubbleUpField!]!
+}
+
 type Query {
+  "Which field values are over-represented in a selection of events against a baseline."
+  bubbleUp(input: BubbleUpInput!): BubbleUp!
   "Counts, percentiles and rates over events, grouped and bucketed."
   aggregate(input: AggregateInput!): AggregateResult!
   "Raw events, newest first, one page at a time."
@@ -2378,6 +2528,46 @@ func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field gr
 		return ec.fieldContext_AuditEntry_detail(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_BubbleUp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "selection":
+		return ec.fieldContext_BubbleUp_selection(ctx, field)
+	case "baseline":
+		return ec.fieldContext_BubbleUp_baseline(ctx, field)
+	case "fields":
+		return ec.fieldContext_BubbleUp_fields(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BubbleUp", field.Name)
+}
+
+func (ec *executionContext) childFields_BubbleUpField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_BubbleUpField_field(ctx, field)
+	case "score":
+		return ec.fieldContext_BubbleUpField_score(ctx, field)
+	case "values":
+		return ec.fieldContext_BubbleUpField_values(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BubbleUpField", field.Name)
+}
+
+func (ec *executionContext) childFields_BubbleUpValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_BubbleUpValue_value(ctx, field)
+	case "selection":
+		return ec.fieldContext_BubbleUpValue_selection(ctx, field)
+	case "baseline":
+		return ec.fieldContext_BubbleUpValue_baseline(ctx, field)
+	case "selectionShare":
+		return ec.fieldContext_BubbleUpValue_selectionShare(ctx, field)
+	case "baselineShare":
+		return ec.fieldContext_BubbleUpValue_baselineShare(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BubbleUpValue", field.Name)
 }
 
 func (ec *executionContext) childFields_BucketPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3033,6 +3223,20 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["limit"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_bubbleUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.BubbleUpInput, error) {
+			return ec.unmarshalNBubbleUpInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4238,6 +4442,277 @@ func (ec *executionContext) _AuditEntry_detail(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AuditEntry_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BubbleUp_selection(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUp_selection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Selection, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUp_selection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BubbleUp", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BubbleUp_baseline(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUp_baseline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Baseline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUp_baseline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BubbleUp", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BubbleUp_fields(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUp_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BubbleUpField) graphql.Marshaler {
+			return ec.marshalNBubbleUpField2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUp_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BubbleUp",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BubbleUpField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BubbleUpField_field(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUpField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUpField_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUpField_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BubbleUpField", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BubbleUpField_score(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUpField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUpField_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUpField_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BubbleUpField", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BubbleUpField_values(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUpField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUpField_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BubbleUpValue) graphql.Marshaler {
+			return ec.marshalNBubbleUpValue2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUpField_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BubbleUpField",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BubbleUpValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BubbleUpValue_value(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUpValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUpValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUpValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BubbleUpValue", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BubbleUpValue_selection(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUpValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUpValue_selection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Selection, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUpValue_selection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BubbleUpValue", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BubbleUpValue_baseline(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUpValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUpValue_baseline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Baseline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUpValue_baseline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BubbleUpValue", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BubbleUpValue_selectionShare(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUpValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUpValue_selectionShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SelectionShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUpValue_selectionShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BubbleUpValue", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BubbleUpValue_baselineShare(ctx context.Context, field graphql.CollectedField, obj *model.BubbleUpValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BubbleUpValue_baselineShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaselineShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BubbleUpValue_baselineShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BubbleUpValue", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
 func (ec *executionContext) _BucketPoint_time(ctx context.Context, field graphql.CollectedField, obj *model.BucketPoint) (ret graphql.Marshaler) {
@@ -6070,6 +6545,50 @@ func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Query_bubbleUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_bubbleUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BubbleUp(ctx, fc.Args["input"].(model.BubbleUpInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BubbleUp) graphql.Marshaler {
+			return ec.marshalNBubbleUp2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_bubbleUp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BubbleUp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_bubbleUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_aggregate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -9288,6 +9807,71 @@ func (ec *executionContext) unmarshalInputAnomalyFilter(ctx context.Context, obj
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputBubbleUpInput(ctx context.Context, obj any) (model.BubbleUpInput, error) {
+	var it model.BubbleUpInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"range", "filters", "selection", "baseline", "limit", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "range":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("range"))
+			data, err := ec.unmarshalNTimeRangeInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Range = data
+		case "filters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filters"))
+			data, err := ec.unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐFilterInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filters = data
+		case "selection":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selection"))
+			data, err := ec.unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐFilterInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Selection = data
+		case "baseline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseline"))
+			data, err := ec.unmarshalOTimeRangeInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Baseline = data
+		case "limit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Limit = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputFilterInput(ctx context.Context, obj any) (model.FilterInput, error) {
 	var it model.FilterInput
 	if obj == nil {
@@ -10082,6 +10666,163 @@ func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var bubbleUpImplementors = []string{"BubbleUp"}
+
+func (ec *executionContext) _BubbleUp(ctx context.Context, sel ast.SelectionSet, obj *model.BubbleUp) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bubbleUpImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BubbleUp")
+		case "selection":
+			out.Values[i] = ec._BubbleUp_selection(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseline":
+			out.Values[i] = ec._BubbleUp_baseline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._BubbleUp_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var bubbleUpFieldImplementors = []string{"BubbleUpField"}
+
+func (ec *executionContext) _BubbleUpField(ctx context.Context, sel ast.SelectionSet, obj *model.BubbleUpField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bubbleUpFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BubbleUpField")
+		case "field":
+			out.Values[i] = ec._BubbleUpField_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._BubbleUpField_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._BubbleUpField_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var bubbleUpValueImplementors = []string{"BubbleUpValue"}
+
+func (ec *executionContext) _BubbleUpValue(ctx context.Context, sel ast.SelectionSet, obj *model.BubbleUpValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bubbleUpValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BubbleUpValue")
+		case "value":
+			out.Values[i] = ec._BubbleUpValue_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "selection":
+			out.Values[i] = ec._BubbleUpValue_selection(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseline":
+			out.Values[i] = ec._BubbleUpValue_baseline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "selectionShare":
+			out.Values[i] = ec._BubbleUpValue_selectionShare(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baselineShare":
+			out.Values[i] = ec._BubbleUpValue_baselineShare(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var bucketPointImplementors = []string{"BucketPoint"}
 
 func (ec *executionContext) _BucketPoint(ctx context.Context, sel ast.SelectionSet, obj *model.BucketPoint) graphql.Marshaler {
@@ -10833,6 +11574,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Query")
+		case "bubbleUp":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_bubbleUp(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "aggregate":
 			field := field
 
@@ -12224,6 +12987,77 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNBubbleUp2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUp(ctx context.Context, sel ast.SelectionSet, v model.BubbleUp) graphql.Marshaler {
+	return ec._BubbleUp(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBubbleUp2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUp(ctx context.Context, sel ast.SelectionSet, v *model.BubbleUp) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BubbleUp(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBubbleUpField2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BubbleUpField) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBubbleUpField2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBubbleUpField2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpField(ctx context.Context, sel ast.SelectionSet, v *model.BubbleUpField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BubbleUpField(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBubbleUpInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpInput(ctx context.Context, v any) (model.BubbleUpInput, error) {
+	res, err := ec.unmarshalInputBubbleUpInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBubbleUpValue2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpValueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BubbleUpValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBubbleUpValue2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBubbleUpValue2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBubbleUpValue(ctx context.Context, sel ast.SelectionSet, v *model.BubbleUpValue) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BubbleUpValue(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNBucketPoint2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐBucketPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BucketPoint) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -13413,6 +14247,14 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalars.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTimeRangeInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx context.Context, v any) (*model.TimeRangeInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTimeRangeInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOTrace2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTrace(ctx context.Context, sel ast.SelectionSet, v *model.Trace) graphql.Marshaler {

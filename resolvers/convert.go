@@ -191,3 +191,8 @@ func list[T, M any](in []T, conv func(*T) M) []M {
 	}
 	return out
 }
+
+func bubbleUpIn(in model.BubbleUpInput) service.BubbleUpInput {
+	return service.BubbleUpInput{Range: rangeIn(in.Range), Filters: filtersIn(in.Filters), Selection: filtersIn(in.Selection),
+		Baseline: rangePtr(in.Baseline), Limit: in.Limit, Values: in.Values}
+}

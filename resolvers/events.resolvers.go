@@ -14,6 +14,19 @@ import (
 	"github.com/inquest/inquest/service"
 )
 
+// BubbleUp is the resolver for the bubbleUp field.
+func (r *queryResolver) BubbleUp(ctx context.Context, input model.BubbleUpInput) (*model.BubbleUp, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Service.BubbleUp(ctx, p, bubbleUpIn(input))
+	if err != nil {
+		return nil, err
+	}
+	return bubbleUpModel(res), nil
+}
+
 // Aggregate is the resolver for the aggregate field.
 func (r *queryResolver) Aggregate(ctx context.Context, input model.AggregateInput) (*model.AggregateResult, error) {
 	p, err := r.principal(ctx)

@@ -184,3 +184,16 @@ func relay[T, M any](ctx context.Context, in <-chan T, conv func(*T) M) <-chan M
 	}()
 	return out
 }
+
+func bubbleUpModel(r *storage.BubbleUpResult) *model.BubbleUp {
+	m := &model.BubbleUp{Selection: r.Selection, Baseline: r.Baseline, Fields: []*model.BubbleUpField{}}
+	for _, f := range r.Fields {
+		mf := &model.BubbleUpField{Field: f.Field, Score: f.Score, Values: []*model.BubbleUpValue{}}
+		for _, v := range f.Values {
+			mf.Values = append(mf.Values, &model.BubbleUpValue{Value: v.Value, Selection: v.Selection, Baseline: v.Baseline,
+				SelectionShare: v.SelectionShare, BaselineShare: v.BaselineShare})
+		}
+		m.Fields = append(m.Fields, mf)
+	}
+	return m
+}

@@ -33,6 +33,13 @@ func queryCost() graph.ComplexityRoot {
 		}
 		return child + 1 + n/100 + rangeDays(&r)
 	}
+	c.Query.BubbleUp = func(child int, in model.BubbleUpInput) int {
+		days := rangeDays(in.Range)
+		if in.Baseline != nil {
+			days += rangeDays(in.Baseline)
+		}
+		return child + 20*days // every field value of every event, grouped
+	}
 	c.Query.Services = func(child int, r model.TimeRangeInput) int { return child + 10*rangeDays(&r) }
 	c.Query.ServiceMap = func(child int, r model.TimeRangeInput) int { return child + 40*rangeDays(&r) } // a self-join
 	c.Query.MetricSeries = func(child int, in model.MetricQueryInput, _ *string) int { return child + 5*rangeDays(in.Range) }

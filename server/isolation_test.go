@@ -36,6 +36,8 @@ var fieldQueries = map[string]string{
 	"incidents":    `{ incidents(range: $R) { id title services anomalies { service explanation } } }`,
 	"incident":     `{ incident(id: "$INCIDENT") { title services timeline { text } anomalies { service } } }`,
 	"rules":        `{ rules { id name service } }`,
+	"bubbleUp": `{ bubbleUp(input: {range: $R, selection: [{field: "name", op: NE, value: "none"}], baseline: {from: "2001-01-01T00:00:00Z", to: "2001-01-02T00:00:00Z"}, limit: 50, values: 50}) {
+		selection fields { field values { value } } } }`,
 }
 
 // TestTenantIsolationEveryField loads data for two tenants, then asks every

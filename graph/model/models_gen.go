@@ -113,6 +113,49 @@ type AuditEntry struct {
 	Detail  string `json:"detail"`
 }
 
+type BubbleUp struct {
+	// Events in the selection and in the baseline.
+	Selection float64          `json:"selection"`
+	Baseline  float64          `json:"baseline"`
+	Fields    []*BubbleUpField `json:"fields"`
+}
+
+// A field, scored by how much its most over-represented value stands out.
+type BubbleUpField struct {
+	// As filters name it: service, attr.payment_provider, res.host.name.
+	Field string `json:"field"`
+	// Selection share minus baseline share of its top value, 0 to 1.
+	Score  float64          `json:"score"`
+	Values []*BubbleUpValue `json:"values"`
+}
+
+// What sets a selection of events apart from a baseline (BubbleUp).
+type BubbleUpInput struct {
+	// The selection's window.
+	Range *TimeRangeInput `json:"range"`
+	// Narrow both sides: a service, a route.
+	Filters []*FilterInput `json:"filters,omitempty"`
+	// What puts an event in the selection (slow, failing); needed unless baseline is given.
+	Selection []*FilterInput `json:"selection,omitempty"`
+	// Compare with everything in scope in this window (the same requests before)
+	// instead of the rest of the range.
+	Baseline *TimeRangeInput `json:"baseline,omitempty"`
+	// Fields returned, the most telling first (10).
+	Limit *int `json:"limit,omitempty"`
+	// Values per field (5).
+	Values *int `json:"values,omitempty"`
+}
+
+// One value of a field on both sides (counts weighted by sample rate).
+type BubbleUpValue struct {
+	Value     string  `json:"value"`
+	Selection float64 `json:"selection"`
+	Baseline  float64 `json:"baseline"`
+	// Of the selection's events, the share with this value (0 to 1).
+	SelectionShare float64 `json:"selectionShare"`
+	BaselineShare  float64 `json:"baselineShare"`
+}
+
 type BucketPoint struct {
 	Time         time.Time  `json:"time"`
 	TimeUnixNano int64      `json:"timeUnixNano"`
