@@ -267,7 +267,7 @@ func TestFaultHeld(t *testing.T) {
 	before := storage.TimeRange{Start: faultAt.Add(-30 * time.Minute).UnixNano(), End: faultAt.UnixNano()}
 	counts, err := s.store.BubbleUp(context.Background(), storage.BubbleUpQuery{Tenant: "default",
 		Range: storage.TimeRange{Start: faultAt.UnixNano(), End: s.clock.UnixNano()}, Baseline: &before,
-		Scope: []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "service"}, Op: storage.OpEq, Value: "payment"}},
+		Scope:     []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "service"}, Op: storage.OpEq, Value: "payment"}},
 		Selection: []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "duration_ms"}, Op: storage.OpGt, Value: "1000"}}})
 	require.NoError(t, err)
 	top := counts.Rank(5, 2)
