@@ -102,10 +102,8 @@ func newSoak(t *testing.T, faultAfter time.Duration) *soak {
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
 	s := &soak{t: t, spans: &spans{}, store: store, clock: time.Now().Add(-3 * time.Hour).Truncate(time.Hour)}
-	changes := make(chan map[string]any, 1)
 	s.shop, err = demo.New(demo.Config{Rate: 20, FaultAfter: faultAfter, Seed: 42, Simulated: &demo.Simulated{
-		Spans: s.spans, Logs: discardLogs{}, Metrics: discardMetrics{},
-		OnChange: func(ev map[string]any) { changes <- ev },
+		Spans: s.spans, Logs: discardLogs{}, Metrics: discardMetrics{}, OnChange: s.changed,
 	}}, nil)
 	require.NoError(t, err)
 	require.NoError(t, s.shop.StartAt(ctx, s.clock))
@@ -126,24 +124,23 @@ func newSoak(t *testing.T, faultAfter time.Duration) *soak {
 	s.eng.SetClock(now)
 	require.NoError(t, g.Start(ctx))
 	s.eng.SetSink(g)
-	go func() {
-		for ev := range changes {
-			deploy := storage.Event{Tenant: "default", Kind: storage.KindEvent, Service: "payment", Name: "deploy",
-				TimeUnixNano: s.clock.UnixNano(), SampleRate: 1}
-			for k, v := range ev {
-				if str, ok := v.(string); ok && k != "timestamp" && k != "kind" && k != "service" && k != "name" {
-					deploy.Attrs.Put(k, str)
-				}
-			}
-			s.pending(deploy)
-		}
-	}()
 	return s
 }
 
-func (s *soak) pending(e storage.Event) {
+// changed takes the shop's deploy event (from within its Tick, on the
+// test's goroutine) as the events endpoint would store it.
+func (s *soak) changed(ev map[string]any) {
+	at, err := time.Parse(time.RFC3339Nano, ev["timestamp"].(string))
+	require.NoError(s.t, err)
+	deploy := storage.Event{Tenant: "default", Kind: storage.KindEvent, Service: "payment", Name: "deploy",
+		TimeUnixNano: at.UnixNano(), SampleRate: 1}
+	for k, v := range ev {
+		if str, ok := v.(string); ok && k != "timestamp" && k != "kind" && k != "service" && k != "name" {
+			deploy.Attrs.Put(k, str)
+		}
+	}
 	s.spans.mu.Lock()
-	s.spans.out = append(s.spans.out, e)
+	s.spans.out = append(s.spans.out, deploy)
 	s.spans.mu.Unlock()
 }
 

@@ -49,6 +49,21 @@ type BubbleUpCounts struct {
 	Values              []BubbleUpCount
 }
 
+// BubbleUpSample is about how many events of each side BubbleUp counts
+// the values of: past it, one event in k (by content hash) stands for k,
+// so that a selection of millions costs what one of tens of thousands
+// does. Shares keep a precision of about half a percentage point. (A
+// variable for tests.)
+var BubbleUpSample = 25_000.0
+
+// SampleRate is the k of a side of n events.
+func SampleRate(n float64) int64 {
+	if n <= BubbleUpSample {
+		return 1
+	}
+	return int64(n/BubbleUpSample) + 1
+}
+
 // BubbleUpMaxValues bounds the (field, value) pairs a store returns, the
 // most frequent in the selection first: a high-cardinality field (a
 // request id) spreads its share over many values and ranks low anyway.

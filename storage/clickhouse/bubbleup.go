@@ -21,11 +21,24 @@ func (s *Store) bubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 		return nil, err
 	}
 	d := dialect{db: s.db}
+	out := &storage.BubbleUpCounts{}
+	t := &sqlbuild.Builder{}
+	t.W("SELECT sumIf(w, ifNull(sel, 0) = 1), sumIf(w, ifNull(sel, 0) = 0), countIf(ifNull(sel, 0) = 1), countIf(ifNull(sel, 0) = 0) " +
+		"FROM (SELECT sample_rate AS w, ")
+	if err := sqlbuild.BubbleUpSides(t, d, &q, 1, 1); err != nil {
+		return nil, err
+	}
+	t.W(")")
+	var nSel, nBase uint64
+	if err := s.conn.QueryRow(ctx, t.String(), t.Args...).Scan(&out.Selection, &out.Baseline, &nSel, &nBase); err != nil {
+		return nil, fmt.Errorf("bubble-up totals: %w", err)
+	}
+	ks, kb := storage.SampleRate(float64(nSel)), storage.SampleRate(float64(nBase))
 	b := &sqlbuild.Builder{}
 	b.W(`SELECT f, v, sumIf(w, ifNull(sel, 0) = 1) AS s, sumIf(w, ifNull(sel, 0) = 0) AS bl FROM (SELECT
 		arrayConcat(['service', 'name', 'status', 'kind'], arrayMap(k -> concat('attr.', k), attr_keys), arrayMap(k -> concat('res.', k), res_keys)) AS fs,
 		arrayConcat([toString(service), toString(name), toString(status), toString(kind)], attr_vals, res_vals) AS vs, sample_rate AS w, `)
-	if err := sqlbuild.BubbleUpSides(b, d, &q); err != nil {
+	if err := sqlbuild.BubbleUpSides(b, d, &q, ks, kb); err != nil {
 		return nil, err
 	}
 	b.W(`) ARRAY JOIN fs AS f, vs AS v GROUP BY f, v HAVING s > 0 ORDER BY s DESC, f, v LIMIT `, fmt.Sprint(storage.BubbleUpMaxValues))
@@ -34,25 +47,17 @@ func (s *Store) bubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 		return nil, fmt.Errorf("bubble-up: %w", err)
 	}
 	defer rows.Close()
-	out := &storage.BubbleUpCounts{}
 	for rows.Next() {
 		var c storage.BubbleUpCount
 		if err := rows.Scan(&c.Field, &c.Value, &c.Selection, &c.Baseline); err != nil {
 			return nil, fmt.Errorf("bubble-up: %w", err)
 		}
+		c.Selection *= float64(ks)
+		c.Baseline *= float64(kb)
 		out.Values = append(out.Values, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("bubble-up: %w", err)
-	}
-	t := &sqlbuild.Builder{}
-	t.W("SELECT sumIf(w, ifNull(sel, 0) = 1), sumIf(w, ifNull(sel, 0) = 0) FROM (SELECT sample_rate AS w, ")
-	if err := sqlbuild.BubbleUpSides(t, d, &q); err != nil {
-		return nil, err
-	}
-	t.W(")")
-	if err := s.conn.QueryRow(ctx, t.String(), t.Args...).Scan(&out.Selection, &out.Baseline); err != nil {
-		return nil, fmt.Errorf("bubble-up totals: %w", err)
 	}
 	return out, nil
 }

@@ -113,3 +113,43 @@ func BenchmarkServiceMap(b *testing.B) {
 		}
 	}
 }
+
+// bubbleSeedSQL fills a table with spans of 50 attributes each, of
+// cardinalities from 2 to about 2,400 values, one of them a request id
+// (unique); 3% of the spans are slow and carry a7 = "bad".
+const bubbleSeedSQL = `INSERT INTO events (tenant_id, ts, kind, service, name, trace_id, span_id, parent_span_id, duration_ns, status,
+	severity, body, attr_keys, attr_vals, num_keys, num_vals, res_keys, res_vals, sample_rate, event_id)
+SELECT 'default', ?::BIGINT + i * 1000, 'span', 'svc-' || (i % 20), 'op-' || (i % 50), printf('%032x', i // 10), printf('%016x', i), NULL,
+	CASE WHEN i % 100 < 3 THEN 2000000000 ELSE 40000000 END, 'ok', NULL, NULL,
+	list_transform(range(50), k -> 'a' || k),
+	list_transform(range(50), k -> CASE WHEN k = 7 AND i % 100 < 3 THEN 'bad' WHEN k = 49 THEN 'req-' || i
+		ELSE CAST(hash(i * 50 + k) % (k * k + 2) AS VARCHAR) END),
+	[], [], [], [], 1.0, (hash(i) // 2)::BIGINT
+FROM range(?) t(i)`
+
+// BenchmarkBubbleUp1M is BubbleUp of the slow spans against the rest over
+// 1M spans × 50 attributes (target ≤ 150 ms embedded).
+func BenchmarkBubbleUp1M(b *testing.B) {
+	ctx := context.Background()
+	s, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(b.TempDir(), "bubble.duckdb")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 1_000_000
+	if _, err := s.DB().Exec(bubbleSeedSQL, benchBase, n); err != nil {
+		b.Fatal(err)
+	}
+	q := storage.BubbleUpQuery{Tenant: "default", Range: storage.TimeRange{Start: benchBase, End: benchBase + n*1000},
+		Selection: []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "duration_ms"}, Op: storage.OpGt, Value: "1000"}}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c, err := s.BubbleUp(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if top := c.Rank(10, 5); len(top.Fields) == 0 || top.Fields[0].Field != "attr.a7" {
+			b.Fatalf("a7=bad is not first: %+v", top.Fields)
+		}
+	}
+}

@@ -10,16 +10,30 @@ import (
 
 // BubbleUp counts, inside DuckDB, every (field, value) of the selection
 // and of the baseline: each event is unnested into its columns and
-// attributes, and only the grouped counts come back.
+// attributes, and only the grouped counts come back. Past
+// storage.BubbleUpSample events a side is sampled by content hash.
 func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage.BubbleUpCounts, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	out := &storage.BubbleUpCounts{}
+	t := &sqlbuild.Builder{}
+	t.W("SELECT coalesce(sum(CASE WHEN sel THEN w ELSE 0 END), 0), coalesce(sum(CASE WHEN sel THEN 0 ELSE w END), 0), " +
+		"count(*) FILTER (WHERE sel), count(*) FILTER (WHERE NOT sel OR sel IS NULL) FROM (SELECT sample_rate AS w, ")
+	if err := sqlbuild.BubbleUpSides(t, dialect{}, &q, 1, 1); err != nil {
+		return nil, err
+	}
+	t.W(")")
+	var nSel, nBase float64
+	if err := s.db.QueryRowContext(ctx, t.String(), t.Args...).Scan(&out.Selection, &out.Baseline, &nSel, &nBase); err != nil {
+		return nil, fmt.Errorf("bubble-up totals: %w", err)
+	}
+	ks, kb := storage.SampleRate(nSel), storage.SampleRate(nBase)
 	b := &sqlbuild.Builder{}
 	b.W(`SELECT f, v, sum(CASE WHEN sel THEN w ELSE 0 END) AS s, sum(CASE WHEN sel THEN 0 ELSE w END) AS bl FROM (SELECT
 		unnest(['service', 'name', 'status', 'kind'] || list_transform(attr_keys, k -> 'attr.' || k) || list_transform(res_keys, k -> 'res.' || k)) AS f,
 		unnest([service, name, status, kind] || attr_vals || res_vals) AS v, sample_rate AS w, `)
-	if err := sqlbuild.BubbleUpSides(b, dialect{}, &q); err != nil {
+	if err := sqlbuild.BubbleUpSides(b, dialect{}, &q, ks, kb); err != nil {
 		return nil, err
 	}
 	b.W(`) GROUP BY f, v HAVING s > 0 ORDER BY s DESC, f, v LIMIT `, fmt.Sprint(storage.BubbleUpMaxValues))
@@ -28,25 +42,17 @@ func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 		return nil, fmt.Errorf("bubble-up: %w", err)
 	}
 	defer rows.Close()
-	out := &storage.BubbleUpCounts{}
 	for rows.Next() {
 		var c storage.BubbleUpCount
 		if err := rows.Scan(&c.Field, &c.Value, &c.Selection, &c.Baseline); err != nil {
 			return nil, fmt.Errorf("bubble-up: %w", err)
 		}
+		c.Selection *= float64(ks)
+		c.Baseline *= float64(kb)
 		out.Values = append(out.Values, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("bubble-up: %w", err)
-	}
-	t := &sqlbuild.Builder{}
-	t.W("SELECT coalesce(sum(CASE WHEN sel THEN w ELSE 0 END), 0), coalesce(sum(CASE WHEN sel THEN 0 ELSE w END), 0) FROM (SELECT sample_rate AS w, ")
-	if err := sqlbuild.BubbleUpSides(t, dialect{}, &q); err != nil {
-		return nil, err
-	}
-	t.W(")")
-	if err := s.db.QueryRowContext(ctx, t.String(), t.Args...).Scan(&out.Selection, &out.Baseline); err != nil {
-		return nil, fmt.Errorf("bubble-up totals: %w", err)
 	}
 	return out, nil
 }

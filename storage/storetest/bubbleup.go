@@ -70,6 +70,19 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 	assert.Contains(t, []string{"attr.payment_provider", "attr.version"}, res.Fields[0].Field)
 	assert.InDelta(t, 1.0, res.Fields[0].Score, 1e-9, "in all of the slow, in none of the baseline")
 
+	// Sampled (one event in k by content hash stands for k): the totals
+	// stay exact and what sets the slow apart still comes first.
+	defer func(n float64) { storage.BubbleUpSample = n }(storage.BubbleUpSample)
+	storage.BubbleUpSample = 10
+	c, err = s.BubbleUp(ctx, storage.BubbleUpQuery{Tenant: "t1", Range: r, Scope: scope, Selection: slow})
+	require.NoError(t, err)
+	assert.Equal(t, 20.0, c.Selection)
+	assert.Equal(t, 80.0, c.Baseline)
+	res = c.Rank(10, 3)
+	require.NotEmpty(t, res.Fields)
+	assert.Equal(t, "attr.version", res.Fields[0].Field, "%+v", res.Fields)
+	storage.BubbleUpSample = 25_000
+
 	c, err = s.BubbleUp(ctx, storage.BubbleUpQuery{Tenant: "t3", Range: r, Scope: scope, Selection: slow})
 	require.NoError(t, err)
 	assert.Zero(t, c.Selection+c.Baseline, "nothing of another tenant")

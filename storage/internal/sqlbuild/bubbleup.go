@@ -11,7 +11,10 @@ import "github.com/inquest/inquest/storage"
 //	    [with one] ((range AND selection) OR baseline range)
 //
 // Every backend runs it under its own unnesting of fields and values.
-func BubbleUpSides(b *Builder, d Aggregator, q *storage.BubbleUpQuery) error {
+// With sampling rates above 1, only one event in sel (of the selection) and
+// one in base (of the baseline) is kept, by its content hash; the caller
+// scales the counts back.
+func BubbleUpSides(b *Builder, d Aggregator, q *storage.BubbleUpQuery, sel, base int64) error {
 	inRange := func(r storage.TimeRange) {
 		b.W("(ts >= ")
 		b.Arg(r.Start)
@@ -50,16 +53,32 @@ func BubbleUpSides(b *Builder, d Aggregator, q *storage.BubbleUpQuery) error {
 	b.W(" AND ")
 	if q.Baseline == nil {
 		inRange(q.Range)
+	} else {
+		b.W("((")
+		inRange(q.Range)
+		b.W(" AND ")
+		if err := selection(); err != nil {
+			return err
+		}
+		b.W(") OR ")
+		inRange(*q.Baseline)
+		b.W(")")
+	}
+	if sel <= 1 && base <= 1 {
 		return nil
 	}
-	b.W("((")
-	inRange(q.Range)
-	b.W(" AND ")
-	if err := selection(); err != nil {
-		return err
+	b.W(" AND (CASE WHEN ")
+	if q.Baseline == nil {
+		if err := selection(); err != nil {
+			return err
+		}
+	} else {
+		inRange(q.Range)
 	}
-	b.W(") OR ")
-	inRange(*q.Baseline)
-	b.W(")")
+	b.W(" THEN event_id % ")
+	b.Arg(max(sel, 1))
+	b.W(" = 0 ELSE event_id % ")
+	b.Arg(max(base, 1))
+	b.W(" = 0 END)")
 	return nil
 }
