@@ -288,20 +288,20 @@ func (w *WAL) Append(m *Message) error {
 	w.written = seq
 	w.pending[w.active]++
 	w.track(m, w.active, seq)
-	if !w.sync {
-		return w.maybeRotate()
-	}
-	for w.synced < seq && w.err == nil {
+	for w.sync && w.synced < seq && w.err == nil {
 		if w.syncing {
 			w.cond.Wait()
 			continue
 		}
 		w.groupSync()
 	}
-	if w.err != nil {
+	if w.sync && w.synced < seq {
 		return w.err
 	}
-	return w.maybeRotate()
+	// m is in the log: a segment that cannot be rotated now fails the
+	// appends after it, not this one.
+	w.maybeRotate()
+	return nil
 }
 
 // groupSync fsyncs everything written so far, without holding the lock
@@ -317,7 +317,7 @@ func (w *WAL) groupSync() {
 	w.mu.Lock()
 	w.syncing = false
 	if err != nil {
-		w.err = fmt.Errorf("%w: write-ahead log fsync: %v", ErrFull, err)
+		w.fail(fmt.Errorf("%w: write-ahead log fsync: %v", ErrFull, err))
 	} else if target > w.synced {
 		w.synced = target
 	}
@@ -336,7 +336,7 @@ func (w *WAL) write(kind byte, seq uint64, rec []byte) error {
 	if err != nil {
 		// A partial write leaves a damaged tail that recovery skips; the
 		// log refuses further appends rather than write after it.
-		w.err = fmt.Errorf("%w: write-ahead log: %v", ErrFull, err)
+		w.fail(fmt.Errorf("%w: write-ahead log: %v", ErrFull, err))
 		return w.err
 	}
 	n := int64(len(rec))
@@ -345,25 +345,33 @@ func (w *WAL) write(kind byte, seq uint64, rec []byte) error {
 	return nil
 }
 
+// fail makes the log refuse every later append (ingest answers 503 until
+// a restart), and says why once. Called with w.mu held.
+func (w *WAL) fail(err error) {
+	if w.err == nil {
+		w.logger.Error("write-ahead log failed: ingest is refused until the process restarts", "err", err)
+	}
+	w.err = err
+}
+
 // maybeRotate starts a new segment once the active one is full and no
 // fsync is using it. Called with w.mu held.
-func (w *WAL) maybeRotate() error {
+func (w *WAL) maybeRotate() {
 	if w.size < w.segmentSize || w.syncing {
-		return nil
+		return
 	}
 	f := w.f
 	if err := f.Sync(); err != nil {
-		w.err = fmt.Errorf("%w: write-ahead log fsync: %v", ErrFull, err)
-		return w.err
+		w.fail(fmt.Errorf("%w: write-ahead log fsync: %v", ErrFull, err))
+		return
 	}
 	w.synced = w.written
 	_ = f.Close()
 	if err := w.openSegment(); err != nil {
-		w.err = fmt.Errorf("%w: %v", ErrFull, err)
-		return w.err
+		w.fail(fmt.Errorf("%w: %v", ErrFull, err))
+		return
 	}
 	w.trim(false)
-	return nil
 }
 
 // done marks a message stored; finished segments go.
