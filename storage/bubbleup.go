@@ -2,7 +2,9 @@ package storage
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 )
 
 // BubbleUpQuery asks which field values are over-represented in a
@@ -44,9 +46,12 @@ type BubbleUpCount struct {
 }
 
 // BubbleUpCounts is what a store computes; Rank turns it into the answer.
+// Values are counted over the events a side was sampled to, whose totals
+// are Counted*; Selection and Baseline are the sides' exact totals.
 type BubbleUpCounts struct {
-	Selection, Baseline float64 // the totals
-	Values              []BubbleUpCount
+	Selection, Baseline               float64
+	CountedSelection, CountedBaseline float64
+	Values                            []BubbleUpCount
 }
 
 // BubbleUpSample is about how many events of each side BubbleUp counts
@@ -95,6 +100,54 @@ type BubbleUpResult struct {
 // odd request is not a pattern.
 const minSupport = 2
 
+// BucketBias offsets the power of two a numeric attribute's bucket is
+// named by in a store's counts ("num.<key>" rows, the value sign ×
+// (floor(log2 |x|) + BucketBias), 0 for zero): positive for any finite
+// number, and the sign tells negatives apart.
+const BucketBias = "1100"
+
+// bucketed turns the stores' "num.<key>" rows into "attr.<key>" rows of
+// power-of-two ranges, in place of the exact values of those numeric
+// attributes (which every numeric attribute also has as a string, and
+// which rank nothing when there are many).
+func (c *BubbleUpCounts) bucketed() []BubbleUpCount {
+	numeric := map[string]bool{}
+	for _, v := range c.Values {
+		if len(v.Field) > 4 && v.Field[:4] == "num." {
+			numeric["attr."+v.Field[4:]] = true
+		}
+	}
+	out := make([]BubbleUpCount, 0, len(c.Values))
+	for _, v := range c.Values {
+		switch {
+		case numeric[v.Field]:
+			continue
+		case len(v.Field) > 4 && v.Field[:4] == "num.":
+			v.Field, v.Value = "attr."+v.Field[4:], bucketLabel(v.Value)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// bucketLabel names the range of a bucket code: [64, 128), (-128, -64], 0.
+func bucketLabel(code string) string {
+	n, err := strconv.ParseInt(code, 10, 64)
+	if err != nil || n == 0 {
+		return "0"
+	}
+	bias, _ := strconv.ParseInt(BucketBias, 10, 64)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	lo := math.Ldexp(1, int(n-bias))
+	if neg {
+		return fmt.Sprintf("(-%s, -%s]", FormatNumber(2*lo), FormatNumber(lo))
+	}
+	return fmt.Sprintf("[%s, %s)", FormatNumber(lo), FormatNumber(2*lo))
+}
+
 // Rank orders the fields by how much their most over-represented value
 // stands out — the difference between its share of the selection and of
 // the baseline — and keeps perField values of each (the over-represented
@@ -102,12 +155,15 @@ const minSupport = 2
 func (c *BubbleUpCounts) Rank(limit, perField int) *BubbleUpResult {
 	res := &BubbleUpResult{Selection: c.Selection, Baseline: c.Baseline}
 	byField := map[string][]BubbleUpValue{}
-	for _, v := range c.Values {
-		if v.Selection < minSupport && v.Selection < c.Selection {
+	for _, v := range c.bucketed() {
+		if v.Selection < minSupport && v.Selection < c.CountedSelection {
 			continue
 		}
-		byField[v.Field] = append(byField[v.Field], BubbleUpValue{Value: v.Value, Selection: v.Selection, Baseline: v.Baseline,
-			SelectionShare: share(v.Selection, c.Selection), BaselineShare: share(v.Baseline, c.Baseline)})
+		// Shares are of what was counted; counts are those shares of the
+		// exact totals.
+		ss, bs := share(v.Selection, c.CountedSelection), share(v.Baseline, c.CountedBaseline)
+		byField[v.Field] = append(byField[v.Field], BubbleUpValue{Value: v.Value, Selection: ss * c.Selection,
+			Baseline: bs * c.Baseline, SelectionShare: ss, BaselineShare: bs})
 	}
 	for field, vs := range byField {
 		sort.Slice(vs, func(i, j int) bool {

@@ -34,10 +34,24 @@ func (s *Store) bubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 		return nil, fmt.Errorf("bubble-up totals: %w", err)
 	}
 	ks, kb := storage.SampleRate(float64(nSel)), storage.SampleRate(float64(nBase))
+	out.CountedSelection, out.CountedBaseline = out.Selection, out.Baseline
+	if ks > 1 || kb > 1 {
+		c := &sqlbuild.Builder{}
+		c.W("SELECT sumIf(w, ifNull(sel, 0) = 1), sumIf(w, ifNull(sel, 0) = 0) FROM (SELECT sample_rate AS w, ")
+		if err := sqlbuild.BubbleUpSides(c, d, &q, ks, kb); err != nil {
+			return nil, err
+		}
+		c.W(")")
+		if err := s.conn.QueryRow(ctx, c.String(), c.Args...).Scan(&out.CountedSelection, &out.CountedBaseline); err != nil {
+			return nil, fmt.Errorf("bubble-up sample: %w", err)
+		}
+	}
 	b := &sqlbuild.Builder{}
 	b.W(`SELECT f, v, sumIf(w, ifNull(sel, 0) = 1) AS s, sumIf(w, ifNull(sel, 0) = 0) AS bl FROM (SELECT
-		arrayConcat(['service', 'name', 'status', 'kind'], arrayMap(k -> concat('attr.', k), attr_keys), arrayMap(k -> concat('res.', k), res_keys)) AS fs,
-		arrayConcat([toString(service), toString(name), toString(status), toString(kind)], attr_vals, res_vals) AS vs, sample_rate AS w, `)
+		arrayConcat(['service', 'name', 'status', 'kind'], arrayMap(k -> concat('attr.', k), attr_keys), arrayMap(k -> concat('res.', k), res_keys),
+			arrayMap(k -> concat('num.', k), num_keys)) AS fs,
+		arrayConcat([toString(service), toString(name), toString(status), toString(kind)], attr_vals, res_vals, arrayMap(x -> toString(toInt64(
+			if(x = 0 OR isNaN(x) OR isInfinite(x), 0, if(x < 0, -1, 1) * (floor(log2(abs(x))) + ` + storage.BucketBias + `)))), num_vals)) AS vs, sample_rate AS w, `)
 	if err := sqlbuild.BubbleUpSides(b, d, &q, ks, kb); err != nil {
 		return nil, err
 	}
@@ -52,8 +66,6 @@ func (s *Store) bubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 		if err := rows.Scan(&c.Field, &c.Value, &c.Selection, &c.Baseline); err != nil {
 			return nil, fmt.Errorf("bubble-up: %w", err)
 		}
-		c.Selection *= float64(ks)
-		c.Baseline *= float64(kb)
 		out.Values = append(out.Values, c)
 	}
 	if err := rows.Err(); err != nil {

@@ -29,10 +29,25 @@ func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 		return nil, fmt.Errorf("bubble-up totals: %w", err)
 	}
 	ks, kb := storage.SampleRate(nSel), storage.SampleRate(nBase)
+	out.CountedSelection, out.CountedBaseline = out.Selection, out.Baseline
+	if ks > 1 || kb > 1 {
+		c := &sqlbuild.Builder{}
+		c.W("SELECT coalesce(sum(CASE WHEN sel THEN w ELSE 0 END), 0), coalesce(sum(CASE WHEN sel THEN 0 ELSE w END), 0) FROM (SELECT sample_rate AS w, ")
+		if err := sqlbuild.BubbleUpSides(c, dialect{}, &q, ks, kb); err != nil {
+			return nil, err
+		}
+		c.W(")")
+		if err := s.db.QueryRowContext(ctx, c.String(), c.Args...).Scan(&out.CountedSelection, &out.CountedBaseline); err != nil {
+			return nil, fmt.Errorf("bubble-up sample: %w", err)
+		}
+	}
 	b := &sqlbuild.Builder{}
 	b.W(`SELECT f, v, sum(CASE WHEN sel THEN w ELSE 0 END) AS s, sum(CASE WHEN sel THEN 0 ELSE w END) AS bl FROM (SELECT
-		unnest(['service', 'name', 'status', 'kind'] || list_transform(attr_keys, k -> 'attr.' || k) || list_transform(res_keys, k -> 'res.' || k)) AS f,
-		unnest([service, name, status, kind] || attr_vals || res_vals) AS v, sample_rate AS w, `)
+		unnest(['service', 'name', 'status', 'kind'] || list_transform(attr_keys, k -> 'attr.' || k) || list_transform(res_keys, k -> 'res.' || k)
+			|| list_transform(num_keys, k -> 'num.' || k)) AS f,
+		unnest([service, name, status, kind] || attr_vals || res_vals || list_transform(num_vals, x -> CAST(CAST(
+			CASE WHEN x = 0 OR isnan(x) OR isinf(x) THEN 0 ELSE (CASE WHEN x < 0 THEN -1 ELSE 1 END) * (floor(log2(abs(x))) + ` + storage.BucketBias + `) END
+			AS BIGINT) AS VARCHAR))) AS v, sample_rate AS w, `)
 	if err := sqlbuild.BubbleUpSides(b, dialect{}, &q, ks, kb); err != nil {
 		return nil, err
 	}
@@ -47,8 +62,6 @@ func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 		if err := rows.Scan(&c.Field, &c.Value, &c.Selection, &c.Baseline); err != nil {
 			return nil, fmt.Errorf("bubble-up: %w", err)
 		}
-		c.Selection *= float64(ks)
-		c.Baseline *= float64(kb)
 		out.Values = append(out.Values, c)
 	}
 	if err := rows.Err(); err != nil {

@@ -13,9 +13,10 @@ import (
 
 // testBubbleUp: 100 checkout requests in a minute, 20 of them slow; the
 // slow ones all went to provider stripe_v3 (which 10 of the 80 fast ones
-// did too) on version 2.3.1, and the region is spread alike. BubbleUp of the
-// slow against the rest puts the version first (only the slow have it),
-// then the provider; a
+// did too) on version 2.3.1 with amounts of 512 to 1023 (2 of the fast
+// too), and the region is spread alike. BubbleUp of the slow against the
+// rest puts the version first (only the slow have it), then the amount's
+// range, then the provider; a
 // baseline window (the minute before, all fast on stripe) says the same;
 // another tenant's events count for nothing.
 func testBubbleUp(t *testing.T, s storage.EventStore) {
@@ -30,8 +31,18 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 			provider = "stripe_v3"
 		}
 		region := []string{"eu", "us"}[i%2]
-		evs = append(evs, Span("t1", "checkout", "pay", base+int64(i)*1e8, dur, storage.StatusOK,
-			"payment_provider", provider, "version", version, "region", region, "request_id", fmt.Sprint("r", i)))
+		e := Span("t1", "checkout", "pay", base+int64(i)*1e8, dur, storage.StatusOK,
+			"payment_provider", provider, "version", version, "region", region, "request_id", fmt.Sprint("r", i))
+		// The slow carried big baskets: numbers count by power-of-two range.
+		amount := 8 + float64(i%8)
+		if slow {
+			amount = 600 + float64(i*7)
+		} else if i < 22 {
+			amount = 700 // two of the fast too
+		}
+		e.PutNum("amount", amount)
+		e.ID = e.ContentHash()
+		evs = append(evs, e)
 		// The minute before: all fast, all on stripe 2.3.0.
 		evs = append(evs, Span("t1", "checkout", "pay", base-60e9+int64(i)*1e8, 40, storage.StatusOK,
 			"payment_provider", "stripe", "version", "2.3.0", "region", region, "request_id", fmt.Sprint("b", i)))
@@ -51,10 +62,14 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 	assert.Equal(t, "attr.version", res.Fields[0].Field, "in all the slow and none of the rest: %+v", res.Fields)
 	assert.Equal(t, "2.3.1", res.Fields[0].Values[0].Value)
 	assert.InDelta(t, 1.0, res.Fields[0].Score, 1e-9)
-	assert.Equal(t, "attr.payment_provider", res.Fields[1].Field, "in all the slow and a few of the rest")
-	assert.Equal(t, "stripe_v3", res.Fields[1].Values[0].Value)
-	assert.InDelta(t, 1.0, res.Fields[1].Values[0].SelectionShare, 1e-9)
-	assert.InDelta(t, 10.0/80, res.Fields[1].Values[0].BaselineShare, 1e-9)
+	require.GreaterOrEqual(t, len(res.Fields), 3)
+	assert.Equal(t, "attr.amount", res.Fields[1].Field, "a numeric attribute by its power-of-two range, in 2 of the 80 fast")
+	assert.Equal(t, "[512, 1024)", res.Fields[1].Values[0].Value)
+	assert.InDelta(t, 1-2.0/80, res.Fields[1].Score, 1e-9)
+	assert.Equal(t, "attr.payment_provider", res.Fields[2].Field, "in all the slow and 10 of the fast")
+	assert.Equal(t, "stripe_v3", res.Fields[2].Values[0].Value)
+	assert.InDelta(t, 1.0, res.Fields[2].Values[0].SelectionShare, 1e-9)
+	assert.InDelta(t, 10.0/80, res.Fields[2].Values[0].BaselineShare, 1e-9)
 	for _, f := range res.Fields {
 		assert.NotEqual(t, "attr.region", f.Field, "spread alike: nothing to say")
 		assert.NotEqual(t, "attr.request_id", f.Field, "one request each: below support")
@@ -67,7 +82,7 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 	assert.Equal(t, 100.0, c.Baseline, "the whole scope of the window before")
 	res = c.Rank(10, 3)
 	require.NotEmpty(t, res.Fields)
-	assert.Contains(t, []string{"attr.payment_provider", "attr.version"}, res.Fields[0].Field)
+	assert.Contains(t, []string{"attr.amount", "attr.version"}, res.Fields[0].Field, "only the slow have them")
 	assert.InDelta(t, 1.0, res.Fields[0].Score, 1e-9, "in all of the slow, in none of the baseline")
 
 	// Sampled (one event in k by content hash stands for k): the totals
@@ -80,7 +95,13 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 	assert.Equal(t, 80.0, c.Baseline)
 	res = c.Rank(10, 3)
 	require.NotEmpty(t, res.Fields)
-	assert.Equal(t, "attr.version", res.Fields[0].Field, "%+v", res.Fields)
+	assert.Contains(t, []string{"attr.amount", "attr.version"}, res.Fields[0].Field, "%+v", res.Fields)
+	for _, f := range res.Fields {
+		for _, v := range f.Values {
+			assert.LessOrEqual(t, v.SelectionShare, 1.0, "shares are of what was counted")
+			assert.LessOrEqual(t, v.Selection, c.Selection+1e-9)
+		}
+	}
 	storage.BubbleUpSample = 25_000
 
 	c, err = s.BubbleUp(ctx, storage.BubbleUpQuery{Tenant: "t3", Range: r, Scope: scope, Selection: slow})
