@@ -61,15 +61,8 @@ func (s *Store) bubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 		return nil, fmt.Errorf("bubble-up: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var c storage.BubbleUpCount
-		if err := rows.Scan(&c.Field, &c.Value, &c.Selection, &c.Baseline); err != nil {
-			return nil, fmt.Errorf("bubble-up: %w", err)
-		}
-		out.Values = append(out.Values, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("bubble-up: %w", err)
+	if err := sqlbuild.ScanBubbleUp(rows, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -1,6 +1,10 @@
 package sqlbuild
 
-import "github.com/inquest/inquest/storage"
+import (
+	"fmt"
+
+	"github.com/inquest/inquest/storage"
+)
 
 // BubbleUpSides writes, after a select list that has begun, the boolean
 // column sel (the event is in the selection, else in the baseline), the
@@ -80,5 +84,28 @@ func BubbleUpSides(b *Builder, d Aggregator, q *storage.BubbleUpQuery, sel, base
 	b.W(" = 0 ELSE event_id % ")
 	b.Arg(max(base, 1))
 	b.W(" = 0 END)")
+	return nil
+}
+
+// Rows is what both SQL drivers' result sets offer.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanBubbleUp reads the (field, value, selection, baseline) rows of a
+// bubble-up query into out.
+func ScanBubbleUp(rows Rows, out *storage.BubbleUpCounts) error {
+	for rows.Next() {
+		var c storage.BubbleUpCount
+		if err := rows.Scan(&c.Field, &c.Value, &c.Selection, &c.Baseline); err != nil {
+			return fmt.Errorf("bubble-up: %w", err)
+		}
+		out.Values = append(out.Values, c)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("bubble-up: %w", err)
+	}
 	return nil
 }
