@@ -59,6 +59,7 @@ type Store interface {
 	AuditStore
 	IncidentStore
 	RuleStore
+	InvestigationStore
 	Close() error
 }
 

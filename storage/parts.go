@@ -18,6 +18,7 @@ type Parts struct {
 	AuditStore
 	IncidentStore
 	RuleStore
+	InvestigationStore
 	Closers []io.Closer
 }
 

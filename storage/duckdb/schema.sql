@@ -137,3 +137,15 @@ CREATE TABLE IF NOT EXISTS rules (
     created_at BIGINT  NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
+
+-- An investigation is kept whole as JSON (body); the columns beside it are
+-- what it is looked up by.
+CREATE TABLE IF NOT EXISTS investigations (
+    tenant_id   VARCHAR NOT NULL,
+    id          VARCHAR NOT NULL,
+    incident_id VARCHAR NOT NULL,
+    status      VARCHAR NOT NULL,
+    started_ts  BIGINT  NOT NULL,
+    body        VARCHAR NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);

@@ -22,3 +22,15 @@ func TestConformance(t *testing.T) {
 		return redisstore.NewIncidents(c, "test-"+storage.NewID()+":")
 	})
 }
+
+// TestInvestigationConformance runs the investigation part of the store
+// suite on a real Redis.
+func TestInvestigationConformance(t *testing.T) {
+	addr, _ := storetest.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	storetest.RunInvestigations(t, func(t *testing.T) storage.InvestigationStore {
+		require.NoError(t, c.Ping(t.Context()).Err())
+		return redisstore.NewInvestigations(c, "test-"+storage.NewID()+":")
+	})
+}

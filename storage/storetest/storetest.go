@@ -41,12 +41,19 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 	t.Run("AnomaliesAndIncidents", func(t *testing.T) { testIncidents(t, open(t)) })
 	t.Run("Rules", func(t *testing.T) { testRules(t, open(t)) })
+	t.Run("Investigations", func(t *testing.T) { testInvestigations(t, open(t)) })
 }
 
 // RunIncidents runs the anomaly and incident part of the suite, for
 // stores that keep only those (Redis in a scaled deployment).
 func RunIncidents(t *testing.T, open func(t *testing.T) storage.IncidentStore) {
 	t.Run("AnomaliesAndIncidents", func(t *testing.T) { testIncidents(t, open(t)) })
+}
+
+// RunInvestigations runs the investigation part of the suite, for stores
+// that keep only those (Redis in a scaled deployment).
+func RunInvestigations(t *testing.T, open func(t *testing.T) storage.InvestigationStore) {
+	t.Run("Investigations", func(t *testing.T) { testInvestigations(t, open(t)) })
 }
 
 // RunEvents runs the event store's part of the suite.

@@ -1,0 +1,120 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// CreateInvestigation inserts an investigation unless its tenant and ID
+// are taken.
+func (s *Store) CreateInvestigation(ctx context.Context, inv storage.Investigation) (bool, error) {
+	body, err := investigationBody(inv)
+	if err != nil {
+		return false, err
+	}
+	s.casMu.Lock()
+	defer s.casMu.Unlock()
+	res, err := s.db.ExecContext(ctx, "INSERT INTO investigations (tenant_id, id, incident_id, status, started_ts, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		inv.Tenant, inv.ID, inv.IncidentID, inv.Status, inv.StartedNano, body)
+	if err != nil {
+		return false, fmt.Errorf("create investigation: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("create investigation: %w", err)
+	}
+	return n == 1, nil
+}
+
+// PutInvestigation inserts or replaces an investigation.
+func (s *Store) PutInvestigation(ctx context.Context, inv storage.Investigation) error {
+	body, err := investigationBody(inv)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, "INSERT OR REPLACE INTO investigations (tenant_id, id, incident_id, status, started_ts, body) VALUES (?, ?, ?, ?, ?, ?)",
+		inv.Tenant, inv.ID, inv.IncidentID, inv.Status, inv.StartedNano, body); err != nil {
+		return fmt.Errorf("put investigation: %w", err)
+	}
+	return nil
+}
+
+func investigationBody(inv storage.Investigation) (string, error) {
+	if inv.Tenant == "" || inv.ID == "" {
+		return "", fmt.Errorf("investigation without tenant or id")
+	}
+	b, err := json.Marshal(inv)
+	if err != nil {
+		return "", fmt.Errorf("investigation %s: %w", inv.ID, err)
+	}
+	return string(b), nil
+}
+
+// Investigation returns one investigation.
+func (s *Store) Investigation(ctx context.Context, tenant, id string) (*storage.Investigation, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	var body string
+	err := s.db.QueryRowContext(ctx, "SELECT body FROM investigations WHERE tenant_id = ? AND id = ?", tenant, id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("investigation: %w", err)
+	}
+	var inv storage.Investigation
+	if err := json.Unmarshal([]byte(body), &inv); err != nil {
+		return nil, fmt.Errorf("investigation %s: %w", id, err)
+	}
+	return &inv, nil
+}
+
+// Investigations lists those started in the range, newest first.
+func (s *Store) Investigations(ctx context.Context, tenant string, r storage.TimeRange, incidentID string, limit int) ([]storage.Investigation, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	if limit <= 0 || limit > storage.MaxPageSize {
+		limit = storage.MaxPageSize
+	}
+	q := "SELECT body FROM investigations WHERE tenant_id = ? AND started_ts >= ? AND started_ts < ?"
+	args := []any{tenant, r.Start, r.End}
+	if incidentID != "" {
+		q += " AND incident_id = ?"
+		args = append(args, incidentID)
+	}
+	q += " ORDER BY started_ts DESC, id LIMIT ?"
+	return s.investigations(ctx, q, append(args, limit)...)
+}
+
+// RunningInvestigations lists every tenant's running investigations.
+func (s *Store) RunningInvestigations(ctx context.Context) ([]storage.Investigation, error) {
+	return s.investigations(ctx, "SELECT body FROM investigations WHERE status = ? ORDER BY tenant_id, started_ts, id", storage.InvestigationRunning)
+}
+
+func (s *Store) investigations(ctx context.Context, q string, args ...any) ([]storage.Investigation, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("investigations: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.Investigation
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("investigations: scan: %w", err)
+		}
+		var inv storage.Investigation
+		if err := json.Unmarshal([]byte(body), &inv); err != nil {
+			return nil, fmt.Errorf("investigations: %w", err)
+		}
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
