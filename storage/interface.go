@@ -29,6 +29,9 @@ type EventStore interface {
 	// BubbleUp counts every field value of a selection and its baseline,
 	// grouped in the store (never by pulling events out); Rank orders them.
 	BubbleUp(ctx context.Context, q BubbleUpQuery) (*BubbleUpCounts, error)
+	// SpanStats gives each service's own figures in the range (see
+	// SpanStats), computed in the store.
+	SpanStats(ctx context.Context, tenant string, r TimeRange) ([]SpanStats, error)
 }
 
 // MetricStore stores and queries metric samples.

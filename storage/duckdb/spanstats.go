@@ -1,0 +1,52 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// spanStatsSQL joins each span to the sum of its children; a span with
+// one child in another service is a hop, counted to that service.
+const spanStatsSQL = `WITH s AS (
+	SELECT trace_id, span_id, parent_span_id, service, status, COALESCE(duration_ns, 0) AS duration_ns, sample_rate
+	FROM events WHERE tenant_id = ? AND ts >= ? AND ts < ? AND kind = 'span'
+), k AS (
+	SELECT trace_id, parent_span_id AS pid, SUM(duration_ns) AS child_ns, COUNT(*) AS child_n,
+		MAX(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS child_err, MIN(service) AS child_svc
+	FROM s WHERE trace_id IS NOT NULL AND parent_span_id IS NOT NULL AND parent_span_id != '' GROUP BY 1, 2
+), x AS (
+	SELECT COALESCE(k.child_n, 0) = 1 AND k.child_svc != s.service AS hop, s.service, k.child_svc, s.status,
+		COALESCE(k.child_err, 0) AS child_err, s.sample_rate AS w, GREATEST(s.duration_ns - COALESCE(k.child_ns, 0), 0) AS self
+	FROM s LEFT JOIN k ON s.trace_id = k.trace_id AND s.span_id = k.pid
+)
+SELECT CASE WHEN hop THEN child_svc ELSE service END AS owner,
+	CAST(COALESCE(SUM(CASE WHEN NOT hop THEN w END), 0) AS DOUBLE),
+	CAST(COALESCE(SUM(CASE WHEN NOT hop AND status = 'error' THEN w END), 0) AS DOUBLE),
+	CAST(COALESCE(SUM(CASE WHEN status = 'error' AND child_err = 0 THEN w END), 0) AS DOUBLE),
+	CAST(COALESCE(SUM(CASE WHEN NOT hop THEN w * self END), 0) AS DOUBLE),
+	CAST(COALESCE(SUM(CASE WHEN hop THEN w END), 0) AS DOUBLE),
+	CAST(COALESCE(SUM(CASE WHEN hop THEN w * self END), 0) AS DOUBLE)
+FROM x GROUP BY owner ORDER BY owner`
+
+// SpanStats gives each service's own figures in the range.
+func (s *Store) SpanStats(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.SpanStats, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("query without tenant")
+	}
+	rows, err := s.db.QueryContext(ctx, spanStatsSQL, tenant, r.Start, r.End)
+	if err != nil {
+		return nil, fmt.Errorf("span stats: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.SpanStats
+	for rows.Next() {
+		var st storage.SpanStats
+		if err := rows.Scan(&st.Service, &st.Spans, &st.Errors, &st.OwnErrors, &st.SelfNanos, &st.Hops, &st.GapNanos); err != nil {
+			return nil, fmt.Errorf("span stats: scan: %w", err)
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
