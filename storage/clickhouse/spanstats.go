@@ -10,7 +10,7 @@ import (
 
 // spanStatsSQL is the embedded store's span statistics without WITH and
 // with JOIN ... USING, which 18.16 needs. A span without children gets the
-// join's defaults (0, ''), so it is no hop.
+// join's defaults (0, ”), so it is no hop.
 const spanStatsSQL = `SELECT owner,
 	toFloat64(sumIf(w, NOT hop)),
 	toFloat64(sumIf(w, NOT hop AND status = 'error')),
