@@ -22,7 +22,6 @@ const (
 	CauseTrafficSurge       = "traffic_surge"
 	CauseConfigChange       = "config_change"
 	CauseCodeError          = "code_error"
-	CauseNetwork            = "network"
 	CauseUnknown            = "unknown"
 )
 
@@ -52,6 +51,9 @@ type Investigation struct {
 	Summary string
 	Error   string
 	Similar []SimilarInvestigation
+	// Progress is every line streamed while it ran, so that a subscriber
+	// who comes late is told the story from the start.
+	Progress []InvestigationProgress
 }
 
 // InvestigationScope is the question: the window to explain, the window
@@ -118,6 +120,7 @@ type SimilarInvestigation struct {
 type InvestigationProgress struct {
 	Tenant          string
 	InvestigationID string
+	Seq             int // 1, 2, ... within the investigation
 	Kind            string // step_started, finding, thought, step_finished, done
 	Step            string
 	Text            string

@@ -54,6 +54,7 @@ type Grouper struct {
 	store  GroupStore
 	broker *updates.Broker
 	notify func(storage.Incident, string)
+	watch  []func(storage.Incident)
 	topo   *topology.Cache
 	logger *slog.Logger
 	now    func() time.Time
@@ -92,6 +93,11 @@ func (g *Grouper) SetClock(now func() time.Time) { g.now = now }
 // OnIncident sets a function told of incident changes worth a notification
 // ("opened", "escalated", "resolved", ...); it must not block.
 func (g *Grouper) OnIncident(fn func(storage.Incident, string)) { g.notify = fn }
+
+// Watch adds a function told of every change the grouping makes to an
+// incident (opened, joined by anomalies, ended), after it is stored: the
+// investigations start from it. It must not block. Call it before Start.
+func (g *Grouper) Watch(fn func(storage.Incident)) { g.watch = append(g.watch, fn) }
 
 // Deployed notes a deploy of a service: anomalies near it shortly after
 // belong together, and the incident's timeline shows the change.
@@ -462,6 +468,9 @@ func (g *Grouper) save(ctx context.Context, in *storage.Incident, reason string)
 	}
 	if g.notify != nil && reason != "changed" {
 		g.notify(in.Clone(), reason)
+	}
+	for _, w := range g.watch {
+		w(in.Clone())
 	}
 }
 

@@ -151,3 +151,86 @@ func (c *Cache) Graph(ctx context.Context, tenant string) Graph {
 	c.mu.Unlock()
 	return Graph{Edges: edges}
 }
+
+// Callers lists the services that call s, sorted.
+func (g Graph) Callers(s string) []string {
+	var out []string
+	for _, e := range g.Edges {
+		if e.Target == s && e.Source != s {
+			out = append(out, e.Source)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Upstream lists every service that reaches s through calls (its callers,
+// their callers, ...), nearest first: those whose requests s can slow.
+func (g Graph) Upstream(s string) []string {
+	seen := map[string]bool{s: true}
+	var out []string
+	frontier := []string{s}
+	for len(frontier) > 0 {
+		var next []string
+		for _, f := range frontier {
+			for _, c := range g.Callers(f) {
+				if !seen[c] {
+					seen[c] = true
+					out = append(out, c)
+					next = append(next, c)
+				}
+			}
+		}
+		frontier = next
+	}
+	return out
+}
+
+// PathTo is a chain of calls from an entry point (a service nobody calls)
+// to s, entry first: the one through the most services marked (the
+// anomalous ones), then the shortest. A service with no callers is its own
+// path.
+func (g Graph) PathTo(s string, marked map[string]bool) []string {
+	type node struct {
+		path  []string
+		score int
+	}
+	best := map[string]node{s: {path: []string{s}}}
+	frontier := []string{s}
+	for depth := 0; len(frontier) > 0 && depth < 32; depth++ {
+		var next []string
+		for _, f := range frontier {
+			for _, c := range g.Callers(f) {
+				n := node{path: append([]string{c}, best[f].path...), score: best[f].score}
+				if marked[c] {
+					n.score++
+				}
+				old, ok := best[c]
+				if !ok {
+					next = append(next, c)
+				}
+				if !ok || (len(old.path) == len(n.path) && n.score > old.score) {
+					best[c] = n
+				}
+			}
+		}
+		frontier = next
+	}
+	var out node
+	for svc, n := range best {
+		if len(g.Callers(svc)) > 0 && svc != s {
+			continue // not an entry point
+		}
+		if svc == s && len(g.Callers(s)) > 0 {
+			continue
+		}
+		if out.path == nil || n.score > out.score || (n.score == out.score && (len(n.path) < len(out.path) ||
+			(len(n.path) == len(out.path) && n.path[0] < out.path[0]))) {
+			out = n
+		}
+	}
+	if out.path == nil {
+		return []string{s} // a cycle with no entry point
+	}
+	return out.path
+}

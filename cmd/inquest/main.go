@@ -44,7 +44,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), importCmd(), tokenCmd(), evalCmd(), versionCmd())
+	root.AddCommand(serveCmd(), importCmd(), tokenCmd(), evalCmd(), evalRCACmd(), versionCmd())
 	return root
 }
 

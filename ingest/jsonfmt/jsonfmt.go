@@ -214,6 +214,21 @@ func (d *eventDecoder) finish(now time.Time) storage.Event {
 		e.TimeUnixNano = now.UnixNano()
 	}
 	switch {
+	case d.kind == "change":
+		// A change (deploy, config, feature flag) is an event that says
+		// what kind of change it is in change.type, as recordChange and
+		// OTLP logs do.
+		e.Kind = storage.KindEvent
+		if _, ok := e.Attrs.Get(storage.ChangeTypeAttr); !ok {
+			typ := e.Name
+			if typ == "" {
+				typ = "change"
+			}
+			e.Attrs.Put(storage.ChangeTypeAttr, typ)
+		}
+		if e.Name == "" {
+			e.Name = "change"
+		}
 	case d.kind != "":
 		e.Kind = storage.Kind(d.kind)
 	case e.SpanID != "" && e.TraceID != "":

@@ -29,8 +29,16 @@ func testSpanStats(t *testing.T, s storage.EventStore) {
 		mk("t2", "payment", "c1", "", base, 999, storage.StatusError), // another tenant's
 	}
 	require.NoError(t, s.WriteEvents(ctx, evs))
-	stats, err := s.SpanStats(ctx, "t1", all())
+	rows, err := s.SpanStats(ctx, "t1", all())
 	require.NoError(t, err)
+	var edges []string
+	for _, r := range rows {
+		if r.Caller != "" {
+			edges = append(edges, r.Caller+">"+r.Service)
+		}
+	}
+	assert.Equal(t, []string{"frontend>payment"}, edges, "the hop's row names its caller")
+	stats := storage.Merge(rows)
 	byService := map[string]storage.SpanStats{}
 	for _, st := range stats {
 		byService[st.Service] = st

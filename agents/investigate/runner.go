@@ -1,0 +1,282 @@
+// Package investigate runs investigations: a workflow of steps, each an
+// agent (the dependency tracer, resources, changes, root-cause ranking,
+// BubbleUp, similar incidents), in a bounded pool of workers. Every line of
+// progress is published as it happens and stored with the investigation,
+// so that a subscriber who comes late hears it from the start and a
+// restart never loses one.
+package investigate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// Source is everything the steps read.
+type Source interface {
+	storage.EventStore
+	storage.MetricStore
+}
+
+// Deps are what the runner reads and writes.
+type Deps struct {
+	Source Source
+	Store  storage.InvestigationStore
+	// Incidents, when set, lets similar investigations say how their
+	// incident ended.
+	Incidents storage.IncidentStore
+	// Publish streams a progress line (to every replica's subscribers);
+	// nil publishes nothing.
+	Publish func(storage.InvestigationProgress)
+}
+
+// Config sizes the runner.
+type Config struct {
+	// Workers run investigations at once (2).
+	Workers int
+	// Queue holds investigations waiting for a worker (64); past it a
+	// start is refused with ErrBusy.
+	Queue int
+	// Timeout bounds one investigation (2 min).
+	Timeout time.Duration
+	// Baseline is how long before the window the baseline runs when none
+	// is given (30 min).
+	Baseline time.Duration
+}
+
+// DefaultConfig is the usual configuration.
+func DefaultConfig() Config {
+	return Config{Workers: 2, Queue: 64, Timeout: 2 * time.Minute, Baseline: 30 * time.Minute}
+}
+
+// ErrBusy is returned when the queue is full: try again later.
+var ErrBusy = errors.New("too many investigations are waiting; try again in a minute")
+
+// Runner runs investigations. Safe for concurrent use.
+type Runner struct {
+	cfg    Config
+	d      Deps
+	logger *slog.Logger
+	now    func() time.Time
+
+	queue   chan storage.Investigation
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	mu      sync.Mutex
+	started bool
+	stopped bool
+
+	runs *prometheus.CounterVec
+	dur  prometheus.Histogram
+}
+
+// New makes a runner; a nil logger discards.
+func New(cfg Config, d Deps, reg prometheus.Registerer, logger *slog.Logger) *Runner {
+	def := DefaultConfig()
+	if cfg.Workers <= 0 {
+		cfg.Workers = def.Workers
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = def.Queue
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = def.Timeout
+	}
+	if cfg.Baseline <= 0 {
+		cfg.Baseline = def.Baseline
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	r := &Runner{cfg: cfg, d: d, logger: logger, now: time.Now, queue: make(chan storage.Investigation, cfg.Queue),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inquest_investigations_total",
+			Help: "Investigations finished, by status (done, failed, interrupted)."}, []string{"status"}),
+		dur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "inquest_investigation_seconds",
+			Help: "How long investigations took.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}),
+	}
+	if reg != nil {
+		reg.MustRegister(r.runs, r.dur)
+	}
+	return r
+}
+
+// SetClock makes the runner read time from now (replays, tests).
+func (r *Runner) SetClock(now func() time.Time) { r.now = now }
+
+// Start starts the workers, then finds the investigations a stopped
+// process left running: each is marked interrupted, and one an incident
+// started is run again under a new ID, so that the incident keeps an
+// answer.
+func (r *Runner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	if r.started {
+		r.mu.Unlock()
+		return nil
+	}
+	r.started = true
+	wctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.mu.Unlock()
+	for i := 0; i < r.cfg.Workers; i++ {
+		r.wg.Add(1)
+		go r.work(wctx)
+	}
+	return r.recover(ctx)
+}
+
+func (r *Runner) recover(ctx context.Context) error {
+	left, err := r.d.Store.RunningInvestigations(ctx)
+	if err != nil {
+		return fmt.Errorf("investigations left running: %w", err)
+	}
+	for _, inv := range left {
+		inv.Status = storage.InvestigationInterrupted
+		inv.FinishedNano = r.now().UnixNano()
+		inv.Error = "the process running it stopped before it finished"
+		r.line(ctx, &inv, "done", "", "Interrupted: the process running it stopped before it finished.")
+		if inv.IncidentID == "" {
+			continue
+		}
+		again := fresh(inv, inv.ID+"-again", r.now())
+		if _, err := r.Submit(ctx, again); err != nil && !errors.Is(err, ErrBusy) {
+			r.logger.Warn("investigation not started again", "id", inv.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// Shutdown stops taking work and waits for the running investigations to
+// end (they are cancelled when ctx ends; those queued are left running in
+// the store and picked up by the next start).
+func (r *Runner) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.started || r.stopped {
+		r.mu.Unlock()
+		return nil
+	}
+	r.stopped = true
+	close(r.queue)
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		r.cancel()
+		return nil
+	case <-ctx.Done():
+		r.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Submit stores a new investigation and queues it; an investigation with
+// the same ID already stored is returned as it is, not run again.
+func (r *Runner) Submit(ctx context.Context, inv storage.Investigation) (*storage.Investigation, error) {
+	created, err := r.d.Store.CreateInvestigation(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return r.d.Store.Investigation(ctx, inv.Tenant, inv.ID)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped || !r.started {
+		return &inv, nil // left running: the next start picks it up
+	}
+	select {
+	case r.queue <- inv:
+		return &inv, nil
+	default:
+		inv.Status, inv.Error = storage.InvestigationFailed, ErrBusy.Error()
+		inv.FinishedNano = r.now().UnixNano()
+		if err := r.d.Store.PutInvestigation(ctx, inv); err != nil {
+			r.logger.Warn("store investigation failed", "id", inv.ID, "err", err)
+		}
+		return nil, ErrBusy
+	}
+}
+
+func (r *Runner) work(ctx context.Context) {
+	defer r.wg.Done()
+	for inv := range r.queue {
+		rctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+		r.Run(rctx, &inv)
+		cancel()
+	}
+}
+
+// New builds an investigation of a scope (not stored yet).
+func (r *Runner) New(tenant, trigger string, scope storage.InvestigationScope) storage.Investigation {
+	now := r.now()
+	if scope.Baseline.End == 0 {
+		scope.Baseline = storage.TimeRange{Start: scope.Range.Start - int64(r.cfg.Baseline), End: scope.Range.Start}
+	}
+	return storage.Investigation{Tenant: tenant, ID: "inv-" + storage.NewID(), Trigger: trigger, Status: storage.InvestigationRunning,
+		Scope: scope, StartedNano: now.UnixNano()}
+}
+
+// ForIncident starts, once, the investigation of an incident as it now
+// stands: its window runs from a minute before it opened to now (at most
+// ten minutes after), against the half hour before. An incident that
+// gains services is investigated again; one that only gains anomalies of
+// the same services is not.
+func (r *Runner) ForIncident(ctx context.Context, in storage.Incident) (*storage.Investigation, error) {
+	if in.Status == storage.IncidentResolved || len(in.Services) == 0 {
+		return nil, nil
+	}
+	now := r.now().UnixNano()
+	start := in.OpenedNano - int64(time.Minute)
+	end := min(max(now, in.OpenedNano+int64(30*time.Second)), in.OpenedNano+int64(10*time.Minute))
+	inv := r.New(in.Tenant, "incident", storage.InvestigationScope{Range: storage.TimeRange{Start: start, End: end}})
+	inv.ID = IncidentRunID(in)
+	inv.IncidentID = in.ID
+	inv.Services = append([]string(nil), in.Services...)
+	return r.Submit(ctx, inv)
+}
+
+// IncidentRunID names the run of an incident with its current services:
+// the same services, the same run.
+func IncidentRunID(in storage.Incident) string {
+	svcs := append([]string(nil), in.Services...)
+	sort.Strings(svcs)
+	h := sha256.Sum256([]byte(strings.Join(svcs, "\x00")))
+	return "inv-" + in.ID + "-" + hex.EncodeToString(h[:4])
+}
+
+// fresh is a new run of an earlier investigation's question.
+func fresh(old storage.Investigation, id string, now time.Time) storage.Investigation {
+	return storage.Investigation{Tenant: old.Tenant, ID: id, IncidentID: old.IncidentID, Trigger: old.Trigger,
+		Status: storage.InvestigationRunning, Scope: old.Scope, Services: old.Services, StartedNano: now.UnixNano()}
+}
+
+// line records and publishes one line of progress, and stores the
+// investigation with it.
+func (r *Runner) line(ctx context.Context, inv *storage.Investigation, kind, step, text string) {
+	p := storage.InvestigationProgress{Tenant: inv.Tenant, InvestigationID: inv.ID, Seq: len(inv.Progress) + 1, Kind: kind,
+		Step: step, Text: text, TimeUnixNano: r.now().UnixNano(), Status: inv.Status}
+	inv.Progress = append(inv.Progress, p)
+	// Stored even when the run's context has ended (an interrupted or
+	// timed-out run must say so).
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.d.Store.PutInvestigation(sctx, *inv); err != nil {
+		r.logger.Warn("store investigation failed", "id", inv.ID, "err", err)
+	}
+	if r.d.Publish != nil {
+		r.d.Publish(p)
+	}
+}

@@ -1,0 +1,311 @@
+// Package rca turns what the other agents found into ranked hypotheses:
+// for every service, the evidence that points at it on its own (its own
+// time and errors, the time calls into it spent on the way, its resources,
+// new log templates) says how anomalous it is, and a change shortly before
+// the onset says why. A degraded symptom is never itself the cause: a
+// service slowed by its callee has no evidence of its own. Deterministic;
+// an LLM may only narrate and reorder what this produces (agents/llm).
+package rca
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/inquest/inquest/agents/changes"
+	"github.com/inquest/inquest/agents/deptrace"
+	"github.com/inquest/inquest/agents/resources"
+	"github.com/inquest/inquest/agents/topology"
+	"github.com/inquest/inquest/storage"
+)
+
+// Input is what the agents found about one window.
+type Input struct {
+	Window, Baseline storage.TimeRange
+	// Trace is nil when there were no spans to read.
+	Trace     *deptrace.Result
+	Resources *resources.Result
+	Changes   *changes.Result
+	// Symptoms are the services an incident holds (may be empty).
+	Symptoms []string
+	// Focus narrows the candidates to a service and what it depends on.
+	Focus string
+}
+
+// Evidence kinds.
+const (
+	KindLatency  = "latency"
+	KindGap      = "network"
+	KindErrors   = "errors"
+	KindTraffic  = "traffic"
+	KindResource = "resource"
+	KindChange   = "change"
+	KindLog      = "log"
+	KindBubbleUp = "bubbleup"
+)
+
+// MinScore is the least score a hypothesis needs to be told.
+const MinScore = 0.15
+
+// MaxHypotheses bounds the answer.
+const MaxHypotheses = 5
+
+type candidate struct {
+	service  string
+	evidence []storage.Evidence
+	best     map[string]float64 // strongest evidence per kind
+	change   *changes.Change
+	peers    bool // its strongest evidence came from comparing with peers
+	score    float64
+}
+
+func (c *candidate) add(kind string, ev storage.Evidence) {
+	if ev.Strength <= 0 {
+		return
+	}
+	ev.Kind = kind
+	c.evidence = append(c.evidence, ev)
+	if ev.Strength > c.best[kind] {
+		c.best[kind] = ev.Strength
+	}
+}
+
+// Rank ranks the services by how well they explain the window.
+func Rank(in Input) []storage.Hypothesis {
+	cands := map[string]*candidate{}
+	get := func(s string) *candidate {
+		c := cands[s]
+		if c == nil {
+			c = &candidate{service: s, best: map[string]float64{}}
+			cands[s] = c
+		}
+		return c
+	}
+	var graph topology.Graph
+	if in.Trace != nil {
+		graph = in.Trace.Graph
+		fromTrace(in, get)
+	}
+	if in.Resources != nil {
+		fromResources(in, get)
+	}
+	if in.Changes != nil {
+		fromChanges(in, get)
+	}
+	explainAway(cands, in.Trace)
+	allowed := focus(graph, in.Focus)
+	var ranked []*candidate
+	for _, c := range cands {
+		if allowed != nil && !allowed[c.service] {
+			continue
+		}
+		c.score = combine(c)
+		if c.score >= MinScore {
+			ranked = append(ranked, c)
+		}
+	}
+	sort.Slice(ranked, func(i, j int) bool {
+		if ranked[i].score != ranked[j].score {
+			return ranked[i].score > ranked[j].score
+		}
+		return ranked[i].service < ranked[j].service
+	})
+	if len(ranked) > MaxHypotheses {
+		ranked = ranked[:MaxHypotheses]
+	}
+	marked := map[string]bool{}
+	for _, s := range in.Symptoms {
+		marked[s] = true
+	}
+	for _, c := range cands {
+		if combine(c) >= 0.3 {
+			marked[c.service] = true
+		}
+	}
+	out := make([]storage.Hypothesis, 0, len(ranked))
+	for _, c := range ranked {
+		out = append(out, hypothesis(c, graph, marked))
+	}
+	return out
+}
+
+// explainAway weakens a service's latency and errors by how strongly one
+// of the services it calls is itself at fault: a caller slowed or failed
+// by its callee looks like a fault of its own where the call is not
+// traced (a span with no child), and a symptom is never the cause.
+// Resources and changes stay: they are the caller's own.
+func explainAway(cands map[string]*candidate, trace *deptrace.Result) {
+	if trace == nil {
+		return
+	}
+	// own is how much a callee is at fault apart from its connection
+	// with the caller (that connection's gap is as much the caller's).
+	own := func(callee, caller string) float64 {
+		c := cands[callee]
+		if c == nil {
+			return 0
+		}
+		v := max(c.best[KindLatency], c.best[KindErrors], c.best[KindResource])
+		if f := trace.Finding(callee); f != nil {
+			v = max(v, f.GapWithout(caller))
+		}
+		return v
+	}
+	for s, c := range cands {
+		by, worst := "", 0.0
+		for _, e := range trace.Graph.Edges {
+			if e.Source != s || e.Target == s {
+				continue
+			}
+			if v := own(e.Target, s); v > worst || (v == worst && e.Target < by) {
+				by, worst = e.Target, v
+			}
+		}
+		if worst < 0.3 {
+			continue
+		}
+		f := 1 - 0.6*worst
+		c.best[KindLatency] *= f
+		c.best[KindErrors] *= f
+		for i := range c.evidence {
+			if k := c.evidence[i].Kind; k == KindLatency || k == KindErrors {
+				c.evidence[i].Strength *= f
+				c.evidence[i].Text += fmt.Sprintf(" (partly explained by %s, which it calls)", by)
+			}
+		}
+	}
+}
+
+// combine scores a candidate: its own evidence combined as independent
+// signs (noisy-or of the strongest of each kind), then a change shortly
+// before the onset, which explains a symptom but is no symptom itself: a
+// deploy of a healthy service scores at most 0.3.
+func combine(c *candidate) float64 {
+	miss := 1.0
+	for kind, s := range c.best {
+		if kind == KindChange {
+			continue
+		}
+		miss *= 1 - s
+	}
+	symptom := 1 - miss
+	change := c.best[KindChange]
+	score := symptom + (1-symptom)*change*(0.3+0.7*symptom)
+	if c.peers {
+		score *= 0.8
+	}
+	return score
+}
+
+// cause names what the evidence says happened to the candidate.
+func cause(c *candidate, graph topology.Graph) string {
+	if c.change != nil && c.best[KindChange] >= 0.3 && c.score-c.best[KindChange]*0.3 > 0.1 {
+		switch c.change.Type {
+		case "deploy", "rollback", "release":
+			return storage.CauseBadDeploy
+		}
+		return storage.CauseConfigChange
+	}
+	kind, best := "", 0.0
+	for k, s := range c.best {
+		if k != KindChange && (s > best || (s == best && k < kind)) {
+			kind, best = k, s
+		}
+	}
+	switch kind {
+	case KindResource:
+		return storage.CauseResourceSaturation
+	case KindTraffic:
+		return storage.CauseTrafficSurge
+	case KindGap:
+		return storage.CauseDependencyFailure
+	case KindErrors, KindLog:
+		if len(graph.Callers(c.service)) > 0 && isLeaf(graph, c.service) {
+			return storage.CauseDependencyFailure
+		}
+		return storage.CauseCodeError
+	case KindLatency:
+		if len(graph.Callers(c.service)) > 0 {
+			return storage.CauseDependencyFailure
+		}
+	}
+	return storage.CauseUnknown
+}
+
+func isLeaf(g topology.Graph, s string) bool {
+	for _, e := range g.Edges {
+		if e.Source == s && e.Target != s {
+			return false
+		}
+	}
+	return true
+}
+
+// focus is the focus service and everything it calls, directly or not;
+// nil when there is no focus.
+func focus(g topology.Graph, service string) map[string]bool {
+	if service == "" {
+		return nil
+	}
+	in := map[string]bool{service: true}
+	frontier := []string{service}
+	for len(frontier) > 0 {
+		var next []string
+		for _, f := range frontier {
+			for _, e := range g.Edges {
+				if e.Source == f && !in[e.Target] {
+					in[e.Target] = true
+					next = append(next, e.Target)
+				}
+			}
+		}
+		frontier = next
+	}
+	return in
+}
+
+var causeWords = map[string]string{
+	storage.CauseBadDeploy: "a bad deploy", storage.CauseConfigChange: "a configuration change",
+	storage.CauseResourceSaturation: "resource saturation", storage.CauseTrafficSurge: "a traffic surge",
+	storage.CauseDependencyFailure: "a failing or slow dependency", storage.CauseCodeError: "an error in its own code",
+	storage.CauseUnknown: "an unknown cause",
+}
+
+func hypothesis(c *candidate, graph topology.Graph, marked map[string]bool) storage.Hypothesis {
+	sort.SliceStable(c.evidence, func(i, j int) bool { return c.evidence[i].Strength > c.evidence[j].Strength })
+	h := storage.Hypothesis{Service: c.service, Cause: cause(c, graph), Evidence: c.evidence}
+	h.Confidence = math.Round(math.Min(c.score, 0.95)*100) / 100
+	if len(graph.Edges) > 0 {
+		h.Path = graph.PathTo(c.service, marked)
+		for _, u := range graph.Upstream(c.service) {
+			if marked[u] {
+				h.Affected = append(h.Affected, u)
+			}
+		}
+	}
+	h.Summary = Summarise(h)
+	return h
+}
+
+// Summarise writes a hypothesis' paragraph from its evidence: the cause,
+// the two strongest facts, the path and what it reaches.
+func Summarise(h storage.Hypothesis) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s.", h.Service, causeWords[h.Cause])
+	n := 0
+	for _, e := range h.Evidence {
+		if n == 3 {
+			break
+		}
+		b.WriteString(" " + strings.TrimSuffix(e.Text, ".") + ".")
+		n++
+	}
+	if len(h.Path) > 1 {
+		fmt.Fprintf(&b, " Path: %s.", strings.Join(h.Path, " → "))
+	}
+	if len(h.Affected) > 0 {
+		fmt.Fprintf(&b, " Reaches %s.", strings.Join(h.Affected, ", "))
+	}
+	return b.String()
+}

@@ -1,0 +1,372 @@
+// Package replay reads a root-cause benchmark packed in the Nezha layout
+// (one folder a day: faults.json, trace/HH_MM.csv.gz, log/HH_MM.csv.gz,
+// metric/<pod>_metric.csv.gz) and writes one fault's telemetry as OTLP
+// JSON lines, so that it enters Inquest through the same decoders and
+// pipeline as any OTLP export. Only the layout is known here: no service
+// names, no fault types.
+package replay
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Fault is one injected fault with its labelled root cause.
+type Fault struct {
+	Time    time.Time `json:"-"`
+	Raw     string    `json:"time"`
+	Pod     string    `json:"pod"`
+	Service string    `json:"service"`
+	Type    string    `json:"type"`
+	// Day is the folder the fault was read from.
+	Day string `json:"-"`
+}
+
+// Days lists the day folders under dir (dir itself when it holds a
+// faults.json).
+func Days(dir string) ([]string, error) {
+	if _, err := os.Stat(filepath.Join(dir, "faults.json")); err == nil {
+		return []string{dir}, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), "faults.json")); e.IsDir() && err == nil {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no faults.json in it or in its folders", dir)
+	}
+	return out, nil
+}
+
+// Faults reads a day's faults.json.
+func Faults(day string) ([]Fault, error) {
+	b, err := os.ReadFile(filepath.Join(day, "faults.json"))
+	if err != nil {
+		return nil, err
+	}
+	var fs []Fault
+	if err := json.Unmarshal(b, &fs); err != nil {
+		return nil, fmt.Errorf("%s/faults.json: %w", day, err)
+	}
+	for i := range fs {
+		t, err := time.Parse(time.RFC3339, fs[i].Raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s/faults.json: fault %d: %w", day, i, err)
+		}
+		fs[i].Time, fs[i].Day = t.UTC(), day
+	}
+	return fs, nil
+}
+
+// ServiceOf is a pod's service: its name without the two last parts that
+// Kubernetes adds (replica set hash and pod suffix).
+func ServiceOf(pod string) string {
+	parts := strings.Split(pod, "-")
+	if len(parts) <= 2 {
+		return pod
+	}
+	return strings.Join(parts[:len(parts)-2], "-")
+}
+
+// Window is what a case replays: metrics from Before before the fault,
+// traces and logs from Near before it, everything until After after it.
+type Window struct {
+	Before, Near, After time.Duration
+}
+
+// DefaultWindow replays the metrics of the 35 minutes before, the traces
+// and logs of the 2 minutes before (a case's files begin up to a minute and
+// a half before its fault), and everything of the 3 minutes after.
+var DefaultWindow = Window{Before: 35 * time.Minute, Near: 2 * time.Minute, After: 3 * time.Minute}
+
+// WriteCase writes the fault's traces, logs and metrics within the window
+// as OTLP JSON lines files in out, and returns their paths.
+func WriteCase(f Fault, w Window, out string) ([]string, error) {
+	from, to := f.Time.Add(-w.Before), f.Time.Add(w.After)
+	// Traces and logs are the case's own files, the minutes around the
+	// fault; earlier files of the day belong to earlier faults and are no
+	// baseline. Metrics cover the whole day, so their baseline is real.
+	near := f.Time.Add(-w.Near)
+	var files []string
+	for _, part := range []struct {
+		name  string
+		write func(Fault, time.Time, time.Time, *lineWriter) error
+	}{{"traces.jsonl", writeTraces}, {"logs.jsonl", writeLogs}, {"metrics.jsonl", writeMetrics}} {
+		from := from
+		if part.name != "metrics.jsonl" {
+			from = near
+		}
+		path := filepath.Join(out, part.name)
+		lw, err := newLineWriter(path)
+		if err != nil {
+			return nil, err
+		}
+		err = part.write(f, from, to, lw)
+		if cerr := lw.close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", part.name, err)
+		}
+		if lw.lines > 0 {
+			files = append(files, path)
+		}
+	}
+	return files, nil
+}
+
+// minuteFiles lists the day's files of a kind (trace, log) for the
+// minutes from..to, a minute either side (a file HH_MM starts before
+// HH:MM).
+func minuteFiles(day, kind string, from, to time.Time) []string {
+	var out []string
+	for t := from.Truncate(time.Minute).Add(-time.Minute); !t.After(to.Add(time.Minute)); t = t.Add(time.Minute) {
+		p := filepath.Join(day, kind, fmt.Sprintf("%02d_%02d.csv.gz", t.Hour(), t.Minute()))
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// readCSV calls row with each record of a gzipped CSV file, by header.
+func readCSV(path string, row func(get func(string) string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	r := csv.NewReader(gz)
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("%s: header: %w", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(h)] = i
+	}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return rec[i]
+			}
+			return ""
+		}
+		if err := row(get); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+}
+
+// lineWriter writes one OTLP JSON request per line.
+type lineWriter struct {
+	f     *os.File
+	w     *bufio.Writer
+	lines int
+}
+
+func newLineWriter(path string) (*lineWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &lineWriter{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+func (l *lineWriter) line(b []byte) error {
+	l.lines++
+	if _, err := l.w.Write(b); err != nil {
+		return err
+	}
+	return l.w.WriteByte('\n')
+}
+
+func (l *lineWriter) close() error {
+	return errors.Join(l.w.Flush(), l.f.Close())
+}
+
+// batch is how many records go in one request.
+const batch = 2000
+
+func resource(r pcommon.Resource, pod string) {
+	r.Attributes().PutStr("service.name", ServiceOf(pod))
+	r.Attributes().PutStr("k8s.pod.name", pod)
+}
+
+// writeTraces writes the spans that started in [from, to), each standing
+// for the 1 in SampleRate traces kept.
+func writeTraces(f Fault, from, to time.Time, lw *lineWriter) error {
+	td := ptrace.NewTraces()
+	byPod := map[string]ptrace.SpanSlice{}
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		b, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+		if err != nil {
+			return err
+		}
+		td, byPod, n = ptrace.NewTraces(), map[string]ptrace.SpanSlice{}, 0
+		return lw.line(b)
+	}
+	for _, path := range minuteFiles(f.Day, "trace", from, to) {
+		err := readCSV(path, func(get func(string) string) error {
+			start, err1 := strconv.ParseInt(get("StartTimeUnixNano"), 10, 64)
+			end, err2 := strconv.ParseInt(get("EndTimeUnixNano"), 10, 64)
+			if err1 != nil || err2 != nil || start < from.UnixNano() || start >= to.UnixNano() {
+				return nil
+			}
+			pod := get("PodName")
+			spans, ok := byPod[pod]
+			if !ok {
+				rs := td.ResourceSpans().AppendEmpty()
+				resource(rs.Resource(), pod)
+				spans = rs.ScopeSpans().AppendEmpty().Spans()
+				byPod[pod] = spans
+			}
+			s := spans.AppendEmpty()
+			var tid pcommon.TraceID
+			var sid, pid pcommon.SpanID
+			if !decodeHex(get("TraceID"), tid[:]) || !decodeHex(get("SpanID"), sid[:]) {
+				return nil
+			}
+			s.SetTraceID(tid)
+			s.SetSpanID(sid)
+			if p := get("ParentID"); p != "root" && p != "" && decodeHex(p, pid[:]) {
+				s.SetParentSpanID(pid)
+			}
+			s.SetName(get("OperationName"))
+			s.SetStartTimestamp(pcommon.Timestamp(start))
+			s.SetEndTimestamp(pcommon.Timestamp(end))
+			s.Attributes().PutDouble("sample_rate", SampleRate)
+			if n++; n >= batch {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return flush()
+}
+
+// SampleRate is the layout's trace sampling: one trace in four is kept.
+const SampleRate = 4
+
+// decodeHex fills dst from a hex string, left-padded with zeros.
+func decodeHex(s string, dst []byte) bool {
+	if len(s) > 2*len(dst) || len(s)%2 == 1 {
+		s = "0" + s
+	}
+	if len(s) > 2*len(dst) {
+		return false
+	}
+	b, err := hex.DecodeString(strings.Repeat("0", 2*len(dst)-len(s)) + s)
+	if err != nil {
+		return false
+	}
+	copy(dst, b)
+	return true
+}
+
+// writeLogs writes the log lines of [from, to). The layout has no level:
+// one is read from the words of the line.
+func writeLogs(f Fault, from, to time.Time, lw *lineWriter) error {
+	ld := plog.NewLogs()
+	byPod := map[string]plog.LogRecordSlice{}
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		b, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+		if err != nil {
+			return err
+		}
+		ld, byPod, n = plog.NewLogs(), map[string]plog.LogRecordSlice{}, 0
+		return lw.line(b)
+	}
+	for _, path := range minuteFiles(f.Day, "log", from, to) {
+		err := readCSV(path, func(get func(string) string) error {
+			ts, err := strconv.ParseInt(get("TimeUnixNano"), 10, 64)
+			if err != nil || ts < from.UnixNano() || ts >= to.UnixNano() {
+				return nil
+			}
+			pod := get("PodName")
+			recs, ok := byPod[pod]
+			if !ok {
+				rl := ld.ResourceLogs().AppendEmpty()
+				resource(rl.Resource(), pod)
+				recs = rl.ScopeLogs().AppendEmpty().LogRecords()
+				byPod[pod] = recs
+			}
+			r := recs.AppendEmpty()
+			r.SetTimestamp(pcommon.Timestamp(ts))
+			body := get("Log")
+			r.Body().SetStr(body)
+			r.SetSeverityText(level(body))
+			var tid pcommon.TraceID
+			var sid pcommon.SpanID
+			if t := get("TraceID"); t != "" && decodeHex(t, tid[:]) {
+				r.SetTraceID(tid)
+			}
+			if s := get("SpanID"); s != "" && decodeHex(s, sid[:]) {
+				r.SetSpanID(sid)
+			}
+			if n++; n >= batch {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return flush()
+}
+
+func level(line string) string {
+	l := strings.ToLower(line)
+	switch {
+	case strings.Contains(l, "error") || strings.Contains(l, "exception") || strings.Contains(l, "fail") || strings.Contains(l, "fatal"):
+		return "ERROR"
+	case strings.Contains(l, "warn"):
+		return "WARN"
+	}
+	return "INFO"
+}

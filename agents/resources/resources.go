@@ -1,0 +1,252 @@
+// Package resources reads the metrics that say how a service's resources
+// fared — CPU, memory, network, disk — and, where traces are missing, its
+// latency and errors as metrics report them: for each service and kind,
+// how far the window's peak lies above the baseline. It knows metrics only
+// by the words in their names (OpenTelemetry's container.cpu.utilization,
+// Prometheus' process_resident_memory_bytes, ...) and services by their
+// job or service label, so it works on any system.
+package resources
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inquest/inquest/agents/signals"
+	"github.com/inquest/inquest/storage"
+)
+
+// Kinds of metric.
+const (
+	CPU     = "cpu"
+	Memory  = "memory"
+	Network = "network"
+	Disk    = "disk"
+	Latency = "latency"
+	Errors  = "errors"
+)
+
+// Saturation tells whether a kind is a resource that runs out. Network
+// bytes are not: they follow traffic, and rise and fall with it.
+func Saturation(kind string) bool {
+	return kind == CPU || kind == Memory || kind == Disk
+}
+
+// Kind classifies a metric by its name; "" when it is none of the kinds.
+// Host-wide figures (node, system, machine) are left out: they do not say
+// which service.
+func Kind(name string) string {
+	n := strings.ToLower(name)
+	for _, host := range []string{"node", "system.", "system_", "machine", "host"} {
+		if strings.Contains(n, host) {
+			return ""
+		}
+	}
+	switch {
+	case strings.Contains(n, "cpu"):
+		return CPU
+	case strings.Contains(n, "mem") || strings.Contains(n, "heap") || strings.Contains(n, "rss"):
+		return Memory
+	case strings.Contains(n, "network") || strings.Contains(n, "net.") || strings.Contains(n, "net_"):
+		return Network
+	case strings.Contains(n, "disk") || strings.Contains(n, "filesystem"):
+		return Disk
+	case strings.Contains(n, "latency") || strings.Contains(n, "duration"):
+		return Latency
+	case strings.Contains(n, "error") || strings.Contains(n, "fail") || strings.Contains(n, "success"):
+		return Errors
+	}
+	return ""
+}
+
+// falls tells whether the metric is bad when it falls (a success ratio).
+func falls(name string) bool { return strings.Contains(strings.ToLower(name), "success") }
+
+// Source is what the reader reads.
+type Source interface {
+	MetricNames(ctx context.Context, tenant string, r storage.TimeRange) ([]string, error)
+	MetricSeries(ctx context.Context, q storage.MetricQuery) ([]storage.MetricSeries, error)
+}
+
+// Input is the window to explain and the one it is compared with.
+type Input struct {
+	Tenant           string
+	Window, Baseline storage.TimeRange
+}
+
+// Finding is one metric of one service that moved.
+type Finding struct {
+	Service, Metric, Kind string
+	// Series names the series (its labels) whose move was largest.
+	Series string
+	// Before is the baseline's median, Now the window's extreme.
+	Before, Now float64
+	Z, Strength float64
+	Query       storage.MetricQuery
+}
+
+// Result lists the findings, strongest first.
+type Result struct {
+	Findings []Finding
+	// Services that have metrics of any kind here.
+	Services map[string]bool
+	// Kinds seen at all (cpu, memory, ...).
+	Kinds map[string]bool
+}
+
+// Best is the service's strongest finding among kinds (any when none
+// given), or nil.
+func (r *Result) Best(service string, kinds ...string) *Finding {
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if f.Service != service {
+			continue
+		}
+		if len(kinds) == 0 {
+			return f
+		}
+		for _, k := range kinds {
+			if f.Kind == k {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// maxNames bounds the metrics read per investigation.
+const maxNames = 60
+
+// Read scores every metric of a kind, per service.
+func Read(ctx context.Context, src Source, in Input) (*Result, error) {
+	full := storage.TimeRange{Start: in.Baseline.Start, End: in.Window.End}
+	names, err := src.MetricNames(ctx, in.Tenant, full)
+	if err != nil {
+		return nil, fmt.Errorf("metric names: %w", err)
+	}
+	res := &Result{Services: map[string]bool{}, Kinds: map[string]bool{}}
+	step := stepFor(in.Window)
+	read := 0
+	best := map[[2]string]Finding{}
+	for _, name := range names {
+		kind := Kind(name)
+		if kind == "" {
+			continue
+		}
+		if read++; read > maxNames {
+			break
+		}
+		q := storage.MetricQuery{Tenant: in.Tenant, Name: name, Range: full, Step: step, Func: storage.FuncAvg, Limit: storage.DefaultSeriesLimit}
+		series, err := src.MetricSeries(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", name, err)
+		}
+		if len(series) > 0 && series[0].Type == storage.MetricCounter {
+			q.Func = storage.FuncRate
+			if series, err = src.MetricSeries(ctx, q); err != nil {
+				return nil, fmt.Errorf("metric %s: %w", name, err)
+			}
+		}
+		res.Kinds[kind] = true
+		for _, s := range series {
+			svc := ServiceOf(s.Labels)
+			if svc == "" {
+				continue
+			}
+			res.Services[svc] = true
+			f, ok := score(s, in, falls(name))
+			if !ok {
+				continue
+			}
+			f.Service, f.Metric, f.Kind = svc, name, kind
+			f.Query = q
+			f.Query.Matchers = []storage.LabelMatcher{{Name: serviceLabel(s.Labels), Op: storage.MatchEq, Value: svc}}
+			key := [2]string{svc, kind}
+			if old, ok := best[key]; !ok || f.Z > old.Z {
+				best[key] = f
+			}
+		}
+	}
+	for _, f := range best {
+		res.Findings = append(res.Findings, f)
+	}
+	sort.Slice(res.Findings, func(i, j int) bool {
+		a, b := res.Findings[i], res.Findings[j]
+		if a.Strength != b.Strength {
+			return a.Strength > b.Strength
+		}
+		if a.Z != b.Z {
+			return a.Z > b.Z
+		}
+		return a.Service+a.Kind < b.Service+b.Kind
+	})
+	return res, nil
+}
+
+// score compares the window's extreme with the baseline's spread.
+func score(s storage.MetricSeries, in Input, falls bool) (Finding, bool) {
+	var before, now []float64
+	for _, p := range s.Points {
+		switch {
+		case p.TimeUnixNano >= in.Baseline.Start && p.TimeUnixNano < in.Baseline.End:
+			before = append(before, p.Value)
+		case p.TimeUnixNano >= in.Window.Start && p.TimeUnixNano < in.Window.End:
+			now = append(now, p.Value)
+		}
+	}
+	if len(before) < 3 || len(now) == 0 {
+		return Finding{}, false
+	}
+	sign := 1.0
+	if falls {
+		sign = -1
+	}
+	peak := now[0]
+	for _, v := range now {
+		if v*sign > peak*sign {
+			peak = v
+		}
+	}
+	flipped := make([]float64, len(before))
+	for i, v := range before {
+		flipped[i] = v * sign
+	}
+	z := signals.RobustZ(peak*sign, flipped, 0.05, 1e-9)
+	return Finding{Series: labelText(s.Labels), Before: signals.Median(before), Now: peak, Z: z, Strength: signals.Z(z)}, true
+}
+
+// ServiceOf is the service a series belongs to, from its labels.
+func ServiceOf(l storage.Attrs) string {
+	if k := serviceLabel(l); k != "" {
+		v, _ := l.Get(k)
+		return v
+	}
+	return ""
+}
+
+func serviceLabel(l storage.Attrs) string {
+	for _, k := range []string{"job", "service", "service.name", "service_name"} {
+		if v, ok := l.Get(k); ok && v != "" {
+			return k
+		}
+	}
+	return ""
+}
+
+// stepFor makes about six steps of the window, between 10 s and a minute.
+func stepFor(w storage.TimeRange) time.Duration {
+	step := time.Duration(w.End-w.Start) / 6
+	return min(max(step, 10*time.Second), time.Minute).Truncate(time.Second)
+}
+
+// labelText writes labels as {k="v", ...}.
+func labelText(l storage.Attrs) string {
+	parts := make([]string, len(l.Keys))
+	for i, k := range l.Keys {
+		parts[i] = k + "=" + strconv.Quote(l.Values[i])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
