@@ -214,7 +214,7 @@ func score(s storage.MetricSeries, in Input, falls bool) (Finding, bool) {
 	for i, v := range before {
 		flipped[i] = v * sign
 	}
-	z := signals.RobustZ(peak*sign, flipped, 0.05, 1e-9)
+	z := signals.RobustZ(peak*sign, flipped, 0.02, 1e-9)
 	return Finding{Series: labelText(s.Labels), Before: signals.Median(before), Now: peak, Z: z, Strength: signals.Z(z)}, true
 }
 
