@@ -68,10 +68,15 @@ type Config struct {
 	// DetectionAdaptAfter is how long a series may stay at a new level
 	// before that level becomes its normal (acceptNewNormal does it at
 	// once); until then its anomaly, and its incident, stay open.
-	DetectionAdaptAfter   time.Duration `koanf:"detection-adapt-after"`
-	NotifyWebhookURL      string        `koanf:"notify-webhook-url"`
-	NotifySlackWebhookURL string        `koanf:"notify-slack-webhook-url"`
-	PublicURL             string        `koanf:"public-url"`
+	DetectionAdaptAfter time.Duration `koanf:"detection-adapt-after"`
+	// InvestigationWorkers run investigations at once in each process;
+	// InvestigateIncidents starts one when an incident opens or gains
+	// services (where detection runs).
+	InvestigationWorkers  int    `koanf:"investigation-workers"`
+	InvestigateIncidents  bool   `koanf:"investigate-incidents"`
+	NotifyWebhookURL      string `koanf:"notify-webhook-url"`
+	NotifySlackWebhookURL string `koanf:"notify-slack-webhook-url"`
+	PublicURL             string `koanf:"public-url"`
 
 	QueryCache     bool   `koanf:"query-cache"`
 	QueryCacheSize int    `koanf:"query-cache-size"`
@@ -162,6 +167,8 @@ func Default() Config {
 		DetectionMaxSeries:        10_000,
 		DetectionResolveAfter:     5 * time.Minute,
 		DetectionAdaptAfter:       2 * time.Hour,
+		InvestigationWorkers:      2,
+		InvestigateIncidents:      true,
 		KafkaTopic:                "raw-telemetry",
 		KafkaGroup:                "inquest-writers",
 		KafkaCompression:          "zstd",
@@ -241,6 +248,9 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Sprintf("kafka-compression %q: want zstd, lz4, snappy, gzip or none", c.KafkaCompression))
 	}
+	if c.InvestigationWorkers < 1 {
+		return fmt.Errorf("investigation-workers must be at least 1")
+	}
 	if c.DetectionAdaptAfter < 0 {
 		errs = append(errs, "detection-adapt-after must not be negative (0 never adapts)")
 	}
@@ -306,6 +316,8 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("detection-resolution", d.DetectionResolution, "step of the watched series")
 	fs.Int("detection-max-series", d.DetectionMaxSeries, "series watched per tenant; more are counted in inquest_detection_unwatched_total")
 	fs.Duration("detection-resolve-after", d.DetectionResolveAfter, "an incident resolves when its series have been back inside their bands this long")
+	fs.Int("investigation-workers", d.InvestigationWorkers, "investigations each process runs at once (more wait, up to 64, then are refused)")
+	fs.Bool("investigate-incidents", d.InvestigateIncidents, "investigate each incident by itself when it opens or gains services")
 	fs.Duration("detection-adapt-after", d.DetectionAdaptAfter, "a series that stays at a new level this long takes it as its normal (its anomaly ends); 0 never adapts, acceptNewNormal adapts at once")
 	fs.String("notify-webhook-url", "", "POST incident changes as JSON to this URL")
 	fs.String("notify-slack-webhook-url", "", "post incident changes to this Slack incoming webhook (Block Kit)")

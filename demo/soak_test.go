@@ -3,6 +3,7 @@ package demo_test
 import (
 	"context"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/demo"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
@@ -274,4 +276,48 @@ func TestFaultHeld(t *testing.T) {
 		got[f.Field] = f.Values[0].Value
 	}
 	assert.Equal(t, map[string]string{"attr.payment_provider": "stripe_v3", "attr.version": "2.3.1"}, got, "%+v", top.Fields)
+}
+
+// TestFaultInvestigated: the investigation of the bad deploy's incident,
+// over what the shop sent, names payment's deploy first, with BubbleUp's
+// provider and version, the deploy and the path from the front door.
+func TestFaultInvestigated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays 25 minutes of the demo")
+	}
+	s := newSoak(t, 20*time.Minute)
+	s.run(20*time.Minute, nil)
+	var in storage.Incident
+	s.run(3*time.Minute, func() {
+		if ins := s.incidents(); len(ins) > 0 && len(in.Services) < 3 {
+			in = ins[0]
+		}
+	})
+	require.GreaterOrEqual(t, len(in.Services), 3, "the incident reached payment, checkout and frontend: %+v", in.Services)
+	runner := investigate.New(investigate.DefaultConfig(), investigate.Deps{Source: s.store, Store: s.store, Incidents: s.store}, nil, nil)
+	runner.SetClock(func() time.Time { return s.clock })
+	inv := runner.New("default", "incident", storage.InvestigationScope{
+		Range: storage.TimeRange{Start: in.OpenedNano - int64(time.Minute), End: s.clock.UnixNano()}})
+	inv.IncidentID, inv.Services = in.ID, in.Services
+	runner.Run(context.Background(), &inv)
+	require.Equal(t, storage.InvestigationDone, inv.Status, inv.Error)
+	require.NotEmpty(t, inv.Hypotheses, inv.Summary)
+	top := inv.Hypotheses[0]
+	for i, h := range inv.Hypotheses {
+		t.Logf("#%d %s %s %.2f: %s", i+1, h.Service, h.Cause, h.Confidence, h.Summary)
+	}
+	assert.Equal(t, "payment", top.Service)
+	assert.Equal(t, storage.CauseBadDeploy, top.Cause)
+	var texts []string
+	for _, e := range top.Evidence {
+		texts = append(texts, e.Kind+": "+e.Text)
+		assert.NotNil(t, e.Query, "evidence %q names its query", e.Text)
+	}
+	joined := strings.Join(texts, "\n")
+	assert.Contains(t, joined, "payment_provider=stripe_v3")
+	assert.Contains(t, joined, "version=2.3.1")
+	assert.Contains(t, joined, "change: payment: deploy 2.3.1 (was 2.3.0)")
+	assert.Equal(t, []string{"frontend", "checkout", "payment"}, top.Path)
+	assert.Contains(t, top.Affected, "checkout")
+	assert.Contains(t, inv.Summary, "payment: a bad deploy")
 }

@@ -166,10 +166,34 @@ type ComplexityRoot struct {
 		PageInfo func(childComplexity int) int
 	}
 
+	Evidence struct {
+		Kind     func(childComplexity int) int
+		Query    func(childComplexity int) int
+		Strength func(childComplexity int) int
+		Text     func(childComplexity int) int
+	}
+
+	EvidenceQuery struct {
+		Field     func(childComplexity int) int
+		Variables func(childComplexity int) int
+	}
+
+	Hypothesis struct {
+		Affected   func(childComplexity int) int
+		Cause      func(childComplexity int) int
+		Confidence func(childComplexity int) int
+		Evidence   func(childComplexity int) int
+		Path       func(childComplexity int) int
+		Rank       func(childComplexity int) int
+		Service    func(childComplexity int) int
+		Summary    func(childComplexity int) int
+	}
+
 	Incident struct {
 		AcknowledgedBy func(childComplexity int) int
 		Anomalies      func(childComplexity int) int
 		ID             func(childComplexity int) int
+		Investigation  func(childComplexity int) int
 		OpenedAt       func(childComplexity int) int
 		ResolvedAt     func(childComplexity int) int
 		Services       func(childComplexity int) int
@@ -185,6 +209,46 @@ type ComplexityRoot struct {
 		Kind  func(childComplexity int) int
 		Text  func(childComplexity int) int
 		Time  func(childComplexity int) int
+	}
+
+	Investigation struct {
+		BaselineFrom func(childComplexity int) int
+		BaselineTo   func(childComplexity int) int
+		Error        func(childComplexity int) int
+		FinishedAt   func(childComplexity int) int
+		From         func(childComplexity int) int
+		Hypotheses   func(childComplexity int) int
+		ID           func(childComplexity int) int
+		IncidentID   func(childComplexity int) int
+		Missing      func(childComplexity int) int
+		Progress     func(childComplexity int) int
+		Service      func(childComplexity int) int
+		Similar      func(childComplexity int) int
+		StartedAt    func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Steps        func(childComplexity int) int
+		Summary      func(childComplexity int) int
+		To           func(childComplexity int) int
+		Trigger      func(childComplexity int) int
+	}
+
+	InvestigationProgress struct {
+		InvestigationID func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		Seq             func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Step            func(childComplexity int) int
+		Text            func(childComplexity int) int
+		Time            func(childComplexity int) int
+	}
+
+	InvestigationStep struct {
+		Error      func(childComplexity int) int
+		Findings   func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		Name       func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+		Status     func(childComplexity int) int
 	}
 
 	MetricPoint struct {
@@ -207,10 +271,12 @@ type ComplexityRoot struct {
 		CreateRule          func(childComplexity int, input model.RuleInput) int
 		DeleteRule          func(childComplexity int, id string) int
 		MergeIncidents      func(childComplexity int, into string, others []string) int
+		RecordChange        func(childComplexity int, input model.ChangeInput) int
 		ReopenIncident      func(childComplexity int, id string) int
 		ReplayDeadLetter    func(childComplexity int, id string) int
 		ResolveIncident     func(childComplexity int, id string) int
 		RevokeAPIKey        func(childComplexity int, id string) int
+		StartInvestigation  func(childComplexity int, input model.InvestigationInput) int
 	}
 
 	PageInfo struct {
@@ -219,22 +285,24 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys      func(childComplexity int) int
-		Aggregate    func(childComplexity int, input model.AggregateInput) int
-		Anomalies    func(childComplexity int, filter model.AnomalyFilter) int
-		AuditLog     func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
-		BubbleUp     func(childComplexity int, input model.BubbleUpInput) int
-		DeadLetters  func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
-		Events       func(childComplexity int, rangeArg model.TimeRangeInput, filters []*model.FilterInput, first *int, after *string) int
-		Incident     func(childComplexity int, id string) int
-		Incidents    func(childComplexity int, rangeArg model.TimeRangeInput, status *model.IncidentStatus) int
-		MetricNames  func(childComplexity int, rangeArg model.TimeRangeInput) int
-		MetricSeries func(childComplexity int, input model.MetricQueryInput, promql *string) int
-		Rules        func(childComplexity int) int
-		ServiceMap   func(childComplexity int, rangeArg model.TimeRangeInput) int
-		Services     func(childComplexity int, rangeArg model.TimeRangeInput) int
-		Trace        func(childComplexity int, id string) int
-		Usage        func(childComplexity int, rangeArg model.TimeRangeInput) int
+		APIKeys        func(childComplexity int) int
+		Aggregate      func(childComplexity int, input model.AggregateInput) int
+		Anomalies      func(childComplexity int, filter model.AnomalyFilter) int
+		AuditLog       func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
+		BubbleUp       func(childComplexity int, input model.BubbleUpInput) int
+		DeadLetters    func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
+		Events         func(childComplexity int, rangeArg model.TimeRangeInput, filters []*model.FilterInput, first *int, after *string) int
+		Incident       func(childComplexity int, id string) int
+		Incidents      func(childComplexity int, rangeArg model.TimeRangeInput, status *model.IncidentStatus) int
+		Investigation  func(childComplexity int, id string) int
+		Investigations func(childComplexity int, rangeArg model.TimeRangeInput, incidentID *string) int
+		MetricNames    func(childComplexity int, rangeArg model.TimeRangeInput) int
+		MetricSeries   func(childComplexity int, input model.MetricQueryInput, promql *string) int
+		Rules          func(childComplexity int) int
+		ServiceMap     func(childComplexity int, rangeArg model.TimeRangeInput) int
+		Services       func(childComplexity int, rangeArg model.TimeRangeInput) int
+		Trace          func(childComplexity int, id string) int
+		Usage          func(childComplexity int, rangeArg model.TimeRangeInput) int
 	}
 
 	ReplayResult struct {
@@ -284,10 +352,19 @@ type ComplexityRoot struct {
 		SpanCount   func(childComplexity int) int
 	}
 
+	SimilarInvestigation struct {
+		ID         func(childComplexity int) int
+		IncidentID func(childComplexity int) int
+		Resolution func(childComplexity int) int
+		Score      func(childComplexity int) int
+		Summary    func(childComplexity int) int
+	}
+
 	Subscription struct {
-		AnomalyDetected func(childComplexity int) int
-		IncidentUpdated func(childComplexity int) int
-		Tail            func(childComplexity int, filters []*model.FilterInput) int
+		AnomalyDetected       func(childComplexity int) int
+		IncidentUpdated       func(childComplexity int) int
+		InvestigationProgress func(childComplexity int, id string) int
+		Tail                  func(childComplexity int, filters []*model.FilterInput) int
 	}
 
 	Trace struct {
@@ -319,6 +396,8 @@ type ComplexityRoot struct {
 
 type IncidentResolver interface {
 	Anomalies(ctx context.Context, obj *model.Incident) ([]*model.Anomaly, error)
+
+	Investigation(ctx context.Context, obj *model.Incident) (*model.Investigation, error)
 }
 type MutationResolver interface {
 	CreateRule(ctx context.Context, input model.RuleInput) (*model.Rule, error)
@@ -331,6 +410,8 @@ type MutationResolver interface {
 	CreateAPIKey(ctx context.Context, name string, role model.Role) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (*model.APIKey, error)
 	ReplayDeadLetter(ctx context.Context, id string) (*model.ReplayResult, error)
+	StartInvestigation(ctx context.Context, input model.InvestigationInput) (*model.Investigation, error)
+	RecordChange(ctx context.Context, input model.ChangeInput) (*model.Event, error)
 }
 type QueryResolver interface {
 	BubbleUp(ctx context.Context, input model.BubbleUpInput) (*model.BubbleUp, error)
@@ -347,6 +428,8 @@ type QueryResolver interface {
 	Incident(ctx context.Context, id string) (*model.Incident, error)
 	Rules(ctx context.Context) ([]*model.Rule, error)
 	DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.DeadLetter, error)
+	Investigation(ctx context.Context, id string) (*model.Investigation, error)
+	Investigations(ctx context.Context, rangeArg model.TimeRangeInput, incidentID *string) ([]*model.Investigation, error)
 	MetricSeries(ctx context.Context, input model.MetricQueryInput, promql *string) ([]*model.MetricSeries, error)
 	MetricNames(ctx context.Context, rangeArg model.TimeRangeInput) ([]string, error)
 }
@@ -354,6 +437,7 @@ type SubscriptionResolver interface {
 	Tail(ctx context.Context, filters []*model.FilterInput) (<-chan *model.Event, error)
 	AnomalyDetected(ctx context.Context) (<-chan *model.Anomaly, error)
 	IncidentUpdated(ctx context.Context) (<-chan *model.Incident, error)
+	InvestigationProgress(ctx context.Context, id string) (<-chan *model.InvestigationProgress, error)
 }
 
 type executableSchema graphql.ExecutableSchemaState[ResolverRoot, DirectiveRoot, ComplexityRoot]
@@ -888,6 +972,93 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventConnection.PageInfo(childComplexity), true
 
+	case "Evidence.kind":
+		if e.ComplexityRoot.Evidence.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Kind(childComplexity), true
+	case "Evidence.query":
+		if e.ComplexityRoot.Evidence.Query == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Query(childComplexity), true
+	case "Evidence.strength":
+		if e.ComplexityRoot.Evidence.Strength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Strength(childComplexity), true
+	case "Evidence.text":
+		if e.ComplexityRoot.Evidence.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Text(childComplexity), true
+
+	case "EvidenceQuery.field":
+		if e.ComplexityRoot.EvidenceQuery.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceQuery.Field(childComplexity), true
+	case "EvidenceQuery.variables":
+		if e.ComplexityRoot.EvidenceQuery.Variables == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceQuery.Variables(childComplexity), true
+
+	case "Hypothesis.affected":
+		if e.ComplexityRoot.Hypothesis.Affected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hypothesis.Affected(childComplexity), true
+	case "Hypothesis.cause":
+		if e.ComplexityRoot.Hypothesis.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hypothesis.Cause(childComplexity), true
+	case "Hypothesis.confidence":
+		if e.ComplexityRoot.Hypothesis.Confidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hypothesis.Confidence(childComplexity), true
+	case "Hypothesis.evidence":
+		if e.ComplexityRoot.Hypothesis.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hypothesis.Evidence(childComplexity), true
+	case "Hypothesis.path":
+		if e.ComplexityRoot.Hypothesis.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hypothesis.Path(childComplexity), true
+	case "Hypothesis.rank":
+		if e.ComplexityRoot.Hypothesis.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hypothesis.Rank(childComplexity), true
+	case "Hypothesis.service":
+		if e.ComplexityRoot.Hypothesis.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hypothesis.Service(childComplexity), true
+	case "Hypothesis.summary":
+		if e.ComplexityRoot.Hypothesis.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hypothesis.Summary(childComplexity), true
+
 	case "Incident.acknowledgedBy":
 		if e.ComplexityRoot.Incident.AcknowledgedBy == nil {
 			break
@@ -906,6 +1077,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Incident.ID(childComplexity), true
+	case "Incident.investigation":
+		if e.ComplexityRoot.Incident.Investigation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Investigation(childComplexity), true
 	case "Incident.openedAt":
 		if e.ComplexityRoot.Incident.OpenedAt == nil {
 			break
@@ -979,6 +1156,195 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IncidentEvent.Time(childComplexity), true
+
+	case "Investigation.baselineFrom":
+		if e.ComplexityRoot.Investigation.BaselineFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.BaselineFrom(childComplexity), true
+	case "Investigation.baselineTo":
+		if e.ComplexityRoot.Investigation.BaselineTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.BaselineTo(childComplexity), true
+	case "Investigation.error":
+		if e.ComplexityRoot.Investigation.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Error(childComplexity), true
+	case "Investigation.finishedAt":
+		if e.ComplexityRoot.Investigation.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.FinishedAt(childComplexity), true
+	case "Investigation.from":
+		if e.ComplexityRoot.Investigation.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.From(childComplexity), true
+	case "Investigation.hypotheses":
+		if e.ComplexityRoot.Investigation.Hypotheses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Hypotheses(childComplexity), true
+	case "Investigation.id":
+		if e.ComplexityRoot.Investigation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.ID(childComplexity), true
+	case "Investigation.incidentId":
+		if e.ComplexityRoot.Investigation.IncidentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.IncidentID(childComplexity), true
+	case "Investigation.missing":
+		if e.ComplexityRoot.Investigation.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Missing(childComplexity), true
+	case "Investigation.progress":
+		if e.ComplexityRoot.Investigation.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Progress(childComplexity), true
+	case "Investigation.service":
+		if e.ComplexityRoot.Investigation.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Service(childComplexity), true
+	case "Investigation.similar":
+		if e.ComplexityRoot.Investigation.Similar == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Similar(childComplexity), true
+	case "Investigation.startedAt":
+		if e.ComplexityRoot.Investigation.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.StartedAt(childComplexity), true
+	case "Investigation.status":
+		if e.ComplexityRoot.Investigation.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Status(childComplexity), true
+	case "Investigation.steps":
+		if e.ComplexityRoot.Investigation.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Steps(childComplexity), true
+	case "Investigation.summary":
+		if e.ComplexityRoot.Investigation.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Summary(childComplexity), true
+	case "Investigation.to":
+		if e.ComplexityRoot.Investigation.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.To(childComplexity), true
+	case "Investigation.trigger":
+		if e.ComplexityRoot.Investigation.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Trigger(childComplexity), true
+
+	case "InvestigationProgress.investigationId":
+		if e.ComplexityRoot.InvestigationProgress.InvestigationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationProgress.InvestigationID(childComplexity), true
+	case "InvestigationProgress.kind":
+		if e.ComplexityRoot.InvestigationProgress.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationProgress.Kind(childComplexity), true
+	case "InvestigationProgress.seq":
+		if e.ComplexityRoot.InvestigationProgress.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationProgress.Seq(childComplexity), true
+	case "InvestigationProgress.status":
+		if e.ComplexityRoot.InvestigationProgress.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationProgress.Status(childComplexity), true
+	case "InvestigationProgress.step":
+		if e.ComplexityRoot.InvestigationProgress.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationProgress.Step(childComplexity), true
+	case "InvestigationProgress.text":
+		if e.ComplexityRoot.InvestigationProgress.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationProgress.Text(childComplexity), true
+	case "InvestigationProgress.time":
+		if e.ComplexityRoot.InvestigationProgress.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationProgress.Time(childComplexity), true
+
+	case "InvestigationStep.error":
+		if e.ComplexityRoot.InvestigationStep.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationStep.Error(childComplexity), true
+	case "InvestigationStep.findings":
+		if e.ComplexityRoot.InvestigationStep.Findings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationStep.Findings(childComplexity), true
+	case "InvestigationStep.finishedAt":
+		if e.ComplexityRoot.InvestigationStep.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationStep.FinishedAt(childComplexity), true
+	case "InvestigationStep.name":
+		if e.ComplexityRoot.InvestigationStep.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationStep.Name(childComplexity), true
+	case "InvestigationStep.startedAt":
+		if e.ComplexityRoot.InvestigationStep.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationStep.StartedAt(childComplexity), true
+	case "InvestigationStep.status":
+		if e.ComplexityRoot.InvestigationStep.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvestigationStep.Status(childComplexity), true
 
 	case "MetricPoint.time":
 		if e.ComplexityRoot.MetricPoint.Time == nil {
@@ -1090,6 +1456,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MergeIncidents(childComplexity, args["into"].(string), args["others"].([]string)), true
+	case "Mutation.recordChange":
+		if e.ComplexityRoot.Mutation.RecordChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordChange(childComplexity, args["input"].(model.ChangeInput)), true
 	case "Mutation.reopenIncident":
 		if e.ComplexityRoot.Mutation.ReopenIncident == nil {
 			break
@@ -1134,6 +1511,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(string)), true
+	case "Mutation.startInvestigation":
+		if e.ComplexityRoot.Mutation.StartInvestigation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startInvestigation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartInvestigation(childComplexity, args["input"].(model.InvestigationInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1243,6 +1631,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Incidents(childComplexity, args["range"].(model.TimeRangeInput), args["status"].(*model.IncidentStatus)), true
 
+	case "Query.investigation":
+		if e.ComplexityRoot.Query.Investigation == nil {
+			break
+		}
+
+		args, err := ec.field_Query_investigation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Investigation(childComplexity, args["id"].(string)), true
+	case "Query.investigations":
+		if e.ComplexityRoot.Query.Investigations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_investigations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Investigations(childComplexity, args["range"].(model.TimeRangeInput), args["incidentId"].(*string)), true
 	case "Query.metricNames":
 		if e.ComplexityRoot.Query.MetricNames == nil {
 			break
@@ -1513,6 +1923,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceSummary.SpanCount(childComplexity), true
 
+	case "SimilarInvestigation.id":
+		if e.ComplexityRoot.SimilarInvestigation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SimilarInvestigation.ID(childComplexity), true
+	case "SimilarInvestigation.incidentId":
+		if e.ComplexityRoot.SimilarInvestigation.IncidentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SimilarInvestigation.IncidentID(childComplexity), true
+	case "SimilarInvestigation.resolution":
+		if e.ComplexityRoot.SimilarInvestigation.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SimilarInvestigation.Resolution(childComplexity), true
+	case "SimilarInvestigation.score":
+		if e.ComplexityRoot.SimilarInvestigation.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SimilarInvestigation.Score(childComplexity), true
+	case "SimilarInvestigation.summary":
+		if e.ComplexityRoot.SimilarInvestigation.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SimilarInvestigation.Summary(childComplexity), true
+
 	case "Subscription.anomalyDetected":
 		if e.ComplexityRoot.Subscription.AnomalyDetected == nil {
 			break
@@ -1525,6 +1966,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.IncidentUpdated(childComplexity), true
+	case "Subscription.investigationProgress":
+		if e.ComplexityRoot.Subscription.InvestigationProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_investigationProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.InvestigationProgress(childComplexity, args["id"].(string)), true
 	case "Subscription.tail":
 		if e.ComplexityRoot.Subscription.Tail == nil {
 			break
@@ -1654,8 +2106,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAggregationInput,
 		ec.unmarshalInputAnomalyFilter,
 		ec.unmarshalInputBubbleUpInput,
+		ec.unmarshalInputChangeInput,
 		ec.unmarshalInputFilterInput,
 		ec.unmarshalInputHavingInput,
+		ec.unmarshalInputInvestigationInput,
 		ec.unmarshalInputLabelMatcherInput,
 		ec.unmarshalInputMetricQueryInput,
 		ec.unmarshalInputOrderInput,
@@ -2324,6 +2778,179 @@ extend type Mutation {
   replayDeadLetter(id: ID!): ReplayResult!
 }
 `, BuiltIn: false},
+	{Name: "../schema/investigations.graphqls", Input: `# Investigations: what Inquest found out about an incident or a window of
+# time, step by step, with evidence a person can open.
+
+"Where an investigation stands."
+enum InvestigationStatus {
+  running
+  done
+  failed
+  "The process running it stopped first; an incident's investigation is then started again."
+  interrupted
+}
+
+"What a hypothesis says happened (a degraded symptom is never a cause)."
+enum Cause {
+  bad_deploy
+  dependency_failure
+  resource_saturation
+  traffic_surge
+  config_change
+  code_error
+  unknown
+}
+
+"""
+The query behind a piece of evidence: a root Query field (aggregate,
+bubbleUp, metricSeries, events, trace) and its variables as JSON, so that a
+face opens exactly what the agent looked at.
+"""
+type EvidenceQuery {
+  field: String!
+  variables: String!
+}
+
+"One fact behind a hypothesis."
+type Evidence {
+  "bubbleup, latency, network, errors, traffic, resource, change or log."
+  kind: String!
+  """
+  The fact in words, with the values it rests on; BubbleUp's evidence names
+  the attribute=value pairs it found (payment_provider=stripe_v3).
+  """
+  text: String!
+  "How much this fact alone points at the service, 0 to 1."
+  strength: Float!
+  query: EvidenceQuery
+}
+
+"A candidate root cause."
+type Hypothesis {
+  "1 for the most likely."
+  rank: Int!
+  service: String!
+  cause: Cause!
+  "0 to 1; lower when the evidence came from comparing services with each other for want of a baseline."
+  confidence: Float!
+  summary: String!
+  "Strongest first."
+  evidence: [Evidence!]!
+  "From the entry point to the service, through the affected services."
+  path: [String!]!
+  "The affected services upstream of it: its blast radius."
+  affected: [String!]!
+}
+
+type InvestigationStep {
+  name: String!
+  "running, done or failed."
+  status: String!
+  startedAt: Time!
+  finishedAt: Time
+  findings: [String!]!
+  error: String
+}
+
+"A finished investigation that looks like this one, and how its incident ended."
+type SimilarInvestigation {
+  id: ID!
+  incidentId: ID
+  score: Float!
+  summary: String!
+  resolution: String
+}
+
+"One line of an investigation as it runs."
+type InvestigationProgress {
+  investigationId: ID!
+  "1, 2, ... within the investigation."
+  seq: Int!
+  "step_started, finding, thought, step_finished or done."
+  kind: String!
+  step: String
+  text: String!
+  time: Time!
+  status: InvestigationStatus!
+}
+
+type Investigation {
+  id: ID!
+  incidentId: ID
+  "incident (started by itself) or who started it."
+  trigger: String!
+  status: InvestigationStatus!
+  "The window explained."
+  from: Time!
+  to: Time!
+  "The window it was compared with."
+  baselineFrom: Time!
+  baselineTo: Time!
+  service: String
+  startedAt: Time!
+  finishedAt: Time
+  "The leading hypothesis in a paragraph, or why there is none."
+  summary: String!
+  "Ranked, most likely first."
+  hypotheses: [Hypothesis!]!
+  "The evidence that was not there to look at (no traces in the baseline, no resource metrics, no changes)."
+  missing: [String!]!
+  steps: [InvestigationStep!]!
+  similar: [SimilarInvestigation!]!
+  "Every line streamed while it ran."
+  progress: [InvestigationProgress!]!
+  error: String
+}
+
+"""
+What to investigate: an incident, or a range (against the baseline, by
+default the 30 minutes before it), optionally narrowed to a service and what
+it calls, or by filters (which narrow BubbleUp's comparison).
+"""
+input InvestigationInput {
+  incidentId: ID
+  range: TimeRangeInput
+  baseline: TimeRangeInput
+  service: String
+  filters: [FilterInput!]
+}
+
+"A change investigations weigh when it came shortly before an onset."
+input ChangeInput {
+  service: String!
+  "deploy, config, feature_flag, rollback, ..."
+  type: String!
+  version: String
+  previousVersion: String
+  description: String
+  commit: String
+  "When it happened; now by default."
+  at: Time
+}
+
+extend type Incident {
+  "The incident's newest investigation; one starts by itself when the incident opens or gains services."
+  investigation: Investigation
+}
+
+extend type Query {
+  investigation(id: ID!): Investigation
+  "Investigations started in the range, newest first, optionally of one incident."
+  investigations(range: TimeRangeInput!, incidentId: ID): [Investigation!]!
+}
+
+extend type Mutation {
+  "Start an investigation; follow it with investigationProgress."
+  startInvestigation(input: InvestigationInput!): Investigation!
+  "Record a deploy, a configuration change or a feature flag (also sent as a JSON event of kind change)."
+  recordChange(input: ChangeInput!): Event!
+}
+
+extend type Subscription {
+  "An investigation's lines: those written so far, then each as it comes; ends after the last."
+  investigationProgress(id: ID!): InvestigationProgress!
+}
+`, BuiltIn: false},
 	{Name: "../schema/metrics.graphqls", Input: `# Metric series.
 
 "Per-series function over each step."
@@ -2666,6 +3293,52 @@ func (ec *executionContext) childFields_EventConnection(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type EventConnection", field.Name)
 }
 
+func (ec *executionContext) childFields_Evidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Evidence_kind(ctx, field)
+	case "text":
+		return ec.fieldContext_Evidence_text(ctx, field)
+	case "strength":
+		return ec.fieldContext_Evidence_strength(ctx, field)
+	case "query":
+		return ec.fieldContext_Evidence_query(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Evidence", field.Name)
+}
+
+func (ec *executionContext) childFields_EvidenceQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_EvidenceQuery_field(ctx, field)
+	case "variables":
+		return ec.fieldContext_EvidenceQuery_variables(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvidenceQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_Hypothesis(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rank":
+		return ec.fieldContext_Hypothesis_rank(ctx, field)
+	case "service":
+		return ec.fieldContext_Hypothesis_service(ctx, field)
+	case "cause":
+		return ec.fieldContext_Hypothesis_cause(ctx, field)
+	case "confidence":
+		return ec.fieldContext_Hypothesis_confidence(ctx, field)
+	case "summary":
+		return ec.fieldContext_Hypothesis_summary(ctx, field)
+	case "evidence":
+		return ec.fieldContext_Hypothesis_evidence(ctx, field)
+	case "path":
+		return ec.fieldContext_Hypothesis_path(ctx, field)
+	case "affected":
+		return ec.fieldContext_Hypothesis_affected(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Hypothesis", field.Name)
+}
+
 func (ec *executionContext) childFields_Incident(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2690,6 +3363,8 @@ func (ec *executionContext) childFields_Incident(ctx context.Context, field grap
 		return ec.fieldContext_Incident_anomalies(ctx, field)
 	case "timeline":
 		return ec.fieldContext_Incident_timeline(ctx, field)
+	case "investigation":
+		return ec.fieldContext_Incident_investigation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Incident", field.Name)
 }
@@ -2706,6 +3381,86 @@ func (ec *executionContext) childFields_IncidentEvent(ctx context.Context, field
 		return ec.fieldContext_IncidentEvent_actor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type IncidentEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_Investigation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Investigation_id(ctx, field)
+	case "incidentId":
+		return ec.fieldContext_Investigation_incidentId(ctx, field)
+	case "trigger":
+		return ec.fieldContext_Investigation_trigger(ctx, field)
+	case "status":
+		return ec.fieldContext_Investigation_status(ctx, field)
+	case "from":
+		return ec.fieldContext_Investigation_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Investigation_to(ctx, field)
+	case "baselineFrom":
+		return ec.fieldContext_Investigation_baselineFrom(ctx, field)
+	case "baselineTo":
+		return ec.fieldContext_Investigation_baselineTo(ctx, field)
+	case "service":
+		return ec.fieldContext_Investigation_service(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Investigation_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_Investigation_finishedAt(ctx, field)
+	case "summary":
+		return ec.fieldContext_Investigation_summary(ctx, field)
+	case "hypotheses":
+		return ec.fieldContext_Investigation_hypotheses(ctx, field)
+	case "missing":
+		return ec.fieldContext_Investigation_missing(ctx, field)
+	case "steps":
+		return ec.fieldContext_Investigation_steps(ctx, field)
+	case "similar":
+		return ec.fieldContext_Investigation_similar(ctx, field)
+	case "progress":
+		return ec.fieldContext_Investigation_progress(ctx, field)
+	case "error":
+		return ec.fieldContext_Investigation_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Investigation", field.Name)
+}
+
+func (ec *executionContext) childFields_InvestigationProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "investigationId":
+		return ec.fieldContext_InvestigationProgress_investigationId(ctx, field)
+	case "seq":
+		return ec.fieldContext_InvestigationProgress_seq(ctx, field)
+	case "kind":
+		return ec.fieldContext_InvestigationProgress_kind(ctx, field)
+	case "step":
+		return ec.fieldContext_InvestigationProgress_step(ctx, field)
+	case "text":
+		return ec.fieldContext_InvestigationProgress_text(ctx, field)
+	case "time":
+		return ec.fieldContext_InvestigationProgress_time(ctx, field)
+	case "status":
+		return ec.fieldContext_InvestigationProgress_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvestigationProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_InvestigationStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_InvestigationStep_name(ctx, field)
+	case "status":
+		return ec.fieldContext_InvestigationStep_status(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_InvestigationStep_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_InvestigationStep_finishedAt(ctx, field)
+	case "findings":
+		return ec.fieldContext_InvestigationStep_findings(ctx, field)
+	case "error":
+		return ec.fieldContext_InvestigationStep_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvestigationStep", field.Name)
 }
 
 func (ec *executionContext) childFields_MetricPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2836,6 +3591,22 @@ func (ec *executionContext) childFields_ServiceSummary(ctx context.Context, fiel
 		return ec.fieldContext_ServiceSummary_external(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_SimilarInvestigation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SimilarInvestigation_id(ctx, field)
+	case "incidentId":
+		return ec.fieldContext_SimilarInvestigation_incidentId(ctx, field)
+	case "score":
+		return ec.fieldContext_SimilarInvestigation_score(ctx, field)
+	case "summary":
+		return ec.fieldContext_SimilarInvestigation_summary(ctx, field)
+	case "resolution":
+		return ec.fieldContext_SimilarInvestigation_resolution(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SimilarInvestigation", field.Name)
 }
 
 func (ec *executionContext) childFields_Trace(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3106,6 +3877,20 @@ func (ec *executionContext) field_Mutation_mergeIncidents_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recordChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ChangeInput, error) {
+			return ec.unmarshalNChangeInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reopenIncident_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3159,6 +3944,20 @@ func (ec *executionContext) field_Mutation_revokeAPIKey_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startInvestigation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.InvestigationInput, error) {
+			return ec.unmarshalNInvestigationInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -3336,6 +4135,42 @@ func (ec *executionContext) field_Query_incidents_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_investigation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_investigations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (model.TimeRangeInput, error) {
+			return ec.unmarshalNTimeRangeInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "incidentId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["incidentId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_metricNames_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3425,6 +4260,20 @@ func (ec *executionContext) field_Query_usage_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["range"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_investigationProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5519,6 +6368,346 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Evidence_kind(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Evidence_text(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Evidence_strength(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_strength(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Strength, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_strength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _Evidence_query(ctx context.Context, field graphql.CollectedField, obj *model.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_query(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Query, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EvidenceQuery) graphql.Marshaler {
+			return ec.marshalOEvidenceQuery2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEvidenceQuery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_query(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Evidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidenceQuery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EvidenceQuery_field(ctx context.Context, field graphql.CollectedField, obj *model.EvidenceQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidenceQuery_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvidenceQuery_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidenceQuery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EvidenceQuery_variables(ctx context.Context, field graphql.CollectedField, obj *model.EvidenceQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidenceQuery_variables(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Variables, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvidenceQuery_variables(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidenceQuery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Hypothesis_rank(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hypothesis_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hypothesis_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hypothesis", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Hypothesis_service(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hypothesis_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hypothesis_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hypothesis", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Hypothesis_cause(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hypothesis_cause(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cause, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Cause) graphql.Marshaler {
+			return ec.marshalNCause2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐCause(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hypothesis_cause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hypothesis", field, false, false, errors.New("field of type Cause does not have child fields"))
+}
+
+func (ec *executionContext) _Hypothesis_confidence(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hypothesis_confidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hypothesis_confidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hypothesis", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _Hypothesis_summary(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hypothesis_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hypothesis_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hypothesis", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Hypothesis_evidence(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hypothesis_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Evidence) graphql.Marshaler {
+			return ec.marshalNEvidence2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEvidenceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hypothesis_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Hypothesis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Evidence(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Hypothesis_path(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hypothesis_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hypothesis_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hypothesis", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Hypothesis_affected(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hypothesis_affected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Affected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hypothesis_affected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hypothesis", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Incident_id(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5790,6 +6979,38 @@ func (ec *executionContext) fieldContext_Incident_timeline(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Incident_investigation(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_investigation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().Investigation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Investigation) graphql.Marshaler {
+			return ec.marshalOInvestigation2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_investigation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Investigation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _IncidentEvent_time(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5880,6 +7101,755 @@ func (ec *executionContext) _IncidentEvent_actor(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_IncidentEvent_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IncidentEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_id(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_incidentId(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_incidentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IncidentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_incidentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_trigger(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trigger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_status(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InvestigationStatus) graphql.Marshaler {
+			return ec.marshalNInvestigationStatus2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type InvestigationStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_from(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_to(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_baselineFrom(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_baselineFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaselineFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_baselineFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_baselineTo(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_baselineTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaselineTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_baselineTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_service(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_finishedAt(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_summary(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_hypotheses(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_hypotheses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hypotheses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Hypothesis) graphql.Marshaler {
+			return ec.marshalNHypothesis2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐHypothesisᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_hypotheses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Investigation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Hypothesis(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Investigation_missing(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_missing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_steps(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvestigationStep) graphql.Marshaler {
+			return ec.marshalNInvestigationStep2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Investigation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvestigationStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Investigation_similar(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_similar(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Similar, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SimilarInvestigation) graphql.Marshaler {
+			return ec.marshalNSimilarInvestigation2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSimilarInvestigationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_similar(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Investigation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SimilarInvestigation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Investigation_progress(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvestigationProgress) graphql.Marshaler {
+			return ec.marshalNInvestigationProgress2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationProgressᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Investigation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvestigationProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Investigation_error(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationProgress_investigationId(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationProgress_investigationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InvestigationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationProgress_investigationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationProgress", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationProgress_seq(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationProgress_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationProgress_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationProgress", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationProgress_kind(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationProgress_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationProgress_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationProgress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationProgress_step(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationProgress_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationProgress_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationProgress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationProgress_text(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationProgress_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationProgress_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationProgress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationProgress_time(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationProgress_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationProgress_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationProgress", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationProgress_status(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationProgress_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InvestigationStatus) graphql.Marshaler {
+			return ec.marshalNInvestigationStatus2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationProgress_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationProgress", field, false, false, errors.New("field of type InvestigationStatus does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationStep_name(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationStep_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationStep_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationStep_status(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationStep_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationStep_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationStep_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationStep_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationStep_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationStep", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationStep_finishedAt(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationStep_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationStep_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationStep", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationStep_findings(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationStep_findings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Findings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationStep_findings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InvestigationStep_error(ctx context.Context, field graphql.CollectedField, obj *model.InvestigationStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvestigationStep_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvestigationStep_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvestigationStep", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _MetricPoint_time(ctx context.Context, field graphql.CollectedField, obj *model.MetricPoint) (ret graphql.Marshaler) {
@@ -6495,6 +8465,94 @@ func (ec *executionContext) fieldContext_Mutation_replayDeadLetter(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_replayDeadLetter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startInvestigation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startInvestigation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartInvestigation(ctx, fc.Args["input"].(model.InvestigationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Investigation) graphql.Marshaler {
+			return ec.marshalNInvestigation2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startInvestigation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Investigation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startInvestigation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordChange(ctx, fc.Args["input"].(model.ChangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7133,6 +9191,94 @@ func (ec *executionContext) fieldContext_Query_deadLetters(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_deadLetters_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_investigation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_investigation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Investigation(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Investigation) graphql.Marshaler {
+			return ec.marshalOInvestigation2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_investigation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Investigation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_investigation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_investigations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_investigations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Investigations(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["incidentId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Investigation) graphql.Marshaler {
+			return ec.marshalNInvestigation2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_investigations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Investigation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_investigations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8057,6 +10203,121 @@ func (ec *executionContext) fieldContext_ServiceSummary_external(_ context.Conte
 	return graphql.NewScalarFieldContext("ServiceSummary", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _SimilarInvestigation_id(ctx context.Context, field graphql.CollectedField, obj *model.SimilarInvestigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SimilarInvestigation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SimilarInvestigation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SimilarInvestigation", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SimilarInvestigation_incidentId(ctx context.Context, field graphql.CollectedField, obj *model.SimilarInvestigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SimilarInvestigation_incidentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IncidentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SimilarInvestigation_incidentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SimilarInvestigation", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SimilarInvestigation_score(ctx context.Context, field graphql.CollectedField, obj *model.SimilarInvestigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SimilarInvestigation_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SimilarInvestigation_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SimilarInvestigation", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SimilarInvestigation_summary(ctx context.Context, field graphql.CollectedField, obj *model.SimilarInvestigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SimilarInvestigation_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SimilarInvestigation_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SimilarInvestigation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SimilarInvestigation_resolution(ctx context.Context, field graphql.CollectedField, obj *model.SimilarInvestigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SimilarInvestigation_resolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolution, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SimilarInvestigation_resolution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SimilarInvestigation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Subscription_tail(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -8161,6 +10422,50 @@ func (ec *executionContext) fieldContext_Subscription_incidentUpdated(_ context.
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Incident(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_investigationProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_investigationProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().InvestigationProgress(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InvestigationProgress) graphql.Marshaler {
+			return ec.marshalNInvestigationProgress2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationProgress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_investigationProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvestigationProgress(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_investigationProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9872,6 +12177,78 @@ func (ec *executionContext) unmarshalInputBubbleUpInput(ctx context.Context, obj
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputChangeInput(ctx context.Context, obj any) (model.ChangeInput, error) {
+	var it model.ChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"service", "type", "version", "previousVersion", "description", "commit", "at"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "previousVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("previousVersion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PreviousVersion = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "commit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("commit"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Commit = data
+		case "at":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("at"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.At = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputFilterInput(ctx context.Context, obj any) (model.FilterInput, error) {
 	var it model.FilterInput
 	if obj == nil {
@@ -9962,6 +12339,64 @@ func (ec *executionContext) unmarshalInputHavingInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputInvestigationInput(ctx context.Context, obj any) (model.InvestigationInput, error) {
+	var it model.InvestigationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"incidentId", "range", "baseline", "service", "filters"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "incidentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("incidentId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IncidentID = data
+		case "range":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("range"))
+			data, err := ec.unmarshalOTimeRangeInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Range = data
+		case "baseline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseline"))
+			data, err := ec.unmarshalOTimeRangeInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Baseline = data
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "filters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filters"))
+			data, err := ec.unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐFilterInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filters = data
 		}
 	}
 	return it, nil
@@ -11137,6 +13572,175 @@ func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.Select
 	return out
 }
 
+var evidenceImplementors = []string{"Evidence"}
+
+func (ec *executionContext) _Evidence(ctx context.Context, sel ast.SelectionSet, obj *model.Evidence) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Evidence")
+		case "kind":
+			out.Values[i] = ec._Evidence_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._Evidence_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "strength":
+			out.Values[i] = ec._Evidence_strength(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "query":
+			out.Values[i] = ec._Evidence_query(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var evidenceQueryImplementors = []string{"EvidenceQuery"}
+
+func (ec *executionContext) _EvidenceQuery(ctx context.Context, sel ast.SelectionSet, obj *model.EvidenceQuery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceQueryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvidenceQuery")
+		case "field":
+			out.Values[i] = ec._EvidenceQuery_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "variables":
+			out.Values[i] = ec._EvidenceQuery_variables(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var hypothesisImplementors = []string{"Hypothesis"}
+
+func (ec *executionContext) _Hypothesis(ctx context.Context, sel ast.SelectionSet, obj *model.Hypothesis) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hypothesisImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Hypothesis")
+		case "rank":
+			out.Values[i] = ec._Hypothesis_rank(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "service":
+			out.Values[i] = ec._Hypothesis_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cause":
+			out.Values[i] = ec._Hypothesis_cause(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confidence":
+			out.Values[i] = ec._Hypothesis_confidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._Hypothesis_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evidence":
+			out.Values[i] = ec._Hypothesis_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "path":
+			out.Values[i] = ec._Hypothesis_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "affected":
+			out.Values[i] = ec._Hypothesis_affected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var incidentImplementors = []string{"Incident"}
 
 func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet, obj *model.Incident) graphql.Marshaler {
@@ -11228,6 +13832,39 @@ func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "investigation":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Incident_investigation(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11279,6 +13916,242 @@ func (ec *executionContext) _IncidentEvent(ctx context.Context, sel ast.Selectio
 			}
 		case "actor":
 			out.Values[i] = ec._IncidentEvent_actor(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var investigationImplementors = []string{"Investigation"}
+
+func (ec *executionContext) _Investigation(ctx context.Context, sel ast.SelectionSet, obj *model.Investigation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, investigationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Investigation")
+		case "id":
+			out.Values[i] = ec._Investigation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "incidentId":
+			out.Values[i] = ec._Investigation_incidentId(ctx, field, obj)
+		case "trigger":
+			out.Values[i] = ec._Investigation_trigger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._Investigation_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._Investigation_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._Investigation_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baselineFrom":
+			out.Values[i] = ec._Investigation_baselineFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baselineTo":
+			out.Values[i] = ec._Investigation_baselineTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "service":
+			out.Values[i] = ec._Investigation_service(ctx, field, obj)
+		case "startedAt":
+			out.Values[i] = ec._Investigation_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._Investigation_finishedAt(ctx, field, obj)
+		case "summary":
+			out.Values[i] = ec._Investigation_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hypotheses":
+			out.Values[i] = ec._Investigation_hypotheses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "missing":
+			out.Values[i] = ec._Investigation_missing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._Investigation_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "similar":
+			out.Values[i] = ec._Investigation_similar(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._Investigation_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._Investigation_error(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var investigationProgressImplementors = []string{"InvestigationProgress"}
+
+func (ec *executionContext) _InvestigationProgress(ctx context.Context, sel ast.SelectionSet, obj *model.InvestigationProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, investigationProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvestigationProgress")
+		case "investigationId":
+			out.Values[i] = ec._InvestigationProgress_investigationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "seq":
+			out.Values[i] = ec._InvestigationProgress_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._InvestigationProgress_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "step":
+			out.Values[i] = ec._InvestigationProgress_step(ctx, field, obj)
+		case "text":
+			out.Values[i] = ec._InvestigationProgress_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._InvestigationProgress_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._InvestigationProgress_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var investigationStepImplementors = []string{"InvestigationStep"}
+
+func (ec *executionContext) _InvestigationStep(ctx context.Context, sel ast.SelectionSet, obj *model.InvestigationStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, investigationStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvestigationStep")
+		case "name":
+			out.Values[i] = ec._InvestigationStep_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._InvestigationStep_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._InvestigationStep_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._InvestigationStep_finishedAt(ctx, field, obj)
+		case "findings":
+			out.Values[i] = ec._InvestigationStep_findings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._InvestigationStep_error(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11487,6 +14360,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "replayDeadLetter":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_replayDeadLetter(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startInvestigation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startInvestigation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordChange(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -11864,6 +14751,47 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_deadLetters(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "investigation":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_investigation(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "investigations":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_investigations(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -12254,6 +15182,59 @@ func (ec *executionContext) _ServiceSummary(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var similarInvestigationImplementors = []string{"SimilarInvestigation"}
+
+func (ec *executionContext) _SimilarInvestigation(ctx context.Context, sel ast.SelectionSet, obj *model.SimilarInvestigation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, similarInvestigationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SimilarInvestigation")
+		case "id":
+			out.Values[i] = ec._SimilarInvestigation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "incidentId":
+			out.Values[i] = ec._SimilarInvestigation_incidentId(ctx, field, obj)
+		case "score":
+			out.Values[i] = ec._SimilarInvestigation_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._SimilarInvestigation_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolution":
+			out.Values[i] = ec._SimilarInvestigation_resolution(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -12273,6 +15254,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_anomalyDetected(ctx, fields[0])
 	case "incidentUpdated":
 		return ec._Subscription_incidentUpdated(ctx, fields[0])
+	case "investigationProgress":
+		return ec._Subscription_investigationProgress(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -13084,6 +16067,21 @@ func (ec *executionContext) marshalNBucketPoint2ᚖgithubᚗcomᚋinquestᚋinqu
 	return ec._BucketPoint(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCause2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐCause(ctx context.Context, v any) (model.Cause, error) {
+	var res model.Cause
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCause2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐCause(ctx context.Context, sel ast.SelectionSet, v model.Cause) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNChangeInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐChangeInput(ctx context.Context, v any) (model.ChangeInput, error) {
+	res, err := ec.unmarshalInputChangeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNCreatedAPIKey2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v model.CreatedAPIKey) graphql.Marshaler {
 	return ec._CreatedAPIKey(ctx, sel, &v)
 }
@@ -13168,6 +16166,32 @@ func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋinquestᚋ
 	return ec._EventConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNEvidence2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEvidenceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Evidence) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEvidence2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEvidence(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEvidence2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEvidence(ctx context.Context, sel ast.SelectionSet, v *model.Evidence) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Evidence(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNFilterInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐFilterInput(ctx context.Context, v any) (*model.FilterInput, error) {
 	res, err := ec.unmarshalInputFilterInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -13226,6 +16250,32 @@ func (ec *executionContext) marshalNFloat2ᚕᚖfloat64(ctx context.Context, sel
 func (ec *executionContext) unmarshalNHavingInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐHavingInput(ctx context.Context, v any) (*model.HavingInput, error) {
 	res, err := ec.unmarshalInputHavingInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHypothesis2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐHypothesisᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Hypothesis) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHypothesis2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐHypothesis(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHypothesis2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐHypothesis(ctx context.Context, sel ast.SelectionSet, v *model.Hypothesis) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Hypothesis(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -13370,6 +16420,107 @@ func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.Sel
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNInvestigation2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigation(ctx context.Context, sel ast.SelectionSet, v model.Investigation) graphql.Marshaler {
+	return ec._Investigation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInvestigation2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Investigation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvestigation2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvestigation2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigation(ctx context.Context, sel ast.SelectionSet, v *model.Investigation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Investigation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInvestigationInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationInput(ctx context.Context, v any) (model.InvestigationInput, error) {
+	res, err := ec.unmarshalInputInvestigationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInvestigationProgress2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationProgress(ctx context.Context, sel ast.SelectionSet, v model.InvestigationProgress) graphql.Marshaler {
+	return ec._InvestigationProgress(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInvestigationProgress2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationProgressᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InvestigationProgress) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvestigationProgress2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationProgress(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvestigationProgress2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationProgress(ctx context.Context, sel ast.SelectionSet, v *model.InvestigationProgress) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InvestigationProgress(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInvestigationStatus2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationStatus(ctx context.Context, v any) (model.InvestigationStatus, error) {
+	var res model.InvestigationStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInvestigationStatus2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationStatus(ctx context.Context, sel ast.SelectionSet, v model.InvestigationStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNInvestigationStep2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InvestigationStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvestigationStep2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvestigationStep2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigationStep(ctx context.Context, sel ast.SelectionSet, v *model.InvestigationStep) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InvestigationStep(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLabelMatcherInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐLabelMatcherInput(ctx context.Context, v any) (*model.LabelMatcherInput, error) {
@@ -13602,6 +16753,32 @@ func (ec *executionContext) unmarshalNSignal2githubᚗcomᚋinquestᚋinquestᚋ
 
 func (ec *executionContext) marshalNSignal2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSignal(ctx context.Context, sel ast.SelectionSet, v model.Signal) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNSimilarInvestigation2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSimilarInvestigationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SimilarInvestigation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSimilarInvestigation2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSimilarInvestigation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSimilarInvestigation2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐSimilarInvestigation(ctx context.Context, sel ast.SelectionSet, v *model.SimilarInvestigation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SimilarInvestigation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -13951,6 +17128,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOEvidenceQuery2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐEvidenceQuery(ctx context.Context, sel ast.SelectionSet, v *model.EvidenceQuery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EvidenceQuery(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐFilterInputᚄ(ctx context.Context, v any) ([]*model.FilterInput, error) {
 	if v == nil {
 		return nil, nil
@@ -14107,6 +17291,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOInvestigation2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐInvestigation(ctx context.Context, sel ast.SelectionSet, v *model.Investigation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Investigation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOLabelMatcherInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐLabelMatcherInputᚄ(ctx context.Context, v any) ([]*model.LabelMatcherInput, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/ingest"
@@ -148,6 +149,21 @@ func (s *Server) newIncidents(store storage.Store) {
 	s.updates.RelayThrough(s.urelay.Publish)
 }
 
+// newInvestigations builds the investigation runner, over the embedded
+// store or, with Redis, one store every replica shares (so that an
+// investigation started on a gateway is read on any other). Progress goes
+// out through the updates broker, across replicas too.
+func (s *Server) newInvestigations(store storage.Store) {
+	s.investigations = store
+	if s.redis != nil {
+		s.investigations = redisstore.NewInvestigations(s.redis, "inquest:")
+	}
+	icfg := investigate.DefaultConfig()
+	icfg.Workers = s.cfg.InvestigationWorkers
+	s.investigator = investigate.New(icfg, investigate.Deps{Source: store, Store: s.investigations, Incidents: s.incidents,
+		Publish: func(p storage.InvestigationProgress) { s.updates.Publish(updates.Update{Progress: &p}) }}, s.registry, s.logger)
+}
+
 // newDetection builds the detector where records are stored (roles all
 // and writer) and the grouping of its anomalies into incidents.
 func (s *Server) newDetection(store storage.Store) error {
@@ -171,6 +187,9 @@ func (s *Server) newDetection(store storage.Store) error {
 	s.grouper = incidents.NewGrouper(gcfg, dstore, s.updates, s.registry, s.logger)
 	if s.notifier != nil {
 		s.grouper.OnIncident(s.notifier.Notify)
+	}
+	if cfg.InvestigateIncidents {
+		s.grouper.Watch(s.investigator.Watch)
 	}
 	engine.SetSink(s.grouper)
 	s.detect = engine

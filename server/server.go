@@ -22,6 +22,7 @@ import (
 
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/config"
@@ -78,7 +79,11 @@ type Server struct {
 	// shared by every replica.
 	incidents storage.IncidentStore
 	urelay    *pubsub.Relay[updates.Update] // the broker across replicas (Redis)
-	notifier  *notify.Dispatcher
+	// investigations keeps investigations (the embedded store, or Redis);
+	// investigator runs them in this process.
+	investigations storage.InvestigationStore
+	investigator   *investigate.Runner
+	notifier       *notify.Dispatcher
 
 	ready    atomic.Bool
 	wg       sync.WaitGroup
@@ -100,6 +105,7 @@ type Addrs struct {
 //	writers: bus → stores (newDataPath)         yes  -        yes
 //	detection (newDetection)                    yes  -        yes, one leader with Kafka
 //	incident lifecycle, streams, notifications  yes  yes      yes
+//	investigations (newInvestigations)          yes  yes      yes; started by incidents where detection runs
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -145,6 +151,7 @@ func (s *Server) build(ctx context.Context) error {
 	r, _ := s.cfg.Retentions() // validated with the config
 	s.prune = newPruner(append([]storage.Pruner{s.embedded}, s.pruners...), r, s.cfg.PruneInterval, s.registry, s.logger)
 	s.newIncidents(s.store)
+	s.newInvestigations(s.store)
 	s.newNotifier()
 	if err := s.newDetection(s.store); err != nil {
 		return err
@@ -219,6 +226,7 @@ func (s *Server) newAPI() {
 		MaxScans: cfg.MaxQueriesPerTenant}, service.Deps{
 		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
 		Incidents: s.incidents, Rules: store, Detection: s.detect, Updates: s.updates,
+		Investigations: s.investigations, Investigator: s.investigator,
 		Lifecycle: incidents.New(s.incidents, s.updates, notifyFn, logger),
 		Usage:     s.meter, Pipeline: s.pipeline, Tail: s.tail,
 		OnRevoke: func(id string) {
@@ -271,7 +279,7 @@ func (s *Server) background() []component {
 	if s.detect != nil {
 		cs = append(cs, s.detect)
 	}
-	return append(cs, s.meter)
+	return append(cs, s.investigator, s.meter)
 }
 
 // Start starts the background parts and the writers, binds every

@@ -25,6 +25,10 @@ var roles = map[string]auth.Role{
 	"acknowledgeIncident": auth.RoleResponder, "resolveIncident": auth.RoleResponder,
 	"reopenIncident": auth.RoleResponder, "mergeIncidents": auth.RoleResponder, "acceptNewNormal": auth.RoleResponder,
 	"createRule": auth.RoleResponder, "deleteRule": auth.RoleResponder,
+	// Investigations: reading them is viewing; starting one spends the
+	// process's workers and is audited, as is recording a change.
+	"investigation": auth.RoleViewer, "investigations": auth.RoleViewer, "investigationProgress": auth.RoleViewer,
+	"startInvestigation": auth.RoleResponder, "recordChange": auth.RoleResponder,
 	// Administration.
 	"apiKeys": auth.RoleAdmin, "createAPIKey": auth.RoleAdmin, "revokeAPIKey": auth.RoleAdmin,
 	"usage": auth.RoleAdmin, "auditLog": auth.RoleAdmin,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/storage"
@@ -43,10 +44,14 @@ type Deps struct {
 	// Lifecycle makes people's changes to incidents, in any process.
 	Lifecycle *incidents.Lifecycle
 	// Updates streams anomalies and incident changes to subscribers.
-	Updates  *updates.Broker
-	Usage    Usage
-	Pipeline *ingest.Pipeline
-	Tail     ingest.Tail
+	Updates *updates.Broker
+	// Investigations keeps investigations; Investigator runs them (nil:
+	// this process starts none).
+	Investigations storage.InvestigationStore
+	Investigator   *investigate.Runner
+	Usage          Usage
+	Pipeline       *ingest.Pipeline
+	Tail           ingest.Tail
 	// OnRevoke is told the ID of a revoked API key, to drop it from caches.
 	OnRevoke func(id string)
 }

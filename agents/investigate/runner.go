@@ -71,12 +71,13 @@ type Runner struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	queue   chan storage.Investigation
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
-	mu      sync.Mutex
-	started bool
-	stopped bool
+	queue    chan storage.Investigation
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
+	mu       sync.Mutex
+	started  bool
+	stopped  bool
+	launched map[string]bool // incident runs started here
 
 	runs *prometheus.CounterVec
 	dur  prometheus.Histogram
@@ -100,7 +101,7 @@ func New(cfg Config, d Deps, reg prometheus.Registerer, logger *slog.Logger) *Ru
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	r := &Runner{cfg: cfg, d: d, logger: logger, now: time.Now, queue: make(chan storage.Investigation, cfg.Queue),
+	r := &Runner{cfg: cfg, d: d, logger: logger, now: time.Now, queue: make(chan storage.Investigation, cfg.Queue), launched: map[string]bool{},
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inquest_investigations_total",
 			Help: "Investigations finished, by status (done, failed, interrupted)."}, []string{"status"}),
 		dur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "inquest_investigation_seconds",
@@ -246,6 +247,33 @@ func (r *Runner) ForIncident(ctx context.Context, in storage.Incident) (*storage
 	inv.IncidentID = in.ID
 	inv.Services = append([]string(nil), in.Services...)
 	return r.Submit(ctx, inv)
+}
+
+// Watch is told of every change to an incident (by the grouping) and
+// starts its investigation when it opened or gained services; it does not
+// block. Runs already started are remembered, so that the store is not
+// asked again at every change.
+func (r *Runner) Watch(in storage.Incident) {
+	id := IncidentRunID(in)
+	r.mu.Lock()
+	if r.launched[id] || !r.started || r.stopped || in.Status == storage.IncidentResolved {
+		r.mu.Unlock()
+		return
+	}
+	if len(r.launched) > 10_000 {
+		clear(r.launched)
+	}
+	r.launched[id] = true
+	r.wg.Add(1) // under the lock, so that Shutdown's Wait sees it
+	r.mu.Unlock()
+	go func() {
+		defer r.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := r.ForIncident(ctx, in); err != nil {
+			r.logger.Warn("incident investigation not started", "incident", in.ID, "err", err)
+		}
+	}()
 }
 
 // IncidentRunID names the run of an incident with its current services:

@@ -49,7 +49,7 @@ func fromTrace(in Input, get func(string) *candidate) {
 		svc := []evidence.Filter{evidence.Eq("service", f.Service), evidence.Eq("kind", "span")}
 		if s := f.SelfMs; s.Strength > 0 {
 			c.add(KindLatency, storage.Evidence{Strength: s.Strength,
-				Text: fmt.Sprintf("%s's own time per span rose from %s to %s (%.1f×), apart from its callees", f.Service, ms(s.Before), ms(s.Now), s.Now/max(s.Before, 0.001)),
+				Text:  fmt.Sprintf("%s's own time per span rose from %s to %s (%.1f×), apart from its callees", f.Service, ms(s.Before), ms(s.Now), s.Now/max(s.Before, 0.001)),
 				Query: evidence.Aggregate(both(in), svc, "1m", evidence.Aggregation{Op: "P99", Field: "duration_ms"}, evidence.Aggregation{Op: "P50", Field: "duration_ms"})})
 		}
 		if s := f.GapMs; s.Strength > 0 {

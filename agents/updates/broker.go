@@ -1,5 +1,6 @@
-// Package updates carries anomaly and incident changes to the subscribers
-// of a tenant: the GraphQL subscriptions and, later, every other face.
+// Package updates carries anomaly and incident changes, and the progress
+// of investigations, to the subscribers of a tenant: the GraphQL
+// subscriptions and, later, every other face.
 // The detector and the incident lifecycle publish; any process may
 // subscribe, whether it detects or not.
 package updates
@@ -18,6 +19,8 @@ import (
 type Update struct {
 	Anomaly  *storage.Anomaly
 	Incident *storage.Incident
+	// Progress is a line of a running investigation.
+	Progress *storage.InvestigationProgress
 }
 
 // Broker fans updates out to the subscribers of their tenant. A subscriber
@@ -87,6 +90,9 @@ func (b *Broker) Deliver(u Update) {
 	case u.Incident != nil:
 		in := u.Incident.Clone()
 		u.Incident, tenant = &in, in.Tenant
+	case u.Progress != nil:
+		p := *u.Progress
+		u.Progress, tenant = &p, p.Tenant
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

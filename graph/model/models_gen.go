@@ -164,6 +164,19 @@ type BucketPoint struct {
 	Partial bool `json:"partial"`
 }
 
+// A change investigations weigh when it came shortly before an onset.
+type ChangeInput struct {
+	Service string `json:"service"`
+	// deploy, config, feature_flag, rollback, ...
+	Type            string  `json:"type"`
+	Version         *string `json:"version,omitempty"`
+	PreviousVersion *string `json:"previousVersion,omitempty"`
+	Description     *string `json:"description,omitempty"`
+	Commit          *string `json:"commit,omitempty"`
+	// When it happened; now by default.
+	At *time.Time `json:"at,omitempty"`
+}
+
 type CreatedAPIKey struct {
 	Key *APIKey `json:"key"`
 	// Send as Authorization: Bearer <secret>. Shown this once; only a hash is kept.
@@ -211,6 +224,26 @@ type EventConnection struct {
 	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One fact behind a hypothesis.
+type Evidence struct {
+	// bubbleup, latency, network, errors, traffic, resource, change or log.
+	Kind string `json:"kind"`
+	// The fact in words, with the values it rests on; BubbleUp's evidence names
+	// the attribute=value pairs it found (payment_provider=stripe_v3).
+	Text string `json:"text"`
+	// How much this fact alone points at the service, 0 to 1.
+	Strength float64        `json:"strength"`
+	Query    *EvidenceQuery `json:"query,omitempty"`
+}
+
+// The query behind a piece of evidence: a root Query field (aggregate,
+// bubbleUp, metricSeries, events, trace) and its variables as JSON, so that a
+// face opens exactly what the agent looked at.
+type EvidenceQuery struct {
+	Field     string `json:"field"`
+	Variables string `json:"variables"`
+}
+
 // A condition on a field: a column (`service`, `name`, `kind`, `status`,
 // `severity`, `body`, `trace_id`, `span_id`, `parent_span_id`, `duration_ms`,
 // `sample_rate`), an attribute (`attr.<key>`) or a resource attribute
@@ -232,6 +265,23 @@ type HavingInput struct {
 	Value float64  `json:"value"`
 }
 
+// A candidate root cause.
+type Hypothesis struct {
+	// 1 for the most likely.
+	Rank    int    `json:"rank"`
+	Service string `json:"service"`
+	Cause   Cause  `json:"cause"`
+	// 0 to 1; lower when the evidence came from comparing services with each other for want of a baseline.
+	Confidence float64 `json:"confidence"`
+	Summary    string  `json:"summary"`
+	// Strongest first.
+	Evidence []*Evidence `json:"evidence"`
+	// From the entry point to the service, through the affected services.
+	Path []string `json:"path"`
+	// The affected services upstream of it: its blast radius.
+	Affected []string `json:"affected"`
+}
+
 // Anomalies that belong together, with what happened to them.
 type Incident struct {
 	ID       string         `json:"id"`
@@ -246,6 +296,8 @@ type Incident struct {
 	AcknowledgedBy *string          `json:"acknowledgedBy,omitempty"`
 	Anomalies      []*Anomaly       `json:"anomalies"`
 	Timeline       []*IncidentEvent `json:"timeline"`
+	// The incident's newest investigation; one starts by itself when the incident opens or gains services.
+	Investigation *Investigation `json:"investigation,omitempty"`
 }
 
 // One line of an incident's timeline.
@@ -254,6 +306,68 @@ type IncidentEvent struct {
 	Kind  TimelineKind `json:"kind"`
 	Text  string       `json:"text"`
 	Actor *string      `json:"actor,omitempty"`
+}
+
+type Investigation struct {
+	ID         string  `json:"id"`
+	IncidentID *string `json:"incidentId,omitempty"`
+	// incident (started by itself) or who started it.
+	Trigger string              `json:"trigger"`
+	Status  InvestigationStatus `json:"status"`
+	// The window explained.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// The window it was compared with.
+	BaselineFrom time.Time  `json:"baselineFrom"`
+	BaselineTo   time.Time  `json:"baselineTo"`
+	Service      *string    `json:"service,omitempty"`
+	StartedAt    time.Time  `json:"startedAt"`
+	FinishedAt   *time.Time `json:"finishedAt,omitempty"`
+	// The leading hypothesis in a paragraph, or why there is none.
+	Summary string `json:"summary"`
+	// Ranked, most likely first.
+	Hypotheses []*Hypothesis `json:"hypotheses"`
+	// The evidence that was not there to look at (no traces in the baseline, no resource metrics, no changes).
+	Missing []string                `json:"missing"`
+	Steps   []*InvestigationStep    `json:"steps"`
+	Similar []*SimilarInvestigation `json:"similar"`
+	// Every line streamed while it ran.
+	Progress []*InvestigationProgress `json:"progress"`
+	Error    *string                  `json:"error,omitempty"`
+}
+
+// What to investigate: an incident, or a range (against the baseline, by
+// default the 30 minutes before it), optionally narrowed to a service and what
+// it calls, or by filters (which narrow BubbleUp's comparison).
+type InvestigationInput struct {
+	IncidentID *string         `json:"incidentId,omitempty"`
+	Range      *TimeRangeInput `json:"range,omitempty"`
+	Baseline   *TimeRangeInput `json:"baseline,omitempty"`
+	Service    *string         `json:"service,omitempty"`
+	Filters    []*FilterInput  `json:"filters,omitempty"`
+}
+
+// One line of an investigation as it runs.
+type InvestigationProgress struct {
+	InvestigationID string `json:"investigationId"`
+	// 1, 2, ... within the investigation.
+	Seq int `json:"seq"`
+	// step_started, finding, thought, step_finished or done.
+	Kind   string              `json:"kind"`
+	Step   *string             `json:"step,omitempty"`
+	Text   string              `json:"text"`
+	Time   time.Time           `json:"time"`
+	Status InvestigationStatus `json:"status"`
+}
+
+type InvestigationStep struct {
+	Name string `json:"name"`
+	// running, done or failed.
+	Status     string     `json:"status"`
+	StartedAt  time.Time  `json:"startedAt"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	Findings   []string   `json:"findings"`
+	Error      *string    `json:"error,omitempty"`
 }
 
 type LabelMatcherInput struct {
@@ -379,6 +493,15 @@ type ServiceSummary struct {
 	External bool `json:"external"`
 }
 
+// A finished investigation that looks like this one, and how its incident ended.
+type SimilarInvestigation struct {
+	ID         string  `json:"id"`
+	IncidentID *string `json:"incidentId,omitempty"`
+	Score      float64 `json:"score"`
+	Summary    string  `json:"summary"`
+	Resolution *string `json:"resolution,omitempty"`
+}
+
 type Subscription struct {
 }
 
@@ -493,6 +616,72 @@ func (e *AggregateOp) UnmarshalJSON(b []byte) error {
 }
 
 func (e AggregateOp) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a hypothesis says happened (a degraded symptom is never a cause).
+type Cause string
+
+const (
+	CauseBadDeploy          Cause = "bad_deploy"
+	CauseDependencyFailure  Cause = "dependency_failure"
+	CauseResourceSaturation Cause = "resource_saturation"
+	CauseTrafficSurge       Cause = "traffic_surge"
+	CauseConfigChange       Cause = "config_change"
+	CauseCodeError          Cause = "code_error"
+	CauseUnknown            Cause = "unknown"
+)
+
+var AllCause = []Cause{
+	CauseBadDeploy,
+	CauseDependencyFailure,
+	CauseResourceSaturation,
+	CauseTrafficSurge,
+	CauseConfigChange,
+	CauseCodeError,
+	CauseUnknown,
+}
+
+func (e Cause) IsValid() bool {
+	switch e {
+	case CauseBadDeploy, CauseDependencyFailure, CauseResourceSaturation, CauseTrafficSurge, CauseConfigChange, CauseCodeError, CauseUnknown:
+		return true
+	}
+	return false
+}
+
+func (e Cause) String() string {
+	return string(e)
+}
+
+func (e *Cause) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Cause(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Cause", str)
+	}
+	return nil
+}
+
+func (e Cause) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Cause) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Cause) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -686,6 +875,67 @@ func (e *IncidentStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e IncidentStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where an investigation stands.
+type InvestigationStatus string
+
+const (
+	InvestigationStatusRunning InvestigationStatus = "running"
+	InvestigationStatusDone    InvestigationStatus = "done"
+	InvestigationStatusFailed  InvestigationStatus = "failed"
+	// The process running it stopped first; an incident's investigation is then started again.
+	InvestigationStatusInterrupted InvestigationStatus = "interrupted"
+)
+
+var AllInvestigationStatus = []InvestigationStatus{
+	InvestigationStatusRunning,
+	InvestigationStatusDone,
+	InvestigationStatusFailed,
+	InvestigationStatusInterrupted,
+}
+
+func (e InvestigationStatus) IsValid() bool {
+	switch e {
+	case InvestigationStatusRunning, InvestigationStatusDone, InvestigationStatusFailed, InvestigationStatusInterrupted:
+		return true
+	}
+	return false
+}
+
+func (e InvestigationStatus) String() string {
+	return string(e)
+}
+
+func (e *InvestigationStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InvestigationStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InvestigationStatus", str)
+	}
+	return nil
+}
+
+func (e InvestigationStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InvestigationStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InvestigationStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
