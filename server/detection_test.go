@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,6 +147,78 @@ func TestDemoFaultOpensIncident(t *testing.T) {
 	}
 	s.gql.MustPost(fmt.Sprintf(`mutation { acknowledgeIncident(id: %q) { status acknowledgedBy } }`, in.ID), &ack)
 	assert.Equal(t, "acknowledged", ack.AcknowledgeIncident.Status)
+
+	investigatedByItself(t, s, in.ID)
+}
+
+// investigatedByItself follows the incident's own investigation on
+// investigationProgress to its end and checks what it found: payment's
+// bad deploy, with BubbleUp's provider, the deploy and the path.
+func investigatedByItself(t *testing.T, s *testServer, incident string) {
+	var inc struct {
+		Incident struct {
+			Investigation *struct{ ID, Status string }
+		}
+	}
+	eventually(t, "the incident has an investigation", func() bool {
+		s.gql.MustPost(fmt.Sprintf(`{ incident(id: %q) { investigation { id status } } }`, incident), &inc)
+		return inc.Incident.Investigation != nil
+	})
+	id := inc.Incident.Investigation.ID
+	sub := s.gql.Websocket(fmt.Sprintf(`subscription { investigationProgress(id: %q) { seq kind step text status } }`, id))
+	defer sub.Close()
+	var kinds []string
+	for seq := 1; ; seq++ {
+		var line struct {
+			InvestigationProgress struct {
+				Seq                      int
+				Kind, Step, Text, Status string
+			}
+		}
+		next(t, sub, &line)
+		l := line.InvestigationProgress
+		require.Equal(t, seq, l.Seq, "lines come in order, none twice")
+		kinds = append(kinds, l.Kind)
+		if l.Kind == "done" {
+			assert.Equal(t, "done", l.Status)
+			break
+		}
+	}
+	assert.Contains(t, kinds, "step_started")
+	assert.Contains(t, kinds, "finding")
+	var got struct {
+		Investigation struct {
+			Status     string
+			Hypotheses []struct {
+				Rank     int
+				Service  string
+				Cause    string
+				Path     []string
+				Evidence []struct {
+					Kind, Text string
+					Query      *struct{ Field, Variables string }
+				}
+			}
+		}
+	}
+	s.gql.MustPost(fmt.Sprintf(`{ investigation(id: %q) { status hypotheses { rank service cause path evidence { kind text query { field variables } } } } }`, id), &got)
+	require.NotEmpty(t, got.Investigation.Hypotheses)
+	top := got.Investigation.Hypotheses[0]
+	assert.Equal(t, 1, top.Rank)
+	assert.Equal(t, "payment", top.Service)
+	assert.Equal(t, "bad_deploy", top.Cause)
+	assert.Equal(t, []string{"frontend", "checkout", "payment"}, top.Path)
+	var texts []string
+	for _, e := range top.Evidence {
+		texts = append(texts, e.Text)
+		if e.Kind == "bubbleup" {
+			require.NotNil(t, e.Query)
+			assert.Equal(t, "bubbleUp", e.Query.Field)
+		}
+	}
+	joined := strings.Join(texts, "\n")
+	assert.Contains(t, joined, "payment_provider=stripe_v3")
+	assert.Contains(t, joined, "deploy 2.3.1")
 }
 
 func TestRulesThroughGraphQL(t *testing.T) {

@@ -79,7 +79,7 @@ type LogTemplate struct {
 	Service, Template, Example string
 	// Now and Before are weighted lines per minute in each window.
 	Now, Before float64
-	Errors      bool // its lines are errors (or warnings)
+	Errors      bool // most of its lines are errors (or warnings)
 	New         bool
 	Strength    float64
 }
@@ -169,10 +169,17 @@ func templates(ctx context.Context, src Source, in Input, res *Result) error {
 	}
 	type tally struct {
 		now, before float64
-		errors      bool
+		errs        float64 // weighted error lines, both windows
 	}
 	counts := map[key]*tally{}
+	// first and last line of each window: rates divide by the time the
+	// lines cover, not by a window the data began late in.
+	span := [2][2]int64{{math.MaxInt64, 0}, {math.MaxInt64, 0}}
 	read := func(r storage.TimeRange, now bool) (int, error) {
+		side := 0
+		if now {
+			side = 1
+		}
 		q := storage.EventQuery{Tenant: in.Tenant, Range: r, Limit: 1000, Filters: []storage.Filter{
 			{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindLog)}}}
 		n := 0
@@ -203,8 +210,9 @@ func templates(ctx context.Context, src Source, in Input, res *Result) error {
 					t.before += w
 				}
 				if e.Status == storage.StatusError || severe(e.Severity) {
-					t.errors = true
+					t.errs += w
 				}
+				span[side][0], span[side][1] = min(span[side][0], e.TimeUnixNano), max(span[side][1], e.TimeUnixNano)
 			}
 			n += len(page.Events)
 			if page.Next == nil {
@@ -223,13 +231,13 @@ func templates(ctx context.Context, src Source, in Input, res *Result) error {
 	if res.LogsNow, err = read(in.Window, true); err != nil {
 		return err
 	}
-	minNow, minBefore := minutes(in.Window), minutes(in.Baseline)
+	minNow, minBefore := minutes(span[1]), minutes(span[0])
 	for k, t := range counts {
 		if t.now < 3 || k.t == other {
 			continue
 		}
 		lt := LogTemplate{Service: k.service, Template: k.t.Text(), Example: k.t.Example, Now: t.now / minNow,
-			Before: t.before / minBefore, Errors: t.errors, New: t.before == 0}
+			Before: t.before / minBefore, Errors: t.errs >= 0.5*(t.now+t.before), New: t.before == 0}
 		lt.Strength = signals.Rise(lt.Now, lt.Before, 1)
 		if !lt.Errors {
 			lt.Strength *= 0.6
@@ -264,6 +272,8 @@ func severe(s string) bool {
 	return false
 }
 
-func minutes(r storage.TimeRange) float64 {
-	return math.Max(float64(r.End-r.Start)/float64(time.Minute), 1.0/60)
+// minutes is the time from a window's first line to its last, at least
+// a minute.
+func minutes(span [2]int64) float64 {
+	return math.Max(float64(span[1]-span[0])/float64(time.Minute), 1)
 }

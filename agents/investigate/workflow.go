@@ -218,14 +218,17 @@ func (r *Runner) bubbleUp(ctx context.Context, st *run) ([]string, error) {
 			continue
 		}
 		errs := f.ErrorRatio.Strength > max(f.SelfMs.Strength, f.GapMs.Strength)
+		// The bad requests are those after the onset; the baseline is
+		// the same service before the window.
 		sc := st.inv.Scope
-		res, err := bubbleup.Explain(ctx, r.d.Source, bubbleup.Input{Tenant: st.inv.Tenant, Service: h.Service, Window: sc.Range,
+		bad := storage.TimeRange{Start: onset(st.inv), End: sc.Range.End}
+		res, err := bubbleup.Explain(ctx, r.d.Source, bubbleup.Input{Tenant: st.inv.Tenant, Service: h.Service, Window: bad,
 			Baseline: sc.Baseline, Errors: errs, Scope: sc.Filters})
 		if err != nil {
 			return out, err
 		}
 		for j, b := range res.Findings {
-			if j == 3 {
+			if j == 5 {
 				break
 			}
 			text := res.What + ": " + b.Text(res.Against)

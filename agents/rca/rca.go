@@ -130,10 +130,11 @@ func Rank(in Input) []storage.Hypothesis {
 	return out
 }
 
-// explainAway weakens a service's latency and errors by how strongly one
-// of the services it calls is itself at fault: a caller slowed or failed
-// by its callee looks like a fault of its own where the call is not
-// traced (a span with no child), and a symptom is never the cause.
+// explainAway weakens a service's latency, errors and error logs by how
+// strongly one of the services it calls is itself at fault: a caller
+// slowed or failed by its callee looks like a fault of its own where the
+// call is not traced (a span with no child), and logs what failed below
+// it; a symptom is never the cause.
 // Resources and changes stay: they are the caller's own.
 func explainAway(cands map[string]*candidate, trace *deptrace.Result) {
 	if trace == nil {
@@ -168,8 +169,9 @@ func explainAway(cands map[string]*candidate, trace *deptrace.Result) {
 		f := 1 - 0.6*worst
 		c.best[KindLatency] *= f
 		c.best[KindErrors] *= f
+		c.best[KindLog] *= f
 		for i := range c.evidence {
-			if k := c.evidence[i].Kind; k == KindLatency || k == KindErrors {
+			if k := c.evidence[i].Kind; k == KindLatency || k == KindErrors || k == KindLog {
 				c.evidence[i].Strength *= f
 				c.evidence[i].Text += fmt.Sprintf(" (partly explained by %s, which it calls)", by)
 			}
