@@ -7,8 +7,10 @@ package resolvers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/inquest/inquest/graph/model"
+	"github.com/inquest/inquest/service"
 )
 
 // Investigation is the resolver for the investigation field.
@@ -57,6 +59,9 @@ func (r *queryResolver) Investigation(ctx context.Context, id string) (*model.In
 		return nil, err
 	}
 	inv, err := r.Service.Investigation(ctx, p, id)
+	if errors.Is(err, service.ErrNotFound) {
+		return nil, nil // the schema's answer for no such investigation
+	}
 	if err != nil {
 		return nil, err
 	}

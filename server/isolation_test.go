@@ -21,21 +21,23 @@ import (
 // the schema gains a field without a case here, so no field escapes the
 // isolation check.
 var fieldQueries = map[string]string{
-	"aggregate":    `{ aggregate(input: {range: $R, groupBy: ["service", "attr.secret"], aggregations: [{op: COUNT}, {op: COUNT_DISTINCT, field: "trace_id"}]}) { groups { key values } } }`,
-	"events":       `{ events(range: $R, first: 1000) { events { service name body traceId attributes { key value } resource { key value } } } }`,
-	"trace":        `{ trace(id: "$TRACE") { spans { span { service name } } } }`,
-	"services":     `{ services(range: $R) { name } }`,
-	"serviceMap":   `{ serviceMap(range: $R) { nodes { name } edges { source target } } }`,
-	"metricSeries": `{ metricSeries(input: {name: "$METRIC", range: $R, step: "1h"}) { name labels { key value } } }`,
-	"metricNames":  `{ metricNames(range: $R) }`,
-	"deadLetters":  `{ deadLetters(range: $R) { reason payloadPreview } }`,
-	"apiKeys":      `{ apiKeys { id name createdBy } }`,
-	"usage":        `{ usage(range: $R) { tenant events bytes queries } }`,
-	"auditLog":     `{ auditLog(range: $R) { actor action target detail } }`,
-	"anomalies":    `{ anomalies(filter: {range: $R}) { series service explanation } }`,
-	"incidents":    `{ incidents(range: $R) { id title services anomalies { service explanation } } }`,
-	"incident":     `{ incident(id: "$INCIDENT") { title services timeline { text } anomalies { service } } }`,
-	"rules":        `{ rules { id name service } }`,
+	"aggregate":      `{ aggregate(input: {range: $R, groupBy: ["service", "attr.secret"], aggregations: [{op: COUNT}, {op: COUNT_DISTINCT, field: "trace_id"}]}) { groups { key values } } }`,
+	"events":         `{ events(range: $R, first: 1000) { events { service name body traceId attributes { key value } resource { key value } } } }`,
+	"trace":          `{ trace(id: "$TRACE") { spans { span { service name } } } }`,
+	"services":       `{ services(range: $R) { name } }`,
+	"serviceMap":     `{ serviceMap(range: $R) { nodes { name } edges { source target } } }`,
+	"metricSeries":   `{ metricSeries(input: {name: "$METRIC", range: $R, step: "1h"}) { name labels { key value } } }`,
+	"metricNames":    `{ metricNames(range: $R) }`,
+	"deadLetters":    `{ deadLetters(range: $R) { reason payloadPreview } }`,
+	"apiKeys":        `{ apiKeys { id name createdBy } }`,
+	"usage":          `{ usage(range: $R) { tenant events bytes queries } }`,
+	"auditLog":       `{ auditLog(range: $R) { actor action target detail } }`,
+	"anomalies":      `{ anomalies(filter: {range: $R}) { series service explanation } }`,
+	"incidents":      `{ incidents(range: $R) { id title services anomalies { service explanation } } }`,
+	"incident":       `{ incident(id: "$INCIDENT") { title services timeline { text } anomalies { service } investigation { summary } } }`,
+	"investigation":  `{ investigation(id: "$INVESTIGATION") { summary hypotheses { service summary evidence { text } } } }`,
+	"investigations": `{ investigations(range: $R) { id summary } }`,
+	"rules":          `{ rules { id name service } }`,
 	"bubbleUp": `{ bubbleUp(input: {range: $R, selection: [{field: "name", op: NE, value: "none"}], baseline: {from: "2001-01-01T00:00:00Z", to: "2001-01-02T00:00:00Z"}, limit: 50, values: 50}) {
 		selection fields { field values { value } } } }`,
 }
@@ -74,6 +76,10 @@ func TestTenantIsolationEveryField(t *testing.T) {
 			Title: "incident of " + tag, Severity: "high", Status: storage.IncidentOpen, Services: []string{"svc-" + tag},
 			AnomalyIDs: []string{a.ID}, OpenedNano: now.UnixNano(), UpdatedNano: now.UnixNano(),
 			Timeline: []storage.IncidentEvent{{TimeUnixNano: now.UnixNano(), Kind: "opened", Text: "opened for " + tag}}}))
+		require.NoError(t, s.Store().PutInvestigation(context.Background(), storage.Investigation{Tenant: tenant, ID: "inv-" + tenant,
+			IncidentID: "inc-" + tenant, Trigger: "incident", Status: storage.InvestigationDone, StartedNano: now.UnixNano(),
+			Summary: "investigation of " + tag, Hypotheses: []storage.Hypothesis{{Service: "svc-" + tag, Cause: storage.CauseUnknown,
+				Summary: "svc-" + tag, Evidence: []storage.Evidence{{Kind: "latency", Text: "slow " + tag}}}}}))
 		require.NoError(t, s.Store().PutRule(context.Background(), storage.Rule{Tenant: tenant, ID: "rule-" + tenant,
 			Name: "rule of " + tag, Kind: storage.RuleSLO, Service: "svc-" + tag, Objective: 0.99, CreatedNano: now.UnixNano()}))
 		var created map[string]any
@@ -100,7 +106,8 @@ func TestTenantIsolationEveryField(t *testing.T) {
 
 	r := fmt.Sprintf(`{from: %q, to: "now+1h"}`, now.Add(-time.Hour).Format(time.RFC3339))
 	ask := func(who, field, owner string) (string, error) {
-		q := strings.NewReplacer("$R", r, "$TRACE", "trace"+owner, "$METRIC", "metric_"+owner, "$INCIDENT", "inc-"+owner).Replace(fieldQueries[field])
+		q := strings.NewReplacer("$R", r, "$TRACE", "trace"+owner, "$METRIC", "metric_"+owner, "$INCIDENT", "inc-"+owner,
+			"$INVESTIGATION", "inv-"+owner).Replace(fieldQueries[field])
 		var out map[string]any
 		if err := s.gql.Post(q, &out, client.AddHeader("Authorization", "Bearer "+toks[who])); err != nil {
 			return "", err
