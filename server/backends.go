@@ -160,6 +160,7 @@ func (s *Server) newInvestigations(store storage.Store) {
 	}
 	icfg := investigate.DefaultConfig()
 	icfg.Workers = s.cfg.InvestigationWorkers
+	icfg.Shared = s.redis != nil
 	s.investigator = investigate.New(icfg, investigate.Deps{Source: store, Store: s.investigations, Incidents: s.incidents,
 		Publish: func(p storage.InvestigationProgress) { s.updates.Publish(updates.Update{Progress: &p}) }}, s.registry, s.logger)
 }

@@ -54,6 +54,10 @@ type Config struct {
 	// Baseline is how long before the window the baseline runs when none
 	// is given (30 min).
 	Baseline time.Duration
+	// Shared says other processes run investigations over the same store
+	// (Redis): a running one is then taken as left behind only once it is
+	// older than Timeout, since it may be running elsewhere.
+	Shared bool
 }
 
 // DefaultConfig is the usual configuration.
@@ -71,13 +75,15 @@ type Runner struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	queue    chan storage.Investigation
-	wg       sync.WaitGroup
-	cancel   context.CancelFunc
-	mu       sync.Mutex
-	started  bool
-	stopped  bool
-	launched map[string]bool // incident runs started here
+	queue  chan storage.Investigation
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	// cancelSweep stops the search for investigations left behind.
+	cancelSweep context.CancelFunc
+	mu          sync.Mutex
+	started     bool
+	stopped     bool
+	launched    map[string]bool // incident runs started here
 
 	runs *prometheus.CounterVec
 	dur  prometheus.Histogram
@@ -134,15 +140,49 @@ func (r *Runner) Start(ctx context.Context) error {
 		r.wg.Add(1)
 		go r.work(wctx)
 	}
-	return r.recover(ctx)
+	var olderThan time.Duration
+	if r.cfg.Shared {
+		olderThan = r.cfg.Timeout + time.Minute
+	}
+	if err := r.recover(ctx, olderThan); err != nil {
+		return err
+	}
+	// A process that dies leaves its running investigations behind: the
+	// others take them up once they are older than any run can be.
+	sctx, cancelSweep := context.WithCancel(wctx)
+	r.mu.Lock()
+	r.cancelSweep = cancelSweep
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+				if err := r.recover(sctx, r.cfg.Timeout+time.Minute); err != nil {
+					r.logger.Warn("investigations left behind not read", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
 }
 
-func (r *Runner) recover(ctx context.Context) error {
+// recover marks the running investigations started more than olderThan
+// ago (all with 0) as interrupted and runs an incident's again.
+func (r *Runner) recover(ctx context.Context, olderThan time.Duration) error {
 	left, err := r.d.Store.RunningInvestigations(ctx)
 	if err != nil {
 		return fmt.Errorf("investigations left running: %w", err)
 	}
 	for _, inv := range left {
+		if olderThan > 0 && r.now().Sub(time.Unix(0, inv.StartedNano)) < olderThan {
+			continue
+		}
 		inv.Status = storage.InvestigationInterrupted
 		inv.FinishedNano = r.now().UnixNano()
 		inv.Error = "the process running it stopped before it finished"
@@ -169,7 +209,11 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	}
 	r.stopped = true
 	close(r.queue)
+	sweep := r.cancelSweep
 	r.mu.Unlock()
+	if sweep != nil {
+		sweep()
+	}
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
