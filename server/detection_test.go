@@ -175,7 +175,7 @@ func investigatedByItself(t *testing.T, s *testServer, incident string) {
 				Kind, Step, Text, Status string
 			}
 		}
-		next(t, sub, &line)
+		require.NoError(t, next(t, sub, &line))
 		l := line.InvestigationProgress
 		require.Equal(t, seq, l.Seq, "lines come in order, none twice")
 		kinds = append(kinds, l.Kind)

@@ -219,11 +219,10 @@ func (s *Service) RecordChange(ctx context.Context, p Principal, in ChangeInput)
 	}
 	at := s.Now()
 	if t := deref(in.At); t != "" {
-		tr, err := storage.ParseTimeRange(t, t, s.Now())
-		if err != nil {
+		var err error
+		if at, err = storage.ParseTime(t, s.Now()); err != nil {
 			return nil, Invalid("at: %v", err)
 		}
-		at = time.Unix(0, tr.Start)
 	}
 	e := storage.Event{Tenant: p.Tenant, TimeUnixNano: at.UnixNano(), Kind: storage.KindEvent, Service: in.Service,
 		Name: in.Type, Status: storage.StatusUnset, SampleRate: 1}
