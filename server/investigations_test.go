@@ -56,7 +56,9 @@ func TestStartInvestigation(t *testing.T) {
 	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", body, "Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "responder"))
 	require.Equal(t, http.StatusOK, code, msg)
 
-	var change struct{ RecordChange struct{ Service, Name string } }
+	var change struct {
+		RecordChange struct{ Service, Name string }
+	}
 	s.gql.MustPost(fmt.Sprintf(`mutation { recordChange(input: {service: "db", type: "config", description: "pool size 10 -> 1", at: %q}) { service name } }`,
 		onset.Add(-20*time.Second).Format(time.RFC3339)), &change, responder)
 	assert.Equal(t, "db", change.RecordChange.Service)
@@ -86,7 +88,9 @@ func TestStartInvestigation(t *testing.T) {
 	err = s.gql.Post(`mutation($r: TimeRangeInput!) { startInvestigation(input: {range: $r}) { id } }`, &change, viewer, client.Var("r", window))
 	require.Error(t, err, "a viewer starts no investigation")
 
-	var started struct{ StartInvestigation struct{ ID, Status, Trigger string } }
+	var started struct {
+		StartInvestigation struct{ ID, Status, Trigger string }
+	}
 	s.gql.MustPost(`mutation($r: TimeRangeInput!) { startInvestigation(input: {range: $r}) { id status trigger } }`, &started, responder, client.Var("r", window))
 	id := started.StartInvestigation.ID
 	require.NotEmpty(t, id)

@@ -120,7 +120,7 @@ type SimilarInvestigation struct {
 type InvestigationProgress struct {
 	Tenant          string
 	InvestigationID string
-	Seq             int // 1, 2, ... within the investigation
+	Seq             int    // 1, 2, ... within the investigation
 	Kind            string // step_started, finding, thought, step_finished, done
 	Step            string
 	Text            string
