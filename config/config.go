@@ -29,6 +29,7 @@ type Config struct {
 	Demo           bool          `koanf:"demo"`
 	DemoFaultAfter time.Duration `koanf:"demo-fault-after"`
 	DemoRate       float64       `koanf:"demo-rate"`
+	DemoScenario   string        `koanf:"demo-scenario"`
 
 	Retention     time.Duration `koanf:"retention"`
 	MaxFuture     time.Duration `koanf:"max-future"`
@@ -285,8 +286,9 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("otlp-http-addr", d.OTLPHTTPAddr, "address of OTLP/HTTP (also served on http-addr); empty disables it")
 	fs.String("data-dir", d.DataDir, "directory of the embedded database")
 	fs.Bool("demo", d.Demo, "run a built-in web-shop traffic generator that sends OTLP to this server")
-	fs.Duration("demo-fault-after", d.DemoFaultAfter, "when the demo's bad payment deploy (2.3.1) happens, after start")
+	fs.Duration("demo-fault-after", d.DemoFaultAfter, "when the demo's fault (--demo-scenario) begins, after start")
 	fs.Float64("demo-rate", d.DemoRate, "demo requests per second")
+	fs.String("demo-scenario", d.DemoScenario, "the demo's fault: bad-deploy (default), slow-database, dependency-errors, cpu-saturation, traffic-surge, config-change, noisy-neighbour, two-faults")
 	fs.Duration("retention", d.Retention, "how long records are kept after they were taken in (imports count from their import); live ingest refuses older records")
 	fs.StringToString("tenant-retention", nil, "retention of some tenants, overriding --retention: acme=720h,globex=48h (0h: forever)")
 	fs.Duration("prune-interval", d.PruneInterval, "how often records past their retention are deleted from the embedded store (0: never)")

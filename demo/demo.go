@@ -1,10 +1,12 @@
 // Package demo plays a small web shop (frontend → checkout → cart, payment,
-// inventory, shipping → postgres) and sends its traces, logs and RED metrics
-// through the real OpenTelemetry SDK exporters to an OTLP endpoint, so that
-// a first run of Inquest has something true-to-life to look at. At a
-// scheduled time a bad deploy of payment 2.3.1 makes requests with
-// payment_provider=stripe_v3 slow and error-prone, and a deploy change
-// event is sent, which later stages detect and investigate.
+// inventory, shipping → postgres) and sends its traces, logs, RED metrics
+// and per-service CPU and memory through the real OpenTelemetry SDK
+// exporters to an OTLP endpoint, so that a first run of Inquest has
+// something true-to-life to look at. At a scheduled time a fault from the
+// scenario library begins — by default a bad deploy of payment 2.3.1 that
+// makes requests with payment_provider=stripe_v3 slow and error-prone,
+// announced by a deploy change event — which later stages detect and
+// investigate.
 package demo
 
 import (
@@ -46,8 +48,11 @@ type Config struct {
 	EventsURL string
 	// Rate is shop requests per second.
 	Rate float64
-	// FaultAfter is when the bad payment deploy happens, after Start.
+	// FaultAfter is when the scenario's fault begins, after Start.
 	FaultAfter time.Duration
+	// Scenario names the fault (DefaultScenario, the bad deploy, when
+	// empty); Scenarios lists them.
+	Scenario string
 	// Seed makes runs repeatable; 0 picks one.
 	Seed uint64
 	// MetricInterval is how often metrics are exported.
@@ -80,6 +85,11 @@ func (c Config) Validate() error {
 	if c.Rate <= 0 || c.FaultAfter < 0 {
 		return errors.New("demo: rate must be positive and fault-after not negative")
 	}
+	if c.Scenario != "" {
+		if _, err := ScenarioNamed(c.Scenario); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -111,8 +121,15 @@ type Generator struct {
 	services map[string]*service
 	retired  []*service
 
-	faultAt time.Time
-	faulted bool
+	scenario Scenario
+	faultAt  time.Time
+	faulted  bool
+	fault    *fault // what the scenario changed, once it began
+
+	// metrics draw their noise from their own source: the SDK reads
+	// gauges on its own goroutine.
+	mmu  sync.Mutex
+	mrng *rand.Rand
 	carry   float64 // requests owed to the next tick
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -133,7 +150,15 @@ func New(cfg Config, logger *slog.Logger) (*Generator, error) {
 	if cfg.MetricInterval <= 0 {
 		cfg.MetricInterval = 10 * time.Second
 	}
-	return &Generator{cfg: cfg, logger: logger, rng: rand.New(rand.NewPCG(cfg.Seed, 7)), services: map[string]*service{}}, nil
+	if cfg.Scenario == "" {
+		cfg.Scenario = DefaultScenario
+	}
+	sc, err := ScenarioNamed(cfg.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	return &Generator{cfg: cfg, logger: logger, rng: rand.New(rand.NewPCG(cfg.Seed, 7)), mrng: rand.New(rand.NewPCG(cfg.Seed, 11)),
+		services: map[string]*service{}, scenario: sc}, nil
 }
 
 var versions = map[string]string{
@@ -189,12 +214,12 @@ func (g *Generator) open(ctx context.Context, start time.Time) error {
 }
 
 // Tick plays 100 ms of the shop ending at now: the requests due and, once
-// now passes the fault time, the bad deploy.
+// now passes the fault time, the scenario's fault.
 func (g *Generator) Tick(ctx context.Context, now time.Time) {
 	if !g.Faulted() && !now.Before(g.faultAt) {
-		g.deployBadVersion(ctx, now)
+		g.begin(ctx, now)
 	}
-	g.carry += g.cfg.Rate / 10
+	g.carry += g.cfg.Rate / 10 * g.rateFactor()
 	for ; g.carry >= 1; g.carry-- {
 		g.request(ctx, now)
 	}
@@ -237,6 +262,9 @@ func (g *Generator) newService(ctx context.Context, name, version string) (*serv
 		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)); err != nil {
 		return nil, fmt.Errorf("demo: meter: %w", err)
 	}
+	if err := g.resourceGauges(s); err != nil {
+		return nil, fmt.Errorf("demo: meter: %w", err)
+	}
 	return s, nil
 }
 
@@ -254,27 +282,23 @@ func (g *Generator) loop(ctx context.Context) {
 	}
 }
 
-// deployBadVersion replaces payment's providers with ones for version 2.3.1
-// (a restart, as a real deploy is) and announces the deploy.
-func (g *Generator) deployBadVersion(ctx context.Context, now time.Time) {
-	g.mu.Lock()
-	g.faulted = true
-	g.mu.Unlock()
-	bad, err := g.newService(ctx, "payment", BadVersion)
+// redeploy restarts a service as another version (new providers, as a real
+// deploy makes new processes).
+func (g *Generator) redeploy(ctx context.Context, name, version string) {
+	next, err := g.newService(ctx, name, version)
 	if err != nil {
 		g.logger.Error("demo deploy failed", "err", err)
 		return
 	}
 	g.mu.Lock()
-	g.retired = append(g.retired, g.services["payment"])
-	g.services["payment"] = bad
+	g.retired = append(g.retired, g.services[name])
+	g.services[name] = next
 	g.mu.Unlock()
-	g.logger.Warn("demo: bad deploy of payment", "version", BadVersion, "affects", "payment_provider=stripe_v3")
-	ev := map[string]any{
-		"timestamp": now.UTC().Format(time.RFC3339Nano), "kind": "event", "service": "payment", "name": "deploy",
-		"change.type": "deploy", "version": BadVersion, "previous_version": GoodVersion,
-		"commit": "9f3c2ab", "author": "ci-bot", "description": "payment: switch stripe_v3 client to new connection pool",
-	}
+}
+
+// sendChange sends a change event as a deploy tool would: to the events
+// endpoint (or the simulation's OnChange).
+func (g *Generator) sendChange(ctx context.Context, ev map[string]any) {
 	if g.cfg.Simulated != nil {
 		g.cfg.Simulated.OnChange(ev)
 		return
@@ -290,13 +314,29 @@ func (g *Generator) deployBadVersion(ctx context.Context, now time.Time) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		g.logger.Error("demo: deploy event not sent", "err", err)
+		g.logger.Error("demo: change event not sent", "err", err)
 		return
 	}
 	_ = resp.Body.Close()
 }
 
-// Faulted reports whether the bad deploy has happened.
+// FlushMetrics makes every service report its metrics now (a simulated
+// shop's are otherwise read only at shutdown).
+func (g *Generator) FlushMetrics(ctx context.Context) error {
+	g.mu.Lock()
+	all := make([]*service, 0, len(g.services))
+	for _, s := range g.services {
+		all = append(all, s)
+	}
+	g.mu.Unlock()
+	var errs []error
+	for _, s := range all {
+		errs = append(errs, s.mp.ForceFlush(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Faulted reports whether the scenario's fault has begun.
 func (g *Generator) Faulted() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()

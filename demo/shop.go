@@ -88,7 +88,7 @@ func (g *Generator) rpc(ctx context.Context, from, to, op string, start time.Tim
 func (g *Generator) query(ctx context.Context, from, stmt string, median time.Duration, start time.Time) (time.Time, error) {
 	return g.rpc(ctx, from, "postgres", stmt, start, func(_ context.Context, span trace.Span, t time.Time) (time.Time, error) {
 		span.SetAttributes(attribute.String("db.system", "postgresql"), attribute.String("db.statement", stmt))
-		t = t.Add(g.latency(median))
+		t = t.Add(g.own("postgres", median))
 		if g.rng.Float64() < 0.002 {
 			return t, errors.New("deadlock detected")
 		}
@@ -120,20 +120,20 @@ func (g *Generator) request(ctx context.Context, now time.Time) {
 	fctx, span := front.tracer.Start(ctx, method+" "+route, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(now),
 		trace.WithAttributes(attribute.String("http.route", route), attribute.String("http.request.method", method),
 			attribute.String("region", region), attribute.String("customer.tier", tier), attribute.String("version", front.version)))
-	t := now.Add(g.latency(2 * time.Millisecond))
+	t := now.Add(g.own("frontend", 2*time.Millisecond))
 	var err error
 	switch route {
 	case "/":
 		t, err = g.rpc(fctx, "frontend", "inventory", "ListProducts", t, func(c context.Context, _ trace.Span, t time.Time) (time.Time, error) {
-			return g.query(c, "inventory", "SELECT products", 4*time.Millisecond, t.Add(g.latency(time.Millisecond)))
+			return g.query(c, "inventory", "SELECT products", 4*time.Millisecond, t.Add(g.own("inventory", 3*time.Millisecond)))
 		})
 	case "/product/{id}":
 		t, err = g.rpc(fctx, "frontend", "inventory", "GetProduct", t, func(c context.Context, _ trace.Span, t time.Time) (time.Time, error) {
-			return g.query(c, "inventory", "SELECT product", 2*time.Millisecond, t.Add(g.latency(time.Millisecond)))
+			return g.query(c, "inventory", "SELECT product", 2*time.Millisecond, t.Add(g.own("inventory", 3*time.Millisecond)))
 		}, attribute.Int("product.id", 1000+g.rng.IntN(200)))
 	case "/cart":
 		t, err = g.rpc(fctx, "frontend", "cart", "AddItem", t, func(c context.Context, _ trace.Span, t time.Time) (time.Time, error) {
-			return g.query(c, "cart", "INSERT cart_items", 3*time.Millisecond, t.Add(g.latency(2*time.Millisecond)))
+			return g.cartWork(c, "INSERT cart_items", t)
 		})
 	case "/checkout":
 		provider := g.pick(providers)
@@ -142,7 +142,7 @@ func (g *Generator) request(ctx context.Context, now time.Time) {
 			return g.checkout(c, s, t, provider, region)
 		}, attribute.String("payment_provider", provider), attribute.String("region", region))
 	}
-	t = t.Add(g.latency(time.Millisecond))
+	t = t.Add(g.own("frontend", time.Millisecond))
 	status := 200
 	if err != nil {
 		status = 500
@@ -162,19 +162,24 @@ func (g *Generator) request(ctx context.Context, now time.Time) {
 
 func (g *Generator) checkout(ctx context.Context, span trace.Span, t time.Time, provider, region string) (time.Time, error) {
 	var err error
-	t = t.Add(g.latency(2 * time.Millisecond))
+	t = t.Add(g.own("checkout", 2*time.Millisecond))
 	if t, err = g.rpc(ctx, "checkout", "cart", "GetCart", t, func(c context.Context, _ trace.Span, t time.Time) (time.Time, error) {
-		return g.query(c, "cart", "SELECT cart_items", 3*time.Millisecond, t.Add(g.latency(time.Millisecond)))
+		return g.cartWork(c, "SELECT cart_items", t)
 	}); err != nil {
 		return t, fmt.Errorf("get cart: %w", err)
 	}
 	if t, err = g.rpc(ctx, "checkout", "inventory", "ReserveStock", t, func(c context.Context, _ trace.Span, t time.Time) (time.Time, error) {
-		return g.query(c, "inventory", "UPDATE stock", 5*time.Millisecond, t.Add(g.latency(time.Millisecond)))
+		return g.query(c, "inventory", "UPDATE stock", 5*time.Millisecond, t.Add(g.own("inventory", 3*time.Millisecond)))
 	}); err != nil {
 		return t, fmt.Errorf("reserve stock: %w", err)
 	}
-	if t, err = g.rpc(ctx, "checkout", "shipping", "GetQuote", t, func(_ context.Context, _ trace.Span, t time.Time) (time.Time, error) {
-		return t.Add(g.latency(15 * time.Millisecond)), nil
+	if t, err = g.rpc(ctx, "checkout", "shipping", "GetQuote", t, func(c context.Context, _ trace.Span, t time.Time) (time.Time, error) {
+		t = t.Add(g.own("shipping", 15*time.Millisecond))
+		if g.fails("shipping") {
+			g.emit(c, "shipping", t, log.SeverityError, "quote failed: carrier API answered 503 for region "+region, attribute.String("region", region))
+			return t, errors.New("carrier API unavailable")
+		}
+		return t, nil
 	}, attribute.String("region", region)); err != nil {
 		return t, fmt.Errorf("shipping quote: %w", err)
 	}
@@ -216,4 +221,14 @@ func (g *Generator) charge(ctx context.Context, span trace.Span, t time.Time, pr
 	}
 	api.End(trace.WithTimestamp(end))
 	return end.Add(g.latency(time.Millisecond)), err
+}
+
+// cartWork is cart's own work on an item, then its query.
+func (g *Generator) cartWork(ctx context.Context, stmt string, t time.Time) (time.Time, error) {
+	t = t.Add(g.own("cart", 2*time.Millisecond))
+	if g.fails("cart") {
+		g.emit(ctx, "cart", t, log.SeverityError, "cart write failed: item store rejected "+stmt)
+		return t, errors.New("cart store rejected the write")
+	}
+	return g.query(ctx, "cart", stmt, 3*time.Millisecond, t)
 }

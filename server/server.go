@@ -370,7 +370,7 @@ func (s *Server) startDemo(ctx context.Context) error {
 		return errors.New("demo needs the OTLP/gRPC and HTTP listeners")
 	}
 	dcfg := demo.Config{OTLPEndpoint: s.addrs.GRPC, EventsURL: "http://" + s.addrs.HTTP + "/v1/events",
-		Rate: s.cfg.DemoRate, FaultAfter: s.cfg.DemoFaultAfter}
+		Rate: s.cfg.DemoRate, FaultAfter: s.cfg.DemoFaultAfter, Scenario: s.cfg.DemoScenario}
 	if s.access.authn != nil {
 		// The demo is a client like any other: it gets a token for the
 		// default tenant from the server's own key.
@@ -388,7 +388,7 @@ func (s *Server) startDemo(ctx context.Context) error {
 	if err := s.demo.Start(ctx); err != nil {
 		return err
 	}
-	s.logger.Info("demo traffic started", "rate_per_s", s.cfg.DemoRate, "bad_deploy_after", s.cfg.DemoFaultAfter)
+	s.logger.Info("demo traffic started", "rate_per_s", s.cfg.DemoRate, "scenario", s.cfg.DemoScenario, "fault_after", s.cfg.DemoFaultAfter)
 	return nil
 }
 

@@ -93,6 +93,7 @@ func Rank(in Input) []storage.Hypothesis {
 	if in.Changes != nil {
 		fromChanges(in, get)
 	}
+	explainByLoad(cands, in.Trace)
 	explainAway(cands, in.Trace)
 	allowed := focus(graph, in.Focus)
 	var ranked []*candidate
@@ -174,6 +175,32 @@ func explainAway(cands map[string]*candidate, trace *deptrace.Result) {
 			if k := c.evidence[i].Kind; k == KindLatency || k == KindErrors || k == KindLog {
 				c.evidence[i].Strength *= f
 				c.evidence[i].Text += fmt.Sprintf(" (partly explained by %s, which it calls)", by)
+			}
+		}
+	}
+}
+
+// explainByLoad weakens a service's resource and latency evidence by how
+// far its own request rate rose: a service that got four times the
+// requests is busy because of them. A surge is then named where it came
+// in (the traffic evidence of an entry point), not where it hurt.
+func explainByLoad(cands map[string]*candidate, trace *deptrace.Result) {
+	if trace == nil {
+		return
+	}
+	for _, f := range trace.Findings {
+		c := cands[f.Service]
+		load := f.Rate.Strength
+		if c == nil || load < 0.3 {
+			continue
+		}
+		k := 1 - 0.6*load
+		c.best[KindResource] *= k
+		c.best[KindLatency] *= k
+		for i := range c.evidence {
+			if kind := c.evidence[i].Kind; kind == KindResource || kind == KindLatency {
+				c.evidence[i].Strength *= k
+				c.evidence[i].Text += fmt.Sprintf(" (while its requests rose %.1f×)", f.Rate.Now/max(f.Rate.Before, 1e-9))
 			}
 		}
 	}
