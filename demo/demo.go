@@ -128,12 +128,12 @@ type Generator struct {
 
 	// metrics draw their noise from their own source: the SDK reads
 	// gauges on its own goroutine.
-	mmu  sync.Mutex
-	mrng *rand.Rand
-	carry   float64 // requests owed to the next tick
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
+	mmu    sync.Mutex
+	mrng   *rand.Rand
+	carry  float64 // requests owed to the next tick
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
 }
 
 // New builds a generator; Start runs it.

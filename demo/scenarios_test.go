@@ -152,8 +152,8 @@ func TestScenarioLibrary(t *testing.T) {
 	}
 	type result struct {
 		name, want, got string
-		rank             int
-		cause            string
+		rank            int
+		cause           string
 	}
 	var results []result
 	for _, sc := range demo.Scenarios() {
