@@ -100,6 +100,12 @@ func (g *gauges) Shutdown(context.Context) error   { return nil }
 // scenarioRun plays a scenario: quiet before its fault, then the fault
 // for three minutes, everything stored; it returns the fault's start.
 func scenarioRun(t *testing.T, name string, quiet time.Duration) (*duckdb.Store, time.Time) {
+	return scenarioRunKeeping(t, name, quiet, true, true)
+}
+
+// scenarioRunKeeping is scenarioRun storing only the spans, or only the
+// metrics, when told.
+func scenarioRunKeeping(t *testing.T, name string, quiet time.Duration, keepSpans, keepMetrics bool) (*duckdb.Store, time.Time) {
 	ctx := context.Background()
 	store, err := duckdb.Open(ctx, duckdb.Config{}, nil)
 	require.NoError(t, err)
@@ -132,11 +138,16 @@ func scenarioRun(t *testing.T, name string, quiet time.Duration) (*duckdb.Store,
 		ga.at = clock
 		ga.mu.Unlock()
 		require.NoError(t, shop.FlushMetrics(ctx))
-		evs := append(append(sp.take(), lg.take()...), changes...)
+		evs := append(lg.take(), changes...)
+		if spans := sp.take(); keepSpans {
+			evs = append(evs, spans...)
+		}
 		changes = nil
 		require.NoError(t, store.WriteEvents(ctx, evs))
 		ga.mu.Lock()
-		require.NoError(t, store.WriteSamples(ctx, ga.out))
+		if keepMetrics {
+			require.NoError(t, store.WriteSamples(ctx, ga.out))
+		}
 		ga.out = nil
 		ga.mu.Unlock()
 	}
@@ -158,12 +169,7 @@ func TestScenarioLibrary(t *testing.T) {
 	var results []result
 	for _, sc := range demo.Scenarios() {
 		store, faultAt := scenarioRun(t, sc.Name, 12*time.Minute)
-		runner := investigate.New(investigate.DefaultConfig(), investigate.Deps{Source: store, Store: store}, nil, nil)
-		runner.SetClock(func() time.Time { return faultAt.Add(3 * time.Minute) })
-		inv := runner.New("default", "test", storage.InvestigationScope{
-			Range: storage.TimeRange{Start: faultAt.UnixNano(), End: faultAt.Add(3 * time.Minute).UnixNano()}})
-		runner.Run(context.Background(), &inv)
-		require.Equal(t, storage.InvestigationDone, inv.Status, inv.Error)
+		inv := investigateFault(t, store, faultAt)
 		r := result{name: sc.Name, want: strings.Join(sc.Roots, "|")}
 		for i, h := range inv.Hypotheses {
 			if i == 0 {
@@ -201,4 +207,42 @@ func TestScenarioLibrary(t *testing.T) {
 	}
 	t.Logf("scenario library: top-1 %d/%d, top-3 %d/%d, cause named with the right root %d/%d", top1, len(results), top3, len(results), causes, len(results))
 	assert.GreaterOrEqual(t, top1, 7, "top-1 over the library: %s", fmt.Sprint(results))
+}
+
+// investigateFault investigates the three minutes after the fault.
+func investigateFault(t *testing.T, store *duckdb.Store, faultAt time.Time) storage.Investigation {
+	runner := investigate.New(investigate.DefaultConfig(), investigate.Deps{Source: store, Store: store}, nil, nil)
+	runner.SetClock(func() time.Time { return faultAt.Add(3 * time.Minute) })
+	inv := runner.New("default", "test", storage.InvestigationScope{
+		Range: storage.TimeRange{Start: faultAt.UnixNano(), End: faultAt.Add(3 * time.Minute).UnixNano()}})
+	runner.Run(context.Background(), &inv)
+	require.Equal(t, storage.InvestigationDone, inv.Status, inv.Error)
+	return inv
+}
+
+// TestMetricsAlone: with no traces, the CPU-saturated service is still
+// named, from its metrics, and the investigation says traces were missing.
+func TestMetricsAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays the demo")
+	}
+	store, faultAt := scenarioRunKeeping(t, "cpu-saturation", 12*time.Minute, false, true)
+	inv := investigateFault(t, store, faultAt)
+	require.NotEmpty(t, inv.Hypotheses, inv.Summary)
+	assert.Equal(t, "inventory", inv.Hypotheses[0].Service, inv.Summary)
+	assert.Equal(t, storage.CauseResourceSaturation, inv.Hypotheses[0].Cause)
+	assert.Contains(t, strings.Join(inv.Missing, "; "), "no traces in the window")
+}
+
+// TestTracesAlone: with no metrics, the slow database is named from its
+// spans, and the investigation says resource metrics were missing.
+func TestTracesAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays the demo")
+	}
+	store, faultAt := scenarioRunKeeping(t, "slow-database", 12*time.Minute, true, false)
+	inv := investigateFault(t, store, faultAt)
+	require.NotEmpty(t, inv.Hypotheses, inv.Summary)
+	assert.Equal(t, "postgres", inv.Hypotheses[0].Service, inv.Summary)
+	assert.Contains(t, strings.Join(inv.Missing, "; "), "no resource metrics")
 }
