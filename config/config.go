@@ -73,8 +73,16 @@ type Config struct {
 	// InvestigationWorkers run investigations at once in each process;
 	// InvestigateIncidents starts one when an incident opens or gains
 	// services (where detection runs).
-	InvestigationWorkers  int    `koanf:"investigation-workers"`
-	InvestigateIncidents  bool   `koanf:"investigate-incidents"`
+	InvestigationWorkers int  `koanf:"investigation-workers"`
+	InvestigateIncidents bool `koanf:"investigate-incidents"`
+	// LLM, when a provider is set, writes each investigation's narrative
+	// and may reorder its hypotheses (never adding any). The key comes
+	// from INQUEST_LLM_API_KEY or a file.
+	LLMProvider           string `koanf:"llm-provider"`
+	LLMModel              string `koanf:"llm-model"`
+	LLMBaseURL            string `koanf:"llm-base-url"`
+	LLMAPIKey             string `koanf:"llm-api-key"`
+	LLMAPIKeyFile         string `koanf:"llm-api-key-file"`
 	NotifyWebhookURL      string `koanf:"notify-webhook-url"`
 	NotifySlackWebhookURL string `koanf:"notify-slack-webhook-url"`
 	PublicURL             string `koanf:"public-url"`
@@ -196,6 +204,18 @@ func Default() Config {
 		LogLevel:                  "info",
 		LogFormat:                 "text",
 	}
+}
+
+// LLMKey returns the model's API key, reading the file if one is set.
+func (c Config) LLMKey() (string, error) {
+	if c.LLMAPIKeyFile != "" {
+		b, err := os.ReadFile(c.LLMAPIKeyFile)
+		if err != nil {
+			return "", fmt.Errorf("llm-api-key-file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return c.LLMAPIKey, nil
 }
 
 // JWTSecret returns the configured HS256 secret, reading the file if one
@@ -320,6 +340,12 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("detection-resolve-after", d.DetectionResolveAfter, "an incident resolves when its series have been back inside their bands this long")
 	fs.Int("investigation-workers", d.InvestigationWorkers, "investigations each process runs at once (more wait, up to 64, then are refused)")
 	fs.Bool("investigate-incidents", d.InvestigateIncidents, "investigate each incident by itself when it opens or gains services")
+	fs.String("llm-provider", d.LLMProvider, "a language model that writes investigations' narratives: openai (any OpenAI-compatible endpoint: vLLM, llama.cpp, Ollama's /v1), anthropic or ollama; empty: none, investigations write their own")
+	fs.String("llm-model", d.LLMModel, "the model's name, such as gpt-4o-mini or claude-3-5-haiku-latest")
+	fs.String("llm-base-url", d.LLMBaseURL, "the endpoint, such as http://127.0.0.1:8000/v1 for a local OpenAI-compatible server")
+	fs.String("llm-api-key", d.LLMAPIKey, "the model's API key; prefer INQUEST_LLM_API_KEY or --llm-api-key-file (a flag shows in the process list)")
+	_ = fs.MarkHidden("llm-api-key")
+	fs.String("llm-api-key-file", d.LLMAPIKeyFile, "a file holding the model's API key")
 	fs.Duration("detection-adapt-after", d.DetectionAdaptAfter, "a series that stays at a new level this long takes it as its normal (its anomaly ends); 0 never adapts, acceptNewNormal adapts at once")
 	fs.String("notify-webhook-url", "", "POST incident changes as JSON to this URL")
 	fs.String("notify-slack-webhook-url", "", "post incident changes to this Slack incoming webhook (Block Kit)")

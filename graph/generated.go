@@ -212,24 +212,26 @@ type ComplexityRoot struct {
 	}
 
 	Investigation struct {
-		BaselineFrom func(childComplexity int) int
-		BaselineTo   func(childComplexity int) int
-		Error        func(childComplexity int) int
-		FinishedAt   func(childComplexity int) int
-		From         func(childComplexity int) int
-		Hypotheses   func(childComplexity int) int
-		ID           func(childComplexity int) int
-		IncidentID   func(childComplexity int) int
-		Missing      func(childComplexity int) int
-		Progress     func(childComplexity int) int
-		Service      func(childComplexity int) int
-		Similar      func(childComplexity int) int
-		StartedAt    func(childComplexity int) int
-		Status       func(childComplexity int) int
-		Steps        func(childComplexity int) int
-		Summary      func(childComplexity int) int
-		To           func(childComplexity int) int
-		Trigger      func(childComplexity int) int
+		BaselineFrom   func(childComplexity int) int
+		BaselineTo     func(childComplexity int) int
+		Error          func(childComplexity int) int
+		FinishedAt     func(childComplexity int) int
+		From           func(childComplexity int) int
+		Hypotheses     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		IncidentID     func(childComplexity int) int
+		Missing        func(childComplexity int) int
+		Narrative      func(childComplexity int) int
+		NarrativeModel func(childComplexity int) int
+		Progress       func(childComplexity int) int
+		Service        func(childComplexity int) int
+		Similar        func(childComplexity int) int
+		StartedAt      func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Steps          func(childComplexity int) int
+		Summary        func(childComplexity int) int
+		To             func(childComplexity int) int
+		Trigger        func(childComplexity int) int
 	}
 
 	InvestigationProgress struct {
@@ -1211,6 +1213,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Investigation.Missing(childComplexity), true
+	case "Investigation.narrative":
+		if e.ComplexityRoot.Investigation.Narrative == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.Narrative(childComplexity), true
+	case "Investigation.narrativeModel":
+		if e.ComplexityRoot.Investigation.NarrativeModel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Investigation.NarrativeModel(childComplexity), true
 	case "Investigation.progress":
 		if e.ComplexityRoot.Investigation.Progress == nil {
 			break
@@ -2891,6 +2905,14 @@ type Investigation {
   finishedAt: Time
   "The leading hypothesis in a paragraph, or why there is none."
   summary: String!
+  """
+  What the configured language model wrote from the evidence (checked to cite
+  only evidence that exists); null without a model, or when its answer was
+  refused (the narrative step's findings say why).
+  """
+  narrative: String
+  "Which model wrote the narrative."
+  narrativeModel: String
   "Ranked, most likely first."
   hypotheses: [Hypothesis!]!
   "The evidence that was not there to look at (no traces in the baseline, no resource metrics, no changes)."
@@ -3409,6 +3431,10 @@ func (ec *executionContext) childFields_Investigation(ctx context.Context, field
 		return ec.fieldContext_Investigation_finishedAt(ctx, field)
 	case "summary":
 		return ec.fieldContext_Investigation_summary(ctx, field)
+	case "narrative":
+		return ec.fieldContext_Investigation_narrative(ctx, field)
+	case "narrativeModel":
+		return ec.fieldContext_Investigation_narrativeModel(ctx, field)
 	case "hypotheses":
 		return ec.fieldContext_Investigation_hypotheses(ctx, field)
 	case "missing":
@@ -7376,6 +7402,52 @@ func (ec *executionContext) _Investigation_summary(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Investigation_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_narrative(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_narrative(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Narrative, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_narrative(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Investigation_narrativeModel(ctx context.Context, field graphql.CollectedField, obj *model.Investigation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Investigation_narrativeModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NarrativeModel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Investigation_narrativeModel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Investigation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -14001,6 +14073,10 @@ func (ec *executionContext) _Investigation(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "narrative":
+			out.Values[i] = ec._Investigation_narrative(ctx, field, obj)
+		case "narrativeModel":
+			out.Values[i] = ec._Investigation_narrativeModel(ctx, field, obj)
 		case "hypotheses":
 			out.Values[i] = ec._Investigation_hypotheses(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -28,6 +28,7 @@ func investigationModel(inv *storage.Investigation) *model.Investigation {
 		Status: model.InvestigationStatus(inv.Status), From: at(inv.Scope.Range.Start), To: at(inv.Scope.Range.End),
 		BaselineFrom: at(inv.Scope.Baseline.Start), BaselineTo: at(inv.Scope.Baseline.End), Service: strPtr(inv.Scope.Service),
 		StartedAt: at(inv.StartedNano), FinishedAt: atPtr(inv.FinishedNano), Summary: inv.Summary, Missing: inv.Missing,
+		Narrative: strPtr(inv.Narrative), NarrativeModel: strPtr(inv.NarrativeModel),
 		Error: strPtr(inv.Error), Hypotheses: []*model.Hypothesis{}, Steps: []*model.InvestigationStep{},
 		Similar: []*model.SimilarInvestigation{}}
 	if m.Missing == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
+	"github.com/inquest/inquest/agents/llm"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/ingest"
@@ -153,7 +154,7 @@ func (s *Server) newIncidents(store storage.Store) {
 // store or, with Redis, one store every replica shares (so that an
 // investigation started on a gateway is read on any other). Progress goes
 // out through the updates broker, across replicas too.
-func (s *Server) newInvestigations(store storage.Store) {
+func (s *Server) newInvestigations(store storage.Store) error {
 	s.investigations = store
 	if s.redis != nil {
 		s.investigations = redisstore.NewInvestigations(s.redis, "inquest:")
@@ -161,8 +162,17 @@ func (s *Server) newInvestigations(store storage.Store) {
 	icfg := investigate.DefaultConfig()
 	icfg.Workers = s.cfg.InvestigationWorkers
 	icfg.Shared = s.redis != nil
-	s.investigator = investigate.New(icfg, investigate.Deps{Source: store, Store: s.investigations, Incidents: s.incidents,
+	key, err := s.cfg.LLMKey()
+	if err != nil {
+		return err
+	}
+	model, err := llm.New(llm.Config{Provider: s.cfg.LLMProvider, Model: s.cfg.LLMModel, BaseURL: s.cfg.LLMBaseURL, APIKey: key})
+	if err != nil {
+		return err
+	}
+	s.investigator = investigate.New(icfg, investigate.Deps{Source: store, Store: s.investigations, Incidents: s.incidents, Model: model,
 		Publish: func(p storage.InvestigationProgress) { s.updates.Publish(updates.Update{Progress: &p}) }}, s.registry, s.logger)
+	return nil
 }
 
 // newDetection builds the detector where records are stored (roles all

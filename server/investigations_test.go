@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +46,31 @@ func shopTraces(from, to time.Time, dbMs func(time.Time) float64) []byte {
 // investigation of a window; its lines stream on investigationProgress to
 // the end, and it names the database and the change, with the path.
 func TestStartInvestigation(t *testing.T) {
-	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	// A language model speaking OpenAI's wire format writes the narrative.
+	var prompts []string
+	var pmu sync.Mutex
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model    string
+			Messages []struct{ Role, Content string }
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		pmu.Lock()
+		prompts = append(prompts, req.Messages[len(req.Messages)-1].Content)
+		pmu.Unlock()
+		assert.Equal(t, "Bearer model-key", r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": "1", "object": "chat.completion", "model": req.Model, "choices": []map[string]any{{
+			"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant",
+				"content": `{"summary": "db's pool was cut to one [E1.1]; every query waits for it.", "order": ["db"]}`}}}})
+	}))
+	defer model.Close()
+	keyFile := filepath.Join(t.TempDir(), "key")
+	require.NoError(t, os.WriteFile(keyFile, []byte("model-key\n"), 0o600))
+	s := start(t, func(c *config.Config) {
+		c.AuthJWTSecret = jwtSecret
+		c.LLMProvider, c.LLMModel, c.LLMBaseURL, c.LLMAPIKeyFile = "openai", "small-model", model.URL+"/v1", keyFile
+	})
 	responder := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "responder"))
 	viewer := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "viewer"))
 	now := time.Now()
@@ -115,11 +143,13 @@ func TestStartInvestigation(t *testing.T) {
 			break
 		}
 	}
-	assert.Equal(t, []string{"dependency tracer", "resources", "changes", "root cause", "bubbleup", "similar incidents"}, steps)
+	assert.Equal(t, []string{"dependency tracer", "resources", "changes", "root cause", "bubbleup", "narrative", "similar incidents"}, steps)
 
 	var got struct {
 		Investigation struct {
 			Status, Summary string
+			Narrative       *string
+			NarrativeModel  *string
 			Missing         []string
 			Hypotheses      []struct {
 				Service, Cause string
@@ -129,7 +159,7 @@ func TestStartInvestigation(t *testing.T) {
 			}
 		}
 	}
-	s.gql.MustPost(fmt.Sprintf(`{ investigation(id: %q) { status summary missing hypotheses { service cause confidence path evidence { kind text } } } }`, id), &got, viewer)
+	s.gql.MustPost(fmt.Sprintf(`{ investigation(id: %q) { status summary narrative narrativeModel missing hypotheses { service cause confidence path evidence { kind text } } } }`, id), &got, viewer)
 	inv := got.Investigation
 	assert.Equal(t, "done", inv.Status)
 	require.NotEmpty(t, inv.Hypotheses, inv.Summary)
@@ -146,6 +176,13 @@ func TestStartInvestigation(t *testing.T) {
 		assert.Less(t, h.Confidence, top.Confidence, "api and frontend were only slowed by db: %+v", h)
 	}
 	assert.Contains(t, strings.Join(inv.Missing, "; "), "no resource metrics", "what was missing is said")
+	require.NotNil(t, inv.Narrative, "the model's narrative is kept")
+	assert.Contains(t, *inv.Narrative, "[E1.1]")
+	assert.Equal(t, "openai/small-model", *inv.NarrativeModel)
+	pmu.Lock()
+	require.Len(t, prompts, 1)
+	assert.Contains(t, prompts[0], "pool size 10 -> 1", "the model is given the evidence")
+	pmu.Unlock()
 
 	var list struct{ Investigations []struct{ ID string } }
 	s.gql.MustPost(`query($r: TimeRangeInput!) { investigations(range: $r) { id } }`, &list, viewer, client.Var("r", lastHour))

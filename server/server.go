@@ -151,7 +151,9 @@ func (s *Server) build(ctx context.Context) error {
 	r, _ := s.cfg.Retentions() // validated with the config
 	s.prune = newPruner(append([]storage.Pruner{s.embedded}, s.pruners...), r, s.cfg.PruneInterval, s.registry, s.logger)
 	s.newIncidents(s.store)
-	s.newInvestigations(s.store)
+	if err := s.newInvestigations(s.store); err != nil {
+		return err
+	}
 	s.newNotifier()
 	if err := s.newDetection(s.store); err != nil {
 		return err

@@ -49,6 +49,10 @@ type Investigation struct {
 	// in the baseline, no resource metrics, no change events).
 	Missing []string
 	Summary string
+	// Narrative is what a language model wrote from the evidence (checked
+	// to cite only evidence that exists), and NarrativeModel which one.
+	Narrative      string
+	NarrativeModel string
 	Error   string
 	Similar []SimilarInvestigation
 	// Progress is every line streamed while it ran, so that a subscriber

@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/inquest/inquest/agents/llm"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -40,6 +41,9 @@ type Deps struct {
 	// Publish streams a progress line (to every replica's subscribers);
 	// nil publishes nothing.
 	Publish func(storage.InvestigationProgress)
+	// Model, when set, writes the narrative and may reorder the
+	// hypotheses (agents/rca.Narrate checks what it writes).
+	Model llm.Model
 }
 
 // Config sizes the runner.

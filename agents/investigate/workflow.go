@@ -23,6 +23,7 @@ const (
 	StepChanges   = "changes"
 	StepRCA       = "root cause"
 	StepBubbleUp  = "bubbleup"
+	StepNarrative = "narrative"
 	StepSimilar   = "similar incidents"
 )
 
@@ -45,7 +46,10 @@ func (r *Runner) Run(ctx context.Context, inv *storage.Investigation) {
 		fn   func(context.Context, *run) ([]string, error)
 	}{
 		{StepTracer, r.tracer}, {StepResources, r.resources}, {StepChanges, r.changes},
-		{StepRCA, r.rank}, {StepBubbleUp, r.bubbleUp}, {StepSimilar, r.similar},
+		{StepRCA, r.rank}, {StepBubbleUp, r.bubbleUp}, {StepNarrative, r.narrate}, {StepSimilar, r.similar},
+	}
+	if r.d.Model == nil {
+		steps = append(steps[:5], steps[6:]...)
 	}
 	for _, s := range steps {
 		if ctx.Err() != nil {
@@ -240,6 +244,27 @@ func (r *Runner) bubbleUp(ctx context.Context, st *run) ([]string, error) {
 	}
 	if len(out) == 0 {
 		out = append(out, "No attribute value sets the bad requests apart.")
+	}
+	return out, nil
+}
+
+// narrate has the model write the investigation up; an answer that cites
+// evidence that does not exist (or fails another check) is refused and
+// the deterministic summary stands.
+func (r *Runner) narrate(ctx context.Context, st *run) ([]string, error) {
+	n, err := rca.Narrate(ctx, r.d.Model, st.inv, rca.DefaultBudget)
+	if err != nil {
+		return []string{"The model's narrative was refused: " + err.Error()}, nil
+	}
+	before := ""
+	if len(st.inv.Hypotheses) > 0 {
+		before = st.inv.Hypotheses[0].Service
+	}
+	st.inv.Hypotheses = rca.Reorder(st.inv.Hypotheses, n.Order)
+	st.inv.Narrative, st.inv.NarrativeModel = n.Text, n.Model
+	out := []string{n.Model + ": " + n.Text}
+	if len(st.inv.Hypotheses) > 0 && st.inv.Hypotheses[0].Service != before {
+		out = append(out, fmt.Sprintf("The model put %s first (the evidence's order had %s).", st.inv.Hypotheses[0].Service, before))
 	}
 	return out, nil
 }

@@ -325,6 +325,12 @@ type Investigation struct {
 	FinishedAt   *time.Time `json:"finishedAt,omitempty"`
 	// The leading hypothesis in a paragraph, or why there is none.
 	Summary string `json:"summary"`
+	// What the configured language model wrote from the evidence (checked to cite
+	// only evidence that exists); null without a model, or when its answer was
+	// refused (the narrative step's findings say why).
+	Narrative *string `json:"narrative,omitempty"`
+	// Which model wrote the narrative.
+	NarrativeModel *string `json:"narrativeModel,omitempty"`
 	// Ranked, most likely first.
 	Hypotheses []*Hypothesis `json:"hypotheses"`
 	// The evidence that was not there to look at (no traces in the baseline, no resource metrics, no changes).

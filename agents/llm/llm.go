@@ -1,0 +1,123 @@
+// Package llm is the small interface Inquest's agents talk to a language
+// model through — one system prompt, one user message, text back — with
+// langchaingo behind it, so that any OpenAI-compatible endpoint (OpenAI,
+// vLLM, llama.cpp's server, LiteLLM), Anthropic or Ollama can be used. The
+// model never acts: it reads evidence the agents gathered and writes.
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tmc/langchaingo/llms"
+	"github.com/tmc/langchaingo/llms/anthropic"
+	"github.com/tmc/langchaingo/llms/ollama"
+	"github.com/tmc/langchaingo/llms/openai"
+)
+
+// Model answers a prompt.
+type Model interface {
+	// Complete sends the system prompt and the user's message and returns
+	// the model's text.
+	Complete(ctx context.Context, system, user string) (string, error)
+	// Name says which model answered (for the record kept with what it
+	// wrote).
+	Name() string
+}
+
+// Config chooses a model. The key comes from the environment or a file,
+// never from a flag that shows in a process list.
+type Config struct {
+	Provider string // openai (any OpenAI-compatible endpoint), anthropic, ollama
+	Model    string
+	BaseURL  string
+	APIKey   string
+	// MaxTokens bounds the answer (1024 when 0).
+	MaxTokens int
+}
+
+// New builds the model of cfg; a config without a provider has none (nil,
+// nil): investigations then write their narrative themselves.
+func New(cfg Config) (Model, error) {
+	if cfg.Provider == "" {
+		return nil, nil
+	}
+	if cfg.Model == "" {
+		return nil, errors.New("llm: a model name is required (llm-model)")
+	}
+	if cfg.MaxTokens <= 0 {
+		cfg.MaxTokens = 1024
+	}
+	var (
+		m   llms.Model
+		err error
+	)
+	switch strings.ToLower(cfg.Provider) {
+	case "openai":
+		opts := []openai.Option{openai.WithModel(cfg.Model), openai.WithToken(orNone(cfg.APIKey))}
+		if cfg.BaseURL != "" {
+			opts = append(opts, openai.WithBaseURL(cfg.BaseURL))
+		}
+		m, err = openai.New(opts...)
+	case "anthropic":
+		opts := []anthropic.Option{anthropic.WithModel(cfg.Model), anthropic.WithToken(cfg.APIKey)}
+		if cfg.BaseURL != "" {
+			opts = append(opts, anthropic.WithBaseURL(cfg.BaseURL))
+		}
+		m, err = anthropic.New(opts...)
+	case "ollama":
+		opts := []ollama.Option{ollama.WithModel(cfg.Model)}
+		if cfg.BaseURL != "" {
+			opts = append(opts, ollama.WithServerURL(cfg.BaseURL))
+		}
+		m, err = ollama.New(opts...)
+	default:
+		return nil, fmt.Errorf("llm: unknown provider %q (openai, anthropic or ollama)", cfg.Provider)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", cfg.Provider, err)
+	}
+	return &chain{m: m, name: cfg.Provider + "/" + cfg.Model, maxTokens: cfg.MaxTokens}, nil
+}
+
+// orNone gives local OpenAI-compatible servers, which take no key, one
+// the client accepts.
+func orNone(key string) string {
+	if key == "" {
+		return "none"
+	}
+	return key
+}
+
+type chain struct {
+	m         llms.Model
+	name      string
+	maxTokens int
+}
+
+func (c *chain) Name() string { return c.name }
+
+func (c *chain) Complete(ctx context.Context, system, user string) (string, error) {
+	resp, err := c.m.GenerateContent(ctx, []llms.MessageContent{
+		llms.TextParts(llms.ChatMessageTypeSystem, system),
+		llms.TextParts(llms.ChatMessageTypeHuman, user),
+	}, llms.WithTemperature(0), llms.WithMaxTokens(c.maxTokens))
+	if err != nil {
+		return "", fmt.Errorf("llm %s: %w", c.name, err)
+	}
+	// Anthropic answers one choice per content block: read them all.
+	var b strings.Builder
+	for _, ch := range resp.Choices {
+		b.WriteString(ch.Content)
+	}
+	if b.Len() == 0 {
+		return "", fmt.Errorf("llm %s: an empty answer", c.name)
+	}
+	return b.String(), nil
+}
+
+// Tokens estimates the tokens of a text (about four characters each), for
+// budgets.
+func Tokens(s string) int { return (len(s) + 3) / 4 }
