@@ -53,8 +53,8 @@ type Investigation struct {
 	// to cite only evidence that exists), and NarrativeModel which one.
 	Narrative      string
 	NarrativeModel string
-	Error   string
-	Similar []SimilarInvestigation
+	Error          string
+	Similar        []SimilarInvestigation
 	// Progress is every line streamed while it ran, so that a subscriber
 	// who comes late is told the story from the start.
 	Progress []InvestigationProgress
