@@ -111,11 +111,13 @@ func TestScaledDeployment(t *testing.T) {
 			Points []struct{ Value float64 }
 		}
 	}
-	eventually(t, "samples in VictoriaMetrics, seen from A", func() bool {
+	// Through Kafka, a writer and VictoriaMetrics' in-memory buffers: on a
+	// loaded two-core machine this took longer than the usual 20 s once.
+	require.Eventually(t, func() bool {
 		a.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "checkout_requests_total", range: $r, step: "1h",
 			function: MAX, aggregate: true}) { type points { value } } }`, &ms, client.Var("r", lastHour))
 		return len(ms.MetricSeries) == 1 && len(ms.MetricSeries[0].Points) > 0 && ms.MetricSeries[0].Points[0].Value == 120
-	})
+	}, time.Minute, 50*time.Millisecond, "samples in VictoriaMetrics, seen from A")
 	a.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(promql: "count by (__name__) (checkout_requests_total)",
 		input: {range: $r, step: "1m"}) { labels { key value } points { value } } }`, &ms, client.Var("r", lastHour))
 	require.NotEmpty(t, ms.MetricSeries)
