@@ -99,13 +99,13 @@ func (g *gauges) Shutdown(context.Context) error   { return nil }
 
 // scenarioRun plays a scenario: quiet before its fault, then the fault
 // for three minutes, everything stored; it returns the fault's start.
-func scenarioRun(t *testing.T, name string, quiet time.Duration) (*duckdb.Store, time.Time) {
+func scenarioRun(t testing.TB, name string, quiet time.Duration) (*duckdb.Store, time.Time) {
 	return scenarioRunKeeping(t, name, quiet, true, true)
 }
 
 // scenarioRunKeeping is scenarioRun storing only the spans, or only the
 // metrics, when told.
-func scenarioRunKeeping(t *testing.T, name string, quiet time.Duration, keepSpans, keepMetrics bool) (*duckdb.Store, time.Time) {
+func scenarioRunKeeping(t testing.TB, name string, quiet time.Duration, keepSpans, keepMetrics bool) (*duckdb.Store, time.Time) {
 	ctx := context.Background()
 	store, err := duckdb.Open(ctx, duckdb.Config{}, nil)
 	require.NoError(t, err)
@@ -210,7 +210,7 @@ func TestScenarioLibrary(t *testing.T) {
 }
 
 // investigateFault investigates the three minutes after the fault.
-func investigateFault(t *testing.T, store *duckdb.Store, faultAt time.Time) storage.Investigation {
+func investigateFault(t testing.TB, store *duckdb.Store, faultAt time.Time) storage.Investigation {
 	runner := investigate.New(investigate.DefaultConfig(), investigate.Deps{Source: store, Store: store}, nil, nil)
 	runner.SetClock(func() time.Time { return faultAt.Add(3 * time.Minute) })
 	inv := runner.New("default", "test", storage.InvestigationScope{
@@ -245,4 +245,24 @@ func TestTracesAlone(t *testing.T) {
 	require.NotEmpty(t, inv.Hypotheses, inv.Summary)
 	assert.Equal(t, "postgres", inv.Hypotheses[0].Service, inv.Summary)
 	assert.Contains(t, strings.Join(inv.Missing, "; "), "no resource metrics")
+}
+
+// BenchmarkInvestigation times a whole investigation (every step, no
+// model) of the bad deploy after half an hour of the shop at 10 requests
+// a second (the spans, logs and events in the store are reported).
+func BenchmarkInvestigation(b *testing.B) {
+	store, faultAt := scenarioRun(b, "bad-deploy", 30*time.Minute)
+	res, err := store.Aggregate(context.Background(), storage.Query{Tenant: "default", Range: storage.TimeRange{Start: 0, End: faultAt.Add(time.Hour).UnixNano()},
+		GroupBy: []storage.Field{{Kind: storage.FieldColumn, Name: "kind"}}, Aggregations: []storage.Aggregation{{Op: storage.AggCount}}})
+	require.NoError(b, err)
+	b.ResetTimer()
+	for b.Loop() {
+		inv := investigateFault(b, store, faultAt)
+		if len(inv.Hypotheses) == 0 || inv.Hypotheses[0].Service != "payment" {
+			b.Fatalf("investigation found %+v", inv.Hypotheses)
+		}
+	}
+	for _, r := range res.Rows {
+		b.ReportMetric(*r.Values[0], *r.Keys[0]+"s")
+	}
 }
