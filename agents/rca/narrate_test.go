@@ -110,3 +110,37 @@ func TestPromptKeepsToItsBudget(t *testing.T) {
 	assert.LessOrEqual(t, llm.Tokens(p), 500)
 	assert.Contains(t, p, "E1.1")
 }
+
+// fixed answers with a fixed text.
+type fixed string
+
+func (f fixed) Complete(context.Context, string, string) (string, error) { return string(f), nil }
+func (fixed) Name() string                                               { return "fixed" }
+
+// FuzzNarrate: whatever a model answers, Narrate does not panic, and what
+// it keeps ranks only hypotheses and cites only evidence that exists.
+func FuzzNarrate(f *testing.F) {
+	for _, s := range []string{`{"summary": "x [E1.1]", "order": ["payment"]}`, `{"summary": "[E2.1][E1.2]", "order": []}`,
+		`{"summary": "E9.9", "order": ["payment"]}`, `{}`, `{"summary": 1}`, "```json\n{\"summary\":\"[E1.1]\"}\n```", `}{`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, answer string) {
+		inv := investigation()
+		n, err := rca.Narrate(context.Background(), fixed(answer), inv, 0)
+		if err != nil {
+			return
+		}
+		services := map[string]bool{"payment": true, "postgres": true}
+		if len(n.Order) != 2 {
+			t.Fatalf("order %v is not the two hypotheses", n.Order)
+		}
+		for _, s := range n.Order {
+			if !services[s] {
+				t.Fatalf("kept an order with %q", s)
+			}
+		}
+		if !strings.Contains(n.Text, "E") {
+			t.Fatalf("kept a narrative citing nothing: %q", n.Text)
+		}
+	})
+}

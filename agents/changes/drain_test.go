@@ -1,0 +1,74 @@
+package changes
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestMinerGroupsLinesByTemplate(t *testing.T) {
+	m := NewMiner()
+	a := m.Add("connection to 10.0.0.12:5432 refused after 3 retries")
+	b := m.Add("connection to 10.0.0.7:5432 refused after 12 retries")
+	c := m.Add("order placed ord-0000ab12 for user 4f9c2e1a-1b2c-4d5e-8f90-a1b2c3d4e5f6")
+	d := m.Add("order placed ord-000ffe01 for user 0b7c2e1a-1b2c-4d5e-8f90-a1b2c3d4e5f7")
+	e := m.Add("cache miss key=user:42")
+	assert.Same(t, a, b, "the same line with other numbers and addresses")
+	assert.Equal(t, "connection to <ip> refused after <num> retries", a.Text())
+	assert.Same(t, c, d)
+	assert.Equal(t, "order placed <*> for user <id>", c.Text(), "a token that differs becomes a variable")
+	assert.NotSame(t, a, e)
+	assert.Equal(t, "cache miss key=user:42", e.Text(), "an unknown token with digits stays")
+	f := m.Add("GET /cart 200 12.5ms")
+	g := m.Add("GET /cart 500 900.1ms")
+	assert.Same(t, f, g)
+	assert.Equal(t, "GET /cart <num> <num>", f.Text())
+}
+
+func TestMinerIsBounded(t *testing.T) {
+	m := NewMiner()
+	for i := 0; i < MaxTemplates+50; i++ {
+		m.Add(strings.Repeat("w", i%7+1) + " " + string(rune('a'+i%26)) + strings.Repeat(" x", i%40))
+	}
+	assert.LessOrEqual(t, m.count, MaxTemplates)
+}
+
+// FuzzMiner: any line is filed without a panic, under a template of as
+// many tokens as the line has (at most maxTokens), the same line under
+// the same template.
+func FuzzMiner(f *testing.F) {
+	for _, s := range []string{"", " ", "GET / 200 1.2ms", "a=1 b=2", "0x1f 10.0.0.1:80 (42)", "\"quoted 12\"", "=", "==x", strings.Repeat("a ", 100)} {
+		f.Add(s, s+" 7")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		m := NewMiner()
+		ta := m.Add(a)
+		tb := m.Add(b)
+		for _, c := range []struct {
+			line string
+			t    *Template
+		}{{a, ta}, {b, tb}} {
+			n := len(strings.Fields(c.line))
+			if n > maxTokens {
+				n = maxTokens
+			}
+			if n == 0 {
+				if c.t != other {
+					t.Fatalf("an empty line made a template")
+				}
+				continue
+			}
+			if len(c.t.Tokens) != n {
+				t.Fatalf("%q: %d tokens, template %q", c.line, n, c.t.Text())
+			}
+		}
+		if m.Add(a) != ta {
+			t.Fatalf("the same line went elsewhere")
+		}
+		if utf8.ValidString(a) && !utf8.ValidString(ta.Text()) {
+			t.Fatalf("a valid line made an invalid template")
+		}
+	})
+}
