@@ -2931,6 +2931,8 @@ it calls, or by filters (which narrow BubbleUp's comparison).
 """
 input InvestigationInput {
   incidentId: ID
+  "An anomaly: its service and what that calls, from a minute before it began."
+  anomalyId: ID
   range: TimeRangeInput
   baseline: TimeRangeInput
   service: String
@@ -12427,7 +12429,7 @@ func (ec *executionContext) unmarshalInputInvestigationInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"incidentId", "range", "baseline", "service", "filters"}
+	fieldsInOrder := [...]string{"incidentId", "anomalyId", "range", "baseline", "service", "filters"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12441,6 +12443,13 @@ func (ec *executionContext) unmarshalInputInvestigationInput(ctx context.Context
 				return it, err
 			}
 			it.IncidentID = data
+		case "anomalyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("anomalyId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AnomalyID = data
 		case "range":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("range"))
 			data, err := ec.unmarshalOTimeRangeInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)

@@ -9,7 +9,7 @@ import (
 )
 
 func investigationIn(in model.InvestigationInput) service.InvestigationInput {
-	return service.InvestigationInput{IncidentID: in.IncidentID, Range: rangePtr(in.Range), Baseline: rangePtr(in.Baseline),
+	return service.InvestigationInput{IncidentID: in.IncidentID, AnomalyID: in.AnomalyID, Range: rangePtr(in.Range), Baseline: rangePtr(in.Baseline),
 		Service: in.Service, Filters: filtersIn(in.Filters)}
 }
 

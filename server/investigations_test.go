@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/storage"
 )
 
 // shopTraces writes NDJSON spans of frontend → api → db every two seconds
@@ -107,6 +109,7 @@ func TestStartInvestigation(t *testing.T) {
 	for _, bad := range []struct{ input, want string }{
 		{`{}`, "say what to investigate"},
 		{`{incidentId: "nope"}`, "not found"},
+		{`{anomalyId: "nope"}`, "NOT_FOUND"},
 		{fmt.Sprintf(`{range: {from: %q, to: "now"}, baseline: {from: "now-1m", to: "now"}}`, onset.Format(time.RFC3339)), "baseline must end before"},
 	} {
 		err := s.gql.Post(`mutation { startInvestigation(input: `+bad.input+`) { id } }`, &change, responder)
@@ -188,4 +191,19 @@ func TestStartInvestigation(t *testing.T) {
 	s.gql.MustPost(`query($r: TimeRangeInput!) { investigations(range: $r) { id } }`, &list, viewer, client.Var("r", lastHour))
 	require.Len(t, list.Investigations, 1)
 	assert.Equal(t, id, list.Investigations[0].ID)
+
+	// On an anomaly: its service and what that calls, from a minute
+	// before it began.
+	require.NoError(t, s.Store().PutAnomalies(context.Background(), []storage.Anomaly{{Tenant: "t1", ID: "an-db", Series: "red:api:p99_ms",
+		Service: "api", Signal: "p99_ms", StartNano: onset.UnixNano(), Severity: "high", Explanation: "api p99"}}))
+	var onAnomaly struct {
+		StartInvestigation struct {
+			Service, From string
+		}
+	}
+	s.gql.MustPost(`mutation { startInvestigation(input: {anomalyId: "an-db"}) { service from } }`, &onAnomaly, responder)
+	assert.Equal(t, "api", onAnomaly.StartInvestigation.Service)
+	from, err := time.Parse(time.RFC3339Nano, onAnomaly.StartInvestigation.From)
+	require.NoError(t, err)
+	assert.WithinDuration(t, onset.Add(-time.Minute), from, time.Second)
 }

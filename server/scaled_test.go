@@ -130,6 +130,7 @@ func TestScaledDeployment(t *testing.T) {
 	assert.Contains(t, err.Error(), "unexpected token", "a PromQL syntax error is shown as it is")
 
 	incidentsAcrossReplicas(t, a, b, redisAddr)
+	investigationsAcrossReplicas(t, a, b)
 
 	// Ready means every backend answers.
 	resp, err := http.Get(a.url("/readyz"))
@@ -221,4 +222,36 @@ func incidentsAcrossReplicas(t *testing.T, a, b *testServer, redisAddr string) {
 		}
 	}
 	assert.Equal(t, 1, entries, "one transition, one audit entry")
+}
+
+// investigationsAcrossReplicas: investigations live in Redis too. One
+// started through gateway A (on the incident the previous check made) is
+// followed to its end on gateway B's investigationProgress, read on B,
+// and is B's answer for the incident's investigation.
+func investigationsAcrossReplicas(t *testing.T, a, b *testServer) {
+	t.Helper()
+	var started struct{ StartInvestigation struct{ ID string } }
+	a.gql.MustPost(`mutation { startInvestigation(input: {incidentId: "inc-shared"}) { id } }`, &started)
+	id := started.StartInvestigation.ID
+	sub := b.gql.Websocket(fmt.Sprintf(`subscription { investigationProgress(id: %q) { seq kind } }`, id))
+	defer sub.Close()
+	for seq := 1; ; seq++ {
+		var line struct {
+			InvestigationProgress struct {
+				Seq  int
+				Kind string
+			}
+		}
+		require.NoError(t, next(t, sub, &line))
+		require.Equal(t, seq, line.InvestigationProgress.Seq)
+		if line.InvestigationProgress.Kind == "done" {
+			break
+		}
+	}
+	var got struct {
+		Incident struct{ Investigation struct{ ID, Status string } }
+	}
+	b.gql.MustPost(`{ incident(id: "inc-shared") { investigation { id status } } }`, &got)
+	assert.Equal(t, id, got.Incident.Investigation.ID, "B reads the investigation A started")
+	assert.Equal(t, "done", got.Incident.Investigation.Status)
 }

@@ -12,11 +12,13 @@ import (
 	"github.com/inquest/inquest/storage"
 )
 
-// InvestigationInput asks for an investigation of an incident, or of a
+// InvestigationInput asks for an investigation of an incident, of an
+// anomaly (its service and what that calls, around its start), or of a
 // window (against a baseline, by default the 30 minutes before it),
 // optionally narrowed to a service and what it calls, or by filters.
 type InvestigationInput struct {
 	IncidentID *string  `json:"incidentId,omitempty"`
+	AnomalyID  *string  `json:"anomalyId,omitempty"`
 	Range      *Range   `json:"range,omitempty"`
 	Baseline   *Range   `json:"baseline,omitempty"`
 	Service    *string  `json:"service,omitempty"`
@@ -52,13 +54,28 @@ func (s *Service) StartInvestigation(ctx context.Context, p Principal, in Invest
 		}
 		sc.Range = storage.TimeRange{Start: incident.OpenedNano - int64(time.Minute), End: max(end, incident.OpenedNano+int64(30*time.Second))}
 	}
+	if id := deref(in.AnomalyID); id != "" && incident == nil {
+		a, err := s.d.Incidents.Anomaly(ctx, p.Tenant, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, NotFound("anomaly %q not found", id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		end := a.EndNano
+		if end == 0 {
+			end = s.Now().UnixNano()
+		}
+		sc.Range = storage.TimeRange{Start: a.StartNano - int64(time.Minute), End: max(end, a.StartNano+int64(30*time.Second))}
+		sc.Service = a.Service
+	}
 	if in.Range != nil {
 		if sc.Range, err = s.timeRange(in.Range); err != nil {
 			return nil, err
 		}
 	}
 	if sc.Range.End == 0 {
-		return nil, Invalid("say what to investigate: an incidentId or a range")
+		return nil, Invalid("say what to investigate: an incidentId, an anomalyId or a range")
 	}
 	if in.Baseline != nil {
 		if sc.Baseline, err = s.timeRange(in.Baseline); err != nil {
@@ -71,7 +88,9 @@ func (s *Service) StartInvestigation(ctx context.Context, p Principal, in Invest
 	if sc.Filters, err = Filters(in.Filters); err != nil {
 		return nil, err
 	}
-	sc.Service = deref(in.Service)
+	if svc := deref(in.Service); svc != "" {
+		sc.Service = svc
+	}
 	inv := runner.New(p.Tenant, p.Subject, sc)
 	if incident != nil {
 		inv.IncidentID, inv.Services = incident.ID, incident.Services

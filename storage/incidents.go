@@ -98,6 +98,8 @@ type IncidentStore interface {
 	// Anomalies lists those overlapping the range, newest first; service
 	// narrows them when set.
 	Anomalies(ctx context.Context, tenant string, r TimeRange, service string, limit int) ([]Anomaly, error)
+	// Anomaly returns one anomaly or ErrNotFound.
+	Anomaly(ctx context.Context, tenant, id string) (*Anomaly, error)
 	// PutIncident stores an incident as it is, version included (imports,
 	// tests); changes go through UpdateIncident.
 	PutIncident(ctx context.Context, in Incident) error

@@ -43,6 +43,16 @@ func (f *fakeStore) Anomalies(context.Context, string, storage.TimeRange, string
 	return nil, nil
 }
 
+func (f *fakeStore) Anomaly(_ context.Context, _, id string) (*storage.Anomaly, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.anomalies[id]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return &a, nil
+}
+
 func (f *fakeStore) PutIncident(_ context.Context, in storage.Incident) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -346,11 +346,13 @@ type Investigation struct {
 // default the 30 minutes before it), optionally narrowed to a service and what
 // it calls, or by filters (which narrow BubbleUp's comparison).
 type InvestigationInput struct {
-	IncidentID *string         `json:"incidentId,omitempty"`
-	Range      *TimeRangeInput `json:"range,omitempty"`
-	Baseline   *TimeRangeInput `json:"baseline,omitempty"`
-	Service    *string         `json:"service,omitempty"`
-	Filters    []*FilterInput  `json:"filters,omitempty"`
+	IncidentID *string `json:"incidentId,omitempty"`
+	// An anomaly: its service and what that calls, from a minute before it began.
+	AnomalyID *string         `json:"anomalyId,omitempty"`
+	Range     *TimeRangeInput `json:"range,omitempty"`
+	Baseline  *TimeRangeInput `json:"baseline,omitempty"`
+	Service   *string         `json:"service,omitempty"`
+	Filters   []*FilterInput  `json:"filters,omitempty"`
 }
 
 // One line of an investigation as it runs.

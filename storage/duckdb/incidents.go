@@ -71,6 +71,21 @@ func (s *Store) Anomalies(ctx context.Context, tenant string, r storage.TimeRang
 	return out, rows.Err()
 }
 
+// Anomaly returns one anomaly.
+func (s *Store) Anomaly(ctx context.Context, tenant, id string) (*storage.Anomaly, error) {
+	var a storage.Anomaly
+	err := s.db.QueryRowContext(ctx, "SELECT "+anomalyColumns+" FROM anomalies WHERE tenant_id = ? AND id = ?", tenant, id).Scan(
+		&a.Tenant, &a.ID, &a.Series, &a.Service, &a.Operation, &a.Signal, &a.StartNano, &a.EndNano, &a.Severity,
+		&a.Score, &a.Expected, &a.Observed, &a.Lower, &a.Upper, &a.Detector, &a.Explanation, &a.IncidentID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("anomaly: %w", err)
+	}
+	return &a, nil
+}
+
 const incidentColumns = `tenant_id, id, title, severity, status, services, anomaly_ids, opened_ts, updated_ts, resolved_ts,
 	acknowledged_by, timeline, version`
 

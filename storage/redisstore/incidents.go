@@ -104,6 +104,22 @@ func (s *Incidents) Anomalies(ctx context.Context, tenant string, r storage.Time
 	return out[:min(len(out), limit)], nil
 }
 
+// Anomaly returns one anomaly.
+func (s *Incidents) Anomaly(ctx context.Context, tenant, id string) (*storage.Anomaly, error) {
+	b, err := s.c.Get(ctx, s.anomalyKey(tenant, id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("anomaly: %w", err)
+	}
+	var a storage.Anomaly
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("anomaly %s: %w", id, err)
+	}
+	return &a, nil
+}
+
 // fetch reads string keys in one round trip; missing keys are skipped.
 func (s *Incidents) fetch(ctx context.Context, keys []string, each func([]byte) error) error {
 	if len(keys) == 0 {

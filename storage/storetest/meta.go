@@ -106,6 +106,11 @@ func testIncidents(t *testing.T, s storage.IncidentStore) {
 	a.EndNano = base + 5*min // the anomaly ended: replaced, not added
 	require.NoError(t, s.PutAnomalies(ctx, []storage.Anomaly{a}))
 
+	an, err := s.Anomaly(ctx, "t1", "a2")
+	require.NoError(t, err)
+	assert.Equal(t, b, *an)
+	_, err = s.Anomaly(ctx, "t3", "a2")
+	require.ErrorIs(t, err, storage.ErrNotFound, "another tenant's anomaly is not found")
 	got, err := s.Anomalies(ctx, "t1", all(), "", 10)
 	require.NoError(t, err)
 	require.Len(t, got, 2, "per tenant, replaced by id")
