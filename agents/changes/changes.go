@@ -114,7 +114,8 @@ func changes(ctx context.Context, src Source, in Input) ([]Change, error) {
 	r := storage.TimeRange{Start: in.Onset - int64(Lookback), End: in.Window.End}
 	kind := storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindEvent)}
 	queries := [][]storage.Filter{
-		{kind, {Field: storage.Field{Kind: storage.FieldAttr, Name: storage.ChangeTypeAttr}, Op: storage.OpExists}},
+		// Events and OTLP log records that say they are a change.
+		{{Field: storage.Field{Kind: storage.FieldAttr, Name: storage.ChangeTypeAttr}, Op: storage.OpExists}},
 		{kind, {Field: storage.Field{Kind: storage.FieldColumn, Name: "name"}, Op: storage.OpEq, Value: "deploy"}},
 	}
 	seen := map[uint64]bool{}
@@ -155,6 +156,10 @@ func nearness(lead time.Duration) float64 {
 	}
 	return math.Exp(-float64(lead-time.Minute) / float64(20*time.Minute))
 }
+
+// minTemplate is the least strength a template needs to be told: a
+// template a little more frequent than before is the noise of counting.
+const minTemplate = 0.1
 
 // maxLogLines bounds the log lines read per window.
 const maxLogLines = 5000
@@ -250,7 +255,7 @@ func templates(ctx context.Context, src Source, in Input, res *Result) error {
 			}
 			lt.Strength = 0.4 * signals.Rise(lt.Now, 0, 1)
 		}
-		if lt.Strength > 0 {
+		if lt.Strength >= minTemplate {
 			res.Templates = append(res.Templates, lt)
 		}
 	}
