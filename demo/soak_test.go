@@ -319,5 +319,6 @@ func TestFaultInvestigated(t *testing.T) {
 	assert.Contains(t, joined, "change: payment: deploy 2.3.1 (was 2.3.0)")
 	assert.Equal(t, []string{"frontend", "checkout", "payment"}, top.Path)
 	assert.Contains(t, top.Affected, "checkout")
+	assert.InDelta(t, 0.15, top.TrafficShare, 0.05, "checkouts are 15% of the shop's requests")
 	assert.Contains(t, inv.Summary, "payment: a bad deploy")
 }

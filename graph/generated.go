@@ -179,14 +179,15 @@ type ComplexityRoot struct {
 	}
 
 	Hypothesis struct {
-		Affected   func(childComplexity int) int
-		Cause      func(childComplexity int) int
-		Confidence func(childComplexity int) int
-		Evidence   func(childComplexity int) int
-		Path       func(childComplexity int) int
-		Rank       func(childComplexity int) int
-		Service    func(childComplexity int) int
-		Summary    func(childComplexity int) int
+		Affected     func(childComplexity int) int
+		Cause        func(childComplexity int) int
+		Confidence   func(childComplexity int) int
+		Evidence     func(childComplexity int) int
+		Path         func(childComplexity int) int
+		Rank         func(childComplexity int) int
+		Service      func(childComplexity int) int
+		Summary      func(childComplexity int) int
+		TrafficShare func(childComplexity int) int
 	}
 
 	Incident struct {
@@ -1060,6 +1061,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Hypothesis.Summary(childComplexity), true
+	case "Hypothesis.trafficShare":
+		if e.ComplexityRoot.Hypothesis.TrafficShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hypothesis.TrafficShare(childComplexity), true
 
 	case "Incident.acknowledgedBy":
 		if e.ComplexityRoot.Incident.AcknowledgedBy == nil {
@@ -2854,6 +2861,8 @@ type Hypothesis {
   path: [String!]!
   "The affected services upstream of it: its blast radius."
   affected: [String!]!
+  "The share of the window's traces that pass through the service (0 without traces)."
+  trafficShare: Float!
 }
 
 type InvestigationStep {
@@ -3359,6 +3368,8 @@ func (ec *executionContext) childFields_Hypothesis(ctx context.Context, field gr
 		return ec.fieldContext_Hypothesis_path(ctx, field)
 	case "affected":
 		return ec.fieldContext_Hypothesis_affected(ctx, field)
+	case "trafficShare":
+		return ec.fieldContext_Hypothesis_trafficShare(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Hypothesis", field.Name)
 }
@@ -6734,6 +6745,29 @@ func (ec *executionContext) _Hypothesis_affected(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Hypothesis_affected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Hypothesis", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Hypothesis_trafficShare(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hypothesis_trafficShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrafficShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hypothesis_trafficShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hypothesis", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
 func (ec *executionContext) _Incident_id(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
@@ -13796,6 +13830,11 @@ func (ec *executionContext) _Hypothesis(ctx context.Context, sel ast.SelectionSe
 			}
 		case "affected":
 			out.Values[i] = ec._Hypothesis_affected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trafficShare":
+			out.Values[i] = ec._Hypothesis_trafficShare(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -55,7 +55,7 @@ func investigationModel(inv *storage.Investigation) *model.Investigation {
 
 func hypothesisModel(rank int, h *storage.Hypothesis) *model.Hypothesis {
 	m := &model.Hypothesis{Rank: rank, Service: h.Service, Cause: model.Cause(h.Cause), Confidence: h.Confidence, Summary: h.Summary,
-		Evidence: []*model.Evidence{}, Path: h.Path, Affected: h.Affected}
+		Evidence: []*model.Evidence{}, Path: h.Path, Affected: h.Affected, TrafficShare: h.TrafficShare}
 	if m.Path == nil {
 		m.Path = []string{}
 	}

@@ -90,8 +90,10 @@ type Hypothesis struct {
 	// candidate through the service graph.
 	Path []string
 	// Affected are the services upstream of the candidate that were
-	// anomalous too: its blast radius.
-	Affected []string
+	// anomalous too, and TrafficShare the share of the window's traces
+	// that pass through it (0 without traces): its blast radius.
+	Affected     []string
+	TrafficShare float64
 }
 
 // Evidence is one fact behind a hypothesis, with the query that shows it.

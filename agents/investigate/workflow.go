@@ -193,8 +193,13 @@ func onset(inv *storage.Investigation) int64 {
 	return inv.Scope.Range.Start
 }
 
-func (r *Runner) rank(_ context.Context, st *run) ([]string, error) {
+func (r *Runner) rank(ctx context.Context, st *run) ([]string, error) {
 	st.inv.Hypotheses = rca.Rank(st.in)
+	if st.in.Trace != nil {
+		if err := r.trafficShares(ctx, st.inv); err != nil {
+			return nil, err
+		}
+	}
 	var out []string
 	for i, h := range st.inv.Hypotheses {
 		out = append(out, fmt.Sprintf("#%d %s (%s, confidence %.2f)", i+1, h.Service, h.Cause, h.Confidence))
@@ -203,6 +208,36 @@ func (r *Runner) rank(_ context.Context, st *run) ([]string, error) {
 		out = append(out, "No service stands out: not enough evidence to name a cause.")
 	}
 	return out, nil
+}
+
+// trafficShares sets, for each hypothesis, the share of the traces after
+// the onset that pass through its service.
+func (r *Runner) trafficShares(ctx context.Context, inv *storage.Investigation) error {
+	w := storage.TimeRange{Start: onset(inv), End: inv.Scope.Range.End}
+	tid := storage.Field{Kind: storage.FieldColumn, Name: "trace_id"}
+	span := storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindSpan)}
+	traces := func(filters ...storage.Filter) (float64, error) {
+		res, err := r.d.Source.Aggregate(ctx, storage.Query{Tenant: inv.Tenant, Range: w, Filters: append(filters, span),
+			Aggregations: []storage.Aggregation{{Op: storage.AggCountDistinct, Field: &tid}}})
+		if err != nil || len(res.Rows) != 1 || res.Rows[0].Values[0] == nil {
+			return 0, err
+		}
+		return *res.Rows[0].Values[0], nil
+	}
+	all, err := traces()
+	if err != nil || all == 0 {
+		return err
+	}
+	for i := range inv.Hypotheses {
+		h := &inv.Hypotheses[i]
+		n, err := traces(storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "service"}, Op: storage.OpEq, Value: h.Service})
+		if err != nil {
+			return err
+		}
+		h.TrafficShare = n / all
+		h.Summary = rca.Summarise(*h)
+	}
+	return nil
 }
 
 // bubbleUp looks, for the two leading hypotheses whose services have

@@ -336,5 +336,8 @@ func Summarise(h storage.Hypothesis) string {
 	if len(h.Affected) > 0 {
 		fmt.Fprintf(&b, " Reaches %s.", strings.Join(h.Affected, ", "))
 	}
+	if h.TrafficShare > 0 {
+		fmt.Fprintf(&b, " %.0f%% of requests pass through it.", 100*h.TrafficShare)
+	}
 	return b.String()
 }

@@ -280,6 +280,8 @@ type Hypothesis struct {
 	Path []string `json:"path"`
 	// The affected services upstream of it: its blast radius.
 	Affected []string `json:"affected"`
+	// The share of the window's traces that pass through the service (0 without traces).
+	TrafficShare float64 `json:"trafficShare"`
 }
 
 // Anomalies that belong together, with what happened to them.
