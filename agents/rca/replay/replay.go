@@ -230,19 +230,14 @@ func resource(r pcommon.Resource, pod string) {
 // for the 1 in SampleRate traces kept.
 func writeTraces(f Fault, from, to time.Time, lw *lineWriter) error {
 	td := ptrace.NewTraces()
-	byPod := map[string]ptrace.SpanSlice{}
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		b, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
-		if err != nil {
-			return err
-		}
-		td, byPod, n = ptrace.NewTraces(), map[string]ptrace.SpanSlice{}, 0
-		return lw.line(b)
-	}
+	pb := &podBatch[ptrace.SpanSlice]{lw: lw, byPod: map[string]ptrace.SpanSlice{},
+		reset: func() { td = ptrace.NewTraces() },
+		open: func(pod string) ptrace.SpanSlice {
+			rs := td.ResourceSpans().AppendEmpty()
+			resource(rs.Resource(), pod)
+			return rs.ScopeSpans().AppendEmpty().Spans()
+		},
+		write: func() ([]byte, error) { return (&ptrace.JSONMarshaler{}).MarshalTraces(td) }}
 	for _, path := range minuteFiles(f.Day, "trace", from, to) {
 		err := readCSV(path, func(get func(string) string) error {
 			start, err1 := strconv.ParseInt(get("StartTimeUnixNano"), 10, 64)
@@ -250,20 +245,12 @@ func writeTraces(f Fault, from, to time.Time, lw *lineWriter) error {
 			if err1 != nil || err2 != nil || start < from.UnixNano() || start >= to.UnixNano() {
 				return nil
 			}
-			pod := get("PodName")
-			spans, ok := byPod[pod]
-			if !ok {
-				rs := td.ResourceSpans().AppendEmpty()
-				resource(rs.Resource(), pod)
-				spans = rs.ScopeSpans().AppendEmpty().Spans()
-				byPod[pod] = spans
-			}
-			s := spans.AppendEmpty()
 			var tid pcommon.TraceID
 			var sid, pid pcommon.SpanID
 			if !decodeHex(get("TraceID"), tid[:]) || !decodeHex(get("SpanID"), sid[:]) {
 				return nil
 			}
+			s := pb.records(get("PodName")).AppendEmpty()
 			s.SetTraceID(tid)
 			s.SetSpanID(sid)
 			if p := get("ParentID"); p != "root" && p != "" && decodeHex(p, pid[:]) {
@@ -273,16 +260,55 @@ func writeTraces(f Fault, from, to time.Time, lw *lineWriter) error {
 			s.SetStartTimestamp(pcommon.Timestamp(start))
 			s.SetEndTimestamp(pcommon.Timestamp(end))
 			s.Attributes().PutDouble("sample_rate", SampleRate)
-			if n++; n >= batch {
-				return flush()
-			}
-			return nil
+			return pb.added()
 		})
 		if err != nil {
 			return err
 		}
 	}
-	return flush()
+	return pb.flush()
+}
+
+// podBatch gathers one OTLP request of records, a resource per pod, and
+// writes it as a line every `batch` records.
+type podBatch[S any] struct {
+	lw    *lineWriter
+	reset func()                 // starts a new request
+	open  func(pod string) S     // adds the pod's resource to the request
+	write func() ([]byte, error) // marshals the request
+	byPod map[string]S
+	n     int
+}
+
+// records are the pod's records in the request.
+func (p *podBatch[S]) records(pod string) S {
+	s, ok := p.byPod[pod]
+	if !ok {
+		s = p.open(pod)
+		p.byPod[pod] = s
+	}
+	return s
+}
+
+// added counts a record and writes the request when it is full.
+func (p *podBatch[S]) added() error {
+	if p.n++; p.n >= batch {
+		return p.flush()
+	}
+	return nil
+}
+
+func (p *podBatch[S]) flush() error {
+	if p.n == 0 {
+		return nil
+	}
+	b, err := p.write()
+	if err != nil {
+		return err
+	}
+	p.reset()
+	p.byPod, p.n = map[string]S{}, 0
+	return p.lw.line(b)
 }
 
 // SampleRate is the layout's trace sampling: one trace in four is kept.
@@ -308,34 +334,21 @@ func decodeHex(s string, dst []byte) bool {
 // one is read from the words of the line.
 func writeLogs(f Fault, from, to time.Time, lw *lineWriter) error {
 	ld := plog.NewLogs()
-	byPod := map[string]plog.LogRecordSlice{}
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		b, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
-		if err != nil {
-			return err
-		}
-		ld, byPod, n = plog.NewLogs(), map[string]plog.LogRecordSlice{}, 0
-		return lw.line(b)
-	}
+	pb := &podBatch[plog.LogRecordSlice]{lw: lw, byPod: map[string]plog.LogRecordSlice{},
+		reset: func() { ld = plog.NewLogs() },
+		open: func(pod string) plog.LogRecordSlice {
+			rl := ld.ResourceLogs().AppendEmpty()
+			resource(rl.Resource(), pod)
+			return rl.ScopeLogs().AppendEmpty().LogRecords()
+		},
+		write: func() ([]byte, error) { return (&plog.JSONMarshaler{}).MarshalLogs(ld) }}
 	for _, path := range minuteFiles(f.Day, "log", from, to) {
 		err := readCSV(path, func(get func(string) string) error {
 			ts, err := strconv.ParseInt(get("TimeUnixNano"), 10, 64)
 			if err != nil || ts < from.UnixNano() || ts >= to.UnixNano() {
 				return nil
 			}
-			pod := get("PodName")
-			recs, ok := byPod[pod]
-			if !ok {
-				rl := ld.ResourceLogs().AppendEmpty()
-				resource(rl.Resource(), pod)
-				recs = rl.ScopeLogs().AppendEmpty().LogRecords()
-				byPod[pod] = recs
-			}
-			r := recs.AppendEmpty()
+			r := pb.records(get("PodName")).AppendEmpty()
 			r.SetTimestamp(pcommon.Timestamp(ts))
 			body := get("Log")
 			r.Body().SetStr(body)
@@ -348,16 +361,13 @@ func writeLogs(f Fault, from, to time.Time, lw *lineWriter) error {
 			if s := get("SpanID"); s != "" && decodeHex(s, sid[:]) {
 				r.SetSpanID(sid)
 			}
-			if n++; n >= batch {
-				return flush()
-			}
-			return nil
+			return pb.added()
 		})
 		if err != nil {
 			return err
 		}
 	}
-	return flush()
+	return pb.flush()
 }
 
 func level(line string) string {
