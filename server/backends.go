@@ -50,7 +50,7 @@ func (s *Server) openStores(ctx context.Context) (*storage.Parts, error) {
 	s.embedded = embedded
 	parts := &storage.Parts{EventStore: embedded, MetricStore: embedded, DeadLetterStore: embedded, APIKeyStore: embedded,
 		UsageStore: embedded, AuditStore: embedded, IncidentStore: embedded, RuleStore: embedded,
-		InvestigationStore: embedded, Closers: []io.Closer{embedded}}
+		InvestigationStore: embedded, ProposalStore: embedded, Closers: []io.Closer{embedded}}
 	s.pingers = []namedPinger{{"duckdb", embedded}}
 	if cfg.ClickHouseDSN != "" {
 		ch, err := clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.ClickHouseDSN, Cluster: cfg.ClickHouseCluster, QueryMemory: cfg.ClickHouseQueryMemory,

@@ -63,6 +63,7 @@ type Store interface {
 	IncidentStore
 	RuleStore
 	InvestigationStore
+	ProposalStore
 	Close() error
 }
 

@@ -19,6 +19,7 @@ type Parts struct {
 	IncidentStore
 	RuleStore
 	InvestigationStore
+	ProposalStore
 	Closers []io.Closer
 }
 

@@ -149,3 +149,16 @@ CREATE TABLE IF NOT EXISTS investigations (
     body        VARCHAR NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
+
+-- A proposal is kept whole as JSON; changes are compare-and-set on version.
+CREATE TABLE IF NOT EXISTS proposals (
+    tenant_id        VARCHAR NOT NULL,
+    id               VARCHAR NOT NULL,
+    incident_id      VARCHAR NOT NULL,
+    investigation_id VARCHAR NOT NULL,
+    status           VARCHAR NOT NULL,
+    proposed_ts      BIGINT  NOT NULL,
+    version          BIGINT  NOT NULL,
+    body             VARCHAR NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);

@@ -141,13 +141,19 @@ func (s *Incidents) fetch(ctx context.Context, keys []string, each func([]byte) 
 	return nil
 }
 
-// casIncident stores an incident if its stored version is ARGV[1] (a
+// casDoc stores an incident if its stored version is ARGV[1] (a
 // missing incident has version 0), indexes it and keeps the set of open
 // incidents. KEYS: incident, tenant index, open set. ARGV: expected
 // version, new version, JSON, opened time, id, open (1/0), tenant/id.
-var casIncident = redis.NewScript(`
+// casDoc writes a versioned JSON document (KEYS[1], fields v and j) if its
+// version is ARGV[1], indexes it by score (KEYS[2]) and keeps it in or out
+// of an open set (KEYS[3]): incidents and proposals alike. ARGV[1] "new"
+// writes only a document that does not exist.
+var casDoc = redis.NewScript(`
 local cur = redis.call("HGET", KEYS[1], "v")
-if (cur or "0") ~= ARGV[1] then return 0 end
+if ARGV[1] == "new" then
+  if cur then return 0 end
+elseif (cur or "0") ~= ARGV[1] then return 0 end
 redis.call("HSET", KEYS[1], "v", ARGV[2], "j", ARGV[3])
 redis.call("ZADD", KEYS[2], ARGV[4], ARGV[5])
 if ARGV[6] == "1" then redis.call("SADD", KEYS[3], ARGV[7]) else redis.call("SREM", KEYS[3], ARGV[7]) end
@@ -165,7 +171,7 @@ func (s *Incidents) write(ctx context.Context, in storage.Incident, expect strin
 	if in.Status != storage.IncidentResolved {
 		open = "1"
 	}
-	ok, err := casIncident.Run(ctx, s.c, []string{s.incidentKey(in.Tenant, in.ID), s.incidentIndex(in.Tenant), s.openSet()},
+	ok, err := casDoc.Run(ctx, s.c, []string{s.incidentKey(in.Tenant, in.ID), s.incidentIndex(in.Tenant), s.openSet()},
 		expect, strconv.FormatInt(in.Version, 10), b, in.OpenedNano, in.ID, open, in.Tenant+"/"+in.ID).Int()
 	return ok == 1, err
 }

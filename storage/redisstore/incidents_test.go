@@ -34,3 +34,15 @@ func TestInvestigationConformance(t *testing.T) {
 		return redisstore.NewInvestigations(c, "test-"+storage.NewID()+":")
 	})
 }
+
+// TestProposalConformance runs the proposal part of the store suite on a
+// real Redis.
+func TestProposalConformance(t *testing.T) {
+	addr, _ := storetest.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	storetest.RunProposals(t, func(t *testing.T) storage.ProposalStore {
+		require.NoError(t, c.Ping(t.Context()).Err())
+		return redisstore.NewProposals(c, "test-"+storage.NewID()+":")
+	})
+}

@@ -42,12 +42,19 @@ func Run(t *testing.T, open Opener) {
 	t.Run("AnomaliesAndIncidents", func(t *testing.T) { testIncidents(t, open(t)) })
 	t.Run("Rules", func(t *testing.T) { testRules(t, open(t)) })
 	t.Run("Investigations", func(t *testing.T) { testInvestigations(t, open(t)) })
+	t.Run("Proposals", func(t *testing.T) { testProposals(t, open(t)) })
 }
 
 // RunIncidents runs the anomaly and incident part of the suite, for
 // stores that keep only those (Redis in a scaled deployment).
 func RunIncidents(t *testing.T, open func(t *testing.T) storage.IncidentStore) {
 	t.Run("AnomaliesAndIncidents", func(t *testing.T) { testIncidents(t, open(t)) })
+}
+
+// RunProposals runs the proposal part of the suite, for stores that keep
+// only those (Redis in a scaled deployment).
+func RunProposals(t *testing.T, open func(t *testing.T) storage.ProposalStore) {
+	t.Run("Proposals", func(t *testing.T) { testProposals(t, open(t)) })
 }
 
 // RunInvestigations runs the investigation part of the suite, for stores

@@ -1,0 +1,110 @@
+package storage
+
+import "context"
+
+// Risk tiers of a proposal, lowest first.
+const (
+	RiskInfo     = "info"
+	RiskLow      = "low"
+	RiskMedium   = "medium"
+	RiskHigh     = "high"
+	RiskCritical = "critical"
+)
+
+// Proposal statuses: proposed → pending → approved | rejected | expired →
+// executing → succeeded | failed → rolled_back.
+const (
+	ProposalProposed   = "proposed"
+	ProposalPending    = "pending"
+	ProposalApproved   = "approved"
+	ProposalRejected   = "rejected"
+	ProposalExpired    = "expired"
+	ProposalExecuting  = "executing"
+	ProposalSucceeded  = "succeeded"
+	ProposalFailed     = "failed"
+	ProposalRolledBack = "rolled_back"
+)
+
+// Proposal is a remediation Inquest suggests for a hypothesis, and what
+// people and executors did with it. It is kept whole; every change is a
+// compare-and-set on Version.
+type Proposal struct {
+	Tenant          string
+	ID              string
+	IncidentID      string
+	InvestigationID string
+	// Action is the catalog's name (rollback, restart, scale_out, ...);
+	// Target the service it acts on; Params its settings (version: 2.3.0).
+	Action string
+	Target string
+	Params map[string]string
+	// Rationale cites the evidence; Expected is the effect verification
+	// watches for; Rollback says how the action is undone.
+	Rationale string
+	Expected  string
+	Rollback  string
+	Risk      string
+	Status    string
+	// ProposedBy is who asked for the investigation it came from ("inquest"
+	// when an incident did): that person may not approve it.
+	ProposedBy   string
+	ProposedNano int64
+	UpdatedNano  int64
+	// ExpiresNano is when a pending proposal escalates (once) or expires.
+	ExpiresNano int64
+	Escalated   bool
+	Approvals   []Decision
+	Rejection   *Decision
+	Execution   *Execution
+	History     []ProposalEvent
+	Version     int64
+}
+
+// Decision is one person's approval or rejection.
+type Decision struct {
+	Actor   string
+	Levels  []string // the approver levels they held
+	Channel string   // graphql, slack, mcp
+	Comment string
+	// Modifications are parameters the approver changed (replicas: 6).
+	Modifications map[string]string
+	AtNano        int64
+}
+
+// Execution is what an executor did.
+type Execution struct {
+	Executor     string
+	DryRun       bool
+	StartedNano  int64
+	FinishedNano int64
+	Output       string
+	Error        string
+	// Verified tells what verification saw afterwards.
+	Verified string
+}
+
+// ProposalEvent is one line of a proposal's history.
+type ProposalEvent struct {
+	AtNano  int64
+	Kind    string // proposed, approved, rejected, escalated, expired, executing, succeeded, failed, rolled_back
+	Actor   string
+	Channel string
+	Text    string
+}
+
+// ProposalStore keeps proposals.
+type ProposalStore interface {
+	// CreateProposal stores a new proposal unless its ID is taken (false).
+	CreateProposal(ctx context.Context, p Proposal) (bool, error)
+	// UpdateProposal stores p if the stored version is version, with
+	// p.Version set to version+1; otherwise ErrConflict.
+	UpdateProposal(ctx context.Context, p Proposal, version int64) error
+	// Proposal returns one or ErrNotFound.
+	Proposal(ctx context.Context, tenant, id string) (*Proposal, error)
+	// Proposals lists those proposed in the range, newest first; incident
+	// or investigation narrow them when set.
+	Proposals(ctx context.Context, tenant string, r TimeRange, incidentID, investigationID string, limit int) ([]Proposal, error)
+	// OpenProposals lists every tenant's pending, approved and executing
+	// proposals, for the sweeps of a process (never from a request).
+	OpenProposals(ctx context.Context) ([]Proposal, error)
+}
