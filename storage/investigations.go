@@ -94,6 +94,15 @@ type Hypothesis struct {
 	// that pass through it (0 without traces): its blast radius.
 	Affected     []string
 	TrafficShare float64
+	// Change is the change the hypothesis blames, when its cause is one
+	// (a bad deploy, a config change): what a rollback undoes.
+	Change *ChangeRef `json:",omitempty"`
+}
+
+// ChangeRef names a change event: its kind, when, and what it changed.
+type ChangeRef struct {
+	Type, Version, PreviousVersion, Key string
+	AtNano                              int64
 }
 
 // Evidence is one fact behind a hypothesis, with the query that shows it.

@@ -304,6 +304,13 @@ var causeWords = map[string]string{
 func hypothesis(c *candidate, graph topology.Graph, marked map[string]bool) storage.Hypothesis {
 	sort.SliceStable(c.evidence, func(i, j int) bool { return c.evidence[i].Strength > c.evidence[j].Strength })
 	h := storage.Hypothesis{Service: c.service, Cause: cause(c, graph), Evidence: c.evidence}
+	if c.change != nil && (h.Cause == storage.CauseBadDeploy || h.Cause == storage.CauseConfigChange) {
+		e := c.change.Event
+		h.Change = &storage.ChangeRef{Type: c.change.Type, AtNano: e.TimeUnixNano}
+		h.Change.Version, _ = e.Attrs.Get("version")
+		h.Change.PreviousVersion, _ = e.Attrs.Get("previous_version")
+		h.Change.Key, _ = e.Attrs.Get("key")
+	}
 	h.Confidence = math.Round(math.Min(c.score, 0.95)*100) / 100
 	if len(graph.Edges) > 0 {
 		h.Path = graph.PathTo(c.service, marked)

@@ -1,0 +1,118 @@
+package remediate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// Actions of the catalog.
+const (
+	ActionRollback    = "rollback"
+	ActionRevert      = "revert_config"
+	ActionRestart     = "restart"
+	ActionScaleOut    = "scale_out"
+	ActionFailover    = "failover"
+	ActionTicket      = "open_ticket"
+	ActionPage        = "page_team"
+	ActionRaiseLimits = "raise_limits"
+)
+
+// maxProposed bounds the hypotheses that get proposals: the leading two.
+const maxProposed = 2
+
+// minConfidence is the least confidence a hypothesis needs for an action
+// that changes something; below it only a page is proposed.
+const minConfidence = 0.5
+
+// Propose makes the proposals of an investigation's leading hypotheses
+// from the catalog: one that undoes the cause when the evidence names it
+// (a rollback of the deploy, a revert of the configuration), one that
+// relieves it otherwise (scale out, restart, fail over), and a page to the
+// owners when confidence is low. IDs are derived from the investigation,
+// so proposing twice makes the same proposals.
+func Propose(inv *storage.Investigation, proposedBy string, at int64, pol Policy) []storage.Proposal {
+	var out []storage.Proposal
+	for i, h := range inv.Hypotheses {
+		if i == maxProposed {
+			break
+		}
+		for _, p := range forHypothesis(h) {
+			p.Tenant, p.IncidentID, p.InvestigationID = inv.Tenant, inv.IncidentID, inv.ID
+			p.ID = fmt.Sprintf("prop-%s-%d-%s", strings.TrimPrefix(inv.ID, "inv-"), i+1, p.Action)
+			p.Target, p.ProposedBy, p.ProposedNano, p.UpdatedNano = h.Service, proposedBy, at, at
+			p.Status = storage.ProposalPending
+			if t := pol[p.Risk]; len(t.Seats) == 0 {
+				p.Status = storage.ProposalApproved
+			} else {
+				p.ExpiresNano = at + int64(t.Timeout)
+			}
+			p.History = []storage.ProposalEvent{{AtNano: at, Kind: storage.ProposalProposed, Actor: proposedBy,
+				Text: fmt.Sprintf("%s %s (%s risk) for hypothesis #%d: %s", p.Action, p.Target, p.Risk, i+1, h.Cause)}}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func forHypothesis(h storage.Hypothesis) []storage.Proposal {
+	svc := h.Service
+	band := fmt.Sprintf("%s's p99 latency and error ratio back inside their baseline bands within 10 minutes", svc)
+	rationale := fmt.Sprintf("Hypothesis: %s (confidence %.2f). %s", h.Cause, h.Confidence, firstEvidence(h))
+	if h.Confidence < minConfidence {
+		return []storage.Proposal{{Action: ActionPage, Risk: storage.RiskInfo, Rationale: rationale,
+			Expected: "the owners of " + svc + " look at it", Rollback: "nothing to undo"}}
+	}
+	switch h.Cause {
+	case storage.CauseBadDeploy, storage.CauseCodeError:
+		if c := h.Change; c != nil && c.PreviousVersion != "" {
+			return []storage.Proposal{{Action: ActionRollback, Risk: storage.RiskMedium, Rationale: rationale, Expected: band,
+				Params:   map[string]string{"version": c.PreviousVersion, "from_version": c.Version},
+				Rollback: fmt.Sprintf("deploy %s %s again", svc, c.Version)}}
+		}
+		return []storage.Proposal{{Action: ActionTicket, Risk: storage.RiskInfo, Rationale: rationale,
+			Expected: "a ticket for the owners of " + svc, Rollback: "close the ticket"}}
+	case storage.CauseConfigChange:
+		params := map[string]string{}
+		if c := h.Change; c != nil && c.Key != "" {
+			params["key"] = c.Key
+		}
+		return []storage.Proposal{{Action: ActionRevert, Risk: storage.RiskMedium, Rationale: rationale, Expected: band,
+			Params: params, Rollback: "apply the change again"}}
+	case storage.CauseResourceSaturation:
+		return []storage.Proposal{{Action: ActionScaleOut, Risk: storage.RiskLow, Rationale: rationale, Expected: band,
+			Params: map[string]string{"replicas": "+2"}, Rollback: "scale back to the replicas it had"}}
+	case storage.CauseTrafficSurge:
+		return []storage.Proposal{{Action: ActionScaleOut, Risk: storage.RiskLow, Rationale: rationale, Expected: band,
+			Params: map[string]string{"replicas": "x2"}, Rollback: "scale back to the replicas it had"}}
+	case storage.CauseDependencyFailure:
+		if len(h.Affected) > 0 && isStore(svc) {
+			return []storage.Proposal{{Action: ActionFailover, Risk: storage.RiskHigh, Rationale: rationale, Expected: band,
+				Rollback: "fail back to the primary"}}
+		}
+		return []storage.Proposal{{Action: ActionRestart, Risk: storage.RiskMedium, Rationale: rationale, Expected: band,
+			Rollback: "nothing to undo: a restart keeps the version"}}
+	}
+	return []storage.Proposal{{Action: ActionPage, Risk: storage.RiskInfo, Rationale: rationale,
+		Expected: "the owners of " + svc + " look at it", Rollback: "nothing to undo"}}
+}
+
+// isStore guesses from its name whether a service is a datastore, where a
+// failover (not a restart) is the remedy.
+func isStore(svc string) bool {
+	s := strings.ToLower(svc)
+	for _, w := range []string{"postgres", "mysql", "maria", "mongo", "redis", "db", "cassandra", "elastic", "kafka", "sql"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstEvidence(h storage.Hypothesis) string {
+	if len(h.Evidence) == 0 {
+		return ""
+	}
+	return "Evidence: " + h.Evidence[0].Text + "."
+}

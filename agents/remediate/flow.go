@@ -1,0 +1,335 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/inquest/inquest/storage"
+)
+
+var (
+	// ErrForbidden is a decision this person may not make (their own
+	// proposal, too low a level, a second approval of theirs).
+	ErrForbidden = errors.New("not allowed")
+	// ErrTransition is a change the proposal's state does not allow (it
+	// is approved already, rejected, expired, ...).
+	ErrTransition = errors.New("not in a state that allows it")
+)
+
+// Verifier tells whether an executed proposal had its expected effect:
+// decided false while it cannot tell yet.
+type Verifier func(ctx context.Context, p storage.Proposal, now time.Time) (decided, ok bool, text string)
+
+// Config configures the flow.
+type Config struct {
+	Policy Policy
+	// VerifyFor is how long verification waits for the effect (10 min).
+	VerifyFor time.Duration
+}
+
+// Flow runs proposals through approval, execution and verification.
+// Every change is a compare-and-set on the stored proposal, so that any
+// process may make it and racing ones make one.
+type Flow struct {
+	cfg    Config
+	store  storage.ProposalStore
+	exec   Executor
+	audit  storage.AuditStore
+	verify Verifier
+	logger *slog.Logger
+	now    func() time.Time
+	// Published is told of every stored change (the proposalUpdated
+	// stream); OnSucceeded of a proposal verified to have worked (the
+	// incident resolves).
+	Published   func(storage.Proposal)
+	OnSucceeded func(ctx context.Context, p storage.Proposal)
+}
+
+// New makes a flow; a nil executor is the dry run, a nil verifier takes
+// execution as success.
+func New(cfg Config, store storage.ProposalStore, exec Executor, audit storage.AuditStore, verify Verifier, logger *slog.Logger) *Flow {
+	if cfg.Policy == nil {
+		cfg.Policy = DefaultPolicy()
+	}
+	if cfg.VerifyFor <= 0 {
+		cfg.VerifyFor = 10 * time.Minute
+	}
+	if exec == nil {
+		exec = DryRunExecutor{}
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Flow{cfg: cfg, store: store, exec: exec, audit: audit, verify: verify, logger: logger, now: time.Now}
+}
+
+// SetClock makes the flow read time from now (tests).
+func (f *Flow) SetClock(now func() time.Time) { f.now = now }
+
+// Policy is the flow's policy.
+func (f *Flow) Policy() Policy { return f.cfg.Policy }
+
+// Propose stores the investigation's proposals (once: their IDs come from
+// it) and starts those the policy approves by itself.
+func (f *Flow) Propose(ctx context.Context, inv *storage.Investigation, proposedBy string) ([]storage.Proposal, error) {
+	ps := Propose(inv, proposedBy, f.now().UnixNano(), f.cfg.Policy)
+	var out []storage.Proposal
+	for _, p := range ps {
+		created, err := f.store.CreateProposal(ctx, p)
+		if err != nil {
+			return out, err
+		}
+		if !created {
+			continue
+		}
+		f.record(ctx, p, p.History[0])
+		if p.Status == storage.ProposalApproved {
+			if started, err := f.start(ctx, p, Actor{Subject: "policy", Channel: "policy"}); err == nil {
+				p = *started
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// change reads a proposal, applies fn and stores it against the version
+// it read; a lost race is read again and fn judges anew (a second
+// approver's decision still counts), up to a few times.
+func (f *Flow) change(ctx context.Context, tenant, id string, fn func(p *storage.Proposal) (storage.ProposalEvent, error)) (*storage.Proposal, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := f.store.Proposal(ctx, tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		version := p.Version
+		ev, err := fn(p)
+		if err != nil {
+			return p, err
+		}
+		ev.AtNano = f.now().UnixNano()
+		p.History = append(p.History, ev)
+		p.UpdatedNano = ev.AtNano
+		err = f.store.UpdateProposal(ctx, *p, version)
+		if errors.Is(err, storage.ErrConflict) && attempt < 8 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		p.Version = version + 1
+		f.record(ctx, *p, ev)
+		return p, nil
+	}
+}
+
+// record audits a transition and publishes the proposal.
+func (f *Flow) record(ctx context.Context, p storage.Proposal, ev storage.ProposalEvent) {
+	if f.audit != nil {
+		e := storage.AuditEntry{Tenant: p.Tenant, ID: storage.NewID(), TimeUnixNano: ev.AtNano, Actor: ev.Actor,
+			Action: "proposal." + ev.Kind, Target: p.ID, Outcome: "ok", Detail: strings.TrimSpace(ev.Channel + " " + ev.Text)}
+		if err := f.audit.AppendAudit(context.WithoutCancel(ctx), []storage.AuditEntry{e}); err != nil {
+			f.logger.Error("audit log write failed", "err", err)
+		}
+	}
+	if f.Published != nil {
+		f.Published(p)
+	}
+}
+
+// Approve records a person's approval; the proposal is approved once the
+// tier's seats are filled by distinct people, and then executed.
+func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment string, mods map[string]string) (*storage.Proposal, error) {
+	p, err := f.change(ctx, tenant, id, func(p *storage.Proposal) (storage.ProposalEvent, error) {
+		if p.Status != storage.ProposalPending {
+			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
+		}
+		if p.ExpiresNano > 0 && f.now().UnixNano() >= p.ExpiresNano {
+			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s timed out: it is escalated or expires, and nothing runs", ErrTransition, p.ID)
+		}
+		if err := f.cfg.Policy.canApprove(p, a); err != nil {
+			return storage.ProposalEvent{}, err
+		}
+		p.Approvals = append(p.Approvals, storage.Decision{Actor: a.Subject, Levels: a.Levels, Channel: a.Channel, Comment: comment,
+			Modifications: mods, AtNano: f.now().UnixNano()})
+		text := "approved"
+		if len(mods) > 0 {
+			text += fmt.Sprintf(" with %v", mods)
+		}
+		if comment != "" {
+			text += ": " + comment
+		}
+		if empty := seated(f.cfg.Policy.tierOf(p), p.Approvals); len(empty) > 0 {
+			return storage.ProposalEvent{Kind: "approval", Actor: a.Subject, Channel: a.Channel,
+				Text: text + fmt.Sprintf("; %d more approval(s) needed", len(empty))}, nil
+		}
+		p.Status = storage.ProposalApproved
+		return storage.ProposalEvent{Kind: storage.ProposalApproved, Actor: a.Subject, Channel: a.Channel, Text: text}, nil
+	})
+	if err != nil || p.Status != storage.ProposalApproved {
+		return p, err
+	}
+	return f.start(ctx, *p, a)
+}
+
+// Reject turns a pending proposal down.
+func (f *Flow) Reject(ctx context.Context, tenant, id string, a Actor, reason string) (*storage.Proposal, error) {
+	return f.change(ctx, tenant, id, func(p *storage.Proposal) (storage.ProposalEvent, error) {
+		if p.Status != storage.ProposalPending {
+			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
+		}
+		p.Status = storage.ProposalRejected
+		p.Rejection = &storage.Decision{Actor: a.Subject, Levels: a.Levels, Channel: a.Channel, Comment: reason, AtNano: f.now().UnixNano()}
+		return storage.ProposalEvent{Kind: storage.ProposalRejected, Actor: a.Subject, Channel: a.Channel, Text: reason}, nil
+	})
+}
+
+// Execute starts an approved proposal that has not started (one approved
+// by policy, or whose process stopped before it ran).
+func (f *Flow) Execute(ctx context.Context, tenant, id string, a Actor) (*storage.Proposal, error) {
+	p, err := f.store.Proposal(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return f.start(ctx, *p, a)
+}
+
+// start moves an approved proposal to executing (once, however many
+// processes try) and runs it.
+func (f *Flow) start(ctx context.Context, p storage.Proposal, a Actor) (*storage.Proposal, error) {
+	started, err := f.change(ctx, p.Tenant, p.ID, func(p *storage.Proposal) (storage.ProposalEvent, error) {
+		if p.Status != storage.ProposalApproved {
+			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s, not approved", ErrTransition, p.ID, p.Status)
+		}
+		p.Status = storage.ProposalExecuting
+		p.Execution = &storage.Execution{Executor: f.exec.Name(), DryRun: f.exec.DryRun(), StartedNano: f.now().UnixNano()}
+		return storage.ProposalEvent{Kind: storage.ProposalExecuting, Actor: a.Subject, Channel: a.Channel,
+			Text: fmt.Sprintf("%s %s with %v by %s", p.Action, p.Target, Params(*p), f.exec.Name())}, nil
+	})
+	if err != nil {
+		return started, err
+	}
+	out, runErr := f.exec.Execute(ctx, *started)
+	return f.change(ctx, p.Tenant, p.ID, func(p *storage.Proposal) (storage.ProposalEvent, error) {
+		if p.Status != storage.ProposalExecuting {
+			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
+		}
+		p.Execution.FinishedNano, p.Execution.Output = f.now().UnixNano(), out
+		if runErr != nil {
+			p.Status, p.Execution.Error = storage.ProposalFailed, runErr.Error()
+			return storage.ProposalEvent{Kind: storage.ProposalFailed, Actor: f.exec.Name(), Text: runErr.Error()}, nil
+		}
+		if f.exec.DryRun() || f.verify == nil {
+			p.Status, p.Execution.Verified = storage.ProposalSucceeded, "not verified: "+map[bool]string{true: "a dry run", false: "no verifier"}[f.exec.DryRun()]
+			return storage.ProposalEvent{Kind: storage.ProposalSucceeded, Actor: f.exec.Name(), Text: out}, nil
+		}
+		p.Execution.Verified = "watching: " + p.Expected
+		return storage.ProposalEvent{Kind: "executed", Actor: f.exec.Name(), Text: out}, nil
+	})
+}
+
+// Rollback undoes a proposal that ran.
+func (f *Flow) Rollback(ctx context.Context, tenant, id string, a Actor) (*storage.Proposal, error) {
+	p, err := f.store.Proposal(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != storage.ProposalSucceeded && p.Status != storage.ProposalFailed && p.Status != storage.ProposalExecuting {
+		return p, fmt.Errorf("%w: proposal %s is %s; only one that ran can be rolled back", ErrTransition, p.ID, p.Status)
+	}
+	out, undoErr := f.exec.Undo(ctx, *p)
+	return f.change(ctx, tenant, id, func(p *storage.Proposal) (storage.ProposalEvent, error) {
+		if undoErr != nil {
+			return storage.ProposalEvent{Kind: "rollback_failed", Actor: a.Subject, Channel: a.Channel, Text: undoErr.Error()}, nil
+		}
+		p.Status = storage.ProposalRolledBack
+		return storage.ProposalEvent{Kind: storage.ProposalRolledBack, Actor: a.Subject, Channel: a.Channel, Text: out}, nil
+	})
+}
+
+// Sweep moves every open proposal along with time: a pending one past its
+// timeout escalates once to the next tier (and expires at the second),
+// an approved one that never started starts, an executing one is
+// verified (succeeded, or failed and rolled back when its time is up).
+func (f *Flow) Sweep(ctx context.Context) error {
+	open, err := f.store.OpenProposals(ctx)
+	if err != nil {
+		return err
+	}
+	now := f.now()
+	for _, p := range open {
+		var err error
+		switch p.Status {
+		case storage.ProposalPending:
+			if p.ExpiresNano > 0 && now.UnixNano() >= p.ExpiresNano {
+				_, err = f.timeout(ctx, p)
+			}
+		case storage.ProposalApproved:
+			_, err = f.start(ctx, p, Actor{Subject: "inquest", Channel: "sweep"})
+		case storage.ProposalExecuting:
+			err = f.verifyOne(ctx, p, now)
+		}
+		if err != nil && !errors.Is(err, ErrTransition) {
+			f.logger.Warn("proposal sweep", "proposal", p.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+func (f *Flow) timeout(ctx context.Context, p storage.Proposal) (*storage.Proposal, error) {
+	return f.change(ctx, p.Tenant, p.ID, func(p *storage.Proposal) (storage.ProposalEvent, error) {
+		if p.Status != storage.ProposalPending || f.now().UnixNano() < p.ExpiresNano {
+			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s moved on", ErrTransition, p.ID)
+		}
+		next := f.cfg.Policy[p.Risk].EscalateTo
+		if p.Escalated || next == "" {
+			p.Status = storage.ProposalExpired
+			return storage.ProposalEvent{Kind: storage.ProposalExpired, Actor: "inquest", Text: "nobody decided in time; nothing was executed"}, nil
+		}
+		p.Escalated = true
+		p.ExpiresNano = f.now().UnixNano() + int64(f.cfg.Policy[next].Timeout)
+		return storage.ProposalEvent{Kind: "escalated", Actor: "inquest",
+			Text: fmt.Sprintf("nobody decided in time: now for the %s tier's approvers", next)}, nil
+	})
+}
+
+func (f *Flow) verifyOne(ctx context.Context, p storage.Proposal, now time.Time) error {
+	if f.verify == nil || p.Execution == nil || p.Execution.FinishedNano == 0 {
+		return nil
+	}
+	decided, ok, text := f.verify(ctx, p, now)
+	if !decided && now.Sub(time.Unix(0, p.Execution.FinishedNano)) < f.cfg.VerifyFor {
+		return nil
+	}
+	done, err := f.change(ctx, p.Tenant, p.ID, func(p *storage.Proposal) (storage.ProposalEvent, error) {
+		if p.Status != storage.ProposalExecuting {
+			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
+		}
+		if !decided {
+			text = "the expected effect did not come within " + f.cfg.VerifyFor.String() + ": " + text
+		}
+		p.Execution.Verified = text
+		if decided && ok {
+			p.Status = storage.ProposalSucceeded
+			return storage.ProposalEvent{Kind: storage.ProposalSucceeded, Actor: "verification", Text: text}, nil
+		}
+		p.Status = storage.ProposalFailed
+		return storage.ProposalEvent{Kind: storage.ProposalFailed, Actor: "verification", Text: text}, nil
+	})
+	if err != nil {
+		return err
+	}
+	if done.Status == storage.ProposalSucceeded {
+		if f.OnSucceeded != nil {
+			f.OnSucceeded(ctx, *done)
+		}
+		return nil
+	}
+	_, err = f.Rollback(ctx, done.Tenant, done.ID, Actor{Subject: "verification", Channel: "sweep"})
+	return err
+}

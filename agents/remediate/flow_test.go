@@ -1,0 +1,213 @@
+package remediate_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/agents/remediate"
+	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/duckdb"
+)
+
+// counting executes nothing and counts.
+type counting struct{ runs, undos atomic.Int32 }
+
+func (c *counting) Name() string { return "counting" }
+func (c *counting) DryRun() bool { return false }
+func (c *counting) Execute(context.Context, storage.Proposal) (string, error) {
+	c.runs.Add(1)
+	return "done", nil
+}
+func (c *counting) Undo(context.Context, storage.Proposal) (string, error) {
+	c.undos.Add(1)
+	return "undone", nil
+}
+
+type fixture struct {
+	store *duckdb.Store
+	exec  *counting
+	flow  *remediate.Flow
+	clock time.Time
+	ok    atomic.Bool // what verification sees
+}
+
+func newFixture(t *testing.T) *fixture {
+	store, err := duckdb.Open(context.Background(), duckdb.Config{}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	fx := &fixture{store: store, exec: &counting{}, clock: time.Now()}
+	fx.flow = remediate.New(remediate.Config{}, store, fx.exec, store, func(context.Context, storage.Proposal, time.Time) (bool, bool, string) {
+		return fx.ok.Load(), fx.ok.Load(), "payment's p99 is back in its band"
+	}, nil)
+	fx.flow.SetClock(func() time.Time { return fx.clock })
+	return fx
+}
+
+// propose stores the proposals of an investigation whose leading
+// hypothesis is cause on payment, and returns the first.
+func (fx *fixture) propose(t *testing.T, cause, by string) storage.Proposal {
+	inv := &storage.Investigation{Tenant: "t1", ID: "inv-" + storage.NewID(), IncidentID: "inc-1", Hypotheses: []storage.Hypothesis{{
+		Service: "payment", Cause: cause, Confidence: 0.9, Affected: []string{"checkout"},
+		Change:   &storage.ChangeRef{Type: "deploy", Version: "2.3.1", PreviousVersion: "2.3.0"},
+		Evidence: []storage.Evidence{{Kind: "change", Text: "payment: deploy 2.3.1 (was 2.3.0)"}}}}}
+	ps, err := fx.flow.Propose(context.Background(), inv, by)
+	require.NoError(t, err)
+	require.NotEmpty(t, ps)
+	return ps[0]
+}
+
+func person(name string, levels ...string) remediate.Actor {
+	return remediate.Actor{Subject: name, Responder: true, Levels: levels, Channel: "graphql"}
+}
+
+func TestRollbackNeedsATeamLead(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	p := fx.propose(t, storage.CauseBadDeploy, "alice")
+	assert.Equal(t, remediate.ActionRollback, p.Action)
+	assert.Equal(t, "2.3.0", p.Params["version"])
+	assert.Equal(t, storage.RiskMedium, p.Risk)
+	assert.Equal(t, storage.ProposalPending, p.Status)
+
+	_, err := fx.flow.Approve(ctx, "t1", p.ID, person("alice", "vp"), "", nil)
+	assert.ErrorIs(t, err, remediate.ErrForbidden)
+	assert.ErrorContains(t, err, "nobody approves their own proposal")
+	_, err = fx.flow.Approve(ctx, "t1", p.ID, person("bob"), "", nil)
+	assert.ErrorContains(t, err, "needs an approver at level team-lead or above")
+	got, err := fx.flow.Approve(ctx, "t1", p.ID, person("carol", "team-lead"), "go", map[string]string{"version": "2.2.9"})
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalExecuting, got.Status, "approved, executed, being verified")
+	assert.Equal(t, int32(1), fx.exec.runs.Load())
+	assert.Equal(t, "2.2.9", remediate.Params(*got)["version"], "the approver's modification is what runs")
+
+	fx.ok.Store(true)
+	require.NoError(t, fx.flow.Sweep(ctx))
+	got, err = fx.store.Proposal(ctx, "t1", p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalSucceeded, got.Status)
+	assert.Equal(t, "payment's p99 is back in its band", got.Execution.Verified)
+	log, err := fx.store.AuditLog(ctx, "t1", storage.TimeRange{Start: 0, End: fx.clock.Add(time.Hour).UnixNano()}, 100)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range log {
+		actions = append(actions, e.Action)
+	}
+	assert.ElementsMatch(t, []string{"proposal.proposed", "proposal.approved", "proposal.executing", "proposal.executed", "proposal.succeeded"}, actions,
+		"every transition is in the audit log")
+}
+
+func TestHighRiskNeedsTwoPeople(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	p := fx.propose(t, storage.CauseDependencyFailure, "inquest")
+	require.Equal(t, remediate.ActionRestart, p.Action, "payment is no datastore")
+	// A failover of a database is high risk.
+	inv := &storage.Investigation{Tenant: "t1", ID: "inv-db", Hypotheses: []storage.Hypothesis{{Service: "postgres",
+		Cause: storage.CauseDependencyFailure, Confidence: 0.9, Affected: []string{"cart"}}}}
+	ps, err := fx.flow.Propose(ctx, inv, "inquest")
+	require.NoError(t, err)
+	fo := ps[0]
+	require.Equal(t, remediate.ActionFailover, fo.Action)
+	require.Equal(t, storage.RiskHigh, fo.Risk)
+
+	got, err := fx.flow.Approve(ctx, "t1", fo.ID, person("sam", "sre"), "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalPending, got.Status, "one of two")
+	_, err = fx.flow.Approve(ctx, "t1", fo.ID, person("sam", "sre"), "", nil)
+	assert.ErrorContains(t, err, "has approved it already")
+	_, err = fx.flow.Approve(ctx, "t1", fo.ID, person("tess", "sre"), "", nil)
+	assert.ErrorContains(t, err, "level manager", "the SRE seat is taken: a manager is needed")
+	got, err = fx.flow.Approve(ctx, "t1", fo.ID, person("max", "manager"), "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalExecuting, got.Status)
+	assert.Equal(t, int32(1), fx.exec.runs.Load())
+}
+
+func TestTimeoutEscalatesThenExpires(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	p := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	fx.clock = fx.clock.Add(31 * time.Minute)
+	_, err := fx.flow.Approve(ctx, "t1", p.ID, person("carol", "team-lead"), "", nil)
+	assert.ErrorIs(t, err, remediate.ErrTransition, "past its timeout nobody approves until it is escalated")
+	require.NoError(t, fx.flow.Sweep(ctx))
+	got, err := fx.store.Proposal(ctx, "t1", p.ID)
+	require.NoError(t, err)
+	assert.True(t, got.Escalated)
+	assert.Equal(t, storage.ProposalPending, got.Status)
+	_, err = fx.flow.Approve(ctx, "t1", p.ID, person("carol", "team-lead"), "", nil)
+	assert.ErrorIs(t, err, remediate.ErrForbidden, "escalated: the high tier's approvers now")
+	assert.ErrorContains(t, err, "level manager")
+	fx.clock = fx.clock.Add(61 * time.Minute)
+	require.NoError(t, fx.flow.Sweep(ctx))
+	got, err = fx.store.Proposal(ctx, "t1", p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalExpired, got.Status)
+	_, err = fx.flow.Approve(ctx, "t1", p.ID, person("max", "manager"), "", nil)
+	assert.ErrorIs(t, err, remediate.ErrTransition)
+	assert.Zero(t, fx.exec.runs.Load(), "expiry never executes")
+}
+
+func TestRejectedAndFailedVerification(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	p := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	_, err := fx.flow.Reject(ctx, "t1", p.ID, person("bob"), "the deploy fixes a security bug")
+	require.NoError(t, err)
+	_, err = fx.flow.Approve(ctx, "t1", p.ID, person("carol", "team-lead"), "", nil)
+	assert.ErrorContains(t, err, "is rejected")
+
+	q := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	_, err = fx.flow.Approve(ctx, "t1", q.ID, person("carol", "team-lead"), "", nil)
+	require.NoError(t, err)
+	fx.clock = fx.clock.Add(11 * time.Minute) // verification sees no effect in time
+	require.NoError(t, fx.flow.Sweep(ctx))
+	got, err := fx.store.Proposal(ctx, "t1", q.ID)
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalRolledBack, got.Status)
+	assert.Equal(t, int32(1), fx.exec.undos.Load())
+	assert.Contains(t, got.Execution.Verified, "did not come within 10m0s")
+}
+
+// TestRacingApprovalsExecuteOnce fires 100 approvals by 100 team leads at
+// one proposal: one execution.
+func TestRacingApprovalsExecuteOnce(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	p := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	var wg sync.WaitGroup
+	var ok atomic.Int32
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := fx.flow.Approve(ctx, "t1", p.ID, person(fmt.Sprint("lead-", i), "team-lead"), "", nil); err == nil {
+				ok.Add(1)
+			} else {
+				assert.ErrorIs(t, err, remediate.ErrTransition)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), ok.Load(), "one approval decides")
+	assert.Equal(t, int32(1), fx.exec.runs.Load(), "one execution")
+}
+
+func TestInfoIsApprovedByPolicy(t *testing.T) {
+	fx := newFixture(t)
+	inv := &storage.Investigation{Tenant: "t1", ID: "inv-low", Hypotheses: []storage.Hypothesis{{Service: "search",
+		Cause: storage.CauseUnknown, Confidence: 0.3}}}
+	ps, err := fx.flow.Propose(context.Background(), inv, "inquest")
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, remediate.ActionPage, ps[0].Action)
+	assert.NotEqual(t, storage.ProposalPending, ps[0].Status, "no approval needed")
+	assert.Equal(t, int32(1), fx.exec.runs.Load())
+}
