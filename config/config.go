@@ -78,14 +78,22 @@ type Config struct {
 	// LLM, when a provider is set, writes each investigation's narrative
 	// and may reorder its hypotheses (never adding any). The key comes
 	// from INQUEST_LLM_API_KEY or a file.
-	LLMProvider           string `koanf:"llm-provider"`
-	LLMModel              string `koanf:"llm-model"`
-	LLMBaseURL            string `koanf:"llm-base-url"`
-	LLMAPIKey             string `koanf:"llm-api-key"`
-	LLMAPIKeyFile         string `koanf:"llm-api-key-file"`
-	NotifyWebhookURL      string `koanf:"notify-webhook-url"`
-	NotifySlackWebhookURL string `koanf:"notify-slack-webhook-url"`
-	PublicURL             string `koanf:"public-url"`
+	LLMProvider   string `koanf:"llm-provider"`
+	LLMModel      string `koanf:"llm-model"`
+	LLMBaseURL    string `koanf:"llm-base-url"`
+	LLMAPIKey     string `koanf:"llm-api-key"`
+	LLMAPIKeyFile string `koanf:"llm-api-key-file"`
+	// Remediation: what carries out approved proposals (dry-run, the
+	// default, or a signed webhook to a deployment system), and how long
+	// verification waits for the expected effect.
+	RemediationExecutor          string        `koanf:"remediation-executor"`
+	RemediationWebhookURL        string        `koanf:"remediation-webhook-url"`
+	RemediationWebhookSecret     string        `koanf:"remediation-webhook-secret"`
+	RemediationWebhookSecretFile string        `koanf:"remediation-webhook-secret-file"`
+	RemediationVerifyFor         time.Duration `koanf:"remediation-verify-for"`
+	NotifyWebhookURL             string        `koanf:"notify-webhook-url"`
+	NotifySlackWebhookURL        string        `koanf:"notify-slack-webhook-url"`
+	PublicURL                    string        `koanf:"public-url"`
 
 	QueryCache     bool   `koanf:"query-cache"`
 	QueryCacheSize int    `koanf:"query-cache-size"`
@@ -178,6 +186,7 @@ func Default() Config {
 		DetectionAdaptAfter:       2 * time.Hour,
 		InvestigationWorkers:      2,
 		InvestigateIncidents:      true,
+		RemediationVerifyFor:      10 * time.Minute,
 		KafkaTopic:                "raw-telemetry",
 		KafkaGroup:                "inquest-writers",
 		KafkaCompression:          "zstd",
@@ -204,6 +213,19 @@ func Default() Config {
 		LogLevel:                  "info",
 		LogFormat:                 "text",
 	}
+}
+
+// RemediationWebhookKey returns the webhook's signing secret, reading the
+// file if one is set.
+func (c Config) RemediationWebhookKey() ([]byte, error) {
+	if c.RemediationWebhookSecretFile != "" {
+		b, err := os.ReadFile(c.RemediationWebhookSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("remediation-webhook-secret-file: %w", err)
+		}
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	return []byte(c.RemediationWebhookSecret), nil
 }
 
 // LLMKey returns the model's API key, reading the file if one is set.
@@ -346,6 +368,12 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("llm-api-key", d.LLMAPIKey, "the model's API key; prefer INQUEST_LLM_API_KEY or --llm-api-key-file (a flag shows in the process list)")
 	_ = fs.MarkHidden("llm-api-key")
 	fs.String("llm-api-key-file", d.LLMAPIKeyFile, "a file holding the model's API key")
+	fs.String("remediation-executor", d.RemediationExecutor, "what carries out approved proposals: dry-run (records what would happen; the default, except with --demo, whose shop has a deploy API) or webhook")
+	fs.String("remediation-webhook-url", d.RemediationWebhookURL, "the deployment system's webhook (signed: X-Inquest-Signature sha256 HMAC of timestamp.body)")
+	fs.String("remediation-webhook-secret", d.RemediationWebhookSecret, "the webhook's signing secret; prefer INQUEST_REMEDIATION_WEBHOOK_SECRET or the file")
+	_ = fs.MarkHidden("remediation-webhook-secret")
+	fs.String("remediation-webhook-secret-file", d.RemediationWebhookSecretFile, "a file holding the webhook's signing secret")
+	fs.Duration("remediation-verify-for", d.RemediationVerifyFor, "how long verification waits for a remediation's effect before it fails and is rolled back")
 	fs.Duration("detection-adapt-after", d.DetectionAdaptAfter, "a series that stays at a new level this long takes it as its normal (its anomaly ends); 0 never adapts, acceptNewNormal adapts at once")
 	fs.String("notify-webhook-url", "", "POST incident changes as JSON to this URL")
 	fs.String("notify-slack-webhook-url", "", "post incident changes to this Slack incoming webhook (Block Kit)")

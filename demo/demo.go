@@ -125,6 +125,7 @@ type Generator struct {
 	faultAt  time.Time
 	faulted  bool
 	fault    *fault // what the scenario changed, once it began
+	relieved *fault // the fault as it was before the last remediation
 
 	// metrics draw their noise from their own source: the SDK reads
 	// gauges on its own goroutine.

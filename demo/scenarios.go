@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"time"
@@ -196,4 +197,65 @@ func (g *Generator) resourceGauges(s *service) error {
 		return nil
 	}, cpu, mem)
 	return err
+}
+
+// Remediate applies an approved proposal to the shop as its deployment
+// system would: a rollback of the bad deploy restarts payment at the
+// version asked for, and any action on the service the fault hits
+// relieves it (scaled out, restarted, reverted); the fault then stops
+// there. undo puts back what the last remediation took away. by names the
+// proposal, for the change event a rollback sends.
+func (g *Generator) Remediate(ctx context.Context, action, target string, params map[string]string, undo bool, by string) (string, error) {
+	g.mu.Lock()
+	if undo {
+		saved := g.relieved
+		g.fault, g.relieved = saved, nil
+		g.mu.Unlock()
+		if saved == nil {
+			return "nothing to undo", nil
+		}
+		if saved.badCharg {
+			g.redeploy(ctx, "payment", BadVersion)
+		}
+		return fmt.Sprintf("undid %s of %s: the fault is back", action, target), nil
+	}
+	f := g.fault
+	if f == nil {
+		g.mu.Unlock()
+		return "", fmt.Errorf("demo: no fault is on")
+	}
+	hit := (f.badCharg && target == "payment") || f.slow[target] > 0 || f.errs[target] > 0 || f.cpu[target] > 0 ||
+		(f.rate > 1 && target == "frontend")
+	if !hit {
+		g.mu.Unlock()
+		return fmt.Sprintf("%s of %s done; the fault is elsewhere, so nothing got better", action, target), nil
+	}
+	saved := *f
+	saved.slow, saved.errs, saved.cpu = maps.Clone(f.slow), maps.Clone(f.errs), maps.Clone(f.cpu)
+	g.relieved = &saved
+	next := &fault{slow: maps.Clone(f.slow), errs: maps.Clone(f.errs), cpu: maps.Clone(f.cpu), rate: f.rate, badCharg: f.badCharg}
+	delete(next.slow, target)
+	delete(next.errs, target)
+	delete(next.cpu, target)
+	if target == "frontend" {
+		next.rate = 1
+	}
+	rollback := next.badCharg && target == "payment"
+	if rollback {
+		next.badCharg = false
+	}
+	g.fault = next
+	g.mu.Unlock()
+	if rollback {
+		version := params["version"]
+		if version == "" {
+			version = GoodVersion
+		}
+		g.redeploy(ctx, "payment", version)
+		g.sendChange(ctx, map[string]any{"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "kind": "event", "service": "payment",
+			"name": "deploy", "change.type": "rollback", "version": version, "previous_version": BadVersion, "author": "inquest",
+			"description": "rollback by " + by})
+		return fmt.Sprintf("payment rolled back to %s", version), nil
+	}
+	return fmt.Sprintf("%s of %s done: the fault stopped there", action, target), nil
 }

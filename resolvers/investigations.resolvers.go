@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/graph/model"
 	"github.com/inquest/inquest/service"
 )
@@ -90,3 +91,8 @@ func (r *subscriptionResolver) InvestigationProgress(ctx context.Context, id str
 	}
 	return relay(ctx, ch, progressModel), nil
 }
+
+// Investigation returns graph.InvestigationResolver implementation.
+func (r *Resolver) Investigation() graph.InvestigationResolver { return &investigationResolver{r} }
+
+type investigationResolver struct{ *Resolver }

@@ -149,6 +149,76 @@ func TestDemoFaultOpensIncident(t *testing.T) {
 	assert.Equal(t, "acknowledged", ack.AcknowledgeIncident.Status)
 
 	investigatedByItself(t, s, in.ID)
+	remediatedOnApproval(t, s, in.ID)
+}
+
+// remediatedOnApproval closes the loop on the demo: the investigation
+// proposed rolling payment back to 2.3.0; one approval through GraphQL
+// executes it through the demo shop's deploy API (a signed webhook), the
+// fault stops, verification sees payment's anomalies end, and the
+// incident resolves — every step in the proposal's history and the audit
+// log.
+func remediatedOnApproval(t *testing.T, s *testServer, incident string) {
+	type proposal struct {
+		ID, Action, Target, Risk, Status string
+		Params                           []struct{ Key, Value string }
+		History                          []struct{ Kind, Text string }
+		Execution                        *struct{ Executor, Output, Verified string }
+	}
+	var inc struct {
+		Incident struct{ Proposals []proposal }
+	}
+	var rollback proposal
+	eventually(t, "the investigation proposed a rollback", func() bool {
+		s.gql.MustPost(fmt.Sprintf(`{ incident(id: %q) { proposals { id action target risk status params { key value } } } }`, incident), &inc)
+		for _, p := range inc.Incident.Proposals {
+			if p.Action == "rollback" {
+				rollback = p
+				return true
+			}
+		}
+		return false
+	})
+	assert.Equal(t, "payment", rollback.Target)
+	assert.Equal(t, "medium", rollback.Risk)
+	assert.Equal(t, "pending", rollback.Status)
+	assert.Contains(t, rollback.Params, struct{ Key, Value string }{"version", "2.3.0"})
+
+	var approved struct{ ApproveProposal proposal }
+	s.gql.MustPost(fmt.Sprintf(`mutation { approveProposal(id: %q, comment: "roll it back") { id status execution { executor output } } }`, rollback.ID), &approved)
+	require.NotNil(t, approved.ApproveProposal.Execution)
+	assert.Equal(t, "executing", approved.ApproveProposal.Status, "executed; verification watches")
+	assert.Equal(t, "webhook", approved.ApproveProposal.Execution.Executor)
+	assert.Contains(t, approved.ApproveProposal.Execution.Output, "payment rolled back to 2.3.0")
+
+	var done struct {
+		Proposal proposal
+		Incident struct{ Status string }
+	}
+	require.Eventually(t, func() bool {
+		s.gql.MustPost(fmt.Sprintf(`{ proposal(id: %q) { status history { kind text } execution { verified } } incident(id: %q) { status } }`,
+			rollback.ID, incident), &done)
+		return done.Proposal.Status == "succeeded" && done.Incident.Status == "resolved"
+	}, 4*time.Minute, time.Second, "the rollback is verified and the incident resolves (proposal %s)", rollback.ID)
+	var kinds []string
+	for _, h := range done.Proposal.History {
+		kinds = append(kinds, h.Kind)
+	}
+	assert.Equal(t, []string{"proposed", "approved", "executing", "executed", "succeeded"}, kinds)
+	assert.Contains(t, done.Proposal.Execution.Verified, "payment's")
+	var log struct {
+		AuditLog []struct{ Action, Target string }
+	}
+	s.gql.MustPost(`{ auditLog(range: {from: "now-1h", to: "now+1m"}) { action target } }`, &log)
+	seen := map[string]bool{}
+	for _, e := range log.AuditLog {
+		if e.Target == rollback.ID {
+			seen[e.Action] = true
+		}
+	}
+	for _, a := range []string{"proposal.proposed", "proposal.approved", "proposal.executing", "proposal.succeeded"} {
+		assert.True(t, seen[a], "%s is in the audit log", a)
+	}
 }
 
 // investigatedByItself follows the incident's own investigation on

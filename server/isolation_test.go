@@ -34,9 +34,11 @@ var fieldQueries = map[string]string{
 	"auditLog":       `{ auditLog(range: $R) { actor action target detail } }`,
 	"anomalies":      `{ anomalies(filter: {range: $R}) { series service explanation } }`,
 	"incidents":      `{ incidents(range: $R) { id title services anomalies { service explanation } } }`,
-	"incident":       `{ incident(id: "$INCIDENT") { title services timeline { text } anomalies { service } investigation { summary } } }`,
+	"incident":       `{ incident(id: "$INCIDENT") { title services timeline { text } anomalies { service } investigation { summary } proposals { target } } }`,
 	"investigation":  `{ investigation(id: "$INVESTIGATION") { summary hypotheses { service summary evidence { text } } } }`,
 	"investigations": `{ investigations(range: $R) { id summary } }`,
+	"proposal":       `{ proposal(id: "$PROPOSAL") { id target rationale } }`,
+	"proposals":      `{ proposals(range: $R) { id target rationale } }`,
 	"rules":          `{ rules { id name service } }`,
 	"bubbleUp": `{ bubbleUp(input: {range: $R, selection: [{field: "name", op: NE, value: "none"}], baseline: {from: "2001-01-01T00:00:00Z", to: "2001-01-02T00:00:00Z"}, limit: 50, values: 50}) {
 		selection fields { field values { value } } } }`,
@@ -80,6 +82,11 @@ func TestTenantIsolationEveryField(t *testing.T) {
 			IncidentID: "inc-" + tenant, Trigger: "incident", Status: storage.InvestigationDone, StartedNano: now.UnixNano(),
 			Summary: "investigation of " + tag, Hypotheses: []storage.Hypothesis{{Service: "svc-" + tag, Cause: storage.CauseUnknown,
 				Summary: "svc-" + tag, Evidence: []storage.Evidence{{Kind: "latency", Text: "slow " + tag}}}}}))
+		made, err := s.Store().CreateProposal(context.Background(), storage.Proposal{Tenant: tenant, ID: "prop-" + tenant,
+			IncidentID: "inc-" + tenant, Action: "rollback", Target: "svc-" + tag, Rationale: "undo " + tag, Risk: storage.RiskMedium,
+			Status: storage.ProposalPending, ProposedNano: now.UnixNano()})
+		require.NoError(t, err)
+		require.True(t, made)
 		require.NoError(t, s.Store().PutRule(context.Background(), storage.Rule{Tenant: tenant, ID: "rule-" + tenant,
 			Name: "rule of " + tag, Kind: storage.RuleSLO, Service: "svc-" + tag, Objective: 0.99, CreatedNano: now.UnixNano()}))
 		var created map[string]any
@@ -107,7 +114,7 @@ func TestTenantIsolationEveryField(t *testing.T) {
 	r := fmt.Sprintf(`{from: %q, to: "now+1h"}`, now.Add(-time.Hour).Format(time.RFC3339))
 	ask := func(who, field, owner string) (string, error) {
 		q := strings.NewReplacer("$R", r, "$TRACE", "trace"+owner, "$METRIC", "metric_"+owner, "$INCIDENT", "inc-"+owner,
-			"$INVESTIGATION", "inv-"+owner).Replace(fieldQueries[field])
+			"$INVESTIGATION", "inv-"+owner, "$PROPOSAL", "prop-"+owner).Replace(fieldQueries[field])
 		var out map[string]any
 		if err := s.gql.Post(q, &out, client.AddHeader("Authorization", "Bearer "+toks[who])); err != nil {
 			return "", err

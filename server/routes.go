@@ -48,6 +48,11 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 		return mux // a writer answers health checks and metrics only
 	}
 	mux.Handle("/graphql", instrument("graphql", graphqlRoute))
+	if s.cfg.Demo {
+		// The demo shop's deploy API: approved proposals arrive here as a
+		// signed webhook (the signature is its authentication).
+		mux.Handle("/demo/deploy", instrument("/demo/deploy", s.demoDeployHandler()))
+	}
 	for _, p := range []string{"/v1/traces", "/v1/logs", "/v1/metrics", "/api/v1/write", "/v1/events", "/v1/ingest"} {
 		mux.Handle(p, instrument(p, sameOrigin(s.cfg.AllowedOrigins, s.access.ingest(ingestMux))))
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
+	"github.com/inquest/inquest/agents/remediate"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/config"
@@ -83,6 +84,14 @@ type Server struct {
 	// investigator runs them in this process.
 	investigations storage.InvestigationStore
 	investigator   *investigate.Runner
+	// proposals keeps remediation proposals; remediation runs their
+	// approval flow; sweeper moves them along with time; lifecycle makes
+	// people's (and verified remediations') changes to incidents.
+	proposals   storage.ProposalStore
+	remediation *remediate.Flow
+	sweeper     *sweeper
+	lifecycle   *incidents.Lifecycle
+	demoDeploy  *remediate.WebhookExecutor // the demo shop's deploy API, with --demo
 	notifier       *notify.Dispatcher
 
 	ready    atomic.Bool
@@ -151,10 +160,13 @@ func (s *Server) build(ctx context.Context) error {
 	r, _ := s.cfg.Retentions() // validated with the config
 	s.prune = newPruner(append([]storage.Pruner{s.embedded}, s.pruners...), r, s.cfg.PruneInterval, s.registry, s.logger)
 	s.newIncidents(s.store)
+	s.newNotifier()
+	if err := s.newRemediation(s.store); err != nil {
+		return err
+	}
 	if err := s.newInvestigations(s.store); err != nil {
 		return err
 	}
-	s.newNotifier()
 	if err := s.newDetection(s.store); err != nil {
 		return err
 	}
@@ -220,16 +232,13 @@ func (s *Server) newAPI() {
 		}
 		reads = cache.NewStore(store, c, cache.DefaultConfig(), s.registry)
 	}
-	var notifyFn func(storage.Incident, string)
-	if s.notifier != nil {
-		notifyFn = s.notifier.Notify
-	}
 	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange, MaxStreams: cfg.MaxSubscriptionsPerTenant, Pressed: s.mem.Pressed,
 		MaxScans: cfg.MaxQueriesPerTenant}, service.Deps{
 		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
 		Incidents: s.incidents, Rules: store, Detection: s.detect, Updates: s.updates,
 		Investigations: s.investigations, Investigator: s.investigator,
-		Lifecycle: incidents.New(s.incidents, s.updates, notifyFn, logger),
+		Proposals: s.proposals, Remediation: s.remediation,
+		Lifecycle: s.lifecycle,
 		Usage:     s.meter, Pipeline: s.pipeline, Tail: s.tail,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
@@ -281,7 +290,7 @@ func (s *Server) background() []component {
 	if s.detect != nil {
 		cs = append(cs, s.detect)
 	}
-	return append(cs, s.investigator, s.meter)
+	return append(cs, s.investigator, s.sweeper, s.meter)
 }
 
 // Start starts the background parts and the writers, binds every
@@ -382,6 +391,9 @@ func (s *Server) startDemo(ctx context.Context) error {
 			return err
 		}
 		dcfg.Authorization = "Bearer " + tok
+	}
+	if s.demoDeploy != nil {
+		s.demoDeploy.URL = "http://" + s.addrs.HTTP + "/demo/deploy"
 	}
 	var err error
 	if s.demo, err = demo.New(dcfg, s.logger); err != nil {

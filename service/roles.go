@@ -29,6 +29,11 @@ var roles = map[string]auth.Role{
 	// process's workers and is audited, as is recording a change.
 	"investigation": auth.RoleViewer, "investigations": auth.RoleViewer, "investigationProgress": auth.RoleViewer,
 	"startInvestigation": auth.RoleResponder, "recordChange": auth.RoleResponder,
+	// Remediation: deciding needs a responder at least; which approver
+	// level a proposal's risk needs, the approval flow's policy says.
+	"proposals": auth.RoleViewer, "proposal": auth.RoleViewer, "proposalUpdated": auth.RoleViewer,
+	"approveProposal": auth.RoleResponder, "rejectProposal": auth.RoleResponder,
+	"executeProposal": auth.RoleResponder, "rollbackProposal": auth.RoleResponder,
 	// Administration.
 	"apiKeys": auth.RoleAdmin, "createAPIKey": auth.RoleAdmin, "revokeAPIKey": auth.RoleAdmin,
 	"usage": auth.RoleAdmin, "auditLog": auth.RoleAdmin,

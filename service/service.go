@@ -17,6 +17,7 @@ import (
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
+	"github.com/inquest/inquest/agents/remediate"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/storage"
@@ -49,9 +50,13 @@ type Deps struct {
 	// this process starts none).
 	Investigations storage.InvestigationStore
 	Investigator   *investigate.Runner
-	Usage          Usage
-	Pipeline       *ingest.Pipeline
-	Tail           ingest.Tail
+	// Proposals keeps remediation proposals; Remediation runs their
+	// approval flow (nil: this process has none).
+	Proposals   storage.ProposalStore
+	Remediation *remediate.Flow
+	Usage       Usage
+	Pipeline    *ingest.Pipeline
+	Tail        ingest.Tail
 	// OnRevoke is told the ID of a revoked API key, to drop it from caches.
 	OnRevoke func(id string)
 }

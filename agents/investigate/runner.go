@@ -44,6 +44,9 @@ type Deps struct {
 	// Model, when set, writes the narrative and may reorder the
 	// hypotheses (agents/rca.Narrate checks what it writes).
 	Model llm.Model
+	// OnDone is told of every investigation that finished (remediation
+	// proposals are made from it); it must not block for long.
+	OnDone func(ctx context.Context, inv storage.Investigation)
 }
 
 // Config sizes the runner.

@@ -69,6 +69,9 @@ func (r *Runner) Run(ctx context.Context, inv *storage.Investigation) {
 	}
 	inv.Summary = summary(inv)
 	r.line(ctx, inv, "done", "", inv.Summary)
+	if inv.Status == storage.InvestigationDone && r.d.OnDone != nil {
+		r.d.OnDone(context.WithoutCancel(ctx), *inv)
+	}
 	r.runs.WithLabelValues(inv.Status).Inc()
 	r.dur.Observe(time.Since(began).Seconds())
 }

@@ -333,3 +333,37 @@ func (f *Flow) verifyOne(ctx context.Context, p storage.Proposal, now time.Time)
 	_, err = f.Rollback(ctx, done.Tenant, done.ID, Actor{Subject: "verification", Channel: "sweep"})
 	return err
 }
+
+// VerifyByAnomalies is the usual verifier: a proposal of an incident
+// worked once the incident is resolved or every anomaly of the target
+// service in it has ended (its series back inside their bands); one with
+// no incident has nothing to watch and is taken as done.
+func VerifyByAnomalies(incidents storage.IncidentStore) Verifier {
+	return func(ctx context.Context, p storage.Proposal, now time.Time) (bool, bool, string) {
+		if p.IncidentID == "" {
+			return true, true, "no incident to watch"
+		}
+		in, err := incidents.Incident(ctx, p.Tenant, p.IncidentID)
+		if err != nil {
+			return false, false, "the incident could not be read: " + err.Error()
+		}
+		if in.Status == storage.IncidentResolved {
+			return true, true, "the incident is resolved"
+		}
+		open, seen := 0, 0
+		for _, id := range in.AnomalyIDs {
+			a, err := incidents.Anomaly(ctx, p.Tenant, id)
+			if err != nil || a.Service != p.Target {
+				continue
+			}
+			seen++
+			if a.EndNano == 0 {
+				open++
+			}
+		}
+		if seen > 0 && open == 0 {
+			return true, true, fmt.Sprintf("%s's %d anomalies of the incident have ended: its series are back inside their bands", p.Target, seen)
+		}
+		return false, false, fmt.Sprintf("%d of %s's %d anomalies still open", open, p.Target, seen)
+	}
+}

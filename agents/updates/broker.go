@@ -21,6 +21,8 @@ type Update struct {
 	Incident *storage.Incident
 	// Progress is a line of a running investigation.
 	Progress *storage.InvestigationProgress
+	// Proposal is a remediation proposal as it changed.
+	Proposal *storage.Proposal
 }
 
 // Broker fans updates out to the subscribers of their tenant. A subscriber
@@ -93,6 +95,9 @@ func (b *Broker) Deliver(u Update) {
 	case u.Progress != nil:
 		p := *u.Progress
 		u.Progress, tenant = &p, p.Tenant
+	case u.Proposal != nil:
+		p := *u.Proposal
+		u.Proposal, tenant = &p, p.Tenant
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

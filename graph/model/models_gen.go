@@ -197,6 +197,19 @@ type DeadLetter struct {
 	ReplayedAt     *time.Time `json:"replayedAt,omitempty"`
 }
 
+// One person's approval or rejection.
+type Decision struct {
+	Actor string `json:"actor"`
+	// The approver levels they held (team-lead, sre, manager, vp).
+	Levels []string `json:"levels"`
+	// Where the decision came from: graphql, slack, mcp.
+	Channel string  `json:"channel"`
+	Comment *string `json:"comment,omitempty"`
+	// Parameters the approver changed.
+	Modifications []*Attribute `json:"modifications"`
+	Time          time.Time    `json:"time"`
+}
+
 // A span, log record or custom event.
 type Event struct {
 	ID           string    `json:"id"`
@@ -242,6 +255,17 @@ type Evidence struct {
 type EvidenceQuery struct {
 	Field     string `json:"field"`
 	Variables string `json:"variables"`
+}
+
+type Execution struct {
+	Executor   string     `json:"executor"`
+	DryRun     bool       `json:"dryRun"`
+	StartedAt  time.Time  `json:"startedAt"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	Output     *string    `json:"output,omitempty"`
+	Error      *string    `json:"error,omitempty"`
+	// What verification saw afterwards.
+	Verified *string `json:"verified,omitempty"`
 }
 
 // A condition on a field: a column (`service`, `name`, `kind`, `status`,
@@ -300,6 +324,7 @@ type Incident struct {
 	Timeline       []*IncidentEvent `json:"timeline"`
 	// The incident's newest investigation; one starts by itself when the incident opens or gains services.
 	Investigation *Investigation `json:"investigation,omitempty"`
+	Proposals     []*Proposal    `json:"proposals"`
 }
 
 // One line of an incident's timeline.
@@ -340,8 +365,9 @@ type Investigation struct {
 	Steps   []*InvestigationStep    `json:"steps"`
 	Similar []*SimilarInvestigation `json:"similar"`
 	// Every line streamed while it ran.
-	Progress []*InvestigationProgress `json:"progress"`
-	Error    *string                  `json:"error,omitempty"`
+	Progress  []*InvestigationProgress `json:"progress"`
+	Error     *string                  `json:"error,omitempty"`
+	Proposals []*Proposal              `json:"proposals"`
 }
 
 // What to investigate: an incident, or a range (against the baseline, by
@@ -429,6 +455,49 @@ type OrderInput struct {
 type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 	HasNextPage bool    `json:"hasNextPage"`
+}
+
+type ParamInput struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// A remediation Inquest proposes for a hypothesis. Risk decides who approves
+// (see the README's approval tiers); nobody approves their own, two people for
+// high risk; a pending proposal escalates once at its timeout and then expires,
+// never executing.
+type Proposal struct {
+	ID              string  `json:"id"`
+	IncidentID      *string `json:"incidentId,omitempty"`
+	InvestigationID *string `json:"investigationId,omitempty"`
+	// rollback, revert_config, restart, scale_out, raise_limits, failover, open_ticket, page_team.
+	Action string `json:"action"`
+	// The service it acts on.
+	Target    string       `json:"target"`
+	Params    []*Attribute `json:"params"`
+	Rationale string       `json:"rationale"`
+	// The effect verification watches for.
+	Expected string `json:"expected"`
+	// How the action is undone.
+	Rollback   string           `json:"rollback"`
+	Risk       Risk             `json:"risk"`
+	Status     ProposalStatus   `json:"status"`
+	ProposedBy string           `json:"proposedBy"`
+	ProposedAt time.Time        `json:"proposedAt"`
+	ExpiresAt  *time.Time       `json:"expiresAt,omitempty"`
+	Escalated  bool             `json:"escalated"`
+	Approvals  []*Decision      `json:"approvals"`
+	Rejection  *Decision        `json:"rejection,omitempty"`
+	Execution  *Execution       `json:"execution,omitempty"`
+	History    []*ProposalEvent `json:"history"`
+}
+
+type ProposalEvent struct {
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`
+	Actor   *string   `json:"actor,omitempty"`
+	Channel *string   `json:"channel,omitempty"`
+	Text    string    `json:"text"`
 }
 
 type Query struct {
@@ -1076,6 +1145,137 @@ func (e *MetricFunction) UnmarshalJSON(b []byte) error {
 }
 
 func (e MetricFunction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ProposalStatus string
+
+const (
+	ProposalStatusProposed   ProposalStatus = "proposed"
+	ProposalStatusPending    ProposalStatus = "pending"
+	ProposalStatusApproved   ProposalStatus = "approved"
+	ProposalStatusRejected   ProposalStatus = "rejected"
+	ProposalStatusExpired    ProposalStatus = "expired"
+	ProposalStatusExecuting  ProposalStatus = "executing"
+	ProposalStatusSucceeded  ProposalStatus = "succeeded"
+	ProposalStatusFailed     ProposalStatus = "failed"
+	ProposalStatusRolledBack ProposalStatus = "rolled_back"
+)
+
+var AllProposalStatus = []ProposalStatus{
+	ProposalStatusProposed,
+	ProposalStatusPending,
+	ProposalStatusApproved,
+	ProposalStatusRejected,
+	ProposalStatusExpired,
+	ProposalStatusExecuting,
+	ProposalStatusSucceeded,
+	ProposalStatusFailed,
+	ProposalStatusRolledBack,
+}
+
+func (e ProposalStatus) IsValid() bool {
+	switch e {
+	case ProposalStatusProposed, ProposalStatusPending, ProposalStatusApproved, ProposalStatusRejected, ProposalStatusExpired, ProposalStatusExecuting, ProposalStatusSucceeded, ProposalStatusFailed, ProposalStatusRolledBack:
+		return true
+	}
+	return false
+}
+
+func (e ProposalStatus) String() string {
+	return string(e)
+}
+
+func (e *ProposalStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProposalStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProposalStatus", str)
+	}
+	return nil
+}
+
+func (e ProposalStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProposalStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProposalStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How much a proposal can hurt, and so who approves it (info: nobody, by policy).
+type Risk string
+
+const (
+	RiskInfo     Risk = "info"
+	RiskLow      Risk = "low"
+	RiskMedium   Risk = "medium"
+	RiskHigh     Risk = "high"
+	RiskCritical Risk = "critical"
+)
+
+var AllRisk = []Risk{
+	RiskInfo,
+	RiskLow,
+	RiskMedium,
+	RiskHigh,
+	RiskCritical,
+}
+
+func (e Risk) IsValid() bool {
+	switch e {
+	case RiskInfo, RiskLow, RiskMedium, RiskHigh, RiskCritical:
+		return true
+	}
+	return false
+}
+
+func (e Risk) String() string {
+	return string(e)
+}
+
+func (e *Risk) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Risk(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Risk", str)
+	}
+	return nil
+}
+
+func (e Risk) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Risk) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Risk) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,134 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/inquest/inquest/agents/remediate"
+	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/storage"
+)
+
+// Proposals lists the tenant's remediation proposals made in the range,
+// newest first, optionally of one incident or investigation.
+func (s *Service) Proposals(ctx context.Context, p Principal, r Range, incidentID, investigationID string) ([]storage.Proposal, error) {
+	if err := s.allow(ctx, p, "proposals"); err != nil {
+		return nil, err
+	}
+	if s.d.Proposals == nil {
+		return nil, Unavailable("this process keeps no proposals")
+	}
+	tr, err := s.timeRange(&r)
+	if err != nil {
+		return nil, err
+	}
+	return s.d.Proposals.Proposals(ctx, p.Tenant, tr, incidentID, investigationID, storage.MaxPageSize)
+}
+
+// LinkedProposals are an incident's or an investigation's proposals, read
+// as a field of one the caller may already see.
+func (s *Service) LinkedProposals(ctx context.Context, p Principal, incidentID, investigationID string) ([]storage.Proposal, error) {
+	if s.d.Proposals == nil {
+		return []storage.Proposal{}, nil
+	}
+	if err := s.allow(ctx, p, "proposals"); err != nil {
+		return nil, err
+	}
+	return s.d.Proposals.Proposals(ctx, p.Tenant, storage.TimeRange{Start: 0, End: 1<<63 - 1}, incidentID, investigationID, storage.MaxPageSize)
+}
+
+// Proposal returns one proposal of the tenant.
+func (s *Service) Proposal(ctx context.Context, p Principal, id string) (*storage.Proposal, error) {
+	if err := s.allow(ctx, p, "proposal"); err != nil {
+		return nil, err
+	}
+	if s.d.Proposals == nil {
+		return nil, Unavailable("this process keeps no proposals")
+	}
+	pr, err := s.d.Proposals.Proposal(ctx, p.Tenant, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, NotFound("proposal %q not found", id)
+	}
+	return pr, err
+}
+
+// actor is the principal as the approval flow judges it, for the face it
+// came through.
+func actor(p Principal, channel string) remediate.Actor {
+	a := remediate.Actor{Subject: p.Subject, Channel: channel, Levels: p.Levels(), Responder: p.Anonymous || p.Has(auth.RoleResponder)}
+	if p.Anonymous {
+		a.Levels = auth.ApproverLevels // development mode: every role
+	}
+	return a
+}
+
+// decide runs one decision of the approval flow and audits it, refusals
+// included, with the face it came through.
+func (s *Service) decide(ctx context.Context, p Principal, op, action, id, channel string,
+	fn func(f *remediate.Flow, a remediate.Actor) (*storage.Proposal, error)) (*storage.Proposal, error) {
+	if err := s.allow(ctx, p, op); err != nil {
+		return nil, err
+	}
+	if s.d.Remediation == nil {
+		return nil, Unavailable("this process runs no approval flow")
+	}
+	pr, err := fn(s.d.Remediation, actor(p, channel))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, NotFound("proposal %q not found", id)
+	case errors.Is(err, remediate.ErrForbidden):
+		s.audit(ctx, p, "proposal."+action, id, "refused", channel+": "+err.Error())
+		return nil, Forbidden("%v", err)
+	case errors.Is(err, remediate.ErrTransition), errors.Is(err, storage.ErrConflict):
+		s.audit(ctx, p, "proposal."+action, id, "refused", channel+": "+err.Error())
+		return nil, Conflict("%v", err)
+	case err != nil:
+		return nil, err
+	}
+	return pr, nil
+}
+
+// ApproveProposal records the principal's approval; once the proposal's
+// tier has its approvers it is executed. channel is the face (graphql,
+// slack, mcp).
+func (s *Service) ApproveProposal(ctx context.Context, p Principal, channel, id, comment string, mods map[string]string) (*storage.Proposal, error) {
+	return s.decide(ctx, p, "approveProposal", "approve", id, channel, func(f *remediate.Flow, a remediate.Actor) (*storage.Proposal, error) {
+		return f.Approve(ctx, p.Tenant, id, a, comment, mods)
+	})
+}
+
+// RejectProposal turns a pending proposal down.
+func (s *Service) RejectProposal(ctx context.Context, p Principal, channel, id, reason string) (*storage.Proposal, error) {
+	if reason == "" {
+		if err := s.allow(ctx, p, "rejectProposal"); err != nil {
+			return nil, err
+		}
+		return nil, Invalid("say why the proposal is rejected")
+	}
+	return s.decide(ctx, p, "rejectProposal", "reject", id, channel, func(f *remediate.Flow, a remediate.Actor) (*storage.Proposal, error) {
+		return f.Reject(ctx, p.Tenant, id, a, reason)
+	})
+}
+
+// ExecuteProposal starts an approved proposal that has not started.
+func (s *Service) ExecuteProposal(ctx context.Context, p Principal, channel, id string) (*storage.Proposal, error) {
+	return s.decide(ctx, p, "executeProposal", "execute", id, channel, func(f *remediate.Flow, a remediate.Actor) (*storage.Proposal, error) {
+		return f.Execute(ctx, p.Tenant, id, a)
+	})
+}
+
+// RollbackProposal undoes a proposal that ran.
+func (s *Service) RollbackProposal(ctx context.Context, p Principal, channel, id string) (*storage.Proposal, error) {
+	return s.decide(ctx, p, "rollbackProposal", "rollback", id, channel, func(f *remediate.Flow, a remediate.Actor) (*storage.Proposal, error) {
+		return f.Rollback(ctx, p.Tenant, id, a)
+	})
+}
+
+// ProposalUpdated streams the tenant's proposals as they change.
+func (s *Service) ProposalUpdated(ctx context.Context, p Principal) (<-chan storage.Proposal, error) {
+	if err := s.allow(ctx, p, "proposalUpdated"); err != nil {
+		return nil, err
+	}
+	return relay(ctx, s, p, func(u updates.Update) *storage.Proposal { return u.Proposal })
+}
