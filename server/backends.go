@@ -171,7 +171,7 @@ func (s *Server) newInvestigations(store storage.Store) error {
 		return err
 	}
 	s.investigator = investigate.New(icfg, investigate.Deps{Source: store, Store: s.investigations, Incidents: s.incidents, Model: model,
-		OnDone: s.proposeFrom,
+		OnDone:  s.proposeFrom,
 		Publish: func(p storage.InvestigationProgress) { s.updates.Publish(updates.Update{Progress: &p}) }}, s.registry, s.logger)
 	return nil
 }

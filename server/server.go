@@ -92,7 +92,7 @@ type Server struct {
 	sweeper     *sweeper
 	lifecycle   *incidents.Lifecycle
 	demoDeploy  *remediate.WebhookExecutor // the demo shop's deploy API, with --demo
-	notifier       *notify.Dispatcher
+	notifier    *notify.Dispatcher
 
 	ready    atomic.Bool
 	wg       sync.WaitGroup
