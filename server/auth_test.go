@@ -40,6 +40,16 @@ func tokenWithRoles(t *testing.T, tenant string, ttl time.Duration, roles ...str
 	return s
 }
 
+// tokenFor is a token of a named person of the tenant with the roles.
+func tokenFor(t *testing.T, tenant, subject string, roles ...string) string {
+	t.Helper()
+	c := auth.Claims{Tenant: tenant, Roles: roles, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: subject, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)), Audience: jwt.ClaimStrings{"inquest"}}}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(jwtSecret))
+	require.NoError(t, err)
+	return s
+}
+
 func TestAuthRequired(t *testing.T) {
 	s := start(t, func(c *config.Config) { c.AuthJWTSecret, c.AuthJWTAudience = jwtSecret, "inquest" })
 	acme, globex := token(t, "acme", time.Hour), token(t, "globex", time.Hour)

@@ -131,6 +131,9 @@ func TestScaledDeployment(t *testing.T) {
 
 	incidentsAcrossReplicas(t, a, b, redisAddr)
 	investigationsAcrossReplicas(t, a, b)
+	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rc.Close()
+	racingApprovals(t, a, b, redisstore.NewProposals(rc, "inquest:"))
 
 	// Ready means every backend answers.
 	resp, err := http.Get(a.url("/readyz"))
