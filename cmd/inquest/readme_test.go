@@ -307,7 +307,8 @@ func firstLine(s string) string {
 }
 
 // seedIncident stores an open incident of a service of the README's own,
-// as the detector would, for the incident examples to read and change.
+// as the detector would, and a proposal for it, for the incident and
+// remediation examples to read and change.
 func seedIncident(t *testing.T, s *server.Server) {
 	t.Helper()
 	now := time.Now().UnixNano()
@@ -319,6 +320,12 @@ func seedIncident(t *testing.T, s *server.Server) {
 		Title: a.Explanation, Severity: "high", Status: storage.IncidentOpen, Services: []string{"readme-search"},
 		AnomalyIDs: []string{a.ID}, OpenedNano: now, UpdatedNano: now,
 		Timeline: []storage.IncidentEvent{{TimeUnixNano: now, Kind: "opened", Text: "opened"}}}))
+	_, err := s.Store().CreateProposal(context.Background(), storage.Proposal{Tenant: "default", ID: "readme-proposal",
+		IncidentID: "readme-incident", Action: "restart", Target: "readme-search", Risk: storage.RiskMedium,
+		Status: storage.ProposalPending, ProposedBy: "inquest", ProposedNano: now, ExpiresNano: now + int64(30*time.Minute),
+		Rationale: "readme-search's own time rose", Expected: "readme-search's p99 back inside its band", Rollback: "nothing to undo",
+		Params: map[string]string{"replicas": "3"}})
+	require.NoError(t, err)
 }
 
 // waitForDemo polls until the demo shop's spans and metrics are queryable.
