@@ -91,9 +91,17 @@ type Config struct {
 	RemediationWebhookSecret     string        `koanf:"remediation-webhook-secret"`
 	RemediationWebhookSecretFile string        `koanf:"remediation-webhook-secret-file"`
 	RemediationVerifyFor         time.Duration `koanf:"remediation-verify-for"`
-	NotifyWebhookURL             string        `koanf:"notify-webhook-url"`
-	NotifySlackWebhookURL        string        `koanf:"notify-slack-webhook-url"`
-	PublicURL                    string        `koanf:"public-url"`
+	// Slack: pending proposals are posted to SlackChannel with the bot
+	// token; their buttons come back to /slack/interactions, signed with
+	// the signing secret; SlackUsers maps Slack users to people.
+	SlackBotToken         string   `koanf:"slack-bot-token"`
+	SlackSigningSecret    string   `koanf:"slack-signing-secret"`
+	SlackChannel          string   `koanf:"slack-channel"`
+	SlackAPIURL           string   `koanf:"slack-api-url"`
+	SlackUsers            []string `koanf:"slack-user"`
+	NotifyWebhookURL      string   `koanf:"notify-webhook-url"`
+	NotifySlackWebhookURL string   `koanf:"notify-slack-webhook-url"`
+	PublicURL             string   `koanf:"public-url"`
 
 	QueryCache     bool   `koanf:"query-cache"`
 	QueryCacheSize int    `koanf:"query-cache-size"`
@@ -373,6 +381,12 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("remediation-webhook-secret", d.RemediationWebhookSecret, "the webhook's signing secret; prefer INQUEST_REMEDIATION_WEBHOOK_SECRET or the file")
 	_ = fs.MarkHidden("remediation-webhook-secret")
 	fs.String("remediation-webhook-secret-file", d.RemediationWebhookSecretFile, "a file holding the webhook's signing secret")
+	fs.String("slack-bot-token", d.SlackBotToken, "the Slack app's bot token (xoxb-...) that posts pending proposals; prefer INQUEST_SLACK_BOT_TOKEN")
+	_ = fs.MarkHidden("slack-bot-token")
+	fs.String("slack-signing-secret", d.SlackSigningSecret, "the Slack app's signing secret, which /slack/interactions verifies requests with (INQUEST_SLACK_SIGNING_SECRET)")
+	fs.String("slack-channel", d.SlackChannel, "the channel pending proposals are posted to")
+	fs.String("slack-api-url", d.SlackAPIURL, "Slack's Web API base URL")
+	fs.StringSlice("slack-user", d.SlackUsers, "a Slack user as an Inquest person: U024BE7LH=alice:responder,approver:team-lead (tenant/alice for another tenant); repeat")
 	fs.Duration("remediation-verify-for", d.RemediationVerifyFor, "how long verification waits for a remediation's effect before it fails and is rolled back")
 	fs.Duration("detection-adapt-after", d.DetectionAdaptAfter, "a series that stays at a new level this long takes it as its normal (its anomaly ends); 0 never adapts, acceptNewNormal adapts at once")
 	fs.String("notify-webhook-url", "", "POST incident changes as JSON to this URL")

@@ -55,7 +55,12 @@ func (s *Server) newRemediation(store storage.Store) error {
 	}
 	s.remediation = remediate.New(remediate.Config{VerifyFor: s.cfg.RemediationVerifyFor}, s.proposals, exec, store,
 		remediate.VerifyByAnomalies(s.incidents), s.logger)
-	s.remediation.Published = func(p storage.Proposal) { s.updates.Publish(updates.Update{Proposal: &p}) }
+	s.remediation.Published = func(p storage.Proposal) {
+		s.updates.Publish(updates.Update{Proposal: &p})
+		if s.slack != nil {
+			go s.slack.Post(context.Background(), p)
+		}
+	}
 	s.remediation.OnSucceeded = func(ctx context.Context, p storage.Proposal) {
 		if p.IncidentID == "" {
 			return

@@ -48,6 +48,13 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 		return mux // a writer answers health checks and metrics only
 	}
 	mux.Handle("/graphql", instrument("graphql", graphqlRoute))
+	mux.Handle("/slack/interactions", instrument("/slack/interactions", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.slack == nil {
+			http.Error(w, "Slack is not configured (--slack-signing-secret)", http.StatusNotImplemented)
+			return
+		}
+		s.slack.ServeHTTP(w, r) // authenticated by Slack's signature
+	})))
 	if s.cfg.Demo {
 		// The demo shop's deploy API: approved proposals arrive here as a
 		// signed webhook (the signature is its authentication).

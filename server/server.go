@@ -35,6 +35,7 @@ import (
 	"github.com/inquest/inquest/notify"
 	"github.com/inquest/inquest/resolvers"
 	"github.com/inquest/inquest/service"
+	"github.com/inquest/inquest/slackapp"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/cache"
 	"github.com/inquest/inquest/storage/duckdb"
@@ -92,6 +93,7 @@ type Server struct {
 	sweeper     *sweeper
 	lifecycle   *incidents.Lifecycle
 	demoDeploy  *remediate.WebhookExecutor // the demo shop's deploy API, with --demo
+	slack       *slackapp.App              // the Slack face, when a signing secret is set
 	notifier    *notify.Dispatcher
 
 	ready    atomic.Bool
@@ -170,6 +172,9 @@ func (s *Server) build(ctx context.Context) error {
 	if err := s.newDetection(s.store); err != nil {
 		return err
 	}
+	if _, err := slackapp.ParseUsers(s.cfg.SlackUsers); err != nil {
+		return err
+	}
 	s.newAPI()
 	return nil
 }
@@ -246,6 +251,11 @@ func (s *Server) newAPI() {
 			}
 		},
 	}, logger)
+	if cfg.SlackSigningSecret != "" {
+		users, _ := slackapp.ParseUsers(cfg.SlackUsers) // checked in build
+		s.slack = slackapp.New(slackapp.Config{BotToken: cfg.SlackBotToken, SigningSecret: []byte(cfg.SlackSigningSecret),
+			Channel: cfg.SlackChannel, APIURL: cfg.SlackAPIURL, Users: users}, svc, logger)
+	}
 	res := &resolvers.Resolver{Service: svc, Authenticated: s.access.authn != nil}
 	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.meter, s.registry, logger))
 }

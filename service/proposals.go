@@ -132,3 +132,9 @@ func (s *Service) ProposalUpdated(ctx context.Context, p Principal) (<-chan stor
 	}
 	return relay(ctx, s, p, func(u updates.Update) *storage.Proposal { return u.Proposal })
 }
+
+// RecordRefusal audits a request a face refused before it knew who sent
+// it (a bad Slack signature, a replay, an unknown user).
+func (s *Service) RecordRefusal(ctx context.Context, tenant, actor, action, detail string) {
+	s.audit(ctx, Principal{Principal: auth.Principal{Tenant: tenant, Subject: actor}}, action, "", "refused", detail)
+}

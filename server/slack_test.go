@@ -1,0 +1,134 @@
+package server_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/storage"
+)
+
+const slackSecret = "slack-signing-secret-for-tests"
+
+// slackPress is the signed form Slack posts when user presses a button.
+func slackPress(responseURL, user, action, proposal string, at time.Time, secret string) (string, http.Header) {
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]string{"id": user},
+		"actions":      []map[string]string{{"action_id": action, "block_id": "proposal", "value": proposal, "type": "button"}},
+		"response_url": responseURL, "trigger_id": "trigger-1"})
+	body := "payload=" + url.QueryEscape(string(payload))
+	ts := strconv.FormatInt(at.Unix(), 10)
+	m := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(m, "v0:%s:%s", ts, body)
+	h := http.Header{}
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.Set("X-Slack-Request-Timestamp", ts)
+	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(m.Sum(nil)))
+	return body, h
+}
+
+// TestSlackApprovals: Slack's buttons decide through the same service
+// call as GraphQL. A missing or wrong signature, a request older than
+// five minutes and a replayed one get 401 and change nothing; the
+// proposer and a responder without the level are refused in the message;
+// a team lead's press approves and the message says so.
+func TestSlackApprovals(t *testing.T) {
+	var mu sync.Mutex
+	var said []string
+	responses := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct {
+			Text            string
+			ReplaceOriginal bool `json:"replace_original"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&msg)
+		mu.Lock()
+		said = append(said, msg.Text)
+		mu.Unlock()
+	}))
+	defer responses.Close()
+	s := start(t, func(c *config.Config) {
+		c.AuthJWTSecret, c.SlackSigningSecret = jwtSecret, slackSecret
+		c.SlackUsers = []string{"UCAROL=carol:responder,approver:team-lead", "UALICE=alice:responder,approver:vp", "UBOB=bob:responder"}
+	})
+	pendingRollback(t, s.Store(), "default", "prop-slack", "alice")
+	send := func(body string, h http.Header) int {
+		req, err := http.NewRequest(http.MethodPost, s.url("/slack/interactions"), strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header = h
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	last := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(said) == 0 {
+			return ""
+		}
+		return said[len(said)-1]
+	}
+	now := time.Now()
+	body, h := slackPress(responses.URL, "UCAROL", "approve", "prop-slack", now, slackSecret)
+	noSig := h.Clone()
+	noSig.Del("X-Slack-Signature")
+	assert.Equal(t, http.StatusUnauthorized, send(body, noSig), "no signature")
+	_, wrong := slackPress(responses.URL, "UCAROL", "approve", "prop-slack", now, "another secret")
+	assert.Equal(t, http.StatusUnauthorized, send(body, wrong), "a wrong signature")
+	old, oldH := slackPress(responses.URL, "UCAROL", "approve", "prop-slack", now.Add(-6*time.Minute), slackSecret)
+	assert.Equal(t, http.StatusUnauthorized, send(old, oldH), "older than five minutes")
+	p, err := s.Store().Proposal(context.Background(), "default", "prop-slack")
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalPending, p.Status, "refused requests change nothing")
+
+	b, hh := slackPress(responses.URL, "UALICE", "approve", "prop-slack", now, slackSecret)
+	require.Equal(t, http.StatusOK, send(b, hh))
+	assert.Contains(t, last(), "nobody approves their own proposal")
+	b, hh = slackPress(responses.URL, "UBOB", "approve", "prop-slack", now, slackSecret)
+	require.Equal(t, http.StatusOK, send(b, hh))
+	assert.Contains(t, last(), "team-lead")
+	b, hh = slackPress(responses.URL, "UNOBODY", "approve", "prop-slack", now, slackSecret)
+	require.Equal(t, http.StatusOK, send(b, hh))
+	assert.Contains(t, last(), "not known to Inquest")
+
+	require.Equal(t, http.StatusOK, send(body, h))
+	assert.Contains(t, last(), "prop-slack approved by carol: rollback payment is now succeeded")
+	assert.Equal(t, http.StatusUnauthorized, send(body, h), "the same request replayed")
+	p, err = s.Store().Proposal(context.Background(), "default", "prop-slack")
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalSucceeded, p.Status)
+	require.Len(t, p.Approvals, 1)
+	assert.Equal(t, "slack", p.Approvals[0].Channel)
+
+	var log struct {
+		AuditLog []struct{ Actor, Action, Outcome, Detail string }
+	}
+	s.gql.MustPost(`{ auditLog(range: {from: "now-1h", to: "now+1m"}) { actor action outcome detail } }`, &log,
+		client.AddHeader("Authorization", "Bearer "+tokenFor(t, "default", "root", "admin")))
+	var details []string
+	for _, e := range log.AuditLog {
+		if e.Outcome == "refused" {
+			details = append(details, e.Actor+" "+e.Detail)
+		}
+	}
+	joined := strings.Join(details, "\n")
+	for _, want := range []string{"no Slack signature", "wrong Slack signature", "older than five minutes", "replayed",
+		"alice slack: not allowed: nobody approves", "bob slack: not allowed", "an unknown Slack user"} {
+		assert.Contains(t, joined, want)
+	}
+}

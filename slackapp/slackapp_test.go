@@ -1,0 +1,91 @@
+package slackapp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage"
+)
+
+// slackExample is the signed request of Slack's documentation
+// (api.slack.com/authentication/verifying-requests-from-slack).
+const (
+	exampleSecret    = "8f742231b10e8888abcd99yyyzzz85a5"
+	exampleTimestamp = "1531420618"
+	exampleSignature = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+	exampleBody      = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+)
+
+func TestVerifySlackExample(t *testing.T) {
+	a := New(Config{SigningSecret: []byte(exampleSecret)}, nil, nil)
+	signedAt := time.Unix(1531420618, 0)
+	a.SetClock(func() time.Time { return signedAt.Add(time.Minute) })
+	h := http.Header{}
+	h.Set("X-Slack-Request-Timestamp", exampleTimestamp)
+	h.Set("X-Slack-Signature", exampleSignature)
+	require.NoError(t, a.verify(h, []byte(exampleBody)))
+	assert.ErrorContains(t, a.verify(h, []byte(exampleBody)), "replayed", "the same request again")
+
+	b := New(Config{SigningSecret: []byte(exampleSecret)}, nil, nil)
+	b.SetClock(func() time.Time { return signedAt.Add(6 * time.Minute) })
+	assert.ErrorContains(t, b.verify(h, []byte(exampleBody)), "older than five minutes")
+	b.SetClock(func() time.Time { return signedAt })
+	assert.ErrorContains(t, b.verify(h, []byte(exampleBody+"x")), "wrong Slack signature")
+	h.Del("X-Slack-Signature")
+	assert.ErrorContains(t, b.verify(h, []byte(exampleBody)), "no Slack signature")
+}
+
+// TestPostsPendingProposal: a pending proposal is posted once, with the
+// bot token, Block Kit text and Approve/Reject buttons carrying its ID.
+func TestPostsPendingProposal(t *testing.T) {
+	var mu sync.Mutex
+	var got []url.Values
+	var auth string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, r.ParseForm())
+		mu.Lock()
+		got = append(got, r.PostForm)
+		auth = r.Header.Get("Authorization")
+		mu.Unlock()
+		assert.Equal(t, "/chat.postMessage", r.URL.Path)
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": "C1", "ts": "1.2"})
+	}))
+	defer api.Close()
+	a := New(Config{BotToken: "xoxb-test", Channel: "C1", APIURL: api.URL}, nil, nil)
+	p := storage.Proposal{ID: "prop-1", Action: "rollback", Target: "payment", Risk: storage.RiskMedium, Status: storage.ProposalPending,
+		Rationale: "payment 2.3.1 is slow", Expected: "p99 back", History: []storage.ProposalEvent{{Kind: "proposed"}}}
+	a.Post(context.Background(), p)
+	p.History = append(p.History, storage.ProposalEvent{Kind: "approval"})
+	a.Post(context.Background(), p) // a later change is not posted again
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, got, 1)
+	assert.True(t, auth == "Bearer xoxb-test" || got[0].Get("token") == "xoxb-test", "the bot token is sent (header %q, form %q)", auth, got[0].Get("token"))
+	assert.Equal(t, "C1", got[0].Get("channel"))
+	var blocks []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(got[0].Get("blocks")), &blocks))
+	require.Len(t, blocks, 2)
+	raw, _ := json.Marshal(blocks)
+	assert.Contains(t, string(raw), `"action_id":"approve"`)
+	assert.Contains(t, string(raw), `"action_id":"reject"`)
+	assert.Contains(t, string(raw), `"value":"prop-1"`)
+	assert.Contains(t, string(raw), "rollback payment")
+}
+
+func TestParseUsers(t *testing.T) {
+	users, err := ParseUsers([]string{"U1=carol:responder,approver:team-lead", "U2=acme/dan:viewer"})
+	require.NoError(t, err)
+	assert.Equal(t, User{Tenant: "default", Subject: "carol", Roles: []string{"responder", "approver:team-lead"}}, users["U1"])
+	assert.Equal(t, "acme", users["U2"].Tenant)
+	_, err = ParseUsers([]string{"U1carol"})
+	assert.Error(t, err)
+}
