@@ -223,42 +223,35 @@ func Default() Config {
 	}
 }
 
-// RemediationWebhookKey returns the webhook's signing secret, reading the
-// file if one is set.
+// secret is a secret given directly or, when file is set, read from the
+// file (trimmed); flag names the file's flag in errors.
+func secret(value, file, flag string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", flag, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// RemediationWebhookKey returns the webhook's signing secret.
 func (c Config) RemediationWebhookKey() ([]byte, error) {
-	if c.RemediationWebhookSecretFile != "" {
-		b, err := os.ReadFile(c.RemediationWebhookSecretFile)
-		if err != nil {
-			return nil, fmt.Errorf("remediation-webhook-secret-file: %w", err)
-		}
-		return []byte(strings.TrimSpace(string(b))), nil
-	}
-	return []byte(c.RemediationWebhookSecret), nil
+	s, err := secret(c.RemediationWebhookSecret, c.RemediationWebhookSecretFile, "remediation-webhook-secret-file")
+	return []byte(s), err
 }
 
-// LLMKey returns the model's API key, reading the file if one is set.
+// LLMKey returns the model's API key.
 func (c Config) LLMKey() (string, error) {
-	if c.LLMAPIKeyFile != "" {
-		b, err := os.ReadFile(c.LLMAPIKeyFile)
-		if err != nil {
-			return "", fmt.Errorf("llm-api-key-file: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	return c.LLMAPIKey, nil
+	return secret(c.LLMAPIKey, c.LLMAPIKeyFile, "llm-api-key-file")
 }
 
-// JWTSecret returns the configured HS256 secret, reading the file if one
-// is named; empty when authentication is off.
+// JWTSecret returns the configured HS256 secret; empty when
+// authentication is off.
 func (c Config) JWTSecret() ([]byte, error) {
-	if c.AuthJWTSecretFile != "" {
-		b, err := os.ReadFile(c.AuthJWTSecretFile)
-		if err != nil {
-			return nil, fmt.Errorf("read auth-jwt-secret-file: %w", err)
-		}
-		return []byte(strings.TrimSpace(string(b))), nil
-	}
-	return []byte(c.AuthJWTSecret), nil
+	s, err := secret(c.AuthJWTSecret, c.AuthJWTSecretFile, "auth-jwt-secret-file")
+	return []byte(s), err
 }
 
 // Validate checks the configuration and names what is wrong.

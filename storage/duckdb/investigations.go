@@ -2,9 +2,7 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/inquest/inquest/storage"
@@ -60,19 +58,7 @@ func (s *Store) Investigation(ctx context.Context, tenant, id string) (*storage.
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
-	var body string
-	err := s.db.QueryRowContext(ctx, "SELECT body FROM investigations WHERE tenant_id = ? AND id = ?", tenant, id).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, storage.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("investigation: %w", err)
-	}
-	var inv storage.Investigation
-	if err := json.Unmarshal([]byte(body), &inv); err != nil {
-		return nil, fmt.Errorf("investigation %s: %w", id, err)
-	}
-	return &inv, nil
+	return document[storage.Investigation](ctx, s.db, "investigation", "SELECT body FROM investigations WHERE tenant_id = ? AND id = ?", tenant, id)
 }
 
 // Investigations lists those started in the range, newest first.
@@ -99,22 +85,5 @@ func (s *Store) RunningInvestigations(ctx context.Context) ([]storage.Investigat
 }
 
 func (s *Store) investigations(ctx context.Context, q string, args ...any) ([]storage.Investigation, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("investigations: %w", err)
-	}
-	defer rows.Close()
-	var out []storage.Investigation
-	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("investigations: scan: %w", err)
-		}
-		var inv storage.Investigation
-		if err := json.Unmarshal([]byte(body), &inv); err != nil {
-			return nil, fmt.Errorf("investigations: %w", err)
-		}
-		out = append(out, inv)
-	}
-	return out, rows.Err()
+	return documents[storage.Investigation](ctx, s.db, "investigations", q, args...)
 }

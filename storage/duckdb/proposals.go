@@ -65,19 +65,7 @@ func (s *Store) UpdateProposal(ctx context.Context, p storage.Proposal, version 
 
 // Proposal returns one proposal.
 func (s *Store) Proposal(ctx context.Context, tenant, id string) (*storage.Proposal, error) {
-	var body string
-	err := s.db.QueryRowContext(ctx, "SELECT body FROM proposals WHERE tenant_id = ? AND id = ?", tenant, id).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, storage.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("proposal: %w", err)
-	}
-	var p storage.Proposal
-	if err := json.Unmarshal([]byte(body), &p); err != nil {
-		return nil, fmt.Errorf("proposal %s: %w", id, err)
-	}
-	return &p, nil
+	return document[storage.Proposal](ctx, s.db, "proposal", "SELECT body FROM proposals WHERE tenant_id = ? AND id = ?", tenant, id)
 }
 
 // Proposals lists those proposed in the range, newest first.
@@ -109,22 +97,5 @@ func (s *Store) OpenProposals(ctx context.Context) ([]storage.Proposal, error) {
 }
 
 func (s *Store) proposals(ctx context.Context, q string, args ...any) ([]storage.Proposal, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("proposals: %w", err)
-	}
-	defer rows.Close()
-	var out []storage.Proposal
-	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("proposals: scan: %w", err)
-		}
-		var p storage.Proposal
-		if err := json.Unmarshal([]byte(body), &p); err != nil {
-			return nil, fmt.Errorf("proposals: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return documents[storage.Proposal](ctx, s.db, "proposals", q, args...)
 }
