@@ -253,8 +253,14 @@ func (s *Server) newAPI() {
 	}, logger)
 	if cfg.SlackSigningSecret != "" {
 		users, _ := slackapp.ParseUsers(cfg.SlackUsers) // checked in build
-		s.slack = slackapp.New(slackapp.Config{BotToken: cfg.SlackBotToken, SigningSecret: []byte(cfg.SlackSigningSecret),
-			Channel: cfg.SlackChannel, APIURL: cfg.SlackAPIURL, Users: users}, svc, logger)
+		scfg := slackapp.Config{BotToken: cfg.SlackBotToken, SigningSecret: []byte(cfg.SlackSigningSecret),
+			Channel: cfg.SlackChannel, APIURL: cfg.SlackAPIURL, Users: users}
+		if s.redis != nil {
+			scfg.FirstSeen = func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+				return s.redis.SetNX(ctx, "inquest:seen:"+key, 1, ttl).Result()
+			}
+		}
+		s.slack = slackapp.New(scfg, svc, logger)
 	}
 	res := &resolvers.Resolver{Service: svc, Authenticated: s.access.authn != nil}
 	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.meter, s.registry, logger))

@@ -49,6 +49,11 @@ type Config struct {
 	APIURL string
 	// Users maps Slack user IDs to Inquest people; anyone else is refused.
 	Users map[string]User
+	// FirstSeen, when set, tells whether a signature is seen for the
+	// first time across every replica (Redis SET NX with a TTL), so that a
+	// replay landing on another replica is refused too; without it each
+	// process remembers what it saw.
+	FirstSeen func(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
 // App posts proposals and takes the interactions.
@@ -104,7 +109,7 @@ const maxAge = 5 * time.Minute
 
 // verify checks Slack's signature of a request and that it is fresh and
 // not seen before.
-func (a *App) verify(h http.Header, body []byte) error {
+func (a *App) verify(ctx context.Context, h http.Header, body []byte) error {
 	ts, sig := h.Get("X-Slack-Request-Timestamp"), h.Get("X-Slack-Signature")
 	if ts == "" || sig == "" {
 		return fmt.Errorf("no Slack signature")
@@ -122,6 +127,16 @@ func (a *App) verify(h http.Header, body []byte) error {
 	m.Write(body)
 	if !hmac.Equal([]byte("v0="+hex.EncodeToString(m.Sum(nil))), []byte(sig)) {
 		return fmt.Errorf("wrong Slack signature")
+	}
+	if a.cfg.FirstSeen != nil {
+		first, err := a.cfg.FirstSeen(ctx, "slack:"+sig, 2*maxAge)
+		if err != nil {
+			return fmt.Errorf("replays cannot be checked: %v", err)
+		}
+		if !first {
+			return fmt.Errorf("the request was replayed")
+		}
+		return nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -149,7 +164,7 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
-	if err := a.verify(r.Header, body); err != nil {
+	if err := a.verify(r.Context(), r.Header, body); err != nil {
 		a.refused(r.Context(), "", err.Error())
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return

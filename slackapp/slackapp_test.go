@@ -32,16 +32,16 @@ func TestVerifySlackExample(t *testing.T) {
 	h := http.Header{}
 	h.Set("X-Slack-Request-Timestamp", exampleTimestamp)
 	h.Set("X-Slack-Signature", exampleSignature)
-	require.NoError(t, a.verify(h, []byte(exampleBody)))
-	assert.ErrorContains(t, a.verify(h, []byte(exampleBody)), "replayed", "the same request again")
+	require.NoError(t, a.verify(context.Background(), h, []byte(exampleBody)))
+	assert.ErrorContains(t, a.verify(context.Background(), h, []byte(exampleBody)), "replayed", "the same request again")
 
 	b := New(Config{SigningSecret: []byte(exampleSecret)}, nil, nil)
 	b.SetClock(func() time.Time { return signedAt.Add(6 * time.Minute) })
-	assert.ErrorContains(t, b.verify(h, []byte(exampleBody)), "older than five minutes")
+	assert.ErrorContains(t, b.verify(context.Background(), h, []byte(exampleBody)), "older than five minutes")
 	b.SetClock(func() time.Time { return signedAt })
-	assert.ErrorContains(t, b.verify(h, []byte(exampleBody+"x")), "wrong Slack signature")
+	assert.ErrorContains(t, b.verify(context.Background(), h, []byte(exampleBody+"x")), "wrong Slack signature")
 	h.Del("X-Slack-Signature")
-	assert.ErrorContains(t, b.verify(h, []byte(exampleBody)), "no Slack signature")
+	assert.ErrorContains(t, b.verify(context.Background(), h, []byte(exampleBody)), "no Slack signature")
 }
 
 // TestPostsPendingProposal: a pending proposal is posted once, with the
@@ -79,6 +79,33 @@ func TestPostsPendingProposal(t *testing.T) {
 	assert.Contains(t, string(raw), `"action_id":"reject"`)
 	assert.Contains(t, string(raw), `"value":"prop-1"`)
 	assert.Contains(t, string(raw), "rollback payment")
+}
+
+// TestReplayAcrossReplicas: with a shared first-seen check, a request
+// taken by one replica is a replay on another.
+func TestReplayAcrossReplicas(t *testing.T) {
+	var mu sync.Mutex
+	shared := map[string]bool{}
+	firstSeen := func(_ context.Context, key string, _ time.Duration) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if shared[key] {
+			return false, nil
+		}
+		shared[key] = true
+		return true, nil
+	}
+	signedAt := time.Unix(1531420618, 0)
+	h := http.Header{}
+	h.Set("X-Slack-Request-Timestamp", exampleTimestamp)
+	h.Set("X-Slack-Signature", exampleSignature)
+	one := New(Config{SigningSecret: []byte(exampleSecret), FirstSeen: firstSeen}, nil, nil)
+	two := New(Config{SigningSecret: []byte(exampleSecret), FirstSeen: firstSeen}, nil, nil)
+	for _, a := range []*App{one, two} {
+		a.SetClock(func() time.Time { return signedAt })
+	}
+	require.NoError(t, one.verify(context.Background(), h, []byte(exampleBody)))
+	assert.ErrorContains(t, two.verify(context.Background(), h, []byte(exampleBody)), "replayed")
 }
 
 func TestParseUsers(t *testing.T) {
