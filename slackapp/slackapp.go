@@ -86,13 +86,21 @@ func New(cfg Config, svc *service.Service, logger *slog.Logger) *App {
 // request, signed in 2018).
 func (a *App) SetClock(now func() time.Time) { a.now = now }
 
-// Post posts a pending proposal to the channel, once (when it is
-// proposed); other changes are not posted.
+// Post posts a pending proposal to the channel when it is proposed, and
+// again when it is escalated (for the next tier's approvers); other
+// changes are not posted.
 func (a *App) Post(ctx context.Context, p storage.Proposal) {
-	if p.Status != storage.ProposalPending || len(p.History) != 1 || a.cfg.Channel == "" {
+	if p.Status != storage.ProposalPending || len(p.History) == 0 || a.cfg.Channel == "" {
+		return
+	}
+	last := p.History[len(p.History)-1]
+	if len(p.History) != 1 && last.Kind != "escalated" {
 		return
 	}
 	text := fmt.Sprintf("*%s %s* (%s risk) — %s\nExpected: %s", p.Action, p.Target, p.Risk, p.Rationale, p.Expected)
+	if last.Kind == "escalated" {
+		text = "*Escalated* — " + last.Text + "\n" + text
+	}
 	blocks := []slack.Block{
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil),
 		slack.NewActionBlock("proposal",

@@ -66,9 +66,12 @@ func TestPostsPendingProposal(t *testing.T) {
 	a.Post(context.Background(), p)
 	p.History = append(p.History, storage.ProposalEvent{Kind: "approval"})
 	a.Post(context.Background(), p) // a later change is not posted again
+	p.History = append(p.History, storage.ProposalEvent{Kind: "escalated", Text: "nobody decided in time: now for the high tier's approvers"})
+	a.Post(context.Background(), p) // an escalation is, for the next approvers
 	mu.Lock()
 	defer mu.Unlock()
-	require.Len(t, got, 1)
+	require.Len(t, got, 2)
+	assert.Contains(t, got[1].Get("blocks"), "Escalated")
 	assert.True(t, auth == "Bearer xoxb-test" || got[0].Get("token") == "xoxb-test", "the bot token is sent (header %q, form %q)", auth, got[0].Get("token"))
 	assert.Equal(t, "C1", got[0].Get("channel"))
 	var blocks []map[string]any
