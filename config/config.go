@@ -91,6 +91,7 @@ type Config struct {
 	RemediationWebhookSecret     string        `koanf:"remediation-webhook-secret"`
 	RemediationWebhookSecretFile string        `koanf:"remediation-webhook-secret-file"`
 	RemediationVerifyFor         time.Duration `koanf:"remediation-verify-for"`
+	RemediationPolicyFile        string        `koanf:"remediation-policy-file"`
 	// Slack: pending proposals are posted to SlackChannel with the bot
 	// token; their buttons come back to /slack/interactions, signed with
 	// the signing secret; SlackUsers maps Slack users to people.
@@ -380,6 +381,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("slack-channel", d.SlackChannel, "the channel pending proposals are posted to")
 	fs.String("slack-api-url", d.SlackAPIURL, "Slack's Web API base URL")
 	fs.StringSlice("slack-user", d.SlackUsers, "a Slack user as an Inquest person: U024BE7LH=alice:responder,approver:team-lead (tenant/alice for another tenant); repeat")
+	fs.String("remediation-policy-file", d.RemediationPolicyFile, "a YAML file of approval tiers (approvers, timeout, escalate_to per risk) and per-tenant tiers; the built-in tiers otherwise")
 	fs.Duration("remediation-verify-for", d.RemediationVerifyFor, "how long verification waits for a remediation's effect before it fails and is rolled back")
 	fs.Duration("detection-adapt-after", d.DetectionAdaptAfter, "a series that stays at a new level this long takes it as its normal (its anomaly ends); 0 never adapts, acceptNewNormal adapts at once")
 	fs.String("notify-webhook-url", "", "POST incident changes as JSON to this URL")

@@ -53,7 +53,14 @@ func (s *Server) newRemediation(store storage.Store) error {
 	default:
 		return fmt.Errorf("remediation-executor: %q is none of dry-run, webhook", s.cfg.RemediationExecutor)
 	}
-	s.remediation = remediate.New(remediate.Config{VerifyFor: s.cfg.RemediationVerifyFor}, s.proposals, exec, store,
+	rcfg := remediate.Config{VerifyFor: s.cfg.RemediationVerifyFor}
+	if s.cfg.RemediationPolicyFile != "" {
+		var err error
+		if rcfg.Policy, rcfg.Tenants, err = remediate.LoadPolicies(s.cfg.RemediationPolicyFile); err != nil {
+			return err
+		}
+	}
+	s.remediation = remediate.New(rcfg, s.proposals, exec, store,
 		remediate.VerifyByAnomalies(s.incidents), s.logger)
 	s.remediation.Published = func(p storage.Proposal) {
 		s.updates.Publish(updates.Update{Proposal: &p})

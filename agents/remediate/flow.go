@@ -28,6 +28,8 @@ type Verifier func(ctx context.Context, p storage.Proposal, now time.Time) (deci
 // Config configures the flow.
 type Config struct {
 	Policy Policy
+	// Tenants holds the tenants whose policy differs from Policy.
+	Tenants map[string]Policy
 	// VerifyFor is how long verification waits for the effect (10 min).
 	VerifyFor time.Duration
 }
@@ -72,12 +74,17 @@ func New(cfg Config, store storage.ProposalStore, exec Executor, audit storage.A
 func (f *Flow) SetClock(now func() time.Time) { f.now = now }
 
 // Policy is the flow's policy.
-func (f *Flow) Policy() Policy { return f.cfg.Policy }
+func (f *Flow) Policy(tenant string) Policy {
+	if p, ok := f.cfg.Tenants[tenant]; ok {
+		return p
+	}
+	return f.cfg.Policy
+}
 
 // Propose stores the investigation's proposals (once: their IDs come from
 // it) and starts those the policy approves by itself.
 func (f *Flow) Propose(ctx context.Context, inv *storage.Investigation, proposedBy string) ([]storage.Proposal, error) {
-	ps := Propose(inv, proposedBy, f.now().UnixNano(), f.cfg.Policy)
+	ps := Propose(inv, proposedBy, f.now().UnixNano(), f.Policy(inv.Tenant))
 	var out []storage.Proposal
 	for _, p := range ps {
 		created, err := f.store.CreateProposal(ctx, p)
@@ -152,7 +159,7 @@ func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment 
 		if p.ExpiresNano > 0 && f.now().UnixNano() >= p.ExpiresNano {
 			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s timed out: it is escalated or expires, and nothing runs", ErrTransition, p.ID)
 		}
-		if err := f.cfg.Policy.canApprove(p, a); err != nil {
+		if err := f.Policy(p.Tenant).canApprove(p, a); err != nil {
 			return storage.ProposalEvent{}, err
 		}
 		p.Approvals = append(p.Approvals, storage.Decision{Actor: a.Subject, Levels: a.Levels, Channel: a.Channel, Comment: comment,
@@ -164,7 +171,7 @@ func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment 
 		if comment != "" {
 			text += ": " + comment
 		}
-		if empty := seated(f.cfg.Policy.tierOf(p), p.Approvals); len(empty) > 0 {
+		if empty := seated(f.Policy(p.Tenant).tierOf(p), p.Approvals); len(empty) > 0 {
 			return storage.ProposalEvent{Kind: "approval", Actor: a.Subject, Channel: a.Channel,
 				Text: text + fmt.Sprintf("; %d more approval(s) needed", len(empty))}, nil
 		}
@@ -286,13 +293,14 @@ func (f *Flow) timeout(ctx context.Context, p storage.Proposal) (*storage.Propos
 		if p.Status != storage.ProposalPending || f.now().UnixNano() < p.ExpiresNano {
 			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s moved on", ErrTransition, p.ID)
 		}
-		next := f.cfg.Policy[p.Risk].EscalateTo
+		pol := f.Policy(p.Tenant)
+		next := pol[p.Risk].EscalateTo
 		if p.Escalated || next == "" {
 			p.Status = storage.ProposalExpired
 			return storage.ProposalEvent{Kind: storage.ProposalExpired, Actor: "inquest", Text: "nobody decided in time; nothing was executed"}, nil
 		}
 		p.Escalated = true
-		p.ExpiresNano = f.now().UnixNano() + int64(f.cfg.Policy[next].Timeout)
+		p.ExpiresNano = f.now().UnixNano() + int64(pol[next].Timeout)
 		return storage.ProposalEvent{Kind: "escalated", Actor: "inquest",
 			Text: fmt.Sprintf("nobody decided in time: now for the %s tier's approvers", next)}, nil
 	})

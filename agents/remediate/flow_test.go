@@ -3,6 +3,7 @@ package remediate_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -210,4 +211,45 @@ func TestInfoIsApprovedByPolicy(t *testing.T) {
 	assert.Equal(t, remediate.ActionPage, ps[0].Action)
 	assert.NotEqual(t, storage.ProposalPending, ps[0].Status, "no approval needed")
 	assert.Equal(t, int32(1), fx.exec.runs.Load())
+}
+
+// TestPolicyFile: a tenant's tiers from a policy file decide its
+// proposals; other tenants keep the file's (or the default) tiers; a
+// mistake in the file is named.
+func TestPolicyFile(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/policy.yaml"
+	require.NoError(t, os.WriteFile(path, []byte(`
+tiers:
+  medium: {approvers: [sre], timeout: 45m, escalate_to: high}
+tenants:
+  acme:
+    medium: {approvers: [responder, responder], timeout: 10m}
+`), 0o600))
+	base, tenants, err := remediate.LoadPolicies(path)
+	require.NoError(t, err)
+	fx := newFixture(t)
+	fx.flow = remediate.New(remediate.Config{Policy: base, Tenants: tenants}, fx.store, fx.exec, fx.store, nil, nil)
+	ctx := context.Background()
+	for _, tenant := range []string{"t1", "acme"} {
+		inv := &storage.Investigation{Tenant: tenant, ID: "inv-" + tenant, Hypotheses: []storage.Hypothesis{{Service: "payment",
+			Cause: storage.CauseBadDeploy, Confidence: 0.9, Change: &storage.ChangeRef{Version: "2", PreviousVersion: "1"}}}}
+		_, err := fx.flow.Propose(ctx, inv, "inquest")
+		require.NoError(t, err)
+	}
+	_, err = fx.flow.Approve(ctx, "t1", "prop-t1-1-rollback", person("carol", "team-lead"), "", nil)
+	assert.ErrorContains(t, err, "level sre", "the file's medium tier: an SRE")
+	got, err := fx.flow.Approve(ctx, "acme", "prop-acme-1-rollback", person("bob"), "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalPending, got.Status, "acme's medium tier: two responders")
+	got, err = fx.flow.Approve(ctx, "acme", "prop-acme-1-rollback", person("dan"), "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalSucceeded, got.Status)
+
+	require.NoError(t, os.WriteFile(path, []byte("tiers:\n  urgent: {approvers: [sre], timeout: 1m}\n"), 0o600))
+	_, _, err = remediate.LoadPolicies(path)
+	assert.ErrorContains(t, err, `tier "urgent" is none of`)
+	require.NoError(t, os.WriteFile(path, []byte("tiers:\n  low: {approvers: [boss], timeout: 1m}\n"), 0o600))
+	_, _, err = remediate.LoadPolicies(path)
+	assert.ErrorContains(t, err, `approver "boss"`)
 }
