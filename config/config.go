@@ -92,6 +92,7 @@ type Config struct {
 	RemediationWebhookSecretFile string        `koanf:"remediation-webhook-secret-file"`
 	RemediationVerifyFor         time.Duration `koanf:"remediation-verify-for"`
 	RemediationPolicyFile        string        `koanf:"remediation-policy-file"`
+	RemediationRunbooksFile      string        `koanf:"remediation-runbooks-file"`
 	// Slack: pending proposals are posted to SlackChannel with the bot
 	// token; their buttons come back to /slack/interactions, signed with
 	// the signing secret; SlackUsers maps Slack users to people.
@@ -382,6 +383,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("slack-api-url", d.SlackAPIURL, "Slack's Web API base URL")
 	fs.StringSlice("slack-user", d.SlackUsers, "a Slack user as an Inquest person: U024BE7LH=alice:responder,approver:team-lead (tenant/alice for another tenant); repeat")
 	fs.String("remediation-policy-file", d.RemediationPolicyFile, "a YAML file of approval tiers (approvers, timeout, escalate_to per risk) and per-tenant tiers; the built-in tiers otherwise")
+	fs.String("remediation-runbooks-file", d.RemediationRunbooksFile, "a YAML file of runbooks (match service/cause/tags, action, risk, params with {{previous_version}}...) proposed before the built-in catalog")
 	fs.Duration("remediation-verify-for", d.RemediationVerifyFor, "how long verification waits for a remediation's effect before it fails and is rolled back")
 	fs.Duration("detection-adapt-after", d.DetectionAdaptAfter, "a series that stays at a new level this long takes it as its normal (its anomaly ends); 0 never adapts, acceptNewNormal adapts at once")
 	fs.String("notify-webhook-url", "", "POST incident changes as JSON to this URL")

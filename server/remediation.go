@@ -60,6 +60,12 @@ func (s *Server) newRemediation(store storage.Store) error {
 			return err
 		}
 	}
+	if s.cfg.RemediationRunbooksFile != "" {
+		var err error
+		if rcfg.Runbooks, err = remediate.LoadRunbooks(s.cfg.RemediationRunbooksFile); err != nil {
+			return err
+		}
+	}
 	s.remediation = remediate.New(rcfg, s.proposals, exec, store,
 		remediate.VerifyByAnomalies(s.incidents), s.logger)
 	s.remediation.Published = func(p storage.Proposal) {

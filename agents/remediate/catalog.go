@@ -27,18 +27,23 @@ const maxProposed = 2
 const minConfidence = 0.5
 
 // Propose makes the proposals of an investigation's leading hypotheses
-// from the catalog: one that undoes the cause when the evidence names it
+// from the runbooks people wrote, when one matches, or else from the
+// catalog: one that undoes the cause when the evidence names it
 // (a rollback of the deploy, a revert of the configuration), one that
 // relieves it otherwise (scale out, restart, fail over), and a page to the
 // owners when confidence is low. IDs are derived from the investigation,
 // so proposing twice makes the same proposals.
-func Propose(inv *storage.Investigation, proposedBy string, at int64, pol Policy) []storage.Proposal {
+func Propose(inv *storage.Investigation, proposedBy string, at int64, pol Policy, rb *Runbooks) []storage.Proposal {
 	var out []storage.Proposal
 	for i, h := range inv.Hypotheses {
 		if i == maxProposed {
 			break
 		}
-		for _, p := range forHypothesis(h) {
+		ps := forHypothesis(h)
+		if r := rb.match(h); r != nil && h.Confidence >= minConfidence {
+			ps = []storage.Proposal{r.proposal(h, fmt.Sprintf("Hypothesis: %s (confidence %.2f). %s", h.Cause, h.Confidence, firstEvidence(h)))}
+		}
+		for _, p := range ps {
 			p.Tenant, p.IncidentID, p.InvestigationID = inv.Tenant, inv.IncidentID, inv.ID
 			p.ID = fmt.Sprintf("prop-%s-%d-%s", strings.TrimPrefix(inv.ID, "inv-"), i+1, p.Action)
 			p.Target, p.ProposedBy, p.ProposedNano, p.UpdatedNano = h.Service, proposedBy, at, at

@@ -30,6 +30,8 @@ type Config struct {
 	Policy Policy
 	// Tenants holds the tenants whose policy differs from Policy.
 	Tenants map[string]Policy
+	// Runbooks, when set, are proposed before the catalog's remedies.
+	Runbooks *Runbooks
 	// VerifyFor is how long verification waits for the effect (10 min).
 	VerifyFor time.Duration
 }
@@ -84,7 +86,7 @@ func (f *Flow) Policy(tenant string) Policy {
 // Propose stores the investigation's proposals (once: their IDs come from
 // it) and starts those the policy approves by itself.
 func (f *Flow) Propose(ctx context.Context, inv *storage.Investigation, proposedBy string) ([]storage.Proposal, error) {
-	ps := Propose(inv, proposedBy, f.now().UnixNano(), f.Policy(inv.Tenant))
+	ps := Propose(inv, proposedBy, f.now().UnixNano(), f.Policy(inv.Tenant), f.cfg.Runbooks)
 	var out []storage.Proposal
 	for _, p := range ps {
 		created, err := f.store.CreateProposal(ctx, p)

@@ -253,3 +253,44 @@ tenants:
 	_, _, err = remediate.LoadPolicies(path)
 	assert.ErrorContains(t, err, `approver "boss"`)
 }
+
+// TestRunbooks: a matching runbook is proposed instead of the catalog's
+// remedy, its parameters filled from the blamed change; no match keeps
+// the catalog; a runbook file's mistakes are named.
+func TestRunbooks(t *testing.T) {
+	path := t.TempDir() + "/runbooks.yaml"
+	require.NoError(t, os.WriteFile(path, []byte(`
+service_tags:
+  postgres: [database]
+runbooks:
+  - name: payment-pin
+    match: {service: payment, cause: bad_deploy}
+    action: pin_version
+    risk: low
+    params: {version: "{{previous_version}}", service: "{{service}}"}
+    expected: payment's p99 back in its band
+    rollback: unpin
+  - name: db-vacuum
+    match: {tags: [database]}
+    action: run_vacuum
+    risk: medium
+`), 0o600))
+	rb, err := remediate.LoadRunbooks(path)
+	require.NoError(t, err)
+	fx := newFixture(t)
+	fx.flow = remediate.New(remediate.Config{Runbooks: rb}, fx.store, fx.exec, fx.store, nil, nil)
+	inv := &storage.Investigation{Tenant: "t1", ID: "inv-rb", Hypotheses: []storage.Hypothesis{
+		{Service: "payment", Cause: storage.CauseBadDeploy, Confidence: 0.9, Change: &storage.ChangeRef{Version: "2.3.1", PreviousVersion: "2.3.0"}},
+		{Service: "postgres", Cause: storage.CauseDependencyFailure, Confidence: 0.7}}}
+	ps, err := fx.flow.Propose(context.Background(), inv, "inquest")
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.Equal(t, "pin_version", ps[0].Action)
+	assert.Equal(t, storage.RiskLow, ps[0].Risk)
+	assert.Equal(t, map[string]string{"runbook": "payment-pin", "version": "2.3.0", "service": "payment"}, ps[0].Params)
+	assert.Equal(t, "run_vacuum", ps[1].Action, "matched by the service's tag")
+
+	require.NoError(t, os.WriteFile(path, []byte("runbooks:\n  - {name: x, action: y, risk: huge}\n"), 0o600))
+	_, err = remediate.LoadRunbooks(path)
+	assert.ErrorContains(t, err, `risk "huge"`)
+}
