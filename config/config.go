@@ -93,6 +93,8 @@ type Config struct {
 	RemediationVerifyFor         time.Duration `koanf:"remediation-verify-for"`
 	RemediationPolicyFile        string        `koanf:"remediation-policy-file"`
 	RemediationRunbooksFile      string        `koanf:"remediation-runbooks-file"`
+	RemediationKubeconfig        string        `koanf:"remediation-kubeconfig"`
+	RemediationNamespace         string        `koanf:"remediation-namespace"`
 	// Slack: pending proposals are posted to SlackChannel with the bot
 	// token; their buttons come back to /slack/interactions, signed with
 	// the signing secret; SlackUsers maps Slack users to people.
@@ -197,6 +199,7 @@ func Default() Config {
 		InvestigationWorkers:      2,
 		InvestigateIncidents:      true,
 		RemediationVerifyFor:      10 * time.Minute,
+		RemediationNamespace:      "default",
 		KafkaTopic:                "raw-telemetry",
 		KafkaGroup:                "inquest-writers",
 		KafkaCompression:          "zstd",
@@ -371,7 +374,9 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("llm-api-key", d.LLMAPIKey, "the model's API key; prefer INQUEST_LLM_API_KEY or --llm-api-key-file (a flag shows in the process list)")
 	_ = fs.MarkHidden("llm-api-key")
 	fs.String("llm-api-key-file", d.LLMAPIKeyFile, "a file holding the model's API key")
-	fs.String("remediation-executor", d.RemediationExecutor, "what carries out approved proposals: dry-run (records what would happen; the default, except with --demo, whose shop has a deploy API) or webhook")
+	fs.String("remediation-executor", d.RemediationExecutor, "what carries out approved proposals: dry-run (records what would happen; the default, except with --demo, whose shop has a deploy API), webhook, or kubernetes (in a binary built with -tags kubernetes)")
+	fs.String("remediation-kubeconfig", d.RemediationKubeconfig, "the kubeconfig of the Kubernetes executor; in-cluster credentials when empty")
+	fs.String("remediation-namespace", d.RemediationNamespace, "the namespace whose deployments the Kubernetes executor acts on")
 	fs.String("remediation-webhook-url", d.RemediationWebhookURL, "the deployment system's webhook (signed: X-Inquest-Signature sha256 HMAC of timestamp.body)")
 	fs.String("remediation-webhook-secret", d.RemediationWebhookSecret, "the webhook's signing secret; prefer INQUEST_REMEDIATION_WEBHOOK_SECRET or the file")
 	_ = fs.MarkHidden("remediation-webhook-secret")

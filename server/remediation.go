@@ -50,8 +50,13 @@ func (s *Server) newRemediation(store storage.Store) error {
 			return fmt.Errorf("remediation-executor webhook needs remediation-webhook-url and a secret (INQUEST_REMEDIATION_WEBHOOK_SECRET or remediation-webhook-secret-file)")
 		}
 		exec = &remediate.WebhookExecutor{URL: s.cfg.RemediationWebhookURL, Secret: secret}
+	case "kubernetes":
+		var err error
+		if exec, err = kubeExecutor(s.cfg.RemediationKubeconfig, s.cfg.RemediationNamespace); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("remediation-executor: %q is none of dry-run, webhook", s.cfg.RemediationExecutor)
+		return fmt.Errorf("remediation-executor: %q is none of dry-run, webhook, kubernetes", s.cfg.RemediationExecutor)
 	}
 	rcfg := remediate.Config{VerifyFor: s.cfg.RemediationVerifyFor}
 	if s.cfg.RemediationPolicyFile != "" {
