@@ -95,6 +95,7 @@ type Config struct {
 	RemediationRunbooksFile      string        `koanf:"remediation-runbooks-file"`
 	RemediationKubeconfig        string        `koanf:"remediation-kubeconfig"`
 	RemediationNamespace         string        `koanf:"remediation-namespace"`
+	RemediationShellAllow        []string      `koanf:"remediation-shell-allow"`
 	// Slack: pending proposals are posted to SlackChannel with the bot
 	// token; their buttons come back to /slack/interactions, signed with
 	// the signing secret; SlackUsers maps Slack users to people.
@@ -377,6 +378,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("remediation-executor", d.RemediationExecutor, "what carries out approved proposals: dry-run (records what would happen; the default, except with --demo, whose shop has a deploy API), webhook, or kubernetes (in a binary built with -tags kubernetes)")
 	fs.String("remediation-kubeconfig", d.RemediationKubeconfig, "the kubeconfig of the Kubernetes executor; in-cluster credentials when empty")
 	fs.String("remediation-namespace", d.RemediationNamespace, "the namespace whose deployments the Kubernetes executor acts on")
+	fs.StringSlice("remediation-shell-allow", d.RemediationShellAllow, "with --remediation-executor shell: the programs (absolute paths) runbook commands may run; nothing runs through a shell")
 	fs.String("remediation-webhook-url", d.RemediationWebhookURL, "the deployment system's webhook (signed: X-Inquest-Signature sha256 HMAC of timestamp.body)")
 	fs.String("remediation-webhook-secret", d.RemediationWebhookSecret, "the webhook's signing secret; prefer INQUEST_REMEDIATION_WEBHOOK_SECRET or the file")
 	_ = fs.MarkHidden("remediation-webhook-secret")

@@ -50,13 +50,22 @@ func (s *Server) newRemediation(store storage.Store) error {
 			return fmt.Errorf("remediation-executor webhook needs remediation-webhook-url and a secret (INQUEST_REMEDIATION_WEBHOOK_SECRET or remediation-webhook-secret-file)")
 		}
 		exec = &remediate.WebhookExecutor{URL: s.cfg.RemediationWebhookURL, Secret: secret}
+	case "shell":
+		if len(s.cfg.RemediationShellAllow) == 0 || s.cfg.RemediationRunbooksFile == "" {
+			return fmt.Errorf("remediation-executor shell needs --remediation-runbooks-file and the programs allowed (--remediation-shell-allow)")
+		}
+		rb, err := remediate.LoadRunbooks(s.cfg.RemediationRunbooksFile)
+		if err != nil {
+			return err
+		}
+		exec = &remediate.ShellExecutor{Runbooks: rb, Allow: s.cfg.RemediationShellAllow}
 	case "kubernetes":
 		var err error
 		if exec, err = kubeExecutor(s.cfg.RemediationKubeconfig, s.cfg.RemediationNamespace); err != nil {
 			return err
 		}
 	default:
-		return fmt.Errorf("remediation-executor: %q is none of dry-run, webhook, kubernetes", s.cfg.RemediationExecutor)
+		return fmt.Errorf("remediation-executor: %q is none of dry-run, webhook, kubernetes, shell", s.cfg.RemediationExecutor)
 	}
 	rcfg := remediate.Config{VerifyFor: s.cfg.RemediationVerifyFor}
 	if s.cfg.RemediationPolicyFile != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -293,4 +294,22 @@ runbooks:
 	require.NoError(t, os.WriteFile(path, []byte("runbooks:\n  - {name: x, action: y, risk: huge}\n"), 0o600))
 	_, err = remediate.LoadRunbooks(path)
 	assert.ErrorContains(t, err, `risk "huge"`)
+}
+
+// TestShellExecutor: a runbook's command runs only when its program is
+// allowed, with each parameter one argument (no shell to inject into).
+func TestShellExecutor(t *testing.T) {
+	echo, err := exec.LookPath("echo")
+	require.NoError(t, err)
+	rb := &remediate.Runbooks{Runbooks: []remediate.Runbook{
+		{Name: "say", Action: "say", Risk: storage.RiskLow, Command: []string{echo, "restart", "{{service}}", "{{note}}"}},
+		{Name: "rm", Action: "rm", Risk: storage.RiskLow, Command: []string{"/bin/rm", "-rf", "/tmp/x"}}}}
+	e := &remediate.ShellExecutor{Runbooks: rb, Allow: []string{echo}}
+	out, err := e.Execute(context.Background(), storage.Proposal{Target: "cart", Params: map[string]string{"runbook": "say", "note": "a; rm -rf / $(id)"}})
+	require.NoError(t, err)
+	assert.Equal(t, "restart cart a; rm -rf / $(id)", out, "the parameter is one argument, not interpreted")
+	_, err = e.Execute(context.Background(), storage.Proposal{Target: "cart", Params: map[string]string{"runbook": "rm"}})
+	assert.ErrorContains(t, err, "/bin/rm is not on the allow-list")
+	_, err = e.Execute(context.Background(), storage.Proposal{Action: "restart", Target: "cart"})
+	assert.ErrorContains(t, err, "only a runbook with a command runs here")
 }

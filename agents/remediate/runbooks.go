@@ -29,6 +29,11 @@ type Runbook struct {
 	Params   map[string]string `yaml:"params"`
 	Expected string            `yaml:"expected"`
 	Rollback string            `yaml:"rollback"`
+	// Command and UndoCommand are what the shell executor runs: a program
+	// and its arguments, each argument one word after {{...}} are filled
+	// (never through a shell).
+	Command     []string `yaml:"command"`
+	UndoCommand []string `yaml:"undo_command"`
 }
 
 // Runbooks is the registry, in the file's order: the first match wins.
@@ -56,6 +61,19 @@ func LoadRunbooks(path string) (*Runbooks, error) {
 		}
 	}
 	return &rb, nil
+}
+
+// Named finds a runbook by name.
+func (rb *Runbooks) Named(name string) *Runbook {
+	if rb == nil {
+		return nil
+	}
+	for i := range rb.Runbooks {
+		if rb.Runbooks[i].Name == name {
+			return &rb.Runbooks[i]
+		}
+	}
+	return nil
 }
 
 // match finds the first runbook for a hypothesis.
