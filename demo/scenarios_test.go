@@ -14,7 +14,6 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 
 	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/demo"
@@ -32,13 +31,7 @@ func (l *logs) Export(_ context.Context, rs []sdklog.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, r := range rs {
-		service := ""
-		for _, kv := range r.Resource().Attributes() {
-			if kv.Key == semconv.ServiceNameKey {
-				service = kv.Value.AsString()
-			}
-		}
-		e := storage.Event{Tenant: "default", Kind: storage.KindLog, Service: service, Name: "log", Body: r.Body().AsString(),
+		e := storage.Event{Tenant: "default", Kind: storage.KindLog, Service: serviceOf(r.Resource()), Name: "log", Body: r.Body().AsString(),
 			Severity: r.SeverityText(), TimeUnixNano: r.Timestamp().UnixNano(), Status: storage.StatusUnset, SampleRate: 1}
 		if r.Severity() >= log.SeverityError {
 			e.Status = storage.StatusError
@@ -76,7 +69,7 @@ func (g *gauges) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
 func (g *gauges) Export(_ context.Context, rm *metricdata.ResourceMetrics) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	job, _ := rm.Resource.Set().Value(semconv.ServiceNameKey)
+	job := serviceOf(rm.Resource)
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
 			gauge, ok := m.Data.(metricdata.Gauge[float64])
@@ -85,7 +78,7 @@ func (g *gauges) Export(_ context.Context, rm *metricdata.ResourceMetrics) error
 			}
 			for _, p := range gauge.DataPoints {
 				s := storage.Sample{Tenant: "default", Name: m.Name, Type: storage.MetricGauge, TimeUnixNano: g.at.UnixNano(), Value: p.Value}
-				s.Labels.Put("job", job.AsString())
+				s.Labels.Put("job", job)
 				s.Labels.Sort()
 				s.SeriesID = s.ComputeSeriesID()
 				g.out = append(g.out, s)

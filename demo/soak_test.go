@@ -13,6 +13,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 
@@ -35,13 +36,7 @@ func (s *spans) ExportSpans(_ context.Context, ss []sdktrace.ReadOnlySpan) error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sp := range ss {
-		service := ""
-		for _, kv := range sp.Resource().Attributes() {
-			if kv.Key == semconv.ServiceNameKey {
-				service = kv.Value.AsString()
-			}
-		}
-		e := storage.Event{Tenant: "default", Kind: storage.KindSpan, Service: service, Name: sp.Name(),
+		e := storage.Event{Tenant: "default", Kind: storage.KindSpan, Service: serviceOf(sp.Resource()), Name: sp.Name(),
 			TimeUnixNano: sp.StartTime().UnixNano(), DurationNano: sp.EndTime().Sub(sp.StartTime()).Nanoseconds(),
 			TraceID: sp.SpanContext().TraceID().String(), SpanID: sp.SpanContext().SpanID().String(), Status: storage.StatusOK, SampleRate: 1}
 		if sp.Parent().IsValid() {
@@ -59,6 +54,12 @@ func (s *spans) ExportSpans(_ context.Context, ss []sdktrace.ReadOnlySpan) error
 }
 
 func (s *spans) Shutdown(context.Context) error { return nil }
+
+// serviceOf is the service.name of an SDK resource.
+func serviceOf(r *resource.Resource) string {
+	v, _ := r.Set().Value(semconv.ServiceNameKey)
+	return v.AsString()
+}
 
 func (s *spans) take() []storage.Event {
 	s.mu.Lock()
