@@ -85,7 +85,11 @@ func (s *Server) newRemediation(store storage.Store) error {
 	s.remediation.Published = func(p storage.Proposal) {
 		s.updates.Publish(updates.Update{Proposal: &p})
 		if s.slack != nil {
-			go s.slack.Post(context.Background(), p)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				s.slack.Post(ctx, p)
+			}()
 		}
 	}
 	s.remediation.OnSucceeded = func(ctx context.Context, p storage.Proposal) {
