@@ -33,13 +33,15 @@ func main() {
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "inquest",
-		Short: "Inquest: takes in telemetry, stores it, watches it for anomalies and groups them into incidents",
+		Short: "Inquest: takes in telemetry, watches it for anomalies, investigates incidents and proposes remediations",
 		Long: "Inquest takes in telemetry (OTLP gRPC/HTTP, Prometheus remote write, JSON events, Zipkin and Jaeger files),\n" +
 			"stores it as wide events, spans, logs and metrics (DuckDB embedded, or ClickHouse, VictoriaMetrics, Kafka\n" +
-			"and Redis), watches every service and metric for anomalies, groups them into incidents and serves it all\n" +
-			"through one GraphQL API, a dashboard and GraphiQL.\n\n" +
-			"Not built yet: investigations (BubbleUp, dependency tracing, change correlation, root cause), remediation\n" +
-			"proposals and approvals, the ask box, the MCP server and Slack buttons.\n\n" +
+			"and Redis), watches every service and metric for anomalies, groups them into incidents, investigates each\n" +
+			"(BubbleUp, dependency tracing, changes and log templates, root cause; an optional language model writes\n" +
+			"the narrative) and proposes remediations that people approve through GraphQL or Slack, and serves it all\n" +
+			"through one GraphQL API, a dashboard and GraphiQL. `eval-nab` and `eval-rca` measure detection and root\n" +
+			"cause analysis on public benchmarks.\n\n" +
+			"Not built yet: the ask box and the MCP server.\n\n" +
 			"Start with `inquest serve --demo`, then open http://127.0.0.1:8080/.",
 		SilenceUsage:  true,
 		SilenceErrors: false,
