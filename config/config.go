@@ -96,6 +96,10 @@ type Config struct {
 	RemediationKubeconfig        string        `koanf:"remediation-kubeconfig"`
 	RemediationNamespace         string        `koanf:"remediation-namespace"`
 	RemediationShellAllow        []string      `koanf:"remediation-shell-allow"`
+	RemediationArgoCDURL         string        `koanf:"remediation-argocd-url"`
+	RemediationArgoCDToken       string        `koanf:"remediation-argocd-token"`
+	RemediationArgoCDTokenFile   string        `koanf:"remediation-argocd-token-file"`
+	RemediationArgoCDAppPrefix   string        `koanf:"remediation-argocd-app-prefix"`
 	// Slack: pending proposals are posted to SlackChannel with the bot
 	// token; their buttons come back to /slack/interactions, signed with
 	// the signing secret; SlackUsers maps Slack users to people.
@@ -248,6 +252,11 @@ func (c Config) RemediationWebhookKey() ([]byte, error) {
 	return []byte(s), err
 }
 
+// RemediationArgoCDKey returns the Argo CD API token.
+func (c Config) RemediationArgoCDKey() (string, error) {
+	return secret(c.RemediationArgoCDToken, c.RemediationArgoCDTokenFile, "remediation-argocd-token-file")
+}
+
 // LLMKey returns the model's API key.
 func (c Config) LLMKey() (string, error) {
 	return secret(c.LLMAPIKey, c.LLMAPIKeyFile, "llm-api-key-file")
@@ -375,10 +384,14 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("llm-api-key", d.LLMAPIKey, "the model's API key; prefer INQUEST_LLM_API_KEY or --llm-api-key-file (a flag shows in the process list)")
 	_ = fs.MarkHidden("llm-api-key")
 	fs.String("llm-api-key-file", d.LLMAPIKeyFile, "a file holding the model's API key")
-	fs.String("remediation-executor", d.RemediationExecutor, "what carries out approved proposals: dry-run (records what would happen; the default, except with --demo, whose shop has a deploy API), webhook, or kubernetes (in a binary built with -tags kubernetes)")
+	fs.String("remediation-executor", d.RemediationExecutor, "what carries out approved proposals: dry-run (records what would happen; the default, except with --demo, whose shop has a deploy API), webhook, argocd, shell, or kubernetes (in a binary built with -tags kubernetes)")
 	fs.String("remediation-kubeconfig", d.RemediationKubeconfig, "the kubeconfig of the Kubernetes executor; in-cluster credentials when empty")
 	fs.String("remediation-namespace", d.RemediationNamespace, "the namespace whose deployments the Kubernetes executor acts on")
 	fs.StringSlice("remediation-shell-allow", d.RemediationShellAllow, "with --remediation-executor shell: the programs (absolute paths) runbook commands may run; nothing runs through a shell")
+	fs.String("remediation-argocd-url", d.RemediationArgoCDURL, "with --remediation-executor argocd: Argo CD's URL (rollbacks sync the target's application to the version; restarts run the Deployment's restart action)")
+	fs.String("remediation-argocd-token", d.RemediationArgoCDToken, "an Argo CD API token; prefer INQUEST_REMEDIATION_ARGOCD_TOKEN or the file")
+	fs.String("remediation-argocd-token-file", d.RemediationArgoCDTokenFile, "a file holding the Argo CD API token")
+	fs.String("remediation-argocd-app-prefix", d.RemediationArgoCDAppPrefix, "the Argo CD application of a service is this prefix and the service's name")
 	fs.String("remediation-webhook-url", d.RemediationWebhookURL, "the deployment system's webhook (signed: X-Inquest-Signature sha256 HMAC of timestamp.body)")
 	fs.String("remediation-webhook-secret", d.RemediationWebhookSecret, "the webhook's signing secret; prefer INQUEST_REMEDIATION_WEBHOOK_SECRET or the file")
 	_ = fs.MarkHidden("remediation-webhook-secret")

@@ -84,6 +84,19 @@ type ComplexityRoot struct {
 		Upper          func(childComplexity int) int
 	}
 
+	ApprovalPolicy struct {
+		Levels func(childComplexity int) int
+		Source func(childComplexity int) int
+		Tiers  func(childComplexity int) int
+	}
+
+	ApprovalTier struct {
+		Approvers  func(childComplexity int) int
+		EscalateTo func(childComplexity int) int
+		Risk       func(childComplexity int) int
+		Timeout    func(childComplexity int) int
+	}
+
 	Attribute struct {
 		Key   func(childComplexity int) int
 		Value func(childComplexity int) int
@@ -296,8 +309,10 @@ type ComplexityRoot struct {
 		CreateAPIKey        func(childComplexity int, name string, role model.Role) int
 		CreateRule          func(childComplexity int, input model.RuleInput) int
 		DeleteRule          func(childComplexity int, id string) int
+		DeleteRunbook       func(childComplexity int, name string) int
 		ExecuteProposal     func(childComplexity int, id string) int
 		MergeIncidents      func(childComplexity int, into string, others []string) int
+		PutRunbook          func(childComplexity int, input model.RunbookInput) int
 		RecordChange        func(childComplexity int, input model.ChangeInput) int
 		RejectProposal      func(childComplexity int, id string, reason string) int
 		ReopenIncident      func(childComplexity int, id string) int
@@ -305,6 +320,7 @@ type ComplexityRoot struct {
 		ResolveIncident     func(childComplexity int, id string) int
 		RevokeAPIKey        func(childComplexity int, id string) int
 		RollbackProposal    func(childComplexity int, id string) int
+		SetApprovalPolicy   func(childComplexity int, tiers []*model.ApprovalTierInput, levels []*model.RoleLevelInput) int
 		StartInvestigation  func(childComplexity int, input model.InvestigationInput) int
 	}
 
@@ -347,6 +363,7 @@ type ComplexityRoot struct {
 		APIKeys        func(childComplexity int) int
 		Aggregate      func(childComplexity int, input model.AggregateInput) int
 		Anomalies      func(childComplexity int, filter model.AnomalyFilter) int
+		ApprovalPolicy func(childComplexity int) int
 		AuditLog       func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
 		BubbleUp       func(childComplexity int, input model.BubbleUpInput) int
 		DeadLetters    func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
@@ -360,6 +377,7 @@ type ComplexityRoot struct {
 		Proposal       func(childComplexity int, id string) int
 		Proposals      func(childComplexity int, rangeArg model.TimeRangeInput, incidentID *string, investigationID *string) int
 		Rules          func(childComplexity int) int
+		Runbooks       func(childComplexity int) int
 		ServiceMap     func(childComplexity int, rangeArg model.TimeRangeInput) int
 		Services       func(childComplexity int, rangeArg model.TimeRangeInput) int
 		Trace          func(childComplexity int, id string) int
@@ -371,6 +389,11 @@ type ComplexityRoot struct {
 		Duplicates func(childComplexity int) int
 		Errors     func(childComplexity int) int
 		Rejected   func(childComplexity int) int
+	}
+
+	RoleLevel struct {
+		Level func(childComplexity int) int
+		Role  func(childComplexity int) int
 	}
 
 	Rule struct {
@@ -386,6 +409,19 @@ type ComplexityRoot struct {
 		Service   func(childComplexity int) int
 		Signal    func(childComplexity int) int
 		Value     func(childComplexity int) int
+	}
+
+	Runbook struct {
+		Action   func(childComplexity int) int
+		Cause    func(childComplexity int) int
+		Expected func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Params   func(childComplexity int) int
+		Risk     func(childComplexity int) int
+		Rollback func(childComplexity int) int
+		Service  func(childComplexity int) int
+		Source   func(childComplexity int) int
+		Tags     func(childComplexity int) int
 	}
 
 	ServiceEdge struct {
@@ -478,6 +514,9 @@ type MutationResolver interface {
 	ReplayDeadLetter(ctx context.Context, id string) (*model.ReplayResult, error)
 	StartInvestigation(ctx context.Context, input model.InvestigationInput) (*model.Investigation, error)
 	RecordChange(ctx context.Context, input model.ChangeInput) (*model.Event, error)
+	SetApprovalPolicy(ctx context.Context, tiers []*model.ApprovalTierInput, levels []*model.RoleLevelInput) (*model.ApprovalPolicy, error)
+	PutRunbook(ctx context.Context, input model.RunbookInput) (*model.Runbook, error)
+	DeleteRunbook(ctx context.Context, name string) (bool, error)
 	ApproveProposal(ctx context.Context, id string, comment *string, modifications []*model.ParamInput) (*model.Proposal, error)
 	RejectProposal(ctx context.Context, id string, reason string) (*model.Proposal, error)
 	ExecuteProposal(ctx context.Context, id string) (*model.Proposal, error)
@@ -502,6 +541,8 @@ type QueryResolver interface {
 	Investigations(ctx context.Context, rangeArg model.TimeRangeInput, incidentID *string) ([]*model.Investigation, error)
 	MetricSeries(ctx context.Context, input model.MetricQueryInput, promql *string) ([]*model.MetricSeries, error)
 	MetricNames(ctx context.Context, rangeArg model.TimeRangeInput) ([]string, error)
+	ApprovalPolicy(ctx context.Context) (*model.ApprovalPolicy, error)
+	Runbooks(ctx context.Context) ([]*model.Runbook, error)
 	Proposals(ctx context.Context, rangeArg model.TimeRangeInput, incidentID *string, investigationID *string) ([]*model.Proposal, error)
 	Proposal(ctx context.Context, id string) (*model.Proposal, error)
 }
@@ -716,6 +757,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Anomaly.Upper(childComplexity), true
+
+	case "ApprovalPolicy.levels":
+		if e.ComplexityRoot.ApprovalPolicy.Levels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalPolicy.Levels(childComplexity), true
+	case "ApprovalPolicy.source":
+		if e.ComplexityRoot.ApprovalPolicy.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalPolicy.Source(childComplexity), true
+	case "ApprovalPolicy.tiers":
+		if e.ComplexityRoot.ApprovalPolicy.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalPolicy.Tiers(childComplexity), true
+
+	case "ApprovalTier.approvers":
+		if e.ComplexityRoot.ApprovalTier.Approvers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalTier.Approvers(childComplexity), true
+	case "ApprovalTier.escalateTo":
+		if e.ComplexityRoot.ApprovalTier.EscalateTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalTier.EscalateTo(childComplexity), true
+	case "ApprovalTier.risk":
+		if e.ComplexityRoot.ApprovalTier.Risk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalTier.Risk(childComplexity), true
+	case "ApprovalTier.timeout":
+		if e.ComplexityRoot.ApprovalTier.Timeout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalTier.Timeout(childComplexity), true
 
 	case "Attribute.key":
 		if e.ComplexityRoot.Attribute.Key == nil {
@@ -1639,6 +1724,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteRule(childComplexity, args["id"].(string)), true
+	case "Mutation.deleteRunbook":
+		if e.ComplexityRoot.Mutation.DeleteRunbook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteRunbook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteRunbook(childComplexity, args["name"].(string)), true
 	case "Mutation.executeProposal":
 		if e.ComplexityRoot.Mutation.ExecuteProposal == nil {
 			break
@@ -1661,6 +1757,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MergeIncidents(childComplexity, args["into"].(string), args["others"].([]string)), true
+	case "Mutation.putRunbook":
+		if e.ComplexityRoot.Mutation.PutRunbook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_putRunbook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PutRunbook(childComplexity, args["input"].(model.RunbookInput)), true
 	case "Mutation.recordChange":
 		if e.ComplexityRoot.Mutation.RecordChange == nil {
 			break
@@ -1738,6 +1845,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RollbackProposal(childComplexity, args["id"].(string)), true
+	case "Mutation.setApprovalPolicy":
+		if e.ComplexityRoot.Mutation.SetApprovalPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setApprovalPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetApprovalPolicy(childComplexity, args["tiers"].([]*model.ApprovalTierInput), args["levels"].([]*model.RoleLevelInput)), true
 	case "Mutation.startInvestigation":
 		if e.ComplexityRoot.Mutation.StartInvestigation == nil {
 			break
@@ -1937,6 +2055,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Anomalies(childComplexity, args["filter"].(model.AnomalyFilter)), true
+	case "Query.approvalPolicy":
+		if e.ComplexityRoot.Query.ApprovalPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ApprovalPolicy(childComplexity), true
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
 			break
@@ -2076,6 +2200,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Rules(childComplexity), true
+	case "Query.runbooks":
+		if e.ComplexityRoot.Query.Runbooks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Runbooks(childComplexity), true
 	case "Query.serviceMap":
 		if e.ComplexityRoot.Query.ServiceMap == nil {
 			break
@@ -2145,6 +2275,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReplayResult.Rejected(childComplexity), true
+
+	case "RoleLevel.level":
+		if e.ComplexityRoot.RoleLevel.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleLevel.Level(childComplexity), true
+	case "RoleLevel.role":
+		if e.ComplexityRoot.RoleLevel.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleLevel.Role(childComplexity), true
 
 	case "Rule.createdAt":
 		if e.ComplexityRoot.Rule.CreatedAt == nil {
@@ -2218,6 +2361,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Rule.Value(childComplexity), true
+
+	case "Runbook.action":
+		if e.ComplexityRoot.Runbook.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Action(childComplexity), true
+	case "Runbook.cause":
+		if e.ComplexityRoot.Runbook.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Cause(childComplexity), true
+	case "Runbook.expected":
+		if e.ComplexityRoot.Runbook.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Expected(childComplexity), true
+	case "Runbook.name":
+		if e.ComplexityRoot.Runbook.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Name(childComplexity), true
+	case "Runbook.params":
+		if e.ComplexityRoot.Runbook.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Params(childComplexity), true
+	case "Runbook.risk":
+		if e.ComplexityRoot.Runbook.Risk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Risk(childComplexity), true
+	case "Runbook.rollback":
+		if e.ComplexityRoot.Runbook.Rollback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Rollback(childComplexity), true
+	case "Runbook.service":
+		if e.ComplexityRoot.Runbook.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Service(childComplexity), true
+	case "Runbook.source":
+		if e.ComplexityRoot.Runbook.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Source(childComplexity), true
+	case "Runbook.tags":
+		if e.ComplexityRoot.Runbook.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Tags(childComplexity), true
 
 	case "ServiceEdge.calls":
 		if e.ComplexityRoot.ServiceEdge.Calls == nil {
@@ -2506,6 +2710,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAggregateInput,
 		ec.unmarshalInputAggregationInput,
 		ec.unmarshalInputAnomalyFilter,
+		ec.unmarshalInputApprovalTierInput,
 		ec.unmarshalInputBubbleUpInput,
 		ec.unmarshalInputChangeInput,
 		ec.unmarshalInputFilterInput,
@@ -2515,7 +2720,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputMetricQueryInput,
 		ec.unmarshalInputOrderInput,
 		ec.unmarshalInputParamInput,
+		ec.unmarshalInputRoleLevelInput,
 		ec.unmarshalInputRuleInput,
+		ec.unmarshalInputRunbookInput,
 		ec.unmarshalInputTimeRangeInput,
 	)
 	first := true
@@ -3448,6 +3655,96 @@ extend type Query {
   metricNames(range: TimeRangeInput!): [String!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/policy.graphqls", Input: `"""
+What a risk needs before its proposal runs. approvers are seats filled by
+distinct people: an approver level (team-lead, sre, manager, vp) or
+"responder"; none means approved by policy.
+"""
+type ApprovalTier {
+  risk: Risk!
+  approvers: [String!]!
+  "How long it waits for its approvers, such as 30m0s."
+  timeout: String
+  "The tier a pending proposal goes to at its timeout (once; the next timeout expires it)."
+  escalateTo: Risk
+}
+
+"A role (as credentials carry it) that counts as an approver level, beyond approver:LEVEL."
+type RoleLevel {
+  role: String!
+  level: String!
+}
+
+"The tenant's approval policy as it applies now."
+type ApprovalPolicy {
+  tiers: [ApprovalTier!]!
+  levels: [RoleLevel!]!
+  "Where the tiers come from: default, file (--remediation-policy-file) or api (setApprovalPolicy)."
+  source: String!
+}
+
+input ApprovalTierInput {
+  risk: Risk!
+  approvers: [String!]!
+  timeout: String
+  escalateTo: Risk
+}
+
+input RoleLevelInput {
+  role: String!
+  level: String!
+}
+
+"""
+A named remedy for a kind of hypothesis: when it matches (service, cause,
+one of the service's tags), it is proposed instead of the catalog's remedy.
+Params may name the blamed change: {{version}}, {{previous_version}},
+{{key}}, {{service}}.
+"""
+type Runbook {
+  name: String!
+  service: String
+  cause: String
+  tags: [String!]!
+  action: String!
+  risk: Risk!
+  params: [Attribute!]!
+  expected: String
+  rollback: String
+  "file (the server's runbook file) or api (the tenant's own)."
+  source: String!
+}
+
+input RunbookInput {
+  name: String!
+  service: String
+  cause: String
+  tags: [String!]
+  action: String!
+  risk: Risk!
+  params: [ParamInput!]
+  expected: String
+  rollback: String
+}
+
+extend type Query {
+  approvalPolicy: ApprovalPolicy!
+  "The runbooks proposals are matched against, the tenant's own first."
+  runbooks: [Runbook!]!
+}
+
+extend type Mutation {
+  """
+  Change the tenant's tiers (those named; the others keep theirs) and the
+  roles that count as approver levels. Admin only; audited.
+  """
+  setApprovalPolicy(tiers: [ApprovalTierInput!]!, levels: [RoleLevelInput!]): ApprovalPolicy!
+  "Add a runbook of the tenant's, or replace the one of that name. Admin only; audited. Commands come only from the server's runbook file."
+  putRunbook(input: RunbookInput!): Runbook!
+  "Remove a runbook of the tenant's (false when there was none)."
+  deleteRunbook(name: String!): Boolean!
+}
+`, BuiltIn: false},
 	{Name: "../schema/remediation.graphqls", Input: `# Remediation: what Inquest proposes from an investigation, and the
 # approval flow that decides it.
 
@@ -3661,6 +3958,32 @@ func (ec *executionContext) childFields_Anomaly(ctx context.Context, field graph
 		return ec.fieldContext_Anomaly_incidentWorthy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Anomaly", field.Name)
+}
+
+func (ec *executionContext) childFields_ApprovalPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tiers":
+		return ec.fieldContext_ApprovalPolicy_tiers(ctx, field)
+	case "levels":
+		return ec.fieldContext_ApprovalPolicy_levels(ctx, field)
+	case "source":
+		return ec.fieldContext_ApprovalPolicy_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApprovalPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_ApprovalTier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "risk":
+		return ec.fieldContext_ApprovalTier_risk(ctx, field)
+	case "approvers":
+		return ec.fieldContext_ApprovalTier_approvers(ctx, field)
+	case "timeout":
+		return ec.fieldContext_ApprovalTier_timeout(ctx, field)
+	case "escalateTo":
+		return ec.fieldContext_ApprovalTier_escalateTo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApprovalTier", field.Name)
 }
 
 func (ec *executionContext) childFields_Attribute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4157,6 +4480,16 @@ func (ec *executionContext) childFields_ReplayResult(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ReplayResult", field.Name)
 }
 
+func (ec *executionContext) childFields_RoleLevel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_RoleLevel_role(ctx, field)
+	case "level":
+		return ec.fieldContext_RoleLevel_level(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoleLevel", field.Name)
+}
+
 func (ec *executionContext) childFields_Rule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4185,6 +4518,32 @@ func (ec *executionContext) childFields_Rule(ctx context.Context, field graphql.
 		return ec.fieldContext_Rule_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Rule", field.Name)
+}
+
+func (ec *executionContext) childFields_Runbook(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Runbook_name(ctx, field)
+	case "service":
+		return ec.fieldContext_Runbook_service(ctx, field)
+	case "cause":
+		return ec.fieldContext_Runbook_cause(ctx, field)
+	case "tags":
+		return ec.fieldContext_Runbook_tags(ctx, field)
+	case "action":
+		return ec.fieldContext_Runbook_action(ctx, field)
+	case "risk":
+		return ec.fieldContext_Runbook_risk(ctx, field)
+	case "params":
+		return ec.fieldContext_Runbook_params(ctx, field)
+	case "expected":
+		return ec.fieldContext_Runbook_expected(ctx, field)
+	case "rollback":
+		return ec.fieldContext_Runbook_rollback(ctx, field)
+	case "source":
+		return ec.fieldContext_Runbook_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Runbook", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4529,6 +4888,20 @@ func (ec *executionContext) field_Mutation_deleteRule_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteRunbook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_executeProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4562,6 +4935,20 @@ func (ec *executionContext) field_Mutation_mergeIncidents_args(ctx context.Conte
 		return nil, err
 	}
 	args["others"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_putRunbook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RunbookInput, error) {
+			return ec.unmarshalNRunbookInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRunbookInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4668,6 +5055,28 @@ func (ec *executionContext) field_Mutation_rollbackProposal_args(ctx context.Con
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setApprovalPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tiers",
+		func(ctx context.Context, v any) ([]*model.ApprovalTierInput, error) {
+			return ec.unmarshalNApprovalTierInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalTierInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tiers"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "levels",
+		func(ctx context.Context, v any) ([]*model.RoleLevelInput, error) {
+			return ec.unmarshalORoleLevelInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRoleLevelInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["levels"] = arg1
 	return args, nil
 }
 
@@ -5852,6 +6261,185 @@ func (ec *executionContext) _Anomaly_incidentWorthy(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Anomaly_incidentWorthy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ApprovalPolicy_tiers(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalPolicy_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ApprovalTier) graphql.Marshaler {
+			return ec.marshalNApprovalTier2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalTierᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalPolicy_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalPolicy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApprovalTier(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalPolicy_levels(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalPolicy_levels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Levels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RoleLevel) graphql.Marshaler {
+			return ec.marshalNRoleLevel2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRoleLevelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalPolicy_levels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalPolicy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoleLevel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalPolicy_source(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalPolicy_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalPolicy_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalPolicy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ApprovalTier_risk(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalTier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalTier_risk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Risk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Risk) graphql.Marshaler {
+			return ec.marshalNRisk2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRisk(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalTier_risk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalTier", field, false, false, errors.New("field of type Risk does not have child fields"))
+}
+
+func (ec *executionContext) _ApprovalTier_approvers(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalTier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalTier_approvers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approvers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalTier_approvers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalTier", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ApprovalTier_timeout(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalTier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalTier_timeout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalTier_timeout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalTier", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ApprovalTier_escalateTo(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalTier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalTier_escalateTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EscalateTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Risk) graphql.Marshaler {
+			return ec.marshalORisk2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRisk(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalTier_escalateTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalTier", field, false, false, errors.New("field of type Risk does not have child fields"))
 }
 
 func (ec *executionContext) _Attribute_key(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
@@ -9768,6 +10356,138 @@ func (ec *executionContext) fieldContext_Mutation_recordChange(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setApprovalPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setApprovalPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetApprovalPolicy(ctx, fc.Args["tiers"].([]*model.ApprovalTierInput), fc.Args["levels"].([]*model.RoleLevelInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ApprovalPolicy) graphql.Marshaler {
+			return ec.marshalNApprovalPolicy2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setApprovalPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApprovalPolicy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setApprovalPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_putRunbook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_putRunbook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PutRunbook(ctx, fc.Args["input"].(model.RunbookInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Runbook) graphql.Marshaler {
+			return ec.marshalNRunbook2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRunbook(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_putRunbook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Runbook(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_putRunbook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteRunbook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteRunbook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteRunbook(ctx, fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteRunbook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteRunbook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_approveProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11355,6 +12075,70 @@ func (ec *executionContext) fieldContext_Query_metricNames(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_approvalPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_approvalPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ApprovalPolicy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ApprovalPolicy) graphql.Marshaler {
+			return ec.marshalNApprovalPolicy2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_approvalPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApprovalPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_runbooks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_runbooks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Runbooks(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Runbook) graphql.Marshaler {
+			return ec.marshalNRunbook2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRunbookᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_runbooks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Runbook(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_proposals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11609,6 +12393,52 @@ func (ec *executionContext) _ReplayResult_errors(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_ReplayResult_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReplayResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RoleLevel_role(ctx context.Context, field graphql.CollectedField, obj *model.RoleLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleLevel_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleLevel_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleLevel", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RoleLevel_level(ctx context.Context, field graphql.CollectedField, obj *model.RoleLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleLevel_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleLevel_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleLevel", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Rule_id(ctx context.Context, field graphql.CollectedField, obj *model.Rule) (ret graphql.Marshaler) {
@@ -11885,6 +12715,245 @@ func (ec *executionContext) _Rule_createdAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Rule_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Rule", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Runbook_name(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Runbook", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Runbook_service(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Runbook", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Runbook_cause(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_cause(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cause, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_cause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Runbook", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Runbook_tags(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Runbook", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Runbook_action(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Runbook", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Runbook_risk(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_risk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Risk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Risk) graphql.Marshaler {
+			return ec.marshalNRisk2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRisk(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_risk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Runbook", field, false, false, errors.New("field of type Risk does not have child fields"))
+}
+
+func (ec *executionContext) _Runbook_params(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Params, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Attribute) graphql.Marshaler {
+			return ec.marshalNAttribute2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAttributeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Runbook",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Attribute(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Runbook_expected(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Runbook", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Runbook_rollback(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_rollback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_rollback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Runbook", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Runbook_source(ctx context.Context, field graphql.CollectedField, obj *model.Runbook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Runbook_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Runbook_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Runbook", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _ServiceEdge_source(ctx context.Context, field graphql.CollectedField, obj *model.ServiceEdge) (ret graphql.Marshaler) {
@@ -14214,6 +15283,57 @@ func (ec *executionContext) unmarshalInputAnomalyFilter(ctx context.Context, obj
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputApprovalTierInput(ctx context.Context, obj any) (model.ApprovalTierInput, error) {
+	var it model.ApprovalTierInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"risk", "approvers", "timeout", "escalateTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "risk":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("risk"))
+			data, err := ec.unmarshalNRisk2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRisk(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Risk = data
+		case "approvers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approvers"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Approvers = data
+		case "timeout":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeout"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Timeout = data
+		case "escalateTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("escalateTo"))
+			data, err := ec.unmarshalORisk2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRisk(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EscalateTo = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputBubbleUpInput(ctx context.Context, obj any) (model.BubbleUpInput, error) {
 	var it model.BubbleUpInput
 	if obj == nil {
@@ -14733,6 +15853,43 @@ func (ec *executionContext) unmarshalInputParamInput(ctx context.Context, obj an
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRoleLevelInput(ctx context.Context, obj any) (model.RoleLevelInput, error) {
+	var it model.RoleLevelInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"role", "level"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRuleInput(ctx context.Context, obj any) (model.RuleInput, error) {
 	var it model.RuleInput
 	if obj == nil {
@@ -14814,6 +15971,92 @@ func (ec *executionContext) unmarshalInputRuleInput(ctx context.Context, obj any
 				return it, err
 			}
 			it.Objective = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRunbookInput(ctx context.Context, obj any) (model.RunbookInput, error) {
+	var it model.RunbookInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "service", "cause", "tags", "action", "risk", "params", "expected", "rollback"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "cause":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cause"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cause = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "risk":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("risk"))
+			data, err := ec.unmarshalNRisk2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRisk(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Risk = data
+		case "params":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("params"))
+			data, err := ec.unmarshalOParamInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐParamInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Params = data
+		case "expected":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expected"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Expected = data
+		case "rollback":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rollback"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rollback = data
 		}
 	}
 	return it, nil
@@ -15111,6 +16354,103 @@ func (ec *executionContext) _Anomaly(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var approvalPolicyImplementors = []string{"ApprovalPolicy"}
+
+func (ec *executionContext) _ApprovalPolicy(ctx context.Context, sel ast.SelectionSet, obj *model.ApprovalPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, approvalPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApprovalPolicy")
+		case "tiers":
+			out.Values[i] = ec._ApprovalPolicy_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "levels":
+			out.Values[i] = ec._ApprovalPolicy_levels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._ApprovalPolicy_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var approvalTierImplementors = []string{"ApprovalTier"}
+
+func (ec *executionContext) _ApprovalTier(ctx context.Context, sel ast.SelectionSet, obj *model.ApprovalTier) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, approvalTierImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApprovalTier")
+		case "risk":
+			out.Values[i] = ec._ApprovalTier_risk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approvers":
+			out.Values[i] = ec._ApprovalTier_approvers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeout":
+			out.Values[i] = ec._ApprovalTier_timeout(ctx, field, obj)
+		case "escalateTo":
+			out.Values[i] = ec._ApprovalTier_escalateTo(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16723,6 +18063,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setApprovalPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setApprovalPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "putRunbook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_putRunbook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteRunbook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteRunbook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "approveProposal":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_approveProposal(ctx, field)
@@ -17388,6 +18749,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "approvalPolicy":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_approvalPolicy(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "runbooks":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_runbooks(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "proposals":
 			field := field
 
@@ -17514,6 +18919,50 @@ func (ec *executionContext) _ReplayResult(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var roleLevelImplementors = []string{"RoleLevel"}
+
+func (ec *executionContext) _RoleLevel(ctx context.Context, sel ast.SelectionSet, obj *model.RoleLevel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roleLevelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoleLevel")
+		case "role":
+			out.Values[i] = ec._RoleLevel_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._RoleLevel_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var ruleImplementors = []string{"Rule"}
 
 func (ec *executionContext) _Rule(ctx context.Context, sel ast.SelectionSet, obj *model.Rule) graphql.Marshaler {
@@ -17564,6 +19013,78 @@ func (ec *executionContext) _Rule(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "createdAt":
 			out.Values[i] = ec._Rule_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var runbookImplementors = []string{"Runbook"}
+
+func (ec *executionContext) _Runbook(ctx context.Context, sel ast.SelectionSet, obj *model.Runbook) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runbookImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Runbook")
+		case "name":
+			out.Values[i] = ec._Runbook_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "service":
+			out.Values[i] = ec._Runbook_service(ctx, field, obj)
+		case "cause":
+			out.Values[i] = ec._Runbook_cause(ctx, field, obj)
+		case "tags":
+			out.Values[i] = ec._Runbook_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._Runbook_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "risk":
+			out.Values[i] = ec._Runbook_risk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "params":
+			out.Values[i] = ec._Runbook_params(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expected":
+			out.Values[i] = ec._Runbook_expected(ctx, field, obj)
+		case "rollback":
+			out.Values[i] = ec._Runbook_rollback(ctx, field, obj)
+		case "source":
+			out.Values[i] = ec._Runbook_source(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18485,6 +20006,66 @@ func (ec *executionContext) unmarshalNAnomalyFilter2githubᚗcomᚋinquestᚋinq
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNApprovalPolicy2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalPolicy(ctx context.Context, sel ast.SelectionSet, v model.ApprovalPolicy) graphql.Marshaler {
+	return ec._ApprovalPolicy(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNApprovalPolicy2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalPolicy(ctx context.Context, sel ast.SelectionSet, v *model.ApprovalPolicy) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ApprovalPolicy(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNApprovalTier2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalTierᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ApprovalTier) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApprovalTier2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalTier(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApprovalTier2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalTier(ctx context.Context, sel ast.SelectionSet, v *model.ApprovalTier) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ApprovalTier(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNApprovalTierInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalTierInputᚄ(ctx context.Context, v any) ([]*model.ApprovalTierInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ApprovalTierInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNApprovalTierInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalTierInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNApprovalTierInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalTierInput(ctx context.Context, v any) (*model.ApprovalTierInput, error) {
+	res, err := ec.unmarshalInputApprovalTierInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAttribute2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAttributeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Attribute) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -19314,6 +20895,37 @@ func (ec *executionContext) marshalNRole2githubᚗcomᚋinquestᚋinquestᚋgrap
 	return v
 }
 
+func (ec *executionContext) marshalNRoleLevel2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRoleLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RoleLevel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoleLevel2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRoleLevel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRoleLevel2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRoleLevel(ctx context.Context, sel ast.SelectionSet, v *model.RoleLevel) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RoleLevel(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRoleLevelInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRoleLevelInput(ctx context.Context, v any) (*model.RoleLevelInput, error) {
+	res, err := ec.unmarshalInputRoleLevelInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNRule2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRule(ctx context.Context, sel ast.SelectionSet, v model.Rule) graphql.Marshaler {
 	return ec._Rule(ctx, sel, &v)
 }
@@ -19357,6 +20969,41 @@ func (ec *executionContext) unmarshalNRuleKind2githubᚗcomᚋinquestᚋinquest�
 
 func (ec *executionContext) marshalNRuleKind2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRuleKind(ctx context.Context, sel ast.SelectionSet, v model.RuleKind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNRunbook2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRunbook(ctx context.Context, sel ast.SelectionSet, v model.Runbook) graphql.Marshaler {
+	return ec._Runbook(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRunbook2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRunbookᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Runbook) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRunbook2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRunbook(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRunbook2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRunbook(ctx context.Context, sel ast.SelectionSet, v *model.Runbook) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Runbook(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRunbookInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRunbookInput(ctx context.Context, v any) (model.RunbookInput, error) {
+	res, err := ec.unmarshalInputRunbookInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNServiceEdge2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐServiceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServiceEdge) graphql.Marshaler {
@@ -20095,6 +21742,40 @@ func (ec *executionContext) marshalOProposal2ᚖgithubᚗcomᚋinquestᚋinquest
 		return graphql.Null
 	}
 	return ec._Proposal(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORisk2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRisk(ctx context.Context, v any) (*model.Risk, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Risk)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORisk2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRisk(ctx context.Context, sel ast.SelectionSet, v *model.Risk) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalORoleLevelInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRoleLevelInputᚄ(ctx context.Context, v any) ([]*model.RoleLevelInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]*model.RoleLevelInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRoleLevelInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐRoleLevelInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

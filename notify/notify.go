@@ -23,9 +23,13 @@ import (
 
 // Message is an incident change worth telling.
 type Message struct {
-	Reason   string // opened, escalated, acknowledged, resolved, reopened, merged
+	Reason   string // opened, escalated, acknowledged, resolved, reopened, merged; proposal_escalated, proposal_expired, proposal_failed
 	Incident storage.Incident
 	URL      string // where to open it, when the public URL is known
+	// Proposal is set for a proposal's change that people must hear of
+	// (its approvers changed, it expired, it failed); Incident is then
+	// its incident as far as the proposal knows it.
+	Proposal *storage.Proposal
 }
 
 // Notifier delivers a message somewhere.
@@ -76,13 +80,38 @@ type WebhookPayload struct {
 	Services []string `json:"services"`
 	OpenedAt string   `json:"openedAt"`
 	URL      string   `json:"url,omitempty"`
+	// Proposal is set for proposal_* reasons.
+	Proposal *ProposalPayload `json:"proposal,omitempty"`
+}
+
+// ProposalPayload is a proposal in a webhook message.
+type ProposalPayload struct {
+	ID     string `json:"id"`
+	Action string `json:"action"`
+	Target string `json:"target"`
+	Risk   string `json:"risk"`
+	Status string `json:"status"`
+	// Text is what happened last (who it now waits for, why it failed).
+	Text string `json:"text"`
+}
+
+func proposalPayload(p *storage.Proposal) *ProposalPayload {
+	if p == nil {
+		return nil
+	}
+	out := &ProposalPayload{ID: p.ID, Action: p.Action, Target: p.Target, Risk: p.Risk, Status: p.Status}
+	if n := len(p.History); n > 0 {
+		out.Text = p.History[n-1].Text
+	}
+	return out
 }
 
 // Send posts the message.
 func (w *Webhook) Send(ctx context.Context, m Message) error {
 	in := m.Incident
 	return postJSON(ctx, w.Client, w.URL, WebhookPayload{Reason: m.Reason, ID: in.ID, Title: in.Title, Severity: in.Severity,
-		Status: in.Status, Services: in.Services, OpenedAt: time.Unix(0, in.OpenedNano).UTC().Format(time.RFC3339), URL: m.URL})
+		Status: in.Status, Services: in.Services, OpenedAt: time.Unix(0, in.OpenedNano).UTC().Format(time.RFC3339), URL: m.URL,
+		Proposal: proposalPayload(m.Proposal)})
 }
 
 // Slack posts to an incoming webhook with Block Kit: a header with the
@@ -99,6 +128,13 @@ var severityEmoji = map[string]string{"critical": ":red_circle:", "high": ":larg
 
 // SlackMessage builds the Block Kit message.
 func SlackMessage(m Message) map[string]any {
+	if p := proposalPayload(m.Proposal); p != nil {
+		head := fmt.Sprintf("Proposal %s: %s %s (%s risk)", strings.TrimPrefix(m.Reason, "proposal_"), p.Action, p.Target, p.Risk)
+		return map[string]any{"text": head, "blocks": []any{
+			map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": head, "emoji": true}},
+			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": p.Text + "\n*Status* " + p.Status + " · *Proposal* " + p.ID}},
+		}}
+	}
 	in := m.Incident
 	head := fmt.Sprintf("%s Incident %s: %s", severityEmoji[in.Severity], m.Reason, in.Title)
 	if len(head) > 150 {
@@ -203,11 +239,33 @@ func (d *Dispatcher) Notify(in storage.Incident, reason string) {
 	}
 }
 
-// allow de-duplicates and rate-limits per incident.
+// NotifyProposal queues a proposal's change that its approvers or the
+// incident's responders must hear of: escalated (other approvers are now
+// asked), expired, failed. It never blocks.
+func (d *Dispatcher) NotifyProposal(p storage.Proposal, reason string) {
+	if len(d.notifiers) == 0 {
+		return
+	}
+	m := Message{Reason: reason, Proposal: &p, Incident: storage.Incident{Tenant: p.Tenant, ID: p.IncidentID, Status: p.Status,
+		Title: fmt.Sprintf("%s %s (%s risk): %s", p.Action, p.Target, p.Risk, reason), Services: []string{p.Target}, OpenedNano: p.ProposedNano}}
+	if d.cfg.PublicURL != "" && p.IncidentID != "" {
+		m.URL = strings.TrimRight(d.cfg.PublicURL, "/") + "/#incident=" + p.IncidentID
+	}
+	select {
+	case d.queue <- m:
+	default:
+		d.skipped.Inc()
+	}
+}
+
+// allow de-duplicates and rate-limits per incident (and per proposal).
 func (d *Dispatcher) allow(m Message) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	key := m.Incident.Tenant + "/" + m.Incident.ID
+	if m.Proposal != nil {
+		key += "/" + m.Proposal.ID
+	}
 	prev, ok := d.last[key]
 	now := d.now()
 	if ok {

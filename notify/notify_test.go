@@ -95,3 +95,28 @@ func TestQueueFullDoesNotBlock(t *testing.T) {
 		t.Fatal("Notify blocked on a full queue")
 	}
 }
+
+// TestProposalEscalationIsTold: an escalated proposal reaches the
+// webhook (with the proposal and who it now waits for) and Slack, and is
+// not held back by the incident's own rate limit.
+func TestProposalEscalationIsTold(t *testing.T) {
+	hook, slack := &receiver{}, &receiver{}
+	hs, ss := httptest.NewServer(hook), httptest.NewServer(slack)
+	defer hs.Close()
+	defer ss.Close()
+	d := NewDispatcher(Config{}, []Notifier{&Webhook{URL: hs.URL, Client: hs.Client()}, &Slack{URL: ss.URL, Client: ss.Client()}}, nil, nil)
+	require.NoError(t, d.Start(context.Background()))
+	defer func() { require.NoError(t, d.Shutdown(context.Background())) }()
+	d.Notify(incident, "opened")
+	p := storage.Proposal{Tenant: "t1", ID: "prop-1", IncidentID: "i1", Action: "rollback", Target: "payment", Risk: "medium", Status: "pending",
+		History: []storage.ProposalEvent{{Kind: "proposed"}, {Kind: "escalated", Text: "nobody decided in time: now for the high tier's approvers"}}}
+	d.NotifyProposal(p, "proposal_escalated")
+	require.Eventually(t, func() bool { return hook.count() == 2 && slack.count() == 2 }, 10*time.Second, 10*time.Millisecond)
+	var got WebhookPayload
+	require.NoError(t, json.Unmarshal(hook.bodies[1], &got))
+	assert.Equal(t, "proposal_escalated", got.Reason)
+	require.NotNil(t, got.Proposal)
+	assert.Equal(t, "prop-1", got.Proposal.ID)
+	assert.Contains(t, got.Proposal.Text, "high tier's approvers")
+	assert.Contains(t, string(slack.bodies[1]), "Proposal escalated: rollback payment (medium risk)")
+}

@@ -31,11 +31,23 @@ type incidentMsg struct {
 // TestDemoFaultOpensIncident runs the demo web shop with its bad payment
 // deploy and watches the incident subscription: one incident naming
 // payment first, with checkout and frontend affected, opens soon after the
-// fault, none before it, and a webhook hears of it.
+// fault, none before it, and a webhook hears of it. Its investigation
+// finds the bad deploy, and one approval of the proposed rollback closes
+// the loop: once through GraphQL, once through a signed Slack interaction
+// on the message Inquest posted (two demos side by side).
 func TestDemoFaultOpensIncident(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the demo for three minutes")
+		t.Skip("runs the demo for four minutes")
 	}
+	for _, via := range []string{"graphql", "slack"} {
+		t.Run(via, func(t *testing.T) {
+			t.Parallel()
+			demoLoop(t, via)
+		})
+	}
+}
+
+func demoLoop(t *testing.T, via string) {
 	var mu sync.Mutex
 	var hooks []notify.WebhookPayload
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -49,9 +61,14 @@ func TestDemoFaultOpensIncident(t *testing.T) {
 	defer hook.Close()
 	const faultAfter = 150 * time.Second
 	started := time.Now()
+	slackAPI := newSlackAPI(t)
 	s := start(t, func(c *config.Config) {
 		c.Demo, c.DemoFaultAfter = true, faultAfter
 		c.NotifyWebhookURL = hook.URL
+		if via == "slack" {
+			c.SlackBotToken, c.SlackSigningSecret, c.SlackChannel, c.SlackAPIURL = "xoxb-test", slackSecret, "C0INCIDENTS", slackAPI.URL
+			c.SlackUsers = []string{"UCAROL=carol:responder,approver:team-lead"}
+		}
 	})
 	sub := s.gql.Websocket(`subscription { incidentUpdated { id title severity status services openedAt } }`)
 	defer sub.Close()
@@ -149,21 +166,23 @@ func TestDemoFaultOpensIncident(t *testing.T) {
 	assert.Equal(t, "acknowledged", ack.AcknowledgeIncident.Status)
 
 	investigatedByItself(t, s, in.ID)
-	remediatedOnApproval(t, s, in.ID)
+	remediatedOnApproval(t, s, in.ID, via, slackAPI)
 }
 
 // remediatedOnApproval closes the loop on the demo: the investigation
-// proposed rolling payment back to 2.3.0; one approval through GraphQL
+// proposed rolling payment back to 2.3.0; one approval (through GraphQL,
+// or a team lead's press of the Approve button on the Slack message)
 // executes it through the demo shop's deploy API (a signed webhook), the
 // fault stops, verification sees payment's anomalies end, and the
 // incident resolves — every step in the proposal's history and the audit
 // log.
-func remediatedOnApproval(t *testing.T, s *testServer, incident string) {
+func remediatedOnApproval(t *testing.T, s *testServer, incident, via string, slackAPI *slackAPI) {
 	type proposal struct {
 		ID, Action, Target, Risk, Status string
 		Params                           []struct{ Key, Value string }
 		History                          []struct{ Kind, Text string }
 		Execution                        *struct{ Executor, Output, Verified string }
+		Approvals                        []struct{ Actor, Channel string }
 	}
 	var inc struct {
 		Incident struct{ Proposals []proposal }
@@ -184,19 +203,23 @@ func remediatedOnApproval(t *testing.T, s *testServer, incident string) {
 	assert.Equal(t, "pending", rollback.Status)
 	assert.Contains(t, rollback.Params, struct{ Key, Value string }{"version", "2.3.0"})
 
-	var approved struct{ ApproveProposal proposal }
-	s.gql.MustPost(fmt.Sprintf(`mutation { approveProposal(id: %q, comment: "roll it back") { id status execution { executor output } } }`, rollback.ID), &approved)
-	require.NotNil(t, approved.ApproveProposal.Execution)
-	assert.Equal(t, "executing", approved.ApproveProposal.Status, "executed; verification watches")
-	assert.Equal(t, "webhook", approved.ApproveProposal.Execution.Executor)
-	assert.Contains(t, approved.ApproveProposal.Execution.Output, "payment rolled back to 2.3.0")
+	if via == "slack" {
+		approveOnSlack(t, s, slackAPI, rollback.ID)
+	} else {
+		var approved struct{ ApproveProposal proposal }
+		s.gql.MustPost(fmt.Sprintf(`mutation { approveProposal(id: %q, comment: "roll it back") { id status execution { executor output } } }`, rollback.ID), &approved)
+		require.NotNil(t, approved.ApproveProposal.Execution)
+		assert.Equal(t, "executing", approved.ApproveProposal.Status, "executed; verification watches")
+		assert.Equal(t, "webhook", approved.ApproveProposal.Execution.Executor)
+		assert.Contains(t, approved.ApproveProposal.Execution.Output, "payment rolled back to 2.3.0")
+	}
 
 	var done struct {
 		Proposal proposal
 		Incident struct{ Status string }
 	}
 	require.Eventually(t, func() bool {
-		s.gql.MustPost(fmt.Sprintf(`{ proposal(id: %q) { status history { kind text } execution { verified } } incident(id: %q) { status } }`,
+		s.gql.MustPost(fmt.Sprintf(`{ proposal(id: %q) { status history { kind text } execution { verified } approvals { actor channel } } incident(id: %q) { status } }`,
 			rollback.ID, incident), &done)
 		return done.Proposal.Status == "succeeded" && done.Incident.Status == "resolved"
 	}, 4*time.Minute, time.Second, "the rollback is verified and the incident resolves (proposal %s)", rollback.ID)
@@ -206,6 +229,8 @@ func remediatedOnApproval(t *testing.T, s *testServer, incident string) {
 	}
 	assert.Equal(t, []string{"proposed", "approved", "executing", "executed", "succeeded"}, kinds)
 	assert.Contains(t, done.Proposal.Execution.Verified, "payment's")
+	require.Len(t, done.Proposal.Approvals, 1, "one approval closed the loop")
+	assert.Equal(t, via, done.Proposal.Approvals[0].Channel)
 	var log struct {
 		AuditLog []struct{ Action, Target string }
 	}

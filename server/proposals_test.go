@@ -58,6 +58,20 @@ func TestApprovalRules(t *testing.T) {
 	assert.Equal(t, storage.ProposalPending, p.Status, "refusals change nothing")
 	assert.Empty(t, p.Approvals)
 
+	// An expired proposal: nobody decided in time, and nothing runs now.
+	pendingRollback(t, s.Store(), "t1", "prop-expired", "alice")
+	expired, err := s.Store().Proposal(context.Background(), "t1", "prop-expired")
+	require.NoError(t, err)
+	expired.Status = storage.ProposalExpired
+	require.NoError(t, s.Store().UpdateProposal(context.Background(), *expired, expired.Version))
+	err = s.gql.Post(`mutation { approveProposal(id: "prop-expired") { status } }`, &out, as("tina", "responder", "approver:team-lead"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "proposal prop-expired is expired")
+	expired, err = s.Store().Proposal(context.Background(), "t1", "prop-expired")
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalExpired, expired.Status)
+	assert.Nil(t, expired.Execution)
+
 	s.gql.MustPost(`mutation { approveProposal(id: "prop-rules", comment: "ok", modifications: [{key: "version", value: "2.2.9"}]) { status } }`,
 		&out, as("carol", "responder", "approver:team-lead"))
 	assert.Equal(t, "succeeded", out.ApproveProposal.Status, "the dry run executes at once and has nothing to verify")
@@ -94,6 +108,94 @@ func TestApprovalRules(t *testing.T) {
 	assert.Contains(t, refused["alice"], "proposal.approve graphql: not allowed: nobody approves their own proposal")
 	assert.Contains(t, refused["bob"], "team-lead")
 	assert.Contains(t, refused["vic"], "access.denied needs the responder role", "the viewer's refusal is audited too")
+	assert.Contains(t, refused["tina"], "proposal.approve graphql: not in a state that allows it: proposal prop-expired is expired")
+}
+
+// TestApprovalPolicyThroughGraphQL: a tenant's admin changes its tiers
+// and which of its roles count as approver levels; the next decision is
+// judged by them, other tenants keep theirs, a mistake is named and
+// changes nothing, and only admins may change it (audited either way).
+// Runbooks of the tenant's own are added, listed and removed the same way.
+func TestApprovalPolicyThroughGraphQL(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	as := func(tenant, name string, roles ...string) client.Option {
+		return client.AddHeader("Authorization", "Bearer "+tokenFor(t, tenant, name, roles...))
+	}
+	admin := as("t1", "root", "admin")
+	type policy struct {
+		Source string
+		Tiers  []struct {
+			Risk, Timeout string
+			Approvers     []string
+			EscalateTo    *string
+		}
+		Levels []struct{ Role, Level string }
+	}
+	var got struct{ ApprovalPolicy policy }
+	s.gql.MustPost(`{ approvalPolicy { source tiers { risk approvers timeout escalateTo } levels { role level } } }`, &got, as("t1", "vic", "viewer"))
+	assert.Equal(t, "default", got.ApprovalPolicy.Source)
+	require.Len(t, got.ApprovalPolicy.Tiers, 5)
+	assert.Equal(t, "medium", got.ApprovalPolicy.Tiers[2].Risk)
+	assert.Equal(t, []string{"team-lead"}, got.ApprovalPolicy.Tiers[2].Approvers)
+
+	const set = `mutation($a: [String!]!) { setApprovalPolicy(tiers: [{risk: medium, approvers: $a, timeout: "20m", escalateTo: high}],
+		levels: [{role: "payments-lead", level: "manager"}]) { source tiers { risk approvers timeout } levels { role level } } }`
+	var out struct{ SetApprovalPolicy policy }
+	err := s.gql.Post(set, &out, client.Var("a", []string{"sre"}), as("t1", "bob", "responder"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "FORBIDDEN", "only admins change the policy")
+	err = s.gql.Post(set, &out, client.Var("a", []string{"boss"}), admin)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `tier medium: approver \"boss\" is neither responder nor a level`)
+	s.gql.MustPost(set, &out, client.Var("a", []string{"sre"}), admin)
+	assert.Equal(t, "api", out.SetApprovalPolicy.Source)
+	assert.Equal(t, []string{"sre"}, out.SetApprovalPolicy.Tiers[2].Approvers)
+	assert.Equal(t, "20m0s", out.SetApprovalPolicy.Tiers[2].Timeout)
+	assert.Equal(t, []struct{ Role, Level string }{{"payments-lead", "manager"}}, out.SetApprovalPolicy.Levels)
+
+	pendingRollback(t, s.Store(), "t1", "prop-policy", "inquest")
+	pendingRollback(t, s.Store(), "t2", "prop-policy", "inquest")
+	var approved struct{ ApproveProposal struct{ Status string } }
+	err = s.gql.Post(`mutation { approveProposal(id: "prop-policy") { status } }`, &approved, as("t1", "carol", "responder", "approver:team-lead"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "level sre", "t1's medium tier now needs an SRE")
+	s.gql.MustPost(`mutation { approveProposal(id: "prop-policy") { status } }`, &approved, as("t1", "pat", "responder", "payments-lead"))
+	assert.Equal(t, "succeeded", approved.ApproveProposal.Status, "payments-lead counts as a manager in t1")
+	err = s.gql.Post(`mutation { approveProposal(id: "prop-policy") { status } }`, &approved, as("t2", "pat", "responder", "payments-lead"))
+	require.Error(t, err, "in t2 payments-lead is no level")
+	s.gql.MustPost(`mutation { approveProposal(id: "prop-policy") { status } }`, &approved, as("t2", "carol", "responder", "approver:team-lead"))
+	assert.Equal(t, "succeeded", approved.ApproveProposal.Status, "t2 keeps the default tiers")
+
+	var put struct{ PutRunbook struct{ Name, Source string } }
+	s.gql.MustPost(`mutation { putRunbook(input: {name: "restart payment", service: "payment", cause: "code_error", action: "restart", risk: low,
+		params: [{key: "reason", value: "{{version}}"}]}) { name source } }`, &put, admin)
+	assert.Equal(t, "api", put.PutRunbook.Source)
+	err = s.gql.Post(`mutation { putRunbook(input: {name: "x", cause: "gremlins", action: "restart", risk: low}) { name } }`, &put, admin)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `runbook x: cause \"gremlins\" is none of`)
+	var books struct {
+		Runbooks []struct{ Name, Action, Risk, Source string }
+	}
+	s.gql.MustPost(`{ runbooks { name action risk source } }`, &books, as("t1", "vic", "viewer"))
+	assert.Equal(t, []struct{ Name, Action, Risk, Source string }{{"restart payment", "restart", "low", "api"}}, books.Runbooks)
+	s.gql.MustPost(`{ runbooks { name action risk source } }`, &books, as("t2", "vic", "viewer"))
+	assert.Empty(t, books.Runbooks, "another tenant's runbooks are not seen")
+	var del struct{ DeleteRunbook bool }
+	s.gql.MustPost(`mutation { deleteRunbook(name: "restart payment") }`, &del, admin)
+	assert.True(t, del.DeleteRunbook)
+
+	var log struct {
+		AuditLog []struct{ Actor, Action, Outcome, Detail string }
+	}
+	s.gql.MustPost(`{ auditLog(range: {from: "now-1h", to: "now+1m"}) { actor action outcome detail } }`, &log, admin)
+	var seen []string
+	for _, e := range log.AuditLog {
+		seen = append(seen, e.Actor+" "+e.Action+" "+e.Outcome)
+	}
+	for _, want := range []string{"root policy.set refused", "root policy.set ok", "bob access.denied denied",
+		"root runbook.put ok", "root runbook.put refused", "root runbook.delete ok"} {
+		assert.Contains(t, seen, want)
+	}
 }
 
 // racingApprovals fires 100 approvals at one proposal, half through each

@@ -50,6 +50,16 @@ func (s *Server) newRemediation(store storage.Store) error {
 			return fmt.Errorf("remediation-executor webhook needs remediation-webhook-url and a secret (INQUEST_REMEDIATION_WEBHOOK_SECRET or remediation-webhook-secret-file)")
 		}
 		exec = &remediate.WebhookExecutor{URL: s.cfg.RemediationWebhookURL, Secret: secret}
+	case "argocd":
+		token, err := s.cfg.RemediationArgoCDKey()
+		if err != nil {
+			return err
+		}
+		if s.cfg.RemediationArgoCDURL == "" || token == "" {
+			return fmt.Errorf("remediation-executor argocd needs remediation-argocd-url and a token (INQUEST_REMEDIATION_ARGOCD_TOKEN or remediation-argocd-token-file)")
+		}
+		exec = &remediate.ArgoCDExecutor{URL: s.cfg.RemediationArgoCDURL, Token: token, AppPrefix: s.cfg.RemediationArgoCDAppPrefix,
+			Namespace: s.cfg.RemediationNamespace}
 	case "shell":
 		if len(s.cfg.RemediationShellAllow) == 0 || s.cfg.RemediationRunbooksFile == "" {
 			return fmt.Errorf("remediation-executor shell needs --remediation-runbooks-file and the programs allowed (--remediation-shell-allow)")
@@ -65,14 +75,18 @@ func (s *Server) newRemediation(store storage.Store) error {
 			return err
 		}
 	default:
-		return fmt.Errorf("remediation-executor: %q is none of dry-run, webhook, kubernetes, shell", s.cfg.RemediationExecutor)
+		return fmt.Errorf("remediation-executor: %q is none of dry-run, webhook, argocd, kubernetes, shell", s.cfg.RemediationExecutor)
 	}
-	rcfg := remediate.Config{VerifyFor: s.cfg.RemediationVerifyFor}
+	rcfg := remediate.Config{VerifyFor: s.cfg.RemediationVerifyFor, Settings: s.embedded}
+	if s.redis != nil {
+		rcfg.Settings = redisstore.NewSettings(s.redis, "inquest:")
+	}
 	if s.cfg.RemediationPolicyFile != "" {
-		var err error
-		if rcfg.Policy, rcfg.Tenants, err = remediate.LoadPolicies(s.cfg.RemediationPolicyFile); err != nil {
+		fp, err := remediate.LoadPolicies(s.cfg.RemediationPolicyFile)
+		if err != nil {
 			return err
 		}
+		rcfg.Policy, rcfg.Levels, rcfg.Tenants = fp.Policy, fp.Levels, fp.Tenants
 	}
 	if s.cfg.RemediationRunbooksFile != "" {
 		var err error
@@ -84,6 +98,9 @@ func (s *Server) newRemediation(store storage.Store) error {
 		remediate.VerifyByAnomalies(s.incidents), s.logger)
 	s.remediation.Published = func(p storage.Proposal) {
 		s.updates.Publish(updates.Update{Proposal: &p})
+		if reason := tellable(p); reason != "" && s.notifier != nil {
+			s.notifier.NotifyProposal(p, reason)
+		}
 		if s.slack != nil {
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -202,4 +219,17 @@ func (s *Server) demoDeployHandler() http.Handler {
 		}
 		_, _ = io.WriteString(w, out)
 	})
+}
+
+// tellable is the notification a proposal's last change makes: when it is
+// escalated (the next tier's approvers are asked), expired or failed.
+func tellable(p storage.Proposal) string {
+	if len(p.History) == 0 {
+		return ""
+	}
+	switch k := p.History[len(p.History)-1].Kind; k {
+	case "escalated", storage.ProposalExpired, storage.ProposalFailed:
+		return "proposal_" + k
+	}
+	return ""
 }

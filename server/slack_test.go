@@ -132,3 +132,114 @@ func TestSlackApprovals(t *testing.T) {
 		assert.Contains(t, joined, want)
 	}
 }
+
+// slackAPI stands in for Slack's Web API (chat.postMessage) and a
+// message's response URL, and keeps what Inquest sent them.
+type slackAPI struct {
+	*httptest.Server
+	mu      sync.Mutex
+	posts   []slackPost
+	replies []string
+}
+
+// slackPost is a chat.postMessage call as Slack receives it: a form with
+// the bot token, the channel, fallback text and Block Kit blocks.
+type slackPost struct {
+	Token, Channel, Text string
+	Blocks               []struct {
+		Type     string
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			Type     string
+			ActionID string `json:"action_id"`
+			Value    string
+		}
+	}
+}
+
+func newSlackAPI(t *testing.T) *slackAPI {
+	api := &slackAPI{}
+	api.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/chat.postMessage":
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			p := slackPost{Token: r.Form.Get("token"), Channel: r.Form.Get("channel"), Text: r.Form.Get("text")}
+			if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+				p.Token = tok
+			}
+			if err := json.Unmarshal([]byte(r.Form.Get("blocks")), &p.Blocks); err != nil {
+				_, _ = w.Write([]byte(`{"ok": false, "error": "invalid_blocks"}`))
+				return
+			}
+			api.mu.Lock()
+			api.posts = append(api.posts, p)
+			api.mu.Unlock()
+			_, _ = fmt.Fprintf(w, `{"ok": true, "channel": %q, "ts": "1700000000.000100"}`, p.Channel)
+		case "/response":
+			var msg struct{ Text string }
+			_ = json.NewDecoder(r.Body).Decode(&msg)
+			api.mu.Lock()
+			api.replies = append(api.replies, msg.Text)
+			api.mu.Unlock()
+		default:
+			_, _ = w.Write([]byte(`{"ok": false, "error": "unknown_method"}`))
+		}
+	}))
+	t.Cleanup(api.Close)
+	return api
+}
+
+// button is the action of the posted message for proposal id, if posted.
+func (api *slackAPI) button(id, action string) (slackPost, bool) {
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	for _, p := range api.posts {
+		for _, b := range p.Blocks {
+			for _, e := range b.Elements {
+				if e.Type == "button" && e.ActionID == action && e.Value == id {
+					return p, true
+				}
+			}
+		}
+	}
+	return slackPost{}, false
+}
+
+// approveOnSlack waits for the proposal's message in the channel and
+// presses its Approve button as a team lead would: a signed interaction,
+// answered through the response URL with the outcome.
+func approveOnSlack(t *testing.T, s *testServer, api *slackAPI, id string) {
+	var post slackPost
+	eventually(t, "the pending proposal is posted to Slack with Approve and Reject buttons", func() bool {
+		var ok bool
+		post, ok = api.button(id, "approve")
+		_, rejectable := api.button(id, "reject")
+		return ok && rejectable
+	})
+	assert.Equal(t, "xoxb-test", post.Token)
+	assert.Equal(t, "C0INCIDENTS", post.Channel)
+	assert.Contains(t, post.Blocks[0].Type, "section")
+
+	body, h := slackPress(api.URL+"/response", "UCAROL", "approve", id, time.Now(), slackSecret)
+	req, err := http.NewRequest(http.MethodPost, s.url("/slack/interactions"), strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header = h
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	eventually(t, "the Slack message says who approved it and what it is now", func() bool {
+		api.mu.Lock()
+		defer api.mu.Unlock()
+		for _, r := range api.replies {
+			if strings.Contains(r, id+" approved by carol: rollback payment is now executing") {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -56,7 +56,7 @@ func (s *Service) Proposal(ctx context.Context, p Principal, id string) (*storag
 // actor is the principal as the approval flow judges it, for the face it
 // came through.
 func actor(p Principal, channel string) remediate.Actor {
-	a := remediate.Actor{Subject: p.Subject, Channel: channel, Levels: p.Levels(), Responder: p.Anonymous || p.Has(auth.RoleResponder)}
+	a := remediate.Actor{Subject: p.Subject, Channel: channel, Levels: p.Levels(), Roles: p.Roles, Responder: p.Anonymous || p.Has(auth.RoleResponder)}
 	if p.Anonymous {
 		a.Levels = auth.ApproverLevels // development mode: every role
 	}

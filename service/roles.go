@@ -34,6 +34,10 @@ var roles = map[string]auth.Role{
 	"proposals": auth.RoleViewer, "proposal": auth.RoleViewer, "proposalUpdated": auth.RoleViewer,
 	"approveProposal": auth.RoleResponder, "rejectProposal": auth.RoleResponder,
 	"executeProposal": auth.RoleResponder, "rollbackProposal": auth.RoleResponder,
+	// The approval policy and runbooks decide who approves what, so only
+	// admins change them.
+	"approvalPolicy": auth.RoleViewer, "runbooks": auth.RoleViewer,
+	"setApprovalPolicy": auth.RoleAdmin, "putRunbook": auth.RoleAdmin, "deleteRunbook": auth.RoleAdmin,
 	// Administration.
 	"apiKeys": auth.RoleAdmin, "createAPIKey": auth.RoleAdmin, "revokeAPIKey": auth.RoleAdmin,
 	"usage": auth.RoleAdmin, "auditLog": auth.RoleAdmin,

@@ -25,6 +25,10 @@ const (
 	CauseUnknown            = "unknown"
 )
 
+// Causes lists them, for checking what people write (runbooks).
+var Causes = []string{CauseBadDeploy, CauseDependencyFailure, CauseResourceSaturation, CauseTrafficSurge,
+	CauseConfigChange, CauseCodeError, CauseUnknown}
+
 // Investigation is what Inquest found out about a window of a tenant's
 // telemetry: the question (scope, window, baseline), the steps taken and
 // the ranked hypotheses. It is kept whole, as one record, so that a face

@@ -28,12 +28,21 @@ type Verifier func(ctx context.Context, p storage.Proposal, now time.Time) (deci
 // Config configures the flow.
 type Config struct {
 	Policy Policy
-	// Tenants holds the tenants whose policy differs from Policy.
-	Tenants map[string]Policy
+	// Levels are roles that count as approver levels ("payments-lead":
+	// "team-lead"), beyond the approver:LEVEL roles.
+	Levels map[string]string
+	// Tenants holds the tenants whose tiers or levels differ (the policy
+	// file's tenants section).
+	Tenants map[string]PolicySpec
+	// Settings keeps what tenants' admins set through the API (their
+	// policy and runbooks); nil: only the file's.
+	Settings storage.SettingStore
 	// Runbooks, when set, are proposed before the catalog's remedies.
 	Runbooks *Runbooks
 	// VerifyFor is how long verification waits for the effect (10 min).
 	VerifyFor time.Duration
+
+	source string
 }
 
 // Flow runs proposals through approval, execution and verification.
@@ -57,8 +66,9 @@ type Flow struct {
 // New makes a flow; a nil executor is the dry run, a nil verifier takes
 // execution as success.
 func New(cfg Config, store storage.ProposalStore, exec Executor, audit storage.AuditStore, verify Verifier, logger *slog.Logger) *Flow {
+	cfg.source = "file"
 	if cfg.Policy == nil {
-		cfg.Policy = DefaultPolicy()
+		cfg.Policy, cfg.source = DefaultPolicy(), "default"
 	}
 	if cfg.VerifyFor <= 0 {
 		cfg.VerifyFor = 10 * time.Minute
@@ -75,18 +85,14 @@ func New(cfg Config, store storage.ProposalStore, exec Executor, audit storage.A
 // SetClock makes the flow read time from now (tests).
 func (f *Flow) SetClock(now func() time.Time) { f.now = now }
 
-// Policy is the flow's policy.
-func (f *Flow) Policy(tenant string) Policy {
-	if p, ok := f.cfg.Tenants[tenant]; ok {
-		return p
-	}
-	return f.cfg.Policy
-}
-
 // Propose stores the investigation's proposals (once: their IDs come from
 // it) and starts those the policy approves by itself.
 func (f *Flow) Propose(ctx context.Context, inv *storage.Investigation, proposedBy string) ([]storage.Proposal, error) {
-	ps := Propose(inv, proposedBy, f.now().UnixNano(), f.Policy(inv.Tenant), f.cfg.Runbooks)
+	rules, err := f.Rules(ctx, inv.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	ps := Propose(inv, proposedBy, f.now().UnixNano(), rules.Policy, rules.Runbooks)
 	var out []storage.Proposal
 	for _, p := range ps {
 		created, err := f.store.CreateProposal(ctx, p)
@@ -154,6 +160,12 @@ func (f *Flow) record(ctx context.Context, p storage.Proposal, ev storage.Propos
 // Approve records a person's approval; the proposal is approved once the
 // tier's seats are filled by distinct people, and then executed.
 func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment string, mods map[string]string) (*storage.Proposal, error) {
+	rules, err := f.Rules(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	a.Levels = rules.levelsOf(a)
+	pol := rules.Policy
 	p, err := f.change(ctx, tenant, id, func(p *storage.Proposal) (storage.ProposalEvent, error) {
 		if p.Status != storage.ProposalPending {
 			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
@@ -161,7 +173,7 @@ func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment 
 		if p.ExpiresNano > 0 && f.now().UnixNano() >= p.ExpiresNano {
 			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s timed out: it is escalated or expires, and nothing runs", ErrTransition, p.ID)
 		}
-		if err := f.Policy(p.Tenant).canApprove(p, a); err != nil {
+		if err := pol.canApprove(p, a); err != nil {
 			return storage.ProposalEvent{}, err
 		}
 		p.Approvals = append(p.Approvals, storage.Decision{Actor: a.Subject, Levels: a.Levels, Channel: a.Channel, Comment: comment,
@@ -173,7 +185,7 @@ func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment 
 		if comment != "" {
 			text += ": " + comment
 		}
-		if empty := seated(f.Policy(p.Tenant).tierOf(p), p.Approvals); len(empty) > 0 {
+		if empty := seated(pol.tierOf(p), p.Approvals); len(empty) > 0 {
 			return storage.ProposalEvent{Kind: "approval", Actor: a.Subject, Channel: a.Channel,
 				Text: text + fmt.Sprintf("; %d more approval(s) needed", len(empty))}, nil
 		}
@@ -291,11 +303,15 @@ func (f *Flow) Sweep(ctx context.Context) error {
 }
 
 func (f *Flow) timeout(ctx context.Context, p storage.Proposal) (*storage.Proposal, error) {
+	rules, err := f.Rules(ctx, p.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	pol := rules.Policy
 	return f.change(ctx, p.Tenant, p.ID, func(p *storage.Proposal) (storage.ProposalEvent, error) {
 		if p.Status != storage.ProposalPending || f.now().UnixNano() < p.ExpiresNano {
 			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s moved on", ErrTransition, p.ID)
 		}
-		pol := f.Policy(p.Tenant)
 		next := pol[p.Risk].EscalateTo
 		if p.Escalated || next == "" {
 			p.Status = storage.ProposalExpired

@@ -223,14 +223,18 @@ func TestPolicyFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(`
 tiers:
   medium: {approvers: [sre], timeout: 45m, escalate_to: high}
+levels:
+  db-oncall: sre
 tenants:
   acme:
     medium: {approvers: [responder, responder], timeout: 10m}
+    levels: {acme-lead: team-lead}
 `), 0o600))
-	base, tenants, err := remediate.LoadPolicies(path)
+	fp, err := remediate.LoadPolicies(path)
 	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"acme-lead": "team-lead"}, fp.Tenants["acme"].Levels)
 	fx := newFixture(t)
-	fx.flow = remediate.New(remediate.Config{Policy: base, Tenants: tenants}, fx.store, fx.exec, fx.store, nil, nil)
+	fx.flow = remediate.New(remediate.Config{Policy: fp.Policy, Levels: fp.Levels, Tenants: fp.Tenants}, fx.store, fx.exec, fx.store, nil, nil)
 	ctx := context.Background()
 	for _, tenant := range []string{"t1", "acme"} {
 		inv := &storage.Investigation{Tenant: tenant, ID: "inv-" + tenant, Hypotheses: []storage.Hypothesis{{Service: "payment",
@@ -240,7 +244,13 @@ tenants:
 	}
 	_, err = fx.flow.Approve(ctx, "t1", "prop-t1-1-rollback", person("carol", "team-lead"), "", nil)
 	assert.ErrorContains(t, err, "level sre", "the file's medium tier: an SRE")
-	got, err := fx.flow.Approve(ctx, "acme", "prop-acme-1-rollback", person("bob"), "", nil)
+	oncall := person("erin")
+	oncall.Roles = []string{"responder", "db-oncall"}
+	got, err := fx.flow.Approve(ctx, "t1", "prop-t1-1-rollback", oncall, "", nil)
+	require.NoError(t, err, "the file counts db-oncall as an SRE")
+	assert.Equal(t, storage.ProposalSucceeded, got.Status)
+	assert.Equal(t, []string{"sre"}, got.Approvals[0].Levels, "the level it was approved at is recorded")
+	got, err = fx.flow.Approve(ctx, "acme", "prop-acme-1-rollback", person("bob"), "", nil)
 	require.NoError(t, err)
 	assert.Equal(t, storage.ProposalPending, got.Status, "acme's medium tier: two responders")
 	got, err = fx.flow.Approve(ctx, "acme", "prop-acme-1-rollback", person("dan"), "", nil)
@@ -248,11 +258,14 @@ tenants:
 	assert.Equal(t, storage.ProposalSucceeded, got.Status)
 
 	require.NoError(t, os.WriteFile(path, []byte("tiers:\n  urgent: {approvers: [sre], timeout: 1m}\n"), 0o600))
-	_, _, err = remediate.LoadPolicies(path)
+	_, err = remediate.LoadPolicies(path)
 	assert.ErrorContains(t, err, `tier "urgent" is none of`)
 	require.NoError(t, os.WriteFile(path, []byte("tiers:\n  low: {approvers: [boss], timeout: 1m}\n"), 0o600))
-	_, _, err = remediate.LoadPolicies(path)
+	_, err = remediate.LoadPolicies(path)
 	assert.ErrorContains(t, err, `approver "boss"`)
+	require.NoError(t, os.WriteFile(path, []byte("levels:\n  payments-lead: boss\n"), 0o600))
+	_, err = remediate.LoadPolicies(path)
+	assert.ErrorContains(t, err, `role payments-lead: "boss" is none of the levels`)
 }
 
 // TestRunbooks: a matching runbook is proposed instead of the catalog's
@@ -312,4 +325,55 @@ func TestShellExecutor(t *testing.T) {
 	assert.ErrorContains(t, err, "/bin/rm is not on the allow-list")
 	_, err = e.Execute(context.Background(), storage.Proposal{Action: "restart", Target: "cart"})
 	assert.ErrorContains(t, err, "only a runbook with a command runs here")
+}
+
+// TestRulesSetThroughTheAPI: a tenant's admins change its tiers, its
+// role levels and its runbooks at run time; the change counts at once for
+// that tenant only, and a mistake changes nothing.
+func TestRulesSetThroughTheAPI(t *testing.T) {
+	store, err := duckdb.Open(context.Background(), duckdb.Config{}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	flow := remediate.New(remediate.Config{Settings: store}, store, &counting{}, store, nil, nil)
+	ctx := context.Background()
+	rules, err := flow.Rules(ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, "default", rules.Source)
+
+	_, err = flow.SetPolicy(ctx, "acme", remediate.PolicySpec{Tiers: map[string]remediate.TierSpec{"medium": {Approvers: []string{"boss"}, Timeout: "5m"}}})
+	assert.ErrorIs(t, err, remediate.ErrInvalid)
+	rules, err = flow.SetPolicy(ctx, "acme", remediate.PolicySpec{
+		Tiers:  map[string]remediate.TierSpec{"medium": {Approvers: []string{"responder"}, Timeout: "5m", EscalateTo: "high"}},
+		Levels: map[string]string{"payments-lead": "manager"}})
+	require.NoError(t, err)
+	assert.Equal(t, "api", rules.Source)
+	assert.Equal(t, remediate.TierSpec{Approvers: []string{"responder"}, Timeout: "5m0s", EscalateTo: "high"}, rules.Policy.Spec()["medium"])
+	other, err := flow.Rules(ctx, "globex")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"team-lead"}, other.Policy.Spec()["medium"].Approvers, "another tenant keeps the default")
+
+	require.ErrorIs(t, flow.PutRunbook(ctx, "acme", remediate.Runbook{Name: "drain", Action: "restart", Risk: "low", Command: []string{"rm", "-rf", "/"}}),
+		remediate.ErrInvalid, "commands come only from the file")
+	rb := remediate.Runbook{Name: "payment restart", Action: remediate.ActionRestart, Risk: storage.RiskLow}
+	rb.Match.Service, rb.Match.Cause = "payment", storage.CauseBadDeploy
+	require.NoError(t, flow.PutRunbook(ctx, "acme", rb))
+	inv := &storage.Investigation{Tenant: "acme", ID: "inv-api", Hypotheses: []storage.Hypothesis{{Service: "payment",
+		Cause: storage.CauseBadDeploy, Confidence: 0.9, Change: &storage.ChangeRef{Version: "2", PreviousVersion: "1"}}}}
+	ps, err := flow.Propose(ctx, inv, "inquest")
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, remediate.ActionRestart, ps[0].Action, "the tenant's runbook matched")
+	assert.Equal(t, "payment restart", ps[0].Params["runbook"])
+
+	manager := person("mia")
+	manager.Roles = []string{"responder", "payments-lead"}
+	got, err := flow.Approve(ctx, "acme", ps[0].ID, manager, "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"manager"}, got.Approvals[0].Levels, "payments-lead counts as a manager in acme")
+	deleted, err := flow.DeleteRunbook(ctx, "acme", "payment restart")
+	require.NoError(t, err)
+	assert.True(t, deleted)
+	deleted, err = flow.DeleteRunbook(ctx, "acme", "payment restart")
+	require.NoError(t, err)
+	assert.False(t, deleted)
 }

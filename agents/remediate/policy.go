@@ -57,8 +57,11 @@ func rank(level string) int { return slices.Index(auth.ApproverLevels, level) }
 type Actor struct {
 	Subject   string
 	Responder bool // holds the responder role (or above)
-	Levels    []string
-	Channel   string // graphql, slack, mcp
+	// Levels are the approver:LEVEL roles held; Roles all the roles, of
+	// which the policy may count others as levels.
+	Levels  []string
+	Roles   []string
+	Channel string // graphql, slack, mcp
 }
 
 func (a Actor) fits(s Seat) bool {

@@ -34,6 +34,8 @@ type Runbook struct {
 	// (never through a shell).
 	Command     []string `yaml:"command"`
 	UndoCommand []string `yaml:"undo_command"`
+	// Source is file or api (the tenant's own, set through the API).
+	Source string `yaml:"-" json:"-"`
 }
 
 // Runbooks is the registry, in the file's order: the first match wins.
@@ -53,11 +55,8 @@ func LoadRunbooks(path string) (*Runbooks, error) {
 		return nil, fmt.Errorf("runbooks %s: %w", path, err)
 	}
 	for i, r := range rb.Runbooks {
-		if r.Name == "" || r.Action == "" {
-			return nil, fmt.Errorf("runbooks %s: runbook %d needs a name and an action", path, i+1)
-		}
-		if !slices.Contains(risks, r.Risk) {
-			return nil, fmt.Errorf("runbooks %s: runbook %s: risk %q is none of %v", path, r.Name, r.Risk, risks)
+		if err := r.check(); err != nil {
+			return nil, fmt.Errorf("runbooks %s: runbook %d: %w", path, i+1, err)
 		}
 	}
 	return &rb, nil

@@ -95,6 +95,33 @@ type AnomalyFilter struct {
 	All *bool `json:"all,omitempty"`
 }
 
+// The tenant's approval policy as it applies now.
+type ApprovalPolicy struct {
+	Tiers  []*ApprovalTier `json:"tiers"`
+	Levels []*RoleLevel    `json:"levels"`
+	// Where the tiers come from: default, file (--remediation-policy-file) or api (setApprovalPolicy).
+	Source string `json:"source"`
+}
+
+// What a risk needs before its proposal runs. approvers are seats filled by
+// distinct people: an approver level (team-lead, sre, manager, vp) or
+// "responder"; none means approved by policy.
+type ApprovalTier struct {
+	Risk      Risk     `json:"risk"`
+	Approvers []string `json:"approvers"`
+	// How long it waits for its approvers, such as 30m0s.
+	Timeout *string `json:"timeout,omitempty"`
+	// The tier a pending proposal goes to at its timeout (once; the next timeout expires it).
+	EscalateTo *Risk `json:"escalateTo,omitempty"`
+}
+
+type ApprovalTierInput struct {
+	Risk       Risk     `json:"risk"`
+	Approvers  []string `json:"approvers"`
+	Timeout    *string  `json:"timeout,omitempty"`
+	EscalateTo *Risk    `json:"escalateTo,omitempty"`
+}
+
 type Attribute struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
@@ -510,6 +537,17 @@ type ReplayResult struct {
 	Errors     []string `json:"errors"`
 }
 
+// A role (as credentials carry it) that counts as an approver level, beyond approver:LEVEL.
+type RoleLevel struct {
+	Role  string `json:"role"`
+	Level string `json:"level"`
+}
+
+type RoleLevelInput struct {
+	Role  string `json:"role"`
+	Level string `json:"level"`
+}
+
 // An alert defined by a user on a service's RED series.
 type Rule struct {
 	ID        string   `json:"id"`
@@ -540,6 +578,36 @@ type RuleInput struct {
 	Value     *float64 `json:"value,omitempty"`
 	For       *string  `json:"for,omitempty"`
 	Objective *float64 `json:"objective,omitempty"`
+}
+
+// A named remedy for a kind of hypothesis: when it matches (service, cause,
+// one of the service's tags), it is proposed instead of the catalog's remedy.
+// Params may name the blamed change: {{version}}, {{previous_version}},
+// {{key}}, {{service}}.
+type Runbook struct {
+	Name     string       `json:"name"`
+	Service  *string      `json:"service,omitempty"`
+	Cause    *string      `json:"cause,omitempty"`
+	Tags     []string     `json:"tags"`
+	Action   string       `json:"action"`
+	Risk     Risk         `json:"risk"`
+	Params   []*Attribute `json:"params"`
+	Expected *string      `json:"expected,omitempty"`
+	Rollback *string      `json:"rollback,omitempty"`
+	// file (the server's runbook file) or api (the tenant's own).
+	Source string `json:"source"`
+}
+
+type RunbookInput struct {
+	Name     string        `json:"name"`
+	Service  *string       `json:"service,omitempty"`
+	Cause    *string       `json:"cause,omitempty"`
+	Tags     []string      `json:"tags,omitempty"`
+	Action   string        `json:"action"`
+	Risk     Risk          `json:"risk"`
+	Params   []*ParamInput `json:"params,omitempty"`
+	Expected *string       `json:"expected,omitempty"`
+	Rollback *string       `json:"rollback,omitempty"`
 }
 
 // A caller → callee edge from parent/child spans in different services.

@@ -162,3 +162,12 @@ CREATE TABLE IF NOT EXISTS proposals (
     body             VARCHAR NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
+
+-- A tenant's settings changed through the API, one document per key.
+CREATE TABLE IF NOT EXISTS settings (
+    tenant_id  VARCHAR NOT NULL,
+    key        VARCHAR NOT NULL,
+    value      VARCHAR NOT NULL,
+    updated_ts BIGINT  NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);

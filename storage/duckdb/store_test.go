@@ -20,3 +20,12 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+func TestSettingsConformance(t *testing.T) {
+	storetest.RunSettings(t, func(t *testing.T) storage.SettingStore {
+		s, err := duckdb.Open(context.Background(), duckdb.Config{Path: filepath.Join(t.TempDir(), "inquest.db")}, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

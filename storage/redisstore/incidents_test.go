@@ -46,3 +46,15 @@ func TestProposalConformance(t *testing.T) {
 		return redisstore.NewProposals(c, "test-"+storage.NewID()+":")
 	})
 }
+
+// TestSettingsConformance runs the settings part of the store suite on a
+// real Redis.
+func TestSettingsConformance(t *testing.T) {
+	addr, _ := storetest.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	storetest.RunSettings(t, func(t *testing.T) storage.SettingStore {
+		require.NoError(t, c.Ping(t.Context()).Err())
+		return redisstore.NewSettings(c, "test-"+storage.NewID()+":")
+	})
+}

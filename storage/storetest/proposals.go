@@ -91,3 +91,20 @@ func testProposals(t *testing.T, s storage.ProposalStore) {
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 }
+
+// RunSettings runs the settings part of the suite: a value is read back,
+// replaced, and never seen by another tenant.
+func RunSettings(t *testing.T, open func(t *testing.T) storage.SettingStore) {
+	t.Run("Settings", func(t *testing.T) {
+		s, ctx := open(t), t.Context()
+		_, err := s.Setting(ctx, "acme", "approval-policy")
+		require.ErrorIs(t, err, storage.ErrNotFound)
+		require.NoError(t, s.PutSetting(ctx, "acme", "approval-policy", []byte(`{"tiers":{}}`)))
+		require.NoError(t, s.PutSetting(ctx, "acme", "approval-policy", []byte(`{"tiers":{"low":{}}}`)))
+		got, err := s.Setting(ctx, "acme", "approval-policy")
+		require.NoError(t, err)
+		assert.JSONEq(t, `{"tiers":{"low":{}}}`, string(got), "the last value wins")
+		_, err = s.Setting(ctx, "globex", "approval-policy")
+		require.ErrorIs(t, err, storage.ErrNotFound, "another tenant's setting is not seen")
+	})
+}
