@@ -12,7 +12,7 @@ import (
 
 // routes lays out :8080. Each route is instrumented under its own label so
 // that /metrics shows ingest and query rates and latencies separately.
-func (s *Server) routes(gql http.Handler) http.Handler {
+func (s *Server) routes(gql, mcpH http.Handler) http.Handler {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "inquest_http_requests_total", Help: "HTTP requests by route and status code.",
 	}, []string{"route", "code"})
@@ -63,12 +63,9 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	for _, p := range []string{"/v1/traces", "/v1/logs", "/v1/metrics", "/api/v1/write", "/v1/events", "/v1/ingest"} {
 		mux.Handle(p, instrument(p, sameOrigin(s.cfg.AllowedOrigins, s.access.ingest(ingestMux))))
 	}
-	// The MCP server is not built yet; its path already sits behind the
-	// same authentication, so that clients see 401 rather than a surprise
-	// once it exists.
-	mux.Handle("/mcp", instrument("/mcp", s.access.http(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "the MCP server is not built yet", http.StatusNotImplemented)
-	}))))
+	// The MCP server: the same authentication as every other path; the
+	// tools offered are those the credential's role allows.
+	mux.Handle("/mcp", instrument("/mcp", s.access.http(mcpH)))
 	mux.Handle("GET /{$}", web.Dashboard())
 	mux.Handle("GET /assets/", web.Assets())
 	return mux

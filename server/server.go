@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/agents/remediate"
+	"github.com/inquest/inquest/agents/tools"
 	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/config"
@@ -32,6 +34,7 @@ import (
 	"github.com/inquest/inquest/ingest/kafkabus"
 	"github.com/inquest/inquest/ingest/receiver"
 	"github.com/inquest/inquest/ingest/redistail"
+	"github.com/inquest/inquest/mcp"
 	"github.com/inquest/inquest/notify"
 	"github.com/inquest/inquest/resolvers"
 	"github.com/inquest/inquest/service"
@@ -45,6 +48,7 @@ import (
 
 // Server is one running Inquest process.
 type Server struct {
+	tools    *tools.Registry // what MCP and the ask box call
 	cfg      config.Config
 	logger   *slog.Logger
 	registry *prometheus.Registry
@@ -263,7 +267,10 @@ func (s *Server) newAPI() {
 		s.slack = slackapp.New(scfg, svc, logger)
 	}
 	res := &resolvers.Resolver{Service: svc, Authenticated: s.access.authn != nil}
-	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.meter, s.registry, logger))
+	s.tools = tools.New()
+	mcpH := mcp.Handler(mcp.Config{Tools: s.tools, Service: svc, Authenticated: s.access.authn != nil, BaseURL: cfg.PublicURL,
+		Version: version(), Metrics: s.registry, Logger: logger})
+	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.meter, s.registry, logger), mcpH)
 }
 
 // Handler is the main HTTP handler (what :8080 serves).
@@ -475,4 +482,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.shutErr = errors.Join(errs...)
 	})
 	return s.shutErr
+}
+
+// version is the module version Go stamped, for MCP's server info.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }

@@ -46,7 +46,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), importCmd(), tokenCmd(), evalCmd(), evalRCACmd(), versionCmd())
+	root.AddCommand(serveCmd(), importCmd(), tokenCmd(), mcpCmd(), evalCmd(), evalRCACmd(), versionCmd())
 	return root
 }
 
