@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/client"
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/agents/tools"
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/storage"
 )
@@ -40,6 +42,8 @@ var fieldQueries = map[string]string{
 	"proposal":       `{ proposal(id: "$PROPOSAL") { id target rationale } }`,
 	"proposals":      `{ proposals(range: $R) { id target rationale } }`,
 	"rules":          `{ rules { id name service } }`,
+	"approvalPolicy": `{ approvalPolicy { source levels { role level } } }`,
+	"runbooks":       `{ runbooks { name service action } }`,
 	"bubbleUp": `{ bubbleUp(input: {range: $R, selection: [{field: "name", op: NE, value: "none"}], baseline: {from: "2001-01-01T00:00:00Z", to: "2001-01-02T00:00:00Z"}, limit: 50, values: 50}) {
 		selection fields { field values { value } } } }`,
 }
@@ -92,6 +96,15 @@ func TestTenantIsolationEveryField(t *testing.T) {
 		var created map[string]any
 		s.gql.MustPost(`mutation { createAPIKey(name: "key-`+tag+`", role: VIEWER) { secret } }`, &created,
 			client.AddHeader("Authorization", "Bearer "+toks[tenant]))
+		s.gql.MustPost(`mutation { setApprovalPolicy(tiers: [], levels: [{role: "lead-`+tag+`", level: "team-lead"}]) { source } }`, &created,
+			client.AddHeader("Authorization", "Bearer "+toks[tenant]))
+		s.gql.MustPost(`mutation { putRunbook(input: {name: "runbook-`+tag+`", service: "svc-`+tag+`", action: "restart", risk: low}) { name } }`, &created,
+			client.AddHeader("Authorization", "Bearer "+toks[tenant]))
+		// A change event, for list_changes.
+		code, msg, _ = post(t, s.url("/v1/events"), "application/json", []byte(fmt.Sprintf(
+			`{"timestamp": %q, "service": "svc-%s", "name": "deploy", "kind": "event", "change.type": "deploy", "version": "v-%s"}`,
+			now.Format(time.RFC3339Nano), tag, tag)), "Authorization", "Bearer "+toks[tenant])
+		require.Equal(t, http.StatusOK, code, msg)
 	}
 	load("tenanta")
 	load("tenantb")
@@ -136,6 +149,8 @@ func TestTenantIsolationEveryField(t *testing.T) {
 		}
 	}
 
+	mcpIsolation(t, s, toks, now)
+
 	// The live tail: A's subscription sees A's new events, never B's.
 	sub := s.gql.WebsocketWithPayload(`subscription { tail { service } }`, map[string]any{"Authorization": "Bearer " + toks["tenanta"]})
 	defer sub.Close()
@@ -160,5 +175,80 @@ func TestTenantIsolationEveryField(t *testing.T) {
 		var msg struct{ Tail struct{ Service string } }
 		require.NoError(t, next(t, sub, &msg))
 		assert.Equal(t, "live-TENANTA", msg.Tail.Service)
+	}
+}
+
+// toolCases has one call per MCP tool ($OWNER is the tenant whose data it
+// names). The test fails when the registry gains a tool without a case.
+var toolCases = map[string]map[string]any{
+	"list_services":       {"from": "$FROM"},
+	"service_map":         {"from": "$FROM"},
+	"aggregate":           {"from": "$FROM", "group_by": []any{"service", "attr.secret"}},
+	"search_events":       {"from": "$FROM", "limit": 50},
+	"get_trace":           {"trace_id": "trace$OWNER"},
+	"query_metrics":       {"from": "$FROM", "name": "metric_$OWNER"},
+	"top_errors":          {"from": "$FROM"},
+	"bubble_up":           {"from": "$FROM", "selection": []any{map[string]any{"field": "name", "op": "!=", "value": "none"}}},
+	"list_incidents":      {"from": "$FROM"},
+	"get_incident":        {"id": "inc-$OWNER"},
+	"start_investigation": {"incident_id": "inc-$OWNER"},
+	"get_investigation":   {"id": "inv-$OWNER"},
+	"similar_incidents":   {"incident_id": "inc-$OWNER"},
+	"list_changes":        {"from": "$FROM"},
+	"list_proposals":      {"from": "$FROM"},
+	"approve_proposal":    {"id": "prop-$OWNER"},
+	"reject_proposal":     {"id": "prop-$OWNER", "reason": "not now"},
+}
+
+// mcpIsolation calls every MCP tool as tenant A, for A's and for B's
+// data: A's own comes back (read tools), B's never does.
+func mcpIsolation(t *testing.T, s *testServer, toks map[string]string, now time.Time) {
+	c := mcpSession(t, s, toks["tenanta"])
+	names := toolNames(t, c)
+	reg := tools.New()
+	for _, name := range names {
+		assert.Contains(t, toolCases, name, "MCP tool %s has no isolation case in toolCases", name)
+	}
+	fill := func(v any, owner string) any {
+		b, _ := json.Marshal(v)
+		r := strings.NewReplacer("$OWNER", owner, "$FROM", now.Add(-time.Hour).Format(time.RFC3339)).Replace(string(b))
+		var out map[string]any
+		_ = json.Unmarshal([]byte(r), &out)
+		return out
+	}
+	for _, name := range names {
+		args := toolCases[name]
+		if args == nil {
+			continue
+		}
+		// Write tools change rather than show; similar_incidents shows
+		// other incidents, and A's has none.
+		ownless := name == "approve_proposal" || name == "reject_proposal" || name == "start_investigation" || name == "similar_incidents"
+		if !ownless {
+			var text string
+			eventually(t, "tenant A sees its own data through "+name, func() bool {
+				var isErr bool
+				text, isErr = callTool(t, c, name, fill(args, "tenanta").(map[string]any))
+				return !isErr && strings.Contains(strings.ToUpper(text), "TENANTA")
+			})
+			// What came back is what the tool's output schema says.
+			tool, _ := reg.Get(name)
+			var schema jsonschema.Schema
+			require.NoError(t, json.Unmarshal(tool.OutputSchema, &schema))
+			resolved, err := schema.Resolve(nil)
+			require.NoError(t, err)
+			var v any
+			require.NoError(t, json.Unmarshal([]byte(text), &v))
+			assert.NoError(t, resolved.Validate(v), "%s's output does not match its schema", name)
+		}
+		asked := fill(args, "tenantb").(map[string]any)
+		text, _ := callTool(t, c, name, asked)
+		// A "not found" that repeats the id asked for is no leak.
+		for _, v := range asked {
+			if id, ok := v.(string); ok && strings.Contains(id, "tenantb") {
+				text = strings.ReplaceAll(text, id, "")
+			}
+		}
+		assert.NotContains(t, strings.ToUpper(text), "TENANTB", "MCP tool %s leaked tenant B's data to tenant A", name)
 	}
 }

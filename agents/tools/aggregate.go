@@ -83,7 +83,7 @@ func aggregate() Tool {
 			if err != nil {
 				return nil, err
 			}
-			out := &AggregateOut{Columns: res.Result.Columns, Rows: []AggregateRow{}, Total: len(res.Result.Rows)}
+			out := &AggregateOut{Columns: append([]string{}, res.Result.Columns...), Rows: []AggregateRow{}, Total: len(res.Result.Rows)}
 			for _, r := range res.Result.Rows {
 				row := AggregateRow{Bucket: ts(r.Bucket), Values: map[string]*float64{}}
 				if len(r.Keys) > 0 {

@@ -41,8 +41,12 @@ func (o *ListIncidentsOut) Trim() bool {
 }
 
 func incidentBrief(env Env, in *storage.Incident) IncidentBrief {
-	return IncidentBrief{ID: in.ID, Title: in.Title, Severity: in.Severity, Status: in.Status, Services: in.Services,
+	b := IncidentBrief{ID: in.ID, Title: in.Title, Severity: in.Severity, Status: in.Status, Services: in.Services,
 		OpenedAt: ts(in.OpenedNano), Resolved: ts(in.ResolvedNano), Link: link(env, "incident="+in.ID)}
+	if b.Services == nil {
+		b.Services = []string{}
+	}
+	return b
 }
 
 func listIncidents() Tool {

@@ -84,7 +84,7 @@ func define[In, Out any](t Tool, h func(ctx context.Context, env Env, in In) (Ou
 	if err != nil {
 		panic(fmt.Sprintf("tool %s: output schema: %v", t.Name, err))
 	}
-	t.InputSchema, _ = json.Marshal(in)
+	t.InputSchema, t.OutputSchema = portable(in), portable(out)
 	var args []string
 	for _, name := range in.PropertyOrder {
 		if slices.Contains(in.Required, name) {
@@ -92,7 +92,6 @@ func define[In, Out any](t Tool, h func(ctx context.Context, env Env, in In) (Ou
 		}
 		args = append(args, name)
 	}
-	t.OutputSchema, _ = json.Marshal(out)
 	t.handle = func(ctx context.Context, env Env, raw json.RawMessage) (any, error) {
 		if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 			raw = json.RawMessage("{}")
@@ -234,4 +233,40 @@ func cut[T any](s *[]T) bool {
 	}
 	*s = (*s)[:len(*s)/2]
 	return true
+}
+
+// portable writes a schema the way every model provider reads it: a
+// property Go makes nullable (a slice, a map, a pointer) is simply
+// optional — absent, never null, in what Inquest sends — and a nullable
+// value elsewhere is written as anyOf, one type each.
+func portable(s *jsonschema.Schema) json.RawMessage {
+	b, _ := json.Marshal(s)
+	var v any
+	_ = json.Unmarshal(b, &v)
+	var walk func(node any, property bool)
+	walk = func(node any, property bool) {
+		m, ok := node.(map[string]any)
+		if !ok {
+			return
+		}
+		if types, ok := m["type"].([]any); ok && len(types) == 2 && types[0] == "null" {
+			if property {
+				m["type"] = types[1]
+			} else {
+				delete(m, "type")
+				m["anyOf"] = []any{map[string]any{"type": "null"}, map[string]any{"type": types[1]}}
+			}
+		}
+		if props, ok := m["properties"].(map[string]any); ok {
+			for _, p := range props {
+				walk(p, true)
+			}
+		}
+		for _, k := range []string{"items", "additionalProperties"} {
+			walk(m[k], k == "items")
+		}
+	}
+	walk(v, false)
+	out, _ := json.Marshal(v)
+	return out
 }
