@@ -166,6 +166,9 @@ func demoLoop(t *testing.T, via string) {
 	assert.Equal(t, "acknowledged", ack.AcknowledgeIncident.Status)
 
 	investigatedByItself(t, s, in.ID)
+	if via == "graphql" {
+		whyIsCheckoutSlow(t, s)
+	}
 	remediatedOnApproval(t, s, in.ID, via, slackAPI)
 }
 

@@ -180,3 +180,51 @@ func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
+
+// whyIsCheckoutSlow asks the demo "why is checkout slow?" through a real
+// MCP client, making the calls a model makes (Claude Code configured as
+// the README says): list the incidents, read the one with checkout, read
+// its investigation, and bubble up checkout's slow requests. The answer is
+// in what comes back: payment's bad deploy, through the stripe_v3
+// provider.
+func whyIsCheckoutSlow(t *testing.T, s *testServer) {
+	c := mcpSession(t, s, "")
+	text, isErr := callTool(t, c, "list_incidents", map[string]any{"status": "active", "from": "now-30m"})
+	require.False(t, isErr, text)
+	var incidents struct {
+		Incidents []struct {
+			ID       string
+			Services []string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(text), &incidents))
+	var id string
+	for _, in := range incidents.Incidents {
+		for _, svc := range in.Services {
+			if svc == "checkout" {
+				id = in.ID
+			}
+		}
+	}
+	require.NotEmpty(t, id, "an active incident names checkout: %s", text)
+
+	text, isErr = callTool(t, c, "get_investigation", map[string]any{"incident_id": id})
+	require.False(t, isErr, text)
+	var inv struct {
+		Status     string
+		Hypotheses []struct {
+			Service, Cause string
+			Evidence       []struct{ Text string }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(text), &inv))
+	require.NotEmpty(t, inv.Hypotheses, text)
+	assert.Equal(t, "payment", inv.Hypotheses[0].Service, "checkout is slow because of payment")
+	assert.Equal(t, "bad_deploy", inv.Hypotheses[0].Cause)
+
+	text, isErr = callTool(t, c, "bubble_up", map[string]any{"from": "now-3m",
+		"filters":   []map[string]any{{"field": "service", "value": "checkout"}},
+		"selection": []map[string]any{{"field": "duration_ms", "op": ">", "value": "800"}}})
+	require.False(t, isErr, text)
+	assert.Contains(t, text, "stripe_v3", "checkout's slow requests share the payment provider")
+}
