@@ -97,6 +97,55 @@ type ComplexityRoot struct {
 		Timeout    func(childComplexity int) int
 	}
 
+	AskChart struct {
+		Kind   func(childComplexity int) int
+		Series func(childComplexity int) int
+		Title  func(childComplexity int) int
+		Unit   func(childComplexity int) int
+	}
+
+	AskPoint struct {
+		X func(childComplexity int) int
+		Y func(childComplexity int) int
+	}
+
+	AskResult struct {
+		Answer         func(childComplexity int) int
+		Chart          func(childComplexity int) int
+		Interpretation func(childComplexity int) int
+		Model          func(childComplexity int) int
+		Question       func(childComplexity int) int
+		Suggestions    func(childComplexity int) int
+		Table          func(childComplexity int) int
+		ToolCalls      func(childComplexity int) int
+		Understood     func(childComplexity int) int
+	}
+
+	AskSeries struct {
+		Name   func(childComplexity int) int
+		Points func(childComplexity int) int
+	}
+
+	AskStep struct {
+		Kind     func(childComplexity int) int
+		Result   func(childComplexity int) int
+		Text     func(childComplexity int) int
+		ToolCall func(childComplexity int) int
+	}
+
+	AskTable struct {
+		Columns func(childComplexity int) int
+		Rows    func(childComplexity int) int
+	}
+
+	AskToolCall struct {
+		Arguments func(childComplexity int) int
+		Error     func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Result    func(childComplexity int) int
+		Truncated func(childComplexity int) int
+	}
+
 	Attribute struct {
 		Key   func(childComplexity int) int
 		Value func(childComplexity int) int
@@ -364,6 +413,7 @@ type ComplexityRoot struct {
 		Aggregate      func(childComplexity int, input model.AggregateInput) int
 		Anomalies      func(childComplexity int, filter model.AnomalyFilter) int
 		ApprovalPolicy func(childComplexity int) int
+		Ask            func(childComplexity int, question string, rangeArg *model.TimeRangeInput) int
 		AuditLog       func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
 		BubbleUp       func(childComplexity int, input model.BubbleUpInput) int
 		DeadLetters    func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
@@ -459,6 +509,7 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		AnomalyDetected       func(childComplexity int) int
+		AskStream             func(childComplexity int, question string, rangeArg *model.TimeRangeInput) int
 		IncidentUpdated       func(childComplexity int) int
 		InvestigationProgress func(childComplexity int, id string) int
 		ProposalUpdated       func(childComplexity int) int
@@ -532,6 +583,7 @@ type QueryResolver interface {
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
 	Usage(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.UsageHour, error)
 	AuditLog(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.AuditEntry, error)
+	Ask(ctx context.Context, question string, rangeArg *model.TimeRangeInput) (*model.AskResult, error)
 	Anomalies(ctx context.Context, filter model.AnomalyFilter) ([]*model.Anomaly, error)
 	Incidents(ctx context.Context, rangeArg model.TimeRangeInput, status *model.IncidentStatus) ([]*model.Incident, error)
 	Incident(ctx context.Context, id string) (*model.Incident, error)
@@ -548,6 +600,7 @@ type QueryResolver interface {
 }
 type SubscriptionResolver interface {
 	Tail(ctx context.Context, filters []*model.FilterInput) (<-chan *model.Event, error)
+	AskStream(ctx context.Context, question string, rangeArg *model.TimeRangeInput) (<-chan *model.AskStep, error)
 	AnomalyDetected(ctx context.Context) (<-chan *model.Anomaly, error)
 	IncidentUpdated(ctx context.Context) (<-chan *model.Incident, error)
 	InvestigationProgress(ctx context.Context, id string) (<-chan *model.InvestigationProgress, error)
@@ -801,6 +854,181 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApprovalTier.Timeout(childComplexity), true
+
+	case "AskChart.kind":
+		if e.ComplexityRoot.AskChart.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskChart.Kind(childComplexity), true
+	case "AskChart.series":
+		if e.ComplexityRoot.AskChart.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskChart.Series(childComplexity), true
+	case "AskChart.title":
+		if e.ComplexityRoot.AskChart.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskChart.Title(childComplexity), true
+	case "AskChart.unit":
+		if e.ComplexityRoot.AskChart.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskChart.Unit(childComplexity), true
+
+	case "AskPoint.x":
+		if e.ComplexityRoot.AskPoint.X == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskPoint.X(childComplexity), true
+	case "AskPoint.y":
+		if e.ComplexityRoot.AskPoint.Y == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskPoint.Y(childComplexity), true
+
+	case "AskResult.answer":
+		if e.ComplexityRoot.AskResult.Answer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.Answer(childComplexity), true
+	case "AskResult.chart":
+		if e.ComplexityRoot.AskResult.Chart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.Chart(childComplexity), true
+	case "AskResult.interpretation":
+		if e.ComplexityRoot.AskResult.Interpretation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.Interpretation(childComplexity), true
+	case "AskResult.model":
+		if e.ComplexityRoot.AskResult.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.Model(childComplexity), true
+	case "AskResult.question":
+		if e.ComplexityRoot.AskResult.Question == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.Question(childComplexity), true
+	case "AskResult.suggestions":
+		if e.ComplexityRoot.AskResult.Suggestions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.Suggestions(childComplexity), true
+	case "AskResult.table":
+		if e.ComplexityRoot.AskResult.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.Table(childComplexity), true
+	case "AskResult.toolCalls":
+		if e.ComplexityRoot.AskResult.ToolCalls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.ToolCalls(childComplexity), true
+	case "AskResult.understood":
+		if e.ComplexityRoot.AskResult.Understood == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.Understood(childComplexity), true
+
+	case "AskSeries.name":
+		if e.ComplexityRoot.AskSeries.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskSeries.Name(childComplexity), true
+	case "AskSeries.points":
+		if e.ComplexityRoot.AskSeries.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskSeries.Points(childComplexity), true
+
+	case "AskStep.kind":
+		if e.ComplexityRoot.AskStep.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskStep.Kind(childComplexity), true
+	case "AskStep.result":
+		if e.ComplexityRoot.AskStep.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskStep.Result(childComplexity), true
+	case "AskStep.text":
+		if e.ComplexityRoot.AskStep.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskStep.Text(childComplexity), true
+	case "AskStep.toolCall":
+		if e.ComplexityRoot.AskStep.ToolCall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskStep.ToolCall(childComplexity), true
+
+	case "AskTable.columns":
+		if e.ComplexityRoot.AskTable.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskTable.Columns(childComplexity), true
+	case "AskTable.rows":
+		if e.ComplexityRoot.AskTable.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskTable.Rows(childComplexity), true
+
+	case "AskToolCall.arguments":
+		if e.ComplexityRoot.AskToolCall.Arguments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskToolCall.Arguments(childComplexity), true
+	case "AskToolCall.error":
+		if e.ComplexityRoot.AskToolCall.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskToolCall.Error(childComplexity), true
+	case "AskToolCall.name":
+		if e.ComplexityRoot.AskToolCall.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskToolCall.Name(childComplexity), true
+	case "AskToolCall.result":
+		if e.ComplexityRoot.AskToolCall.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskToolCall.Result(childComplexity), true
+	case "AskToolCall.truncated":
+		if e.ComplexityRoot.AskToolCall.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskToolCall.Truncated(childComplexity), true
 
 	case "Attribute.key":
 		if e.ComplexityRoot.Attribute.Key == nil {
@@ -2061,6 +2289,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ApprovalPolicy(childComplexity), true
+	case "Query.ask":
+		if e.ComplexityRoot.Query.Ask == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Ask(childComplexity, args["question"].(string), args["range"].(*model.TimeRangeInput)), true
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
 			break
@@ -2559,6 +2798,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AnomalyDetected(childComplexity), true
+	case "Subscription.askStream":
+		if e.ComplexityRoot.Subscription.AskStream == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_askStream_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AskStream(childComplexity, args["question"].(string), args["range"].(*model.TimeRangeInput)), true
 	case "Subscription.incidentUpdated":
 		if e.ComplexityRoot.Subscription.IncidentUpdated == nil {
 			break
@@ -2873,6 +3123,84 @@ extend type Mutation {
   "Create an API key for the caller's tenant with a role no higher than needed."
   createAPIKey(name: String!, role: Role!): CreatedAPIKey!
   revokeAPIKey(id: ID!): APIKey!
+}
+`, BuiltIn: false},
+	{Name: "../schema/ask.graphqls", Input: `"A tool call the ask box made, with what came back (JSON)."
+type AskToolCall {
+  name: String!
+  "The arguments, as JSON."
+  arguments: String!
+  "The result, as JSON; null when the call failed."
+  result: String
+  error: String
+  truncated: Boolean!
+}
+
+type AskTable {
+  columns: [String!]!
+  rows: [[String!]!]!
+}
+
+type AskPoint {
+  "A time (RFC3339) or a category."
+  x: String!
+  y: Float!
+}
+
+type AskSeries {
+  name: String!
+  points: [AskPoint!]!
+}
+
+"How to draw an answer: a line over time, or bars by category."
+type AskChart {
+  kind: String!
+  title: String!
+  unit: String
+  series: [AskSeries!]!
+}
+
+"""
+The ask box's answer: how it read the question, the tool calls it made
+(the same tools MCP offers, with the asker's rights), a few sentences citing
+them ([1] is the first call), and the data as a table and a chart.
+"""
+type AskResult {
+  question: String!
+  interpretation: String
+  understood: Boolean!
+  answer: String!
+  "Questions it understands, close to one it did not."
+  suggestions: [String!]!
+  toolCalls: [AskToolCall!]!
+  table: AskTable
+  chart: AskChart
+  "The language model that answered; null when the parser did."
+  model: String
+}
+
+"A step of an answer as it forms."
+type AskStep {
+  "interpretation, tool_call, tool_result, answer (the last)."
+  kind: String!
+  text: String!
+  toolCall: AskToolCall
+  "Set on the answer step."
+  result: AskResult
+}
+
+extend type Query {
+  """
+  Answer a question in plain words ("p99 latency of checkout by region over
+  the last hour", "why is checkout slow?", "what changed in the last 30
+  minutes?"); range is the window when the question names none.
+  """
+  ask(question: String!, range: TimeRangeInput): AskResult!
+}
+
+extend type Subscription {
+  "The same answer, streamed as it forms."
+  askStream(question: String!, range: TimeRangeInput): AskStep!
 }
 `, BuiltIn: false},
 	{Name: "../schema/common.graphqls", Input: `# Shared by every domain: scalars, roles, time ranges, filters.
@@ -3984,6 +4312,104 @@ func (ec *executionContext) childFields_ApprovalTier(ctx context.Context, field 
 		return ec.fieldContext_ApprovalTier_escalateTo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApprovalTier", field.Name)
+}
+
+func (ec *executionContext) childFields_AskChart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_AskChart_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_AskChart_title(ctx, field)
+	case "unit":
+		return ec.fieldContext_AskChart_unit(ctx, field)
+	case "series":
+		return ec.fieldContext_AskChart_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AskChart", field.Name)
+}
+
+func (ec *executionContext) childFields_AskPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "x":
+		return ec.fieldContext_AskPoint_x(ctx, field)
+	case "y":
+		return ec.fieldContext_AskPoint_y(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AskPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_AskResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "question":
+		return ec.fieldContext_AskResult_question(ctx, field)
+	case "interpretation":
+		return ec.fieldContext_AskResult_interpretation(ctx, field)
+	case "understood":
+		return ec.fieldContext_AskResult_understood(ctx, field)
+	case "answer":
+		return ec.fieldContext_AskResult_answer(ctx, field)
+	case "suggestions":
+		return ec.fieldContext_AskResult_suggestions(ctx, field)
+	case "toolCalls":
+		return ec.fieldContext_AskResult_toolCalls(ctx, field)
+	case "table":
+		return ec.fieldContext_AskResult_table(ctx, field)
+	case "chart":
+		return ec.fieldContext_AskResult_chart(ctx, field)
+	case "model":
+		return ec.fieldContext_AskResult_model(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AskResult", field.Name)
+}
+
+func (ec *executionContext) childFields_AskSeries(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_AskSeries_name(ctx, field)
+	case "points":
+		return ec.fieldContext_AskSeries_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AskSeries", field.Name)
+}
+
+func (ec *executionContext) childFields_AskStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_AskStep_kind(ctx, field)
+	case "text":
+		return ec.fieldContext_AskStep_text(ctx, field)
+	case "toolCall":
+		return ec.fieldContext_AskStep_toolCall(ctx, field)
+	case "result":
+		return ec.fieldContext_AskStep_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AskStep", field.Name)
+}
+
+func (ec *executionContext) childFields_AskTable(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "columns":
+		return ec.fieldContext_AskTable_columns(ctx, field)
+	case "rows":
+		return ec.fieldContext_AskTable_rows(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AskTable", field.Name)
+}
+
+func (ec *executionContext) childFields_AskToolCall(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_AskToolCall_name(ctx, field)
+	case "arguments":
+		return ec.fieldContext_AskToolCall_arguments(ctx, field)
+	case "result":
+		return ec.fieldContext_AskToolCall_result(ctx, field)
+	case "error":
+		return ec.fieldContext_AskToolCall_error(ctx, field)
+	case "truncated":
+		return ec.fieldContext_AskToolCall_truncated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AskToolCall", field.Name)
 }
 
 func (ec *executionContext) childFields_Attribute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5136,6 +5562,28 @@ func (ec *executionContext) field_Query_anomalies_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_ask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "question",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["question"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (*model.TimeRangeInput, error) {
+			return ec.unmarshalOTimeRangeInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5437,6 +5885,28 @@ func (ec *executionContext) field_Query_usage_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["range"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_askStream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "question",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["question"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (*model.TimeRangeInput, error) {
+			return ec.unmarshalOTimeRangeInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg1
 	return args, nil
 }
 
@@ -6440,6 +6910,713 @@ func (ec *executionContext) _ApprovalTier_escalateTo(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_ApprovalTier_escalateTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApprovalTier", field, false, false, errors.New("field of type Risk does not have child fields"))
+}
+
+func (ec *executionContext) _AskChart_kind(ctx context.Context, field graphql.CollectedField, obj *model.AskChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskChart_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskChart_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskChart", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskChart_title(ctx context.Context, field graphql.CollectedField, obj *model.AskChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskChart_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskChart_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskChart", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskChart_unit(ctx context.Context, field graphql.CollectedField, obj *model.AskChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskChart_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AskChart_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskChart", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskChart_series(ctx context.Context, field graphql.CollectedField, obj *model.AskChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskChart_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AskSeries) graphql.Marshaler {
+			return ec.marshalNAskSeries2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskSeriesᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskChart_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AskChart",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AskSeries(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AskPoint_x(ctx context.Context, field graphql.CollectedField, obj *model.AskPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskPoint_x(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.X, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskPoint_x(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskPoint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskPoint_y(ctx context.Context, field graphql.CollectedField, obj *model.AskPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskPoint_y(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Y, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskPoint_y(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskPoint", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _AskResult_question(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_question(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Question, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_question(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskResult_interpretation(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_interpretation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Interpretation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_interpretation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskResult_understood(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_understood(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Understood, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_understood(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskResult", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AskResult_answer(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_answer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_answer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskResult_suggestions(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_suggestions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suggestions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_suggestions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskResult_toolCalls(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_toolCalls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToolCalls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AskToolCall) graphql.Marshaler {
+			return ec.marshalNAskToolCall2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskToolCallᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_toolCalls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AskResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AskToolCall(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AskResult_table(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_table(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Table, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AskTable) graphql.Marshaler {
+			return ec.marshalOAskTable2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskTable(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_table(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AskResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AskTable(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AskResult_chart(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_chart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AskChart) graphql.Marshaler {
+			return ec.marshalOAskChart2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskChart(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_chart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AskResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AskChart(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AskResult_model(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskSeries_name(ctx context.Context, field graphql.CollectedField, obj *model.AskSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskSeries_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskSeries_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskSeries", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskSeries_points(ctx context.Context, field graphql.CollectedField, obj *model.AskSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskSeries_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AskPoint) graphql.Marshaler {
+			return ec.marshalNAskPoint2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskSeries_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AskSeries",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AskPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AskStep_kind(ctx context.Context, field graphql.CollectedField, obj *model.AskStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskStep_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskStep_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskStep_text(ctx context.Context, field graphql.CollectedField, obj *model.AskStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskStep_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskStep_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskStep_toolCall(ctx context.Context, field graphql.CollectedField, obj *model.AskStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskStep_toolCall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToolCall, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AskToolCall) graphql.Marshaler {
+			return ec.marshalOAskToolCall2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskToolCall(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AskStep_toolCall(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AskStep",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AskToolCall(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AskStep_result(ctx context.Context, field graphql.CollectedField, obj *model.AskStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskStep_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AskResult) graphql.Marshaler {
+			return ec.marshalOAskResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AskStep_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AskStep",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AskResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AskTable_columns(ctx context.Context, field graphql.CollectedField, obj *model.AskTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskTable_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskTable_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskTable", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskTable_rows(ctx context.Context, field graphql.CollectedField, obj *model.AskTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskTable_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v [][]string) graphql.Marshaler {
+			return ec.marshalNString2ᚕᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskTable_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskTable", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskToolCall_name(ctx context.Context, field graphql.CollectedField, obj *model.AskToolCall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskToolCall_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskToolCall_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskToolCall", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskToolCall_arguments(ctx context.Context, field graphql.CollectedField, obj *model.AskToolCall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskToolCall_arguments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Arguments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskToolCall_arguments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskToolCall", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskToolCall_result(ctx context.Context, field graphql.CollectedField, obj *model.AskToolCall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskToolCall_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AskToolCall_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskToolCall", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskToolCall_error(ctx context.Context, field graphql.CollectedField, obj *model.AskToolCall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskToolCall_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AskToolCall_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskToolCall", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskToolCall_truncated(ctx context.Context, field graphql.CollectedField, obj *model.AskToolCall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskToolCall_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskToolCall_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskToolCall", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _Attribute_key(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
@@ -11691,6 +12868,50 @@ func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_ask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Ask(ctx, fc.Args["question"].(string), fc.Args["range"].(*model.TimeRangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AskResult) graphql.Marshaler {
+			return ec.marshalNAskResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AskResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_anomalies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13495,6 +14716,50 @@ func (ec *executionContext) fieldContext_Subscription_tail(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_tail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_askStream(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_askStream(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AskStream(ctx, fc.Args["question"].(string), fc.Args["range"].(*model.TimeRangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AskStep) graphql.Marshaler {
+			return ec.marshalNAskStep2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskStep(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_askStream(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AskStep(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_askStream_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16474,6 +17739,357 @@ func (ec *executionContext) _ApprovalTier(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var askChartImplementors = []string{"AskChart"}
+
+func (ec *executionContext) _AskChart(ctx context.Context, sel ast.SelectionSet, obj *model.AskChart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, askChartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AskChart")
+		case "kind":
+			out.Values[i] = ec._AskChart_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._AskChart_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._AskChart_unit(ctx, field, obj)
+		case "series":
+			out.Values[i] = ec._AskChart_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var askPointImplementors = []string{"AskPoint"}
+
+func (ec *executionContext) _AskPoint(ctx context.Context, sel ast.SelectionSet, obj *model.AskPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, askPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AskPoint")
+		case "x":
+			out.Values[i] = ec._AskPoint_x(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "y":
+			out.Values[i] = ec._AskPoint_y(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var askResultImplementors = []string{"AskResult"}
+
+func (ec *executionContext) _AskResult(ctx context.Context, sel ast.SelectionSet, obj *model.AskResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, askResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AskResult")
+		case "question":
+			out.Values[i] = ec._AskResult_question(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "interpretation":
+			out.Values[i] = ec._AskResult_interpretation(ctx, field, obj)
+		case "understood":
+			out.Values[i] = ec._AskResult_understood(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answer":
+			out.Values[i] = ec._AskResult_answer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "suggestions":
+			out.Values[i] = ec._AskResult_suggestions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toolCalls":
+			out.Values[i] = ec._AskResult_toolCalls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "table":
+			out.Values[i] = ec._AskResult_table(ctx, field, obj)
+		case "chart":
+			out.Values[i] = ec._AskResult_chart(ctx, field, obj)
+		case "model":
+			out.Values[i] = ec._AskResult_model(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var askSeriesImplementors = []string{"AskSeries"}
+
+func (ec *executionContext) _AskSeries(ctx context.Context, sel ast.SelectionSet, obj *model.AskSeries) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, askSeriesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AskSeries")
+		case "name":
+			out.Values[i] = ec._AskSeries_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._AskSeries_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var askStepImplementors = []string{"AskStep"}
+
+func (ec *executionContext) _AskStep(ctx context.Context, sel ast.SelectionSet, obj *model.AskStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, askStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AskStep")
+		case "kind":
+			out.Values[i] = ec._AskStep_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._AskStep_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toolCall":
+			out.Values[i] = ec._AskStep_toolCall(ctx, field, obj)
+		case "result":
+			out.Values[i] = ec._AskStep_result(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var askTableImplementors = []string{"AskTable"}
+
+func (ec *executionContext) _AskTable(ctx context.Context, sel ast.SelectionSet, obj *model.AskTable) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, askTableImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AskTable")
+		case "columns":
+			out.Values[i] = ec._AskTable_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._AskTable_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var askToolCallImplementors = []string{"AskToolCall"}
+
+func (ec *executionContext) _AskToolCall(ctx context.Context, sel ast.SelectionSet, obj *model.AskToolCall) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, askToolCallImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AskToolCall")
+		case "name":
+			out.Values[i] = ec._AskToolCall_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "arguments":
+			out.Values[i] = ec._AskToolCall_arguments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._AskToolCall_result(ctx, field, obj)
+		case "error":
+			out.Values[i] = ec._AskToolCall_error(ctx, field, obj)
+		case "truncated":
+			out.Values[i] = ec._AskToolCall_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var attributeImplementors = []string{"Attribute"}
 
 func (ec *executionContext) _Attribute(ctx context.Context, sel ast.SelectionSet, obj *model.Attribute) graphql.Marshaler {
@@ -18557,6 +20173,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "ask":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_ask(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "anomalies":
 			field := field
 
@@ -19352,6 +20990,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "tail":
 		return ec._Subscription_tail(ctx, fields[0])
+	case "askStream":
+		return ec._Subscription_askStream(ctx, fields[0])
 	case "anomalyDetected":
 		return ec._Subscription_anomalyDetected(ctx, fields[0])
 	case "incidentUpdated":
@@ -20064,6 +21704,112 @@ func (ec *executionContext) unmarshalNApprovalTierInput2ᚕᚖgithubᚗcomᚋinq
 func (ec *executionContext) unmarshalNApprovalTierInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐApprovalTierInput(ctx context.Context, v any) (*model.ApprovalTierInput, error) {
 	res, err := ec.unmarshalInputApprovalTierInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAskPoint2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AskPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAskPoint2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAskPoint2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskPoint(ctx context.Context, sel ast.SelectionSet, v *model.AskPoint) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AskPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAskResult2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskResult(ctx context.Context, sel ast.SelectionSet, v model.AskResult) graphql.Marshaler {
+	return ec._AskResult(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAskResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskResult(ctx context.Context, sel ast.SelectionSet, v *model.AskResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AskResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAskSeries2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskSeriesᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AskSeries) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAskSeries2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskSeries(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAskSeries2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskSeries(ctx context.Context, sel ast.SelectionSet, v *model.AskSeries) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AskSeries(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAskStep2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskStep(ctx context.Context, sel ast.SelectionSet, v model.AskStep) graphql.Marshaler {
+	return ec._AskStep(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAskStep2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskStep(ctx context.Context, sel ast.SelectionSet, v *model.AskStep) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AskStep(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAskToolCall2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskToolCallᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AskToolCall) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAskToolCall2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskToolCall(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAskToolCall2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskToolCall(ctx context.Context, sel ast.SelectionSet, v *model.AskToolCall) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AskToolCall(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAttribute2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAttributeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Attribute) graphql.Marshaler {
@@ -21164,6 +22910,36 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNString2ᚕᚕstringᚄ(ctx context.Context, v any) ([][]string, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([][]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2ᚕstringᚄ(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v [][]string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2ᚕstringᚄ(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNString2ᚕᚖstring(ctx context.Context, v any) ([]*string, error) {
 	var vSlice []any
 	vSlice = graphql.CoerceList(v)
@@ -21433,6 +23209,34 @@ func (ec *executionContext) unmarshalOAggregationInput2ᚕᚖgithubᚗcomᚋinqu
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOAskChart2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskChart(ctx context.Context, sel ast.SelectionSet, v *model.AskChart) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AskChart(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAskResult2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskResult(ctx context.Context, sel ast.SelectionSet, v *model.AskResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AskResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAskTable2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskTable(ctx context.Context, sel ast.SelectionSet, v *model.AskTable) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AskTable(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAskToolCall2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐAskToolCall(ctx context.Context, sel ast.SelectionSet, v *model.AskToolCall) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AskToolCall(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -170,6 +170,7 @@ func (s *Server) newInvestigations(store storage.Store) error {
 	if err != nil {
 		return err
 	}
+	s.model = model
 	s.investigator = investigate.New(icfg, investigate.Deps{Source: store, Store: s.investigations, Incidents: s.incidents, Model: model,
 		OnDone:  s.proposeFrom,
 		Publish: func(p storage.InvestigationProgress) { s.updates.Publish(updates.Update{Progress: &p}) }}, s.registry, s.logger)

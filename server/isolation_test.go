@@ -44,6 +44,7 @@ var fieldQueries = map[string]string{
 	"rules":          `{ rules { id name service } }`,
 	"approvalPolicy": `{ approvalPolicy { source levels { role level } } }`,
 	"runbooks":       `{ runbooks { name service action } }`,
+	"ask":            `{ ask(question: "list services", range: $R) { answer table { rows } toolCalls { result } } }`,
 	"bubbleUp": `{ bubbleUp(input: {range: $R, selection: [{field: "name", op: NE, value: "none"}], baseline: {from: "2001-01-01T00:00:00Z", to: "2001-01-02T00:00:00Z"}, limit: 50, values: 50}) {
 		selection fields { field values { value } } } }`,
 }

@@ -21,9 +21,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
+	"github.com/inquest/inquest/agents/ask"
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
+	"github.com/inquest/inquest/agents/llm"
 	"github.com/inquest/inquest/agents/remediate"
 	"github.com/inquest/inquest/agents/tools"
 	"github.com/inquest/inquest/agents/updates"
@@ -49,6 +51,7 @@ import (
 // Server is one running Inquest process.
 type Server struct {
 	tools    *tools.Registry // what MCP and the ask box call
+	model    llm.Model       // the language model, when one is configured
 	cfg      config.Config
 	logger   *slog.Logger
 	registry *prometheus.Registry
@@ -268,6 +271,8 @@ func (s *Server) newAPI() {
 	}
 	res := &resolvers.Resolver{Service: svc, Authenticated: s.access.authn != nil}
 	s.tools = tools.New()
+	toolModel, _ := s.model.(llm.ToolModel) // nil: the parser answers
+	svc.SetAsker(ask.New(s.tools, svc, toolModel, cfg.PublicURL, logger))
 	mcpH := mcp.Handler(mcp.Config{Tools: s.tools, Service: svc, Authenticated: s.access.authn != nil, BaseURL: cfg.PublicURL,
 		Version: version(), Metrics: s.registry, Logger: logger})
 	s.handler = s.routes(newGraphQL(cfg, res, s.access.authn, s.meter, s.registry, logger), mcpH)

@@ -38,6 +38,9 @@ var roles = map[string]auth.Role{
 	// admins change them.
 	"approvalPolicy": auth.RoleViewer, "runbooks": auth.RoleViewer,
 	"setApprovalPolicy": auth.RoleAdmin, "putRunbook": auth.RoleAdmin, "deleteRunbook": auth.RoleAdmin,
+	// The ask box: reading, with the caller's rights checked again for
+	// every tool it calls.
+	"ask": auth.RoleViewer, "askStream": auth.RoleViewer,
 	// Administration.
 	"apiKeys": auth.RoleAdmin, "createAPIKey": auth.RoleAdmin, "revokeAPIKey": auth.RoleAdmin,
 	"usage": auth.RoleAdmin, "auditLog": auth.RoleAdmin,

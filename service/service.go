@@ -85,6 +85,7 @@ type Service struct {
 	cfg    Config
 	d      Deps
 	logger *slog.Logger
+	asker  Asker
 
 	mu      sync.Mutex
 	streams map[string]int           // open subscriptions by tenant

@@ -110,7 +110,7 @@ var units = map[string]string{"m": "m", "min": "m", "mins": "m", "minute": "m", 
 var compact = regexp.MustCompile(`^(\d+)(m|min|mins|h|hr|hrs|d|w)$`)
 
 // clock reads 10:00, 9am, 14h30, 10 (after since).
-var clock = regexp.MustCompile(`^(\d{1,2})(?::(\d{2}))?(am|pm)?$`)
+var clockRE = regexp.MustCompile(`^(\d{1,2})(?::(\d{2}))?(am|pm)?$`)
 
 // window reads the time the question asks about; ok is false when it
 // names none.
@@ -154,7 +154,7 @@ func window(w words, now time.Time) (Window, bool) {
 			if i+1 >= len(w) {
 				continue
 			}
-			m := clock.FindStringSubmatch(w[i+1])
+			m := clockRE.FindStringSubmatch(w[i+1])
 			if m == nil {
 				continue
 			}

@@ -7,6 +7,7 @@ package llm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -121,3 +122,91 @@ func (c *chain) Complete(ctx context.Context, system, user string) (string, erro
 // Tokens estimates the tokens of a text (about four characters each), for
 // budgets.
 func Tokens(s string) int { return (len(s) + 3) / 4 }
+
+// ToolSpec is a tool offered to a model: its name, what it is for, and
+// its arguments' JSON schema.
+type ToolSpec struct {
+	Name        string
+	Description string
+	Parameters  json.RawMessage
+}
+
+// ToolCall is a model's request to call a tool with JSON arguments.
+type ToolCall struct {
+	ID, Name, Arguments string
+}
+
+// Turn is one message of a tool conversation: the user's question, the
+// model's reply (text and calls), or a tool's result for a call.
+type Turn struct {
+	Role   string // user, assistant, tool
+	Text   string
+	Calls  []ToolCall // assistant
+	CallID string     // tool: the call answered
+	Name   string     // tool: its name
+}
+
+// Reply is a model's turn: text, or tool calls to make.
+type Reply struct {
+	Text  string
+	Calls []ToolCall
+}
+
+// ToolModel is a model that calls tools.
+type ToolModel interface {
+	Model
+	Chat(ctx context.Context, system string, turns []Turn, tools []ToolSpec) (*Reply, error)
+}
+
+var _ ToolModel = (*chain)(nil)
+
+// Chat sends the conversation with the tools offered; one call or one
+// result per message, as every provider takes them.
+func (c *chain) Chat(ctx context.Context, system string, turns []Turn, tools []ToolSpec) (*Reply, error) {
+	msgs := []llms.MessageContent{llms.TextParts(llms.ChatMessageTypeSystem, system)}
+	for _, t := range turns {
+		switch t.Role {
+		case "user":
+			msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeHuman, t.Text))
+		case "assistant":
+			if t.Text != "" {
+				msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeAI, t.Text))
+			}
+			for _, call := range t.Calls {
+				msgs = append(msgs, llms.MessageContent{Role: llms.ChatMessageTypeAI, Parts: []llms.ContentPart{llms.ToolCall{
+					ID: call.ID, Type: "function", FunctionCall: &llms.FunctionCall{Name: call.Name, Arguments: call.Arguments}}}})
+			}
+		case "tool":
+			msgs = append(msgs, llms.MessageContent{Role: llms.ChatMessageTypeTool, Parts: []llms.ContentPart{llms.ToolCallResponse{
+				ToolCallID: t.CallID, Name: t.Name, Content: t.Text}}})
+		}
+	}
+	defs := make([]llms.Tool, 0, len(tools))
+	for _, t := range tools {
+		var params any
+		if err := json.Unmarshal(t.Parameters, &params); err != nil {
+			return nil, fmt.Errorf("llm: tool %s: %w", t.Name, err)
+		}
+		defs = append(defs, llms.Tool{Type: "function", Function: &llms.FunctionDefinition{Name: t.Name, Description: t.Description, Parameters: params}})
+	}
+	resp, err := c.m.GenerateContent(ctx, msgs, llms.WithTools(defs), llms.WithTemperature(0), llms.WithMaxTokens(c.maxTokens))
+	if err != nil {
+		return nil, fmt.Errorf("llm %s: %w", c.name, err)
+	}
+	out := &Reply{}
+	var b strings.Builder
+	// Anthropic answers one choice per content block: read them all.
+	for _, ch := range resp.Choices {
+		b.WriteString(ch.Content)
+		for _, tc := range ch.ToolCalls {
+			if tc.FunctionCall != nil {
+				out.Calls = append(out.Calls, ToolCall{ID: tc.ID, Name: tc.FunctionCall.Name, Arguments: tc.FunctionCall.Arguments})
+			}
+		}
+	}
+	out.Text = b.String()
+	if out.Text == "" && len(out.Calls) == 0 {
+		return nil, fmt.Errorf("llm %s: an empty answer", c.name)
+	}
+	return out, nil
+}

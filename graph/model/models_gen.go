@@ -122,6 +122,68 @@ type ApprovalTierInput struct {
 	EscalateTo *Risk    `json:"escalateTo,omitempty"`
 }
 
+// How to draw an answer: a line over time, or bars by category.
+type AskChart struct {
+	Kind   string       `json:"kind"`
+	Title  string       `json:"title"`
+	Unit   *string      `json:"unit,omitempty"`
+	Series []*AskSeries `json:"series"`
+}
+
+type AskPoint struct {
+	// A time (RFC3339) or a category.
+	X string  `json:"x"`
+	Y float64 `json:"y"`
+}
+
+// The ask box's answer: how it read the question, the tool calls it made
+// (the same tools MCP offers, with the asker's rights), a few sentences citing
+// them ([1] is the first call), and the data as a table and a chart.
+type AskResult struct {
+	Question       string  `json:"question"`
+	Interpretation *string `json:"interpretation,omitempty"`
+	Understood     bool    `json:"understood"`
+	Answer         string  `json:"answer"`
+	// Questions it understands, close to one it did not.
+	Suggestions []string       `json:"suggestions"`
+	ToolCalls   []*AskToolCall `json:"toolCalls"`
+	Table       *AskTable      `json:"table,omitempty"`
+	Chart       *AskChart      `json:"chart,omitempty"`
+	// The language model that answered; null when the parser did.
+	Model *string `json:"model,omitempty"`
+}
+
+type AskSeries struct {
+	Name   string      `json:"name"`
+	Points []*AskPoint `json:"points"`
+}
+
+// A step of an answer as it forms.
+type AskStep struct {
+	// interpretation, tool_call, tool_result, answer (the last).
+	Kind     string       `json:"kind"`
+	Text     string       `json:"text"`
+	ToolCall *AskToolCall `json:"toolCall,omitempty"`
+	// Set on the answer step.
+	Result *AskResult `json:"result,omitempty"`
+}
+
+type AskTable struct {
+	Columns []string   `json:"columns"`
+	Rows    [][]string `json:"rows"`
+}
+
+// A tool call the ask box made, with what came back (JSON).
+type AskToolCall struct {
+	Name string `json:"name"`
+	// The arguments, as JSON.
+	Arguments string `json:"arguments"`
+	// The result, as JSON; null when the call failed.
+	Result    *string `json:"result,omitempty"`
+	Error     *string `json:"error,omitempty"`
+	Truncated bool    `json:"truncated"`
+}
+
 type Attribute struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
