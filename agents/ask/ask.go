@@ -89,7 +89,8 @@ func (a *Asker) Ask(ctx context.Context, p service.Principal, in service.AskInpu
 func (r *run) call(ctx context.Context, tool string, args map[string]any) (*tools.Result, error) {
 	raw, _ := json.Marshal(args)
 	c := service.AskCall{Tool: tool, Arguments: raw}
-	r.step(service.AskStep{Kind: "tool_call", Text: tool + " " + string(raw), Call: &c})
+	sent := c // the step's copy: c changes below
+	r.step(service.AskStep{Kind: "tool_call", Text: tool + " " + string(raw), Call: &sent})
 	res, err := r.a.reg.Call(ctx, r.env, tool, raw)
 	if err != nil {
 		var se *service.Error
