@@ -39,9 +39,10 @@ func rootCmd() *cobra.Command {
 			"and Redis), watches every service and metric for anomalies, groups them into incidents, investigates each\n" +
 			"(BubbleUp, dependency tracing, changes and log templates, root cause; an optional language model writes\n" +
 			"the narrative) and proposes remediations that people approve through GraphQL or Slack, and serves it all\n" +
-			"through one GraphQL API, a dashboard and GraphiQL. `eval-nab` and `eval-rca` measure detection and root\n" +
-			"cause analysis on public benchmarks.\n\n" +
-			"Not built yet: the ask box and the MCP server.\n\n" +
+			"through one GraphQL API, a dashboard and GraphiQL, an ask box (plain questions) and an MCP server for\n" +
+			"Claude Code and Cursor (`inquest mcp`). `eval-nab` and `eval-rca` measure detection and root cause\n" +
+			"analysis on public benchmarks.\n\n" +
+			"Not built yet: the dashboard's pages beyond the overview (see the README's Status).\n\n" +
 			"Start with `inquest serve --demo`, then open http://127.0.0.1:8080/.",
 		SilenceUsage:  true,
 		SilenceErrors: false,

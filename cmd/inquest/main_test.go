@@ -134,7 +134,7 @@ func TestRootHelp(t *testing.T) {
 	cmd.SetOut(&out)
 	cmd.SetArgs([]string{"--help"})
 	require.NoError(t, cmd.Execute())
-	for _, want := range []string{"serve", "import", "token", "eval-nab", "eval-rca", "version", "incidents", "investigates", "Not built yet", "inquest serve --demo"} {
+	for _, want := range []string{"serve", "import", "token", "mcp", "eval-nab", "eval-rca", "version", "incidents", "investigates", "ask box", "Not built yet", "inquest serve --demo"} {
 		assert.Contains(t, out.String(), want)
 	}
 }
