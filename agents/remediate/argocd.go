@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/inquest/inquest/storage"
 )
@@ -113,19 +111,10 @@ func (a *ArgoCDExecutor) post(ctx context.Context, u string, body any) (string, 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+a.Token)
-	client := a.Client
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := client.Do(req)
+	status, _, err := send(a.Client, req, "argocd")
 	if err != nil {
-		return "", fmt.Errorf("argocd: %w", err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode/100 != 2 {
-		return "", fmt.Errorf("argocd answered %s: %s", resp.Status, bytes.TrimSpace(out))
+		return "", err
 	}
 	path, _, _ := strings.Cut(strings.TrimPrefix(u, strings.TrimSuffix(a.URL, "/")), "?")
-	return fmt.Sprintf("argocd %s %s", path, resp.Status), nil
+	return fmt.Sprintf("argocd %s %s", path, status), nil
 }

@@ -108,20 +108,30 @@ func (w *WebhookExecutor) post(ctx context.Context, body WebhookRequest) (string
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Inquest-Timestamp", ts)
 	req.Header.Set("X-Inquest-Signature", Sign(w.Secret, ts, b))
-	client := w.Client
+	status, out, err := send(w.Client, req, "webhook")
+	if err != nil {
+		return out, err
+	}
+	return fmt.Sprintf("webhook %s: %s", status, out), nil
+}
+
+// send makes an executor's request and reads (a little of) the answer;
+// anything but 2xx is an error naming who answered what.
+func send(client *http.Client, req *http.Request, who string) (status, body string, err error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("webhook: %w", err)
+		return "", "", fmt.Errorf("%s: %w", who, err)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	body = string(bytes.TrimSpace(out))
 	if resp.StatusCode/100 != 2 {
-		return string(out), fmt.Errorf("webhook answered %s: %s", resp.Status, bytes.TrimSpace(out))
+		return resp.Status, body, fmt.Errorf("%s answered %s: %s", who, resp.Status, body)
 	}
-	return fmt.Sprintf("webhook %s: %s", resp.Status, bytes.TrimSpace(out)), nil
+	return resp.Status, body, nil
 }
 
 // Sign is the webhook signature of a body sent at ts.

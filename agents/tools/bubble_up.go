@@ -39,11 +39,7 @@ type BubbleUpOut struct {
 
 // Trim drops the weaker half of the fields.
 func (o *BubbleUpOut) Trim() bool {
-	if !cut(&o.Fields) {
-		return false
-	}
-	o.Truncated, o.Note = true, "cut to fit; the strongest fields are first"
-	return true
+	return o.halve("cut to fit; the strongest fields are first", cut(&o.Fields))
 }
 
 func bubbleUp() Tool {

@@ -114,3 +114,15 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// halve marks an output cut to fit when any of its lists was (each cut
+// is made before halve is called), with a note on how to narrow it.
+func (b *Bounds) halve(note string, cuts ...bool) bool {
+	for _, c := range cuts {
+		if c {
+			b.Truncated, b.Note = true, note
+			return true
+		}
+	}
+	return false
+}

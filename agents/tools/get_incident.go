@@ -48,12 +48,7 @@ type GetIncidentOut struct {
 
 // Trim shortens the anomalies and the timeline.
 func (o *GetIncidentOut) Trim() bool {
-	a, b := cut(&o.Anomalies), cut(&o.Timeline)
-	if !a && !b {
-		return false
-	}
-	o.Truncated, o.Note = true, "cut to fit; open the link for all of it"
-	return true
+	return o.halve("cut to fit; open the link for all of it", cut(&o.Anomalies), cut(&o.Timeline))
 }
 
 func getIncident() Tool {

@@ -40,12 +40,7 @@ type GetTraceOut struct {
 
 // Trim shortens the lists.
 func (o *GetTraceOut) Trim() bool {
-	a, b, c := cut(&o.CriticalPath), cut(&o.Slowest), cut(&o.Errors)
-	if !a && !b && !c {
-		return false
-	}
-	o.Truncated, o.Note = true, "cut to fit; open the link for the whole waterfall"
-	return true
+	return o.halve("cut to fit; open the link for the whole waterfall", cut(&o.CriticalPath), cut(&o.Slowest), cut(&o.Errors))
 }
 
 func getTrace() Tool {
@@ -83,11 +78,8 @@ func summarise(env Env, t *service.Trace) *GetTraceOut {
 		}
 		if e.Status == storage.StatusError {
 			b.Error = "error"
-			for _, k := range []string{"exception.message", "status.message", "error.message", "http.response.status_code", "http.status_code"} {
-				if v, ok := e.Attrs.Get(k); ok && v != "" {
-					b.Error = clip(k+": "+v, 200)
-					break
-				}
+			if k, v, ok := errorMessage(e); ok {
+				b.Error = clip(k+": "+v, 200)
 			}
 		}
 		return b

@@ -33,11 +33,7 @@ type ListChangesOut struct {
 
 // Trim drops the older half.
 func (o *ListChangesOut) Trim() bool {
-	if !cut(&o.Changes) {
-		return false
-	}
-	o.Truncated, o.Note = true, "cut to fit; narrow the window or name a service"
-	return true
+	return o.halve("cut to fit; narrow the window or name a service", cut(&o.Changes))
 }
 
 func listChanges() Tool {

@@ -33,11 +33,7 @@ type ListIncidentsOut struct {
 
 // Trim drops the older half.
 func (o *ListIncidentsOut) Trim() bool {
-	if !cut(&o.Incidents) {
-		return false
-	}
-	o.Truncated, o.Note = true, "cut to fit; narrow the window or ask for status open"
-	return true
+	return o.halve("cut to fit; narrow the window or ask for status open", cut(&o.Incidents))
 }
 
 func incidentBrief(env Env, in *storage.Incident) IncidentBrief {

@@ -41,11 +41,7 @@ type ListProposalsOut struct {
 
 // Trim drops the older half.
 func (o *ListProposalsOut) Trim() bool {
-	if !cut(&o.Proposals) {
-		return false
-	}
-	o.Truncated, o.Note = true, "cut to fit; name an incident or a status"
-	return true
+	return o.halve("cut to fit; name an incident or a status", cut(&o.Proposals))
 }
 
 var riskNeeds = map[string]string{storage.RiskInfo: "nobody (approved by policy)", storage.RiskLow: "any responder",

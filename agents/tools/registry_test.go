@@ -24,11 +24,7 @@ type echoOut struct {
 }
 
 func (o *echoOut) Trim() bool {
-	if !cut(&o.Rows) {
-		return false
-	}
-	o.Truncated, o.Note = true, "cut to fit"
-	return true
+	return o.halve("cut to fit", cut(&o.Rows))
 }
 
 func echo() Tool {

@@ -37,11 +37,7 @@ type SearchEventsOut struct {
 
 // Trim drops the older half.
 func (o *SearchEventsOut) Trim() bool {
-	if !cut(&o.Events) {
-		return false
-	}
-	o.Truncated, o.Note = true, "cut to fit; add filters (service, status = error, attr.<key>) or use aggregate for counts"
-	return true
+	return o.halve("cut to fit; add filters (service, status = error, attr.<key>) or use aggregate for counts", cut(&o.Events))
 }
 
 // maxAttrs bounds the attributes shown per event; long values are cut.

@@ -35,11 +35,7 @@ type TopErrorsOut struct {
 
 // Trim drops the rarer half.
 func (o *TopErrorsOut) Trim() bool {
-	if !cut(&o.Groups) {
-		return false
-	}
-	o.Truncated, o.Note = true, "cut to fit; name a service to narrow"
-	return true
+	return o.halve("cut to fit; name a service to narrow", cut(&o.Groups))
 }
 
 // maxErrorLines bounds the failed spans and error logs read.
@@ -118,10 +114,22 @@ func errorText(e *storage.Event) (string, string) {
 		}
 		return e.Name, "log"
 	}
-	for _, k := range []string{"exception.message", "status.message", "error.message", "exception.type", "http.response.status_code", "http.status_code"} {
-		if v, ok := e.Attrs.Get(k); ok && v != "" {
-			return e.Name + ": " + v, "span"
-		}
+	if _, v, ok := errorMessage(e); ok {
+		return e.Name + ": " + v, "span"
 	}
 	return e.Name + ": error", "span"
+}
+
+// errorKeys are the attributes that say what went wrong with a span, the
+// most telling first.
+var errorKeys = []string{"exception.message", "status.message", "error.message", "exception.type", "http.response.status_code", "http.status_code"}
+
+// errorMessage is the first of a span's errorKeys it has.
+func errorMessage(e *storage.Event) (key, value string, ok bool) {
+	for _, k := range errorKeys {
+		if v, found := e.Attrs.Get(k); found && v != "" {
+			return k, v, true
+		}
+	}
+	return "", "", false
 }
