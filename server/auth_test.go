@@ -66,9 +66,11 @@ func TestAuthRequired(t *testing.T) {
 	assert.Contains(t, msg, "expired")
 	code, _, _ = post(t, "http://"+s.Addrs().OTLPHTTP+"/v1/traces", "application/json", []byte(`{}`))
 	assert.Equal(t, http.StatusUnauthorized, code)
-	code, msg, _ = post(t, s.url("/mcp"), "application/json", []byte(`{}`), "Authorization", "Bearer "+acme)
-	assert.Equal(t, http.StatusNotImplemented, code)
-	assert.Contains(t, msg, "not built yet")
+	code, msg, _ = post(t, s.url("/mcp"), "application/json", []byte(`{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+		"params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "curl", "version": "1"}}}`),
+		"Authorization", "Bearer "+acme, "Accept", "application/json, text/event-stream")
+	assert.Equal(t, http.StatusOK, code, "with a token, MCP answers")
+	assert.Contains(t, msg, `"serverInfo"`)
 
 	// The tenant comes from the token; X-Inquest-Tenant is ignored.
 	code, msg, _ = post(t, s.url("/v1/events"), "application/json", []byte(`{"service": "acme-svc", "name": "n"}`),

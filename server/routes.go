@@ -68,6 +68,7 @@ func (s *Server) routes(gql, mcpH http.Handler) http.Handler {
 	mux.Handle("/mcp", instrument("/mcp", s.access.http(mcpH)))
 	mux.Handle("GET /{$}", web.Dashboard())
 	mux.Handle("GET /assets/", web.Assets())
+	mux.Handle("GET /app/", web.App())
 	return mux
 }
 

@@ -1,4 +1,5 @@
-// Package web serves the browser side: a small dashboard page and GraphiQL.
+// Package web serves the browser side: the dashboard (ES modules, no build
+// step) and GraphiQL.
 // Both talk to the same GraphQL API as every other client, and everything
 // they load is embedded, so they work on a machine without internet.
 package web
@@ -31,6 +32,17 @@ func Assets() http.Handler {
 	h := files()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// App serves /app/: the dashboard's modules and stylesheet, which change
+// with the binary and are not versioned by path, so the browser checks
+// them each time.
+func App() http.Handler {
+	h := files()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
 		h.ServeHTTP(w, r)
 	})
 }
