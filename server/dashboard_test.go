@@ -33,7 +33,7 @@ func browser(t *testing.T, bin string, extra ...chromedp.ExecAllocatorOption) co
 	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute) // a cap: the demo test follows a whole incident
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancel()
@@ -194,4 +194,17 @@ func TestGraphiQLOffline(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "graphiql.png"), shot, 0o644))
 	}
+}
+
+// screenshot saves the page as name.png in INQUEST_SCREENSHOTS, when set
+// (the dashboard's pages are looked at, not only tested).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("INQUEST_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644))
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -13,12 +15,14 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/client"
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/notify"
 	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/storetest"
 )
 
 type incidentMsg struct {
@@ -206,8 +210,17 @@ func remediatedOnApproval(t *testing.T, s *testServer, incident, via string, sla
 	assert.Equal(t, "pending", rollback.Status)
 	assert.Contains(t, rollback.Params, struct{ Key, Value string }{"version", "2.3.0"})
 
+	var page context.Context
 	if via == "slack" {
 		approveOnSlack(t, s, slackAPI, rollback.ID)
+	} else if _, err := exec.LookPath("chromium"); err == nil || os.Getenv("CI") == "true" {
+		// As a person would: on the incident's page, with the
+		// investigation on it, press Approve.
+		page = browser(t, storetest.RequireBinary(t, "chromium", "chromium"), chromedp.WindowSize(1280, 1000))
+		require.NoError(t, chromedp.Do(page, chromedp.Navigate(s.url("/#incident="+incident)),
+			chromedp.WaitVisible(chromedp.CSS(`#hypothesis-1`)), chromedp.WaitVisible(chromedp.CSS(`#proposal-`+rollback.ID+` button.approve`))))
+		screenshot(t, page, "demo-incident")
+		require.NoError(t, chromedp.Do(page, chromedp.Click(chromedp.CSS(`#proposal-`+rollback.ID+` button.approve`))))
 	} else {
 		var approved struct{ ApproveProposal proposal }
 		s.gql.MustPost(fmt.Sprintf(`mutation { approveProposal(id: %q, comment: "roll it back") { id status execution { executor output } } }`, rollback.ID), &approved)
@@ -232,6 +245,13 @@ func remediatedOnApproval(t *testing.T, s *testServer, incident, via string, sla
 	}
 	assert.Equal(t, []string{"proposed", "approved", "executing", "executed", "succeeded"}, kinds)
 	assert.Contains(t, done.Proposal.Execution.Verified, "payment's")
+	if page != nil {
+		require.Eventually(t, func() bool {
+			st, err := chromedp.Run(page, chromedp.Evaluate[string](`(document.querySelector("#incident-status") || {}).textContent || ""`))
+			return err == nil && st == "resolved"
+		}, 30*time.Second, 200*time.Millisecond, "the page hears the incident resolve")
+		screenshot(t, page, "demo-incident-resolved")
+	}
 	require.Len(t, done.Proposal.Approvals, 1, "one approval closed the loop")
 	assert.Equal(t, via, done.Proposal.Approvals[0].Channel)
 	var log struct {

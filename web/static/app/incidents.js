@@ -78,7 +78,10 @@ export async function incident(id, invID, view) {
   drawAnomalies(inc, anomalies);
   proposals(inc.proposals, propBox);
   closers.push(subscribe(`subscription { proposalUpdated { id incidentId status } }`, {}, (d) => {
-    if (d.proposalUpdated.incidentId === id) refreshProposals(id, propBox, status);
+    if (d.proposalUpdated.incidentId !== id) return;
+    refreshProposals(id, propBox, status);
+    audit.replaceChildren(h("h3", {}, "Audit trail"));
+    showAudit(inc, audit);
   }));
   closers.push(subscribe(`subscription { incidentUpdated { id status } }`, {}, (d) => {
     if (d.incidentUpdated.id === id) { status.textContent = d.incidentUpdated.status; status.className = "badge " + d.incidentUpdated.status; }
@@ -136,7 +139,7 @@ async function bubbleBars(q, card) {
     const vars = JSON.parse(q.variables);
     const d = await gql(`query($input: BubbleUpInput!) { bubbleUp(input: $input) { fields { field values { value selectionShare baselineShare } } } }`, vars);
     bars(box, d.bubbleUp.fields.slice(0, 6).flatMap((f) => f.values.slice(0, 1).map((v) => ({ label: f.field + " = " + v.value, v: v.selectionShare,
-      v2: v.baselineShare, text: (v.selectionShare * 100).toFixed(0) + "% of bad vs " + (v.baselineShare * 100).toFixed(0) + "%" }))), { empty: "Nothing stands out." });
+      v2: v.baselineShare, text: (v.selectionShare * 100).toFixed(0) + "% vs " + (v.baselineShare * 100).toFixed(0) + "%" }))), { empty: "Nothing stands out." });
   } catch (err) {
     box.replaceChildren(errorBox(err));
   }

@@ -39,7 +39,7 @@ export async function serviceMap(_m, view) {
   const cols = [];
   names.forEach((n) => (cols[depth[n]] ||= []).push(n));
   const pos = {};
-  const colW = 210, rowH = 54, W = Math.max(720, cols.length * colW + 40);
+  const colW = 210, rowH = 54, W = cols.length * colW + 40;
   const H = Math.max(...cols.map((c) => (c || []).length)) * rowH + 40;
   cols.forEach((col, x) => {
     if (!col) return;
@@ -47,7 +47,7 @@ export async function serviceMap(_m, view) {
     col.forEach((n, y) => (pos[n] = { x: 20 + x * colW, y: 20 + y * rowH + ((H - 40) - col.length * rowH) / 2 }));
     function bary(n) { const ps = (callers[n] || []).filter((p) => pos[p]); return ps.length ? ps.reduce((s, p) => s + pos[p].y, 0) / ps.length : 0; }
   });
-  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "mapsvg", role: "img", "aria-label": `service map of ${names.length} services` });
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, width: W, class: "mapsvg", role: "img", "aria-label": `service map of ${names.length} services` });
   const maxCalls = Math.max(...m.edges.map((e) => e.calls), 1);
   for (const e of m.edges) {
     const a = pos[e.source], b = pos[e.target];
