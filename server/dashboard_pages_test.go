@@ -114,7 +114,26 @@ func TestDashboardPages(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, loc, "attr.payment_provider", "the address holds the query")
 
-	// A trace's waterfall.
+	// Over time, and BubbleUp on a stretch dragged across the chart.
+	state, _ = json.Marshal(map[string]any{"filters": []map[string]string{{"field": "service", "op": "EQ", "value": "checkout"}},
+		"agg": "COUNT", "bucket": "10s", "from": now.Add(-3 * time.Minute).Format(time.RFC3339), "to": now.Add(time.Minute).Format(time.RFC3339)})
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#explore="+url.QueryEscape(string(state)))),
+		chromedp.WaitVisible(chromedp.CSS(`#explore-chart svg path.series`))))
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const svg = document.querySelector("#explore-chart svg"), r = svg.getBoundingClientRect();
+		const at = (f, type) => svg.dispatchEvent(new PointerEvent(type, { clientX: r.left + r.width * f, clientY: r.top + r.height / 2, bubbles: true }));
+		at(0.5, "pointerdown"); at(0.8, "pointermove"); at(0.8, "pointerup");
+		return true;
+	})()`))
+	require.NoError(t, err)
+	waitText(`#bubbleup`, "BubbleUp:")
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#bubbleup-bars svg, #bubbleup .empty`))))
+	shot("explore-bubbleup")
+
+	// Trace search, then a trace's waterfall.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#traces="+url.QueryEscape(`{"service":"payment","minMs":"500"}`))),
+		chromedp.WaitVisible(chromedp.CSS(`#trace-list tbody tr a`))))
+	assert.Contains(t, text(`#trace-list tbody`), "Charge")
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#trace=tr3")), chromedp.WaitVisible(chromedp.CSS(`#waterfall .wf-row`))))
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#waterfall .wf-row").length`))
 	require.NoError(t, err)
