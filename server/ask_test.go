@@ -168,6 +168,13 @@ func TestAskWithModel(t *testing.T) {
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		if n == 1 {
+			// A model that reaches for a tool it was not offered.
+			_, _ = w.Write([]byte(`{"id": "c0", "object": "chat.completion", "model": "test", "choices": [{"index": 0, "finish_reason": "tool_calls",
+				"message": {"role": "assistant", "content": "", "tool_calls": [{"id": "call_0", "type": "function", "function": {"name": "approve_proposal",
+				"arguments": "{\"id\": \"prop-x\"}"}}]}}], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}`))
+			return
+		}
+		if n == 2 {
 			_, _ = w.Write([]byte(`{"id": "c1", "object": "chat.completion", "model": "test", "choices": [{"index": 0, "finish_reason": "tool_calls",
 				"message": {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "aggregate",
 				"arguments": "{\"filters\": [{\"field\": \"service\", \"value\": \"checkout\"}], \"group_by\": [\"attr.region\"], \"aggregations\": [{\"op\": \"p99\", \"field\": \"duration_ms\"}]}"}}]}}],
@@ -201,7 +208,7 @@ func TestAskWithModel(t *testing.T) {
 	assert.Contains(t, *a.ToolCalls[0].Result, `"attr.region":"eu"`)
 	require.NotNil(t, a.Table, "the data behind the answer")
 
-	require.Len(t, requests, 2)
+	require.Len(t, requests, 3)
 	tools, _ := requests[0]["tools"].([]any)
 	var offered []string
 	for _, tool := range tools {
@@ -212,6 +219,10 @@ func TestAskWithModel(t *testing.T) {
 	assert.NotContains(t, offered, "approve_proposal", "the ask box never decides")
 	msgs, _ := requests[1]["messages"].([]any)
 	last := msgs[len(msgs)-1].(map[string]any)
+	assert.Equal(t, "call_0", last["tool_call_id"])
+	assert.Contains(t, last["content"], "approve_proposal is not one of the tools offered", "a tool not offered does not run")
+	msgs, _ = requests[2]["messages"].([]any)
+	last = msgs[len(msgs)-1].(map[string]any)
 	assert.Equal(t, "tool", last["role"])
 	assert.Equal(t, "call_1", last["tool_call_id"])
 	assert.Contains(t, last["content"], `[1] {"columns"`)

@@ -56,6 +56,12 @@ func (r *run) agent(ctx context.Context, def Window) error {
 				turns = append(turns, llm.Turn{Role: "tool", CallID: c.ID, Name: c.Name, Text: "error: the arguments are not a JSON object: " + err.Error()})
 				continue
 			}
+			if t, ok := r.a.reg.Get(c.Name); !ok || t.Write {
+				// Only the read-only tools were offered; a model that names
+				// another is told so, and nothing runs.
+				turns = append(turns, llm.Turn{Role: "tool", CallID: c.ID, Name: c.Name, Text: "error: " + c.Name + " is not one of the tools offered"})
+				continue
+			}
 			interp = append(interp, c.Name+" "+orEmpty(c.Arguments))
 			res, err := r.call(ctx, c.Name, args)
 			text := ""
