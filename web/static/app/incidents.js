@@ -72,7 +72,7 @@ export async function incident(id, invID, view) {
       inc.services.join(" ← ")),
     h("div", { class: "actions" }, inc.status === "open" ? act("acknowledge") : null, inc.status !== "resolved" ? act("resolve") : act("reopen")),
     h("div", { class: "cols" },
-      h("div", {}, anomalies, invBox, progress),
+      h("div", {}, invBox, progress, anomalies),
       h("div", {}, propBox, h("section", { id: "timeline" }, h("h3", {}, "Timeline"),
         table("timeline-table", ["Time", "What", "By"], inc.timeline.map((e) => [when(e.time), e.text, e.actor || ""]), "Nothing yet.")), changes, audit)));
   drawAnomalies(inc, anomalies);
@@ -147,9 +147,12 @@ async function bubbleBars(q, card) {
 
 async function drawAnomalies(inc, box) {
   if (!inc.anomalies.length) { box.append(empty("No anomalies recorded.")); return; }
+  if (inc.anomalies.length > 3) box.append(h("p", { class: "hint" }, `${inc.anomalies.length} anomalies; the first three of the root-most services are drawn.`));
   const opened = Date.parse(inc.openedAt);
   const from = new Date(opened - 10 * 60e3).toISOString(), to = inc.resolvedAt ? new Date(Date.parse(inc.resolvedAt) + 5 * 60e3).toISOString() : "now";
-  for (const a of inc.anomalies.slice(0, 4)) {
+  // The root-most service's anomalies first, at most three charts.
+  const order = (a) => { const i = inc.services.indexOf(a.service); return i < 0 ? 99 : i; };
+  for (const a of [...inc.anomalies].sort((x, y) => order(x) - order(y)).slice(0, 3)) {
     const c = h("div", { class: "anomaly" });
     box.append(h("p", {}, h("b", {}, a.service + " " + a.signal.replace("_", " ")), " — ", a.explanation), c);
     const filters = [{ field: "service", op: "EQ", value: a.service }];
@@ -162,13 +165,13 @@ async function drawAnomalies(inc, box) {
         const byT = {};
         for (const g of d.aggregate.groups) for (const p of g.series) { const b = (byT[p.timeUnixNano] ||= { e: 0, a: 0 }); b.a += p.values[0] || 0; if (g.key[0] === "error") b.e += p.values[0] || 0; }
         const pts = Object.keys(byT).sort().map((t) => ({ t: Number(t) / 1e6, v: byT[t].a ? byT[t].e / byT[t].a : 0 }));
-        line(c, [{ name: "error ratio", points: pts }], { band: { lower: a.lower, upper: a.upper }, mark: Date.parse(a.start), height: 160 });
+        line(c, [{ name: "error ratio", points: pts }], { band: { lower: a.lower, upper: a.upper }, mark: Date.parse(a.start), height: 140 });
       } else if (agg) {
         const d = await gql(`query($in: AggregateInput!) { aggregate(input: $in) { groups { series { timeUnixNano values } } } }`,
           { in: { range: { from, to }, filters, bucket: "30s", aggregations: agg } });
         const g = d.aggregate.groups[0];
         line(c, [{ name: a.signal, points: g ? g.series.map((p) => ({ t: Number(p.timeUnixNano) / 1e6, v: p.values[0] })) : [] }],
-          { band: { lower: a.lower, upper: a.upper }, mark: Date.parse(a.start), height: 160 });
+          { band: { lower: a.lower, upper: a.upper }, mark: Date.parse(a.start), height: 140 });
       } else {
         c.append(h("p", { class: "hint" }, `observed ${a.observed.toFixed(2)}, expected ${a.expected.toFixed(2)} (band ${a.lower.toFixed(2)}–${a.upper.toFixed(2)})`));
       }
