@@ -32,50 +32,9 @@ func (s *Server) newRemediation(store storage.Store) error {
 		notifyFn = s.notifier.Notify
 	}
 	s.lifecycle = incidents.New(s.incidents, s.updates, notifyFn, s.logger)
-	var exec remediate.Executor
-	switch s.cfg.RemediationExecutor {
-	case "", "dry-run":
-		if s.cfg.Demo && s.cfg.RemediationExecutor == "" {
-			secret := make([]byte, 32)
-			_, _ = rand.Read(secret)
-			s.demoDeploy = &remediate.WebhookExecutor{Secret: secret} // its URL is known once the server listens
-			exec = s.demoDeploy
-		}
-	case "webhook":
-		secret, err := s.cfg.RemediationWebhookKey()
-		if err != nil {
-			return err
-		}
-		if s.cfg.RemediationWebhookURL == "" || len(secret) == 0 {
-			return fmt.Errorf("remediation-executor webhook needs remediation-webhook-url and a secret (INQUEST_REMEDIATION_WEBHOOK_SECRET or remediation-webhook-secret-file)")
-		}
-		exec = &remediate.WebhookExecutor{URL: s.cfg.RemediationWebhookURL, Secret: secret}
-	case "argocd":
-		token, err := s.cfg.RemediationArgoCDKey()
-		if err != nil {
-			return err
-		}
-		if s.cfg.RemediationArgoCDURL == "" || token == "" {
-			return fmt.Errorf("remediation-executor argocd needs remediation-argocd-url and a token (INQUEST_REMEDIATION_ARGOCD_TOKEN or remediation-argocd-token-file)")
-		}
-		exec = &remediate.ArgoCDExecutor{URL: s.cfg.RemediationArgoCDURL, Token: token, AppPrefix: s.cfg.RemediationArgoCDAppPrefix,
-			Namespace: s.cfg.RemediationNamespace}
-	case "shell":
-		if len(s.cfg.RemediationShellAllow) == 0 || s.cfg.RemediationRunbooksFile == "" {
-			return fmt.Errorf("remediation-executor shell needs --remediation-runbooks-file and the programs allowed (--remediation-shell-allow)")
-		}
-		rb, err := remediate.LoadRunbooks(s.cfg.RemediationRunbooksFile)
-		if err != nil {
-			return err
-		}
-		exec = &remediate.ShellExecutor{Runbooks: rb, Allow: s.cfg.RemediationShellAllow}
-	case "kubernetes":
-		var err error
-		if exec, err = kubeExecutor(s.cfg.RemediationKubeconfig, s.cfg.RemediationNamespace); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("remediation-executor: %q is none of dry-run, webhook, argocd, kubernetes, shell", s.cfg.RemediationExecutor)
+	exec, err := s.remediationExecutor()
+	if err != nil {
+		return err
 	}
 	rcfg := remediate.Config{VerifyFor: s.cfg.RemediationVerifyFor, Settings: s.embedded}
 	if s.redis != nil {
@@ -119,6 +78,58 @@ func (s *Server) newRemediation(store storage.Store) error {
 	}
 	s.sweeper = &sweeper{flow: s.remediation, every: 10 * time.Second, logger: s.logger}
 	return nil
+}
+
+// remediationExecutor is what carries out approved proposals, as
+// configured; with --demo and none configured, a signed webhook to the
+// demo shop's deploy API (its URL is known once the server listens).
+func (s *Server) remediationExecutor() (remediate.Executor, error) {
+	var exec remediate.Executor
+	switch s.cfg.RemediationExecutor {
+	case "", "dry-run":
+		if s.cfg.Demo && s.cfg.RemediationExecutor == "" {
+			secret := make([]byte, 32)
+			_, _ = rand.Read(secret)
+			s.demoDeploy = &remediate.WebhookExecutor{Secret: secret} // its URL is known once the server listens
+			exec = s.demoDeploy
+		}
+	case "webhook":
+		secret, err := s.cfg.RemediationWebhookKey()
+		if err != nil {
+			return nil, err
+		}
+		if s.cfg.RemediationWebhookURL == "" || len(secret) == 0 {
+			return nil, fmt.Errorf("remediation-executor webhook needs remediation-webhook-url and a secret (INQUEST_REMEDIATION_WEBHOOK_SECRET or remediation-webhook-secret-file)")
+		}
+		exec = &remediate.WebhookExecutor{URL: s.cfg.RemediationWebhookURL, Secret: secret}
+	case "argocd":
+		token, err := s.cfg.RemediationArgoCDKey()
+		if err != nil {
+			return nil, err
+		}
+		if s.cfg.RemediationArgoCDURL == "" || token == "" {
+			return nil, fmt.Errorf("remediation-executor argocd needs remediation-argocd-url and a token (INQUEST_REMEDIATION_ARGOCD_TOKEN or remediation-argocd-token-file)")
+		}
+		exec = &remediate.ArgoCDExecutor{URL: s.cfg.RemediationArgoCDURL, Token: token, AppPrefix: s.cfg.RemediationArgoCDAppPrefix,
+			Namespace: s.cfg.RemediationNamespace}
+	case "shell":
+		if len(s.cfg.RemediationShellAllow) == 0 || s.cfg.RemediationRunbooksFile == "" {
+			return nil, fmt.Errorf("remediation-executor shell needs --remediation-runbooks-file and the programs allowed (--remediation-shell-allow)")
+		}
+		rb, err := remediate.LoadRunbooks(s.cfg.RemediationRunbooksFile)
+		if err != nil {
+			return nil, err
+		}
+		exec = &remediate.ShellExecutor{Runbooks: rb, Allow: s.cfg.RemediationShellAllow}
+	case "kubernetes":
+		var err error
+		if exec, err = kubeExecutor(s.cfg.RemediationKubeconfig, s.cfg.RemediationNamespace); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("remediation-executor: %q is none of dry-run, webhook, argocd, kubernetes, shell", s.cfg.RemediationExecutor)
+	}
+	return exec, nil
 }
 
 // proposeFrom makes the proposals of a finished investigation; whoever

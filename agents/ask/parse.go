@@ -58,6 +58,47 @@ func Parse(question string, services []string, now time.Time, def Window) (Plan,
 			return p, true
 		}
 	}
+	if p, ok := named(p, w, svc, win, said); ok {
+		return p, true
+	}
+	if c, ok := bubble(w, svc, win, said); ok {
+		c.Service = svc
+		return c, true
+	}
+	switch {
+	case (w.has("map", "topology", "graph", "depend*", "dependencies", "upstream", "downstream", "callers") || w.phrase("who calls")) && !w.has("latency", "slow*"):
+		args := map[string]any{}
+		if svc != "" {
+			args["service"] = svc
+		}
+		p.Intent, p.Interpretation = "map", "the service map"+serviceWords(svc)
+		p.Calls = []Call{{Tool: "service_map", Args: withWindow(args, said, win)}}
+		return p, true
+	case w.has("exception*") || w.phrase("top errors") || w.phrase("common errors") || w.phrase("error messages") || w.phrase("what errors"):
+		args := map[string]any{}
+		if svc != "" {
+			args["service"] = svc
+		}
+		p.Intent, p.Interpretation = "errors", "the most frequent errors"+serviceWords(svc)+windowWords(said, win)
+		p.Calls = []Call{{Tool: "top_errors", Args: withWindow(args, said, win)}}
+		return p, true
+	case w.has("cpu", "memory", "mem", "ram", "saturation", "utilization", "utilisation"):
+		return resource(p, w, svc, win, said), true
+	case slices.Contains(w, "services") && !w.has("slow*", "latency", "error*", "traffic", "throughput", "requests", "rate", "duration") && !w.phrase("per service") && !w.phrase("by service"):
+		p.Intent, p.Interpretation = "services", "the services"+windowWords(said, win)
+		p.Calls = []Call{{Tool: "list_services", Args: withWindow(map[string]any{}, said, win)}}
+		return p, true
+	}
+	if m, ok := measure(w, svc, win, said); ok {
+		return m, true
+	}
+	return Plan{}, false
+}
+
+// named reads the questions about a kind of thing Inquest keeps:
+// proposals, why a service misbehaves, look-alike incidents, incidents,
+// changes.
+func named(p Plan, w words, svc string, win Window, said bool) (Plan, bool) {
 	switch {
 	case w.has("proposal*", "remediation*", "approval*", "approve"):
 		args := map[string]any{}
@@ -100,37 +141,6 @@ func Parse(question string, services []string, now time.Time, def Window) (Plan,
 		p.Intent, p.Interpretation = "changes", "changes"+serviceWords(svc)+windowWords(said, win)
 		p.Calls = []Call{{Tool: "list_changes", Args: args}}
 		return p, true
-	}
-	if c, ok := bubble(w, svc, win, said); ok {
-		c.Service = svc
-		return c, true
-	}
-	switch {
-	case (w.has("map", "topology", "graph", "depend*", "dependencies", "upstream", "downstream", "callers") || w.phrase("who calls")) && !w.has("latency", "slow*"):
-		args := map[string]any{}
-		if svc != "" {
-			args["service"] = svc
-		}
-		p.Intent, p.Interpretation = "map", "the service map"+serviceWords(svc)
-		p.Calls = []Call{{Tool: "service_map", Args: withWindow(args, said, win)}}
-		return p, true
-	case w.has("exception*") || w.phrase("top errors") || w.phrase("common errors") || w.phrase("error messages") || w.phrase("what errors"):
-		args := map[string]any{}
-		if svc != "" {
-			args["service"] = svc
-		}
-		p.Intent, p.Interpretation = "errors", "the most frequent errors"+serviceWords(svc)+windowWords(said, win)
-		p.Calls = []Call{{Tool: "top_errors", Args: withWindow(args, said, win)}}
-		return p, true
-	case w.has("cpu", "memory", "mem", "ram", "saturation", "utilization", "utilisation"):
-		return resource(p, w, svc, win, said), true
-	case slices.Contains(w, "services") && !w.has("slow*", "latency", "error*", "traffic", "throughput", "requests", "rate", "duration") && !w.phrase("per service") && !w.phrase("by service"):
-		p.Intent, p.Interpretation = "services", "the services"+windowWords(said, win)
-		p.Calls = []Call{{Tool: "list_services", Args: withWindow(map[string]any{}, said, win)}}
-		return p, true
-	}
-	if m, ok := measure(w, svc, win, said); ok {
-		return m, true
 	}
 	return Plan{}, false
 }

@@ -25,157 +25,197 @@ func (r *run) render(plan Plan, res *tools.Result, n int) string {
 		}
 		return r.aggregate(plan, out) + cite
 	case *tools.ListIncidentsOut:
-		if len(out.Incidents) == 0 {
-			return "No incidents" + statusWords(firstArgs(plan)) + cite + "."
-		}
-		var parts []string
-		for _, in := range out.Incidents[:min(5, len(out.Incidents))] {
-			parts = append(parts, fmt.Sprintf("%q (%s, %s, %s, since %s)", in.Title, in.Severity, in.Status, strings.Join(in.Services, ", "), clock(in.OpenedAt)))
-		}
-		r.table([]string{"incident", "severity", "status", "services", "opened"}, len(out.Incidents), func(i int) []string {
-			in := out.Incidents[i]
-			return []string{in.Title, in.Severity, in.Status, strings.Join(in.Services, ", "), in.OpenedAt}
-		})
-		return fmt.Sprintf("%d incident(s)%s: %s", len(out.Incidents), cite, strings.Join(parts, "; ")) + "."
+		return r.incidentsWords(plan, out, cite)
 	case *tools.ListChangesOut:
-		if len(out.Changes) == 0 {
-			return "No changes were recorded in that time" + cite + "."
-		}
-		var parts []string
-		for _, c := range out.Changes[:min(5, len(out.Changes))] {
-			s := c.Service + " " + c.Type
-			if c.Version != "" {
-				s += " " + c.Version
-				if c.Previous != "" {
-					s += " (was " + c.Previous + ")"
-				}
-			}
-			parts = append(parts, s+" at "+clock(c.Time))
-		}
-		r.table([]string{"time", "service", "type", "version", "previous", "author"}, len(out.Changes), func(i int) []string {
-			c := out.Changes[i]
-			return []string{c.Time, c.Service, c.Type, c.Version, c.Previous, c.Author}
-		})
-		return fmt.Sprintf("%d change(s)%s: %s.", len(out.Changes), cite, strings.Join(parts, "; "))
+		return r.changesWords(plan, out, cite)
 	case *tools.BubbleUpOut:
-		if len(out.Fields) == 0 {
-			return fmt.Sprintf("Nothing stands out among the %s selected events%s.", num(out.SelectionEvents), cite)
-		}
-		var parts []string
-		for _, f := range out.Fields[:min(3, len(out.Fields))] {
-			if len(f.Values) == 0 {
-				continue
-			}
-			v := f.Values[0]
-			parts = append(parts, fmt.Sprintf("%s = %s is %s of them (%s of the others)", f.Field, v.Value, pct(v.Selection), pct(v.Baseline)))
-		}
-		r.table([]string{"field", "value", "selection", "baseline"}, len(out.Fields), func(i int) []string {
-			f := out.Fields[i]
-			if len(f.Values) == 0 {
-				return []string{f.Field, "", "", ""}
-			}
-			return []string{f.Field, f.Values[0].Value, pct(f.Values[0].Selection), pct(f.Values[0].Baseline)}
-		})
-		var series service.AskSeries
-		for _, f := range out.Fields[:min(8, len(out.Fields))] {
-			if len(f.Values) > 0 {
-				series.Points = append(series.Points, service.AskPoint{X: f.Field + "=" + f.Values[0].Value, Y: f.Values[0].Selection - f.Values[0].Baseline})
-			}
-		}
-		series.Name = "share among the selected − share among the others"
-		r.ans.Chart = &service.AskChart{Kind: "bar", Title: "What sets them apart", Unit: "ratio", Series: []service.AskSeries{series}}
-		return fmt.Sprintf("Among %s selected events (against %s others)%s: %s.", num(out.SelectionEvents), num(out.BaselineEvents), cite, strings.Join(parts, "; "))
+		return r.bubbleWords(plan, out, cite)
 	case *tools.ListServicesOut:
-		var parts []string
-		for _, s := range out.Services[:min(5, len(out.Services))] {
-			parts = append(parts, fmt.Sprintf("%s (%s req/s, %s errors)", s.Name, num(s.RatePerSec), pct(s.ErrorRatio)))
-		}
-		r.table([]string{"service", "requests", "req/s", "errors", "p50 ms", "p99 ms"}, len(out.Services), func(i int) []string {
-			s := out.Services[i]
-			return []string{s.Name, num(s.Requests), num(s.RatePerSec), pct(s.ErrorRatio), nump(s.P50Ms), nump(s.P99Ms)}
-		})
-		return fmt.Sprintf("%d service(s)%s; the busiest: %s.", out.Total, cite, strings.Join(parts, ", "))
+		return r.servicesWords(plan, out, cite)
 	case *tools.ServiceMapOut:
-		var parts []string
-		for _, e := range out.Edges[:min(6, len(out.Edges))] {
-			parts = append(parts, fmt.Sprintf("%s → %s (%s calls, %s errors)", e.Caller, e.Callee, num(e.Calls), pct(e.ErrorRatio)))
-		}
-		r.table([]string{"caller", "callee", "calls", "errors", "p99 ms"}, len(out.Edges), func(i int) []string {
-			e := out.Edges[i]
-			return []string{e.Caller, e.Callee, num(e.Calls), pct(e.ErrorRatio), nump(e.P99Ms)}
-		})
-		if len(parts) == 0 {
-			return "No calls between services were seen" + cite + "."
-		}
-		return fmt.Sprintf("%d call path(s)%s: %s.", out.Total, cite, strings.Join(parts, "; "))
+		return r.mapWords(plan, out, cite)
 	case *tools.TopErrorsOut:
-		if len(out.Groups) == 0 {
-			return "No errors in that time" + cite + "."
-		}
-		var parts []string
-		for _, g := range out.Groups[:min(3, len(out.Groups))] {
-			parts = append(parts, fmt.Sprintf("%s %q ×%s", g.Service, g.Template, num(g.Count)))
-		}
-		r.table([]string{"service", "error", "count", "example"}, len(out.Groups), func(i int) []string {
-			g := out.Groups[i]
-			return []string{g.Service, g.Template, num(g.Count), g.Example}
-		})
-		return fmt.Sprintf("The most frequent errors%s: %s.", cite, strings.Join(parts, "; "))
+		return r.errorsWords(plan, out, cite)
 	case *tools.QueryMetricsOut:
-		if len(out.Series) == 0 {
-			return "No such metric in that time" + cite + "."
-		}
-		var parts []string
-		chart := &service.AskChart{Kind: "line", Title: plan.Interpretation}
-		for _, s := range out.Series[:min(5, len(out.Series))] {
-			parts = append(parts, fmt.Sprintf("%s: average %s, max %s, last %s", labels(s.Labels), num(s.Avg), num(s.Max), num(s.Last)))
-			ser := service.AskSeries{Name: labels(s.Labels)}
-			for i, v := range s.Sparkline {
-				ser.Points = append(ser.Points, service.AskPoint{X: strconv.Itoa(i), Y: v})
-			}
-			chart.Series = append(chart.Series, ser)
-		}
-		r.ans.Chart = chart
-		r.table([]string{"series", "min", "avg", "max", "last"}, len(out.Series), func(i int) []string {
-			s := out.Series[i]
-			return []string{labels(s.Labels), num(s.Min), num(s.Avg), num(s.Max), num(s.Last)}
-		})
-		return strings.Join(parts, "; ") + cite + "."
+		return r.metricsWords(plan, out, cite)
 	case *tools.ListProposalsOut:
-		if len(out.Proposals) == 0 {
-			return "No proposals" + statusWords(firstArgs(plan)) + cite + "."
-		}
-		var parts []string
-		for _, p := range out.Proposals[:min(5, len(out.Proposals))] {
-			s := fmt.Sprintf("%s %s (%s risk, %s)", p.Action, p.Target, p.Risk, p.Status)
-			if p.Needs != "" {
-				s += " needs " + strings.TrimSuffix(p.Needs, " (the default tiers; the tenant's policy decides)")
-			}
-			parts = append(parts, s)
-		}
-		r.table([]string{"id", "action", "target", "risk", "status"}, len(out.Proposals), func(i int) []string {
-			p := out.Proposals[i]
-			return []string{p.ID, p.Action, p.Target, p.Risk, p.Status}
-		})
-		return fmt.Sprintf("%d proposal(s)%s: %s.", len(out.Proposals), cite, strings.Join(parts, "; "))
+		return r.proposalsWords(plan, out, cite)
 	case *tools.GetTraceOut:
-		var path []string
-		for _, s := range out.CriticalPath {
-			path = append(path, s.Service+" "+s.Name)
-		}
-		return fmt.Sprintf("Trace %s took %s ms over %d spans and %d services, %d failed%s; its critical path: %s.", out.TraceID, num(out.DurationMs),
-			out.Spans, len(out.Services), len(out.Errors), cite, strings.Join(path, " → "))
+		return r.traceWords(plan, out, cite)
 	case *tools.SimilarIncidentsOut:
-		if len(out.Similar) == 0 {
-			return "No earlier incident looks like this one" + cite + "."
-		}
-		var parts []string
-		for _, s := range out.Similar[:min(3, len(out.Similar))] {
-			parts = append(parts, fmt.Sprintf("%s (similarity %s): %s", s.IncidentID, num(s.Score), s.Resolution))
-		}
-		return "Incidents like it" + cite + ": " + strings.Join(parts, "; ") + "."
+		return r.similarWords(plan, out, cite)
 	}
 	return "Done" + cite + "."
+}
+
+func (r *run) incidentsWords(plan Plan, out *tools.ListIncidentsOut, cite string) string {
+	if len(out.Incidents) == 0 {
+		return "No incidents" + statusWords(firstArgs(plan)) + cite + "."
+	}
+	var parts []string
+	for _, in := range out.Incidents[:min(5, len(out.Incidents))] {
+		parts = append(parts, fmt.Sprintf("%q (%s, %s, %s, since %s)", in.Title, in.Severity, in.Status, strings.Join(in.Services, ", "), clock(in.OpenedAt)))
+	}
+	r.table([]string{"incident", "severity", "status", "services", "opened"}, len(out.Incidents), func(i int) []string {
+		in := out.Incidents[i]
+		return []string{in.Title, in.Severity, in.Status, strings.Join(in.Services, ", "), in.OpenedAt}
+	})
+	return fmt.Sprintf("%d incident(s)%s: %s", len(out.Incidents), cite, strings.Join(parts, "; ")) + "."
+}
+
+func (r *run) changesWords(plan Plan, out *tools.ListChangesOut, cite string) string {
+	if len(out.Changes) == 0 {
+		return "No changes were recorded in that time" + cite + "."
+	}
+	var parts []string
+	for _, c := range out.Changes[:min(5, len(out.Changes))] {
+		s := c.Service + " " + c.Type
+		if c.Version != "" {
+			s += " " + c.Version
+			if c.Previous != "" {
+				s += " (was " + c.Previous + ")"
+			}
+		}
+		parts = append(parts, s+" at "+clock(c.Time))
+	}
+	r.table([]string{"time", "service", "type", "version", "previous", "author"}, len(out.Changes), func(i int) []string {
+		c := out.Changes[i]
+		return []string{c.Time, c.Service, c.Type, c.Version, c.Previous, c.Author}
+	})
+	return fmt.Sprintf("%d change(s)%s: %s.", len(out.Changes), cite, strings.Join(parts, "; "))
+}
+
+func (r *run) bubbleWords(plan Plan, out *tools.BubbleUpOut, cite string) string {
+	if len(out.Fields) == 0 {
+		return fmt.Sprintf("Nothing stands out among the %s selected events%s.", num(out.SelectionEvents), cite)
+	}
+	var parts []string
+	for _, f := range out.Fields[:min(3, len(out.Fields))] {
+		if len(f.Values) == 0 {
+			continue
+		}
+		v := f.Values[0]
+		parts = append(parts, fmt.Sprintf("%s = %s is %s of them (%s of the others)", f.Field, v.Value, pct(v.Selection), pct(v.Baseline)))
+	}
+	r.table([]string{"field", "value", "selection", "baseline"}, len(out.Fields), func(i int) []string {
+		f := out.Fields[i]
+		if len(f.Values) == 0 {
+			return []string{f.Field, "", "", ""}
+		}
+		return []string{f.Field, f.Values[0].Value, pct(f.Values[0].Selection), pct(f.Values[0].Baseline)}
+	})
+	var series service.AskSeries
+	for _, f := range out.Fields[:min(8, len(out.Fields))] {
+		if len(f.Values) > 0 {
+			series.Points = append(series.Points, service.AskPoint{X: f.Field + "=" + f.Values[0].Value, Y: f.Values[0].Selection - f.Values[0].Baseline})
+		}
+	}
+	series.Name = "share among the selected − share among the others"
+	r.ans.Chart = &service.AskChart{Kind: "bar", Title: "What sets them apart", Unit: "ratio", Series: []service.AskSeries{series}}
+	return fmt.Sprintf("Among %s selected events (against %s others)%s: %s.", num(out.SelectionEvents), num(out.BaselineEvents), cite, strings.Join(parts, "; "))
+}
+
+func (r *run) servicesWords(plan Plan, out *tools.ListServicesOut, cite string) string {
+	var parts []string
+	for _, s := range out.Services[:min(5, len(out.Services))] {
+		parts = append(parts, fmt.Sprintf("%s (%s req/s, %s errors)", s.Name, num(s.RatePerSec), pct(s.ErrorRatio)))
+	}
+	r.table([]string{"service", "requests", "req/s", "errors", "p50 ms", "p99 ms"}, len(out.Services), func(i int) []string {
+		s := out.Services[i]
+		return []string{s.Name, num(s.Requests), num(s.RatePerSec), pct(s.ErrorRatio), nump(s.P50Ms), nump(s.P99Ms)}
+	})
+	return fmt.Sprintf("%d service(s)%s; the busiest: %s.", out.Total, cite, strings.Join(parts, ", "))
+}
+
+func (r *run) mapWords(plan Plan, out *tools.ServiceMapOut, cite string) string {
+	var parts []string
+	for _, e := range out.Edges[:min(6, len(out.Edges))] {
+		parts = append(parts, fmt.Sprintf("%s → %s (%s calls, %s errors)", e.Caller, e.Callee, num(e.Calls), pct(e.ErrorRatio)))
+	}
+	r.table([]string{"caller", "callee", "calls", "errors", "p99 ms"}, len(out.Edges), func(i int) []string {
+		e := out.Edges[i]
+		return []string{e.Caller, e.Callee, num(e.Calls), pct(e.ErrorRatio), nump(e.P99Ms)}
+	})
+	if len(parts) == 0 {
+		return "No calls between services were seen" + cite + "."
+	}
+	return fmt.Sprintf("%d call path(s)%s: %s.", out.Total, cite, strings.Join(parts, "; "))
+}
+
+func (r *run) errorsWords(plan Plan, out *tools.TopErrorsOut, cite string) string {
+	if len(out.Groups) == 0 {
+		return "No errors in that time" + cite + "."
+	}
+	var parts []string
+	for _, g := range out.Groups[:min(3, len(out.Groups))] {
+		parts = append(parts, fmt.Sprintf("%s %q ×%s", g.Service, g.Template, num(g.Count)))
+	}
+	r.table([]string{"service", "error", "count", "example"}, len(out.Groups), func(i int) []string {
+		g := out.Groups[i]
+		return []string{g.Service, g.Template, num(g.Count), g.Example}
+	})
+	return fmt.Sprintf("The most frequent errors%s: %s.", cite, strings.Join(parts, "; "))
+}
+
+func (r *run) metricsWords(plan Plan, out *tools.QueryMetricsOut, cite string) string {
+	if len(out.Series) == 0 {
+		return "No such metric in that time" + cite + "."
+	}
+	var parts []string
+	chart := &service.AskChart{Kind: "line", Title: plan.Interpretation}
+	for _, s := range out.Series[:min(5, len(out.Series))] {
+		parts = append(parts, fmt.Sprintf("%s: average %s, max %s, last %s", labels(s.Labels), num(s.Avg), num(s.Max), num(s.Last)))
+		ser := service.AskSeries{Name: labels(s.Labels)}
+		for i, v := range s.Sparkline {
+			ser.Points = append(ser.Points, service.AskPoint{X: strconv.Itoa(i), Y: v})
+		}
+		chart.Series = append(chart.Series, ser)
+	}
+	r.ans.Chart = chart
+	r.table([]string{"series", "min", "avg", "max", "last"}, len(out.Series), func(i int) []string {
+		s := out.Series[i]
+		return []string{labels(s.Labels), num(s.Min), num(s.Avg), num(s.Max), num(s.Last)}
+	})
+	return strings.Join(parts, "; ") + cite + "."
+}
+
+func (r *run) proposalsWords(plan Plan, out *tools.ListProposalsOut, cite string) string {
+	if len(out.Proposals) == 0 {
+		return "No proposals" + statusWords(firstArgs(plan)) + cite + "."
+	}
+	var parts []string
+	for _, p := range out.Proposals[:min(5, len(out.Proposals))] {
+		s := fmt.Sprintf("%s %s (%s risk, %s)", p.Action, p.Target, p.Risk, p.Status)
+		if p.Needs != "" {
+			s += " needs " + strings.TrimSuffix(p.Needs, " (the default tiers; the tenant's policy decides)")
+		}
+		parts = append(parts, s)
+	}
+	r.table([]string{"id", "action", "target", "risk", "status"}, len(out.Proposals), func(i int) []string {
+		p := out.Proposals[i]
+		return []string{p.ID, p.Action, p.Target, p.Risk, p.Status}
+	})
+	return fmt.Sprintf("%d proposal(s)%s: %s.", len(out.Proposals), cite, strings.Join(parts, "; "))
+}
+
+func (r *run) traceWords(plan Plan, out *tools.GetTraceOut, cite string) string {
+	var path []string
+	for _, s := range out.CriticalPath {
+		path = append(path, s.Service+" "+s.Name)
+	}
+	return fmt.Sprintf("Trace %s took %s ms over %d spans and %d services, %d failed%s; its critical path: %s.", out.TraceID, num(out.DurationMs),
+		out.Spans, len(out.Services), len(out.Errors), cite, strings.Join(path, " → "))
+}
+
+func (r *run) similarWords(plan Plan, out *tools.SimilarIncidentsOut, cite string) string {
+	if len(out.Similar) == 0 {
+		return "No earlier incident looks like this one" + cite + "."
+	}
+	var parts []string
+	for _, s := range out.Similar[:min(3, len(out.Similar))] {
+		parts = append(parts, fmt.Sprintf("%s (similarity %s): %s", s.IncidentID, num(s.Score), s.Resolution))
+	}
+	return "Incidents like it" + cite + ": " + strings.Join(parts, "; ") + "."
 }
 
 // aggregate says what an aggregate found: the figure over the window
