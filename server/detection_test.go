@@ -249,7 +249,7 @@ func remediatedOnApproval(t *testing.T, s *testServer, incident, via string, sla
 		require.Eventually(t, func() bool {
 			st, err := chromedp.Run(page, chromedp.Evaluate[string](`(document.querySelector("#incident-status") || {}).textContent || ""`))
 			return err == nil && st == "resolved"
-		}, 30*time.Second, 200*time.Millisecond, "the page hears the incident resolve")
+		}, time.Minute, 200*time.Millisecond, "the page shows the incident resolved (by subscription, or its refresh every 10 s)")
 		screenshot(t, page, "demo-incident-resolved")
 	}
 	require.Len(t, done.Proposal.Approvals, 1, "one approval closed the loop")

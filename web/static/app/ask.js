@@ -13,7 +13,7 @@ export async function askPage(question, view) {
   const out = h("div", { id: "ask-answer" });
   view.replaceChildren(h("h2", {}, "Ask"), question ? h("p", { class: "question" }, "“" + question + "”") : h("p", { class: "hint" },
     "Ask in plain words in the box at the top: “p99 latency of checkout by region over the last hour”, “why is checkout slow?”, “what changed in the last 30 minutes?”."), steps, out);
-  if (!question) return {};
+  if (!question) return { live: true };
   const page = { live: true, close: () => {} };
   await new Promise((resolve) => {
     let answered = false;

@@ -66,7 +66,7 @@ export async function explore(stateText, view) {
     location.hash = "explore=" + encodeURIComponent(JSON.stringify(next));
   });
   await run(st, chartBox, tableBox, buBox);
-  return {};
+  return { refresh: () => run(st, chartBox, tableBox, buBox) };
 }
 
 async function run(st, chartBox, tableBox, buBox) {

@@ -34,6 +34,9 @@ export async function incidents(_m, view) {
 export async function incident(id, invID, view) {
   view.replaceChildren(loading());
   const closers = [];
+  // Live by subscription; the auto-refresh also reads the incident's state
+  // and proposals again, so that an update a slow connection missed (the
+  // server drops them for subscribers that fall behind) still shows.
   const page = { live: true, close: () => closers.forEach((c) => c.close()) };
   if (!id && invID) {
     const inv = (await gql(INVESTIGATION, { id: invID })).investigation;
@@ -77,6 +80,7 @@ export async function incident(id, invID, view) {
         table("timeline-table", ["Time", "What", "By"], inc.timeline.map((e) => [when(e.time), e.text, e.actor || ""]), "Nothing yet.")), changes, audit)));
   drawAnomalies(inc, anomalies);
   proposals(inc.proposals, propBox);
+  propBox.dataset.sig = inc.proposals.map((p) => p.id + ":" + p.status + ":" + p.history.length).join(",");
   closers.push(subscribe(`subscription { proposalUpdated { id incidentId status } }`, {}, (d) => {
     if (d.proposalUpdated.incidentId !== id) return;
     refreshProposals(id, propBox, status);
@@ -90,6 +94,7 @@ export async function incident(id, invID, view) {
   else invBox.append(h("p", { class: "empty" }, "No investigation yet: one starts by itself when the incident opens."));
   showChanges(inc, changes);
   showAudit(inc, audit);
+  page.refresh = () => refreshProposals(id, propBox, status);
   return page;
 }
 
@@ -206,7 +211,12 @@ function proposals(list, box) {
 async function refreshProposals(id, box, status) {
   try {
     const d = await gql(`query($id: ID!) { incident(id: $id) { status proposals { ${proposalFields()} } } }`, { id });
-    proposals(d.incident.proposals, box);
+    // Drawn again only when something changed (a reason being typed stays).
+    const sig = d.incident.proposals.map((p) => p.id + ":" + p.status + ":" + p.history.length).join(",");
+    if (box.dataset.sig !== sig) {
+      box.dataset.sig = sig;
+      proposals(d.incident.proposals, box);
+    }
     status.textContent = d.incident.status;
     status.className = "badge " + d.incident.status;
   } catch (err) {

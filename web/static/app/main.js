@@ -76,7 +76,13 @@ function setup() {
     if (q) location.hash = "ask=" + encodeURIComponent(q);
   });
   window.addEventListener("hashchange", render);
-  setInterval(() => { if ($("auto").checked && (!current || !current.live)) render(); }, 10000);
+  // Auto-refresh: a page that keeps a form refreshes its results only; a
+  // live page (subscriptions) is left alone; the others are drawn again.
+  setInterval(() => {
+    if (!$("auto").checked) return;
+    if (current && current.refresh) current.refresh().catch((err) => { $("status").textContent = "Could not load: " + err.message; });
+    else if (!current || !current.live) render();
+  }, 10000);
   render();
 }
 

@@ -26,16 +26,19 @@ export async function traces(stateText, view) {
   if (st.service) f.push({ field: "service", op: "EQ", value: st.service });
   if (st.minMs) f.push({ field: "duration_ms", op: "GE", value: String(st.minMs) });
   if (st.errors) f.push({ field: "status", op: "EQ", value: "error" });
-  try {
-    const d = await gql(SEARCH, { r: range(), f });
-    out.replaceChildren(table("trace-list", ["Time", "Service", "Span", "Duration", "Status", "Trace"],
-      d.events.events.map((e) => [when(e.timestamp), e.service, e.name, ms(e.durationMs), h("span", { class: e.status === "error" ? "err" : "" }, e.status),
-        h("a", { href: "#trace=" + e.traceId }, e.traceId.slice(0, 16) + "…")]), "No spans match; widen the range or the search."));
-  } catch (err) {
-    out.replaceChildren(errorBox(err));
-    throw Object.assign(err, { shown: true });
-  }
-  return {};
+  const search = async () => {
+    try {
+      const d = await gql(SEARCH, { r: range(), f });
+      out.replaceChildren(table("trace-list", ["Time", "Service", "Span", "Duration", "Status", "Trace"],
+        d.events.events.map((e) => [when(e.timestamp), e.service, e.name, ms(e.durationMs), h("span", { class: e.status === "error" ? "err" : "" }, e.status),
+          h("a", { href: "#trace=" + e.traceId }, e.traceId.slice(0, 16) + "…")]), "No spans match; widen the range or the search."));
+    } catch (err) {
+      out.replaceChildren(errorBox(err));
+      throw Object.assign(err, { shown: true });
+    }
+  };
+  await search();
+  return { refresh: search };
 }
 
 export async function trace(id, view) {
@@ -75,5 +78,5 @@ export async function trace(id, view) {
     h("p", { class: "sub" }, `${ms(t.durationMs)} · ${t.spanCount} spans · ${t.services.length} services · ${t.errorCount} errors · started ${when(t.startTime)}`),
     h("p", { class: "hint" }, h("span", { class: "key critical" }, "critical path"), " the spans the trace's duration waited on; ", h("span", { class: "key failed" }, "failed")),
     h("div", { id: "waterfall", class: "waterfall" }, rows), detail);
-  return {};
+  return { live: true }; // a trace does not change: nothing to refresh
 }
