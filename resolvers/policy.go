@@ -8,8 +8,6 @@ import (
 	"github.com/inquest/inquest/storage"
 )
 
-var riskOrder = []string{storage.RiskInfo, storage.RiskLow, storage.RiskMedium, storage.RiskHigh, storage.RiskCritical}
-
 func policyIn(tiers []*model.ApprovalTierInput, levels []*model.RoleLevelInput) remediate.PolicySpec {
 	spec := remediate.PolicySpec{Tiers: map[string]remediate.TierSpec{}, Levels: map[string]string{}}
 	for _, t := range tiers {
@@ -28,7 +26,7 @@ func policyIn(tiers []*model.ApprovalTierInput, levels []*model.RoleLevelInput) 
 func policyModel(r remediate.Rules) *model.ApprovalPolicy {
 	m := &model.ApprovalPolicy{Source: r.Source, Tiers: []*model.ApprovalTier{}, Levels: []*model.RoleLevel{}}
 	spec := r.Policy.Spec()
-	for _, risk := range riskOrder {
+	for _, risk := range storage.Risks {
 		ts, ok := spec[risk]
 		if !ok {
 			continue

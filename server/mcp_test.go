@@ -148,6 +148,10 @@ func TestMCPOverHTTP(t *testing.T) {
 	require.Error(t, err, "a viewer cannot call a write tool")
 	assert.Contains(t, err.Error(), "approve_proposal")
 
+	text, isErr = callTool(t, c, "list_proposals", map[string]any{"status": "pending"})
+	require.False(t, isErr, text)
+	assert.Contains(t, text, `"needs":"an approver at level team-lead or above (not the proposer)"`, "who may approve, from the tenant's policy")
+
 	responder := mcpSession(t, s, tokenFor(t, "acme", "carol", "responder", "approver:team-lead"))
 	assert.Contains(t, toolNames(t, responder), "approve_proposal")
 	text, isErr = callTool(t, responder, "approve_proposal", map[string]any{"id": "prop-mcp", "comment": "from Claude Code"})

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 )
@@ -156,7 +157,8 @@ func (s *Service) AskStream(ctx context.Context, p Principal, in AskInput) (<-ch
 
 // safeMessage is an error as a caller may read it.
 func safeMessage(err error) string {
-	if e, ok := err.(*Error); ok {
+	var e *Error
+	if errors.As(err, &e) {
 		return e.Error()
 	}
 	return "internal error"

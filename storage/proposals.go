@@ -11,6 +11,10 @@ const (
 	RiskCritical = "critical"
 )
 
+// Risks lists them, least first (for checking what people write, and for
+// showing tiers in order).
+var Risks = []string{RiskInfo, RiskLow, RiskMedium, RiskHigh, RiskCritical}
+
 // Proposal statuses: proposed → pending → approved | rejected | expired →
 // executing → succeeded | failed → rolled_back.
 const (

@@ -187,7 +187,7 @@ func (r *run) proposalsWords(plan Plan, out *tools.ListProposalsOut, cite string
 	for _, p := range out.Proposals[:min(5, len(out.Proposals))] {
 		s := fmt.Sprintf("%s %s (%s risk, %s)", p.Action, p.Target, p.Risk, p.Status)
 		if p.Needs != "" {
-			s += " needs " + strings.TrimSuffix(p.Needs, " (the default tiers; the tenant's policy decides)")
+			s += " needs " + p.Needs
 		}
 		parts = append(parts, s)
 	}

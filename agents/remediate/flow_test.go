@@ -242,6 +242,9 @@ tenants:
 		_, err := fx.flow.Propose(ctx, inv, "inquest")
 		require.NoError(t, err)
 	}
+	pending, err := fx.store.Proposal(ctx, "t1", "prop-t1-1-rollback")
+	require.NoError(t, err)
+	assert.Equal(t, "an approver at level sre or above (not the proposer)", fp.Policy.Needs(*pending), "who may approve, in words")
 	_, err = fx.flow.Approve(ctx, "t1", "prop-t1-1-rollback", person("carol", "team-lead"), "", nil)
 	assert.ErrorContains(t, err, "level sre", "the file's medium tier: an SRE")
 	oncall := person("erin")

@@ -9,6 +9,7 @@ package remediate
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/inquest/inquest/auth"
@@ -134,4 +135,25 @@ func (pol Policy) canApprove(p *storage.Proposal, a Actor) error {
 		need = "an approver at level " + empty[0].Level + " or above"
 	}
 	return fmt.Errorf("%w: a %s proposal needs %s; %s holds %v", ErrForbidden, p.Risk, need, a.Subject, a.Levels)
+}
+
+// Needs says in words who may approve a pending proposal now under the
+// policy (its risk's tier, or the next one's once escalated).
+func (pol Policy) Needs(p storage.Proposal) string {
+	seats := seated(pol.tierOf(&p), p.Approvals)
+	if len(pol.tierOf(&p).Seats) == 0 {
+		return "nobody: approved by policy"
+	}
+	var who []string
+	for _, s := range seats {
+		if s.Level == "" {
+			who = append(who, "a responder")
+		} else {
+			who = append(who, "an approver at level "+s.Level+" or above")
+		}
+	}
+	if len(who) == 0 {
+		return "nobody more: its approvers have approved"
+	}
+	return strings.Join(who, " and ") + " (not the proposer)"
 }

@@ -37,7 +37,7 @@ type policyFile struct {
 	Tenants map[string]PolicySpec `yaml:"tenants"`
 }
 
-var risks = []string{storage.RiskInfo, storage.RiskLow, storage.RiskMedium, storage.RiskHigh, storage.RiskCritical}
+var risks = storage.Risks
 
 // FilePolicies is what a policy file sets: the policy of every tenant,
 // the roles that count as levels, and tenants that differ.

@@ -27,7 +27,7 @@ func approveProposal() Tool {
 			if err != nil {
 				return nil, err
 			}
-			out := &DecisionOut{Proposal: proposalBrief(env, p)}
+			out := &DecisionOut{Proposal: proposalBrief(env, p, approvers(ctx, env))}
 			if p.Execution != nil {
 				out.Output = clip(p.Execution.Output, 300)
 			}

@@ -88,8 +88,9 @@ func getIncident() Tool {
 			if err != nil && !errors.Is(err, service.ErrForbidden) {
 				return nil, err
 			}
+			pol := approvers(ctx, env)
 			for i := range ps {
-				out.Proposals = append(out.Proposals, proposalBrief(env, &ps[i]))
+				out.Proposals = append(out.Proposals, proposalBrief(env, &ps[i], pol))
 			}
 			return out, nil
 		})

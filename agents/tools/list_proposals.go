@@ -44,14 +44,21 @@ func (o *ListProposalsOut) Trim() bool {
 	return o.halve("cut to fit; name an incident or a status", cut(&o.Proposals))
 }
 
-var riskNeeds = map[string]string{storage.RiskInfo: "nobody (approved by policy)", storage.RiskLow: "any responder",
-	storage.RiskMedium: "a team lead", storage.RiskHigh: "two people: an SRE and a manager", storage.RiskCritical: "a VP"}
+// approvers reads the tenant's approval policy, to say who may approve
+// each pending proposal; nil when this process runs no approval flow.
+func approvers(ctx context.Context, env Env) remediate.Policy {
+	rules, err := env.Svc.ApprovalRules(ctx, env.P, "proposals")
+	if err != nil {
+		return nil
+	}
+	return rules.Policy
+}
 
-func proposalBrief(env Env, p *storage.Proposal) ProposalBrief {
+func proposalBrief(env Env, p *storage.Proposal, pol remediate.Policy) ProposalBrief {
 	b := ProposalBrief{ID: p.ID, Action: p.Action, Target: p.Target, Params: remediate.Params(*p), Risk: p.Risk, Status: p.Status,
 		Rationale: clip(p.Rationale, 300), Expected: p.Expected, Rollback: p.Rollback, Incident: p.IncidentID}
-	if p.Status == storage.ProposalPending {
-		b.Needs = riskNeeds[p.Risk] + " (the default tiers; the tenant's policy decides)"
+	if p.Status == storage.ProposalPending && pol != nil {
+		b.Needs = pol.Needs(*p)
 	}
 	if n := len(p.History); n > 0 {
 		b.Last = clip(p.History[n-1].Kind+": "+p.History[n-1].Text, 200)
@@ -77,11 +84,12 @@ func listProposals() Tool {
 				return nil, err
 			}
 			out := &ListProposalsOut{Proposals: []ProposalBrief{}}
+			pol := approvers(ctx, env)
 			for i := range ps {
 				if in.Status != "" && ps[i].Status != strings.ToLower(in.Status) {
 					continue
 				}
-				out.Proposals = append(out.Proposals, proposalBrief(env, &ps[i]))
+				out.Proposals = append(out.Proposals, proposalBrief(env, &ps[i], pol))
 			}
 			if len(out.Proposals) > 20 {
 				out.cutTo(20, len(out.Proposals), "name an incident or a status")

@@ -19,6 +19,6 @@ func rejectProposal() Tool {
 			if err != nil {
 				return nil, err
 			}
-			return &DecisionOut{Proposal: proposalBrief(env, p)}, nil
+			return &DecisionOut{Proposal: proposalBrief(env, p, approvers(ctx, env))}, nil
 		})
 }
