@@ -75,6 +75,11 @@ type Config struct {
 	// services (where detection runs).
 	InvestigationWorkers int  `koanf:"investigation-workers"`
 	InvestigateIncidents bool `koanf:"investigate-incidents"`
+	// InvestigationSettle is how long telemetry takes to arrive in full
+	// (SDK exporters batch for seconds, each service on its own): an
+	// investigation waits until its window's end is that far in the past,
+	// or reads a caller whose callees' spans have not come yet as slow.
+	InvestigationSettle time.Duration `koanf:"investigation-settle"`
 	// LLM, when a provider is set, writes each investigation's narrative
 	// and may reorder its hypotheses (never adding any). The key comes
 	// from INQUEST_LLM_API_KEY or a file.
@@ -203,6 +208,7 @@ func Default() Config {
 		DetectionAdaptAfter:       2 * time.Hour,
 		InvestigationWorkers:      2,
 		InvestigateIncidents:      true,
+		InvestigationSettle:       10 * time.Second,
 		RemediationVerifyFor:      10 * time.Minute,
 		RemediationNamespace:      "default",
 		KafkaTopic:                "raw-telemetry",
@@ -310,6 +316,9 @@ func (c Config) Validate() error {
 	if c.InvestigationWorkers < 1 {
 		return fmt.Errorf("investigation-workers must be at least 1")
 	}
+	if c.InvestigationSettle < 0 {
+		errs = append(errs, "investigation-settle must not be negative")
+	}
 	if c.DetectionAdaptAfter < 0 {
 		errs = append(errs, "detection-adapt-after must not be negative (0 never adapts)")
 	}
@@ -378,6 +387,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("detection-resolve-after", d.DetectionResolveAfter, "an incident resolves when its series have been back inside their bands this long")
 	fs.Int("investigation-workers", d.InvestigationWorkers, "investigations each process runs at once (more wait, up to 64, then are refused)")
 	fs.Bool("investigate-incidents", d.InvestigateIncidents, "investigate each incident by itself when it opens or gains services")
+	fs.Duration("investigation-settle", d.InvestigationSettle, "how long telemetry takes to arrive in full; investigations wait until their window's end is this far in the past")
 	fs.String("llm-provider", d.LLMProvider, "a language model that writes investigations' narratives: openai (any OpenAI-compatible endpoint: vLLM, llama.cpp, Ollama's /v1), anthropic or ollama; empty: none, investigations write their own")
 	fs.String("llm-model", d.LLMModel, "the model's name, such as gpt-4o-mini or claude-3-5-haiku-latest")
 	fs.String("llm-base-url", d.LLMBaseURL, "the endpoint, such as http://127.0.0.1:8000/v1 for a local OpenAI-compatible server")

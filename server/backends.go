@@ -161,6 +161,7 @@ func (s *Server) newInvestigations(store storage.Store) error {
 	}
 	icfg := investigate.DefaultConfig()
 	icfg.Workers = s.cfg.InvestigationWorkers
+	icfg.Settle = s.cfg.InvestigationSettle
 	icfg.Shared = s.redis != nil
 	key, err := s.cfg.LLMKey()
 	if err != nil {

@@ -68,6 +68,7 @@ func demoLoop(t *testing.T, via string) {
 	slackAPI := newSlackAPI(t)
 	s := start(t, func(c *config.Config) {
 		c.Demo, c.DemoFaultAfter = true, faultAfter
+		c.InvestigationSettle = config.Default().InvestigationSettle
 		c.NotifyWebhookURL = hook.URL
 		if via == "slack" {
 			c.SlackBotToken, c.SlackSigningSecret, c.SlackChannel, c.SlackAPIURL = "xoxb-test", slackSecret, "C0INCIDENTS", slackAPI.URL

@@ -35,6 +35,9 @@ func start(t *testing.T, mutate ...func(*config.Config)) *testServer {
 	// These tests poll for data they just sent; the cache (whose answers
 	// near now may lag by seconds) has its own tests.
 	cfg.QueryCache = false
+	// Their data is stored before they investigate it; the demo's test,
+	// whose spans come through SDK batchers, waits as a user's would.
+	cfg.InvestigationSettle = 0
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -61,6 +61,12 @@ type Config struct {
 	// Baseline is how long before the window the baseline runs when none
 	// is given (30 min).
 	Baseline time.Duration
+	// Settle is how long telemetry takes to arrive in full (10 s): each
+	// service's SDK batches its spans for seconds on its own, so in the
+	// last seconds before now a caller's spans are stored while its
+	// callees' are still on their way, and the caller looks slow by itself.
+	// A run waits until its window's end is this far in the past.
+	Settle time.Duration
 	// Shared says other processes run investigations over the same store
 	// (Redis): a running one is then taken as left behind only once it is
 	// older than Timeout, since it may be running elsewhere.
@@ -69,7 +75,7 @@ type Config struct {
 
 // DefaultConfig is the usual configuration.
 func DefaultConfig() Config {
-	return Config{Workers: 2, Queue: 64, Timeout: 2 * time.Minute, Baseline: 30 * time.Minute}
+	return Config{Workers: 2, Queue: 64, Timeout: 2 * time.Minute, Baseline: 30 * time.Minute, Settle: 10 * time.Second}
 }
 
 // ErrBusy is returned when the queue is full: try again later.
@@ -91,6 +97,9 @@ type Runner struct {
 	started     bool
 	stopped     bool
 	launched    map[string]bool // incident runs started here
+	// stopping is closed by Shutdown: runs still waiting for their window
+	// to settle are left for the next start.
+	stopping chan struct{}
 
 	runs *prometheus.CounterVec
 	dur  prometheus.Histogram
@@ -111,10 +120,13 @@ func New(cfg Config, d Deps, reg prometheus.Registerer, logger *slog.Logger) *Ru
 	if cfg.Baseline <= 0 {
 		cfg.Baseline = def.Baseline
 	}
+	if cfg.Settle < 0 {
+		cfg.Settle = 0
+	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	r := &Runner{cfg: cfg, d: d, logger: logger, now: time.Now, queue: make(chan storage.Investigation, cfg.Queue), launched: map[string]bool{},
+	r := &Runner{cfg: cfg, d: d, logger: logger, now: time.Now, queue: make(chan storage.Investigation, cfg.Queue), launched: map[string]bool{}, stopping: make(chan struct{}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inquest_investigations_total",
 			Help: "Investigations finished, by status (done, failed, interrupted)."}, []string{"status"}),
 		dur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "inquest_investigation_seconds",
@@ -216,6 +228,7 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	}
 	r.stopped = true
 	close(r.queue)
+	close(r.stopping)
 	sweep := r.cancelSweep
 	r.mu.Unlock()
 	if sweep != nil {
@@ -265,10 +278,47 @@ func (r *Runner) Submit(ctx context.Context, inv storage.Investigation) (*storag
 func (r *Runner) work(ctx context.Context) {
 	defer r.wg.Done()
 	for inv := range r.queue {
+		if !r.settle(ctx, &inv) {
+			continue // stopping: left running in the store, like a queued one
+		}
 		rctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 		r.Run(rctx, &inv)
 		cancel()
 	}
+}
+
+// maxSettleWait bounds the wait for a window that ends in the future (an
+// incident's first run looks at least 30 s past its opening).
+const maxSettleWait = time.Minute
+
+// settle waits until the investigation's window has had Settle to arrive
+// in full, telling so on its progress; a window still open after
+// maxSettleWait is cut at now - Settle, and the cut range is what the run
+// records and reads. It returns false when the runner stops meanwhile.
+func (r *Runner) settle(ctx context.Context, inv *storage.Investigation) bool {
+	if r.cfg.Settle == 0 {
+		return true
+	}
+	wait := time.Unix(0, inv.Scope.Range.End).Add(r.cfg.Settle).Sub(r.now())
+	if wait <= 0 {
+		return true
+	}
+	wait = min(wait, maxSettleWait)
+	r.line(ctx, inv, "thought", "", fmt.Sprintf("Waiting %s for the window's telemetry to arrive (exporters send in batches, each service on its own).",
+		wait.Round(time.Second)))
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-r.stopping:
+		return false
+	case <-t.C:
+	}
+	if cut := r.now().Add(-r.cfg.Settle).UnixNano(); inv.Scope.Range.End > cut {
+		inv.Scope.Range.End = max(cut, inv.Scope.Range.Start+1)
+	}
+	return true
 }
 
 // New builds an investigation of a scope (not stored yet).

@@ -2,6 +2,7 @@ package investigate_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,7 +118,9 @@ func TestQueueFullIsRefused(t *testing.T) {
 func TestWatchOncePerServices(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t)
-	r := investigate.New(investigate.DefaultConfig(), investigate.Deps{Source: store, Store: store}, nil, nil)
+	cfg := investigate.DefaultConfig()
+	cfg.Settle = 0 // an incident's first window ends 30 s after it opened
+	r := investigate.New(cfg, investigate.Deps{Source: store, Store: store}, nil, nil)
 	require.NoError(t, r.Start(ctx))
 	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
 	now := time.Now()
@@ -150,4 +153,68 @@ func TestWatchOncePerServices(t *testing.T) {
 		return done == 2
 	})
 	assert.Equal(t, 2, count())
+}
+
+// recording notes when SpanStats was asked and for which range.
+type recording struct {
+	*duckdb.Store
+	mu     sync.Mutex
+	asked  []time.Time
+	ranges []storage.TimeRange
+}
+
+func (rec *recording) SpanStats(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.SpanStats, error) {
+	rec.mu.Lock()
+	rec.asked, rec.ranges = append(rec.asked, time.Now()), append(rec.ranges, r)
+	rec.mu.Unlock()
+	return rec.Store.SpanStats(ctx, tenant, r)
+}
+
+// TestWaitsForTheWindowToSettle: a window ending now is read only once
+// its last spans had Settle to arrive, and one ending past the longest
+// wait is cut at now - Settle, which the investigation records.
+func TestWaitsForTheWindowToSettle(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	src := &recording{Store: store}
+	const settle = 400 * time.Millisecond
+	r := investigate.New(investigate.Config{Workers: 1, Settle: settle}, investigate.Deps{Source: src, Store: store}, nil, nil)
+	require.NoError(t, r.Start(ctx))
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+
+	now := time.Now()
+	inv, err := r.Submit(ctx, r.New("t1", "alice", scope(now)))
+	require.NoError(t, err)
+	var got *storage.Investigation
+	eventually(t, "it finishes", func() bool {
+		got, err = store.Investigation(ctx, "t1", inv.ID)
+		return err == nil && got.Status == storage.InvestigationDone
+	})
+	require.NotEmpty(t, got.Progress)
+	assert.Contains(t, got.Progress[0].Text, "Waiting")
+	src.mu.Lock()
+	require.NotEmpty(t, src.asked)
+	assert.False(t, src.asked[0].Before(now.Add(settle)), "read %s after the window's end, before it settled", src.asked[0].Sub(now))
+	assert.Equal(t, now.UnixNano(), src.ranges[0].End, "a window that settled is read whole")
+	src.mu.Unlock()
+
+	// A stop does not wait for a window still settling: the investigation
+	// is left running in the store, as a queued one is, for the next start.
+	far := scope(now)
+	far.Range.End = now.Add(time.Hour).UnixNano()
+	r2 := investigate.New(investigate.Config{Workers: 1, Settle: settle}, investigate.Deps{Source: src, Store: store}, nil, nil)
+	require.NoError(t, r2.Start(ctx))
+	inv2, err := r2.Submit(ctx, r2.New("t1", "alice", far))
+	require.NoError(t, err)
+	eventually(t, "it waits", func() bool {
+		got, err = store.Investigation(ctx, "t1", inv2.ID)
+		return err == nil && len(got.Progress) > 0
+	})
+	stopped := time.Now()
+	require.NoError(t, r2.Shutdown(ctx))
+	assert.Less(t, time.Since(stopped), 5*time.Second, "the stop did not wait out the window")
+	got, err = store.Investigation(ctx, "t1", inv2.ID)
+	require.NoError(t, err)
+	assert.Equal(t, storage.InvestigationRunning, got.Status, "left for the next start")
+	assert.Empty(t, got.Steps)
 }
