@@ -80,6 +80,10 @@ type Config struct {
 	// investigation waits until its window's end is that far in the past,
 	// or reads a caller whose callees' spans have not come yet as slow.
 	InvestigationSettle time.Duration `koanf:"investigation-settle"`
+	// ServiceMapFoldInterval is how often the writers fold the minutes
+	// written to into the per-minute service map (0: never; the map is
+	// then joined from the spans at every read).
+	ServiceMapFoldInterval time.Duration `koanf:"service-map-fold-interval"`
 	// LLM, when a provider is set, writes each investigation's narrative
 	// and may reorder its hypotheses (never adding any). The key comes
 	// from INQUEST_LLM_API_KEY or a file.
@@ -209,6 +213,7 @@ func Default() Config {
 		InvestigationWorkers:      2,
 		InvestigateIncidents:      true,
 		InvestigationSettle:       10 * time.Second,
+		ServiceMapFoldInterval:    10 * time.Second,
 		RemediationVerifyFor:      10 * time.Minute,
 		RemediationNamespace:      "default",
 		KafkaTopic:                "raw-telemetry",
@@ -316,6 +321,9 @@ func (c Config) Validate() error {
 	if c.InvestigationWorkers < 1 {
 		return fmt.Errorf("investigation-workers must be at least 1")
 	}
+	if c.ServiceMapFoldInterval < 0 {
+		errs = append(errs, "service-map-fold-interval must not be negative (0 never folds)")
+	}
 	if c.InvestigationSettle < 0 {
 		errs = append(errs, "investigation-settle must not be negative")
 	}
@@ -387,6 +395,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("detection-resolve-after", d.DetectionResolveAfter, "an incident resolves when its series have been back inside their bands this long")
 	fs.Int("investigation-workers", d.InvestigationWorkers, "investigations each process runs at once (more wait, up to 64, then are refused)")
 	fs.Bool("investigate-incidents", d.InvestigateIncidents, "investigate each incident by itself when it opens or gains services")
+	fs.Duration("service-map-fold-interval", d.ServiceMapFoldInterval, "how often writers fold the minutes written to into the per-minute service map (0: never; every read then joins spans)")
 	fs.Duration("investigation-settle", d.InvestigationSettle, "how long telemetry takes to arrive in full; investigations wait until their window's end is this far in the past")
 	fs.String("llm-provider", d.LLMProvider, "a language model that writes investigations' narratives: openai (any OpenAI-compatible endpoint: vLLM, llama.cpp, Ollama's /v1), anthropic or ollama; empty: none, investigations write their own")
 	fs.String("llm-model", d.LLMModel, "the model's name, such as gpt-4o-mini or claude-3-5-haiku-latest")

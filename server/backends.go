@@ -52,6 +52,7 @@ func (s *Server) openStores(ctx context.Context) (*storage.Parts, error) {
 		UsageStore: embedded, AuditStore: embedded, IncidentStore: embedded, RuleStore: embedded,
 		InvestigationStore: embedded, ProposalStore: embedded, Closers: []io.Closer{embedded}}
 	s.pingers = []namedPinger{{"duckdb", embedded}}
+	s.edges = embedded
 	if cfg.ClickHouseDSN != "" {
 		ch, err := clickhouse.Open(ctx, clickhouse.Config{DSN: cfg.ClickHouseDSN, Cluster: cfg.ClickHouseCluster, QueryMemory: cfg.ClickHouseQueryMemory,
 			Replicated: cfg.ClickHouseReplicated, TTL: cfg.ClickHouseTTL}, s.logger)
@@ -59,6 +60,7 @@ func (s *Server) openStores(ctx context.Context) (*storage.Parts, error) {
 			return nil, fmt.Errorf("%w (%v)", err, parts.Close())
 		}
 		parts.EventStore = ch
+		s.edges = ch
 		parts.Closers = append(parts.Closers, ch)
 		if s.runsWriter() {
 			// Writers age the shared events out; gateways leave it to them.

@@ -4,18 +4,20 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/ingest"
 )
 
 // TestImportZipkinServiceMap loads real production Zipkin traces recorded on
 // 2018-11-30 (timestamps kept) and expects all 16 services in the service map.
 func TestImportZipkinServiceMap(t *testing.T) {
-	s := start(t)
+	s := start(t, func(c *config.Config) { c.ServiceMapFoldInterval = 100 * time.Millisecond })
 	var progressCalls, lastDone, lastTotal int
 	res, format, err := ingest.ImportFile(context.Background(), s.Pipeline(), "default",
 		"../ingest/zipkin/testdata/smartthings-mobile-web-install.json", func(done, total int) {
@@ -59,6 +61,15 @@ func TestImportZipkinServiceMap(t *testing.T) {
 	}
 	assert.Len(t, inEdges, 16, "every service takes part in a call")
 	t.Logf("%d edges over %d services", len(sm.ServiceMap.Edges), len(inEdges))
+
+	// The imported minutes (of 2018) are folded once their writes settle,
+	// and the map read from them is the one joined from the spans.
+	require.Eventually(t, func() bool { return selfMetric(t, s.url("/metrics"), "inquest_service_map_folded_minutes_total") >= 1 },
+		time.Minute, 100*time.Millisecond, "the imported minutes folded")
+	live := sm.ServiceMap.Edges
+	s.gql.MustPost(`query($r: TimeRangeInput!) { serviceMap(range: $r) { nodes { name spanCount } edges { source target calls } } }`,
+		&sm, client.Var("r", r))
+	assert.Equal(t, live, sm.ServiceMap.Edges, "the same map from the folded minutes")
 }
 
 // TestImportThroughServer sends a file to a running server as an import

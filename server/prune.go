@@ -11,34 +11,23 @@ import (
 	"github.com/inquest/inquest/storage"
 )
 
-// pruner deletes what retention has passed, every interval: from the
-// embedded store events and metric samples by when they were taken in,
-// dead letters, audit entries and usage by their own time; from ClickHouse
-// events by when they were taken in. (VictoriaMetrics ages metrics by its
-// own -retentionPeriod.)
-type pruner struct {
-	stores   []storage.Pruner
-	r        storage.Retention
+// periodic runs a job every interval until Shutdown (the first time one
+// interval after start, so that a restart loop does not run it in a loop).
+type periodic struct {
 	interval time.Duration
-	logger   *slog.Logger
-	deleted  prometheus.Counter
+	job      func(ctx context.Context, now time.Time)
 
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
 }
 
-func newPruner(stores []storage.Pruner, r storage.Retention, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *pruner {
-	p := &pruner{stores: stores, r: r, interval: interval, logger: logger, done: make(chan struct{}),
-		deleted: prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_pruned_rows_total",
-			Help: "Rows deleted (or, on ClickHouse, asked to be) because their retention passed."})}
-	reg.MustRegister(p.deleted)
-	return p
+func every(interval time.Duration, job func(ctx context.Context, now time.Time)) *periodic {
+	return &periodic{interval: interval, job: job, done: make(chan struct{})}
 }
 
-// Start prunes every interval until Shutdown (the first time one interval
-// after start, so that a restart loop does not prune in a loop).
-func (p *pruner) Start(ctx context.Context) error {
+// Start runs the job every interval; a zero interval never runs it.
+func (p *periodic) Start(ctx context.Context) error {
 	if p.interval <= 0 {
 		close(p.done)
 		return nil
@@ -53,21 +42,15 @@ func (p *pruner) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				for _, st := range p.stores {
-					n, err := st.Prune(ctx, p.r, now)
-					p.deleted.Add(float64(n))
-					if err != nil && ctx.Err() == nil {
-						p.logger.Error("pruning past retention failed", "err", err)
-					}
-				}
+				p.job(ctx, now)
 			}
 		}
 	}()
 	return nil
 }
 
-// Shutdown stops pruning, waiting for a prune under way. Idempotent.
-func (p *pruner) Shutdown(context.Context) error {
+// Shutdown stops, waiting for a run under way. Idempotent.
+func (p *periodic) Shutdown(context.Context) error {
 	p.once.Do(func() {
 		if p.cancel != nil { // started
 			p.cancel()
@@ -75,4 +58,50 @@ func (p *pruner) Shutdown(context.Context) error {
 		}
 	})
 	return nil
+}
+
+// newPruner deletes what retention has passed, every interval: from the
+// embedded store events and metric samples by when they were taken in,
+// dead letters, audit entries and usage by their own time; from ClickHouse
+// events by when they were taken in. (VictoriaMetrics ages metrics by its
+// own -retentionPeriod.)
+func newPruner(stores []storage.Pruner, r storage.Retention, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *periodic {
+	deleted := prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_pruned_rows_total",
+		Help: "Rows deleted (or, on ClickHouse, asked to be) because their retention passed."})
+	reg.MustRegister(deleted)
+	return every(interval, func(ctx context.Context, now time.Time) {
+		for _, st := range stores {
+			n, err := st.Prune(ctx, r, now)
+			deleted.Add(float64(n))
+			if err != nil && ctx.Err() == nil {
+				logger.Error("pruning past retention failed", "err", err)
+			}
+		}
+	})
+}
+
+// edgeSettle is how long a minute goes without writes before its edges
+// are folded: each service's exporter sends its spans in batches of its
+// own, seconds apart. A minute written to later is folded again.
+const edgeSettle = 10 * time.Second
+
+// newEdgeFolder folds the service map's minutes every interval, in the
+// processes that write the events (storage.EdgeFolder).
+func newEdgeFolder(f storage.EdgeFolder, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *periodic {
+	folded := prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_service_map_folded_minutes_total",
+		Help: "Minutes whose caller → callee edges were folded from their spans (again when written to later)."})
+	took := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "inquest_service_map_fold_seconds",
+		Help: "How long a fold of the written minutes took.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
+	reg.MustRegister(folded, took)
+	return every(interval, func(ctx context.Context, now time.Time) {
+		began := time.Now()
+		n, err := f.FoldEdges(ctx, now.Add(-edgeSettle).UnixNano())
+		folded.Add(float64(n))
+		if n > 0 {
+			took.Observe(time.Since(began).Seconds())
+		}
+		if err != nil && ctx.Err() == nil {
+			logger.Error("folding the service map's minutes failed", "err", err)
+		}
+	})
 }

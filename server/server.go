@@ -78,8 +78,10 @@ type Server struct {
 	addrs            Addrs
 	demo             *demo.Generator
 
-	mem     *memGuard        // --memory-limit
-	prune   *pruner          // retention of the embedded store (each process has one) and of ClickHouse (writers)
+	mem     *memGuard // --memory-limit
+	prune   *periodic // retention of the embedded store (each process has one) and of ClickHouse (writers)
+	edges   storage.EdgeFolder
+	fold    *periodic        // the service map's minutes (writers)
 	pruners []storage.Pruner // stores pruned besides the embedded one
 	detect  *detection.Engine
 	grouper *incidents.Grouper // the detector's anomalies into incidents
@@ -168,6 +170,10 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	r, _ := s.cfg.Retentions() // validated with the config
 	s.prune = newPruner(append([]storage.Pruner{s.embedded}, s.pruners...), r, s.cfg.PruneInterval, s.registry, s.logger)
+	s.fold = every(0, nil)
+	if s.edges != nil && s.runsWriter() {
+		s.fold = newEdgeFolder(s.edges, s.cfg.ServiceMapFoldInterval, s.registry, s.logger)
+	}
 	s.newIncidents(s.store)
 	s.newNotifier()
 	if err := s.newRemediation(s.store); err != nil {
@@ -302,7 +308,7 @@ type component interface {
 // stop in reverse, after the listeners have closed and the writers have
 // flushed.
 func (s *Server) background() []component {
-	cs := []component{s.mem, s.prune}
+	cs := []component{s.mem, s.prune, s.fold}
 	if s.rtail != nil {
 		cs = append(cs, s.rtail)
 	}

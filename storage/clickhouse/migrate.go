@@ -84,6 +84,16 @@ func (p schemaParams) Engine(engine, table string) string {
 	return fmt.Sprintf("Replicated%s('/clickhouse/tables/{shard}/%s/%s', '{replica}')", engine, p.DB, table)
 }
 
+// EngineVersioned is a MergeTree engine that takes a version column
+// (ReplacingMergeTree keeps the row with the highest), replicated when
+// configured.
+func (p schemaParams) EngineVersioned(engine, table, version string) string {
+	if !p.Replicated {
+		return engine + "(" + version + ")"
+	}
+	return fmt.Sprintf("Replicated%s('/clickhouse/tables/{shard}/%s/%s', '{replica}', %s)", engine, p.DB, table, version)
+}
+
 // TTLDays is zero on servers without TTL, which drops the clause.
 func (p schemaParams) ttlDays() int {
 	if !p.TTL {

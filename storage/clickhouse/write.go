@@ -54,8 +54,10 @@ func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
 
 func (s *Store) insertEvents(ctx context.Context, events []storage.Event) error {
 	if s.cluster != "" {
-		// Acknowledge only once the shards have the rows.
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
+		ctx = s.syncInsert(ctx)
+	}
+	if err := s.markEdges(ctx, events); err != nil {
+		return fmt.Errorf("mark the service map's minutes: %w", err)
 	}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.db+".events ("+insertColumns+")")
 	if err != nil {
@@ -96,4 +98,10 @@ func floats(v []float64) []float64 {
 		return []float64{}
 	}
 	return v
+}
+
+// syncInsert makes an insert into a Distributed table return only once
+// the shards have the rows.
+func (s *Store) syncInsert(ctx context.Context) context.Context {
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
 }

@@ -17,21 +17,28 @@ const benchSpans = 10_000_000
 // seedSQL fills the events table with synthetic spans: 20 services, 50
 // operations, 10 spans a trace, 1% errors, durations up to 100 ms, one a
 // microsecond from base.
-const seedSQL = `INSERT INTO events SELECT 'default', ?::BIGINT + i * 1000, 'span', 'svc-' || (i % 20), 'op-' || (i % 50),
+const seedSQL = `INSERT INTO events SELECT 'default', ?::BIGINT + i * ?::BIGINT, 'span', 'svc-' || (i % 20), 'op-' || (i % 50),
 	printf('%032x', i // 10), printf('%016x', i), CASE WHEN i % 10 = 0 THEN NULL ELSE printf('%016x', i - i % 10) END,
 	(hash(i) % 100000000)::BIGINT, CASE WHEN i % 100 = 0 THEN 'error' ELSE 'ok' END, NULL, NULL,
 	['http.route', 'region'], ['/r' || (i % 30), CASE WHEN i % 3 = 0 THEN 'eu' ELSE 'us' END], [], [],
-	['service.name'], ['svc-' || (i % 20)], 1.0, (hash(i) // 2)::BIGINT
+	['service.name'], ['svc-' || (i % 20)], 1.0, (hash(i) // 2)::BIGINT, 0
 FROM range(?) t(i)`
 
 var benchBase = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 
 // openBenchStore opens (and on first use fills) a 10M-span database kept in
-// the temp directory between runs, since filling it takes a while.
+// the temp directory between runs, since filling it takes a while: one
+// span a microsecond from benchBase (2.8 hours).
 func openBenchStore(b *testing.B) *duckdb.Store {
+	return openSeeded(b, "inquest-bench-10m.duckdb", 1000)
+}
+
+// openSeeded opens (and on first use fills) 10M spans, one every gap ns,
+// their service map folded.
+func openSeeded(b *testing.B, name string, gap int64) *duckdb.Store {
 	b.Helper()
 	ctx := context.Background()
-	path := filepath.Join(os.TempDir(), "inquest-bench-10m.duckdb")
+	path := filepath.Join(os.TempDir(), name)
 	s, err := duckdb.Open(ctx, duckdb.Config{Path: path}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -45,13 +52,22 @@ func openBenchStore(b *testing.B) *duckdb.Store {
 		if _, err := s.DB().Exec("DELETE FROM events"); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.DB().Exec(seedSQL, benchBase, benchSpans); err != nil {
+		if _, err := s.DB().Exec(seedSQL, benchBase, gap, benchSpans); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.RemarkEdges(ctx); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := s.DB().Exec("CHECKPOINT"); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("seeded %d spans in %s", benchSpans, time.Since(start))
+	}
+	start := time.Now()
+	if n, err := s.FoldEdges(ctx, time.Now().UnixNano()); err != nil {
+		b.Fatal(err)
+	} else if n > 0 {
+		b.Logf("folded the service map of %d minutes in %s", n, time.Since(start))
 	}
 	b.Cleanup(func() { _ = s.Close() })
 	return s
@@ -96,20 +112,39 @@ func BenchmarkWriteEvents(b *testing.B) {
 	storetest.BenchWriteEvents(b, s, benchBase)
 }
 
-// BenchmarkServiceMap joins every span to its parent over all 10M spans,
-// what the service map over a very wide range costs.
+// BenchmarkServiceMap is the service map over all of 10M spans (over a day,
+// then over a week): read from
+// the folded minutes, with a partial minute at either end joined live
+// (what a user's range gets), and, for comparison, every span joined to
+// its parent (what a range of minutes not yet folded costs).
 func BenchmarkServiceMap(b *testing.B) {
-	s := openBenchStore(b)
-	ctx := context.Background()
-	r := storage.TimeRange{Start: benchBase, End: benchBase + int64(benchSpans)*1000}
-	b.ResetTimer()
-	for b.Loop() {
-		edges, err := s.ServiceMap(ctx, "default", r)
-		if err != nil {
+	for _, c := range []struct {
+		name string
+		file string
+		gap  int64
+	}{{"1d", "inquest-bench-10m-1d.duckdb", int64(24*time.Hour) / benchSpans}, {"7d", "inquest-bench-10m-7d.duckdb", int64(7*24*time.Hour) / benchSpans}} {
+		s := openSeeded(b, c.file, c.gap)
+		ctx := context.Background()
+		// Not minute-aligned: 30 s in at the start, 30 s short at the end.
+		r := storage.TimeRange{Start: benchBase + int64(30*time.Second), End: benchBase + int64(benchSpans)*c.gap - int64(30*time.Second)}
+		run := func(b *testing.B) {
+			for b.Loop() {
+				edges, err := s.ServiceMap(ctx, "default", r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(edges) == 0 {
+					b.Fatal("no edges")
+				}
+			}
+		}
+		b.Run(c.name+"/folded", run)
+		if err := s.RemarkEdges(ctx); err != nil {
 			b.Fatal(err)
 		}
-		if len(edges) == 0 {
-			b.Fatal("no edges")
+		b.Run(c.name+"/joined", run)
+		if _, err := s.FoldEdges(ctx, time.Now().UnixNano()); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -17,6 +17,8 @@ var prunable = []struct{ table, age string }{
 	{"dead_letters", "ts"},
 	{"audit_log", "ts"},
 	{"usage_hours", "hour"},
+	{"edges", "minute"},
+	{"edge_hours", "hour"},
 }
 
 var _ storage.Pruner = (*Store)(nil)

@@ -171,3 +171,36 @@ CREATE TABLE IF NOT EXISTS settings (
     updated_ts BIGINT  NOT NULL,
     PRIMARY KEY (tenant_id, key)
 );
+
+-- The service map kept per minute (storage/edges.go): each minute's
+-- caller → callee edges by duration bucket, weighted by sample rate, and
+-- each hour's (the sum of its minutes'); the minutes writes touched since
+-- they were last folded; and, once, every minute holding spans from
+-- before these tables existed.
+CREATE TABLE IF NOT EXISTS edges (
+    tenant_id VARCHAR NOT NULL,
+    minute    BIGINT  NOT NULL,
+    source    VARCHAR NOT NULL,
+    target    VARCHAR NOT NULL,
+    bucket    INTEGER NOT NULL,
+    calls     DOUBLE  NOT NULL,
+    errors    DOUBLE  NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edge_hours (
+    tenant_id VARCHAR NOT NULL,
+    hour      BIGINT  NOT NULL,
+    source    VARCHAR NOT NULL,
+    target    VARCHAR NOT NULL,
+    bucket    INTEGER NOT NULL,
+    calls     DOUBLE  NOT NULL,
+    errors    DOUBLE  NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edge_marks (
+    tenant_id VARCHAR NOT NULL,
+    minute    BIGINT  NOT NULL,
+    touched   BIGINT  NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edge_seeded (seeded_at BIGINT NOT NULL);
+INSERT INTO edge_marks SELECT DISTINCT tenant_id, ts // 60000000000 * 60000000000, 0 FROM events
+    WHERE kind = 'span' AND NOT EXISTS (SELECT 1 FROM edge_seeded);
+INSERT INTO edge_seeded SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM edge_seeded);

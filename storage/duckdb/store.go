@@ -62,6 +62,8 @@ type Store struct {
 	logger *slog.Logger
 	// casMu makes each compare-and-set one step.
 	casMu sync.Mutex
+	// foldMu lets one fold of the edges run at a time.
+	foldMu sync.Mutex
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -123,9 +125,16 @@ func (s *Store) Close() error { return s.db.Close() }
 // bulk.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// appendAll runs fn with an appender on table inside one transaction, so
-// that a batch is stored whole or not at all.
-func (s *Store) appendAll(ctx context.Context, table string, fn func(a *duckdb.Appender) error) error {
+// appendTo is rows to append to a table.
+type appendTo struct {
+	table string
+	fn    func(a *duckdb.Appender) error
+}
+
+// appendAll runs fn with an appender on table, then each of more on its
+// own, inside one transaction, so that a batch is stored whole or not at
+// all.
+func (s *Store) appendAll(ctx context.Context, table string, fn func(a *duckdb.Appender) error, more ...appendTo) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -135,15 +144,20 @@ func (s *Store) appendAll(ctx context.Context, table string, fn func(a *duckdb.A
 		return err
 	}
 	err = conn.Raw(func(dc any) error {
-		a, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
-		if err != nil {
-			return err
+		for _, to := range append([]appendTo{{table, fn}}, more...) {
+			a, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", to.table)
+			if err != nil {
+				return err
+			}
+			if err := to.fn(a); err != nil {
+				_ = a.Close()
+				return err
+			}
+			if err := a.Close(); err != nil {
+				return err
+			}
 		}
-		if err := fn(a); err != nil {
-			_ = a.Close()
-			return err
-		}
-		return a.Close()
+		return nil
 	})
 	if err != nil {
 		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
@@ -196,7 +210,7 @@ func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
 			}
 		}
 		return nil
-	})
+	}, s.marks(events))
 	if err != nil {
 		return fmt.Errorf("write events: %w", err)
 	}
