@@ -116,16 +116,26 @@ func edgeQuantile(buckets map[int]float64, total, q float64) float64 {
 	return edgeBucketMs(keys[len(keys)-1])
 }
 
+// EdgeExactUpTo is the longest range whose partial first and last minutes
+// are joined live; a longer one is read at whole minutes, widened to the
+// minutes its ends fall in (at most a minute more on either side, which
+// no one reads off a map of more than an hour, and a live join of a
+// partial minute costs a scan of its day in ClickHouse).
+const EdgeExactUpTo = int64(time.Hour)
+
 // EdgeMinutes splits a range into the minutes wholly inside it that are
 // folded (not marked), to be read from the per-minute edges, and the
-// ranges to join live: the partial minutes at either end and the marked
-// ones. marked is sorted.
+// ranges to join live: the partial minutes at either end (of a range up
+// to EdgeExactUpTo) and the marked ones. marked is sorted.
 func EdgeMinutes(r TimeRange, marked []int64) (folded []TimeRange, live []TimeRange) {
-	first := ceilMinute(r.Start)
-	last := r.End / EdgeMinute * EdgeMinute // end of the whole minutes
 	if r.End <= r.Start {
 		return nil, nil
 	}
+	if r.End-r.Start > EdgeExactUpTo {
+		r = TimeRange{Start: r.Start / EdgeMinute * EdgeMinute, End: ceilMinute(r.End)}
+	}
+	first := ceilMinute(r.Start)
+	last := r.End / EdgeMinute * EdgeMinute // end of the whole minutes
 	if first >= last {
 		return nil, []TimeRange{r}
 	}

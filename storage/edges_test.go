@@ -22,6 +22,11 @@ func TestEdgeMinutes(t *testing.T) {
 	assert.Equal(t, []TimeRange{{base, base + 2*m}}, folded, "aligned ends need no live join")
 	assert.Equal(t, []TimeRange{{base + 2*m, base + 3*m}}, live)
 
+	// Past an hour, the ends widen to whole minutes.
+	folded, live = EdgeMinutes(TimeRange{Start: base + m/2, End: base + 90*m + m/3}, []int64{base + 90*m})
+	assert.Equal(t, []TimeRange{{base, base + 90*m}}, folded)
+	assert.Equal(t, []TimeRange{{base + 90*m, base + 91*m}}, live)
+
 	folded, live = EdgeMinutes(TimeRange{Start: base, End: base}, nil)
 	assert.Empty(t, folded)
 	assert.Empty(t, live)

@@ -23,27 +23,27 @@ const edgeRowsSQL = `SELECT intDiv(ts, 60000000000) * 60000000000 AS minute, sou
 FROM (
 	SELECT ts, source, target, status, duration_ns, sample_rate FROM (
 		SELECT ts, trace_id, parent_span_id AS link, service AS target, status, duration_ns, sample_rate
-		FROM {db}.events
-		WHERE tenant_id = ? AND ts >= ? AND ts < ? AND kind = 'span' AND trace_id != '' AND parent_span_id != ''
+		FROM {db}.events PREWHERE {inRange}
+		WHERE tenant_id = ? AND kind = 'span' AND trace_id != '' AND parent_span_id != ''
 	) ALL INNER JOIN (
 		SELECT trace_id, span_id AS link, service AS source
-		FROM {db}.events
-		WHERE tenant_id = ? AND ts >= ? AND ts < ? AND kind = 'span' AND trace_id != ''
+		FROM {db}.events PREWHERE {inWide}
+		WHERE tenant_id = ? AND kind = 'span' AND trace_id != ''
 	) USING (trace_id, link)
 	WHERE source != target
 	UNION ALL
 	SELECT ts, service AS source, attr_vals[indexOf(attr_keys, 'peer.service')] AS target, status, duration_ns, sample_rate
-	FROM {db}.events
-	WHERE tenant_id = ? AND ts >= ? AND ts < ? AND kind = 'span' AND trace_id != ''
+	FROM {db}.events PREWHERE {inRange}
+	WHERE tenant_id = ? AND kind = 'span' AND trace_id != ''
 		AND has(attr_keys, 'peer.service') AND target != service
 		AND (trace_id, span_id) {notIn} (
-			SELECT trace_id, parent_span_id FROM {db}.events
-			WHERE tenant_id = ? AND ts >= ? AND ts < ? AND kind = 'span' AND parent_span_id != '')
+			SELECT trace_id, parent_span_id FROM {db}.events PREWHERE {inWide}
+			WHERE tenant_id = ? AND kind = 'span' AND parent_span_id != '')
 )
 GROUP BY minute, source, target, bucket`
 
-// edgeRows is the live join's query and arguments over a range.
-func (s *Store) edgeRows(tenant string, r storage.TimeRange) (string, []any) {
+// edgeRows is the live join's query and arguments over ranges.
+func (s *Store) edgeRows(tenant string, ranges []storage.TimeRange) (string, []any) {
 	// Under a cluster the subquery on the Distributed table must be GLOBAL:
 	// ClickHouse refuses a distributed subquery inside a distributed query
 	// (and 18.16 cannot be sent distributed_product_mode as a setting).
@@ -51,9 +51,17 @@ func (s *Store) edgeRows(tenant string, r storage.TimeRange) (string, []any) {
 	if s.cluster != "" {
 		notIn = "GLOBAL NOT IN"
 	}
-	wide := storage.TimeRange{Start: r.Start - storage.EdgeParentLookback, End: r.End + storage.EdgeParentLookback}
-	args := []any{tenant, r.Start, r.End, tenant, wide.Start, wide.End, tenant, r.Start, r.End, tenant, wide.Start, wide.End}
-	return strings.NewReplacer("{db}", s.db, "{notIn}", notIn).Replace(edgeRowsSQL), args
+	var inRange, inWide []any
+	for _, r := range ranges {
+		inRange = append(inRange, r.Start, r.End)
+		inWide = append(inWide, r.Start-storage.EdgeParentLookback, r.End+storage.EdgeParentLookback)
+	}
+	cond := "(" + strings.TrimSuffix(strings.Repeat("(ts >= ? AND ts < ?) OR ", len(ranges)), " OR ") + ")"
+	var args []any
+	for _, part := range [][]any{inRange, inWide, inRange, inWide} {
+		args = append(append(args, part...), tenant)
+	}
+	return strings.NewReplacer("{db}", s.db, "{notIn}", notIn, "{inRange}", cond, "{inWide}", cond).Replace(edgeRowsSQL), args
 }
 
 // ServiceMap reads the folded minutes of the range from the per-minute
@@ -79,20 +87,26 @@ func (s *Store) serviceMap(ctx context.Context, tenant string, r storage.TimeRan
 	folded, live := storage.EdgeMinutes(r, minutes)
 	hours, mins := storage.EdgeHours(folded)
 	var rows []storage.EdgeRow
-	for _, part := range []struct {
-		table, column string
-		ranges        []storage.TimeRange
-	}{{"edge_hours", "hour", hours}, {"edges", "minute", mins}} {
-		for _, f := range part.ranges {
-			q := `SELECT source, target, bucket, sum(calls), sum(errors) FROM ` + s.db + `.` + part.table + ` FINAL
-				WHERE tenant_id = ? AND ` + part.column + ` >= ? AND ` + part.column + ` < ? GROUP BY source, target, bucket`
-			if rows, err = s.scanEdges(ctx, rows, false, q, tenant, f.Start, f.End); err != nil {
-				return nil, err
-			}
+	for _, h := range hours {
+		if rows, err = s.hourRows(ctx, rows, tenant, h); err != nil {
+			return nil, err
 		}
 	}
+	for _, m := range mins {
+		// The latest fold of each row, without FINAL (one thread on 18.16).
+		q := `SELECT source, target, bucket, sum(c), sum(e) FROM (
+			SELECT minute, source, target, bucket, argMax(calls, version) AS c, argMax(errors, version) AS e
+			FROM ` + s.db + `.edges WHERE tenant_id = ? AND minute >= ? AND minute < ?
+			GROUP BY minute, source, target, bucket
+		) GROUP BY source, target, bucket`
+		if rows, err = s.scanEdges(ctx, rows, false, q, tenant, m.Start, m.End); err != nil {
+			return nil, err
+		}
+	}
+	// One query a range: an OR of ranges in different days reads all of
+	// those days for each.
 	for _, l := range live {
-		q, args := s.edgeRows(tenant, l)
+		q, args := s.edgeRows(tenant, []storage.TimeRange{l})
 		if rows, err = s.scanEdges(ctx, rows, true, q, args...); err != nil {
 			return nil, err
 		}
@@ -119,6 +133,39 @@ func (s *Store) scanEdges(ctx context.Context, out []storage.EdgeRow, withMinute
 		}
 		e.Bucket = int(bucket)
 		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// hourRows reads whole hours: each edge's buckets summed over the hours
+// with sumMap (the latest fold of each hour), its errors on its first
+// bucket's row.
+func (s *Store) hourRows(ctx context.Context, out []storage.EdgeRow, tenant string, r storage.TimeRange) ([]storage.EdgeRow, error) {
+	q := `SELECT source, target, tupleElement(m, 1), tupleElement(m, 2), e FROM (
+		SELECT source, target, sumMap(b, c) AS m, sum(e) AS e FROM (
+			SELECT hour, source, target, argMax(buckets, version) AS b, argMax(calls, version) AS c, argMax(errors, version) AS e
+			FROM ` + s.db + `.edge_hours WHERE tenant_id = ? AND hour >= ? AND hour < ? GROUP BY hour, source, target
+		) GROUP BY source, target)`
+	rows, err := s.conn.Query(ctx, q, tenant, r.Start, r.End)
+	if err != nil {
+		return nil, fmt.Errorf("service map: hours: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var src, dst string
+		var buckets []int32
+		var calls []float64
+		var errs float64
+		if err := rows.Scan(&src, &dst, &buckets, &calls, &errs); err != nil {
+			return nil, fmt.Errorf("service map: hours: %w", err)
+		}
+		for i := range buckets {
+			e := storage.EdgeRow{Source: src, Target: dst, Bucket: int(buckets[i]), Calls: calls[i]}
+			if i == 0 {
+				e.Errors = errs
+			}
+			out = append(out, e)
+		}
 	}
 	return out, rows.Err()
 }
@@ -209,10 +256,15 @@ func (s *Store) FoldEdges(ctx context.Context, settled int64) (int, error) {
 // minutes live and reads no hour they are in from the hourly rows.
 func (s *Store) foldHours(ctx context.Context, run storage.MinuteRun) error {
 	for _, h := range run.HoursOf() {
-		insert := `INSERT INTO ` + s.db + `.edge_hours (tenant_id, hour, source, target, bucket, calls, errors, version)
-			SELECT tenant_id, ?, source, target, bucket, sum(calls), sum(errors), ? FROM ` + s.db + `.edges FINAL
-			WHERE tenant_id = ? AND minute >= ? AND minute < ? GROUP BY tenant_id, source, target, bucket`
-		if err := s.conn.Exec(ctx, insert, h, time.Now().UnixNano(), run.Tenant, h, h+storage.EdgeHour); err != nil {
+		insert := `INSERT INTO ` + s.db + `.edge_hours (tenant_id, hour, source, target, buckets, calls, errors, version)
+			SELECT ?, ?, source, target, groupArray(bucket), groupArray(c), sum(e), ? FROM (
+				SELECT source, target, bucket, sum(c) AS c, sum(e) AS e FROM (
+					SELECT minute, source, target, bucket, argMax(calls, version) AS c, argMax(errors, version) AS e
+					FROM ` + s.db + `.edges WHERE tenant_id = ? AND minute >= ? AND minute < ?
+					GROUP BY minute, source, target, bucket
+				) GROUP BY source, target, bucket
+			) GROUP BY source, target`
+		if err := s.conn.Exec(ctx, insert, run.Tenant, h, time.Now().UnixNano(), run.Tenant, h, h+storage.EdgeHour); err != nil {
 			return fmt.Errorf("fold edges: hour: %w", err)
 		}
 	}
@@ -225,7 +277,7 @@ func (s *Store) foldRun(ctx context.Context, run storage.MinuteRun, version map[
 	for i := 0; i < run.Minutes; i++ {
 		ver = max(ver, version[storage.MinuteMark{Tenant: run.Tenant, Minute: run.Start + int64(i)*storage.EdgeMinute}])
 	}
-	q, args := s.edgeRows(run.Tenant, storage.TimeRange{Start: run.Start, End: end})
+	q, args := s.edgeRows(run.Tenant, []storage.TimeRange{{Start: run.Start, End: end}})
 	insert := `INSERT INTO ` + s.db + `.edges (tenant_id, minute, source, target, bucket, calls, errors, version)
 		SELECT ?, minute, source, target, bucket, calls, errors, ? FROM (` + q + `)`
 	if s.cluster != "" {
@@ -250,6 +302,17 @@ func (s *Store) foldRun(ctx context.Context, run storage.MinuteRun, version map[
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("fold edges: %w", err)
+	}
+	return nil
+}
+
+// RemarkEdges marks every minute holding spans to be folded again: after
+// rows were loaded around WriteEvents (benchmarks' bulk loads).
+func (s *Store) RemarkEdges(ctx context.Context) error {
+	err := s.conn.Exec(ctx, `INSERT INTO `+s.db+`.edge_marks (tenant_id, minute, touched)
+		SELECT DISTINCT tenant_id, intDiv(ts, 60000000000) * 60000000000, ? FROM `+s.db+`.events WHERE kind = 'span'`, time.Now().UnixNano()-1)
+	if err != nil {
+		return fmt.Errorf("remark edges: %w", err)
 	}
 	return nil
 }

@@ -1,7 +1,8 @@
 -- The service map kept per minute (storage/edges.go). edges holds each
 -- minute's caller → callee calls by duration bucket, edge_hours each
--- hour's (the sum of its minutes'); a minute or hour folded again
--- replaces its rows (the higher version, read with FINAL).
+-- hour's (the sum of its minutes'), one row an edge with its buckets in
+-- arrays (summed with sumMap: a week is a few thousand rows); a minute or
+-- hour folded again replaces its rows (the higher version).
 -- edge_marks are the minutes writes touched, edge_folds up to which touch
 -- each minute was folded: a minute is still to fold (and is joined live)
 -- while its latest touch is newer than its latest fold.
@@ -23,13 +24,13 @@ CREATE TABLE IF NOT EXISTS {{.Local "edge_hours"}}{{.OnCluster}} (
     hour      Int64,
     source    {{.LowCard}},
     target    {{.LowCard}},
-    bucket    Int32,
-    calls     Float64,
+    buckets   Array(Int32),
+    calls     Array(Float64),
     errors    Float64,
     version   Int64
 ) ENGINE = {{.EngineVersioned "ReplacingMergeTree" "edge_hours" "version"}}
 PARTITION BY toYYYYMM(toDate(intDiv(hour, 1000000000)))
-ORDER BY (tenant_id, hour, source, target, bucket);
+ORDER BY (tenant_id, hour, source, target);
 
 CREATE TABLE IF NOT EXISTS {{.Local "edge_marks"}}{{.OnCluster}} (
     tenant_id {{.LowCard}},
