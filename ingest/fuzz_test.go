@@ -31,18 +31,18 @@ func FuzzDetectAndDecode(f *testing.F) {
 // length, and what it accepts encodes back to the same bytes.
 func FuzzWALRecord(f *testing.F) {
 	for i := 0; i < 3; i++ {
-		f.Add(encodeMessage(nil, walMessage("acme", i)))
+		f.Add(EncodeMessage(nil, walMessage("acme", i)))
 	}
-	f.Add(encodeMessage(nil, &Message{Tenant: "t"}))
+	f.Add(EncodeMessage(nil, &Message{Tenant: "t"}))
 	f.Fuzz(func(t *testing.T, rec []byte) {
-		m, err := decodeMessage(rec)
+		m, err := DecodeMessage(rec)
 		if err != nil {
 			return
 		}
-		if again := encodeMessage(nil, m); string(again) != string(rec) {
+		if again := EncodeMessage(nil, m); string(again) != string(rec) {
 			// Varints have one shortest form; a longer one decodes to the
 			// same values, so only compare what re-decodes.
-			m2, err := decodeMessage(again)
+			m2, err := DecodeMessage(again)
 			if err != nil || m2.Len() != m.Len() || m2.Tenant != m.Tenant {
 				t.Fatalf("re-encoding changed the message")
 			}

@@ -174,7 +174,7 @@ func (w *WAL) recover() error {
 			case walDone:
 				delete(unfinished, seq)
 			case walData:
-				m, err := decodeMessage(payload)
+				m, err := DecodeMessage(payload)
 				if err != nil {
 					w.logger.Error("write-ahead log: a record could not be decoded; it is skipped", "segment", segmentName(seg), "seq", seq, "err", err)
 					return
@@ -271,7 +271,7 @@ func (w *WAL) Append(m *Message) error {
 	defer walBuffers.Put(buf)
 	// The header goes in front of the payload, filled in by write: one
 	// buffer and one write per record.
-	*buf = encodeMessage(append((*buf)[:0], make([]byte, walHeader)...), m)
+	*buf = EncodeMessage(append((*buf)[:0], make([]byte, walHeader)...), m)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {

@@ -30,14 +30,14 @@ func walMessage(tenant string, i int) *Message {
 
 func TestWALCodecRoundTrip(t *testing.T) {
 	m := walMessage("acme", 3)
-	got, err := decodeMessage(encodeMessage(nil, m))
+	got, err := DecodeMessage(EncodeMessage(nil, m))
 	require.NoError(t, err)
 	assert.Equal(t, m.Tenant, got.Tenant)
 	assert.Equal(t, m.Bytes, got.Bytes)
 	assert.Equal(t, m.Events, got.Events)
 	assert.Equal(t, m.Samples, got.Samples)
 
-	_, err = decodeMessage(encodeMessage(nil, m)[:40])
+	_, err = DecodeMessage(EncodeMessage(nil, m)[:40])
 	assert.ErrorIs(t, err, errWALRecord, "a cut record is refused, not misread")
 }
 

@@ -271,7 +271,7 @@ func (e *Engine) addSample(m *storage.Sample) {
 		mm = map[metricKey]*metricStep{}
 		e.metrics[step] = mm
 	}
-	k := metricKey{m.Tenant, fmt.Sprint(m.SeriesID)}
+	k := metricKey{m.Tenant, m.SeriesID}
 	s := mm[k]
 	if s == nil {
 		svc, _ := m.Labels.Get("job")

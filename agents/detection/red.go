@@ -135,7 +135,8 @@ const (
 
 // metricKey names a watched metric series.
 type metricKey struct {
-	tenant, id string
+	tenant string
+	id     uint64
 }
 
 type metricStep struct {

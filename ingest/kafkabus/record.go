@@ -11,17 +11,19 @@ import (
 	"github.com/inquest/inquest/storage"
 )
 
-// wire is a record's value: validated records of one tenant. JSON keeps the
-// topic readable with any Kafka tool; values are finite (validation refuses
-// NaN and infinities), so JSON round-trips them exactly.
-type wire struct {
+// A record's value is validated records of one tenant in the binary form
+// the write-ahead log uses (ingest.EncodeMessage): a third of JSON's size
+// and a fraction of its cost, and NaN and staleness markers round-trip.
+// Records a gateway of an older build wrote as JSON (their first byte is
+// '{') are still read, so a rolling upgrade loses nothing.
+type legacyWire struct {
 	V       int              `json:"v"`
 	Tenant  string           `json:"tenant"`
 	Events  []storage.Event  `json:"events,omitempty"`
 	Samples []storage.Sample `json:"samples,omitempty"`
 }
 
-const wireVersion = 1
+const legacyWireVersion = 1
 
 // maxRecordBytes stays under Kafka's default 1 MB message size.
 const maxRecordBytes = 900 << 10
@@ -78,10 +80,7 @@ func encode(topic string, m *ingest.Message) ([]*kgo.Record, error) {
 
 // encodeChunk encodes one record, halving it until it fits.
 func encodeChunk(topic, key, tenant string, events []storage.Event, samples []storage.Sample) ([]*kgo.Record, error) {
-	b, err := json.Marshal(wire{V: wireVersion, Tenant: tenant, Events: events, Samples: samples})
-	if err != nil {
-		return nil, fmt.Errorf("encode record: %w", err)
-	}
+	b := ingest.EncodeMessage(nil, &ingest.Message{Tenant: tenant, Events: events, Samples: samples})
 	if len(b) <= maxRecordBytes {
 		return []*kgo.Record{{Topic: topic, Key: []byte(key), Value: b}}, nil
 	}
@@ -90,6 +89,7 @@ func encodeChunk(topic, key, tenant string, events []storage.Event, samples []st
 		return nil, fmt.Errorf("one record of %d bytes is above the %d-byte limit", len(b), maxRecordBytes)
 	}
 	var a, c []*kgo.Record
+	var err error
 	if len(events) > 1 {
 		h := len(events) / 2
 		if a, err = encodeChunk(topic, key, tenant, events[:h], nil); err == nil {
@@ -109,25 +109,35 @@ var errBadRecord = errors.New("bad record")
 // decode turns a record's value back into a message, refusing anything a
 // gateway could not have produced.
 func decode(value []byte) (*ingest.Message, error) {
-	var w wire
-	if err := json.Unmarshal(value, &w); err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadRecord, err)
+	var m *ingest.Message
+	if len(value) > 0 && value[0] == '{' {
+		var w legacyWire
+		if err := json.Unmarshal(value, &w); err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadRecord, err)
+		}
+		if w.V != legacyWireVersion {
+			return nil, fmt.Errorf("%w: version %d, want %d", errBadRecord, w.V, legacyWireVersion)
+		}
+		m = &ingest.Message{Tenant: w.Tenant, Events: w.Events, Samples: w.Samples}
+	} else {
+		var err error
+		if m, err = ingest.DecodeMessage(value); err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadRecord, err)
+		}
+		m.Bytes = 0
 	}
-	if w.V != wireVersion {
-		return nil, fmt.Errorf("%w: version %d, want %d", errBadRecord, w.V, wireVersion)
-	}
-	if w.Tenant == "" {
+	if m.Tenant == "" {
 		return nil, fmt.Errorf("%w: no tenant", errBadRecord)
 	}
-	for i := range w.Events {
-		if w.Events[i].Tenant != w.Tenant {
+	for i := range m.Events {
+		if m.Events[i].Tenant != m.Tenant {
 			return nil, fmt.Errorf("%w: event of another tenant", errBadRecord)
 		}
 	}
-	for i := range w.Samples {
-		if w.Samples[i].Tenant != w.Tenant {
+	for i := range m.Samples {
+		if m.Samples[i].Tenant != m.Tenant {
 			return nil, fmt.Errorf("%w: sample of another tenant", errBadRecord)
 		}
 	}
-	return &ingest.Message{Tenant: w.Tenant, Events: w.Events, Samples: w.Samples}, nil
+	return m, nil
 }

@@ -2,6 +2,7 @@ package kafkabus
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -49,7 +50,41 @@ func TestRecordsRoundTripAndStaySmall(t *testing.T) {
 	assert.ErrorContains(t, err, "tenant")
 }
 
+// TestRecordsKeepNaNAndReadLegacyJSON: a staleness marker and a NaN go
+// through the topic bit for bit (JSON could not carry them), and a record
+// an older gateway wrote as JSON is still read.
+func TestRecordsKeepNaNAndReadLegacyJSON(t *testing.T) {
+	m := &ingest.Message{Tenant: "t1", Samples: []storage.Sample{
+		{Tenant: "t1", Name: "up", TimeUnixNano: 1, Value: math.Float64frombits(0x7ff0000000000002), Type: storage.MetricGauge},
+		{Tenant: "t1", Name: "q", TimeUnixNano: 2, Value: math.NaN(), Type: storage.MetricGauge},
+	}}
+	recs, err := encode("raw-telemetry", m)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	got, err := decode(recs[0].Value)
+	require.NoError(t, err)
+	require.Len(t, got.Samples, 2)
+	assert.True(t, storage.IsStaleMarker(got.Samples[0].Value))
+	assert.True(t, math.IsNaN(got.Samples[1].Value))
+
+	legacy := []byte(`{"v":1,"tenant":"t1","events":[{"Tenant":"t1","Service":"a","Kind":"log"}]}`)
+	old, err := decode(legacy)
+	require.NoError(t, err)
+	require.Len(t, old.Events, 1)
+	assert.Equal(t, "a", old.Events[0].Service)
+
+	_, err = decode(recs[0].Value[:len(recs[0].Value)-3])
+	assert.ErrorIs(t, err, errBadRecord, "a cut record is refused")
+}
+
 func FuzzDecode(f *testing.F) {
+	for _, m := range []*ingest.Message{
+		{Tenant: "t1", Events: []storage.Event{{Tenant: "t1", Service: "a", Kind: storage.KindSpan, TraceID: "t", SampleRate: 1}}},
+		{Tenant: "t1", Samples: []storage.Sample{{Tenant: "t2", Name: "x"}}},
+		{Tenant: ""},
+	} {
+		f.Add(ingest.EncodeMessage(nil, m))
+	}
 	f.Add([]byte(`{"v":1,"tenant":"t1","events":[{"Tenant":"t1","Service":"a"}]}`))
 	f.Add([]byte(`{"v":1,"tenant":"t1","samples":[{"Tenant":"t2"}]}`))
 	f.Add([]byte(`{"v":2}`))

@@ -9,13 +9,15 @@ import (
 	"github.com/inquest/inquest/storage"
 )
 
-// The write-ahead log keeps each queued Message as one record in a compact
-// binary form: varints, length-prefixed strings and fixed 8-byte floats
-// and hashes. It is written and read by the same build; the version byte
-// refuses a log from an incompatible one rather than misreading it.
+// A queued Message is kept (in the write-ahead log) and sent between
+// processes (as Kafka records) in one compact binary form: varints,
+// length-prefixed strings and fixed 8-byte floats and hashes, so NaN and
+// staleness markers round-trip bit for bit. The version byte refuses a
+// record from an incompatible build rather than misreading it.
 const walCodecVersion = 1
 
-func encodeMessage(b []byte, m *Message) []byte {
+// EncodeMessage appends m's binary form to b.
+func EncodeMessage(b []byte, m *Message) []byte {
 	b = append(b, walCodecVersion)
 	b = appendString(b, m.Tenant)
 	b = binary.AppendVarint(b, m.Bytes)
@@ -71,9 +73,9 @@ func appendStrings(b []byte, kv storage.Attrs) []byte {
 	return b
 }
 
-var errWALRecord = errors.New("write-ahead log record is malformed")
+var errWALRecord = errors.New("record is malformed")
 
-// walReader reads what encodeMessage wrote; the first problem sticks and
+// walReader reads what EncodeMessage wrote; the first problem sticks and
 // every later read returns zero values, so decoding never panics on a
 // damaged record.
 type walReader struct {
@@ -154,7 +156,9 @@ func (r *walReader) strings() storage.Attrs {
 	return kv
 }
 
-func decodeMessage(b []byte) (*Message, error) {
+// DecodeMessage reads what EncodeMessage wrote, refusing a record that is
+// truncated, has bytes left over, or claims more items than it can hold.
+func DecodeMessage(b []byte) (*Message, error) {
 	if len(b) == 0 || b[0] != walCodecVersion {
 		return nil, fmt.Errorf("%w: unknown version", errWALRecord)
 	}
