@@ -36,6 +36,11 @@ func openBenchStore(b *testing.B) *duckdb.Store {
 // openSeeded opens (and on first use fills) 10M spans, one every gap ns,
 // their service map folded.
 func openSeeded(b *testing.B, name string, gap int64) *duckdb.Store {
+	return openSeededN(b, name, gap, benchSpans)
+}
+
+// openSeededN is openSeeded with n spans.
+func openSeededN(b *testing.B, name string, gap int64, spans int) *duckdb.Store {
 	b.Helper()
 	ctx := context.Background()
 	path := filepath.Join(os.TempDir(), name)
@@ -47,12 +52,12 @@ func openSeeded(b *testing.B, name string, gap int64) *duckdb.Store {
 	if err := s.DB().QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil {
 		b.Fatal(err)
 	}
-	if n != benchSpans {
+	if n != spans {
 		start := time.Now()
 		if _, err := s.DB().Exec("DELETE FROM events"); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.DB().Exec(seedSQL, benchBase, gap, benchSpans); err != nil {
+		if _, err := s.DB().Exec(seedSQL, benchBase, gap, spans); err != nil {
 			b.Fatal(err)
 		}
 		if err := s.RemarkEdges(ctx); err != nil {
@@ -61,7 +66,7 @@ func openSeeded(b *testing.B, name string, gap int64) *duckdb.Store {
 		if _, err := s.DB().Exec("CHECKPOINT"); err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("seeded %d spans in %s", benchSpans, time.Since(start))
+		b.Logf("seeded %d spans in %s", spans, time.Since(start))
 	}
 	start := time.Now()
 	if n, err := s.FoldEdges(ctx, time.Now().UnixNano()); err != nil {
