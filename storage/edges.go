@@ -172,8 +172,10 @@ func ceilMinute(ns int64) int64 {
 	return m
 }
 
-// TouchedMinutes are the minutes a batch of spans marks: each span's own
-// and the next (its children may start there and look back for it).
+// TouchedMinutes are the minutes a batch of spans marks: each span's own,
+// the next (its children may start there and look back for it) and the
+// one before (a child whose clock runs ahead of its parent's may sit
+// there).
 func TouchedMinutes(events []Event) map[string]map[int64]bool {
 	out := map[string]map[int64]bool{}
 	for i := range events {
@@ -187,7 +189,7 @@ func TouchedMinutes(events []Event) map[string]map[int64]bool {
 			t = map[int64]bool{}
 			out[e.Tenant] = t
 		}
-		t[m], t[m+EdgeMinute] = true, true
+		t[m-EdgeMinute], t[m], t[m+EdgeMinute] = true, true, true
 	}
 	return out
 }

@@ -62,3 +62,13 @@ func TestEdgeHours(t *testing.T) {
 	assert.Equal(t, []int64{0, h}, MinuteRun{"a", h - 2*m, 3}.HoursOf())
 	assert.Equal(t, []int64{h}, MinuteRun{"a", h, 60}.HoursOf())
 }
+
+func TestTouchedMinutes(t *testing.T) {
+	m := EdgeMinute
+	got := TouchedMinutes([]Event{
+		{Tenant: "a", Kind: KindSpan, TraceID: "t", TimeUnixNano: 10*m + 5},
+		{Tenant: "a", Kind: KindLog, TraceID: "t", TimeUnixNano: 50 * m}, // a log has no edge
+		{Tenant: "b", Kind: KindSpan, TimeUnixNano: 70 * m},             // nor a span outside a trace
+	})
+	assert.Equal(t, map[string]map[int64]bool{"a": {9 * m: true, 10 * m: true, 11 * m: true}}, got)
+}

@@ -16,6 +16,11 @@ var _ storage.Pruner = (*Store)(nil)
 // in, or its own time for rows written before ingested_ts existed.
 const age = "if(ingested_ts > 0, ingested_ts, ts)"
 
+// pruneRefoldAfter is how long after a prune the service map's minutes of
+// the pruned spans are folded again: a delete is a mutation that rewrites
+// the parts in the background.
+const pruneRefoldAfter = 5 * time.Minute
+
 // Prune deletes the events older than their tenant's retention, by when
 // they were taken in, so that an import of last year's traces is kept for
 // the retention after the import (a TTL on the event time would drop it at
@@ -64,6 +69,15 @@ func (s *Store) deleteOlder(ctx context.Context, where string, cutoff time.Time,
 	}
 	if n == 0 {
 		return 0, nil
+	}
+	// The service map's minutes of the spans going are folded again from
+	// what is left, once the mutation has had time to rewrite the parts
+	// (their touch is set that far ahead: a fold waits for it).
+	if err := s.conn.Exec(ctx, `INSERT INTO `+s.db+`.edge_marks (tenant_id, minute, touched)
+		SELECT DISTINCT tenant_id, intDiv(ts, 60000000000) * 60000000000 + d, ? FROM `+s.db+`.events
+		ARRAY JOIN [toInt64(-60000000000), toInt64(0), toInt64(60000000000)] AS d WHERE kind = 'span' AND trace_id != '' AND `+cond,
+		append([]any{time.Now().Add(pruneRefoldAfter).UnixNano()}, args...)...); err != nil {
+		return 0, fmt.Errorf("prune events: mark the service map's minutes: %w", err)
 	}
 	// Under a cluster the mutation goes to the shards' local tables, on
 	// every shard with ON CLUSTER; without cluster DDL (no Keeper) only on

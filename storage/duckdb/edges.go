@@ -243,3 +243,39 @@ func (s *Store) RemarkEdges(ctx context.Context) error {
 	}
 	return nil
 }
+
+// spanMinutes lists the minutes holding spans that match where.
+func (s *Store) spanMinutes(ctx context.Context, where string, args ...any) ([]storage.MinuteMark, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT tenant_id, ts // 60000000000 * 60000000000 FROM events
+		WHERE kind = 'span' AND trace_id IS NOT NULL AND `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("minutes of spans: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.MinuteMark
+	for rows.Next() {
+		var m storage.MinuteMark
+		if err := rows.Scan(&m.Tenant, &m.Minute); err != nil {
+			return nil, fmt.Errorf("minutes of spans: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// markMinutes marks minutes (and their neighbours) to be folded again.
+func (s *Store) markMinutes(ctx context.Context, minutes []storage.MinuteMark, now time.Time) error {
+	if len(minutes) == 0 {
+		return nil
+	}
+	return s.appendAll(ctx, "edge_marks", func(a *duckdb.Appender) error {
+		for _, m := range minutes {
+			for _, d := range []int64{-storage.EdgeMinute, 0, storage.EdgeMinute} {
+				if err := a.AppendRow(m.Tenant, m.Minute+d, now.UnixNano()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -17,8 +17,6 @@ var prunable = []struct{ table, age string }{
 	{"dead_letters", "ts"},
 	{"audit_log", "ts"},
 	{"usage_hours", "hour"},
-	{"edges", "minute"},
-	{"edge_hours", "hour"},
 }
 
 var _ storage.Pruner = (*Store)(nil)
@@ -39,6 +37,21 @@ func (s *Store) Prune(ctx context.Context, r storage.Retention, now time.Time) (
 	// of events would hold all of them in its undo log at once, and the
 	// writers' appends would wait for it.
 	del := func(table, age, where string, args ...any) error {
+		var minutes []storage.MinuteMark
+		if table == "events" {
+			var err error
+			if minutes, err = s.spanMinutes(ctx, where+" AND "+age+" < ?", args...); err != nil {
+				return err
+			}
+			// The service map's minutes of the spans gone are folded again
+			// from what is left (edges are not aged on their own: imported
+			// history keeps its map as long as its spans).
+			defer func() {
+				if err := s.markMinutes(ctx, minutes, now); err != nil {
+					s.logger.Warn("service map minutes of pruned spans not marked", "err", err)
+				}
+			}()
+		}
 		for {
 			res, err := s.db.ExecContext(ctx, "DELETE FROM "+table+" WHERE rowid IN (SELECT rowid FROM "+table+
 				" WHERE "+where+" AND "+age+" < ? LIMIT "+fmt.Sprint(pruneBatch)+")", args...)

@@ -105,3 +105,45 @@ func TestPruneInBatches(t *testing.T) {
 	require.NoError(t, s.DB().QueryRow("SELECT count(*) FROM events").Scan(&left))
 	assert.Equal(t, 10, left)
 }
+
+// TestPruneRefoldsTheServiceMap: the map follows the spans retention
+// keeps — an imported trace keeps its edges, an aged-out one loses them
+// once its minutes are folded again.
+func TestPruneRefoldsTheServiceMap(t *testing.T) {
+	ctx := context.Background()
+	s, err := duckdb.Open(ctx, duckdb.Config{}, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	now := time.Now()
+	day := 24 * time.Hour
+	trace := func(id string, at, taken time.Time) []storage.Event {
+		var out []storage.Event
+		for i, svc := range []string{"front", "back"} {
+			e := storage.Event{Tenant: "a", TimeUnixNano: at.UnixNano() + int64(i), Kind: storage.KindSpan, Service: svc, Name: "op",
+				TraceID: id, SpanID: svc, DurationNano: 1e6, Status: storage.StatusOK, SampleRate: 1, IngestedNano: taken.UnixNano()}
+			if i == 1 {
+				e.ParentSpanID = "front"
+			}
+			e.ID = e.ContentHash()
+			out = append(out, e)
+		}
+		return out
+	}
+	old := now.Add(-10 * day)
+	require.NoError(t, s.WriteEvents(ctx, append(trace("aged", old, old), trace("imported", old.Add(time.Hour), now.Add(-day))...)))
+	_, err = s.FoldEdges(ctx, now.Add(time.Hour).UnixNano())
+	require.NoError(t, err)
+	calls := func() float64 {
+		edges, err := s.ServiceMap(ctx, "a", storage.TimeRange{Start: old.Add(-day).UnixNano(), End: now.UnixNano()})
+		require.NoError(t, err)
+		require.Len(t, edges, 1)
+		return edges[0].Calls
+	}
+	require.Equal(t, 2.0, calls())
+
+	_, err = s.Prune(ctx, storage.Retention{Default: 7 * day}, now)
+	require.NoError(t, err)
+	_, err = s.FoldEdges(ctx, now.Add(time.Hour).UnixNano())
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, calls(), "the imported trace's edge stays, the aged one's goes")
+}
