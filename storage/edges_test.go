@@ -68,7 +68,7 @@ func TestTouchedMinutes(t *testing.T) {
 	got := TouchedMinutes([]Event{
 		{Tenant: "a", Kind: KindSpan, TraceID: "t", TimeUnixNano: 10*m + 5},
 		{Tenant: "a", Kind: KindLog, TraceID: "t", TimeUnixNano: 50 * m}, // a log has no edge
-		{Tenant: "b", Kind: KindSpan, TimeUnixNano: 70 * m},             // nor a span outside a trace
+		{Tenant: "b", Kind: KindSpan, TimeUnixNano: 70 * m},              // nor a span outside a trace
 	})
 	assert.Equal(t, map[string]map[int64]bool{"a": {9 * m: true, 10 * m: true, 11 * m: true}}, got)
 }
