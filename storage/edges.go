@@ -35,10 +35,16 @@ const EdgeParentLookback = EdgeMinute
 
 // EdgeFolder folds the minutes marked by writes into per-minute edges.
 type EdgeFolder interface {
-	// FoldEdges folds every marked minute whose last write was before
-	// settled (Unix ns) and returns how many minutes it folded.
+	// FoldEdges folds marked minutes whose last write was before settled
+	// (Unix ns), oldest first, at most MaxFoldMinutes of them, and returns
+	// how many it folded (a backlog takes several calls).
 	FoldEdges(ctx context.Context, settled int64) (int, error)
 }
+
+// MaxFoldMinutes bounds one fold (a day of minutes), so that a backlog —
+// an upgrade marking a year of spans, a large import — is folded in steps
+// rather than in one transaction holding all of it.
+const MaxFoldMinutes = 1440
 
 // EdgeRow is a part of one edge: its calls whose duration falls in one
 // bucket, with their errors (weighted by sample rate).

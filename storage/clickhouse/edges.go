@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -237,12 +238,19 @@ func (s *Store) FoldEdges(ctx context.Context, settled int64) (int, error) {
 	}
 	var ready []storage.MinuteMark
 	version := map[storage.MinuteMark]int64{}
+	sort.SliceStable(marks, func(i, j int) bool { return marks[i].Minute < marks[j].Minute })
 	for _, m := range marks {
-		if m.touched < settled {
+		if m.touched < settled && len(ready) < storage.MaxFoldMinutes {
 			ready = append(ready, m.MinuteMark)
 			version[m.MinuteMark] = m.touched
 		}
 	}
+	sort.Slice(ready, func(i, j int) bool {
+		if ready[i].Tenant != ready[j].Tenant {
+			return ready[i].Tenant < ready[j].Tenant
+		}
+		return ready[i].Minute < ready[j].Minute
+	})
 	for _, run := range storage.MinuteRuns(ready) {
 		if err := s.foldRun(ctx, run, version); err != nil {
 			return 0, stopped(err)

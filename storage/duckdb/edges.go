@@ -165,8 +165,9 @@ func (s *Store) FoldEdges(ctx context.Context, settled int64) (int, error) {
 		return 0, fmt.Errorf("fold edges: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	rows, err := tx.QueryContext(ctx, `SELECT tenant_id, minute FROM edge_marks GROUP BY tenant_id, minute
-		HAVING MAX(touched) < ? ORDER BY tenant_id, minute`, settled)
+	rows, err := tx.QueryContext(ctx, `SELECT tenant_id, minute FROM (
+		SELECT tenant_id, minute FROM edge_marks GROUP BY tenant_id, minute HAVING MAX(touched) < ? ORDER BY minute LIMIT ?
+	) ORDER BY tenant_id, minute`, settled, storage.MaxFoldMinutes)
 	if err != nil {
 		return 0, fmt.Errorf("fold edges: marks: %w", err)
 	}

@@ -2,6 +2,7 @@ package duckdb_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -146,4 +147,38 @@ func TestPruneRefoldsTheServiceMap(t *testing.T) {
 	_, err = s.FoldEdges(ctx, now.Add(time.Hour).UnixNano())
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, calls(), "the imported trace's edge stays, the aged one's goes")
+}
+
+// TestFoldInSteps: a backlog of marked minutes is folded a day at a time,
+// oldest first, and the map is whole all along.
+func TestFoldInSteps(t *testing.T) {
+	ctx := context.Background()
+	s, err := duckdb.Open(ctx, duckdb.Config{}, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var evs []storage.Event
+	for i := 0; i < 1500; i++ { // a parent and child each minute
+		for j, svc := range []string{"front", "back"} {
+			e := storage.Event{Tenant: "a", TimeUnixNano: base.Add(time.Duration(i)*time.Minute).UnixNano() + int64(j), Kind: storage.KindSpan,
+				Service: svc, Name: "op", TraceID: fmt.Sprint("t", i), SpanID: svc, DurationNano: 1e6, Status: storage.StatusOK, SampleRate: 1}
+			if j == 1 {
+				e.ParentSpanID = "front"
+			}
+			e.ID = e.ContentHash()
+			evs = append(evs, e)
+		}
+	}
+	require.NoError(t, s.WriteEvents(ctx, evs))
+	r := storage.TimeRange{Start: base.UnixNano(), End: base.Add(26 * time.Hour).UnixNano()}
+	settled := time.Now().Add(time.Hour).UnixNano()
+	for _, want := range []int{storage.MaxFoldMinutes, 1502 - storage.MaxFoldMinutes, 0} {
+		n, err := s.FoldEdges(ctx, settled)
+		require.NoError(t, err)
+		assert.Equal(t, want, n)
+		edges, err := s.ServiceMap(ctx, "a", r)
+		require.NoError(t, err)
+		require.Len(t, edges, 1)
+		assert.Equal(t, 1500.0, edges[0].Calls, "whole after a fold of %d minutes", n)
+	}
 }
