@@ -24,27 +24,29 @@ const edgeRowsSQL = `SELECT intDiv(ts, 60000000000) * 60000000000 AS minute, sou
 FROM (
 	SELECT ts, source, target, status, duration_ns, sample_rate FROM (
 		SELECT ts, trace_id, parent_span_id AS link, service AS target, status, duration_ns, sample_rate
-		FROM {db}.events PREWHERE {inRange}
+		FROM {db}.events PREWHERE ts >= ? AND ts < ?
 		WHERE tenant_id = ? AND kind = 'span' AND trace_id != '' AND parent_span_id != ''
 	) ALL INNER JOIN (
 		SELECT trace_id, span_id AS link, service AS source
-		FROM {db}.events PREWHERE {inWide}
+		FROM {db}.events PREWHERE ts >= ? AND ts < ?
 		WHERE tenant_id = ? AND kind = 'span' AND trace_id != ''
 	) USING (trace_id, link)
 	WHERE source != target
 	UNION ALL
 	SELECT ts, service AS source, attr_vals[indexOf(attr_keys, 'peer.service')] AS target, status, duration_ns, sample_rate
-	FROM {db}.events PREWHERE {inRange}
+	FROM {db}.events PREWHERE ts >= ? AND ts < ?
 	WHERE tenant_id = ? AND kind = 'span' AND trace_id != ''
 		AND has(attr_keys, 'peer.service') AND target != service
 		AND (trace_id, span_id) {notIn} (
-			SELECT trace_id, parent_span_id FROM {db}.events PREWHERE {inWide}
+			SELECT trace_id, parent_span_id FROM {db}.events PREWHERE ts >= ? AND ts < ?
 			WHERE tenant_id = ? AND kind = 'span' AND parent_span_id != '')
 )
 GROUP BY minute, source, target, bucket`
 
-// edgeRows is the live join's query and arguments over ranges.
-func (s *Store) edgeRows(tenant string, ranges []storage.TimeRange) (string, []any) {
+// edgeRows is the live join's query and arguments over a range (one query
+// a range: an OR of ranges in different days would read all of those days
+// for each).
+func (s *Store) edgeRows(tenant string, r storage.TimeRange) (string, []any) {
 	// Under a cluster the subquery on the Distributed table must be GLOBAL:
 	// ClickHouse refuses a distributed subquery inside a distributed query
 	// (and 18.16 cannot be sent distributed_product_mode as a setting).
@@ -52,17 +54,9 @@ func (s *Store) edgeRows(tenant string, ranges []storage.TimeRange) (string, []a
 	if s.cluster != "" {
 		notIn = "GLOBAL NOT IN"
 	}
-	var inRange, inWide []any
-	for _, r := range ranges {
-		inRange = append(inRange, r.Start, r.End)
-		inWide = append(inWide, r.Start-storage.EdgeParentLookback, r.End+storage.EdgeParentLookback)
-	}
-	cond := "(" + strings.TrimSuffix(strings.Repeat("(ts >= ? AND ts < ?) OR ", len(ranges)), " OR ") + ")"
-	var args []any
-	for _, part := range [][]any{inRange, inWide, inRange, inWide} {
-		args = append(append(args, part...), tenant)
-	}
-	return strings.NewReplacer("{db}", s.db, "{notIn}", notIn, "{inRange}", cond, "{inWide}", cond).Replace(edgeRowsSQL), args
+	wideStart, wideEnd := r.Start-storage.EdgeParentLookback, r.End+storage.EdgeParentLookback
+	args := []any{r.Start, r.End, tenant, wideStart, wideEnd, tenant, r.Start, r.End, tenant, wideStart, wideEnd, tenant}
+	return strings.NewReplacer("{db}", s.db, "{notIn}", notIn).Replace(edgeRowsSQL), args
 }
 
 // ServiceMap reads the folded minutes of the range from the per-minute
@@ -104,10 +98,8 @@ func (s *Store) serviceMap(ctx context.Context, tenant string, r storage.TimeRan
 			return nil, err
 		}
 	}
-	// One query a range: an OR of ranges in different days reads all of
-	// those days for each.
 	for _, l := range live {
-		q, args := s.edgeRows(tenant, []storage.TimeRange{l})
+		q, args := s.edgeRows(tenant, l)
 		if rows, err = s.scanEdges(ctx, rows, true, q, args...); err != nil {
 			return nil, err
 		}
@@ -285,7 +277,7 @@ func (s *Store) foldRun(ctx context.Context, run storage.MinuteRun, version map[
 	for i := 0; i < run.Minutes; i++ {
 		ver = max(ver, version[storage.MinuteMark{Tenant: run.Tenant, Minute: run.Start + int64(i)*storage.EdgeMinute}])
 	}
-	q, args := s.edgeRows(run.Tenant, []storage.TimeRange{{Start: run.Start, End: end}})
+	q, args := s.edgeRows(run.Tenant, storage.TimeRange{Start: run.Start, End: end})
 	insert := `INSERT INTO ` + s.db + `.edges (tenant_id, minute, source, target, bucket, calls, errors, version)
 		SELECT ?, minute, source, target, bucket, calls, errors, ? FROM (` + q + `)`
 	if s.cluster != "" {
