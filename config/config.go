@@ -6,7 +6,7 @@ package config
 
 import (
 	"fmt"
-	"github.com/inquest/inquest/storage"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -17,6 +17,8 @@ import (
 	"github.com/knadh/koanf/providers/posflag"
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
+
+	"github.com/inquest/inquest/storage"
 )
 
 // Config is the whole configuration of a server.
@@ -24,7 +26,11 @@ type Config struct {
 	HTTPAddr     string `koanf:"http-addr"`
 	GRPCAddr     string `koanf:"grpc-addr"`
 	OTLPHTTPAddr string `koanf:"otlp-http-addr"`
-	DataDir      string `koanf:"data-dir"`
+	// PprofAddr serves Go's profiler (/debug/pprof/) for operators; off
+	// when empty, and only on a loopback address since it has no
+	// authentication.
+	PprofAddr string `koanf:"pprof-addr"`
+	DataDir   string `koanf:"data-dir"`
 
 	Demo           bool          `koanf:"demo"`
 	DemoFaultAfter time.Duration `koanf:"demo-fault-after"`
@@ -289,6 +295,10 @@ func (c Config) Validate() error {
 	if _, err := c.Retentions(); err != nil {
 		errs = append(errs, err.Error())
 	}
+	if c.PprofAddr != "" && !LoopbackAddr(c.PprofAddr) {
+		errs = append(errs, fmt.Sprintf("pprof-addr %s must be a loopback address (the profiler has no authentication): "+
+			"bind it to 127.0.0.1 and reach it through ssh or kubectl port-forward", c.PprofAddr))
+	}
 	if c.Demo && c.DemoRate <= 0 {
 		errs = append(errs, "demo-rate must be positive")
 	}
@@ -359,6 +369,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("http-addr", d.HTTPAddr, "address of GraphQL, the dashboard, JSON and remote-write ingest, OTLP/HTTP, health and metrics; empty disables it")
 	fs.String("grpc-addr", d.GRPCAddr, "address of OTLP/gRPC; empty disables it")
 	fs.String("otlp-http-addr", d.OTLPHTTPAddr, "address of OTLP/HTTP (also served on http-addr); empty disables it")
+	fs.String("pprof-addr", d.PprofAddr, "loopback address of Go's profiler (/debug/pprof/, unauthenticated); empty disables it")
 	fs.String("data-dir", d.DataDir, "directory of the embedded database")
 	fs.Bool("demo", d.Demo, "run a built-in web-shop traffic generator that sends OTLP to this server")
 	fs.Duration("demo-fault-after", d.DemoFaultAfter, "when the demo's fault (--demo-scenario) begins, after start")
@@ -535,4 +546,18 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 		}
 	}
 	return cfg, cfg.Validate()
+}
+
+// LoopbackAddr reports whether a listen address accepts local connections
+// only.
+func LoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -49,6 +49,11 @@ func TestLoadErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "log-level")
 	assert.ErrorContains(t, err, "writers")
 
+	_, err = Load(flags(t, "--pprof-addr", "0.0.0.0:6060"))
+	assert.ErrorContains(t, err, "pprof-addr 0.0.0.0:6060 must be a loopback address")
+	_, err = Load(flags(t, "--pprof-addr", "localhost:6060"))
+	assert.NoError(t, err)
+
 	t.Setenv("INQUEST_RETENTION", "forever")
 	_, err = Load(flags(t))
 	assert.ErrorContains(t, err, "retention")

@@ -3,17 +3,17 @@ package server
 import (
 	"context"
 	"fmt"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"net"
 	"net/http"
 	"os"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/config"
 )
 
 // access decides who a request is: with a JWT secret configured, from the
@@ -55,7 +55,7 @@ func (s *Server) newAccess() (*access, error) {
 			continue
 		}
 		listening = true
-		if !loopback(addr) && !s.cfg.InsecureNoAuth {
+		if !config.LoopbackAddr(addr) && !s.cfg.InsecureNoAuth {
 			return nil, fmt.Errorf("refusing to listen on %s without authentication: set --auth-jwt-secret "+
 				"(or INQUEST_AUTH_JWT_SECRET), or pass --insecure-no-auth to accept anyone who can reach the port", addr)
 		}
@@ -66,20 +66,6 @@ func (s *Server) newAccess() (*access, error) {
 	s.logger.Warn("authentication is off: requests act for the tenant in X-Inquest-Tenant, \"default\" without it; " +
 		"set --auth-jwt-secret before exposing Inquest")
 	return a, nil
-}
-
-// loopback reports whether a listen address only accepts local
-// connections.
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // close stops background work of the authenticator (JWKS refresh).

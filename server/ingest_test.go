@@ -415,3 +415,21 @@ func TestHealthAndMetrics(t *testing.T) {
 	resp3.Body.Close()
 	assert.Contains(t, string(page), "<title>Inquest</title>")
 }
+
+// The profiler is on its own loopback listener when asked for, and never
+// on the API's port.
+func TestPprofOnItsOwnListener(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.PprofAddr = "127.0.0.1:0" })
+	require.NotEmpty(t, s.Addrs().Pprof)
+	resp, err := http.Get("http://" + s.Addrs().Pprof + "/debug/pprof/goroutine?debug=1")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), "goroutine profile")
+
+	resp, err = http.Get(s.url("/debug/pprof/"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.NotEqual(t, http.StatusOK, resp.StatusCode, "the API's port does not serve the profiler")
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,4 +88,16 @@ func (s *Server) healthRoutes(mux *http.ServeMux) {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+}
+
+// pprofHandler is Go's profiler for --pprof-addr, on its own listener so
+// that it is never reachable through the authenticated API's port.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

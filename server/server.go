@@ -73,10 +73,10 @@ type Server struct {
 	access   *access
 	handler  http.Handler
 
-	httpSrv, otlpSrv *http.Server
-	grpcSrv          *grpc.Server
-	addrs            Addrs
-	demo             *demo.Generator
+	httpSrv, otlpSrv, pprofSrv *http.Server
+	grpcSrv                    *grpc.Server
+	addrs                      Addrs
+	demo                       *demo.Generator
 
 	mem     *memGuard // --memory-limit
 	prune   *periodic // retention of the embedded store (each process has one) and of ClickHouse (writers)
@@ -113,7 +113,7 @@ type Server struct {
 
 // Addrs are the addresses the listeners are bound to (useful with port 0).
 type Addrs struct {
-	HTTP, GRPC, OTLPHTTP string
+	HTTP, GRPC, OTLPHTTP, Pprof string
 }
 
 // New opens the stores and builds every component of the process's role;
@@ -389,6 +389,12 @@ func (s *Server) listen() error {
 			return err
 		}
 	}
+	if s.cfg.PprofAddr != "" {
+		// Every role: writers are where the store's time goes.
+		if s.pprofSrv, s.addrs.Pprof, err = serve("pprof", s.cfg.PprofAddr, pprofHandler()); err != nil {
+			return err
+		}
+	}
 	if s.cfg.GRPCAddr != "" && s.runsGateway() {
 		ln, err := net.Listen("tcp", s.cfg.GRPCAddr)
 		if err != nil {
@@ -449,7 +455,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.demo != nil {
 			errs = append(errs, s.demo.Shutdown(ctx))
 		}
-		for _, srv := range []*http.Server{s.httpSrv, s.otlpSrv} {
+		for _, srv := range []*http.Server{s.httpSrv, s.otlpSrv, s.pprofSrv} {
 			if srv != nil {
 				if err := srv.Shutdown(ctx); err != nil {
 					errs = append(errs, err)
