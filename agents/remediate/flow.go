@@ -373,9 +373,8 @@ func VerifyByAnomalies(incidents storage.IncidentStore) Verifier {
 		if err != nil {
 			return false, false, "the incident could not be read: " + err.Error()
 		}
-		if in.Status == storage.IncidentResolved {
-			return true, true, "the incident is resolved"
-		}
+		// The target's own series first, so that an incident that
+		// resolved before this check still says what came back.
 		open, seen := 0, 0
 		for _, id := range in.AnomalyIDs {
 			a, err := incidents.Anomaly(ctx, p.Tenant, id)
@@ -389,6 +388,9 @@ func VerifyByAnomalies(incidents storage.IncidentStore) Verifier {
 		}
 		if seen > 0 && open == 0 {
 			return true, true, fmt.Sprintf("%s's %d anomalies of the incident have ended: its series are back inside their bands", p.Target, seen)
+		}
+		if in.Status == storage.IncidentResolved {
+			return true, true, "the incident is resolved"
 		}
 		return false, false, fmt.Sprintf("%d of %s's %d anomalies still open", open, p.Target, seen)
 	}

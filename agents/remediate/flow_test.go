@@ -380,3 +380,37 @@ func TestRulesSetThroughTheAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, deleted)
 }
+
+// Verification says what came back even when the incident resolved
+// before it looked, and a resolved incident with nothing of the target's
+// to watch still counts.
+func TestVerifyByAnomalies(t *testing.T) {
+	ctx := context.Background()
+	store, err := duckdb.Open(ctx, duckdb.Config{}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	require.NoError(t, store.PutAnomalies(ctx, []storage.Anomaly{
+		{Tenant: "t", ID: "a1", Service: "payment", StartNano: 1, EndNano: 0},
+		{Tenant: "t", ID: "a2", Service: "checkout", StartNano: 1, EndNano: 0},
+	}))
+	in := storage.Incident{Tenant: "t", ID: "i1", Status: storage.IncidentOpen, AnomalyIDs: []string{"a1", "a2"}, OpenedNano: 1, UpdatedNano: 1}
+	require.NoError(t, store.PutIncident(ctx, in))
+	verify := remediate.VerifyByAnomalies(store)
+	p := storage.Proposal{Tenant: "t", IncidentID: "i1", Target: "payment"}
+
+	done, ok, text := verify(ctx, p, time.Now())
+	assert.False(t, done || ok)
+	assert.Equal(t, "1 of payment's 1 anomalies still open", text)
+
+	require.NoError(t, store.PutAnomalies(ctx, []storage.Anomaly{{Tenant: "t", ID: "a1", Service: "payment", StartNano: 1, EndNano: 2}}))
+	in.Status = storage.IncidentResolved
+	require.NoError(t, store.PutIncident(ctx, in))
+	done, ok, text = verify(ctx, p, time.Now())
+	assert.True(t, done && ok)
+	assert.Contains(t, text, "payment's 1 anomalies of the incident have ended")
+
+	p.Target = "postgres"
+	done, ok, text = verify(ctx, p, time.Now())
+	assert.True(t, done && ok)
+	assert.Equal(t, "the incident is resolved", text)
+}
