@@ -204,7 +204,7 @@ func (g *Generator) StartAt(ctx context.Context, start time.Time) error {
 
 func (g *Generator) open(ctx context.Context, start time.Time) error {
 	for name, v := range versions {
-		s, err := g.newService(ctx, name, v)
+		s, err := g.newService(ctx, name, v, g.rng.IntN(3))
 		if err != nil {
 			return err
 		}
@@ -226,10 +226,13 @@ func (g *Generator) Tick(ctx context.Context, now time.Time) {
 	}
 }
 
-func (g *Generator) newService(ctx context.Context, name, version string) (*service, error) {
+// newService starts a service's providers as instance name-instance. The
+// caller picks the instance: g.rng belongs to the traffic loop, and a
+// remediation redeploys from an HTTP handler's goroutine.
+func (g *Generator) newService(ctx context.Context, name, version string, instance int) (*service, error) {
 	res := resource.NewWithAttributes(semconv.SchemaURL,
 		semconv.ServiceName(name), semconv.ServiceVersion(version),
-		semconv.ServiceInstanceID(fmt.Sprintf("%s-%d", name, g.rng.IntN(3))),
+		semconv.ServiceInstanceID(fmt.Sprintf("%s-%d", name, instance)),
 		semconv.DeploymentEnvironment("demo"), attribute.String("cloud.region", "us-east-1"))
 	s := &service{name: name, version: version}
 	if sim := g.cfg.Simulated; sim != nil {
@@ -285,8 +288,8 @@ func (g *Generator) loop(ctx context.Context) {
 
 // redeploy restarts a service as another version (new providers, as a real
 // deploy makes new processes).
-func (g *Generator) redeploy(ctx context.Context, name, version string) {
-	next, err := g.newService(ctx, name, version)
+func (g *Generator) redeploy(ctx context.Context, name, version string, instance int) {
+	next, err := g.newService(ctx, name, version, instance)
 	if err != nil {
 		g.logger.Error("demo deploy failed", "err", err)
 		return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"time"
 
@@ -109,7 +110,7 @@ func (g *Generator) begin(ctx context.Context, now time.Time) {
 	g.mu.Unlock()
 	g.logger.Warn("demo: fault begins", "scenario", g.scenario.Name, "what", g.scenario.Description)
 	if f.badCharg {
-		g.redeploy(ctx, "payment", BadVersion)
+		g.redeploy(ctx, "payment", BadVersion, g.rng.IntN(3))
 	}
 	if g.scenario.change != nil {
 		g.sendChange(ctx, g.scenario.change(now))
@@ -215,7 +216,7 @@ func (g *Generator) Remediate(ctx context.Context, action, target string, params
 			return "nothing to undo", nil
 		}
 		if saved.badCharg {
-			g.redeploy(ctx, "payment", BadVersion)
+			g.redeploy(ctx, "payment", BadVersion, rand.IntN(3)) // not g.rng: this is a handler's goroutine
 		}
 		return fmt.Sprintf("undid %s of %s: the fault is back", action, target), nil
 	}
@@ -251,7 +252,7 @@ func (g *Generator) Remediate(ctx context.Context, action, target string, params
 		if version == "" {
 			version = GoodVersion
 		}
-		g.redeploy(ctx, "payment", version)
+		g.redeploy(ctx, "payment", version, rand.IntN(3))
 		g.sendChange(ctx, map[string]any{"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "kind": "event", "service": "payment",
 			"name": "deploy", "change.type": "rollback", "version": version, "previous_version": BadVersion, "author": "inquest",
 			"description": "rollback by " + by})
