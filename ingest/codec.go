@@ -81,7 +81,16 @@ var errWALRecord = errors.New("record is malformed")
 type walReader struct {
 	b   []byte
 	err error
+	// seen holds the record's repeated strings (tenant, service, names,
+	// attribute keys, resource attributes, common values), so that a
+	// record of a thousand spans from a few services allocates each once:
+	// a string allocation per field was the largest cost of decoding. It
+	// is bounded: a record of unique values stops adding past maxSeen.
+	seen map[string]string
 }
+
+// maxSeen bounds the strings a record's decoding keeps to share.
+const maxSeen = 4096
 
 func (r *walReader) fail() {
 	if r.err == nil {
@@ -123,14 +132,42 @@ func (r *walReader) fixed() uint64 {
 func (r *walReader) float() float64 { return math.Float64frombits(r.fixed()) }
 
 func (r *walReader) string() string {
+	b := r.bytes()
+	if len(b) == 0 {
+		return ""
+	}
+	return string(b)
+}
+
+// shared reads a string that is likely to repeat in the record and
+// returns the record's one copy of it.
+func (r *walReader) shared() string {
+	b := r.bytes()
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := r.seen[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if r.seen == nil {
+		r.seen = make(map[string]string, 64)
+	}
+	if len(r.seen) < maxSeen {
+		r.seen[s] = s
+	}
+	return s
+}
+
+func (r *walReader) bytes() []byte {
 	n := r.uvarint()
 	if n > uint64(len(r.b)) {
 		r.fail()
-		return ""
+		return nil
 	}
-	s := string(r.b[:n])
+	b := r.b[:n]
 	r.b = r.b[n:]
-	return s
+	return b
 }
 
 // count reads a length and checks that at least min bytes per element
@@ -151,7 +188,7 @@ func (r *walReader) strings() storage.Attrs {
 	}
 	kv := storage.Attrs{Keys: make([]string, n), Values: make([]string, n)}
 	for i := 0; i < n; i++ {
-		kv.Keys[i], kv.Values[i] = r.string(), r.string()
+		kv.Keys[i], kv.Values[i] = r.shared(), r.shared()
 	}
 	return kv
 }
@@ -163,7 +200,7 @@ func DecodeMessage(b []byte) (*Message, error) {
 		return nil, fmt.Errorf("%w: unknown version", errWALRecord)
 	}
 	r := &walReader{b: b[1:]}
-	m := &Message{Tenant: r.string(), Bytes: r.varint()}
+	m := &Message{Tenant: r.shared(), Bytes: r.varint()}
 	if n := r.count(20); n > 0 {
 		m.Events = make([]storage.Event, n)
 		for i := range m.Events {
@@ -174,8 +211,8 @@ func DecodeMessage(b []byte) (*Message, error) {
 		m.Samples = make([]storage.Sample, n)
 		for i := range m.Samples {
 			s := &m.Samples[i]
-			s.Tenant, s.Name, s.Labels = r.string(), r.string(), r.strings()
-			s.Type = storage.MetricType(r.string())
+			s.Tenant, s.Name, s.Labels = r.shared(), r.shared(), r.strings()
+			s.Type = storage.MetricType(r.shared())
 			s.TimeUnixNano, s.Value, s.SeriesID, s.IngestedNano = r.varint(), r.float(), r.fixed(), r.varint()
 		}
 	}
@@ -189,15 +226,16 @@ func DecodeMessage(b []byte) (*Message, error) {
 }
 
 func (r *walReader) event(e *storage.Event) {
-	e.Tenant, e.Kind, e.Service, e.Name = r.string(), storage.Kind(r.string()), r.string(), r.string()
+	e.Tenant, e.Kind, e.Service, e.Name = r.shared(), storage.Kind(r.shared()), r.shared(), r.shared()
+	// Trace and span ids are unique: sharing would only cost a lookup.
 	e.TraceID, e.SpanID, e.ParentSpanID = r.string(), r.string(), r.string()
-	e.Status, e.Severity, e.Body = storage.Status(r.string()), r.string(), r.string()
+	e.Status, e.Severity, e.Body = storage.Status(r.shared()), r.shared(), r.string()
 	e.TimeUnixNano, e.DurationNano = r.varint(), r.varint()
 	e.Attrs, e.Resource = r.strings(), r.strings()
 	if n := r.count(9); n > 0 {
 		e.NumAttrs = storage.NumAttrs{Keys: make([]string, n), Values: make([]float64, n)}
 		for i := 0; i < n; i++ {
-			e.NumAttrs.Keys[i], e.NumAttrs.Values[i] = r.string(), r.float()
+			e.NumAttrs.Keys[i], e.NumAttrs.Values[i] = r.shared(), r.float()
 		}
 	}
 	e.SampleRate, e.ID, e.IngestedNano = r.float(), r.fixed(), r.varint()
