@@ -27,6 +27,11 @@ type testServer struct {
 
 func start(t *testing.T, mutate ...func(*config.Config)) *testServer {
 	t.Helper()
+	return startWith(t, testConfig(t, mutate...))
+}
+
+// testConfig is the configuration start uses.
+func testConfig(t *testing.T, mutate ...func(*config.Config)) config.Config {
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.OTLPHTTPAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
@@ -41,7 +46,7 @@ func start(t *testing.T, mutate ...func(*config.Config)) *testServer {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	return startWith(t, cfg)
+	return cfg
 }
 
 func startWith(t testing.TB, cfg config.Config) *testServer {
@@ -50,7 +55,12 @@ func startWith(t testing.TB, cfg config.Config) *testServer {
 	if os.Getenv("INQUEST_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return startLogged(t, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+}
+
+// startLogged starts a server that logs to logger.
+func startLogged(t testing.TB, cfg config.Config, logger *slog.Logger) *testServer {
+	t.Helper()
 	s, err := server.New(context.Background(), cfg, logger)
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))

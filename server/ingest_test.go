@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"strings"
@@ -419,8 +420,10 @@ func TestHealthAndMetrics(t *testing.T) {
 // The profiler is on its own loopback listener when asked for, and never
 // on the API's port.
 func TestPprofOnItsOwnListener(t *testing.T) {
-	s := start(t, func(c *config.Config) { c.PprofAddr = "127.0.0.1:0" })
+	var logged bytes.Buffer
+	s := startLogged(t, testConfig(t, func(c *config.Config) { c.PprofAddr = "127.0.0.1:0" }), slog.New(slog.NewTextHandler(&logged, nil)))
 	require.NotEmpty(t, s.Addrs().Pprof)
+	assert.Contains(t, logged.String(), "pprof="+s.Addrs().Pprof, "the ready line tells the port the kernel chose")
 	resp, err := http.Get("http://" + s.Addrs().Pprof + "/debug/pprof/goroutine?debug=1")
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)

@@ -347,8 +347,12 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ready.Store(true)
 	if s.addrs != (Addrs{}) {
-		s.logger.Info("inquest is ready", "http", s.addrs.HTTP, "otlp_grpc", s.addrs.GRPC, "otlp_http", s.addrs.OTLPHTTP,
-			"data_dir", s.cfg.DataDir)
+		attrs := []any{"http", s.addrs.HTTP, "otlp_grpc", s.addrs.GRPC, "otlp_http", s.addrs.OTLPHTTP, "data_dir", s.cfg.DataDir}
+		if s.addrs.Pprof != "" {
+			// With --pprof-addr 127.0.0.1:0 this is the only way to learn the port.
+			attrs = append(attrs, "pprof", s.addrs.Pprof)
+		}
+		s.logger.Info("inquest is ready", attrs...)
 	}
 	if s.cfg.Demo {
 		if err := s.startDemo(ctx); err != nil {
