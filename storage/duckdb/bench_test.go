@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 	"github.com/inquest/inquest/storage/storetest"
@@ -113,6 +114,32 @@ func BenchmarkWriteEvents(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchWriteEvents(b, s, benchBase)
+}
+
+// BenchmarkWriteEventsSustained is the store as the server runs it: 1.2M
+// realistic spans in batches of 10,000 into a fresh file at the server's
+// default checkpoint threshold, timed until the store is closed (its last
+// checkpoint included), so that checkpoints count as they would over a
+// long run.
+func BenchmarkWriteEventsSustained(b *testing.B) {
+	ctx := context.Background()
+	evs := storetest.RealisticSpans(10_000, benchBase)
+	const total = 1_200_000
+	for b.Loop() {
+		s, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(b.TempDir(), "w.duckdb"), CheckpointThreshold: config.Default().DuckDBCheckpoint}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for n := 0; n < total; n += len(evs) {
+			if err := s.WriteEvents(ctx, evs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "rows/s")
 }
 
 // BenchmarkServiceMap is the service map over all of 10M spans (over a day,

@@ -20,7 +20,9 @@ func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 	t := &sqlbuild.Builder{}
 	t.W("SELECT coalesce(sum(CASE WHEN sel THEN w ELSE 0 END), 0), coalesce(sum(CASE WHEN sel THEN 0 ELSE w END), 0), " +
 		"count(*) FILTER (WHERE sel), count(*) FILTER (WHERE NOT sel OR sel IS NULL) FROM (SELECT sample_rate AS w, ")
-	if err := sqlbuild.BubbleUpSides(t, dialect{}, &q, 1, 1); err != nil {
+	// The sides read resource attributes only if a filter does.
+	totals := readsResource(nil, q.Scope, q.Selection)
+	if err := sqlbuild.BubbleUpSides(t, totals, &q, 1, 1); err != nil {
 		return nil, err
 	}
 	t.W(")")
@@ -33,7 +35,7 @@ func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 	if ks > 1 || kb > 1 {
 		c := &sqlbuild.Builder{}
 		c.W("SELECT coalesce(sum(CASE WHEN sel THEN w ELSE 0 END), 0), coalesce(sum(CASE WHEN sel THEN 0 ELSE w END), 0) FROM (SELECT sample_rate AS w, ")
-		if err := sqlbuild.BubbleUpSides(c, dialect{}, &q, ks, kb); err != nil {
+		if err := sqlbuild.BubbleUpSides(c, totals, &q, ks, kb); err != nil {
 			return nil, err
 		}
 		c.W(")")
@@ -41,17 +43,29 @@ func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 			return nil, fmt.Errorf("bubble-up sample: %w", err)
 		}
 	}
+	// Each event is unnested into its columns and attributes; its
+	// resource's attributes are counted once per resource and side (they
+	// are the same for every event of it) and joined after, so that they
+	// cost one row per resource rather than per event. Rows from before
+	// resources had their own table carry theirs and are unnested.
 	b := &sqlbuild.Builder{}
-	b.W(`SELECT f, v, sum(CASE WHEN sel THEN w ELSE 0 END) AS s, sum(CASE WHEN sel THEN 0 ELSE w END) AS bl FROM (SELECT
-		unnest(['service', 'name', 'status', 'kind'] || list_transform(attr_keys, k -> 'attr.' || k) || list_transform(res_keys, k -> 'res.' || k)
-			|| list_transform(num_keys, k -> 'num.' || k)) AS f,
-		unnest([service, name, status, kind] || attr_vals || res_vals || list_transform(num_vals, x -> CAST(CAST(
-			CASE WHEN x = 0 OR isnan(x) OR isinf(x) THEN 0 ELSE (CASE WHEN x < 0 THEN -1 ELSE 1 END) * (floor(log2(abs(x))) + ` + storage.BucketBias + `) END
-			AS BIGINT) AS VARCHAR))) AS v, sample_rate AS w, `)
-	if err := sqlbuild.BubbleUpSides(b, dialect{}, &q, ks, kb); err != nil {
+	b.W(`WITH x AS NOT MATERIALIZED (SELECT service, name, status, kind, attr_keys, attr_vals, num_keys, num_vals, res_id,
+		CASE WHEN res_id IS NULL THEN res_keys END AS rk, CASE WHEN res_id IS NULL THEN res_vals END AS rv, sample_rate AS w, `)
+	if err := sqlbuild.BubbleUpSides(b, totals, &q, ks, kb); err != nil {
 		return nil, err
 	}
-	b.W(`) GROUP BY f, v HAVING s > 0 ORDER BY s DESC, f, v LIMIT `, fmt.Sprint(storage.BubbleUpMaxValues))
+	b.W(`) SELECT f, v, sum(CASE WHEN sel THEN w ELSE 0 END) AS s, sum(CASE WHEN sel THEN 0 ELSE w END) AS bl FROM (
+		SELECT unnest(['service', 'name', 'status', 'kind'] || list_transform(attr_keys, k -> 'attr.' || k)
+			|| list_transform(coalesce(rk, []), k -> 'res.' || k) || list_transform(num_keys, k -> 'num.' || k)) AS f,
+		unnest([service, name, status, kind] || attr_vals || coalesce(rv, []) || list_transform(num_vals, x -> CAST(CAST(
+			CASE WHEN x = 0 OR isnan(x) OR isinf(x) THEN 0 ELSE (CASE WHEN x < 0 THEN -1 ELSE 1 END) * (floor(log2(abs(x))) + ` + storage.BucketBias + `) END
+			AS BIGINT) AS VARCHAR))) AS v, w, sel FROM x
+		UNION ALL
+		SELECT unnest(list_transform(r.res_keys, k -> 'res.' || k)), unnest(r.res_vals), g.w, g.sel
+		FROM (SELECT res_id, sel, sum(w) AS w FROM x WHERE res_id IS NOT NULL GROUP BY res_id, sel) g
+		JOIN resources r ON r.tenant_id = `)
+	b.Arg(q.Tenant)
+	b.W(` AND r.res_id = g.res_id) GROUP BY f, v HAVING s > 0 ORDER BY s DESC, f, v LIMIT `, fmt.Sprint(storage.BubbleUpMaxValues))
 	rows, err := s.db.QueryContext(ctx, b.String(), b.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("bubble-up: %w", err)

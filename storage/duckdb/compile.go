@@ -13,14 +13,51 @@ type builder struct{ *sqlbuild.Builder }
 
 func newBuilder() *builder { return &builder{&sqlbuild.Builder{}} }
 
-// dialect gives the shared filter logic DuckDB's expressions.
-type dialect struct{}
+// dialect gives the shared filter logic DuckDB's expressions. res says
+// the query reads resource attributes: they are kept once per resource
+// (schema.sql), so its rows come from the view that joins them; other
+// queries read the events table alone and skip the join.
+type dialect struct{ res bool }
+
+// readsResource reports whether any field of a query is a resource
+// attribute.
+func readsResource(fields []storage.Field, filters ...[]storage.Filter) dialect {
+	for _, f := range fields {
+		if f.Kind == storage.FieldResource {
+			return dialect{res: true}
+		}
+	}
+	for _, fs := range filters {
+		for _, f := range fs {
+			if f.Field.Kind == storage.FieldResource {
+				return dialect{res: true}
+			}
+		}
+	}
+	return dialect{}
+}
+
+// queryDialect is the dialect for an aggregate query.
+func queryDialect(q *storage.Query) dialect {
+	fields := append([]storage.Field(nil), q.GroupBy...)
+	for _, a := range q.Aggregations {
+		if a.Field != nil {
+			fields = append(fields, *a.Field)
+		}
+	}
+	return readsResource(fields, q.Filters)
+}
 
 func (dialect) Str(b *sqlbuild.Builder, f storage.Field) { (&builder{b}).strExpr(f) }
 func (dialect) Agg(b *sqlbuild.Builder, a storage.Aggregation, seconds float64) {
 	(&builder{b}).agg(a, seconds)
 }
-func (dialect) Events() string { return "events" }
+func (d dialect) Events() string {
+	if d.res {
+		return "events_res"
+	}
+	return "events"
+}
 
 // Bucket is integer division, so that buckets start at multiples of width.
 func (dialect) Bucket(b *sqlbuild.Builder, width int64) {
@@ -185,7 +222,7 @@ var orderClause = sqlbuild.OrderClause
 
 // groupedSelect writes the shared skeleton (sqlbuild.GroupedSelect).
 func (b *builder) groupedSelect(q *storage.Query, withBucket bool) error {
-	return sqlbuild.GroupedSelect(b.Builder, dialect{}, q, withBucket, nil)
+	return sqlbuild.GroupedSelect(b.Builder, queryDialect(q), q, withBucket, nil)
 }
 
 // compileAggregate turns a validated Query into SQL. Columns come back as
@@ -234,7 +271,7 @@ func compileAggregate(q *storage.Query) (string, []any, error) {
 			b.strExpr(g)
 			b.w(fmt.Sprintf(" AS eg%d", i))
 		}
-		b.w(" FROM events")
+		b.w(" FROM ", queryDialect(q).Events())
 		if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {
 			return "", nil, err
 		}

@@ -88,6 +88,9 @@ func (s *Store) Prune(ctx context.Context, r storage.Retention, now time.Time) (
 		}
 	}
 	if deleted > 0 {
+		if _, err := s.pruneResources(ctx); err != nil {
+			return deleted, err
+		}
 		if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
 			return deleted, fmt.Errorf("prune: checkpoint: %w", err)
 		}

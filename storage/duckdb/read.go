@@ -76,6 +76,13 @@ const eventColumns = `tenant_id, ts, kind, service, name, trace_id, span_id, par
 	duration_ns, status, severity, body, attr_keys, attr_vals, num_keys, num_vals, res_keys, res_vals,
 	sample_rate, event_id`
 
+// pageColumns are eventColumns of a page of events e joined to its
+// resources r.
+const pageColumns = `e.tenant_id, ts, kind, service, name, trace_id, span_id, parent_span_id,
+	duration_ns, status, severity, body, attr_keys, attr_vals, num_keys, num_vals,
+	COALESCE(r.res_keys, e.res_keys, []::VARCHAR[]), COALESCE(r.res_vals, e.res_vals, []::VARCHAR[]),
+	sample_rate, event_id`
+
 func scanEvent(rows *sql.Rows) (storage.Event, error) {
 	var (
 		e                                       storage.Event
@@ -106,8 +113,11 @@ func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.Even
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	// The page is taken from the events first and only its rows get their
+	// resources: joining every row in the range before the limit would
+	// cost a probe per row.
 	b := newBuilder()
-	b.w("SELECT ", eventColumns, " FROM events")
+	b.w("SELECT ", pageColumns, " FROM (SELECT * FROM ", readsResource(nil, q.Filters).Events())
 	if err := b.where(q.Tenant, q.Range, q.Filters); err != nil {
 		return nil, err
 	}
@@ -122,6 +132,7 @@ func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.Even
 	}
 	b.w(" ORDER BY ts DESC, event_id DESC LIMIT ")
 	b.arg(q.Limit + 1)
+	b.w(") e LEFT JOIN resources r ON r.tenant_id = e.tenant_id AND r.res_id = e.res_id ORDER BY ts DESC, event_id DESC")
 	rows, err := s.db.QueryContext(ctx, b.String(), b.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
@@ -152,7 +163,7 @@ func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]storage.Ev
 		return nil, fmt.Errorf("query without tenant")
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+eventColumns+
-		" FROM events WHERE tenant_id = ? AND trace_id = ? AND kind = 'span' ORDER BY ts, event_id", tenant, traceID)
+		" FROM events_res WHERE tenant_id = ? AND trace_id = ? AND kind = 'span' ORDER BY ts, event_id", tenant, traceID)
 	if err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
 	}

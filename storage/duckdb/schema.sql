@@ -204,3 +204,23 @@ CREATE TABLE IF NOT EXISTS edge_seeded (seeded_at BIGINT NOT NULL);
 INSERT INTO edge_marks SELECT DISTINCT tenant_id, ts // 60000000000 * 60000000000, 0 FROM events
     WHERE kind = 'span' AND NOT EXISTS (SELECT 1 FROM edge_seeded);
 INSERT INTO edge_seeded SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM edge_seeded);
+
+-- Resource attributes (service.name, host, pod, version ...) are the same
+-- for every span a process sends, so they are kept once per resource and
+-- a row names its resource: a third of a span's values otherwise, and
+-- the largest cost of storing it. res_id is a hash of the attributes
+-- (storage/duckdb/resources.go). Rows written before the table existed
+-- keep their own res_keys/res_vals and have no res_id; events_res reads
+-- either.
+CREATE TABLE IF NOT EXISTS resources (
+    tenant_id VARCHAR   NOT NULL,
+    res_id    BIGINT    NOT NULL,
+    res_keys  VARCHAR[] NOT NULL,
+    res_vals  VARCHAR[] NOT NULL
+);
+ALTER TABLE events ADD COLUMN IF NOT EXISTS res_id BIGINT;
+CREATE OR REPLACE VIEW events_res AS
+SELECT e.* EXCLUDE (res_keys, res_vals),
+    COALESCE(r.res_keys, e.res_keys, []::VARCHAR[]) AS res_keys,
+    COALESCE(r.res_vals, e.res_vals, []::VARCHAR[]) AS res_vals
+FROM events e LEFT JOIN resources r ON r.tenant_id = e.tenant_id AND r.res_id = e.res_id;

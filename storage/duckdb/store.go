@@ -64,6 +64,7 @@ type Store struct {
 	casMu sync.Mutex
 	// foldMu lets one fold of the edges run at a time.
 	foldMu sync.Mutex
+	res    resources
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -115,7 +116,12 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 		_ = db.Close()
 		return nil, fmt.Errorf("create schema: %w", err)
 	}
-	return &Store{db: db, logger: logger}, nil
+	s := &Store{db: db, logger: logger}
+	if err := s.res.load(ctx, s); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close closes the database, checkpointing it.
@@ -177,7 +183,6 @@ func nullStr(s string) driver.Value {
 	return s
 }
 
-// WriteEvents appends a batch of events in one transaction.
 // ingested is a record's ingest time, the store's clock when it has none
 // (records that came through Kafka, written by an older gateway).
 func ingested(ns int64) int64 {
@@ -187,33 +192,50 @@ func ingested(ns int64) int64 {
 	return time.Now().UnixNano()
 }
 
+// WriteEvents appends a batch of events in one transaction, with the
+// resources it brings that were not stored yet.
 func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	for i := range events {
+		if events[i].Tenant == "" {
+			return fmt.Errorf("write events: event without tenant")
+		}
+	}
+	s.res.hold.RLock()
+	defer s.res.hold.RUnlock()
+	resIDs, fresh := s.res.ids(events)
+	more := []appendTo{s.marks(events)}
+	if len(fresh) > 0 {
+		s.res.insert.Lock()
+		defer s.res.insert.Unlock()
+		if fresh = s.res.unknown(fresh); len(fresh) > 0 {
+			more = append(more, appendNew(fresh))
+		}
+	}
 	err := s.appendAll(ctx, "events", func(a *duckdb.Appender) error {
 		for i := range events {
 			e := &events[i]
-			if e.Tenant == "" {
-				return fmt.Errorf("event without tenant")
-			}
 			var dur driver.Value
 			if e.Kind == storage.KindSpan {
 				dur = e.DurationNano
 			}
+			// The resource's attributes are in resources, named by res_id.
 			if err := a.AppendRow(e.Tenant, e.TimeUnixNano, string(e.Kind), e.Service, e.Name,
 				nullStr(e.TraceID), nullStr(e.SpanID), nullStr(e.ParentSpanID), dur,
 				string(e.Status), nullStr(e.Severity), nullStr(e.Body),
 				strs(e.Attrs.Keys), strs(e.Attrs.Values), strs(e.NumAttrs.Keys), floats(e.NumAttrs.Values),
-				strs(e.Resource.Keys), strs(e.Resource.Values), e.SampleRate, int64(e.ID), ingested(e.IngestedNano)); err != nil {
+				nil, nil, e.SampleRate, int64(e.ID), ingested(e.IngestedNano), resIDs[i]); err != nil {
 				return err
 			}
 		}
 		return nil
-	}, s.marks(events))
+	}, more...)
 	if err != nil {
 		return fmt.Errorf("write events: %w", err)
 	}
+	s.res.stored(fresh)
 	return nil
 }
 

@@ -74,6 +74,7 @@ func RunEvents(t *testing.T, open EventOpener) {
 	t.Run("TenantIsolation", func(t *testing.T) { testIsolation(t, open(t)) })
 	t.Run("BubbleUp", func(t *testing.T) { testBubbleUp(t, open(t)) })
 	t.Run("SpanStats", func(t *testing.T) { testSpanStats(t, open(t)) })
+	t.Run("Resources", func(t *testing.T) { testResources(t, open(t)) })
 }
 
 // RunMetrics runs the metric store's part of the suite.
