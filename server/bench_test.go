@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -172,6 +174,17 @@ func startB(b *testing.B, mutate ...func(*config.Config)) *testServer {
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.OTLPHTTPAddr = "127.0.0.1:0", "", "127.0.0.1:0"
 	cfg.DataDir = b.TempDir()
 	cfg.QueueRecords = 1_000_000
+	// BENCH_WRITERS and BENCH_BATCH vary the writers and their batch size
+	// (--writers, --batch-size) for the tables in BENCHMARKS.md.
+	for env, dst := range map[string]*int{"BENCH_WRITERS": &cfg.Writers, "BENCH_BATCH": &cfg.BatchSize} {
+		if v := os.Getenv(env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				b.Fatalf("%s=%q: want a positive number", env, v)
+			}
+			*dst = n
+		}
+	}
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -2,8 +2,11 @@ package duckdb_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,29 +120,64 @@ func BenchmarkWriteEvents(b *testing.B) {
 }
 
 // BenchmarkWriteEventsSustained is the store as the server runs it: 1.2M
-// realistic spans in batches of 10,000 into a fresh file at the server's
-// default checkpoint threshold, timed until the store is closed (its last
+// realistic spans in batches of 10,000 into a fresh file, from 1, 2 or 4
+// writers at once, at DuckDB's 16 MB checkpoint threshold, the server's
+// default (256 MB) and 1 GB, timed until the store is closed (its last
 // checkpoint included), so that checkpoints count as they would over a
-// long run.
+// long run. The file's size after the last run is reported per row.
 func BenchmarkWriteEventsSustained(b *testing.B) {
+	for _, writers := range []int{1, 2, 4} {
+		for _, ck := range []string{"16MB", config.Default().DuckDBCheckpoint, "1GB"} {
+			b.Run(fmt.Sprintf("writers=%d/checkpoint=%s", writers, ck), func(b *testing.B) {
+				benchWriteSustained(b, writers, ck)
+			})
+		}
+	}
+}
+
+func benchWriteSustained(b *testing.B, writers int, checkpoint string) {
 	ctx := context.Background()
 	evs := storetest.RealisticSpans(10_000, benchBase)
 	const total = 1_200_000
+	var size int64
 	for b.Loop() {
-		s, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(b.TempDir(), "w.duckdb"), CheckpointThreshold: config.Default().DuckDBCheckpoint}, nil)
+		path := filepath.Join(b.TempDir(), "w.duckdb")
+		s, err := duckdb.Open(ctx, duckdb.Config{Path: path, CheckpointThreshold: checkpoint}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for n := 0; n < total; n += len(evs) {
-			if err := s.WriteEvents(ctx, evs); err != nil {
-				b.Fatal(err)
-			}
+		var (
+			wg      sync.WaitGroup
+			batches atomic.Int64
+			failed  atomic.Pointer[error]
+		)
+		for range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for batches.Add(1) <= total/int64(len(evs)) {
+					if err := s.WriteEvents(ctx, evs); err != nil {
+						failed.Store(&err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if err := failed.Load(); err != nil {
+			b.Fatal(*err)
 		}
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
+		st, err := os.Stat(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = st.Size()
 	}
 	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(size)/total, "disk-B/row")
 }
 
 // BenchmarkServiceMap is the service map over all of 10M spans (over a day,

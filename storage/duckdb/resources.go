@@ -69,7 +69,7 @@ func (r *resources) load(ctx context.Context, s *Store) error {
 // attributes has none.
 func resourceID(h *xxhash.Digest, a storage.Attrs) int64 {
 	h.Reset()
-	for i := range a.Keys {
+	for i := range min(len(a.Keys), len(a.Values)) {
 		_, _ = h.WriteString(a.Keys[i])
 		_, _ = h.Write([]byte{0})
 		_, _ = h.WriteString(a.Values[i])
@@ -117,7 +117,7 @@ func (r *resources) ids(events []storage.Event) ([]driver.Value, []newResource) 
 // sameLists reports whether a and b are the same lists in memory (not
 // merely equal: that would cost what the hash costs).
 func sameLists(a, b storage.Attrs) bool {
-	return len(a.Keys) == len(b.Keys) && len(a.Keys) > 0 && len(a.Values) == len(b.Values) &&
+	return len(a.Keys) == len(b.Keys) && len(a.Values) == len(b.Values) && len(a.Keys) > 0 && len(a.Values) > 0 &&
 		&a.Keys[0] == &b.Keys[0] && &a.Values[0] == &b.Values[0]
 }
 
