@@ -88,9 +88,33 @@ type LogTemplate struct {
 type Result struct {
 	Changes   []Change      // strongest first
 	Templates []LogTemplate // strongest first
+	// Services tells, per service, how many of its lines in each window
+	// were errors, and which traces its window's error lines belong to.
+	Services map[string]*ServiceLogs
 	// LogsNow and LogsBefore count the log lines read in each window.
 	LogsNow, LogsBefore int
 }
+
+// ServiceLogs is one service's log lines in both windows.
+type ServiceLogs struct {
+	Lines, Errors             float64 // the window's, weighted
+	LinesBefore, ErrorsBefore float64
+	// ErrorTraces are the traces of the window's error lines (at most
+	// maxErrorTraces): an error logged in a trace where the service's
+	// callee logged one too is the callee's, passed up.
+	ErrorTraces map[string]bool
+}
+
+// ErrorShare is the share of the window's lines that are errors.
+func (s *ServiceLogs) ErrorShare() float64 {
+	if s.Lines <= 0 {
+		return 0
+	}
+	return s.Errors / s.Lines
+}
+
+// maxErrorTraces bounds the traces kept per service.
+const maxErrorTraces = 2000
 
 // Correlate reads changes and logs around the onset.
 func Correlate(ctx context.Context, src Source, in Input) (*Result, error) {
@@ -161,99 +185,218 @@ func nearness(lead time.Duration) float64 {
 // template a little more frequent than before is the noise of counting.
 const minTemplate = 0.1
 
-// maxLogLines bounds the log lines read per window.
-const maxLogLines = 5000
+// Log reading bounds. The window is read whole up to maxWindowLines; the
+// baseline, usually far longer, is sampled fairly: cut into
+// baselineSlices equal slices, the newest lines of each up to its share
+// of maxBaselineLines, so that a busy last minute cannot stand for the
+// whole baseline (reading only the newest lines did).
+const (
+	maxWindowLines   = 50000
+	maxBaselineLines = 20000
+	windowSlices     = 6
+	baselineSlices   = 12
+)
+
+// shareFloor is the least share of a service's lines a template is
+// counted at: a template going from 0.01 % to 0.1 % of the lines is no
+// change anyone would act on.
+const shareFloor = 0.01
+
+// sureFrom and sureTo map how unlikely a template's count in the window
+// is, had its rate not changed, to how much its rise counts: p = 0.1 is
+// the noise of counting, p = 0.001 is sure. Baselines of logs are often
+// short (a quiet service logs a few lines a minute), so the test is
+// lenient; the share's rise says how large the change is.
+const sureFrom, sureTo = 1.0, 3.0
+
+// infoWeight is what a template that is not made of error lines counts
+// for beside one that is: a new kind of INFO line is sometimes the sign
+// (a retry, a fallback), more often a new code path a request took.
+const infoWeight = 0.5
+
+// tally counts one template of one service in both windows.
+type tally struct {
+	now, before float64
+	errs        float64 // weighted error lines, both windows
+}
+
+// coverage is the time a window's lines stand for: from its first line to
+// its last, less the parts of slices that were not read because the slice
+// held more lines than its share.
+type coverage struct {
+	first, last int64
+	unread      int64
+}
+
+func (c *coverage) minutes() float64 {
+	if c.last <= c.first {
+		return 1
+	}
+	return math.Max(float64(c.last-c.first-c.unread)/float64(time.Minute), 1)
+}
+
+// logReader mines the lines of both windows with one miner.
+type logReader struct {
+	src    Source
+	tenant string
+	miner    *Miner
+	counts   map[tmplKey]*tally
+	services map[string]*ServiceLogs
+}
+
+type tmplKey struct {
+	service string
+	t       *Template
+}
+
+// read reads the log lines of r, in slices, at most limit in all.
+func (lr *logReader) read(ctx context.Context, r storage.TimeRange, slices, limit int, now bool) (int, coverage, error) {
+	cov := coverage{first: math.MaxInt64}
+	n := 0
+	step := max((r.End-r.Start)/int64(slices), 1)
+	share := max(limit/slices, 1)
+	for end := r.End; end > r.Start; end -= step {
+		slice := storage.TimeRange{Start: max(end-step, r.Start), End: end}
+		got, oldest, capped, err := lr.readSlice(ctx, slice, share, now, &cov)
+		if err != nil {
+			return n, cov, err
+		}
+		n += got
+		if capped {
+			cov.unread += oldest - slice.Start
+		}
+	}
+	if cov.first == math.MaxInt64 {
+		cov.first = 0
+	}
+	return n, cov, nil
+}
+
+// readSlice reads the newest lines of one slice, at most share of them;
+// capped says the slice had more, oldest is the oldest line read.
+func (lr *logReader) readSlice(ctx context.Context, r storage.TimeRange, share int, now bool, cov *coverage) (n int, oldest int64, capped bool, err error) {
+	q := storage.EventQuery{Tenant: lr.tenant, Range: r, Limit: min(1000, share), Filters: []storage.Filter{
+		{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindLog)}}}
+	oldest = r.End
+	for n < share {
+		page, err := lr.src.Events(ctx, q)
+		if err != nil {
+			return n, oldest, false, fmt.Errorf("logs: %w", err)
+		}
+		for i := range page.Events {
+			lr.add(&page.Events[i], now)
+			ts := page.Events[i].TimeUnixNano
+			cov.first, cov.last, oldest = min(cov.first, ts), max(cov.last, ts), min(oldest, ts)
+		}
+		n += len(page.Events)
+		if page.Next == nil {
+			return n, oldest, false, nil
+		}
+		q.After = page.Next
+	}
+	return n, oldest, true, nil
+}
+
+// add files one line under its service's template. Error lines and the
+// others are mined apart: the same words at ERROR and at INFO are two
+// things to an on-call engineer.
+func (lr *logReader) add(e *storage.Event, now bool) {
+	line := e.Body
+	if line == "" {
+		line = e.Name
+	}
+	bad := Errorish(e)
+	k := tmplKey{e.Service, lr.miner.AddClass(line, bad)}
+	sl := lr.services[e.Service]
+	if sl == nil {
+		sl = &ServiceLogs{ErrorTraces: map[string]bool{}}
+		lr.services[e.Service] = sl
+	}
+	t := lr.counts[k]
+	if t == nil {
+		t = &tally{}
+		lr.counts[k] = t
+	}
+	w := e.SampleRate
+	if w <= 0 {
+		w = 1
+	}
+	if now {
+		t.now += w
+		sl.Lines += w
+	} else {
+		t.before += w
+		sl.LinesBefore += w
+	}
+	if bad {
+		t.errs += w
+		if now {
+			sl.Errors += w
+			if e.TraceID != "" && len(sl.ErrorTraces) < maxErrorTraces {
+				sl.ErrorTraces[e.TraceID] = true
+			}
+		} else {
+			sl.ErrorsBefore += w
+		}
+	}
+}
 
 // templates mines the logs of both windows with one miner and compares
-// each template's rate.
+// each template's rate: how far it rose, and how sure the counts make
+// that (a template seen 3 times after and never in a 40-second baseline
+// is less sure than one seen 300 times).
 func templates(ctx context.Context, src Source, in Input, res *Result) error {
-	m := NewMiner()
-	type key struct {
-		service string
-		t       *Template
-	}
-	type tally struct {
-		now, before float64
-		errs        float64 // weighted error lines, both windows
-	}
-	counts := map[key]*tally{}
-	// first and last line of each window: rates divide by the time the
-	// lines cover, not by a window the data began late in.
-	span := [2][2]int64{{math.MaxInt64, 0}, {math.MaxInt64, 0}}
-	read := func(r storage.TimeRange, now bool) (int, error) {
-		side := 0
-		if now {
-			side = 1
-		}
-		q := storage.EventQuery{Tenant: in.Tenant, Range: r, Limit: 1000, Filters: []storage.Filter{
-			{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindLog)}}}
-		n := 0
-		for n < maxLogLines {
-			page, err := src.Events(ctx, q)
-			if err != nil {
-				return n, fmt.Errorf("logs: %w", err)
-			}
-			for i := range page.Events {
-				e := &page.Events[i]
-				line := e.Body
-				if line == "" {
-					line = e.Name
-				}
-				k := key{e.Service, m.Add(line)}
-				t := counts[k]
-				if t == nil {
-					t = &tally{}
-					counts[k] = t
-				}
-				w := e.SampleRate
-				if w <= 0 {
-					w = 1
-				}
-				if now {
-					t.now += w
-				} else {
-					t.before += w
-				}
-				if e.Status == storage.StatusError || severe(e.Severity) {
-					t.errs += w
-				}
-				span[side][0], span[side][1] = min(span[side][0], e.TimeUnixNano), max(span[side][1], e.TimeUnixNano)
-			}
-			n += len(page.Events)
-			if page.Next == nil {
-				break
-			}
-			q.After = page.Next
-		}
-		return n, nil
-	}
-	var err error
+	lr := &logReader{src: src, tenant: in.Tenant, miner: NewMiner(), counts: map[tmplKey]*tally{}, services: map[string]*ServiceLogs{}}
+	res.Services = lr.services
 	// The baseline first, so that templates are made from normal lines
 	// and the window's lines are judged against them.
-	if res.LogsBefore, err = read(in.Baseline, false); err != nil {
+	var before, now coverage
+	var err error
+	if res.LogsBefore, before, err = lr.read(ctx, in.Baseline, baselineSlices, maxBaselineLines, false); err != nil {
 		return err
 	}
-	if res.LogsNow, err = read(in.Window, true); err != nil {
+	if res.LogsNow, now, err = lr.read(ctx, in.Window, windowSlices, maxWindowLines, true); err != nil {
 		return err
 	}
-	minNow, minBefore := minutes(span[1]), minutes(span[0])
-	for k, t := range counts {
+	minNow, minBefore := now.minutes(), before.minutes()
+	// Each service's lines in each window: a template is judged by its
+	// share of its service's lines, so that a service that got busier
+	// (more of every line) is not read as a change in what it says.
+	lines := map[string]*tally{}
+	for k, t := range lr.counts {
+		l := lines[k.service]
+		if l == nil {
+			l = &tally{}
+			lines[k.service] = l
+		}
+		l.now += t.now
+		l.before += t.before
+	}
+	for k, t := range lr.counts {
 		if t.now < 3 || k.t == other {
 			continue
 		}
+		svc := lines[k.service]
 		lt := LogTemplate{Service: k.service, Template: k.t.Text(), Example: k.t.Example, Now: t.now / minNow,
 			Before: t.before / minBefore, Errors: t.errs >= 0.5*(t.now+t.before), New: t.before == 0}
-		lt.Strength = signals.Rise(lt.Now, lt.Before, 1)
-		if !lt.Errors {
-			lt.Strength *= 0.6
-		}
 		if res.LogsBefore == 0 {
-			// Nothing to compare with: only error lines say anything.
+			// Nothing at all to compare with: only error lines say
+			// anything, and not much.
 			lt.New = false
 			if !lt.Errors {
 				continue
 			}
 			lt.Strength = 0.4 * signals.Rise(lt.Now, 0, 1)
+		} else {
+			shareNow, shareBefore := t.now/svc.now, 0.0
+			if svc.before > 0 {
+				shareBefore = t.before / svc.before
+			}
+			sure := signals.Sure(signals.PoissonRise(t.now, minNow, t.before, minBefore), sureFrom, sureTo)
+			lt.Strength = signals.Rise(shareNow, shareBefore, shareFloor) * sure
+			if !lt.Errors {
+				lt.Strength *= infoWeight
+			}
 		}
 		if lt.Strength >= minTemplate {
 			res.Templates = append(res.Templates, lt)
@@ -271,14 +414,11 @@ func templates(ctx context.Context, src Source, in Input, res *Result) error {
 
 func severe(s string) bool {
 	switch strings.ToUpper(s) {
-	case "ERROR", "FATAL", "CRITICAL", "WARN", "WARNING", "EMERGENCY", "ALERT":
+	case "ERROR", "FATAL", "CRITICAL", "EMERGENCY", "ALERT", "SEVERE", "PANIC":
 		return true
 	}
+	if n := strings.ToUpper(s); strings.HasPrefix(n, "ERROR") || strings.HasPrefix(n, "FATAL") {
+		return true // OTLP's short names: ERROR2, FATAL4
+	}
 	return false
-}
-
-// minutes is the time from a window's first line to its last, at least
-// a minute.
-func minutes(span [2]int64) float64 {
-	return math.Max(float64(span[1]-span[0])/float64(time.Minute), 1)
 }

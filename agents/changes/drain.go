@@ -36,12 +36,19 @@ func NewMiner() *Miner { return &Miner{Similarity: 0.5, groups: map[string][]*Te
 var other = &Template{Tokens: []string{"<other>"}}
 
 // Add files a line under its template, making or widening one.
-func (m *Miner) Add(line string) *Template {
+func (m *Miner) Add(line string) *Template { return m.AddClass(line, false) }
+
+// AddClass files a line among the lines of its class only (error lines
+// apart from the others), so that a level token is never widened to <*>.
+func (m *Miner) AddClass(line string, errorClass bool) *Template {
 	tokens := tokenize(line)
 	if len(tokens) == 0 {
 		return other
 	}
 	key := groupKey(tokens)
+	if errorClass {
+		key = "!" + key
+	}
 	var best *Template
 	bestSim := -1.0
 	for _, t := range m.groups[key] {
@@ -67,23 +74,51 @@ func (m *Miner) Add(line string) *Template {
 }
 
 // groupKey is Drain's first levels of its tree: the length and the first
-// token, unless the first token is a variable.
+// token that is a word, not a variable nor a level (so that a line's time
+// stamp and level do not decide its group; in most layouts that token is
+// the logger or the message's first word).
 func groupKey(tokens []string) string {
-	first := tokens[0]
-	if strings.HasPrefix(first, "<") {
-		first = "<*>"
+	first := "<*>"
+	for _, t := range tokens {
+		if variable(t) {
+			continue
+		}
+		if _, isLevel := levelWords[strings.ToUpper(strings.Trim(t, "[]():|<>,"))]; isLevel {
+			continue
+		}
+		first = t
+		break
 	}
 	return strings.Repeat("|", len(tokens)) + first
 }
 
+// variable says whether a token was masked as a variable.
+func variable(t string) bool {
+	if _, v, ok := strings.Cut(t, "="); ok {
+		t = v
+	}
+	return strings.HasPrefix(t, "<") && strings.HasSuffix(t, ">")
+}
+
+// similarity is the share of a line's words (tokens that are not masked
+// variables) that the template has too: masked tokens agree everywhere and
+// would make lines of one layout (time, ids, level) look alike whatever
+// their message.
 func similarity(a, b []string) float64 {
-	same := 0
+	same, words := 0, 0
 	for i := range a {
+		if variable(b[i]) {
+			continue
+		}
+		words++
 		if a[i] == b[i] || a[i] == "<*>" {
 			same++
 		}
 	}
-	return float64(same) / float64(len(a))
+	if words == 0 {
+		return 1
+	}
+	return float64(same) / float64(words)
 }
 
 var (

@@ -45,6 +45,20 @@ const (
 	KindBubbleUp = "bubbleup"
 )
 
+// Log evidence constants. minErrorLines: fewer error lines in the window
+// say nothing. logLevelWeight and logLevelScale: a service whose lines are
+// largely errors is a suspect even with no baseline to compare with (a
+// fault already under way), but less than one whose errors are new: a
+// quarter of its lines errors counts 0.32, one in twenty 0.14.
+// logExplainedWeight: how much of that is taken away when every error
+// trace of it has an error of its callee too.
+const (
+	minErrorLines      = 3
+	logLevelWeight     = 0.35
+	logLevelScale      = 0.1
+	logExplainedWeight = 0.8
+)
+
 // MinScore is the least score a hypothesis needs to be told.
 const MinScore = 0.15
 
@@ -95,6 +109,8 @@ func Rank(in Input) []storage.Hypothesis {
 	}
 	explainByLoad(cands, in.Trace)
 	explainAway(cands, in.Trace)
+	explainLogsByTraces(cands, in)
+	commonMode(cands)
 	allowed := focus(graph, in.Focus)
 	var ranked []*candidate
 	for _, c := range cands {
@@ -179,6 +195,107 @@ func explainAway(cands map[string]*candidate, trace *deptrace.Result) {
 		}
 	}
 }
+
+// explainLogsByTraces weakens a service's log evidence by the share of its
+// error lines' traces in which a service it calls logged an error too: the
+// error began below it and was logged again on the way up. Without a call
+// graph, any other service's error in the trace counts.
+func explainLogsByTraces(cands map[string]*candidate, in Input) {
+	if in.Changes == nil {
+		return
+	}
+	var graph topology.Graph
+	if in.Trace != nil {
+		graph = in.Trace.Graph
+	}
+	for svc, sl := range in.Changes.Services {
+		c := cands[svc]
+		if c == nil || len(sl.ErrorTraces) == 0 || c.best[KindLog] == 0 {
+			continue
+		}
+		var below []*changes.ServiceLogs
+		for other, ol := range in.Changes.Services {
+			if other != svc && (len(graph.Edges) == 0 || calls(graph, svc, other)) {
+				below = append(below, ol)
+			}
+		}
+		shared := 0
+		for tr := range sl.ErrorTraces {
+			for _, ol := range below {
+				if ol.ErrorTraces[tr] {
+					shared++
+					break
+				}
+			}
+		}
+		if shared == 0 {
+			continue
+		}
+		f := 1 - logExplainedWeight*float64(shared)/float64(len(sl.ErrorTraces))
+		c.best[KindLog] *= f
+		for i := range c.evidence {
+			if c.evidence[i].Kind == KindLog {
+				c.evidence[i].Strength *= f
+				c.evidence[i].Text += fmt.Sprintf(" (%d of its %d error traces have an error logged by a service it calls)", shared, len(sl.ErrorTraces))
+			}
+		}
+	}
+}
+
+// calls says whether a calls b directly.
+func calls(g topology.Graph, a, b string) bool {
+	for _, e := range g.Edges {
+		if e.Source == a && e.Target == b {
+			return true
+		}
+	}
+	return false
+}
+
+// commonMode weakens evidence of a kind by how many other services show
+// the same kind about as strongly: a sign that many services share at once
+// (every pod's CPU a little up, every caller's latency up) is the shape of
+// load, a shared node or the symptom spreading, and does not set one
+// service apart. The fault's own sign is rare. Changes are left alone:
+// two deploys are two suspects, not noise.
+func commonMode(cands map[string]*candidate) {
+	kinds := map[string][]float64{}
+	for _, c := range cands {
+		for k, v := range c.best {
+			if k != KindChange && v > 0 {
+				kinds[k] = append(kinds[k], v)
+			}
+		}
+	}
+	for _, c := range cands {
+		for k, v := range c.best {
+			if k == KindChange || v <= 0 {
+				continue
+			}
+			peers := -1 // itself
+			for _, o := range kinds[k] {
+				if o >= commonModeNear*v {
+					peers++
+				}
+			}
+			if peers <= 0 {
+				continue
+			}
+			f := 1 / math.Pow(1+float64(peers), commonModePower)
+			c.best[k] = v * f
+			for i := range c.evidence {
+				if c.evidence[i].Kind == k {
+					c.evidence[i].Strength *= f
+				}
+			}
+		}
+	}
+}
+
+// commonModeNear is how close another service's evidence must come to
+// count as the same sign: within half. commonModePower is how fast shared
+// signs fade: two services alike keep 0.71 each, five 0.45, ten 0.30.
+const commonModeNear, commonModePower = 0.5, 0.5
 
 // explainByLoad weakens a service's resource and latency evidence by how
 // far its own request rate rose: a service that got four times the

@@ -2,6 +2,7 @@ package rca
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/inquest/inquest/agents/evidence"
 	"github.com/inquest/inquest/agents/resources"
@@ -132,6 +133,20 @@ func fromChanges(in Input, get func(string) *candidate) {
 		c.add(KindChange, storage.Evidence{Strength: ch.Strength, Text: ch.Text(),
 			Query: evidence.Events(storage.TimeRange{Start: ch.Event.TimeUnixNano, End: ch.Event.TimeUnixNano + 1},
 				[]evidence.Filter{evidence.Eq("service", ch.Event.Service), evidence.Eq("kind", "event")})})
+	}
+	for svc, sl := range in.Changes.Services {
+		if sl.Errors < minErrorLines {
+			continue
+		}
+		share := sl.ErrorShare()
+		strength := logLevelWeight * (1 - math.Exp(-share/logLevelScale))
+		before := "no lines before"
+		if sl.LinesBefore > 0 {
+			before = fmt.Sprintf("before %s of %.0f", pct(sl.ErrorsBefore/sl.LinesBefore), sl.LinesBefore)
+		}
+		get(svc).add(KindLog, storage.Evidence{Strength: strength,
+			Text:  fmt.Sprintf("%s of %s's %.0f log lines in the window are errors (%s)", pct(share), svc, sl.Lines, before),
+			Query: evidence.Events(in.Window, []evidence.Filter{evidence.Eq("service", svc), evidence.Eq("kind", "log")})})
 	}
 	for _, t := range in.Changes.Templates {
 		what := "log lines"

@@ -61,3 +61,64 @@ func Median(xs []float64) float64 {
 }
 
 func clamp(v float64) float64 { return math.Max(0, math.Min(1, v)) }
+
+// PoissonRise is how sure counts make a rise, as −log10 of a p-value:
+// now events in nowSpan against before events in beforeSpan (any one unit:
+// minutes, or all lines of a service), by the conditional test for two
+// Poisson rates — given n = now + before events, each falls in the window
+// with probability nowSpan / (nowSpan + beforeSpan) if nothing changed.
+// 0 when the window holds no more than its share. Counts may be weighted
+// (sample rates): they are rounded.
+func PoissonRise(now, nowSpan, before, beforeSpan float64) float64 {
+	if nowSpan <= 0 || beforeSpan <= 0 || now <= 0 {
+		return 0
+	}
+	a, b := math.Round(now), math.Round(math.Max(before, 0))
+	p := nowSpan / (nowSpan + beforeSpan)
+	if a <= (a+b)*p {
+		return 0
+	}
+	return -logBinomTail(int(a), int(a+b), p) / math.Ln10
+}
+
+// Sure maps a −log10 p-value to a strength from 0 to 1: from nothing at
+// p = 10^-from to all at 10^-to.
+func Sure(log10p, from, to float64) float64 {
+	if to <= from {
+		return 0
+	}
+	return clamp((log10p - from) / (to - from))
+}
+
+// logBinomTail is log P(X ≥ k) for X ~ Binomial(n, p), summed in log space
+// from k up (the terms fall fast past the mean); a normal approximation
+// past 5,000 trials.
+func logBinomTail(k, n int, p float64) float64 {
+	if k <= 0 {
+		return 0
+	}
+	if k > n {
+		return math.Inf(-1)
+	}
+	if n > 5000 {
+		mean, sd := float64(n)*p, math.Sqrt(float64(n)*p*(1-p))
+		z := (float64(k) - 0.5 - mean) / sd
+		return math.Log(0.5 * math.Erfc(z/math.Sqrt2))
+	}
+	lgN, _ := math.Lgamma(float64(n + 1))
+	lp, lq := math.Log(p), math.Log1p(-p)
+	term := func(i int) float64 {
+		a, _ := math.Lgamma(float64(i + 1))
+		b, _ := math.Lgamma(float64(n - i + 1))
+		return lgN - a - b + float64(i)*lp + float64(n-i)*lq
+	}
+	acc := term(k)
+	for i := k + 1; i <= n; i++ {
+		t := term(i)
+		if t < acc-40 {
+			break
+		}
+		acc = math.Max(acc, t) + math.Log1p(math.Exp(-math.Abs(acc-t)))
+	}
+	return acc
+}

@@ -123,9 +123,12 @@ func evalCase(ctx context.Context, f replay.Fault, seed int, show bool, out io.W
 		return nil, 0, err
 	}
 	defer os.RemoveAll(dir)
-	files, err := replay.WriteCase(f, replay.DefaultWindow, dir)
+	files, skipped, err := replay.WriteCase(f, replay.DefaultWindow, dir)
 	if err != nil {
 		return nil, 0, err
+	}
+	for path, n := range skipped {
+		fmt.Fprintf(out, "  %s: %d unreadable rows skipped\n", path, n)
 	}
 	if err := ingestFiles(ctx, filepath.Join(dir, "data"), files); err != nil {
 		return nil, 0, err

@@ -51,7 +51,7 @@ func parseTime(s string) (time.Time, bool) {
 }
 
 // writeMetrics writes each pod's minute rows of [from, to] as gauges.
-func writeMetrics(f Fault, from, to time.Time, lw *lineWriter) error {
+func writeMetrics(f Fault, from, to time.Time, lw *lineWriter, skipped Skipped) error {
 	paths, err := filepath.Glob(filepath.Join(f.Day, "metric", "*_metric.csv.gz"))
 	if err != nil {
 		return err
@@ -62,9 +62,13 @@ func writeMetrics(f Fault, from, to time.Time, lw *lineWriter) error {
 		var sm pmetric.ScopeMetrics
 		gauges := map[string]pmetric.NumberDataPointSlice{}
 		n := 0
-		err := readCSV(path, func(get func(string) string) error {
+		err := readCSV(path, skipped, func(get func(string) string) error {
 			t, ok := parseTime(get("Time"))
-			if !ok || t.Before(from) || t.After(to) {
+			if !ok {
+				skipped[path]++
+				return nil
+			}
+			if t.Before(from) || t.After(to) {
 				return nil
 			}
 			pod := get("PodName")

@@ -101,39 +101,41 @@ type Window struct {
 var DefaultWindow = Window{Before: 35 * time.Minute, Near: 2 * time.Minute, After: 3 * time.Minute}
 
 // WriteCase writes the fault's traces, logs and metrics within the window
-// as OTLP JSON lines files in out, and returns their paths.
-func WriteCase(f Fault, w Window, out string) ([]string, error) {
+// as OTLP JSON lines files in out, and returns their paths and the rows
+// of the layout's files it could not read.
+func WriteCase(f Fault, w Window, out string) ([]string, Skipped, error) {
 	from, to := f.Time.Add(-w.Before), f.Time.Add(w.After)
 	// Traces and logs are the case's own files, the minutes around the
 	// fault; earlier files of the day belong to earlier faults and are no
 	// baseline. Metrics cover the whole day, so their baseline is real.
 	near := f.Time.Add(-w.Near)
 	var files []string
+	skipped := Skipped{}
 	for _, part := range []struct {
 		name  string
-		write func(Fault, time.Time, time.Time, *lineWriter) error
+		write func(Fault, time.Time, time.Time, *lineWriter, Skipped) error
 	}{{"traces.jsonl", writeTraces}, {"logs.jsonl", writeLogs}, {"metrics.jsonl", writeMetrics}} {
 		from := from
-		if part.name != "metrics.jsonl" {
+		if part.name == "traces.jsonl" {
 			from = near
 		}
 		path := filepath.Join(out, part.name)
 		lw, err := newLineWriter(path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		err = part.write(f, from, to, lw)
+		err = part.write(f, from, to, lw, skipped)
 		if cerr := lw.close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", part.name, err)
+			return nil, nil, fmt.Errorf("%s: %w", part.name, err)
 		}
 		if lw.lines > 0 {
 			files = append(files, path)
 		}
 	}
-	return files, nil
+	return files, skipped, nil
 }
 
 // minuteFiles lists the day's files of a kind (trace, log) for the
@@ -150,8 +152,29 @@ func minuteFiles(day, kind string, from, to time.Time) []string {
 	return out
 }
 
-// readCSV calls row with each record of a gzipped CSV file, by header.
-func readCSV(path string, row func(get func(string) string) error) error {
+// Skipped counts, per file, the rows that could not be read (broken
+// quoting, a wrong number of fields, a value that does not parse) and were
+// passed over: real exports have them, and one bad row must not cost a
+// case its other rows.
+type Skipped map[string]int
+
+// Total is the number of rows skipped in every file.
+func (s Skipped) Total() int {
+	n := 0
+	for _, v := range s {
+		n += v
+	}
+	return n
+}
+
+// maxSkipped is how many unreadable rows in a row end a file's reading: a
+// file that is not CSV at all is an error, not a million skipped rows.
+const maxSkipped = 1000
+
+// readCSV calls row with each record of a gzipped CSV file, by header. A
+// row the CSV reader refuses, or one whose field count is not the
+// header's, is counted in skipped and passed over.
+func readCSV(path string, skipped Skipped, row func(get func(string) string) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -163,6 +186,7 @@ func readCSV(path string, row func(get func(string) string) error) error {
 	}
 	r := csv.NewReader(gz)
 	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
 	header, err := r.Read()
 	if err != nil {
 		return fmt.Errorf("%s: header: %w", path, err)
@@ -171,14 +195,24 @@ func readCSV(path string, row func(get func(string) string) error) error {
 	for i, h := range header {
 		col[strings.TrimSpace(h)] = i
 	}
+	width, inARow := len(header), 0
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
+		var perr *csv.ParseError
+		if errors.As(err, &perr) || (err == nil && len(rec) != width) {
+			skipped[path]++
+			if inARow++; inARow > maxSkipped {
+				return fmt.Errorf("%s: %d unreadable rows in a row, the last: %w", path, inARow-1, err)
+			}
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		inARow = 0
 		get := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
 				return rec[i]
@@ -228,7 +262,7 @@ func resource(r pcommon.Resource, pod string) {
 
 // writeTraces writes the spans that started in [from, to), each standing
 // for the 1 in SampleRate traces kept.
-func writeTraces(f Fault, from, to time.Time, lw *lineWriter) error {
+func writeTraces(f Fault, from, to time.Time, lw *lineWriter, skipped Skipped) error {
 	td := ptrace.NewTraces()
 	pb := &podBatch[ptrace.SpanSlice]{lw: lw, byPod: map[string]ptrace.SpanSlice{},
 		reset: func() { td = ptrace.NewTraces() },
@@ -239,7 +273,7 @@ func writeTraces(f Fault, from, to time.Time, lw *lineWriter) error {
 		},
 		write: func() ([]byte, error) { return (&ptrace.JSONMarshaler{}).MarshalTraces(td) }}
 	for _, path := range minuteFiles(f.Day, "trace", from, to) {
-		err := readCSV(path, func(get func(string) string) error {
+		err := readCSV(path, skipped, func(get func(string) string) error {
 			start, err1 := strconv.ParseInt(get("StartTimeUnixNano"), 10, 64)
 			end, err2 := strconv.ParseInt(get("EndTimeUnixNano"), 10, 64)
 			if err1 != nil || err2 != nil || start < from.UnixNano() || start >= to.UnixNano() {
@@ -330,9 +364,13 @@ func decodeHex(s string, dst []byte) bool {
 	return true
 }
 
-// writeLogs writes the log lines of [from, to). The layout has no level:
-// one is read from the words of the line.
-func writeLogs(f Fault, from, to time.Time, lw *lineWriter) error {
+// writeLogs writes the log lines of [from, to). The layout's Log column is
+// a container runtime's JSON record ({"log": line, "stream": ...}); the
+// line is the body, as the Collector's container parser makes it. The
+// layout has no level: the records go without one, and whoever reads them
+// infers it from the line. A record whose Log is not such JSON is counted
+// in skipped.
+func writeLogs(f Fault, from, to time.Time, lw *lineWriter, skipped Skipped) error {
 	ld := plog.NewLogs()
 	pb := &podBatch[plog.LogRecordSlice]{lw: lw, byPod: map[string]plog.LogRecordSlice{},
 		reset: func() { ld = plog.NewLogs() },
@@ -343,16 +381,26 @@ func writeLogs(f Fault, from, to time.Time, lw *lineWriter) error {
 		},
 		write: func() ([]byte, error) { return (&plog.JSONMarshaler{}).MarshalLogs(ld) }}
 	for _, path := range minuteFiles(f.Day, "log", from, to) {
-		err := readCSV(path, func(get func(string) string) error {
+		err := readCSV(path, skipped, func(get func(string) string) error {
 			ts, err := strconv.ParseInt(get("TimeUnixNano"), 10, 64)
-			if err != nil || ts < from.UnixNano() || ts >= to.UnixNano() {
+			if err != nil {
+				skipped[path]++
+				return nil
+			}
+			if ts < from.UnixNano() || ts >= to.UnixNano() {
+				return nil
+			}
+			line, stream, ok := containerLine(get("Log"))
+			if !ok {
+				skipped[path]++
 				return nil
 			}
 			r := pb.records(get("PodName")).AppendEmpty()
 			r.SetTimestamp(pcommon.Timestamp(ts))
-			body := get("Log")
-			r.Body().SetStr(body)
-			r.SetSeverityText(level(body))
+			r.Body().SetStr(line)
+			if stream != "" {
+				r.Attributes().PutStr("log.iostream", stream)
+			}
 			var tid pcommon.TraceID
 			var sid pcommon.SpanID
 			if t := get("TraceID"); t != "" && decodeHex(t, tid[:]) {
@@ -370,13 +418,21 @@ func writeLogs(f Fault, from, to time.Time, lw *lineWriter) error {
 	return pb.flush()
 }
 
-func level(line string) string {
-	l := strings.ToLower(line)
-	switch {
-	case strings.Contains(l, "error") || strings.Contains(l, "exception") || strings.Contains(l, "fail") || strings.Contains(l, "fatal"):
-		return "ERROR"
-	case strings.Contains(l, "warn"):
-		return "WARN"
+// containerLine reads a container runtime's JSON log record: the line
+// without its trailing newline, and its stream. A plain line (not JSON)
+// is its own body; a record that starts as JSON but does not parse is
+// refused.
+func containerLine(raw string) (line, stream string, ok bool) {
+	t := strings.TrimSpace(raw)
+	if !strings.HasPrefix(t, "{") {
+		return strings.TrimRight(raw, "\r\n"), "", raw != ""
 	}
-	return "INFO"
+	var rec struct {
+		Log    *string `json:"log"`
+		Stream string  `json:"stream"`
+	}
+	if err := json.Unmarshal([]byte(t), &rec); err != nil || rec.Log == nil {
+		return "", "", false
+	}
+	return strings.TrimRight(*rec.Log, "\r\n"), rec.Stream, true
 }
