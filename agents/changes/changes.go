@@ -237,8 +237,8 @@ func (c *coverage) minutes() float64 {
 
 // logReader mines the lines of both windows with one miner.
 type logReader struct {
-	src    Source
-	tenant string
+	src      Source
+	tenant   string
 	miner    *Miner
 	counts   map[tmplKey]*tally
 	services map[string]*ServiceLogs
