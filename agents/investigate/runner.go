@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/inquest/inquest/agents/llm"
+	"github.com/inquest/inquest/agents/rca"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -47,6 +48,10 @@ type Deps struct {
 	// OnDone is told of every investigation that finished (remediation
 	// proposals are made from it); it must not block for long.
 	OnDone func(ctx context.Context, inv storage.Investigation)
+	// Ranked, when set, is told what the ranking was given: an
+	// evaluation scores it again under other weights without gathering
+	// the evidence again. It must not change it.
+	Ranked func(inv *storage.Investigation, in rca.Input)
 }
 
 // Config sizes the runner.
@@ -67,6 +72,9 @@ type Config struct {
 	// callees' are still on their way, and the caller looks slow by itself.
 	// A run waits until its window's end is this far in the past.
 	Settle time.Duration
+	// Weights are the root-cause scoring model's (rca.DefaultWeights when
+	// nil).
+	Weights *rca.Weights
 	// Shared says other processes run investigations over the same store
 	// (Redis): a running one is then taken as left behind only once it is
 	// older than Timeout, since it may be running elsewhere.

@@ -39,7 +39,7 @@ type run struct {
 func (r *Runner) Run(ctx context.Context, inv *storage.Investigation) {
 	began := time.Now()
 	sc := inv.Scope
-	st := &run{inv: inv, in: rca.Input{Window: sc.Range, Baseline: sc.Baseline, Focus: sc.Service, Symptoms: inv.Services}}
+	st := &run{inv: inv, in: rca.Input{Window: sc.Range, Baseline: sc.Baseline, Focus: sc.Service, Symptoms: inv.Services, Weights: r.cfg.Weights}}
 	r.line(ctx, inv, "thought", "", fmt.Sprintf("Explaining %s against %s%s.", span(sc.Range), span(sc.Baseline), narrowed(sc, inv.Services)))
 	steps := []struct {
 		name string
@@ -198,6 +198,9 @@ func onset(inv *storage.Investigation) int64 {
 
 func (r *Runner) rank(ctx context.Context, st *run) ([]string, error) {
 	st.inv.Hypotheses = rca.Rank(st.in)
+	if r.d.Ranked != nil {
+		r.d.Ranked(st.inv, st.in)
+	}
 	if st.in.Trace != nil {
 		if err := r.trafficShares(ctx, st.inv); err != nil {
 			return nil, err

@@ -31,6 +31,8 @@ type Input struct {
 	Symptoms []string
 	// Focus narrows the candidates to a service and what it depends on.
 	Focus string
+	// Weights are the scoring model's constants (DefaultWeights when nil).
+	Weights *Weights
 }
 
 // Evidence kinds.
@@ -44,23 +46,6 @@ const (
 	KindLog      = "log"
 	KindBubbleUp = "bubbleup"
 )
-
-// Log evidence constants. minErrorLines: fewer error lines in the window
-// say nothing. logLevelWeight and logLevelScale: a service whose lines are
-// largely errors is a suspect even with no baseline to compare with (a
-// fault already under way), but less than one whose errors are new: a
-// quarter of its lines errors counts 0.32, one in twenty 0.14.
-// logExplainedWeight: how much of that is taken away when every error
-// trace of it has an error of its callee too.
-const (
-	minErrorLines      = 3
-	logLevelWeight     = 0.35
-	logLevelScale      = 0.1
-	logExplainedWeight = 0.8
-)
-
-// MinScore is the least score a hypothesis needs to be told.
-const MinScore = 0.15
 
 // MaxHypotheses bounds the answer.
 const MaxHypotheses = 5
@@ -87,6 +72,10 @@ func (c *candidate) add(kind string, ev storage.Evidence) {
 
 // Rank ranks the services by how well they explain the window.
 func Rank(in Input) []storage.Hypothesis {
+	w := DefaultWeights()
+	if in.Weights != nil {
+		w = *in.Weights
+	}
 	cands := map[string]*candidate{}
 	get := func(s string) *candidate {
 		c := cands[s]
@@ -102,23 +91,23 @@ func Rank(in Input) []storage.Hypothesis {
 		fromTrace(in, get)
 	}
 	if in.Resources != nil {
-		fromResources(in, get)
+		fromResources(in, &w, get)
 	}
 	if in.Changes != nil {
-		fromChanges(in, get)
+		fromChanges(in, &w, get)
 	}
-	explainByLoad(cands, in.Trace)
-	explainAway(cands, in.Trace)
-	explainLogsByTraces(cands, in)
-	commonMode(cands)
+	explainByLoad(cands, in.Trace, &w)
+	explainAway(cands, in.Trace, &w)
+	explainLogsByTraces(cands, in, &w)
+	commonMode(cands, &w)
 	allowed := focus(graph, in.Focus)
 	var ranked []*candidate
 	for _, c := range cands {
 		if allowed != nil && !allowed[c.service] {
 			continue
 		}
-		c.score = combine(c)
-		if c.score >= MinScore {
+		c.score = combine(c, &w)
+		if c.score >= w.MinScore {
 			ranked = append(ranked, c)
 		}
 	}
@@ -136,7 +125,7 @@ func Rank(in Input) []storage.Hypothesis {
 		marked[s] = true
 	}
 	for _, c := range cands {
-		if combine(c) >= 0.3 {
+		if combine(c, &w) >= 0.3 {
 			marked[c.service] = true
 		}
 	}
@@ -153,7 +142,7 @@ func Rank(in Input) []storage.Hypothesis {
 // call is not traced (a span with no child), and logs what failed below
 // it; a symptom is never the cause.
 // Resources and changes stay: they are the caller's own.
-func explainAway(cands map[string]*candidate, trace *deptrace.Result) {
+func explainAway(cands map[string]*candidate, trace *deptrace.Result, w *Weights) {
 	if trace == nil {
 		return
 	}
@@ -180,10 +169,10 @@ func explainAway(cands map[string]*candidate, trace *deptrace.Result) {
 				by, worst = e.Target, v
 			}
 		}
-		if worst < 0.3 {
+		if worst < w.ExplainFrom {
 			continue
 		}
-		f := 1 - 0.6*worst
+		f := 1 - w.ExplainWeight*worst
 		c.best[KindLatency] *= f
 		c.best[KindErrors] *= f
 		c.best[KindLog] *= f
@@ -200,7 +189,7 @@ func explainAway(cands map[string]*candidate, trace *deptrace.Result) {
 // error lines' traces in which a service it calls logged an error too: the
 // error began below it and was logged again on the way up. Without a call
 // graph, any other service's error in the trace counts.
-func explainLogsByTraces(cands map[string]*candidate, in Input) {
+func explainLogsByTraces(cands map[string]*candidate, in Input, w *Weights) {
 	if in.Changes == nil {
 		return
 	}
@@ -231,7 +220,7 @@ func explainLogsByTraces(cands map[string]*candidate, in Input) {
 		if shared == 0 {
 			continue
 		}
-		f := 1 - logExplainedWeight*float64(shared)/float64(len(sl.ErrorTraces))
+		f := 1 - w.LogExplained*float64(shared)/float64(len(sl.ErrorTraces))
 		c.best[KindLog] *= f
 		for i := range c.evidence {
 			if c.evidence[i].Kind == KindLog {
@@ -258,7 +247,7 @@ func calls(g topology.Graph, a, b string) bool {
 // load, a shared node or the symptom spreading, and does not set one
 // service apart. The fault's own sign is rare. Changes are left alone:
 // two deploys are two suspects, not noise.
-func commonMode(cands map[string]*candidate) {
+func commonMode(cands map[string]*candidate, w *Weights) {
 	kinds := map[string][]float64{}
 	for _, c := range cands {
 		for k, v := range c.best {
@@ -274,14 +263,14 @@ func commonMode(cands map[string]*candidate) {
 			}
 			peers := -1 // itself
 			for _, o := range kinds[k] {
-				if o >= commonModeNear*v {
+				if o >= w.CommonNear*v {
 					peers++
 				}
 			}
 			if peers <= 0 {
 				continue
 			}
-			f := 1 / math.Pow(1+float64(peers), commonModePower)
+			f := 1 / math.Pow(1+float64(peers), w.CommonPower)
 			c.best[k] = v * f
 			for i := range c.evidence {
 				if c.evidence[i].Kind == k {
@@ -292,26 +281,21 @@ func commonMode(cands map[string]*candidate) {
 	}
 }
 
-// commonModeNear is how close another service's evidence must come to
-// count as the same sign: within half. commonModePower is how fast shared
-// signs fade: two services alike keep 0.71 each, five 0.45, ten 0.30.
-const commonModeNear, commonModePower = 0.5, 0.5
-
 // explainByLoad weakens a service's resource and latency evidence by how
 // far its own request rate rose: a service that got four times the
 // requests is busy because of them. A surge is then named where it came
 // in (the traffic evidence of an entry point), not where it hurt.
-func explainByLoad(cands map[string]*candidate, trace *deptrace.Result) {
+func explainByLoad(cands map[string]*candidate, trace *deptrace.Result, w *Weights) {
 	if trace == nil {
 		return
 	}
 	for _, f := range trace.Findings {
 		c := cands[f.Service]
 		load := f.Rate.Strength
-		if c == nil || load < 0.3 {
+		if c == nil || load < w.LoadFrom {
 			continue
 		}
-		k := 1 - 0.6*load
+		k := 1 - w.LoadWeight*load
 		c.best[KindResource] *= k
 		c.best[KindLatency] *= k
 		for i := range c.evidence {
@@ -327,19 +311,19 @@ func explainByLoad(cands map[string]*candidate, trace *deptrace.Result) {
 // signs (noisy-or of the strongest of each kind), then a change shortly
 // before the onset, which explains a symptom but is no symptom itself: a
 // deploy of a healthy service scores at most 0.3.
-func combine(c *candidate) float64 {
+func combine(c *candidate, w *Weights) float64 {
 	miss := 1.0
 	for kind, s := range c.best {
 		if kind == KindChange {
 			continue
 		}
-		miss *= 1 - s
+		miss *= 1 - w.Kind.of(kind)*s
 	}
 	symptom := 1 - miss
 	change := c.best[KindChange]
-	score := symptom + (1-symptom)*change*(0.3+0.7*symptom)
+	score := symptom + (1-symptom)*change*(w.ChangeBase+w.ChangeGain*symptom)
 	if c.peers {
-		score *= 0.8
+		score *= w.PeersFactor
 	}
 	return score
 }

@@ -87,7 +87,7 @@ func fromTrace(in Input, get func(string) *candidate) {
 // fromResources turns metric findings into evidence: resources that ran
 // high always; a service's latency and error metrics only where there are
 // no spans of it (they include what its callees did), and for less.
-func fromResources(in Input, get func(string) *candidate) {
+func fromResources(in Input, w *Weights, get func(string) *candidate) {
 	traced := map[string]bool{}
 	if in.Trace != nil {
 		for _, f := range in.Trace.Findings {
@@ -106,9 +106,9 @@ func fromResources(in Input, get func(string) *candidate) {
 		case traced[f.Service]:
 			continue
 		case f.Kind == resources.Latency:
-			strength, kind = 0.6*strength, KindLatency
+			strength, kind = w.MetricOnly*strength, KindLatency
 		case f.Kind == resources.Errors:
-			strength, kind = 0.6*strength, KindErrors
+			strength, kind = w.MetricOnly*strength, KindErrors
 		default:
 			continue
 		}
@@ -121,7 +121,7 @@ func fromResources(in Input, get func(string) *candidate) {
 
 // fromChanges attaches each change to its service, and new or surging log
 // templates to theirs.
-func fromChanges(in Input, get func(string) *candidate) {
+func fromChanges(in Input, w *Weights, get func(string) *candidate) {
 	for i, ch := range in.Changes.Changes {
 		if ch.Event.Service == "" || ch.Strength <= 0 {
 			continue
@@ -135,11 +135,11 @@ func fromChanges(in Input, get func(string) *candidate) {
 				[]evidence.Filter{evidence.Eq("service", ch.Event.Service), evidence.Eq("kind", "event")})})
 	}
 	for svc, sl := range in.Changes.Services {
-		if sl.Errors < minErrorLines {
+		if sl.Errors < w.MinErrorLines {
 			continue
 		}
 		share := sl.ErrorShare()
-		strength := logLevelWeight * (1 - math.Exp(-share/logLevelScale))
+		strength := w.LogLevelWeight * (1 - math.Exp(-share/w.LogLevelScale))
 		before := "no lines before"
 		if sl.LinesBefore > 0 {
 			before = fmt.Sprintf("before %s of %.0f", pct(sl.ErrorsBefore/sl.LinesBefore), sl.LinesBefore)

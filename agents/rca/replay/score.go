@@ -102,3 +102,12 @@ func Table(w io.Writer, methods []string, outcomes []Outcome) map[string]map[str
 	_ = tw.Flush()
 	return byType
 }
+
+// Score is the overall measures of outcomes (of one method).
+func Score(outcomes []Outcome) Scores {
+	var s Scores
+	for _, o := range outcomes {
+		s.add(o)
+	}
+	return s
+}
