@@ -105,8 +105,10 @@ type importer struct {
 }
 
 // lines decodes and offers line-delimited records, ImportChunk lines (or
-// 8 MiB) at a time. A chunk that fails to decode part-way is offered up to
-// the error, and the import stops there, naming it.
+// 8 MiB) at a time. A chunk that does not decode whole is decoded again a
+// line at a time: a line that is not a valid record is counted as
+// malformed, named with its number among the reasons, and skipped; the
+// lines around it are imported.
 func (im *importer) lines(r *bufio.Reader) error {
 	var chunk bytes.Buffer
 	n, line0 := 0, 1
@@ -116,13 +118,12 @@ func (im *importer) lines(r *bufio.Reader) error {
 		}
 		read := chunk.Len()
 		batch, derr := Decode(im.format, chunk.Bytes(), time.Now())
-		if batch != nil {
-			if err := im.offer(batch, read); err != nil {
+		if derr != nil {
+			if err := im.lineByLine(chunk.Bytes(), line0, read); err != nil {
 				return err
 			}
-		}
-		if derr != nil {
-			return fmt.Errorf("in the %d lines from line %d: %w", n, line0, derr)
+		} else if err := im.offer(batch, read); err != nil {
+			return err
 		}
 		chunk.Reset()
 		line0 += n
@@ -147,6 +148,36 @@ func (im *importer) lines(r *bufio.Reader) error {
 			return err
 		}
 	}
+}
+
+// lineByLine decodes and offers a chunk's lines one at a time, counting
+// and skipping the ones that do not decode.
+func (im *importer) lineByLine(chunk []byte, line0, bytesRead int) error {
+	var good Batch
+	no := line0
+	for len(chunk) > 0 {
+		line := chunk
+		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
+			line, chunk = chunk[:i+1], chunk[i+1:]
+		} else {
+			chunk = nil
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			b, err := Decode(im.format, line, time.Now())
+			if err != nil {
+				im.res.Malformed++
+				im.res.addReason(fmt.Sprintf("line %d skipped: %v", no, err))
+			} else {
+				good.Events = append(good.Events, b.Events...)
+				good.Samples = append(good.Samples, b.Samples...)
+				good.Rejected = append(good.Rejected, b.Rejected...)
+				good.Merged += b.Merged
+				good.Stale += b.Stale
+			}
+		}
+		no++
+	}
+	return im.offer(&good, bytesRead)
 }
 
 // whole offers a decoded document's records, ImportChunk at a time.

@@ -376,10 +376,20 @@ func TestImportStreamsLines(t *testing.T) {
 	assert.Equal(t, b.Len(), size)
 	assert.Equal(t, size, last)
 
-	broken := b.String() + "{\"service\": \"batch\", \"na\n" + `{"service":"batch","name":"after"}` + "\n"
+	// A cut-off line, a line that is not JSON and an array where an
+	// object belongs, among good lines: each bad line is counted, named by
+	// its number and skipped; every good line, before and after, is
+	// imported.
+	broken := b.String() + "{\"service\": \"batch\", \"na\n" + `{"service":"batch","name":"after","timestamp":"2020-01-01T00:01:00Z"}` + "\n" +
+		"not json at all\n" + `[1,2]` + "\n" + `{"service":"batch","name":"last","timestamp":"2020-01-01T00:01:01Z"}` + "\n"
 	require.NoError(t, os.WriteFile(path, []byte(broken), 0o644))
 	res, _, err = ImportFile(context.Background(), p, "t2", path, nil)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "in the 2002 lines from line 10001", "the chunk holding the broken line 12001")
-	assert.Equal(t, 12_000, res.Accepted, "what came before the broken line is imported")
+	require.NoError(t, err, "malformed lines are skipped, not fatal")
+	assert.Equal(t, 12_002, res.Accepted, "the lines before and after the bad ones are imported")
+	assert.Equal(t, 2, res.Malformed, "the cut-off line and the one that is not JSON")
+	assert.Equal(t, 2, res.Rejected, "an array of numbers is JSON: its two values are rejected records, kept as dead letters")
+	assert.Contains(t, strings.Join(res.Errors, "; "), "line 12001 skipped")
+	assert.Contains(t, strings.Join(res.Errors, "; "), "line 12003 skipped")
+	assert.Contains(t, strings.Join(res.Errors, "; "), "record is not a JSON object")
+	assert.Contains(t, NewSummary(FormatJSONEvents, res).Text("events.ndjson", "stored"), "malformed   2 line(s)")
 }

@@ -78,6 +78,9 @@ type Result struct {
 	// Merged counts source records the decoder folded into others (Zipkin
 	// span fragments reported separately by client and server).
 	Merged int
+	// Malformed counts the lines of a line-delimited file that did not
+	// decode: they are skipped, and the lines around them imported.
+	Malformed int
 	// FirstNano and LastNano bound the timestamps of the accepted records.
 	FirstNano, LastNano int64
 	// Errors holds the first few distinct reasons for refusals.
@@ -126,6 +129,7 @@ func (r *Result) Merge(o *Result) {
 	r.Rejected += o.Rejected
 	r.Duplicates += o.Duplicates
 	r.Merged += o.Merged
+	r.Malformed += o.Malformed
 	r.span(o.FirstNano)
 	r.span(o.LastNano)
 	for _, e := range o.Errors {

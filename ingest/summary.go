@@ -13,12 +13,15 @@ type Summary struct {
 	Format string `json:"format,omitempty"`
 	// Read is every record the payload held: accepted, merged, duplicate
 	// and rejected ones.
-	Read       int      `json:"read"`
-	Accepted   int      `json:"accepted"`
-	Merged     int      `json:"merged"`
-	Duplicates int      `json:"duplicates"`
-	Rejected   int      `json:"rejected"`
-	Errors     []string `json:"errors,omitempty"`
+	Read       int `json:"read"`
+	Accepted   int `json:"accepted"`
+	Merged     int `json:"merged"`
+	Duplicates int `json:"duplicates"`
+	Rejected   int `json:"rejected"`
+	// Malformed counts lines of a line-delimited file that were not valid
+	// records and were skipped.
+	Malformed int      `json:"malformed,omitempty"`
+	Errors    []string `json:"errors,omitempty"`
 	// From and To bound the accepted records' timestamps (RFC3339); To is
 	// rounded up to the second, so [From, To) holds every one of them.
 	From string `json:"from,omitempty"`
@@ -28,7 +31,7 @@ type Summary struct {
 // NewSummary describes a result.
 func NewSummary(f Format, r *Result) Summary {
 	s := Summary{Format: string(f), Accepted: r.Accepted, Merged: r.Merged, Duplicates: r.Duplicates,
-		Rejected: r.Rejected, Errors: r.Errors}
+		Rejected: r.Rejected, Malformed: r.Malformed, Errors: r.Errors}
 	s.Read = s.Accepted + s.Merged + s.Duplicates + s.Rejected
 	if r.FirstNano > 0 {
 		s.From = time.Unix(0, r.FirstNano).UTC().Truncate(time.Second).Format(time.RFC3339)
@@ -59,6 +62,9 @@ func (s Summary) Text(name, verb string) string {
 		b.WriteString(" (kept as dead letters: query deadLetters)")
 	}
 	b.WriteByte('\n')
+	if s.Malformed > 0 {
+		fmt.Fprintf(&b, "  malformed   %d line(s) that are not valid records, skipped\n", s.Malformed)
+	}
 	for _, e := range s.Errors {
 		fmt.Fprintf(&b, "    - %s\n", e)
 	}
