@@ -218,22 +218,50 @@ func labels(job, instance string, attrs pcommon.Map, extra ...string) storage.At
 	return a
 }
 
+// promotedAttributes are the resource attributes that become labels of
+// every series of their resource, as Prometheus' OTLP receiver promotes
+// them: without them every pod of a service is one series, and versions
+// or nodes cannot be compared. The other resource attributes go on the
+// resource's target_info series.
+func promotedAttributes() []string {
+	return []string{"k8s.pod.name", "k8s.node.name", "k8s.namespace.name", "service.version", "host.name"}
+}
+
+// targetInfo is the series that carries a resource's attributes, one per
+// resource and batch, value 1 (Prometheus' name for it).
+const targetInfo = "target_info"
+
 // Metrics converts metric points to samples the Prometheus way: histograms
 // become _count, _sum and cumulative _bucket{le} series, summaries become
 // quantile series plus _count and _sum. Delta sums are kept as gauges of
-// their increments (rate() over them is not meaningful).
+// their increments (rate() over them is not meaningful). Each series is
+// labelled job (service.name), instance (service.instance.id) and the
+// promoted attributes its resource has (k8s.pod.name, k8s.node.name,
+// k8s.namespace.name, service.version, host.name); each resource with other attributes
+// also gets a target_info sample holding them.
 func Metrics(md pmetric.Metrics) []storage.Sample {
 	var out []storage.Sample
 	for _, rm := range md.ResourceMetrics().All() {
 		job := serviceOf(rm.Resource())
 		instance := ""
-		if v, ok := rm.Resource().Attributes().Get("service.instance.id"); ok {
+		attrs := rm.Resource().Attributes()
+		if v, ok := attrs.Get("service.instance.id"); ok {
 			instance = v.AsString()
 		}
+		var promoted []string
+		for _, k := range promotedAttributes() {
+			if v, ok := attrs.Get(k); ok && v.AsString() != "" {
+				promoted = append(promoted, k, v.AsString())
+			}
+		}
+		first := len(out)
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
-				out = appendMetric(out, m, job, instance)
+				out = appendMetric(out, m, job, instance, promoted)
 			}
+		}
+		if len(out) > first {
+			out = appendTargetInfo(out, out[first:], attrs, job, instance)
 		}
 	}
 	for i := range out {
@@ -242,7 +270,40 @@ func Metrics(md pmetric.Metrics) []storage.Sample {
 	return out
 }
 
-func appendMetric(out []storage.Sample, m pmetric.Metric, job, instance string) []storage.Sample {
+// appendTargetInfo adds a resource's target_info sample, at the newest
+// time of its samples, when it has attributes beyond the ones its series
+// carry already.
+func appendTargetInfo(out, samples []storage.Sample, attrs pcommon.Map, job, instance string) []storage.Sample {
+	var ls storage.Attrs
+	if job != "" {
+		ls.Put("job", job)
+	}
+	if instance != "" {
+		ls.Put("instance", instance)
+	}
+	n := 0
+	for k, v := range attrs.All() {
+		if k == "service.name" || k == "service.instance.id" {
+			continue
+		}
+		ls.Put(k, v.AsString())
+		n++
+	}
+	if n == 0 {
+		return out
+	}
+	ls.Sort()
+	var ts int64
+	for _, s := range samples {
+		ts = max(ts, s.TimeUnixNano)
+	}
+	return append(out, storage.Sample{Name: targetInfo, Labels: ls, Type: storage.MetricGauge, TimeUnixNano: ts, Value: 1})
+}
+
+func appendMetric(out []storage.Sample, m pmetric.Metric, job, instance string, promoted []string) []storage.Sample {
+	labels := func(job, instance string, attrs pcommon.Map, extra ...string) storage.Attrs {
+		return labels(job, instance, attrs, append(extra, promoted...)...)
+	}
 	add := func(name string, typ storage.MetricType, ts pcommon.Timestamp, v float64, ls storage.Attrs) {
 		out = append(out, storage.Sample{Name: name, Labels: ls, Type: typ, TimeUnixNano: int64(ts), Value: v})
 	}

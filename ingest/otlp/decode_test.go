@@ -147,6 +147,49 @@ func TestMetricsPrometheusStyle(t *testing.T) {
 	assert.Equal(t, 3.0, got["rpc{quantile=0.99}"].Value)
 	assert.Equal(t, storage.MetricSummary, got["rpc{quantile=0.99}"].Type)
 	assert.Equal(t, 2.0, got["rpc_count"].Value)
+	_, ok := got["target_info"]
+	assert.False(t, ok, "no target_info for a resource with nothing beyond job and instance")
+}
+
+// TestMetricsKeepTheirResource: the promoted resource attributes label
+// every series of the resource (so two pods, or two versions, of one
+// service are two series), and the others are kept on target_info.
+func TestMetricsKeepTheirResource(t *testing.T) {
+	md := pmetric.NewMetrics()
+	for i, pod := range []string{"cart-7d9f-a", "cart-7d9f-b"} {
+		rm := md.ResourceMetrics().AppendEmpty()
+		a := rm.Resource().Attributes()
+		a.PutStr("service.name", "cart")
+		a.PutStr("k8s.pod.name", pod)
+		a.PutStr("k8s.node.name", "node-1")
+		a.PutStr("service.version", fmt.Sprintf("2.%d.0", i))
+		a.PutStr("cloud.region", "eu-west-1")
+		g := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		g.SetName("cpu")
+		dp := g.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.SetDoubleValue(float64(i))
+		dp.SetTimestamp(pcommon.Timestamp(100 + i))
+	}
+	series := map[uint64]bool{}
+	var infos []storage.Sample
+	for _, s := range Metrics(md) {
+		if s.Name == "target_info" {
+			infos = append(infos, s)
+			continue
+		}
+		series[s.SeriesID] = true
+		assert.Equal(t, []string{"job", "k8s.node.name", "k8s.pod.name", "service.version"}, s.Labels.Keys)
+		_, ok := s.Labels.Get("cloud.region")
+		assert.False(t, ok, "only the promoted attributes label the series")
+	}
+	assert.Len(t, series, 2, "one series per pod")
+	require.Len(t, infos, 2, "one target_info per resource")
+	region, _ := infos[1].Labels.Get("cloud.region")
+	assert.Equal(t, "eu-west-1", region)
+	pod, _ := infos[1].Labels.Get("k8s.pod.name")
+	assert.Equal(t, "cart-7d9f-b", pod)
+	assert.Equal(t, int64(101), infos[1].TimeUnixNano, "at the newest time of its resource's points")
+	assert.Equal(t, 1.0, infos[1].Value)
 }
 
 // TestManyAttributesInLinearTime: a span with 100,000 attributes converts
