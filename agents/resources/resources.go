@@ -10,6 +10,7 @@ package resources
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -151,13 +152,14 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 			}
 		}
 		res.Kinds[kind] = true
+		floor := peerSpread(series, in)
 		for _, s := range series {
 			svc := ServiceOf(s.Labels)
 			if svc == "" {
 				continue
 			}
 			res.Services[svc] = true
-			f, ok := score(s, in, falls(name))
+			f, ok := score(s, in, falls(name), floor)
 			if !ok {
 				continue
 			}
@@ -186,8 +188,43 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 	return res, nil
 }
 
-// score compares the window's extreme with the baseline's spread.
-func score(s storage.MetricSeries, in Input, falls bool) (Finding, bool) {
+// baseline is a series' values in the baseline.
+func baseline(s storage.MetricSeries, in Input) []float64 {
+	var before []float64
+	for _, p := range s.Points {
+		if p.TimeUnixNano >= in.Baseline.Start && p.TimeUnixNano < in.Baseline.End {
+			before = append(before, p.Value)
+		}
+	}
+	return before
+}
+
+// peerSpread is how much a metric wiggles in this system: the median, over
+// its series, of each one's robust spread in the baseline. A series that
+// sat still (an idle pod's CPU, 0.0014 cores every minute) has almost no
+// spread of its own, and any blip would be hundreds of σ; against the
+// wiggle its peers show in the same unit, it is the blip it is. It
+// compares a metric only with itself, so it assumes no unit.
+func peerSpread(series []storage.MetricSeries, in Input) float64 {
+	var spreads []float64
+	for _, s := range series {
+		before := baseline(s, in)
+		if len(before) < 3 {
+			continue
+		}
+		m := signals.Median(before)
+		dev := make([]float64, len(before))
+		for i, v := range before {
+			dev[i] = math.Abs(v - m)
+		}
+		spreads = append(spreads, 1.4826*signals.Median(dev))
+	}
+	return signals.Median(spreads)
+}
+
+// score compares the window's extreme with the baseline's spread, which is
+// at least floor.
+func score(s storage.MetricSeries, in Input, falls bool, floor float64) (Finding, bool) {
 	var before, now []float64
 	for _, p := range s.Points {
 		switch {
@@ -215,6 +252,9 @@ func score(s storage.MetricSeries, in Input, falls bool) (Finding, bool) {
 		flipped[i] = v * sign
 	}
 	z := signals.RobustZ(peak*sign, flipped, 0.02, 1e-9)
+	if m := signals.Median(flipped); floor > 0 && (peak*sign-m)/floor < z {
+		z = (peak*sign - m) / floor
+	}
 	return Finding{Series: labelText(s.Labels), Before: signals.Median(before), Now: peak, Z: z, Strength: signals.Z(z)}, true
 }
 
