@@ -153,12 +153,16 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 		}
 		res.Kinds[kind] = true
 		floor := peerSpread(series, in)
-		for _, s := range series {
+		shared := sharedSeries(series)
+		for i, s := range series {
 			svc := ServiceOf(s.Labels)
 			if svc == "" {
 				continue
 			}
 			res.Services[svc] = true
+			if shared[i] {
+				continue
+			}
 			f, ok := score(s, in, falls(name), floor)
 			if !ok {
 				continue
@@ -186,6 +190,38 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 		return a.Service+a.Kind < b.Service+b.Kind
 	})
 	return res, nil
+}
+
+// sharedSeries marks the series whose every value another service's
+// series of the same metric has too: a figure identical across pods is
+// their node's (or their cluster's), copied onto each, and says nothing
+// of any one of them.
+func sharedSeries(series []storage.MetricSeries) map[int]bool {
+	byValues := map[string][]int{}
+	for i, s := range series {
+		if len(s.Points) < 3 {
+			continue
+		}
+		var b strings.Builder
+		for _, p := range s.Points {
+			fmt.Fprintf(&b, "%d:%.6g,", p.TimeUnixNano, p.Value)
+		}
+		byValues[b.String()] = append(byValues[b.String()], i)
+	}
+	out := map[int]bool{}
+	for _, idx := range byValues {
+		services := map[string]bool{}
+		for _, i := range idx {
+			services[ServiceOf(series[i].Labels)] = true
+		}
+		if len(services) < 2 {
+			continue
+		}
+		for _, i := range idx {
+			out[i] = true
+		}
+	}
+	return out
 }
 
 // baseline is a series' values in the baseline.
