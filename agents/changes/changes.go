@@ -220,20 +220,22 @@ type tally struct {
 	errs        float64 // weighted error lines, both windows
 }
 
-// coverage is the time a window's lines stand for: from its first line to
-// its last, less the parts of slices that were not read because the slice
-// held more lines than its share.
+// coverage is the time a window's lines stand for: the minutes in which
+// lines were read. Not the time from its first line to its last: logs come
+// with gaps (a collector down, an export of the minutes around incidents
+// only), and a rate divided by time with no data in it is too low.
 type coverage struct {
-	first, last int64
-	unread      int64
+	seen map[int64]bool
 }
 
-func (c *coverage) minutes() float64 {
-	if c.last <= c.first {
-		return 1
+func (c *coverage) add(ts int64) {
+	if c.seen == nil {
+		c.seen = map[int64]bool{}
 	}
-	return math.Max(float64(c.last-c.first-c.unread)/float64(time.Minute), 1)
+	c.seen[ts/int64(time.Minute)] = true
 }
+
+func (c *coverage) minutes() float64 { return math.Max(float64(len(c.seen)), 1) }
 
 // logReader mines the lines of both windows with one miner.
 type logReader struct {
@@ -251,50 +253,42 @@ type tmplKey struct {
 
 // read reads the log lines of r, in slices, at most limit in all.
 func (lr *logReader) read(ctx context.Context, r storage.TimeRange, slices, limit int, now bool) (int, coverage, error) {
-	cov := coverage{first: math.MaxInt64}
+	var cov coverage
 	n := 0
 	step := max((r.End-r.Start)/int64(slices), 1)
 	share := max(limit/slices, 1)
 	for end := r.End; end > r.Start; end -= step {
 		slice := storage.TimeRange{Start: max(end-step, r.Start), End: end}
-		got, oldest, capped, err := lr.readSlice(ctx, slice, share, now, &cov)
+		got, err := lr.readSlice(ctx, slice, share, now, &cov)
 		if err != nil {
 			return n, cov, err
 		}
 		n += got
-		if capped {
-			cov.unread += oldest - slice.Start
-		}
-	}
-	if cov.first == math.MaxInt64 {
-		cov.first = 0
 	}
 	return n, cov, nil
 }
 
-// readSlice reads the newest lines of one slice, at most share of them;
-// capped says the slice had more, oldest is the oldest line read.
-func (lr *logReader) readSlice(ctx context.Context, r storage.TimeRange, share int, now bool, cov *coverage) (n int, oldest int64, capped bool, err error) {
+// readSlice reads the newest lines of one slice, at most share of them.
+func (lr *logReader) readSlice(ctx context.Context, r storage.TimeRange, share int, now bool, cov *coverage) (int, error) {
 	q := storage.EventQuery{Tenant: lr.tenant, Range: r, Limit: min(1000, share), Filters: []storage.Filter{
 		{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindLog)}}}
-	oldest = r.End
+	n := 0
 	for n < share {
 		page, err := lr.src.Events(ctx, q)
 		if err != nil {
-			return n, oldest, false, fmt.Errorf("logs: %w", err)
+			return n, fmt.Errorf("logs: %w", err)
 		}
 		for i := range page.Events {
 			lr.add(&page.Events[i], now)
-			ts := page.Events[i].TimeUnixNano
-			cov.first, cov.last, oldest = min(cov.first, ts), max(cov.last, ts), min(oldest, ts)
+			cov.add(page.Events[i].TimeUnixNano)
 		}
 		n += len(page.Events)
 		if page.Next == nil {
-			return n, oldest, false, nil
+			break
 		}
 		q.After = page.Next
 	}
-	return n, oldest, true, nil
+	return n, nil
 }
 
 // add files one line under its service's template. Error lines and the
