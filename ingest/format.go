@@ -236,3 +236,46 @@ func detectProto(body []byte) Format {
 	}
 	return FormatUnknown
 }
+
+// DecodeLines decodes a line-delimited body (OTLP JSON lines, NDJSON
+// events) one line at a time: the records of every line that decodes, and
+// for each line that does not, a reason naming it by its number (the first
+// line is line0). One bad line costs only itself.
+func DecodeLines(f Format, body []byte, now time.Time, line0 int) (*Batch, []string) {
+	good := &Batch{}
+	var bad []string
+	no := line0
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i+1], body[i+1:]
+		} else {
+			body = nil
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			b, err := Decode(f, line, now)
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("line %d skipped: %v", no, err))
+			} else {
+				good.Events = append(good.Events, b.Events...)
+				good.Samples = append(good.Samples, b.Samples...)
+				good.Rejected = append(good.Rejected, b.Rejected...)
+				good.Merged += b.Merged
+				good.Stale += b.Stale
+			}
+		}
+		no++
+	}
+	return good, bad
+}
+
+// LineDelimited says whether a body is line-delimited records: its first
+// line is a whole JSON object and more follows.
+func LineDelimited(body []byte) bool {
+	nl := bytes.IndexByte(body, '\n')
+	if nl < 0 {
+		return false
+	}
+	first := bytes.TrimSpace(body[:nl])
+	return len(first) > 0 && first[0] == '{' && json.Valid(first) && len(bytes.TrimSpace(body[nl:])) > 0
+}

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"testing"
 	"time"
 )
@@ -45,6 +46,26 @@ func FuzzWALRecord(f *testing.F) {
 			m2, err := DecodeMessage(again)
 			if err != nil || m2.Len() != m.Len() || m2.Tenant != m.Tenant {
 				t.Fatalf("re-encoding changed the message")
+			}
+		}
+	})
+}
+
+// FuzzDecodeLines feeds arbitrary line-delimited bodies to the
+// line-by-line decoder: no panic, every bad line named once at most, and
+// the lines that decode are kept whatever their neighbours are.
+func FuzzDecodeLines(f *testing.F) {
+	f.Add([]byte("{\"service\":\"a\",\"name\":\"x\"}\n{\"service\":\"a\",\"na\nnot json\n{\"service\":\"a\",\"name\":\"y\"}\n"))
+	f.Add([]byte("{}\n\n\n[1,2]\n"))
+	f.Add([]byte("{\"resourceLogs\":[]}\n{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"x\"}}]}]}]}\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, format := range []Format{FormatJSONEvents, FormatOTLPJSONLines} {
+			good, bad := DecodeLines(format, body, time.Unix(1700000000, 0), 1)
+			if good == nil {
+				t.Fatal("nil batch")
+			}
+			if lines := bytes.Count(body, []byte("\n")) + 1; len(bad) > lines {
+				t.Fatalf("%d bad lines named in a body of %d lines", len(bad), lines)
 			}
 		}
 	})

@@ -75,14 +75,10 @@ func ImportFile(ctx context.Context, p *Pipeline, tenant, path string, progress 
 // requests or of events.
 func lineFormat(r *bufio.Reader) (Format, bool) {
 	peek, _ := r.Peek(64 << 10)
-	nl := bytes.IndexByte(peek, '\n')
-	if nl < 0 {
+	if !LineDelimited(peek) {
 		return FormatUnknown, false
 	}
-	first := bytes.TrimSpace(peek[:nl])
-	if len(first) == 0 || first[0] != '{' || !json.Valid(first) || len(bytes.TrimSpace(peek[nl:])) == 0 {
-		return FormatUnknown, false
-	}
+	first := bytes.TrimSpace(peek[:bytes.IndexByte(peek, '\n')])
 	var obj map[string]json.RawMessage
 	_ = json.Unmarshal(first, &obj)
 	format := FormatJSONEvents
@@ -153,31 +149,12 @@ func (im *importer) lines(r *bufio.Reader) error {
 // lineByLine decodes and offers a chunk's lines one at a time, counting
 // and skipping the ones that do not decode.
 func (im *importer) lineByLine(chunk []byte, line0, bytesRead int) error {
-	var good Batch
-	no := line0
-	for len(chunk) > 0 {
-		line := chunk
-		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
-			line, chunk = chunk[:i+1], chunk[i+1:]
-		} else {
-			chunk = nil
-		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			b, err := Decode(im.format, line, time.Now())
-			if err != nil {
-				im.res.Malformed++
-				im.res.addReason(fmt.Sprintf("line %d skipped: %v", no, err))
-			} else {
-				good.Events = append(good.Events, b.Events...)
-				good.Samples = append(good.Samples, b.Samples...)
-				good.Rejected = append(good.Rejected, b.Rejected...)
-				good.Merged += b.Merged
-				good.Stale += b.Stale
-			}
-		}
-		no++
+	good, bad := DecodeLines(im.format, chunk, time.Now(), line0)
+	for _, reason := range bad {
+		im.res.Malformed++
+		im.res.addReason(reason)
 	}
-	return im.offer(&good, bytesRead)
+	return im.offer(good, bytesRead)
 }
 
 // whole offers a decoded document's records, ImportChunk at a time.

@@ -258,9 +258,24 @@ func TestBadInputs(t *testing.T) {
 {"service": "svc-trunc", "name": "sec`
 		code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(body))
 		assert.Equal(t, http.StatusOK, code, "the first record was stored")
-		assert.Contains(t, msg, "1 record(s) before the error were accepted")
+		assert.Contains(t, msg, "line 2 skipped")
 		assert.Contains(t, msg, `"rejected":1`)
 		eventually(t, "first event kept", func() bool { return s.count(t, eq("service", "svc-trunc")) == 1 })
+	})
+
+	t.Run("a malformed line costs only itself", func(t *testing.T) {
+		body := `{"service": "svc-lines", "name": "first"}
+{"service": "svc-lines", "na
+not json
+{"service": "svc-lines", "name": "after"}
+`
+		code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(body))
+		assert.Equal(t, http.StatusOK, code, msg)
+		assert.Contains(t, msg, "line 2 skipped")
+		assert.Contains(t, msg, "line 3 skipped")
+		assert.Contains(t, msg, `"accepted":2`)
+		assert.Contains(t, msg, `"rejected":2`)
+		eventually(t, "the lines before and after kept", func() bool { return s.count(t, eq("service", "svc-lines")) == 2 })
 	})
 
 	t.Run("records that are not objects", func(t *testing.T) {

@@ -72,3 +72,43 @@ func FuzzMiner(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLineSeverity: any line is read as a severity without a panic, the
+// same way twice, and a line with an exception's class name is an error.
+func FuzzLineSeverity(f *testing.F) {
+	for _, s := range []string{
+		"16:43:17.120 ERROR  c.s.ContactsServiceImpl#37 TraceID: dc7d SpanID: b6ce [findContactsById][No contacts]",
+		"\tat com.example.Foo.bar(Foo.java:12)", "level=warn msg=slow", "Traceback (most recent call last):",
+		"java.lang.NullPointerException: x", "[INFO] ok", "", "Error", "eRROR:", "x.Error ",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		a, b := LineSeverity(line), LineSeverity(line)
+		if a != b || a < sevUnknown || a > sevError {
+			t.Fatalf("%q: %d then %d", line, a, b)
+		}
+	})
+}
+
+// TestLineSeverity: a line's level as people read it.
+func TestLineSeverity(t *testing.T) {
+	f := func(line string, want int) {
+		t.Helper()
+		assert.Equal(t, want, LineSeverity(line), line)
+	}
+	f("16:43:17.120 ERROR  c.s.ContactsServiceImpl#37 TraceID: dc7d [findContactsById][No contacts according to contactsId]", sevError)
+	f("16:43:08.356 INFO  c.s.ContactsServiceImpl#31 FIND CONTACTS BY ID: 415d", sevInfo)
+	f("2024-01-01T00:00:00Z WARN o.s.Impl#72 [getSoldTickets][No content]", sevWarn)
+	f(`ts=2024-01-01 level=error msg="connection refused"`, sevError)
+	f("[ERROR] boom", sevError)
+	f("\tat com.example.Foo.bar(Foo.java:12)", sevError)
+	f("Caused by: java.io.IOException: closed", sevError)
+	f("16:43:08 INFO  Servlet.service() threw exception [java.lang.IllegalStateException: x]", sevError)
+	f("ValueError: bad input", sevError)
+	f("panic: runtime error: index out of range", sevError)
+	f("payment failed for order 42, retrying", sevUnknown) // a business word is no level
+	f("[ContactsService][Error]", sevUnknown)
+	f("getError returned nil", sevUnknown)
+	f("", sevUnknown)
+}

@@ -90,6 +90,9 @@ type decoded struct {
 	batch   *ingest.Batch
 	format  ingest.Format
 	partial string
+	// badLines name the lines of a line-delimited body that did not
+	// decode; the lines around them were decoded.
+	badLines []string
 }
 
 // decodeRequest reads the body and decodes it; on failure the payload is
@@ -117,6 +120,15 @@ func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format
 		if errors.Is(err, otlp.ErrTooManyRecords) {
 			return nil, &payloadError{status: http.StatusRequestEntityTooLarge, msg: err.Error()}
 		}
+		if (f == ingest.FormatOTLPJSONLines || f == ingest.FormatJSONEvents) && ingest.LineDelimited(body) {
+			// One bad line costs only itself: the lines after it are
+			// read too.
+			good, bad := ingest.DecodeLines(f, body, rc.now(), 1)
+			if good.Len() > 0 {
+				good.Bytes = int64(len(body))
+				return &decoded{batch: good, format: f, badLines: bad}, nil
+			}
+		}
 		if batch == nil || len(batch.Events)+len(batch.Samples) == 0 {
 			return nil, &payloadError{status: http.StatusBadRequest, msg: err.Error()}
 		}
@@ -135,6 +147,9 @@ func (rc *Receiver) acceptDecoded(ctx context.Context, in ingest.Input, d *decod
 	}
 	if d.partial != "" {
 		res.RefuseUnread(fmt.Sprintf("%s (the payload was kept as a dead letter; %d record(s) before the error were accepted)", d.partial, res.Accepted))
+	}
+	for _, reason := range d.badLines {
+		res.RefuseUnread(reason + " (the payload was kept as a dead letter)")
 	}
 	return res, nil
 }
