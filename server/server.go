@@ -480,6 +480,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 		s.wg.Wait()
+		if s.slack != nil {
+			// Executions approved through Slack end before the stores close.
+			errs = append(errs, s.slack.Shutdown(ctx))
+		}
 		if s.runsWriter() {
 			errs = append(errs, s.writer.Shutdown(ctx))
 		} else {

@@ -107,7 +107,12 @@ func TestSlackApprovals(t *testing.T) {
 	assert.Contains(t, last(), "not known to Inquest")
 
 	require.Equal(t, http.StatusOK, send(body, h))
-	assert.Contains(t, last(), "prop-slack approved by carol: rollback payment is now succeeded")
+	eventually(t, "the approval, then the execution's end, told in the message", func() bool {
+		return strings.Contains(last(), "prop-slack executed by carol: rollback payment is now succeeded")
+	})
+	mu.Lock()
+	assert.Contains(t, strings.Join(said, "\n"), "prop-slack approved by carol: rollback payment is now approved")
+	mu.Unlock()
 	assert.Equal(t, http.StatusUnauthorized, send(body, h), "the same request replayed")
 	p, err = s.Store().Proposal(context.Background(), "default", "prop-slack")
 	require.NoError(t, err)
@@ -131,6 +136,84 @@ func TestSlackApprovals(t *testing.T) {
 		"alice slack: not allowed: nobody approves", "bob slack: not allowed", "an unknown Slack user"} {
 		assert.Contains(t, joined, want)
 	}
+}
+
+// TestSlackAnswersBeforeASlowExecutor: Slack wants its answer within three
+// seconds; an approval whose webhook executor does not answer until the
+// test lets it is answered at once, the proposal already approved, and the
+// message is updated when the execution ends.
+func TestSlackAnswersBeforeASlowExecutor(t *testing.T) {
+	release := make(chan struct{})
+	called := make(chan struct{}, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case called <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer hook.Close()
+	letGo := sync.OnceFunc(func() { close(release) })
+	defer letGo() // before the hook closes, whatever failed
+	var mu sync.Mutex
+	var said []string
+	responses := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct{ Text string }
+		_ = json.NewDecoder(r.Body).Decode(&msg)
+		mu.Lock()
+		said = append(said, msg.Text)
+		mu.Unlock()
+	}))
+	defer responses.Close()
+	s := start(t, func(c *config.Config) {
+		c.AuthJWTSecret, c.SlackSigningSecret = jwtSecret, slackSecret
+		c.SlackUsers = []string{"UCAROL=carol:responder,approver:team-lead"}
+		c.RemediationExecutor, c.RemediationWebhookURL, c.RemediationWebhookSecret = "webhook", hook.URL, "test-secret"
+	})
+	pendingRollback(t, s.Store(), "default", "prop-slow", "alice")
+	body, h := slackPress(responses.URL, "UCAROL", "approve", "prop-slow", time.Now(), slackSecret)
+	req, err := http.NewRequest(http.MethodPost, s.url("/slack/interactions"), strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header = h
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	select {
+	case <-called:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the executor was never called")
+	}
+	// The executor is holding the webhook; the interaction must already be
+	// answered (Slack's limit is 3 s: the answer does not wait for it).
+	select {
+	case code := <-answered:
+		assert.Equal(t, http.StatusOK, code)
+	case <-time.After(3 * time.Second):
+		t.Fatal("the interaction waited for the executor")
+	}
+	p, err := s.Store().Proposal(context.Background(), "default", "prop-slow")
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalExecuting, p.Status, "decided in the request, executing after it")
+	letGo()
+	eventually(t, "the message tells the execution's end", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(said) > 0 && strings.Contains(said[len(said)-1], "prop-slow executed by carol")
+	})
+	p, err = s.Store().Proposal(context.Background(), "default", "prop-slow")
+	require.NoError(t, err)
+	assert.NotEqual(t, storage.ProposalFailed, p.Status, "the request's end did not cancel the execution: %+v", p.Execution)
 }
 
 // slackAPI stands in for Slack's Web API (chat.postMessage) and a

@@ -98,6 +98,16 @@ func (s *Service) ApproveProposal(ctx context.Context, p Principal, channel, id,
 	})
 }
 
+// DecideApproval records the principal's approval as ApproveProposal does,
+// but does not execute: a proposal it approves stays approved until
+// ExecuteProposal starts it. For faces that must answer at once (Slack's
+// three seconds) and run the execution after answering.
+func (s *Service) DecideApproval(ctx context.Context, p Principal, channel, id, comment string, mods map[string]string) (*storage.Proposal, error) {
+	return s.decide(ctx, p, "approveProposal", "approve", id, channel, func(f *remediate.Flow, a remediate.Actor) (*storage.Proposal, error) {
+		return f.Decide(ctx, p.Tenant, id, a, comment, mods)
+	})
+}
+
 // RejectProposal turns a pending proposal down.
 func (s *Service) RejectProposal(ctx context.Context, p Principal, channel, id, reason string) (*storage.Proposal, error) {
 	if reason == "" {

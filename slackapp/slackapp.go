@@ -67,7 +67,16 @@ type App struct {
 
 	mu   sync.Mutex
 	seen map[string]time.Time // signatures taken, for five minutes
+
+	// Executions approved through Slack run after the answer, under
+	// running's context, which Shutdown ends; wg waits for them.
+	running context.Context
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
 }
+
+// ExecutionTimeout bounds an execution started from Slack.
+const ExecutionTimeout = 5 * time.Minute
 
 // New makes the app.
 func New(cfg Config, svc *service.Service, logger *slog.Logger) *App {
@@ -78,8 +87,28 @@ func New(cfg Config, svc *service.Service, logger *slog.Logger) *App {
 	if cfg.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(strings.TrimSuffix(cfg.APIURL, "/")+"/"))
 	}
+	running, stop := context.WithCancel(context.Background())
 	return &App{cfg: cfg, svc: svc, client: slack.New(cfg.BotToken, opts...), http: &http.Client{Timeout: 10 * time.Second},
-		logger: logger, now: time.Now, seen: map[string]time.Time{}}
+		logger: logger, now: time.Now, seen: map[string]time.Time{}, running: running, stop: stop}
+}
+
+// Shutdown waits for the executions started from Slack to end, and past
+// ctx's end cancels them (an executor told to stop marks its proposal
+// failed, and the audit says so). Idempotent.
+func (a *App) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		a.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		a.stop()
+		<-done
+		return ctx.Err()
+	}
 }
 
 // SetClock makes the app read time from now (tests with Slack's example
@@ -211,8 +240,14 @@ func (a *App) action(ctx context.Context, p service.Principal, cb slack.Interact
 	act := cb.ActionCallback.BlockActions[0]
 	switch act.ActionID {
 	case "approve":
-		pr, err := a.svc.ApproveProposal(ctx, p, "slack", act.Value, "", nil)
+		// Slack wants its answer within three seconds and an executor may
+		// take thirty: the approval is decided here, and what it approves
+		// runs after the answer, the message updated when it ends.
+		pr, err := a.svc.DecideApproval(ctx, p, "slack", act.Value, "", nil)
 		a.respond(ctx, cb.ResponseURL, outcome(p.Subject, "approved", act.Value, pr, err))
+		if err == nil && pr.Status == storage.ProposalApproved {
+			a.execute(p, act.Value, cb.ResponseURL)
+		}
 	case "reject":
 		// The reason is asked for in a dialog; its submission rejects.
 		view := slack.ModalViewRequest{Type: slack.VTModal, CallbackID: "reject", PrivateMetadata: act.Value + "\n" + cb.ResponseURL,
@@ -224,6 +259,20 @@ func (a *App) action(ctx context.Context, p service.Principal, cb slack.Interact
 			a.logger.Warn("slack: reject dialog not opened", "err", err)
 		}
 	}
+}
+
+// execute runs an approved proposal in the background and updates the
+// message with how it ended.
+func (a *App) execute(p service.Principal, id, responseURL string) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithTimeout(a.running, ExecutionTimeout)
+		defer cancel()
+		pr, err := a.svc.ExecuteProposal(ctx, p, "slack", id)
+		// The message is updated even when the execution was cut short.
+		a.respond(context.WithoutCancel(ctx), responseURL, outcome(p.Subject, "executed", id, pr, err))
+	}()
 }
 
 func (a *App) submission(ctx context.Context, p service.Principal, cb slack.InteractionCallback) {

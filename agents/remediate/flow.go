@@ -160,13 +160,25 @@ func (f *Flow) record(ctx context.Context, p storage.Proposal, ev storage.Propos
 // Approve records a person's approval; the proposal is approved once the
 // tier's seats are filled by distinct people, and then executed.
 func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment string, mods map[string]string) (*storage.Proposal, error) {
+	p, err := f.Decide(ctx, tenant, id, a, comment, mods)
+	if err != nil || p.Status != storage.ProposalApproved {
+		return p, err
+	}
+	return f.start(ctx, *p, a)
+}
+
+// Decide records a person's approval as Approve does, and stops there: a
+// proposal it approves is left approved, for Execute. A face that must
+// answer within seconds (Slack wants its answer in three; an executor may
+// take thirty) decides in the request and executes after it.
+func (f *Flow) Decide(ctx context.Context, tenant, id string, a Actor, comment string, mods map[string]string) (*storage.Proposal, error) {
 	rules, err := f.Rules(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	a.Levels = rules.levelsOf(a)
 	pol := rules.Policy
-	p, err := f.change(ctx, tenant, id, func(p *storage.Proposal) (storage.ProposalEvent, error) {
+	return f.change(ctx, tenant, id, func(p *storage.Proposal) (storage.ProposalEvent, error) {
 		if p.Status != storage.ProposalPending {
 			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
 		}
@@ -192,10 +204,6 @@ func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment 
 		p.Status = storage.ProposalApproved
 		return storage.ProposalEvent{Kind: storage.ProposalApproved, Actor: a.Subject, Channel: a.Channel, Text: text}, nil
 	})
-	if err != nil || p.Status != storage.ProposalApproved {
-		return p, err
-	}
-	return f.start(ctx, *p, a)
 }
 
 // Reject turns a pending proposal down.

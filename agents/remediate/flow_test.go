@@ -202,6 +202,26 @@ func TestRacingApprovalsExecuteOnce(t *testing.T) {
 	assert.Equal(t, int32(1), fx.exec.runs.Load(), "one execution")
 }
 
+// TestDecideThenExecute: Decide records the approval that completes the
+// seats and runs nothing; Execute then runs it once, and a second Execute
+// is refused.
+func TestDecideThenExecute(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	p := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	got, err := fx.flow.Decide(ctx, "t1", p.ID, person("lead", "team-lead"), "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, storage.ProposalApproved, got.Status)
+	assert.Equal(t, int32(0), fx.exec.runs.Load(), "deciding runs nothing")
+	got, err = fx.flow.Execute(ctx, "t1", p.ID, person("lead", "team-lead"))
+	require.NoError(t, err)
+	assert.NotEqual(t, storage.ProposalApproved, got.Status)
+	assert.Equal(t, int32(1), fx.exec.runs.Load())
+	_, err = fx.flow.Execute(ctx, "t1", p.ID, person("lead", "team-lead"))
+	assert.ErrorIs(t, err, remediate.ErrTransition, "it runs once")
+	assert.Equal(t, int32(1), fx.exec.runs.Load())
+}
+
 func TestInfoIsApprovedByPolicy(t *testing.T) {
 	fx := newFixture(t)
 	inv := &storage.Investigation{Tenant: "t1", ID: "inv-low", Hypotheses: []storage.Hypothesis{{Service: "search",
