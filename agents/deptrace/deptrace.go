@@ -194,7 +194,11 @@ func connections(nowRows, beforeRows []storage.SpanStats) []Edge {
 	return out
 }
 
-// gaps gives the service its connections and their mean strength.
+// gaps gives the service its connections and their mean strength, with
+// one more connection counted that showed nothing: a single slow
+// connection is as much the other end's or the network's, and a service
+// is blamed more as more of its own connections agree (one slow of one
+// counts a half, two of two two thirds, five of five five sixths).
 func gaps(f *Finding, conns []Edge) {
 	sum := 0.0
 	for _, e := range conns {
@@ -208,7 +212,7 @@ func gaps(f *Finding, conns []Edge) {
 		}
 	}
 	if len(f.Edges) > 0 {
-		f.GapMs.Strength = sum / float64(len(f.Edges))
+		f.GapMs.Strength = sum / float64(len(f.Edges)+1)
 	}
 }
 

@@ -48,6 +48,7 @@ func evalRCACmd() *cobra.Command {
 		weights string
 		tuneOut string
 		noCross bool
+		strict  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "eval-rca DIR...",
@@ -91,7 +92,7 @@ tuned is fitted, not good.`,
 				}
 				systems = append(systems, sys)
 			}
-			return evalRCA(cmd.Context(), cmd.OutOrStdout(), systems, evalOptions{Verbose: verbose, Weights: w, TuneOut: tuneOut, Cross: !noCross})
+			return evalRCA(cmd.Context(), cmd.OutOrStdout(), systems, evalOptions{Verbose: verbose, Weights: w, TuneOut: tuneOut, Cross: !noCross, Strict: strict})
 		},
 	}
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print each fault's ranking and the leading hypothesis")
@@ -101,6 +102,7 @@ tuned is fitted, not good.`,
 	cmd.Flags().StringVar(&weights, "weights", "", "the scoring model's weights, a JSON file (as --tune writes it); defaults are Inquest's own")
 	cmd.Flags().StringVar(&tuneOut, "tune", "", "choose the weights on all the systems given and write them to this JSON file")
 	cmd.Flags().BoolVar(&noCross, "no-cross", false, "skip the leave-one-system-out line")
+	cmd.Flags().BoolVar(&strict, "strict-tune", false, "let a weight move for any gain of AC@1 (by default only for more than one standard error)")
 	return cmd
 }
 
@@ -115,6 +117,8 @@ type evalOptions struct {
 	Weights rca.Weights
 	TuneOut string
 	Cross   bool
+	// Strict lets tuning move a weight for any gain.
+	Strict bool
 }
 
 // evalCase is one fault investigated: what the ranking was given, so that
@@ -173,7 +177,7 @@ func evalRCA(ctx context.Context, out io.Writer, systems []evalSystem, opt evalO
 		for _, cs := range bySystem {
 			all = append(all, cs...)
 		}
-		w, trail := tune(opt.Weights, all)
+		w, trail := tune(opt.Weights, all, opt.Strict)
 		for _, line := range trail {
 			fmt.Fprintln(out, line)
 		}
@@ -187,7 +191,7 @@ func evalRCA(ctx context.Context, out io.Writer, systems []evalSystem, opt evalO
 		fmt.Fprintf(out, "weights chosen on %d faults written to %s\n", len(all), opt.TuneOut)
 	}
 	if opt.Cross && len(systems) > 1 {
-		crossSystems(out, systems, bySystem, opt.Weights)
+		crossSystems(out, systems, bySystem, opt.Weights, opt.Strict)
 	}
 	return nil
 }

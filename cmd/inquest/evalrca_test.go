@@ -92,7 +92,7 @@ func TestEvalRCA(t *testing.T) {
 // TestTuneKeepsDefaultsWithoutEvidence: with no case to choose on, every
 // weight stays at its default; a weights file round-trips.
 func TestTuneKeepsDefaultsWithoutEvidence(t *testing.T) {
-	w, trail := tune(rca.DefaultWeights(), nil)
+	w, trail := tune(rca.DefaultWeights(), nil, true)
 	assert.Equal(t, rca.DefaultWeights(), w)
 	assert.Empty(t, trail)
 
