@@ -110,5 +110,10 @@ func TestLineSeverity(t *testing.T) {
 	f("payment failed for order 42, retrying", sevUnknown) // a business word is no level
 	f("[ContactsService][Error]", sevUnknown)
 	f("getError returned nil", sevUnknown)
+	f(`{"level":"error","ts":1700000000.1,"msg":"dial tcp 10.0.0.1:5432: connection refused"}`, sevError)
+	f(`{"level":30,"msg":"request done"}`, sevInfo)
+	f(`{"level":50,"msg":"boom"}`, sevError)
+	f(`{"log.level":"WARN","message":"slow"}`, sevWarn)
+	f(`{"msg":"no level here"}`, sevUnknown)
 	f("", sevUnknown)
 }

@@ -1,6 +1,7 @@
 package changes
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/inquest/inquest/storage"
@@ -51,6 +52,9 @@ const levelTokens = 6
 // the line's level. A business message that merely contains the word
 // "failed" is not an error by itself.
 func LineSeverity(line string) int {
+	if sev, ok := jsonLevel(line); ok {
+		return sev
+	}
 	head := line
 	if len(head) > 200 {
 		head = head[:200]
@@ -74,6 +78,40 @@ func LineSeverity(line string) int {
 		return sevError
 	}
 	return sevUnknown
+}
+
+// jsonLevel reads the level of a structured (JSON) line: its "level",
+// "severity", "lvl" or "log.level" field, as zap, logrus, bunyan, pino and
+// ECS write it (a word, or pino's and bunyan's numbers: 50 and up are
+// errors, 40 warnings). ok is false for a line that is not a JSON object
+// with such a field.
+func jsonLevel(line string) (int, bool) {
+	t := strings.TrimSpace(line)
+	if !strings.HasPrefix(t, "{") || !strings.HasSuffix(t, "}") {
+		return sevUnknown, false
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(t), &rec); err != nil {
+		return sevUnknown, false
+	}
+	for _, k := range []string{"level", "severity", "lvl", "log.level", "levelname"} {
+		switch v := rec[k].(type) {
+		case string:
+			if sev, ok := levelWords[strings.ToUpper(v)]; ok {
+				return sev, true
+			}
+		case float64:
+			switch {
+			case v >= 50:
+				return sevError, true
+			case v >= 40:
+				return sevWarn, true
+			default:
+				return sevInfo, true
+			}
+		}
+	}
+	return sevUnknown, false
 }
 
 // thrown says whether a line shows an exception or a stack frame.
