@@ -103,6 +103,10 @@ func fromResources(in Input, w *Weights, get func(string) *candidate) {
 		strength, kind := f.Strength, KindResource
 		switch {
 		case resources.Saturation(f.Kind):
+		case f.Canary && f.Kind == resources.Latency:
+			kind = KindLatency // new instances against old, at the same minutes: their own
+		case f.Canary && f.Kind == resources.Errors:
+			kind = KindErrors
 		case traced[f.Service]:
 			continue
 		case f.Kind == resources.Latency:
@@ -112,11 +116,26 @@ func fromResources(in Input, w *Weights, get func(string) *candidate) {
 		default:
 			continue
 		}
-		get(f.Service).add(kind, storage.Evidence{Strength: strength,
-			Text: fmt.Sprintf("%s's %s (%s) reached %.4g against a baseline median of %.4g (%.0f robust σ above)",
-				f.Service, f.Kind, f.Metric, f.Now, f.Before, f.Z),
-			Query: evidence.MetricSeries(f.Query)})
+		get(f.Service).add(kind, storage.Evidence{Strength: strength, Text: resourceText(f), Query: evidence.MetricSeries(f.Query)})
 	}
+}
+
+// resourceText says what a metric finding found.
+func resourceText(f resources.Finding) string {
+	switch {
+	case f.Canary:
+		version := "its new instances"
+		if f.Version != "" {
+			version = "its new instances (version " + f.Version + ")"
+		}
+		return fmt.Sprintf("%s: %s ran its %s (%s) at %.4g against %.4g for its old instances over the same minutes (%.0f robust σ above)",
+			f.Service, version, f.Kind, f.Metric, f.Now, f.Before, f.Z)
+	case f.Fresh:
+		return fmt.Sprintf("%s's %s (%s) on a new instance reached %.4g, past its start-up, against a median of %.4g on the service's earlier instances (%.0f robust σ above)",
+			f.Service, f.Kind, f.Metric, f.Now, f.Before, f.Z)
+	}
+	return fmt.Sprintf("%s's %s (%s) reached %.4g against a baseline median of %.4g (%.0f robust σ above)",
+		f.Service, f.Kind, f.Metric, f.Now, f.Before, f.Z)
 }
 
 // fromChanges attaches each change to its service, and new or surging log

@@ -85,6 +85,15 @@ type Finding struct {
 	Series string
 	// Before is the baseline's median, Now the window's extreme.
 	Before, Now float64
+	// Fresh says the series began in the window (a new instance, after a
+	// deploy or a restart): its baseline is the service's other
+	// instances', and its first minutes of start-up are left out.
+	Fresh bool
+	// Canary says the finding compares a service's new instances with its
+	// old ones over the same minutes (Before is the old ones' median);
+	// Version is the new instances' service.version when they say it.
+	Canary  bool
+	Version string
 	Z, Strength float64
 	Query       storage.MetricQuery
 }
@@ -154,6 +163,16 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 		res.Kinds[kind] = true
 		floor := peerSpread(series, in)
 		shared := sharedSeries(series)
+		instances := byService(series, in)
+		consider := func(f Finding, svc, label string) {
+			f.Service, f.Metric, f.Kind = svc, name, kind
+			f.Query = q
+			f.Query.Matchers = []storage.LabelMatcher{{Name: label, Op: storage.MatchEq, Value: svc}}
+			key := [2]string{svc, kind}
+			if old, ok := best[key]; !ok || better(f, old) {
+				best[key] = f
+			}
+		}
 		for i, s := range series {
 			svc := ServiceOf(s.Labels)
 			if svc == "" {
@@ -163,16 +182,15 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 			if shared[i] {
 				continue
 			}
-			f, ok := score(s, in, falls(name), floor)
+			f, ok := score(s, in, falls(name), floor, instances[svc])
 			if !ok {
 				continue
 			}
-			f.Service, f.Metric, f.Kind = svc, name, kind
-			f.Query = q
-			f.Query.Matchers = []storage.LabelMatcher{{Name: serviceLabel(s.Labels), Op: storage.MatchEq, Value: svc}}
-			key := [2]string{svc, kind}
-			if old, ok := best[key]; !ok || f.Z > old.Z {
-				best[key] = f
+			consider(f, svc, serviceLabel(s.Labels))
+		}
+		for svc, inst := range instances {
+			if f, ok := canary(inst, in, falls(name), floor); ok {
+				consider(f, svc, serviceLabel(inst.fresh[0].Labels))
 			}
 		}
 	}
@@ -258,18 +276,121 @@ func peerSpread(series []storage.MetricSeries, in Input) float64 {
 	return signals.Median(spreads)
 }
 
-// score compares the window's extreme with the baseline's spread, which is
-// at least floor.
-func score(s storage.MetricSeries, in Input, falls bool, floor float64) (Finding, bool) {
-	var before, now []float64
+// better says whether f is the finding to keep over old for one service
+// and kind: the stronger; at about equal strength (within 0.05) a
+// comparison of new instances with old ones (it names the version and sees
+// the same traffic), then the larger z.
+func better(f, old Finding) bool {
+	if math.Abs(f.Strength-old.Strength) > 0.05 {
+		return f.Strength > old.Strength
+	}
+	if f.Canary != old.Canary {
+		return f.Canary
+	}
+	return f.Z > old.Z
+}
+
+// Warmup is how long a new instance's figures are not read: a process
+// starting up (a JVM warming, caches filling) runs hot for its first
+// minutes, and that is no saturation.
+const Warmup = 2 * time.Minute
+
+// instances are a service's series of one metric: the established ones
+// (a baseline of their own) and the fresh ones (begun in the window).
+type instances struct {
+	established, fresh []storage.MetricSeries
+}
+
+// byService sorts each service's series into established and fresh.
+func byService(series []storage.MetricSeries, in Input) map[string]*instances {
+	out := map[string]*instances{}
+	for _, s := range series {
+		svc := ServiceOf(s.Labels)
+		if svc == "" {
+			continue
+		}
+		inst := out[svc]
+		if inst == nil {
+			inst = &instances{}
+			out[svc] = inst
+		}
+		if len(baseline(s, in)) >= 3 {
+			inst.established = append(inst.established, s)
+		} else {
+			inst.fresh = append(inst.fresh, s)
+		}
+	}
+	return out
+}
+
+// window is a series' values in the window; a fresh series' first Warmup
+// is left out.
+func window(s storage.MetricSeries, in Input, fresh bool) []float64 {
+	var first int64
+	if fresh && len(s.Points) > 0 {
+		first = s.Points[0].TimeUnixNano
+	}
+	var now []float64
 	for _, p := range s.Points {
-		switch {
-		case p.TimeUnixNano >= in.Baseline.Start && p.TimeUnixNano < in.Baseline.End:
-			before = append(before, p.Value)
-		case p.TimeUnixNano >= in.Window.Start && p.TimeUnixNano < in.Window.End:
+		if p.TimeUnixNano >= in.Window.Start && p.TimeUnixNano < in.Window.End && (!fresh || p.TimeUnixNano >= first+int64(Warmup)) {
 			now = append(now, p.Value)
 		}
 	}
+	return now
+}
+
+// score compares the window's extreme with the baseline's spread, which is
+// at least floor. A series without a baseline of its own (a new instance)
+// is compared with the baseline of its service's established instances.
+func score(s storage.MetricSeries, in Input, falls bool, floor float64, inst *instances) (Finding, bool) {
+	before := baseline(s, in)
+	fresh := len(before) < 3
+	if fresh {
+		before = nil
+		if inst != nil {
+			for _, e := range inst.established {
+				before = append(before, baseline(e, in)...)
+			}
+		}
+	}
+	f, ok := judge(before, window(s, in, fresh), falls, floor)
+	f.Series, f.Fresh = labelText(s.Labels), fresh
+	return f, ok
+}
+
+// canary compares a service's fresh instances with its established ones
+// over the same minutes of the window: both see the same traffic, so a new
+// version that runs worse than the old one shows here even when the
+// service as a whole moved little. Needs both kinds of instance.
+func canary(inst *instances, in Input, falls bool, floor float64) (Finding, bool) {
+	if len(inst.fresh) == 0 || len(inst.established) == 0 {
+		return Finding{}, false
+	}
+	var olds, news []float64
+	for _, s := range inst.established {
+		olds = append(olds, window(s, in, false)...)
+	}
+	version := ""
+	for _, s := range inst.fresh {
+		news = append(news, window(s, in, true)...)
+		if v, ok := s.Labels.Get("service.version"); ok && version == "" {
+			version = v
+		}
+	}
+	if len(olds) < 3 || len(news) == 0 {
+		return Finding{}, false
+	}
+	// The new instances' typical figure, not their extreme: a canary is
+	// judged on how it runs, not on its worst minute.
+	f, ok := judge(olds, []float64{signals.Median(news)}, falls, floor)
+	f.Canary, f.Version = true, version
+	f.Series = "new instances against old ones"
+	return f, ok
+}
+
+// judge scores the window's extreme of now against before: a robust z
+// whose spread is at least floor.
+func judge(before, now []float64, falls bool, floor float64) (Finding, bool) {
 	if len(before) < 3 || len(now) == 0 {
 		return Finding{}, false
 	}
@@ -291,7 +412,7 @@ func score(s storage.MetricSeries, in Input, falls bool, floor float64) (Finding
 	if m := signals.Median(flipped); floor > 0 && (peak*sign-m)/floor < z {
 		z = (peak*sign - m) / floor
 	}
-	return Finding{Series: labelText(s.Labels), Before: signals.Median(before), Now: peak, Z: z, Strength: signals.Z(z)}, true
+	return Finding{Before: signals.Median(before), Now: peak, Z: z, Strength: signals.Z(z)}, true
 }
 
 // ServiceOf is the service a series belongs to, from its labels.

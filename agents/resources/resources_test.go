@@ -15,14 +15,22 @@ import (
 type fakeSource struct {
 	name   string
 	series []storage.MetricSeries
+	more   map[string][]storage.MetricSeries // other metrics
 }
 
 func (f fakeSource) MetricNames(context.Context, string, storage.TimeRange) ([]string, error) {
-	return []string{f.name}, nil
+	names := []string{f.name}
+	for n := range f.more {
+		names = append(names, n)
+	}
+	return names, nil
 }
 
-func (f fakeSource) MetricSeries(context.Context, storage.MetricQuery) ([]storage.MetricSeries, error) {
-	return f.series, nil
+func (f fakeSource) MetricSeries(_ context.Context, q storage.MetricQuery) ([]storage.MetricSeries, error) {
+	if q.Name == f.name {
+		return f.series, nil
+	}
+	return f.more[q.Name], nil
 }
 
 // minutes makes a series of a service, a value a minute from t0.
@@ -69,4 +77,63 @@ func TestFindingsTellPodsFromTheirNode(t *testing.T) {
 		}
 	}
 	assert.True(t, res.Services["a"], "the node's pods are still services with metrics")
+}
+
+// pod labels a series with its pod and version.
+func pod(s storage.MetricSeries, name, version string) storage.MetricSeries {
+	s.Labels = storage.Attrs{Keys: []string{"job", "k8s.pod.name", "service.version"}, Values: []string{s.Labels.Values[0], name, version}}
+	return s
+}
+
+// TestNewInstances: a deploy starts a new pod of version 2.0 one minute
+// into the window, beside the old pod of 1.9. The new pod's start-up CPU
+// is not read as saturation; its latency, three times the old pod's over
+// the same minutes, is found and names the version; and a new pod is
+// judged against the service's earlier pods, not left out for having no
+// past of its own.
+func TestNewInstances(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	flat := func(v float64, n int) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = v + 0.01*v*float64(i%3)
+		}
+		return out
+	}
+	newPod := func(name string, values ...float64) storage.MetricSeries {
+		s := minutes("pay", t0.Add(31*time.Minute), values...)
+		return pod(s, "pay-new", "2.0")
+	}
+	src := fakeSource{
+		name: "http.server.latency",
+		series: []storage.MetricSeries{
+			pod(minutes("pay", t0, flat(0.1, 36)...), "pay-old", "1.9"),
+			newPod("latency", 0.2, 0.3, 0.31, 0.3, 0.29),
+			pod(minutes("cart", t0, flat(0.05, 36)...), "cart-1", "3.1"),
+		},
+		more: map[string][]storage.MetricSeries{"k8s.pod.cpu.usage": {
+			pod(minutes("pay", t0, flat(0.2, 36)...), "pay-old", "1.9"),
+			newPod("cpu", 2.0, 1.8, 0.21, 0.2, 0.2), // start-up, then as the old one
+			pod(minutes("cart", t0, flat(0.3, 36)...), "cart-1", "3.1"),
+		}},
+	}
+	res, err := Read(context.Background(), src, Input{Tenant: "t",
+		Baseline: storage.TimeRange{Start: t0.UnixNano(), End: t0.Add(30 * time.Minute).UnixNano()},
+		Window:   storage.TimeRange{Start: t0.Add(30 * time.Minute).UnixNano(), End: t0.Add(36 * time.Minute).UnixNano()}})
+	require.NoError(t, err)
+	lat := res.Best("pay", Latency)
+	require.NotNil(t, lat, "%+v", res.Findings)
+	assert.Greater(t, lat.Strength, 0.8)
+	assert.True(t, lat.Canary, "new against old over the same minutes: %+v", lat)
+	assert.Equal(t, "2.0", lat.Version)
+	assert.InDelta(t, 0.1, lat.Before, 0.01, "the old instances' figure")
+	assert.InDelta(t, 0.3, lat.Now, 0.01, "the new instances' typical figure")
+	cpu := res.Best("pay", CPU)
+	require.NotNil(t, cpu, "the new pod's CPU is judged")
+	assert.Less(t, cpu.Strength, 0.1, "start-up CPU (2 cores for two minutes) is no saturation: %+v", cpu)
+	for _, f := range res.Findings {
+		if f.Service == "cart" {
+			assert.Less(t, f.Strength, 0.1, "nothing moved on cart: %+v", f)
+		}
+	}
 }
