@@ -92,8 +92,8 @@ type Finding struct {
 	// Canary says the finding compares a service's new instances with its
 	// old ones over the same minutes (Before is the old ones' median);
 	// Version is the new instances' service.version when they say it.
-	Canary  bool
-	Version string
+	Canary      bool
+	Version     string
 	Z, Strength float64
 	Query       storage.MetricQuery
 }
