@@ -18,6 +18,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/inquest/inquest/ingest/otlp"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -37,14 +38,18 @@ type Config struct {
 	DemoRate       float64       `koanf:"demo-rate"`
 	DemoScenario   string        `koanf:"demo-scenario"`
 
-	Retention     time.Duration `koanf:"retention"`
-	MaxFuture     time.Duration `koanf:"max-future"`
-	MaxBodyBytes  int64         `koanf:"max-body-bytes"`
-	QueueRecords  int           `koanf:"queue-records"`
-	BatchSize     int           `koanf:"batch-size"`
-	FlushInterval time.Duration `koanf:"flush-interval"`
-	Writers       int           `koanf:"writers"`
-	DedupWindow   time.Duration `koanf:"dedup-window"`
+	Retention    time.Duration `koanf:"retention"`
+	MaxFuture    time.Duration `koanf:"max-future"`
+	MaxBodyBytes int64         `koanf:"max-body-bytes"`
+	// MetricResourceAttributes are the OTLP resource attributes that
+	// label every metric series of their resource (the rest go on
+	// target_info), as Prometheus' promote_resource_attributes.
+	MetricResourceAttributes []string      `koanf:"metric-resource-attribute"`
+	QueueRecords             int           `koanf:"queue-records"`
+	BatchSize                int           `koanf:"batch-size"`
+	FlushInterval            time.Duration `koanf:"flush-interval"`
+	Writers                  int           `koanf:"writers"`
+	DedupWindow              time.Duration `koanf:"dedup-window"`
 
 	TenantEventsPerSecond float64 `koanf:"tenant-events-per-second"`
 	TenantBurst           int     `koanf:"tenant-burst"`
@@ -206,6 +211,7 @@ func Default() Config {
 		Retention:                 7 * 24 * time.Hour,
 		MaxFuture:                 time.Hour,
 		MaxBodyBytes:              16 << 20,
+		MetricResourceAttributes:  otlp.DefaultPromoted(),
 		QueueRecords:              500_000,
 		BatchSize:                 10_000,
 		FlushInterval:             time.Second,
@@ -380,6 +386,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("prune-interval", d.PruneInterval, "how often records past their retention are deleted from the embedded store (0: never)")
 	fs.Duration("max-future", d.MaxFuture, "how far in the future a timestamp may be")
 	fs.Int64("max-body-bytes", d.MaxBodyBytes, "largest ingest request body, before and after decompression")
+	fs.StringSlice("metric-resource-attribute", d.MetricResourceAttributes, "an OTLP resource attribute that labels every metric series of its resource (the others go on target_info); repeat, or comma-separate")
 	fs.Int("queue-records", d.QueueRecords, "records that may wait for the writers before ingest answers 503")
 	fs.Int("batch-size", d.BatchSize, "records per store write")
 	fs.Duration("flush-interval", d.FlushInterval, "longest a record waits in a writer's batch")

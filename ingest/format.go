@@ -59,6 +59,28 @@ func (b *Batch) Len() int { return len(b.Events) + len(b.Samples) + len(b.Reject
 // Decode decodes an (uncompressed) payload of a known format. On error the
 // batch may still hold what decoded before the error.
 func Decode(f Format, body []byte, now time.Time) (*Batch, error) {
+	return DecodeWith(f, body, now, DecodeOptions{})
+}
+
+// DecodeOptions are how a deployment wants payloads decoded.
+type DecodeOptions struct {
+	// Promote names the resource attributes that label every metric
+	// series of their resource (nil: otlp.DefaultPromoted; empty: none).
+	Promote []string
+}
+
+// Promoted is the resource attributes promoted to metric labels.
+func (o DecodeOptions) Promoted() []string { return o.promote() }
+
+func (o DecodeOptions) promote() []string {
+	if o.Promote == nil {
+		return otlp.DefaultPromoted()
+	}
+	return o.Promote
+}
+
+// DecodeWith is Decode with options.
+func DecodeWith(f Format, body []byte, now time.Time, opt DecodeOptions) (*Batch, error) {
 	b := &Batch{}
 	var err error
 	switch f {
@@ -71,9 +93,9 @@ func Decode(f Format, body []byte, now time.Time) (*Batch, error) {
 	case FormatOTLPLogsJSON:
 		b.Events, err = otlp.DecodeLogs(body, otlp.JSON)
 	case FormatOTLPMetricsProto:
-		b.Samples, err = otlp.DecodeMetrics(body, otlp.Proto)
+		b.Samples, err = otlp.DecodeMetricsWith(body, otlp.Proto, opt.promote())
 	case FormatOTLPMetricsJSON:
-		b.Samples, err = otlp.DecodeMetrics(body, otlp.JSON)
+		b.Samples, err = otlp.DecodeMetricsWith(body, otlp.JSON, opt.promote())
 	case FormatRemoteWrite:
 		var d *promrw.Decoded
 		d, err = promrw.Decode(body)
@@ -101,14 +123,14 @@ func Decode(f Format, body []byte, now time.Time) (*Batch, error) {
 			b.Events, b.Rejected = r.Events, r.Rejected
 		}
 	case FormatOTLPJSONLines:
-		err = decodeOTLPLines(b, body)
+		err = decodeOTLPLines(b, body, opt)
 	default:
 		return nil, fmt.Errorf("unknown format %q", f)
 	}
 	return b, err
 }
 
-func decodeOTLPLines(b *Batch, body []byte) error {
+func decodeOTLPLines(b *Batch, body []byte, opt DecodeOptions) error {
 	for i, line := range bytes.Split(body, []byte("\n")) {
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
@@ -126,7 +148,7 @@ func decodeOTLPLines(b *Batch, body []byte) error {
 			b.Events = append(b.Events, evs...)
 		case FormatOTLPMetricsJSON:
 			var ss []storage.Sample
-			ss, err = otlp.DecodeMetrics(line, otlp.JSON)
+			ss, err = otlp.DecodeMetricsWith(line, otlp.JSON, opt.promote())
 			b.Samples = append(b.Samples, ss...)
 		default:
 			err = fmt.Errorf("not an OTLP JSON request")
@@ -241,7 +263,7 @@ func detectProto(body []byte) Format {
 // events) one line at a time: the records of every line that decodes, and
 // for each line that does not, a reason naming it by its number (the first
 // line is line0). One bad line costs only itself.
-func DecodeLines(f Format, body []byte, now time.Time, line0 int) (*Batch, []string) {
+func DecodeLines(f Format, body []byte, now time.Time, line0 int, opt DecodeOptions) (*Batch, []string) {
 	good := &Batch{}
 	var bad []string
 	no := line0
@@ -253,7 +275,7 @@ func DecodeLines(f Format, body []byte, now time.Time, line0 int) (*Batch, []str
 			body = nil
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			b, err := Decode(f, line, now)
+			b, err := DecodeWith(f, line, now, opt)
 			if err != nil {
 				bad = append(bad, fmt.Sprintf("line %d skipped: %v", no, err))
 			} else {

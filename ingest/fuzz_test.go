@@ -60,7 +60,7 @@ func FuzzDecodeLines(f *testing.F) {
 	f.Add([]byte("{\"resourceLogs\":[]}\n{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"x\"}}]}]}]}\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, format := range []Format{FormatJSONEvents, FormatOTLPJSONLines} {
-			good, bad := DecodeLines(format, body, time.Unix(1700000000, 0), 1)
+			good, bad := DecodeLines(format, body, time.Unix(1700000000, 0), 1, DecodeOptions{})
 			if good == nil {
 				t.Fatal("nil batch")
 			}

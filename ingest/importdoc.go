@@ -90,7 +90,7 @@ func (im *importer) document(r io.Reader) error {
 		if im.format == FormatJaegerJSON {
 			body = append(append([]byte(`{"data":`), body...), '}')
 		}
-		batch, err := Decode(im.format, body, time.Now())
+		batch, err := DecodeWith(im.format, body, time.Now(), im.p.DecodeOptions())
 		if err != nil {
 			return err
 		}

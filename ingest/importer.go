@@ -63,7 +63,7 @@ func ImportFile(ctx context.Context, p *Pipeline, tenant, path string, progress 
 		return nil, format, fmt.Errorf("%s: not OTLP JSON, Jaeger JSON, Zipkin JSON or JSON events", path)
 	}
 	im.format = format
-	batch, err := Decode(format, body, time.Now())
+	batch, err := DecodeWith(format, body, time.Now(), p.DecodeOptions())
 	if err != nil {
 		return nil, format, fmt.Errorf("%s: %w", path, err)
 	}
@@ -113,7 +113,7 @@ func (im *importer) lines(r *bufio.Reader) error {
 			return nil
 		}
 		read := chunk.Len()
-		batch, derr := Decode(im.format, chunk.Bytes(), time.Now())
+		batch, derr := DecodeWith(im.format, chunk.Bytes(), time.Now(), im.p.DecodeOptions())
 		if derr != nil {
 			if err := im.lineByLine(chunk.Bytes(), line0, read); err != nil {
 				return err
@@ -149,7 +149,7 @@ func (im *importer) lines(r *bufio.Reader) error {
 // lineByLine decodes and offers a chunk's lines one at a time, counting
 // and skipping the ones that do not decode.
 func (im *importer) lineByLine(chunk []byte, line0, bytesRead int) error {
-	good, bad := DecodeLines(im.format, chunk, time.Now(), line0)
+	good, bad := DecodeLines(im.format, chunk, time.Now(), line0, im.p.DecodeOptions())
 	for _, reason := range bad {
 		im.res.Malformed++
 		im.res.addReason(reason)

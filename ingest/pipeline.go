@@ -34,6 +34,9 @@ type Config struct {
 	// Quotas limit each tenant's rate and daily bytes; zero is unlimited.
 	// Imports and replays, which an operator runs, are not limited.
 	Quotas QuotaConfig
+	// Decode is how the receivers and imports that feed the pipeline
+	// decode payloads (which resource attributes label metric series).
+	Decode DecodeOptions
 }
 
 // DefaultConfig is what `inquest serve` uses unless told otherwise.
@@ -438,3 +441,6 @@ func (p *Pipeline) Replay(ctx context.Context, tenant, id string) (*Result, erro
 	}
 	return res, nil
 }
+
+// DecodeOptions are how payloads for this pipeline are decoded.
+func (p *Pipeline) DecodeOptions() DecodeOptions { return p.cfg.Decode }

@@ -25,6 +25,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/inquest/inquest/config"
 )
 
 func tracerProvider(t *testing.T, exp sdktrace.SpanExporter, service string) *sdktrace.TracerProvider {
@@ -240,4 +242,40 @@ func TestOTelSDKLogsAndMetrics(t *testing.T) {
 	var names struct{ MetricNames []string }
 	s.gql.MustPost(`query($r: TimeRangeInput!) { metricNames(range: $r) }`, &names, client.Var("r", lastHour))
 	assert.Subset(t, names.MetricNames, []string{"invoices", "invoice.duration_count", "invoice.duration_sum", "invoice.duration_bucket"})
+}
+
+// TestMetricResourceAttributes: with --metric-resource-attribute set, the
+// named resource attributes label an OTel SDK's metric series (sent over
+// OTLP/HTTP) and the others go on target_info, as Prometheus does.
+func TestMetricResourceAttributes(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.MetricResourceAttributes = []string{"deployment.environment"} })
+	ctx := context.Background()
+	res := resource.NewSchemaless(semconv.ServiceName("ledger"), attribute.String("deployment.environment", "prod"),
+		attribute.String("k8s.pod.name", "ledger-7d9f-x2"))
+	exp, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpoint(s.Addrs().HTTP), otlpmetrichttp.WithInsecure())
+	require.NoError(t, err)
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(reader))
+	g, err := mp.Meter("test").Int64Gauge("ledger.queue")
+	require.NoError(t, err)
+	g.Record(ctx, 7)
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(ctx, &rm))
+	require.NoError(t, exp.Export(ctx, &rm))
+
+	type label struct{ Key, Value string }
+	var ms struct {
+		MetricSeries []struct{ Labels []label }
+	}
+	eventually(t, "the gauge stored", func() bool {
+		s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "ledger.queue", range: $r, step: "2h", function: LAST}) { labels { key value } } }`,
+			&ms, client.Var("r", lastHour))
+		return len(ms.MetricSeries) == 1
+	})
+	assert.Contains(t, ms.MetricSeries[0].Labels, label{"deployment.environment", "prod"}, "the configured attribute labels the series")
+	assert.NotContains(t, ms.MetricSeries[0].Labels, label{"k8s.pod.name", "ledger-7d9f-x2"}, "only the configured ones")
+	s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "target_info", range: $r, step: "2h", function: LAST,
+		matchers: [{name: "job", op: EQ, value: "ledger"}]}) { labels { key value } } }`, &ms, client.Var("r", lastHour))
+	require.Len(t, ms.MetricSeries, 1)
+	assert.Contains(t, ms.MetricSeries[0].Labels, label{"k8s.pod.name", "ledger-7d9f-x2"}, "the rest of the resource is on target_info")
 }

@@ -203,6 +203,7 @@ func (s *Server) newDataPath(ctx context.Context) error {
 	pcfg := ingest.DefaultConfig()
 	pcfg.Limits.MaxAge, pcfg.Limits.MaxFuture, pcfg.DedupWindow = cfg.Retention, cfg.MaxFuture, cfg.DedupWindow
 	pcfg.Quotas = ingest.QuotaConfig{EventsPerSecond: cfg.TenantEventsPerSecond, Burst: cfg.TenantBurst, BytesPerDay: cfg.TenantBytesPerDay}
+	pcfg.Decode.Promote = append([]string{}, cfg.MetricResourceAttributes...)
 	if s.pipeline, err = ingest.NewPipeline(pcfg, s.bus, store, s.registry, s.logger); err != nil {
 		return err
 	}

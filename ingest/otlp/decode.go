@@ -218,7 +218,7 @@ func labels(job, instance string, attrs pcommon.Map, extra ...string) storage.At
 	return a
 }
 
-// promotedAttributes are the resource attributes that become labels of
+// promotedAttributes are the default resource attributes that become labels of
 // every series of their resource, as Prometheus' OTLP receiver promotes
 // them: without them every pod of a service is one series, and versions
 // or nodes cannot be compared. The other resource attributes go on the
@@ -226,6 +226,10 @@ func labels(job, instance string, attrs pcommon.Map, extra ...string) storage.At
 func promotedAttributes() []string {
 	return []string{"k8s.pod.name", "k8s.node.name", "k8s.namespace.name", "service.version", "host.name"}
 }
+
+// DefaultPromoted is the resource attributes that label metric series
+// unless configured otherwise (--metric-resource-attribute).
+func DefaultPromoted() []string { return promotedAttributes() }
 
 // targetInfo is the series that carries a resource's attributes, one per
 // resource and batch, value 1 (Prometheus' name for it).
@@ -239,7 +243,10 @@ const targetInfo = "target_info"
 // promoted attributes its resource has (k8s.pod.name, k8s.node.name,
 // k8s.namespace.name, service.version, host.name); each resource with other attributes
 // also gets a target_info sample holding them.
-func Metrics(md pmetric.Metrics) []storage.Sample {
+func Metrics(md pmetric.Metrics) []storage.Sample { return MetricsWith(md, promotedAttributes()) }
+
+// MetricsWith is Metrics with the resource attributes to promote given.
+func MetricsWith(md pmetric.Metrics, promote []string) []storage.Sample {
 	var out []storage.Sample
 	for _, rm := range md.ResourceMetrics().All() {
 		job := serviceOf(rm.Resource())
@@ -249,7 +256,7 @@ func Metrics(md pmetric.Metrics) []storage.Sample {
 			instance = v.AsString()
 		}
 		var promoted []string
-		for _, k := range promotedAttributes() {
+		for _, k := range promote {
 			if v, ok := attrs.Get(k); ok && v.AsString() != "" {
 				promoted = append(promoted, k, v.AsString())
 			}
@@ -413,9 +420,15 @@ func DecodeLogs(body []byte, enc Encoding) ([]storage.Event, error) {
 
 // DecodeMetrics decodes an ExportMetricsServiceRequest body.
 func DecodeMetrics(body []byte, enc Encoding) ([]storage.Sample, error) {
+	return DecodeMetricsWith(body, enc, promotedAttributes())
+}
+
+// DecodeMetricsWith is DecodeMetrics with the resource attributes to
+// promote given.
+func DecodeMetricsWith(body []byte, enc Encoding, promote []string) ([]storage.Sample, error) {
 	md, err := unmarshaler(enc, (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics, (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics)(body)
 	if err != nil {
 		return nil, fmt.Errorf("decode OTLP metrics: %w", err)
 	}
-	return Metrics(md), nil
+	return MetricsWith(md, promote), nil
 }

@@ -123,7 +123,7 @@ type metricService struct {
 
 func (s *metricService) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
 	resp := pmetricotlp.NewExportResponse()
-	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPMetricsProto, &ingest.Batch{Samples: otlp.Metrics(req.Metrics()),
+	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPMetricsProto, &ingest.Batch{Samples: otlp.MetricsWith(req.Metrics(), s.rc.pipeline.DecodeOptions().Promoted()),
 		Bytes: int64((&pmetric.ProtoMarshaler{}).MetricsSize(req.Metrics()))})
 	if err != nil {
 		return resp, err

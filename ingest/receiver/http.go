@@ -111,7 +111,7 @@ func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format
 		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, "unrecognised payload")
 		return nil, &payloadError{status: http.StatusBadRequest, msg: "unrecognised payload: not OTLP, Prometheus remote write, Zipkin, Jaeger or JSON events"}
 	}
-	batch, err := ingest.Decode(f, body, rc.now())
+	batch, err := ingest.DecodeWith(f, body, rc.now(), rc.pipeline.DecodeOptions())
 	if batch != nil {
 		batch.Bytes = int64(len(body))
 	}
@@ -123,7 +123,7 @@ func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format
 		if (f == ingest.FormatOTLPJSONLines || f == ingest.FormatJSONEvents) && ingest.LineDelimited(body) {
 			// One bad line costs only itself: the lines after it are
 			// read too.
-			good, bad := ingest.DecodeLines(f, body, rc.now(), 1)
+			good, bad := ingest.DecodeLines(f, body, rc.now(), 1, rc.pipeline.DecodeOptions())
 			if good.Len() > 0 {
 				good.Bytes = int64(len(body))
 				return &decoded{batch: good, format: f, badLines: bad}, nil
