@@ -315,14 +315,18 @@ func approveOnSlack(t *testing.T, s *testServer, api *slackAPI, id string) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	eventually(t, "the Slack message says who approved it and what it is now", func() bool {
-		api.mu.Lock()
-		defer api.mu.Unlock()
-		for _, r := range api.replies {
-			if strings.Contains(r, id+" approved by carol: rollback payment is now executing") {
-				return true
+	// Decided in the request, executed after it: the message says so
+	// twice, the second time when the rollback has run.
+	for _, want := range []string{id + " approved by carol: rollback payment is now approved", id + " executed by carol: rollback payment is now "} {
+		eventually(t, "the Slack message says "+want, func() bool {
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			for _, r := range api.replies {
+				if strings.Contains(r, want) {
+					return true
+				}
 			}
-		}
-		return false
-	})
+			return false
+		})
+	}
 }
