@@ -47,10 +47,12 @@ func slackPress(responseURL, user, action, proposal string, at time.Time, secret
 // five minutes and a replayed one get 401 and change nothing; the
 // proposer and a responder without the level are refused in the message;
 // a team lead's press approves and the message says so.
-func TestSlackApprovals(t *testing.T) {
+// responseURL stands in for a Slack message's response URL: what Inquest
+// said to it, in order.
+func responseURL(t *testing.T) (*httptest.Server, func() []string) {
 	var mu sync.Mutex
 	var said []string
-	responses := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var msg struct {
 			Text            string
 			ReplaceOriginal bool `json:"replace_original"`
@@ -60,7 +62,16 @@ func TestSlackApprovals(t *testing.T) {
 		said = append(said, msg.Text)
 		mu.Unlock()
 	}))
-	defer responses.Close()
+	t.Cleanup(srv.Close)
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), said...)
+	}
+}
+
+func TestSlackApprovals(t *testing.T) {
+	responses, said := responseURL(t)
 	s := start(t, func(c *config.Config) {
 		c.AuthJWTSecret, c.SlackSigningSecret = jwtSecret, slackSecret
 		c.SlackUsers = []string{"UCAROL=carol:responder,approver:team-lead", "UALICE=alice:responder,approver:vp", "UBOB=bob:responder"}
@@ -76,12 +87,11 @@ func TestSlackApprovals(t *testing.T) {
 		return resp.StatusCode
 	}
 	last := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(said) == 0 {
+		all := said()
+		if len(all) == 0 {
 			return ""
 		}
-		return said[len(said)-1]
+		return all[len(all)-1]
 	}
 	now := time.Now()
 	body, h := slackPress(responses.URL, "UCAROL", "approve", "prop-slack", now, slackSecret)
@@ -110,9 +120,7 @@ func TestSlackApprovals(t *testing.T) {
 	eventually(t, "the approval, then the execution's end, told in the message", func() bool {
 		return strings.Contains(last(), "prop-slack executed by carol: rollback payment is now succeeded")
 	})
-	mu.Lock()
-	assert.Contains(t, strings.Join(said, "\n"), "prop-slack approved by carol: rollback payment is now approved")
-	mu.Unlock()
+	assert.Contains(t, strings.Join(said(), "\n"), "prop-slack approved by carol: rollback payment is now approved")
 	assert.Equal(t, http.StatusUnauthorized, send(body, h), "the same request replayed")
 	p, err = s.Store().Proposal(context.Background(), "default", "prop-slack")
 	require.NoError(t, err)
@@ -159,16 +167,7 @@ func TestSlackAnswersBeforeASlowExecutor(t *testing.T) {
 	defer hook.Close()
 	letGo := sync.OnceFunc(func() { close(release) })
 	defer letGo() // before the hook closes, whatever failed
-	var mu sync.Mutex
-	var said []string
-	responses := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var msg struct{ Text string }
-		_ = json.NewDecoder(r.Body).Decode(&msg)
-		mu.Lock()
-		said = append(said, msg.Text)
-		mu.Unlock()
-	}))
-	defer responses.Close()
+	responses, said := responseURL(t)
 	s := start(t, func(c *config.Config) {
 		c.AuthJWTSecret, c.SlackSigningSecret = jwtSecret, slackSecret
 		c.SlackUsers = []string{"UCAROL=carol:responder,approver:team-lead"}
@@ -207,9 +206,8 @@ func TestSlackAnswersBeforeASlowExecutor(t *testing.T) {
 	assert.Equal(t, storage.ProposalExecuting, p.Status, "decided in the request, executing after it")
 	letGo()
 	eventually(t, "the message tells the execution's end", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(said) > 0 && strings.Contains(said[len(said)-1], "prop-slow executed by carol")
+		all := said()
+		return len(all) > 0 && strings.Contains(all[len(all)-1], "prop-slow executed by carol")
 	})
 	p, err = s.Store().Proposal(context.Background(), "default", "prop-slow")
 	require.NoError(t, err)
