@@ -406,13 +406,9 @@ func templates(ctx context.Context, src Source, in Input, res *Result) error {
 	return nil
 }
 
+// severe says whether a record's severity is an error, by the same level
+// words a line is read by, and OTLP's short names (ERROR2, FATAL4).
 func severe(s string) bool {
-	switch strings.ToUpper(s) {
-	case "ERROR", "FATAL", "CRITICAL", "EMERGENCY", "ALERT", "SEVERE", "PANIC":
-		return true
-	}
-	if n := strings.ToUpper(s); strings.HasPrefix(n, "ERROR") || strings.HasPrefix(n, "FATAL") {
-		return true // OTLP's short names: ERROR2, FATAL4
-	}
-	return false
+	n := strings.ToUpper(s)
+	return levelWords[n] == sevError || strings.HasPrefix(n, "ERROR") || strings.HasPrefix(n, "FATAL")
 }
