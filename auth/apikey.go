@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -50,7 +51,7 @@ func parseAPIKey(key string) (id, secret string, ok bool) {
 type apiKeys struct {
 	store   storage.APIKeyStore
 	failed  func(tenant, id, reason string)
-	cache   *expirable.LRU[string, storage.APIKey]
+	cache   *expirable.LRU[string, domain.APIKey]
 	mu      sync.Mutex
 	touched map[string]time.Time
 }
@@ -61,7 +62,7 @@ const apiKeyCacheTTL = 10 * time.Second
 // if set, is told of a refused key whose tenant is known (a wrong secret
 // for an existing key, or a revoked key), for the audit log.
 func (a *Authenticator) UseAPIKeys(store storage.APIKeyStore, failed func(tenant, id, reason string)) {
-	a.keys = &apiKeys{store: store, failed: failed, cache: expirable.NewLRU[string, storage.APIKey](10000, nil, apiKeyCacheTTL),
+	a.keys = &apiKeys{store: store, failed: failed, cache: expirable.NewLRU[string, domain.APIKey](10000, nil, apiKeyCacheTTL),
 		touched: map[string]time.Time{}}
 }
 

@@ -17,24 +17,24 @@ import (
 
 	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/demo"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/duckdb"
 )
 
 // logs turns the SDK's log records into the events ingest would store.
 type logs struct {
 	mu  sync.Mutex
-	out []storage.Event
+	out []domain.Event
 }
 
 func (l *logs) Export(_ context.Context, rs []sdklog.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, r := range rs {
-		e := storage.Event{Tenant: "default", Kind: storage.KindLog, Service: serviceOf(r.Resource()), Name: "log", Body: r.Body().AsString(),
-			Severity: r.SeverityText(), TimeUnixNano: r.Timestamp().UnixNano(), Status: storage.StatusUnset, SampleRate: 1}
+		e := domain.Event{Tenant: "default", Kind: domain.KindLog, Service: serviceOf(r.Resource()), Name: "log", Body: r.Body().AsString(),
+			Severity: r.SeverityText(), TimeUnixNano: r.Timestamp().UnixNano(), Status: domain.StatusUnset, SampleRate: 1}
 		if r.Severity() >= log.SeverityError {
-			e.Status = storage.StatusError
+			e.Status = domain.StatusError
 		}
 		e.ID = e.ContentHash()
 		l.out = append(l.out, e)
@@ -44,7 +44,7 @@ func (l *logs) Export(_ context.Context, rs []sdklog.Record) error {
 func (l *logs) Shutdown(context.Context) error   { return nil }
 func (l *logs) ForceFlush(context.Context) error { return nil }
 
-func (l *logs) take() []storage.Event {
+func (l *logs) take() []domain.Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := l.out
@@ -57,7 +57,7 @@ func (l *logs) take() []storage.Event {
 type gauges struct {
 	mu  sync.Mutex
 	at  time.Time
-	out []storage.Sample
+	out []domain.Sample
 }
 
 func (g *gauges) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
@@ -77,7 +77,7 @@ func (g *gauges) Export(_ context.Context, rm *metricdata.ResourceMetrics) error
 				continue
 			}
 			for _, p := range gauge.DataPoints {
-				s := storage.Sample{Tenant: "default", Name: m.Name, Type: storage.MetricGauge, TimeUnixNano: g.at.UnixNano(), Value: p.Value}
+				s := domain.Sample{Tenant: "default", Name: m.Name, Type: domain.MetricGauge, TimeUnixNano: g.at.UnixNano(), Value: p.Value}
 				s.Labels.Put("job", job)
 				s.Labels.Sort()
 				s.SeriesID = s.ComputeSeriesID()
@@ -105,10 +105,10 @@ func scenarioRunKeeping(t testing.TB, name string, quiet time.Duration, keepSpan
 	t.Cleanup(func() { store.Close() })
 	sp, lg, ga := &spans{}, &logs{}, &gauges{}
 	clock := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
-	var changes []storage.Event
+	var changes []domain.Event
 	shop, err := demo.New(demo.Config{Rate: 10, FaultAfter: quiet, Seed: 7, Scenario: name, Simulated: &demo.Simulated{
 		Spans: sp, Logs: lg, Metrics: ga, OnChange: func(ev map[string]any) {
-			e := storage.Event{Tenant: "default", Kind: storage.KindEvent, Service: ev["service"].(string), Name: ev["name"].(string),
+			e := domain.Event{Tenant: "default", Kind: domain.KindEvent, Service: ev["service"].(string), Name: ev["name"].(string),
 				TimeUnixNano: clock.UnixNano(), SampleRate: 1}
 			for k, v := range ev {
 				if str, ok := v.(string); ok && k != "timestamp" && k != "kind" && k != "service" && k != "name" {
@@ -203,13 +203,13 @@ func TestScenarioLibrary(t *testing.T) {
 }
 
 // investigateFault investigates the three minutes after the fault.
-func investigateFault(t testing.TB, store *duckdb.Store, faultAt time.Time) storage.Investigation {
+func investigateFault(t testing.TB, store *duckdb.Store, faultAt time.Time) domain.Investigation {
 	runner := investigate.New(investigate.DefaultConfig(), investigate.Deps{Source: store, Store: store}, nil, nil)
 	runner.SetClock(func() time.Time { return faultAt.Add(3 * time.Minute) })
-	inv := runner.New("default", "test", storage.InvestigationScope{
-		Range: storage.TimeRange{Start: faultAt.UnixNano(), End: faultAt.Add(3 * time.Minute).UnixNano()}})
+	inv := runner.New("default", "test", domain.InvestigationScope{
+		Range: domain.TimeRange{Start: faultAt.UnixNano(), End: faultAt.Add(3 * time.Minute).UnixNano()}})
 	runner.Run(context.Background(), &inv)
-	require.Equal(t, storage.InvestigationDone, inv.Status, inv.Error)
+	require.Equal(t, domain.InvestigationDone, inv.Status, inv.Error)
 	return inv
 }
 
@@ -223,7 +223,7 @@ func TestMetricsAlone(t *testing.T) {
 	inv := investigateFault(t, store, faultAt)
 	require.NotEmpty(t, inv.Hypotheses, inv.Summary)
 	assert.Equal(t, "inventory", inv.Hypotheses[0].Service, inv.Summary)
-	assert.Equal(t, storage.CauseResourceSaturation, inv.Hypotheses[0].Cause)
+	assert.Equal(t, domain.CauseResourceSaturation, inv.Hypotheses[0].Cause)
 	assert.Contains(t, strings.Join(inv.Missing, "; "), "no traces in the window")
 }
 
@@ -245,8 +245,8 @@ func TestTracesAlone(t *testing.T) {
 // a second (the spans, logs and events in the store are reported).
 func BenchmarkInvestigation(b *testing.B) {
 	store, faultAt := scenarioRun(b, "bad-deploy", 30*time.Minute)
-	res, err := store.Aggregate(context.Background(), storage.Query{Tenant: "default", Range: storage.TimeRange{Start: 0, End: faultAt.Add(time.Hour).UnixNano()},
-		GroupBy: []storage.Field{{Kind: storage.FieldColumn, Name: "kind"}}, Aggregations: []storage.Aggregation{{Op: storage.AggCount}}})
+	res, err := store.Aggregate(context.Background(), domain.Query{Tenant: "default", Range: domain.TimeRange{Start: 0, End: faultAt.Add(time.Hour).UnixNano()},
+		GroupBy: []domain.Field{{Kind: domain.FieldColumn, Name: "kind"}}, Aggregations: []domain.Aggregation{{Op: domain.AggCount}}})
 	require.NoError(b, err)
 	b.ResetTimer()
 	for b.Loop() {

@@ -21,6 +21,7 @@ import (
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/demo"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 )
@@ -29,21 +30,21 @@ import (
 // for them (the fields detection reads).
 type spans struct {
 	mu  sync.Mutex
-	out []storage.Event
+	out []domain.Event
 }
 
 func (s *spans) ExportSpans(_ context.Context, ss []sdktrace.ReadOnlySpan) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sp := range ss {
-		e := storage.Event{Tenant: "default", Kind: storage.KindSpan, Service: serviceOf(sp.Resource()), Name: sp.Name(),
+		e := domain.Event{Tenant: "default", Kind: domain.KindSpan, Service: serviceOf(sp.Resource()), Name: sp.Name(),
 			TimeUnixNano: sp.StartTime().UnixNano(), DurationNano: sp.EndTime().Sub(sp.StartTime()).Nanoseconds(),
-			TraceID: sp.SpanContext().TraceID().String(), SpanID: sp.SpanContext().SpanID().String(), Status: storage.StatusOK, SampleRate: 1}
+			TraceID: sp.SpanContext().TraceID().String(), SpanID: sp.SpanContext().SpanID().String(), Status: domain.StatusOK, SampleRate: 1}
 		if sp.Parent().IsValid() {
 			e.ParentSpanID = sp.Parent().SpanID().String()
 		}
 		if sp.Status().Code == codes.Error {
-			e.Status = storage.StatusError
+			e.Status = domain.StatusError
 		}
 		for _, kv := range sp.Attributes() {
 			e.Attrs.Put(string(kv.Key), kv.Value.Emit())
@@ -61,7 +62,7 @@ func serviceOf(r *resource.Resource) string {
 	return v.AsString()
 }
 
-func (s *spans) take() []storage.Event {
+func (s *spans) take() []domain.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.out
@@ -135,7 +136,7 @@ func newSoak(t *testing.T, faultAfter time.Duration) *soak {
 func (s *soak) changed(ev map[string]any) {
 	at, err := time.Parse(time.RFC3339Nano, ev["timestamp"].(string))
 	require.NoError(s.t, err)
-	deploy := storage.Event{Tenant: "default", Kind: storage.KindEvent, Service: "payment", Name: "deploy",
+	deploy := domain.Event{Tenant: "default", Kind: domain.KindEvent, Service: "payment", Name: "deploy",
 		TimeUnixNano: at.UnixNano(), SampleRate: 1}
 	for k, v := range ev {
 		if str, ok := v.(string); ok && k != "timestamp" && k != "kind" && k != "service" && k != "name" {
@@ -168,8 +169,8 @@ func (s *soak) run(d time.Duration, each func()) {
 	}
 }
 
-func (s *soak) incidents() []storage.Incident {
-	ins, err := s.store.Incidents(context.Background(), "default", storage.TimeRange{Start: 0, End: s.clock.Add(time.Hour).UnixNano()}, "")
+func (s *soak) incidents() []domain.Incident {
+	ins, err := s.store.Incidents(context.Background(), "default", domain.TimeRange{Start: 0, End: s.clock.Add(time.Hour).UnixNano()}, "")
 	require.NoError(s.t, err)
 	return ins
 }
@@ -181,7 +182,7 @@ func TestQuietHour(t *testing.T) {
 	}
 	s := newSoak(t, 24*time.Hour)
 	s.run(time.Hour, nil)
-	anomalies, err := s.store.Anomalies(context.Background(), "default", storage.TimeRange{Start: 0, End: s.clock.UnixNano()}, "", 1000)
+	anomalies, err := s.store.Anomalies(context.Background(), "default", domain.TimeRange{Start: 0, End: s.clock.UnixNano()}, "", 1000)
 	require.NoError(t, err)
 	t.Logf("a quiet hour of the demo: %d anomalies, %d incidents", len(anomalies), len(s.incidents()))
 	for _, a := range anomalies {
@@ -216,7 +217,7 @@ func TestFaultHeld(t *testing.T) {
 		if openedAt.IsZero() {
 			openedAt = s.clock
 		}
-		if ins[0].Status == storage.IncidentResolved {
+		if ins[0].Status == domain.IncidentResolved {
 			closedDuring = append(closedDuring, s.clock.Sub(faultAt).String()+": resolved")
 		}
 	})
@@ -246,7 +247,7 @@ func TestFaultHeld(t *testing.T) {
 	// The fault is still on: payment's p99 anomaly, which opened with it,
 	// has not ended; a baseline that learnt the fault lets it go after
 	// about 17 minutes (half the window).
-	anomalies, err := s.store.Anomalies(context.Background(), "default", storage.TimeRange{Start: faultAt.UnixNano(), End: s.clock.UnixNano()}, "", 1000)
+	anomalies, err := s.store.Anomalies(context.Background(), "default", domain.TimeRange{Start: faultAt.UnixNano(), End: s.clock.UnixNano()}, "", 1000)
 	require.NoError(t, err)
 	ended := 0
 	for _, a := range anomalies {
@@ -264,11 +265,11 @@ func TestFaultHeld(t *testing.T) {
 	// requests of the half hour before: the bad deploy's provider and
 	// version come first. (Against the other requests of the same window
 	// the version says nothing: every payment request runs 2.3.1 then.)
-	before := storage.TimeRange{Start: faultAt.Add(-30 * time.Minute).UnixNano(), End: faultAt.UnixNano()}
-	counts, err := s.store.BubbleUp(context.Background(), storage.BubbleUpQuery{Tenant: "default",
-		Range: storage.TimeRange{Start: faultAt.UnixNano(), End: s.clock.UnixNano()}, Baseline: &before,
-		Scope:     []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "service"}, Op: storage.OpEq, Value: "payment"}},
-		Selection: []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "duration_ms"}, Op: storage.OpGt, Value: "1000"}}})
+	before := domain.TimeRange{Start: faultAt.Add(-30 * time.Minute).UnixNano(), End: faultAt.UnixNano()}
+	counts, err := s.store.BubbleUp(context.Background(), domain.BubbleUpQuery{Tenant: "default",
+		Range: domain.TimeRange{Start: faultAt.UnixNano(), End: s.clock.UnixNano()}, Baseline: &before,
+		Scope:     []domain.Filter{{Field: domain.Field{Kind: domain.FieldColumn, Name: "service"}, Op: domain.OpEq, Value: "payment"}},
+		Selection: []domain.Filter{{Field: domain.Field{Kind: domain.FieldColumn, Name: "duration_ms"}, Op: domain.OpGt, Value: "1000"}}})
 	require.NoError(t, err)
 	top := counts.Rank(5, 2)
 	require.GreaterOrEqual(t, len(top.Fields), 2)
@@ -288,7 +289,7 @@ func TestFaultInvestigated(t *testing.T) {
 	}
 	s := newSoak(t, 20*time.Minute)
 	s.run(20*time.Minute, nil)
-	var in storage.Incident
+	var in domain.Incident
 	s.run(3*time.Minute, func() {
 		if ins := s.incidents(); len(ins) > 0 && len(in.Services) < 3 {
 			in = ins[0]
@@ -297,18 +298,18 @@ func TestFaultInvestigated(t *testing.T) {
 	require.GreaterOrEqual(t, len(in.Services), 3, "the incident reached payment, checkout and frontend: %+v", in.Services)
 	runner := investigate.New(investigate.DefaultConfig(), investigate.Deps{Source: s.store, Store: s.store, Incidents: s.store}, nil, nil)
 	runner.SetClock(func() time.Time { return s.clock })
-	inv := runner.New("default", "incident", storage.InvestigationScope{
-		Range: storage.TimeRange{Start: in.OpenedNano - int64(time.Minute), End: s.clock.UnixNano()}})
+	inv := runner.New("default", "incident", domain.InvestigationScope{
+		Range: domain.TimeRange{Start: in.OpenedNano - int64(time.Minute), End: s.clock.UnixNano()}})
 	inv.IncidentID, inv.Services = in.ID, in.Services
 	runner.Run(context.Background(), &inv)
-	require.Equal(t, storage.InvestigationDone, inv.Status, inv.Error)
+	require.Equal(t, domain.InvestigationDone, inv.Status, inv.Error)
 	require.NotEmpty(t, inv.Hypotheses, inv.Summary)
 	top := inv.Hypotheses[0]
 	for i, h := range inv.Hypotheses {
 		t.Logf("#%d %s %s %.2f: %s", i+1, h.Service, h.Cause, h.Confidence, h.Summary)
 	}
 	assert.Equal(t, "payment", top.Service)
-	assert.Equal(t, storage.CauseBadDeploy, top.Cause)
+	assert.Equal(t, domain.CauseBadDeploy, top.Cause)
 	var texts []string
 	for _, e := range top.Evidence {
 		texts = append(texts, e.Kind+": "+e.Text)

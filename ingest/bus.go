@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // ErrFull means the bus has no room: the client should retry later (HTTP
@@ -19,8 +19,8 @@ var ErrClosed = errors.New("ingest is shutting down")
 // belong to one tenant.
 type Message struct {
 	Tenant  string
-	Events  []storage.Event
-	Samples []storage.Sample
+	Events  []domain.Event
+	Samples []domain.Sample
 	// Bytes is what the records hold in memory, roughly (storage's
 	// MemSize): a queue bounded by records alone lets wide records use
 	// gigabytes.

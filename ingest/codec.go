@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // A queued Message is kept (in the write-ahead log) and sent between
@@ -40,7 +40,7 @@ func EncodeMessage(b []byte, m *Message) []byte {
 	return b
 }
 
-func appendEvent(b []byte, e *storage.Event) []byte {
+func appendEvent(b []byte, e *domain.Event) []byte {
 	for _, s := range [...]string{e.Tenant, string(e.Kind), e.Service, e.Name, e.TraceID, e.SpanID, e.ParentSpanID,
 		string(e.Status), e.Severity, e.Body} {
 		b = appendString(b, s)
@@ -64,7 +64,7 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendStrings(b []byte, kv storage.Attrs) []byte {
+func appendStrings(b []byte, kv domain.Attrs) []byte {
 	b = binary.AppendUvarint(b, uint64(len(kv.Keys)))
 	for i, k := range kv.Keys {
 		b = appendString(b, k)
@@ -181,12 +181,12 @@ func (r *walReader) count(min int) int {
 	return int(n)
 }
 
-func (r *walReader) strings() storage.Attrs {
+func (r *walReader) strings() domain.Attrs {
 	n := r.count(2)
 	if n == 0 {
-		return storage.Attrs{}
+		return domain.Attrs{}
 	}
-	kv := storage.Attrs{Keys: make([]string, n), Values: make([]string, n)}
+	kv := domain.Attrs{Keys: make([]string, n), Values: make([]string, n)}
 	for i := 0; i < n; i++ {
 		kv.Keys[i], kv.Values[i] = r.shared(), r.shared()
 	}
@@ -202,17 +202,17 @@ func DecodeMessage(b []byte) (*Message, error) {
 	r := &walReader{b: b[1:]}
 	m := &Message{Tenant: r.shared(), Bytes: r.varint()}
 	if n := r.count(20); n > 0 {
-		m.Events = make([]storage.Event, n)
+		m.Events = make([]domain.Event, n)
 		for i := range m.Events {
 			r.event(&m.Events[i])
 		}
 	}
 	if n := r.count(20); n > 0 {
-		m.Samples = make([]storage.Sample, n)
+		m.Samples = make([]domain.Sample, n)
 		for i := range m.Samples {
 			s := &m.Samples[i]
 			s.Tenant, s.Name, s.Labels = r.shared(), r.shared(), r.strings()
-			s.Type = storage.MetricType(r.shared())
+			s.Type = domain.MetricType(r.shared())
 			s.TimeUnixNano, s.Value, s.SeriesID, s.IngestedNano = r.varint(), r.float(), r.fixed(), r.varint()
 		}
 	}
@@ -225,15 +225,15 @@ func DecodeMessage(b []byte) (*Message, error) {
 	return m, nil
 }
 
-func (r *walReader) event(e *storage.Event) {
-	e.Tenant, e.Kind, e.Service, e.Name = r.shared(), storage.Kind(r.shared()), r.shared(), r.shared()
+func (r *walReader) event(e *domain.Event) {
+	e.Tenant, e.Kind, e.Service, e.Name = r.shared(), domain.Kind(r.shared()), r.shared(), r.shared()
 	// Trace and span ids are unique: sharing would only cost a lookup.
 	e.TraceID, e.SpanID, e.ParentSpanID = r.string(), r.string(), r.string()
-	e.Status, e.Severity, e.Body = storage.Status(r.shared()), r.shared(), r.string()
+	e.Status, e.Severity, e.Body = domain.Status(r.shared()), r.shared(), r.string()
 	e.TimeUnixNano, e.DurationNano = r.varint(), r.varint()
 	e.Attrs, e.Resource = r.strings(), r.strings()
 	if n := r.count(9); n > 0 {
-		e.NumAttrs = storage.NumAttrs{Keys: make([]string, n), Values: make([]float64, n)}
+		e.NumAttrs = domain.NumAttrs{Keys: make([]string, n), Values: make([]float64, n)}
 		for i := 0; i < n; i++ {
 			e.NumAttrs.Keys[i], e.NumAttrs.Values[i] = r.shared(), r.float()
 		}

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // deadBudget caps the bytes of dead letters each tenant may add per hour:
@@ -22,7 +22,7 @@ type deadBudget struct {
 // when charge is set (a payload no request admitted), its daily byte
 // quota; the rest are dropped and counted. Records refused from an
 // admitted request were charged with it.
-func (p *Pipeline) keepDead(dls []storage.DeadLetter, now time.Time, charge bool) []storage.DeadLetter {
+func (p *Pipeline) keepDead(dls []domain.DeadLetter, now time.Time, charge bool) []domain.DeadLetter {
 	b := &p.dead
 	b.mu.Lock()
 	defer b.mu.Unlock()

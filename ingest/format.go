@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest/jaeger"
 	"github.com/inquest/inquest/ingest/jsonfmt"
 	"github.com/inquest/inquest/ingest/otlp"
 	"github.com/inquest/inquest/ingest/promrw"
 	"github.com/inquest/inquest/ingest/zipkin"
-	"github.com/inquest/inquest/storage"
 )
 
 // Format names a payload encoding Inquest can decode. Dead letters keep it
@@ -42,9 +42,9 @@ const (
 // Batch is what a payload decoded to: events, samples and the records that
 // could be told apart but not decoded.
 type Batch struct {
-	Events   []storage.Event
-	Samples  []storage.Sample
-	Rejected []storage.Rejected
+	Events   []domain.Event
+	Samples  []domain.Sample
+	Rejected []domain.Rejected
 	// Stale counts Prometheus staleness markers among the samples.
 	Stale int
 	// Merged counts source records folded into others while decoding.
@@ -139,22 +139,22 @@ func decodeOTLPLines(b *Batch, body []byte, opt DecodeOptions) error {
 		var err error
 		switch jsonShape(line) {
 		case FormatOTLPTracesJSON:
-			var evs []storage.Event
+			var evs []domain.Event
 			evs, err = otlp.DecodeTraces(line, otlp.JSON)
 			b.Events = append(b.Events, evs...)
 		case FormatOTLPLogsJSON:
-			var evs []storage.Event
+			var evs []domain.Event
 			evs, err = otlp.DecodeLogs(line, otlp.JSON)
 			b.Events = append(b.Events, evs...)
 		case FormatOTLPMetricsJSON:
-			var ss []storage.Sample
+			var ss []domain.Sample
 			ss, err = otlp.DecodeMetricsWith(line, otlp.JSON, opt.promote())
 			b.Samples = append(b.Samples, ss...)
 		default:
 			err = fmt.Errorf("not an OTLP JSON request")
 		}
 		if err != nil {
-			b.Rejected = append(b.Rejected, storage.Rejected{Raw: append([]byte(nil), line...), Reason: fmt.Sprintf("line %d: %v", i+1, err)})
+			b.Rejected = append(b.Rejected, domain.Rejected{Raw: append([]byte(nil), line...), Reason: fmt.Sprintf("line %d: %v", i+1, err)})
 		}
 	}
 	if b.Len() == 0 {

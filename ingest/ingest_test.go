@@ -15,16 +15,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
 func TestValidateEvent(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	l := DefaultConfig().Limits
-	ok := func() storage.Event {
-		return storage.Event{TimeUnixNano: now.UnixNano(), Kind: storage.KindSpan, Service: "s", Name: "n", TraceID: "t", SpanID: "s", SampleRate: 1}
+	ok := func() domain.Event {
+		return domain.Event{TimeUnixNano: now.UnixNano(), Kind: domain.KindSpan, Service: "s", Name: "n", TraceID: "t", SpanID: "s", SampleRate: 1}
 	}
-	f := func(mut func(*storage.Event), historical Historical, want string) {
+	f := func(mut func(*domain.Event), historical Historical, want string) {
 		t.Helper()
 		e := ok()
 		mut(&e)
@@ -35,27 +36,27 @@ func TestValidateEvent(t *testing.T) {
 		}
 		assert.ErrorContains(t, err, want)
 	}
-	f(func(*storage.Event) {}, false, "")
-	f(func(e *storage.Event) { e.TimeUnixNano = now.Add(2 * time.Hour).UnixNano() }, false, "in the future")
-	f(func(e *storage.Event) { e.TimeUnixNano = now.Add(2 * time.Hour).UnixNano() }, true, "in the future")
-	f(func(e *storage.Event) { e.TimeUnixNano = now.Add(-8 * 24 * time.Hour).UnixNano() }, false, "older than the retention")
-	f(func(e *storage.Event) { e.TimeUnixNano = now.Add(-8 * 24 * time.Hour).UnixNano() }, true, "")
-	f(func(e *storage.Event) { e.TimeUnixNano = 0 }, false, "missing timestamp")
-	f(func(e *storage.Event) { e.Kind = "metric" }, false, "kind")
-	f(func(e *storage.Event) { e.Service = "" }, false, "missing service")
-	f(func(e *storage.Event) { e.Name = "" }, false, "missing name")
-	f(func(e *storage.Event) { e.Status = "bad" }, false, "status")
-	f(func(e *storage.Event) { e.SpanID = "" }, false, "span_id")
-	f(func(e *storage.Event) { e.DurationNano = -1 }, false, "ends before it starts")
-	f(func(e *storage.Event) { e.SampleRate = math.NaN() }, false, "sample_rate")
-	f(func(e *storage.Event) { e.SampleRate = 0.5 }, false, "sample_rate")
-	f(func(e *storage.Event) { e.PutNum("x", math.Inf(1)) }, false, `attribute "x"`)
+	f(func(*domain.Event) {}, false, "")
+	f(func(e *domain.Event) { e.TimeUnixNano = now.Add(2 * time.Hour).UnixNano() }, false, "in the future")
+	f(func(e *domain.Event) { e.TimeUnixNano = now.Add(2 * time.Hour).UnixNano() }, true, "in the future")
+	f(func(e *domain.Event) { e.TimeUnixNano = now.Add(-8 * 24 * time.Hour).UnixNano() }, false, "older than the retention")
+	f(func(e *domain.Event) { e.TimeUnixNano = now.Add(-8 * 24 * time.Hour).UnixNano() }, true, "")
+	f(func(e *domain.Event) { e.TimeUnixNano = 0 }, false, "missing timestamp")
+	f(func(e *domain.Event) { e.Kind = "metric" }, false, "kind")
+	f(func(e *domain.Event) { e.Service = "" }, false, "missing service")
+	f(func(e *domain.Event) { e.Name = "" }, false, "missing name")
+	f(func(e *domain.Event) { e.Status = "bad" }, false, "status")
+	f(func(e *domain.Event) { e.SpanID = "" }, false, "span_id")
+	f(func(e *domain.Event) { e.DurationNano = -1 }, false, "ends before it starts")
+	f(func(e *domain.Event) { e.SampleRate = math.NaN() }, false, "sample_rate")
+	f(func(e *domain.Event) { e.SampleRate = 0.5 }, false, "sample_rate")
+	f(func(e *domain.Event) { e.PutNum("x", math.Inf(1)) }, false, `attribute "x"`)
 	e := ok()
 	e.Body = string(make([]byte, 100<<10))
 	require.NoError(t, l.ValidateEvent(&e, now, false))
 	assert.Len(t, e.Body, 64<<10, "long bodies are truncated, not refused")
 
-	s := storage.Sample{Name: "m", TimeUnixNano: now.UnixNano(), Value: math.NaN()}
+	s := domain.Sample{Name: "m", TimeUnixNano: now.UnixNano(), Value: math.NaN()}
 	assert.NoError(t, l.ValidateSample(&s, now, false), "NaN is a Prometheus value (empty summaries, staleness markers)")
 	s.Value = math.Inf(-1)
 	assert.NoError(t, l.ValidateSample(&s, now, false))
@@ -85,7 +86,7 @@ func TestDedupWindow(t *testing.T) {
 func TestLocalBus(t *testing.T) {
 	b := NewLocalBus(3)
 	ctx := context.Background()
-	msg := func(n int) *Message { return &Message{Tenant: "t", Events: make([]storage.Event, n)} }
+	msg := func(n int) *Message { return &Message{Tenant: "t", Events: make([]domain.Event, n)} }
 	require.NoError(t, b.Publish(ctx, msg(2)))
 	assert.ErrorIs(t, b.Publish(ctx, msg(2)), ErrFull)
 	require.NoError(t, b.Publish(ctx, msg(1)))
@@ -119,13 +120,13 @@ type memStore struct {
 	mu      sync.Mutex
 	fail    bool
 	poison  string // a batch holding an event of this name is refused
-	events  []storage.Event
-	samples []storage.Sample
-	dead    []storage.DeadLetter
+	events  []domain.Event
+	samples []domain.Sample
+	dead    []domain.DeadLetter
 	writes  int
 }
 
-func (m *memStore) WriteEvents(_ context.Context, evs []storage.Event) error {
+func (m *memStore) WriteEvents(_ context.Context, evs []domain.Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.writes++
@@ -141,14 +142,14 @@ func (m *memStore) WriteEvents(_ context.Context, evs []storage.Event) error {
 	return nil
 }
 
-func (m *memStore) WriteSamples(_ context.Context, ss []storage.Sample) error {
+func (m *memStore) WriteSamples(_ context.Context, ss []domain.Sample) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.samples = append(m.samples, ss...)
 	return nil
 }
 
-func (m *memStore) PutDeadLetters(_ context.Context, d []storage.DeadLetter) error {
+func (m *memStore) PutDeadLetters(_ context.Context, d []domain.DeadLetter) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.dead = append(m.dead, d...)
@@ -170,10 +171,10 @@ func newWriter(t *testing.T, cfg WriterConfig, m *memStore, tail Tail) (*LocalBu
 	return bus, w
 }
 
-func events(n int) []storage.Event {
-	out := make([]storage.Event, n)
+func events(n int) []domain.Event {
+	out := make([]domain.Event, n)
 	for i := range out {
-		out[i] = storage.Event{Tenant: "t", Service: "s", Name: "n", Kind: storage.KindEvent}
+		out[i] = domain.Event{Tenant: "t", Service: "s", Name: "n", Kind: domain.KindEvent}
 	}
 	return out
 }
@@ -260,11 +261,11 @@ func TestIsolate(t *testing.T) {
 func TestTailIsolationAndFilters(t *testing.T) {
 	tail := NewLocalTail(nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	f, err := storage.ParseField("service")
+	f, err := domain.ParseField("service")
 	require.NoError(t, err)
-	a := tail.Subscribe(ctx, "a", []storage.Filter{{Field: f, Op: storage.OpEq, Value: "web"}}, 10)
+	a := tail.Subscribe(ctx, "a", []domain.Filter{{Field: f, Op: domain.OpEq, Value: "web"}}, 10)
 	b := tail.Subscribe(ctx, "b", nil, 1)
-	tail.Publish([]storage.Event{
+	tail.Publish([]domain.Event{
 		{Tenant: "a", Service: "web", Name: "1"}, {Tenant: "a", Service: "db", Name: "2"},
 		{Tenant: "b", Service: "web", Name: "3"}, {Tenant: "b", Service: "web", Name: "4"},
 	})
@@ -276,7 +277,7 @@ func TestTailIsolationAndFilters(t *testing.T) {
 }
 
 func TestInvalidUTF8IsReplaced(t *testing.T) {
-	e := storage.Event{Service: "pay\xffment", Name: "GET \xfe/x", Body: "ok"}
+	e := domain.Event{Service: "pay\xffment", Name: "GET \xfe/x", Body: "ok"}
 	e.Attrs.Put("k\xff", "v\xfe")
 	assert.True(t, fixEvent(&e))
 	assert.Equal(t, "pay\uFFFDment", e.Service)
@@ -284,7 +285,7 @@ func TestInvalidUTF8IsReplaced(t *testing.T) {
 	assert.Equal(t, []string{"k\uFFFD"}, e.Attrs.Keys)
 	assert.False(t, fixEvent(&e), "valid now")
 
-	s := storage.Sample{Name: "up\xff", SeriesID: 42}
+	s := domain.Sample{Name: "up\xff", SeriesID: 42}
 	s.Labels.Put("job", "a\xffb")
 	assert.True(t, fixSample(&s))
 	assert.Equal(t, "up\uFFFD", s.Name)
@@ -347,7 +348,7 @@ func TestLocalBusBoundedInBytes(t *testing.T) {
 	(<-got).Ack()
 	require.NoError(t, b.Publish(ctx, &Message{Tenant: "t", Events: events(1), Bytes: 600}), "room again once stored")
 
-	e := storage.Event{Service: "s", Name: "n"}
+	e := domain.Event{Service: "s", Name: "n"}
 	small := e.MemSize()
 	e.Attrs.Put("big", strings.Repeat("x", 10_000))
 	assert.Greater(t, e.MemSize(), small+10_000, "an event's size counts its attributes")

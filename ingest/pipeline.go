@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest/jsonfmt"
 	"github.com/inquest/inquest/storage"
 )
@@ -303,7 +304,7 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 type sorted struct {
 	msg    *Message
 	hashes []uint64 // of the queued records, to forget if queueing fails
-	dead   []storage.DeadLetter
+	dead   []domain.DeadLetter
 	res    *Result
 }
 
@@ -312,10 +313,10 @@ func (p *Pipeline) sortRecords(in Input, now time.Time) sorted {
 	s := sorted{msg: &Message{Tenant: in.Tenant}, res: &Result{}}
 	// Most payloads are kept whole: one allocation each, not a doubling.
 	if n := len(in.Batch.Events); n > 0 {
-		s.msg.Events = make([]storage.Event, 0, n)
+		s.msg.Events = make([]domain.Event, 0, n)
 	}
 	if n := len(in.Batch.Samples); n > 0 {
-		s.msg.Samples = make([]storage.Sample, 0, n)
+		s.msg.Samples = make([]domain.Sample, 0, n)
 	}
 	s.hashes = make([]uint64, 0, len(in.Batch.Events)+len(in.Batch.Samples))
 	refuse := func(payload []byte, format Format, reason string) {
@@ -384,7 +385,7 @@ func (p *Pipeline) RejectPayload(ctx context.Context, tenant, source string, for
 	if tenant == "" {
 		return
 	}
-	dead := p.keepDead([]storage.DeadLetter{p.deadLetter(tenant, source, format, payload, reason, p.now())}, p.now(), true)
+	dead := p.keepDead([]domain.DeadLetter{p.deadLetter(tenant, source, format, payload, reason, p.now())}, p.now(), true)
 	if len(dead) == 0 {
 		return
 	}
@@ -393,14 +394,14 @@ func (p *Pipeline) RejectPayload(ctx context.Context, tenant, source string, for
 	}
 }
 
-func (p *Pipeline) deadLetter(tenant, source string, format Format, payload []byte, reason string, now time.Time) storage.DeadLetter {
+func (p *Pipeline) deadLetter(tenant, source string, format Format, payload []byte, reason string, now time.Time) domain.DeadLetter {
 	if len(payload) > p.cfg.MaxDeadLetterPayload {
 		payload = payload[:p.cfg.MaxDeadLetterPayload]
 		format = "truncated"
 		reason += fmt.Sprintf(" (payload truncated to %d bytes)", p.cfg.MaxDeadLetterPayload)
 	}
-	return storage.DeadLetter{
-		Tenant: tenant, ID: storage.NewID(), TimeUnixNano: now.UnixNano(), Source: source,
+	return domain.DeadLetter{
+		Tenant: tenant, ID: domain.NewID(), TimeUnixNano: now.UnixNano(), Source: source,
 		Format: string(format), Reason: reason, Payload: append([]byte(nil), payload...),
 	}
 }

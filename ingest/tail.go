@@ -6,7 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Tail fans freshly stored events out to live subscriptions. The embedded
@@ -14,12 +14,12 @@ import (
 // that a subscriber on one replica sees what another stored.
 type Tail interface {
 	// Publish offers stored events to subscribers; it never blocks.
-	Publish(events []storage.Event)
+	Publish(events []domain.Event)
 	// Subscribe streams the tenant's events that match filters until ctx
 	// ends, then closes the channel. A subscriber that falls behind by more
 	// than buffer events misses events rather than slowing ingest; misses
 	// are counted.
-	Subscribe(ctx context.Context, tenant string, filters []storage.Filter, buffer int) <-chan storage.Event
+	Subscribe(ctx context.Context, tenant string, filters []domain.Filter, buffer int) <-chan domain.Event
 }
 
 // LocalTail is the in-process Tail.
@@ -31,8 +31,8 @@ type LocalTail struct {
 
 type subscriber struct {
 	tenant  string
-	filters []storage.Filter
-	ch      chan storage.Event
+	filters []domain.Filter
+	ch      chan domain.Event
 }
 
 var _ Tail = (*LocalTail)(nil)
@@ -49,7 +49,7 @@ func NewLocalTail(reg prometheus.Registerer) *LocalTail {
 }
 
 // Publish delivers to every matching subscriber without blocking.
-func (t *LocalTail) Publish(events []storage.Event) {
+func (t *LocalTail) Publish(events []domain.Event) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if len(t.subs) == 0 {
@@ -58,7 +58,7 @@ func (t *LocalTail) Publish(events []storage.Event) {
 	for s := range t.subs {
 		for i := range events {
 			e := &events[i]
-			if e.Tenant != s.tenant || !storage.Match(e, s.filters) {
+			if e.Tenant != s.tenant || !domain.Match(e, s.filters) {
 				continue
 			}
 			select {
@@ -71,11 +71,11 @@ func (t *LocalTail) Publish(events []storage.Event) {
 }
 
 // Subscribe registers a subscriber until ctx ends.
-func (t *LocalTail) Subscribe(ctx context.Context, tenant string, filters []storage.Filter, buffer int) <-chan storage.Event {
+func (t *LocalTail) Subscribe(ctx context.Context, tenant string, filters []domain.Filter, buffer int) <-chan domain.Event {
 	if buffer <= 0 {
 		buffer = 256
 	}
-	s := &subscriber{tenant: tenant, filters: filters, ch: make(chan storage.Event, buffer)}
+	s := &subscriber{tenant: tenant, filters: filters, ch: make(chan domain.Event, buffer)}
 	t.mu.Lock()
 	t.subs[s] = struct{}{}
 	t.mu.Unlock()

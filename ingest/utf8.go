@@ -4,7 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Invalid UTF-8 (a protobuf string field is bytes on the wire; proto
@@ -31,7 +31,7 @@ func fixAll(ss []string) bool {
 }
 
 // fixEvent makes every string of an event valid UTF-8; true when it had to.
-func fixEvent(e *storage.Event) bool {
+func fixEvent(e *domain.Event) bool {
 	fixed := false
 	for _, s := range []*string{&e.Service, &e.Name, &e.TraceID, &e.SpanID, &e.ParentSpanID, &e.Severity, &e.Body} {
 		fixed = fixString(s) || fixed
@@ -45,7 +45,7 @@ func fixEvent(e *storage.Event) bool {
 
 // fixSample makes a sample's name and labels valid UTF-8; true when it had
 // to (its series id is then computed again).
-func fixSample(s *storage.Sample) bool {
+func fixSample(s *domain.Sample) bool {
 	fixed := fixString(&s.Name)
 	fixed = fixAll(s.Labels.Keys) || fixed
 	fixed = fixAll(s.Labels.Values) || fixed

@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Limits is what validation checks records against.
@@ -39,7 +39,7 @@ func (l Limits) checkTime(ts int64, now time.Time, historical Historical) error 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // ValidateEvent checks one event and normalises what it safely can.
-func (l Limits) ValidateEvent(e *storage.Event, now time.Time, historical Historical) error {
+func (l Limits) ValidateEvent(e *domain.Event, now time.Time, historical Historical) error {
 	if err := l.checkTime(e.TimeUnixNano, now, historical); err != nil {
 		return err
 	}
@@ -53,13 +53,13 @@ func (l Limits) ValidateEvent(e *storage.Event, now time.Time, historical Histor
 		return fmt.Errorf("missing name")
 	}
 	switch e.Status {
-	case storage.StatusOK, storage.StatusError, storage.StatusUnset:
+	case domain.StatusOK, domain.StatusError, domain.StatusUnset:
 	case "":
-		e.Status = storage.StatusUnset
+		e.Status = domain.StatusUnset
 	default:
 		return fmt.Errorf("status %q: want ok, error or unset", e.Status)
 	}
-	if e.Kind == storage.KindSpan {
+	if e.Kind == domain.KindSpan {
 		if e.TraceID == "" || e.SpanID == "" {
 			return fmt.Errorf("span without trace_id or span_id")
 		}
@@ -87,7 +87,7 @@ func (l Limits) ValidateEvent(e *storage.Event, now time.Time, historical Histor
 // ValidateSample checks one metric sample. NaN and ±Inf are values in
 // Prometheus (a summary quantile with no observations is NaN, the staleness
 // marker is a NaN) and are stored; queries skip them.
-func (l Limits) ValidateSample(s *storage.Sample, now time.Time, historical Historical) error {
+func (l Limits) ValidateSample(s *domain.Sample, now time.Time, historical Historical) error {
 	if s.Name == "" {
 		return fmt.Errorf("missing metric name")
 	}

@@ -11,19 +11,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 func walMessage(tenant string, i int) *Message {
-	e := storage.Event{Tenant: tenant, TimeUnixNano: int64(1e18) + int64(i), Kind: storage.KindSpan, Service: "checkout",
+	e := domain.Event{Tenant: tenant, TimeUnixNano: int64(1e18) + int64(i), Kind: domain.KindSpan, Service: "checkout",
 		Name: fmt.Sprint("op-", i), TraceID: "0af7651916cd43dd8448eb211c80319c", SpanID: "b7ad6b7169203331", DurationNano: 1234,
-		Status: storage.StatusError, Body: "ü", SampleRate: 1, ID: uint64(i) * 7, IngestedNano: 99}
+		Status: domain.StatusError, Body: "ü", SampleRate: 1, ID: uint64(i) * 7, IngestedNano: 99}
 	e.Attrs.Put("http.route", "/cart")
 	e.NumAttrs.Put("http.status_code", 500)
 	e.Resource.Put("host", "a")
-	s := storage.Sample{Tenant: tenant, Name: "up", Type: storage.MetricGauge, TimeUnixNano: 5, Value: float64(i), SeriesID: 3}
+	s := domain.Sample{Tenant: tenant, Name: "up", Type: domain.MetricGauge, TimeUnixNano: 5, Value: float64(i), SeriesID: 3}
 	s.Labels.Put("pod", "p1")
-	m := &Message{Tenant: tenant, Events: []storage.Event{e}, Samples: []storage.Sample{s}}
+	m := &Message{Tenant: tenant, Events: []domain.Event{e}, Samples: []domain.Sample{s}}
 	m.Bytes = e.MemSize()
 	return m
 }

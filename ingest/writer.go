@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest/jsonfmt"
 	"github.com/inquest/inquest/storage"
 )
@@ -60,7 +61,7 @@ type Writer struct {
 	stopOnce sync.Once
 
 	dedup    *Dedup
-	stored   func([]storage.Event, []storage.Sample)
+	stored   func([]domain.Event, []domain.Sample)
 	rows     *prometheus.CounterVec
 	flushes  prometheus.Histogram
 	lost     prometheus.Counter
@@ -120,7 +121,7 @@ func (w *Writer) Start(ctx context.Context) error {
 
 // OnStored sets a function told of every batch once stored (the detectors
 // watch it); it must not keep the slices or block. Set it before Start.
-func (w *Writer) OnStored(fn func([]storage.Event, []storage.Sample)) { w.stored = fn }
+func (w *Writer) OnStored(fn func([]domain.Event, []domain.Sample)) { w.stored = fn }
 
 // Shutdown closes the bus and waits until everything queued is written, or
 // ctx ends. It is idempotent.
@@ -143,8 +144,8 @@ func (w *Writer) Shutdown(ctx context.Context) error {
 }
 
 type pending struct {
-	events  []storage.Event
-	samples []storage.Sample
+	events  []domain.Event
+	samples []domain.Sample
 	msgs    []*Message
 }
 
@@ -217,8 +218,8 @@ func (w *Writer) flush(ctx context.Context, p *pending) {
 	}
 	start := time.Now()
 	if len(p.events) > 0 {
-		stored := write(w, ctx, p.events, func(es []storage.Event) error { return w.events.WriteEvents(ctx, es) },
-			func(e *storage.Event) string { return e.Tenant }, func(err error, bad []storage.Event) { w.deadLetter(ctx, err, bad, nil) })
+		stored := write(w, ctx, p.events, func(es []domain.Event) error { return w.events.WriteEvents(ctx, es) },
+			func(e *domain.Event) string { return e.Tenant }, func(err error, bad []domain.Event) { w.deadLetter(ctx, err, bad, nil) })
 		if len(stored) > 0 {
 			w.rows.WithLabelValues("events").Add(float64(len(stored)))
 			w.tail.Publish(stored)
@@ -228,8 +229,8 @@ func (w *Writer) flush(ctx context.Context, p *pending) {
 		}
 	}
 	if len(p.samples) > 0 {
-		stored := write(w, ctx, p.samples, func(ss []storage.Sample) error { return w.metrics.WriteSamples(ctx, ss) },
-			func(s *storage.Sample) string { return s.Tenant }, func(err error, bad []storage.Sample) { w.deadLetter(ctx, err, nil, bad) })
+		stored := write(w, ctx, p.samples, func(ss []domain.Sample) error { return w.metrics.WriteSamples(ctx, ss) },
+			func(s *domain.Sample) string { return s.Tenant }, func(err error, bad []domain.Sample) { w.deadLetter(ctx, err, nil, bad) })
 		if len(stored) > 0 {
 			w.rows.WithLabelValues("metric_samples").Add(float64(len(stored)))
 			if w.stored != nil {
@@ -292,16 +293,16 @@ func (w *Writer) retry(ctx context.Context, fn func() error) error {
 
 // deadLetter keeps a batch the store refused, so that nothing accepted is
 // silently lost.
-func (w *Writer) deadLetter(ctx context.Context, cause error, events []storage.Event, samples []storage.Sample) {
+func (w *Writer) deadLetter(ctx context.Context, cause error, events []domain.Event, samples []domain.Sample) {
 	now := time.Now().UnixNano()
-	var dls []storage.DeadLetter
+	var dls []domain.DeadLetter
 	reason := "store write failed: " + cause.Error()
 	for i := range events {
-		dls = append(dls, storage.DeadLetter{Tenant: events[i].Tenant, ID: storage.NewID(), TimeUnixNano: now, Source: "writer",
+		dls = append(dls, domain.DeadLetter{Tenant: events[i].Tenant, ID: domain.NewID(), TimeUnixNano: now, Source: "writer",
 			Format: string(FormatJSONEvents), Reason: reason, Payload: jsonfmt.Encode(&events[i])})
 	}
 	for i := range samples {
-		dls = append(dls, storage.DeadLetter{Tenant: samples[i].Tenant, ID: storage.NewID(), TimeUnixNano: now, Source: "writer",
+		dls = append(dls, domain.DeadLetter{Tenant: samples[i].Tenant, ID: domain.NewID(), TimeUnixNano: now, Source: "writer",
 			Format: string(FormatJSONSamples), Reason: reason, Payload: jsonfmt.EncodeSample(&samples[i])})
 	}
 	if err := w.dlq.PutDeadLetters(context.WithoutCancel(ctx), dls); err != nil {

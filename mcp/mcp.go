@@ -2,7 +2,7 @@
 // HTTP at /mcp (every request authenticated like any other path), and a
 // stdio proxy (inquest mcp) that serves a running server's tools to a
 // local agent such as Claude Code or Cursor. Tools are defined once, in
-// agents/tools; this package only carries them.
+// assist/tools; this package only carries them.
 package mcp
 
 import (
@@ -18,7 +18,7 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/inquest/inquest/agents/tools"
+	"github.com/inquest/inquest/assist/tools"
 	"github.com/inquest/inquest/service"
 )
 

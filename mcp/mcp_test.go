@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/agents/tools"
+	"github.com/inquest/inquest/assist/tools"
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/mcp"
 )

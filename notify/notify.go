@@ -18,18 +18,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Message is an incident change worth telling.
 type Message struct {
 	Reason   string // opened, escalated, acknowledged, resolved, reopened, merged; proposal_escalated, proposal_expired, proposal_failed
-	Incident storage.Incident
+	Incident domain.Incident
 	URL      string // where to open it, when the public URL is known
 	// Proposal is set for a proposal's change that people must hear of
 	// (its approvers changed, it expired, it failed); Incident is then
 	// its incident as far as the proposal knows it.
-	Proposal *storage.Proposal
+	Proposal *domain.Proposal
 }
 
 // Notifier delivers a message somewhere.
@@ -95,7 +95,7 @@ type ProposalPayload struct {
 	Text string `json:"text"`
 }
 
-func proposalPayload(p *storage.Proposal) *ProposalPayload {
+func proposalPayload(p *domain.Proposal) *ProposalPayload {
 	if p == nil {
 		return nil
 	}
@@ -224,7 +224,7 @@ func NewDispatcher(cfg Config, notifiers []Notifier, reg prometheus.Registerer, 
 }
 
 // Notify queues an incident change; it never blocks.
-func (d *Dispatcher) Notify(in storage.Incident, reason string) {
+func (d *Dispatcher) Notify(in domain.Incident, reason string) {
 	if len(d.notifiers) == 0 {
 		return
 	}
@@ -242,11 +242,11 @@ func (d *Dispatcher) Notify(in storage.Incident, reason string) {
 // NotifyProposal queues a proposal's change that its approvers or the
 // incident's responders must hear of: escalated (other approvers are now
 // asked), expired, failed. It never blocks.
-func (d *Dispatcher) NotifyProposal(p storage.Proposal, reason string) {
+func (d *Dispatcher) NotifyProposal(p domain.Proposal, reason string) {
 	if len(d.notifiers) == 0 {
 		return
 	}
-	m := Message{Reason: reason, Proposal: &p, Incident: storage.Incident{Tenant: p.Tenant, ID: p.IncidentID, Status: p.Status,
+	m := Message{Reason: reason, Proposal: &p, Incident: domain.Incident{Tenant: p.Tenant, ID: p.IncidentID, Status: p.Status,
 		Title: fmt.Sprintf("%s %s (%s risk): %s", p.Action, p.Target, p.Risk, reason), Services: []string{p.Target}, OpenedNano: p.ProposedNano}}
 	if d.cfg.PublicURL != "" && p.IncidentID != "" {
 		m.URL = strings.TrimRight(d.cfg.PublicURL, "/") + "/#incident=" + p.IncidentID

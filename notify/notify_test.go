@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 type receiver struct {
@@ -40,8 +40,8 @@ func (r *receiver) count() int {
 	return len(r.bodies)
 }
 
-var incident = storage.Incident{Tenant: "t1", ID: "i1", Title: "payment: p99 latency 1.90 s (expected 70 ms); also checkout",
-	Severity: "high", Status: storage.IncidentOpen, Services: []string{"payment", "checkout"}, OpenedNano: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC).UnixNano()}
+var incident = domain.Incident{Tenant: "t1", ID: "i1", Title: "payment: p99 latency 1.90 s (expected 70 ms); also checkout",
+	Severity: "high", Status: domain.IncidentOpen, Services: []string{"payment", "checkout"}, OpenedNano: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC).UnixNano()}
 
 func TestWebhookAndSlackWithDedup(t *testing.T) {
 	hook, slack := &receiver{fail: 1}, &receiver{}
@@ -57,7 +57,7 @@ func TestWebhookAndSlackWithDedup(t *testing.T) {
 	d.Notify(incident, "opened")    // the same again: dropped
 	d.Notify(incident, "escalated") // same status within 5 min: rate-limited
 	resolved := incident
-	resolved.Status = storage.IncidentResolved
+	resolved.Status = domain.IncidentResolved
 	d.Notify(resolved, "resolved") // a status change always goes out
 	require.Eventually(t, func() bool { return hook.count() == 2 && slack.count() == 2 }, 10*time.Second, 10*time.Millisecond)
 
@@ -108,8 +108,8 @@ func TestProposalEscalationIsTold(t *testing.T) {
 	require.NoError(t, d.Start(context.Background()))
 	defer func() { require.NoError(t, d.Shutdown(context.Background())) }()
 	d.Notify(incident, "opened")
-	p := storage.Proposal{Tenant: "t1", ID: "prop-1", IncidentID: "i1", Action: "rollback", Target: "payment", Risk: "medium", Status: "pending",
-		History: []storage.ProposalEvent{{Kind: "proposed"}, {Kind: "escalated", Text: "nobody decided in time: now for the high tier's approvers"}}}
+	p := domain.Proposal{Tenant: "t1", ID: "prop-1", IncidentID: "i1", Action: "rollback", Target: "payment", Risk: "medium", Status: "pending",
+		History: []domain.ProposalEvent{{Kind: "proposed"}, {Kind: "escalated", Text: "nobody decided in time: now for the high tier's approvers"}}}
 	d.NotifyProposal(p, "proposal_escalated")
 	require.Eventually(t, func() bool { return hook.count() == 2 && slack.count() == 2 }, 10*time.Second, 10*time.Millisecond)
 	var got WebhookPayload

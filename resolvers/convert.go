@@ -8,9 +8,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/graph/model"
 	"github.com/inquest/inquest/service"
-	"github.com/inquest/inquest/storage"
 )
 
 func rangeIn(in *model.TimeRangeInput) service.Range {
@@ -29,12 +29,12 @@ func rangePtr(in *model.TimeRangeInput) *service.Range {
 	return &r
 }
 
-var filterOps = map[model.FilterOp]storage.Op{
-	model.FilterOpEq: storage.OpEq, model.FilterOpNe: storage.OpNe,
-	model.FilterOpGt: storage.OpGt, model.FilterOpGe: storage.OpGe, model.FilterOpLt: storage.OpLt, model.FilterOpLe: storage.OpLe,
-	model.FilterOpIn: storage.OpIn, model.FilterOpNotIn: storage.OpNotIn,
-	model.FilterOpContains: storage.OpContains, model.FilterOpNotContains: storage.OpNotContains,
-	model.FilterOpExists: storage.OpExists, model.FilterOpNotExists: storage.OpNotExists,
+var filterOps = map[model.FilterOp]domain.Op{
+	model.FilterOpEq: domain.OpEq, model.FilterOpNe: domain.OpNe,
+	model.FilterOpGt: domain.OpGt, model.FilterOpGe: domain.OpGe, model.FilterOpLt: domain.OpLt, model.FilterOpLe: domain.OpLe,
+	model.FilterOpIn: domain.OpIn, model.FilterOpNotIn: domain.OpNotIn,
+	model.FilterOpContains: domain.OpContains, model.FilterOpNotContains: domain.OpNotContains,
+	model.FilterOpExists: domain.OpExists, model.FilterOpNotExists: domain.OpNotExists,
 }
 
 func filtersIn(in []*model.FilterInput) []service.Filter {
@@ -49,45 +49,45 @@ func aggregateIn(in model.AggregateInput) service.AggregateInput {
 	out := service.AggregateInput{Range: rangeIn(in.Range), Filters: filtersIn(in.Filters), GroupBy: in.GroupBy,
 		Bucket: deref(in.Bucket), Limit: in.Limit}
 	for _, a := range in.Aggregations {
-		out.Aggregations = append(out.Aggregations, service.Aggregation{Op: storage.AggOp(strings.ToLower(string(a.Op))), Field: a.Field, Alias: a.Alias})
+		out.Aggregations = append(out.Aggregations, service.Aggregation{Op: domain.AggOp(strings.ToLower(string(a.Op))), Field: a.Field, Alias: a.Alias})
 	}
 	for _, o := range in.OrderBy {
-		out.OrderBy = append(out.OrderBy, storage.Order{By: o.By, Desc: o.Desc != nil && *o.Desc})
+		out.OrderBy = append(out.OrderBy, domain.Order{By: o.By, Desc: o.Desc != nil && *o.Desc})
 	}
 	for _, h := range in.Having {
-		out.Having = append(out.Having, storage.Having{Aggregation: h.Aggregation, Op: filterOps[h.Op], Value: h.Value})
+		out.Having = append(out.Having, domain.Having{Aggregation: h.Aggregation, Op: filterOps[h.Op], Value: h.Value})
 	}
 	return out
 }
 
-var matchOps = map[model.MatchOp]storage.MatchOp{
-	model.MatchOpEq: storage.MatchEq, model.MatchOpNe: storage.MatchNe, model.MatchOpRe: storage.MatchRe, model.MatchOpNre: storage.MatchNotRe,
+var matchOps = map[model.MatchOp]domain.MatchOp{
+	model.MatchOpEq: domain.MatchEq, model.MatchOpNe: domain.MatchNe, model.MatchOpRe: domain.MatchRe, model.MatchOpNre: domain.MatchNotRe,
 }
 
 func metricIn(in model.MetricQueryInput) service.MetricInput {
 	out := service.MetricInput{Name: deref(in.Name), Range: rangeIn(in.Range), Step: deref(in.Step), GroupBy: in.GroupBy,
 		Aggregate: in.Aggregate != nil && *in.Aggregate, Limit: in.Limit}
 	for _, m := range in.Matchers {
-		op := storage.MatchEq
+		op := domain.MatchEq
 		if m.Op != nil {
 			op = matchOps[*m.Op]
 		}
-		out.Matchers = append(out.Matchers, storage.LabelMatcher{Name: m.Name, Op: op, Value: m.Value})
+		out.Matchers = append(out.Matchers, domain.LabelMatcher{Name: m.Name, Op: op, Value: m.Value})
 	}
 	if in.Function != nil {
-		out.Function = storage.MetricFunc(strings.ToLower(string(*in.Function)))
+		out.Function = domain.MetricFunc(strings.ToLower(string(*in.Function)))
 	}
 	if in.GroupFunction != nil {
-		out.Group = storage.GroupFunc(strings.ToLower(string(*in.GroupFunction)))
+		out.Group = domain.GroupFunc(strings.ToLower(string(*in.GroupFunction)))
 	}
 	return out
 }
 
 func ruleIn(in model.RuleInput) service.RuleInput {
-	out := service.RuleInput{Name: in.Name, Kind: storage.RuleThreshold, Service: in.Service, Operation: deref(in.Operation),
+	out := service.RuleInput{Name: in.Name, Kind: domain.RuleThreshold, Service: in.Service, Operation: deref(in.Operation),
 		Signal: deref(in.Signal), Op: deref(in.Op), For: deref(in.For)}
 	if in.Kind == model.RuleKindSlo {
-		out.Kind = storage.RuleSLO
+		out.Kind = domain.RuleSLO
 	}
 	if in.Value != nil {
 		out.Value = *in.Value
@@ -126,7 +126,7 @@ func strPtr(s string) *string {
 }
 
 // Cursors are opaque to clients: base64 of "<ts>:<id>".
-func encodeCursor(c *storage.Cursor) *string {
+func encodeCursor(c *domain.Cursor) *string {
 	if c == nil {
 		return nil
 	}
@@ -134,7 +134,7 @@ func encodeCursor(c *storage.Cursor) *string {
 	return &s
 }
 
-func decodeCursor(s *string) (*storage.Cursor, error) {
+func decodeCursor(s *string) (*domain.Cursor, error) {
 	if s == nil || *s == "" {
 		return nil, nil
 	}
@@ -142,14 +142,14 @@ func decodeCursor(s *string) (*storage.Cursor, error) {
 	if err != nil {
 		return nil, service.Invalid("after: not a cursor returned by this API")
 	}
-	var c storage.Cursor
+	var c domain.Cursor
 	if _, err := fmt.Sscanf(string(raw), "%d:%x", &c.TimeUnixNano, &c.ID); err != nil {
 		return nil, service.Invalid("after: not a cursor returned by this API")
 	}
 	return &c, nil
 }
 
-func attrs(a storage.Attrs) []*model.Attribute {
+func attrs(a domain.Attrs) []*model.Attribute {
 	out := make([]*model.Attribute, len(a.Keys))
 	for i := range a.Keys {
 		out[i] = &model.Attribute{Key: a.Keys[i], Value: a.Values[i]}
@@ -157,7 +157,7 @@ func attrs(a storage.Attrs) []*model.Attribute {
 	return out
 }
 
-func deadLetterModel(d *storage.DeadLetter) *model.DeadLetter {
+func deadLetterModel(d *domain.DeadLetter) *model.DeadLetter {
 	preview := d.Payload
 	if len(preview) > 1024 {
 		preview = preview[:1024]
@@ -173,12 +173,12 @@ func deadLetterModel(d *storage.DeadLetter) *model.DeadLetter {
 	}
 }
 
-func apiKeyModel(k *storage.APIKey) *model.APIKey {
+func apiKeyModel(k *domain.APIKey) *model.APIKey {
 	return &model.APIKey{ID: k.ID, Name: k.Name, Role: model.Role(strings.ToUpper(k.Role)), CreatedBy: k.CreatedBy,
 		CreatedAt: at(k.CreatedAtNano), LastUsedAt: atPtr(k.LastUsedAtNano), RevokedAt: atPtr(k.RevokedAtNano)}
 }
 
-func auditModel(e *storage.AuditEntry) *model.AuditEntry {
+func auditModel(e *domain.AuditEntry) *model.AuditEntry {
 	return &model.AuditEntry{ID: e.ID, Time: at(e.TimeUnixNano), Actor: e.Actor, Action: e.Action,
 		Target: e.Target, Outcome: e.Outcome, Detail: e.Detail}
 }

@@ -9,10 +9,10 @@ import (
 	"context"
 	"errors"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/graph/model"
 	"github.com/inquest/inquest/service"
-	"github.com/inquest/inquest/storage"
 )
 
 // Anomalies is the resolver for the anomalies field.
@@ -67,7 +67,7 @@ func (r *mutationResolver) ReopenIncident(ctx context.Context, id string) (*mode
 
 // MergeIncidents is the resolver for the mergeIncidents field.
 func (r *mutationResolver) MergeIncidents(ctx context.Context, into string, others []string) (*model.Incident, error) {
-	return r.incidentChange(ctx, into, func(ctx context.Context, p service.Principal, id string) (*storage.Incident, error) {
+	return r.incidentChange(ctx, into, func(ctx context.Context, p service.Principal, id string) (*domain.Incident, error) {
 		return r.Service.MergeIncidents(ctx, p, id, others)
 	})
 }

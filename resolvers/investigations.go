@@ -3,9 +3,9 @@ package resolvers
 import (
 	"time"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/graph/model"
 	"github.com/inquest/inquest/service"
-	"github.com/inquest/inquest/storage"
 )
 
 func investigationIn(in model.InvestigationInput) service.InvestigationInput {
@@ -23,7 +23,7 @@ func changeIn(in model.ChangeInput) service.ChangeInput {
 	return c
 }
 
-func investigationModel(inv *storage.Investigation) *model.Investigation {
+func investigationModel(inv *domain.Investigation) *model.Investigation {
 	m := &model.Investigation{ID: inv.ID, IncidentID: strPtr(inv.IncidentID), Trigger: inv.Trigger,
 		Status: model.InvestigationStatus(inv.Status), From: at(inv.Scope.Range.Start), To: at(inv.Scope.Range.End),
 		BaselineFrom: at(inv.Scope.Baseline.Start), BaselineTo: at(inv.Scope.Baseline.End), Service: strPtr(inv.Scope.Service),
@@ -53,7 +53,7 @@ func investigationModel(inv *storage.Investigation) *model.Investigation {
 	return m
 }
 
-func hypothesisModel(rank int, h *storage.Hypothesis) *model.Hypothesis {
+func hypothesisModel(rank int, h *domain.Hypothesis) *model.Hypothesis {
 	m := &model.Hypothesis{Rank: rank, Service: h.Service, Cause: model.Cause(h.Cause), Confidence: h.Confidence, Summary: h.Summary,
 		Evidence: []*model.Evidence{}, Path: h.Path, Affected: h.Affected, TrafficShare: h.TrafficShare}
 	if m.Path == nil {
@@ -72,7 +72,7 @@ func hypothesisModel(rank int, h *storage.Hypothesis) *model.Hypothesis {
 	return m
 }
 
-func progressModel(p *storage.InvestigationProgress) *model.InvestigationProgress {
+func progressModel(p *domain.InvestigationProgress) *model.InvestigationProgress {
 	return &model.InvestigationProgress{InvestigationID: p.InvestigationID, Seq: p.Seq, Kind: p.Kind, Step: strPtr(p.Step),
 		Text: p.Text, Time: at(p.TimeUnixNano), Status: model.InvestigationStatus(p.Status)}
 }

@@ -6,13 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/graph/model"
 	"github.com/inquest/inquest/service"
-	"github.com/inquest/inquest/storage"
 )
 
 // eventModel converts a stored event for GraphQL.
-func eventModel(e *storage.Event) *model.Event {
+func eventModel(e *domain.Event) *model.Event {
 	m := &model.Event{
 		ID:           strconv.FormatUint(e.ID, 16),
 		Timestamp:    at(e.TimeUnixNano),
@@ -30,7 +30,7 @@ func eventModel(e *storage.Event) *model.Event {
 		Resource:     attrs(e.Resource),
 		SampleRate:   e.SampleRate,
 	}
-	if e.Kind == storage.KindSpan {
+	if e.Kind == domain.KindSpan {
 		d := float64(e.DurationNano) / 1e6
 		m.DurationMs = &d
 	}
@@ -99,7 +99,7 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-func serviceModel(s *storage.ServiceSummary) *model.ServiceSummary {
+func serviceModel(s *domain.ServiceSummary) *model.ServiceSummary {
 	rate := 0.0
 	if s.Seconds > 0 {
 		rate = s.SpanCount / s.Seconds
@@ -121,7 +121,7 @@ func serviceMapModel(sm *service.ServiceMap) *model.ServiceMap {
 	return out
 }
 
-func metricSeriesModel(s *storage.MetricSeries) *model.MetricSeries {
+func metricSeriesModel(s *domain.MetricSeries) *model.MetricSeries {
 	m := &model.MetricSeries{Name: s.Name, Labels: attrs(s.Labels), Type: strPtr(string(s.Type)), Points: make([]*model.MetricPoint, len(s.Points))}
 	for j, p := range s.Points {
 		m.Points[j] = &model.MetricPoint{Time: at(p.TimeUnixNano), TimeUnixNano: p.TimeUnixNano, Value: p.Value}
@@ -129,14 +129,14 @@ func metricSeriesModel(s *storage.MetricSeries) *model.MetricSeries {
 	return m
 }
 
-func anomalyModel(a *storage.Anomaly) *model.Anomaly {
+func anomalyModel(a *domain.Anomaly) *model.Anomaly {
 	return &model.Anomaly{ID: a.ID, Series: a.Series, Service: a.Service, Operation: strPtr(a.Operation), Signal: model.Signal(a.Signal),
 		Start: at(a.StartNano), End: atPtr(a.EndNano), Severity: model.Severity(a.Severity), Score: a.Score, Expected: a.Expected,
 		Observed: a.Observed, Lower: a.Lower, Upper: a.Upper, Detector: a.Detector, Explanation: a.Explanation, IncidentID: strPtr(a.IncidentID),
 		IncidentWorthy: a.IncidentWorthy()}
 }
 
-func incidentModel(in *storage.Incident) *model.Incident {
+func incidentModel(in *domain.Incident) *model.Incident {
 	m := &model.Incident{ID: in.ID, Title: in.Title, Severity: model.Severity(in.Severity), Status: model.IncidentStatus(in.Status),
 		Services: append([]string{}, in.Services...), OpenedAt: at(in.OpenedNano), UpdatedAt: at(in.UpdatedNano),
 		ResolvedAt: atPtr(in.ResolvedNano), AcknowledgedBy: strPtr(in.AcknowledgedBy), Timeline: []*model.IncidentEvent{}}
@@ -146,10 +146,10 @@ func incidentModel(in *storage.Incident) *model.Incident {
 	return m
 }
 
-func ruleModel(r *storage.Rule) *model.Rule {
+func ruleModel(r *domain.Rule) *model.Rule {
 	m := &model.Rule{ID: r.ID, Name: r.Name, Kind: model.RuleKindThreshold, Service: r.Service, Operation: strPtr(r.Operation),
 		CreatedBy: r.CreatedBy, CreatedAt: at(r.CreatedNano)}
-	if r.Kind == storage.RuleSLO {
+	if r.Kind == domain.RuleSLO {
 		m.Kind = model.RuleKindSlo
 		o := r.Objective
 		m.Objective = &o
@@ -164,7 +164,7 @@ func ruleModel(r *storage.Rule) *model.Rule {
 	return m
 }
 
-func usageModel(h *storage.UsageHour) *model.UsageHour {
+func usageModel(h *domain.UsageHour) *model.UsageHour {
 	return &model.UsageHour{Tenant: h.Tenant, Hour: at(h.HourNano), Events: h.Events, Bytes: h.Bytes, Queries: h.Queries}
 }
 
@@ -185,7 +185,7 @@ func relay[T, M any](ctx context.Context, in <-chan T, conv func(*T) M) <-chan M
 	return out
 }
 
-func bubbleUpModel(r *storage.BubbleUpResult) *model.BubbleUp {
+func bubbleUpModel(r *domain.BubbleUpResult) *model.BubbleUp {
 	m := &model.BubbleUp{Selection: r.Selection, Baseline: r.Baseline, Fields: []*model.BubbleUpField{}}
 	for _, f := range r.Fields {
 		mf := &model.BubbleUpField{Field: f.Field, Score: f.Score, Values: []*model.BubbleUpValue{}}

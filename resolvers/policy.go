@@ -3,15 +3,15 @@ package resolvers
 import (
 	"slices"
 
-	"github.com/inquest/inquest/agents/remediate"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/graph/model"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/service"
 )
 
-func policyIn(tiers []*model.ApprovalTierInput, levels []*model.RoleLevelInput) remediate.PolicySpec {
-	spec := remediate.PolicySpec{Tiers: map[string]remediate.TierSpec{}, Levels: map[string]string{}}
+func policyIn(tiers []*model.ApprovalTierInput, levels []*model.RoleLevelInput) service.PolicySpec {
+	spec := service.PolicySpec{Tiers: map[string]service.TierSpec{}, Levels: map[string]string{}}
 	for _, t := range tiers {
-		ts := remediate.TierSpec{Approvers: t.Approvers, Timeout: deref(t.Timeout)}
+		ts := service.TierSpec{Approvers: t.Approvers, Timeout: deref(t.Timeout)}
 		if t.EscalateTo != nil {
 			ts.EscalateTo = string(*t.EscalateTo)
 		}
@@ -23,10 +23,10 @@ func policyIn(tiers []*model.ApprovalTierInput, levels []*model.RoleLevelInput) 
 	return spec
 }
 
-func policyModel(r remediate.Rules) *model.ApprovalPolicy {
+func policyModel(r service.ApprovalRules) *model.ApprovalPolicy {
 	m := &model.ApprovalPolicy{Source: r.Source, Tiers: []*model.ApprovalTier{}, Levels: []*model.RoleLevel{}}
 	spec := r.Policy.Spec()
-	for _, risk := range storage.Risks {
+	for _, risk := range domain.Risks {
 		ts, ok := spec[risk]
 		if !ok {
 			continue
@@ -49,14 +49,14 @@ func policyModel(r remediate.Rules) *model.ApprovalPolicy {
 	return m
 }
 
-func runbookIn(in model.RunbookInput) remediate.Runbook {
-	rb := remediate.Runbook{Name: in.Name, Action: in.Action, Risk: string(in.Risk), Params: paramsIn(in.Params),
+func runbookIn(in model.RunbookInput) service.Runbook {
+	rb := service.Runbook{Name: in.Name, Action: in.Action, Risk: string(in.Risk), Params: paramsIn(in.Params),
 		Expected: deref(in.Expected), Rollback: deref(in.Rollback)}
 	rb.Match.Service, rb.Match.Cause, rb.Match.Tags = deref(in.Service), deref(in.Cause), in.Tags
 	return rb
 }
 
-func runbookModel(rb *remediate.Runbook) *model.Runbook {
+func runbookModel(rb *service.Runbook) *model.Runbook {
 	m := &model.Runbook{Name: rb.Name, Service: strPtr(rb.Match.Service), Cause: strPtr(rb.Match.Cause), Tags: rb.Match.Tags,
 		Action: rb.Action, Risk: model.Risk(rb.Risk), Params: params(rb.Params), Expected: strPtr(rb.Expected),
 		Rollback: strPtr(rb.Rollback), Source: rb.Source}

@@ -3,8 +3,8 @@ package resolvers
 import (
 	"sort"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/graph/model"
-	"github.com/inquest/inquest/storage"
 )
 
 func paramsIn(in []*model.ParamInput) map[string]string {
@@ -28,7 +28,7 @@ func params(m map[string]string) []*model.Attribute {
 	return out
 }
 
-func decisionModel(d *storage.Decision) *model.Decision {
+func decisionModel(d *domain.Decision) *model.Decision {
 	if d == nil {
 		return nil
 	}
@@ -40,7 +40,7 @@ func decisionModel(d *storage.Decision) *model.Decision {
 	return m
 }
 
-func proposalModel(p *storage.Proposal) *model.Proposal {
+func proposalModel(p *domain.Proposal) *model.Proposal {
 	m := &model.Proposal{ID: p.ID, IncidentID: strPtr(p.IncidentID), InvestigationID: strPtr(p.InvestigationID), Action: p.Action,
 		Target: p.Target, Params: params(p.Params), Rationale: p.Rationale, Expected: p.Expected, Rollback: p.Rollback,
 		Risk: model.Risk(p.Risk), Status: model.ProposalStatus(p.Status), ProposedBy: p.ProposedBy, ProposedAt: at(p.ProposedNano),

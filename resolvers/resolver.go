@@ -7,9 +7,9 @@ package resolvers
 import (
 	"context"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/graph/model"
 	"github.com/inquest/inquest/service"
-	"github.com/inquest/inquest/storage"
 )
 
 // Resolver serves the schema over the service.
@@ -27,7 +27,7 @@ func (r *Resolver) principal(ctx context.Context) (service.Principal, error) {
 
 // incidentChange runs one incident mutation of the service.
 func (r *Resolver) incidentChange(ctx context.Context, id string,
-	change func(ctx context.Context, p service.Principal, id string) (*storage.Incident, error)) (*model.Incident, error) {
+	change func(ctx context.Context, p service.Principal, id string) (*domain.Incident, error)) (*model.Incident, error) {
 	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err

@@ -14,11 +14,11 @@ import (
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
-	"github.com/inquest/inquest/agents/llm"
-	"github.com/inquest/inquest/agents/updates"
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/ingest/kafkabus"
+	"github.com/inquest/inquest/llm"
 	"github.com/inquest/inquest/notify"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/clickhouse"
@@ -26,6 +26,7 @@ import (
 	"github.com/inquest/inquest/storage/lock"
 	"github.com/inquest/inquest/storage/pubsub"
 	"github.com/inquest/inquest/storage/redisstore"
+	"github.com/inquest/inquest/storage/updates"
 	"github.com/inquest/inquest/storage/victoriametrics"
 )
 
@@ -176,7 +177,7 @@ func (s *Server) newInvestigations(store storage.Store) error {
 	s.model = model
 	s.investigator = investigate.New(icfg, investigate.Deps{Source: store, Store: s.investigations, Incidents: s.incidents, Model: model,
 		OnDone:  s.proposeFrom,
-		Publish: func(p storage.InvestigationProgress) { s.updates.Publish(updates.Update{Progress: &p}) }}, s.registry, s.logger)
+		Publish: func(p domain.InvestigationProgress) { s.updates.Publish(updates.Update{Progress: &p}) }}, s.registry, s.logger)
 	return nil
 }
 
@@ -220,7 +221,7 @@ func (s *Server) newDetection(store storage.Store) error {
 			s.logger.Warn("detection with Kafka and no --redis-url: every writer detects on its own; give the writers a Redis to elect one")
 		}
 		host, _ := os.Hostname()
-		engine.EnablePolling(detection.PollConfig{Events: store, Coordinator: coord, Holder: host + "/" + storage.NewID()})
+		engine.EnablePolling(detection.PollConfig{Events: store, Coordinator: coord, Holder: host + "/" + domain.NewID()})
 	}
 	return nil
 }

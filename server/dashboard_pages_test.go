@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/agents/evidence"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/storetest"
 )
 
@@ -24,20 +24,20 @@ import (
 // BubbleUp evidence item and its query), and a pending rollback.
 func seedDashboardIncident(t *testing.T, s *testServer, now time.Time) {
 	ctx := context.Background()
-	a := storage.Anomaly{Tenant: "default", ID: "an-dash", Series: "red:checkout:p99_ms", Service: "checkout", Signal: "p99_ms",
+	a := domain.Anomaly{Tenant: "default", ID: "an-dash", Series: "red:checkout:p99_ms", Service: "checkout", Signal: "p99_ms",
 		StartNano: now.Add(-90 * time.Second).UnixNano(), Severity: "high", Expected: 60, Observed: 1000, Lower: 20, Upper: 120,
 		Detector: "mad", Explanation: "checkout p99 latency 1.00 s (expected 60 ms)", IncidentID: "inc-dash"}
-	require.NoError(t, s.Store().PutAnomalies(ctx, []storage.Anomaly{a}))
-	require.NoError(t, s.Store().PutIncident(ctx, storage.Incident{Tenant: "default", ID: "inc-dash", Title: "checkout: p99 latency 1.00 s (expected 60 ms); also payment",
-		Severity: "high", Status: storage.IncidentOpen, Services: []string{"payment", "checkout"}, AnomalyIDs: []string{a.ID},
+	require.NoError(t, s.Store().PutAnomalies(ctx, []domain.Anomaly{a}))
+	require.NoError(t, s.Store().PutIncident(ctx, domain.Incident{Tenant: "default", ID: "inc-dash", Title: "checkout: p99 latency 1.00 s (expected 60 ms); also payment",
+		Severity: "high", Status: domain.IncidentOpen, Services: []string{"payment", "checkout"}, AnomalyIDs: []string{a.ID},
 		OpenedNano: a.StartNano, UpdatedNano: a.StartNano,
-		Timeline: []storage.IncidentEvent{{TimeUnixNano: a.StartNano, Kind: "opened", Text: "opened: checkout p99 latency 1.00 s"}}}))
-	window := storage.TimeRange{Start: now.Add(-5 * time.Minute).UnixNano(), End: now.Add(time.Minute).UnixNano()}
-	require.NoError(t, s.Store().PutInvestigation(ctx, storage.Investigation{Tenant: "default", ID: "inv-dash", IncidentID: "inc-dash",
-		Trigger: "incident", Status: storage.InvestigationDone, StartedNano: a.StartNano, FinishedNano: now.UnixNano(),
-		Summary: "payment's deploy 2.3.1 made its charges slow for stripe_v3", Hypotheses: []storage.Hypothesis{{
-			Service: "payment", Cause: storage.CauseBadDeploy, Confidence: 0.91, Path: []string{"checkout", "payment"},
-			Evidence: []storage.Evidence{
+		Timeline: []domain.IncidentEvent{{TimeUnixNano: a.StartNano, Kind: "opened", Text: "opened: checkout p99 latency 1.00 s"}}}))
+	window := domain.TimeRange{Start: now.Add(-5 * time.Minute).UnixNano(), End: now.Add(time.Minute).UnixNano()}
+	require.NoError(t, s.Store().PutInvestigation(ctx, domain.Investigation{Tenant: "default", ID: "inv-dash", IncidentID: "inc-dash",
+		Trigger: "incident", Status: domain.InvestigationDone, StartedNano: a.StartNano, FinishedNano: now.UnixNano(),
+		Summary: "payment's deploy 2.3.1 made its charges slow for stripe_v3", Hypotheses: []domain.Hypothesis{{
+			Service: "payment", Cause: domain.CauseBadDeploy, Confidence: 0.91, Path: []string{"checkout", "payment"},
+			Evidence: []domain.Evidence{
 				{Kind: "bubbleup", Text: "payment_provider=stripe_v3 is 100% of the slow requests (33% before)", Strength: 0.9,
 					Query: evidence.BubbleUp(window, []evidence.Filter{evidence.Eq("service", "checkout")},
 						[]evidence.Filter{{Field: "duration_ms", Op: "GT", Value: "500"}}, nil)},
@@ -45,11 +45,11 @@ func seedDashboardIncident(t *testing.T, s *testServer, now time.Time) {
 					Query: evidence.Aggregate(window, []evidence.Filter{evidence.Eq("service", "payment")}, "30s", evidence.Aggregation{Op: "P99", Field: "duration_ms"})},
 			}}}}))
 	at := now.UnixNano()
-	created, err := s.Store().CreateProposal(ctx, storage.Proposal{Tenant: "default", ID: "prop-dash", IncidentID: "inc-dash", InvestigationID: "inv-dash",
-		Action: "rollback", Target: "payment", Params: map[string]string{"version": "2.3.0"}, Risk: storage.RiskMedium, Status: storage.ProposalPending,
+	created, err := s.Store().CreateProposal(ctx, domain.Proposal{Tenant: "default", ID: "prop-dash", IncidentID: "inc-dash", InvestigationID: "inv-dash",
+		Action: "rollback", Target: "payment", Params: map[string]string{"version": "2.3.0"}, Risk: domain.RiskMedium, Status: domain.ProposalPending,
 		Rationale: "Hypothesis: bad_deploy (confidence 0.91). Evidence: payment: deploy 2.3.1 (was 2.3.0).", Expected: "payment's p99 back inside its band",
 		ProposedBy: "inquest", ProposedNano: at, UpdatedNano: at, ExpiresNano: at + int64(30*time.Minute),
-		History: []storage.ProposalEvent{{AtNano: at, Kind: "proposed", Actor: "inquest", Text: "rollback payment (medium risk)"}}})
+		History: []domain.ProposalEvent{{AtNano: at, Kind: "proposed", Actor: "inquest", Text: "rollback payment (medium risk)"}}})
 	require.NoError(t, err)
 	require.True(t, created)
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
-	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/storetest"
 )
 
@@ -54,8 +54,8 @@ func TestDashboardInChromium(t *testing.T) {
 	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(body))
 	require.Equal(t, http.StatusOK, code, msg)
 	eventually(t, "stored", func() bool { return s.count(t, eq("trace_id", "t1")) == 2 })
-	require.NoError(t, s.Store().PutIncident(context.Background(), storage.Incident{Tenant: "default", ID: "inc1",
-		Title: "web-ui: p99 latency 1.20 s (expected 12 ms); also api-ui", Severity: "high", Status: storage.IncidentOpen,
+	require.NoError(t, s.Store().PutIncident(context.Background(), domain.Incident{Tenant: "default", ID: "inc1",
+		Title: "web-ui: p99 latency 1.20 s (expected 12 ms); also api-ui", Severity: "high", Status: domain.IncidentOpen,
 		Services: []string{"api-ui", "web-ui"}, OpenedNano: time.Now().UnixNano(), UpdatedNano: time.Now().UnixNano()}))
 
 	ctx := browser(t, bin)

@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/notify"
-	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/storetest"
 )
 
@@ -377,7 +377,7 @@ func TestRulesThroughGraphQL(t *testing.T) {
 func TestAnomaliesLeaveOutWhatDrivesNothing(t *testing.T) {
 	s := start(t)
 	now := time.Now().UnixNano()
-	require.NoError(t, s.Store().PutAnomalies(context.Background(), []storage.Anomaly{
+	require.NoError(t, s.Store().PutAnomalies(context.Background(), []domain.Anomaly{
 		{Tenant: "default", ID: "worthy", Series: "red:payment:p99_ms", Service: "payment", Signal: "p99_ms", StartNano: now,
 			Severity: "high", Explanation: "p99", IncidentID: "inc-1"},
 		{Tenant: "default", ID: "noise", Series: `metric:http_server_duration_count{status_code="500"}`, Signal: "rate",
@@ -406,9 +406,9 @@ func TestAnomaliesLeaveOutWhatDrivesNothing(t *testing.T) {
 func TestAcceptNewNormalThroughGraphQL(t *testing.T) {
 	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
 	now := time.Now().UnixNano()
-	require.NoError(t, s.Store().PutIncident(context.Background(), storage.Incident{Tenant: "t1", ID: "inc-1", Title: "payment: p99",
-		Severity: "high", Status: storage.IncidentOpen, Services: []string{"payment"}, OpenedNano: now, UpdatedNano: now,
-		Timeline: []storage.IncidentEvent{{TimeUnixNano: now, Kind: "opened", Text: "opened"}}}))
+	require.NoError(t, s.Store().PutIncident(context.Background(), domain.Incident{Tenant: "t1", ID: "inc-1", Title: "payment: p99",
+		Severity: "high", Status: domain.IncidentOpen, Services: []string{"payment"}, OpenedNano: now, UpdatedNano: now,
+		Timeline: []domain.IncidentEvent{{TimeUnixNano: now, Kind: "opened", Text: "opened"}}}))
 	responder := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "responder"))
 	viewer := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "viewer"))
 	admin := client.AddHeader("Authorization", "Bearer "+tokenWithRoles(t, "t1", time.Hour, "admin"))

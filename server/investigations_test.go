@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // shopTraces writes NDJSON spans of frontend → api → db every two seconds
@@ -194,7 +194,7 @@ func TestStartInvestigation(t *testing.T) {
 
 	// On an anomaly: its service and what that calls, from a minute
 	// before it began.
-	require.NoError(t, s.Store().PutAnomalies(context.Background(), []storage.Anomaly{{Tenant: "t1", ID: "an-db", Series: "red:api:p99_ms",
+	require.NoError(t, s.Store().PutAnomalies(context.Background(), []domain.Anomaly{{Tenant: "t1", ID: "an-db", Series: "red:api:p99_ms",
 		Service: "api", Signal: "p99_ms", StartNano: onset.UnixNano(), Severity: "high", Explanation: "api p99"}}))
 	var onAnomaly struct {
 		StartInvestigation struct {

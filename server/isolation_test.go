@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/agents/tools"
+	"github.com/inquest/inquest/assist/tools"
 	"github.com/inquest/inquest/config"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // fieldQueries has one query per GraphQL Query field. The test fails when
@@ -76,24 +76,24 @@ func TestTenantIsolationEveryField(t *testing.T) {
 			[]byte(fmt.Sprintf(`{"service": "dl-%s", "name": "late", "timestamp": "2001-01-01T00:00:00Z"}`, tag)), "Authorization", "Bearer "+toks[tenant])
 		require.Equal(t, http.StatusBadRequest, code)
 		// An anomaly and an incident, as the detectors would store them.
-		a := storage.Anomaly{Tenant: tenant, ID: "an-" + tenant, Series: "red:svc-" + tag + ":p99_ms", Service: "svc-" + tag,
+		a := domain.Anomaly{Tenant: tenant, ID: "an-" + tenant, Series: "red:svc-" + tag + ":p99_ms", Service: "svc-" + tag,
 			Signal: "p99_ms", StartNano: now.UnixNano(), Severity: "high", Explanation: "p99 of " + tag, IncidentID: "inc-" + tenant}
-		require.NoError(t, s.Store().PutAnomalies(context.Background(), []storage.Anomaly{a}))
-		require.NoError(t, s.Store().PutIncident(context.Background(), storage.Incident{Tenant: tenant, ID: "inc-" + tenant,
-			Title: "incident of " + tag, Severity: "high", Status: storage.IncidentOpen, Services: []string{"svc-" + tag},
+		require.NoError(t, s.Store().PutAnomalies(context.Background(), []domain.Anomaly{a}))
+		require.NoError(t, s.Store().PutIncident(context.Background(), domain.Incident{Tenant: tenant, ID: "inc-" + tenant,
+			Title: "incident of " + tag, Severity: "high", Status: domain.IncidentOpen, Services: []string{"svc-" + tag},
 			AnomalyIDs: []string{a.ID}, OpenedNano: now.UnixNano(), UpdatedNano: now.UnixNano(),
-			Timeline: []storage.IncidentEvent{{TimeUnixNano: now.UnixNano(), Kind: "opened", Text: "opened for " + tag}}}))
-		require.NoError(t, s.Store().PutInvestigation(context.Background(), storage.Investigation{Tenant: tenant, ID: "inv-" + tenant,
-			IncidentID: "inc-" + tenant, Trigger: "incident", Status: storage.InvestigationDone, StartedNano: now.UnixNano(),
-			Summary: "investigation of " + tag, Hypotheses: []storage.Hypothesis{{Service: "svc-" + tag, Cause: storage.CauseUnknown,
-				Summary: "svc-" + tag, Evidence: []storage.Evidence{{Kind: "latency", Text: "slow " + tag}}}}}))
-		made, err := s.Store().CreateProposal(context.Background(), storage.Proposal{Tenant: tenant, ID: "prop-" + tenant,
-			IncidentID: "inc-" + tenant, Action: "rollback", Target: "svc-" + tag, Rationale: "undo " + tag, Risk: storage.RiskMedium,
-			Status: storage.ProposalPending, ProposedNano: now.UnixNano()})
+			Timeline: []domain.IncidentEvent{{TimeUnixNano: now.UnixNano(), Kind: "opened", Text: "opened for " + tag}}}))
+		require.NoError(t, s.Store().PutInvestigation(context.Background(), domain.Investigation{Tenant: tenant, ID: "inv-" + tenant,
+			IncidentID: "inc-" + tenant, Trigger: "incident", Status: domain.InvestigationDone, StartedNano: now.UnixNano(),
+			Summary: "investigation of " + tag, Hypotheses: []domain.Hypothesis{{Service: "svc-" + tag, Cause: domain.CauseUnknown,
+				Summary: "svc-" + tag, Evidence: []domain.Evidence{{Kind: "latency", Text: "slow " + tag}}}}}))
+		made, err := s.Store().CreateProposal(context.Background(), domain.Proposal{Tenant: tenant, ID: "prop-" + tenant,
+			IncidentID: "inc-" + tenant, Action: "rollback", Target: "svc-" + tag, Rationale: "undo " + tag, Risk: domain.RiskMedium,
+			Status: domain.ProposalPending, ProposedNano: now.UnixNano()})
 		require.NoError(t, err)
 		require.True(t, made)
-		require.NoError(t, s.Store().PutRule(context.Background(), storage.Rule{Tenant: tenant, ID: "rule-" + tenant,
-			Name: "rule of " + tag, Kind: storage.RuleSLO, Service: "svc-" + tag, Objective: 0.99, CreatedNano: now.UnixNano()}))
+		require.NoError(t, s.Store().PutRule(context.Background(), domain.Rule{Tenant: tenant, ID: "rule-" + tenant,
+			Name: "rule of " + tag, Kind: domain.RuleSLO, Service: "svc-" + tag, Objective: 0.99, CreatedNano: now.UnixNano()}))
 		var created map[string]any
 		s.gql.MustPost(`mutation { createAPIKey(name: "key-`+tag+`", role: VIEWER) { secret } }`, &created,
 			client.AddHeader("Authorization", "Bearer "+toks[tenant]))

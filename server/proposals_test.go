@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -19,10 +20,10 @@ import (
 // proposer, as a finished investigation makes one.
 func pendingRollback(t *testing.T, s storage.ProposalStore, tenant, id, proposer string) {
 	now := time.Now().UnixNano()
-	created, err := s.CreateProposal(context.Background(), storage.Proposal{Tenant: tenant, ID: id, Action: "rollback", Target: "payment",
-		Params: map[string]string{"version": "2.3.0"}, Risk: storage.RiskMedium, Status: storage.ProposalPending, ProposedBy: proposer,
+	created, err := s.CreateProposal(context.Background(), domain.Proposal{Tenant: tenant, ID: id, Action: "rollback", Target: "payment",
+		Params: map[string]string{"version": "2.3.0"}, Risk: domain.RiskMedium, Status: domain.ProposalPending, ProposedBy: proposer,
 		ProposedNano: now, UpdatedNano: now, ExpiresNano: now + int64(30*time.Minute),
-		History: []storage.ProposalEvent{{AtNano: now, Kind: "proposed", Actor: proposer}}})
+		History: []domain.ProposalEvent{{AtNano: now, Kind: "proposed", Actor: proposer}}})
 	require.NoError(t, err)
 	require.True(t, created)
 }
@@ -55,21 +56,21 @@ func TestApprovalRules(t *testing.T) {
 	assert.Contains(t, err.Error(), "say why")
 	p, err := s.Store().Proposal(context.Background(), "t1", "prop-rules")
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalPending, p.Status, "refusals change nothing")
+	assert.Equal(t, domain.ProposalPending, p.Status, "refusals change nothing")
 	assert.Empty(t, p.Approvals)
 
 	// An expired proposal: nobody decided in time, and nothing runs now.
 	pendingRollback(t, s.Store(), "t1", "prop-expired", "alice")
 	expired, err := s.Store().Proposal(context.Background(), "t1", "prop-expired")
 	require.NoError(t, err)
-	expired.Status = storage.ProposalExpired
+	expired.Status = domain.ProposalExpired
 	require.NoError(t, s.Store().UpdateProposal(context.Background(), *expired, expired.Version))
 	err = s.gql.Post(`mutation { approveProposal(id: "prop-expired") { status } }`, &out, as("tina", "responder", "approver:team-lead"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "proposal prop-expired is expired")
 	expired, err = s.Store().Proposal(context.Background(), "t1", "prop-expired")
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalExpired, expired.Status)
+	assert.Equal(t, domain.ProposalExpired, expired.Status)
 	assert.Nil(t, expired.Execution)
 
 	s.gql.MustPost(`mutation { approveProposal(id: "prop-rules", comment: "ok", modifications: [{key: "version", value: "2.2.9"}]) { status } }`,
@@ -228,7 +229,7 @@ func racingApprovals(t *testing.T, a, b *testServer, store storage.ProposalStore
 	require.NoError(t, err)
 	executions := 0
 	for _, h := range p.History {
-		if h.Kind == storage.ProposalExecuting {
+		if h.Kind == domain.ProposalExecuting {
 			executions++
 		}
 	}

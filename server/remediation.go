@@ -12,9 +12,10 @@ import (
 
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/remediate"
-	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/redisstore"
+	"github.com/inquest/inquest/storage/updates"
 )
 
 // newRemediation builds the approval flow over the embedded store or,
@@ -27,7 +28,7 @@ func (s *Server) newRemediation(store storage.Store) error {
 	if s.redis != nil {
 		s.proposals = redisstore.NewProposals(s.redis, "inquest:")
 	}
-	var notifyFn func(storage.Incident, string)
+	var notifyFn func(domain.Incident, string)
 	if s.notifier != nil {
 		notifyFn = s.notifier.Notify
 	}
@@ -55,7 +56,7 @@ func (s *Server) newRemediation(store storage.Store) error {
 	}
 	s.remediation = remediate.New(rcfg, s.proposals, exec, store,
 		remediate.VerifyByAnomalies(s.incidents), s.logger)
-	s.remediation.Published = func(p storage.Proposal) {
+	s.remediation.Published = func(p domain.Proposal) {
 		s.updates.Publish(updates.Update{Proposal: &p})
 		if reason := tellable(p); reason != "" && s.notifier != nil {
 			s.notifier.NotifyProposal(p, reason)
@@ -68,7 +69,7 @@ func (s *Server) newRemediation(store storage.Store) error {
 			}()
 		}
 	}
-	s.remediation.OnSucceeded = func(ctx context.Context, p storage.Proposal) {
+	s.remediation.OnSucceeded = func(ctx context.Context, p domain.Proposal) {
 		if p.IncidentID == "" {
 			return
 		}
@@ -134,7 +135,7 @@ func (s *Server) remediationExecutor() (remediate.Executor, error) {
 
 // proposeFrom makes the proposals of a finished investigation; whoever
 // started it by hand is its proposer (and may not approve them).
-func (s *Server) proposeFrom(ctx context.Context, inv storage.Investigation) {
+func (s *Server) proposeFrom(ctx context.Context, inv domain.Investigation) {
 	by := inv.Trigger
 	if by == "incident" || by == "" {
 		by = "inquest"
@@ -234,12 +235,12 @@ func (s *Server) demoDeployHandler() http.Handler {
 
 // tellable is the notification a proposal's last change makes: when it is
 // escalated (the next tier's approvers are asked), expired or failed.
-func tellable(p storage.Proposal) string {
+func tellable(p domain.Proposal) string {
 	if len(p.History) == 0 {
 		return ""
 	}
 	switch k := p.History[len(p.History)-1].Kind; k {
-	case "escalated", storage.ProposalExpired, storage.ProposalFailed:
+	case "escalated", domain.ProposalExpired, domain.ProposalFailed:
 		return "proposal_" + k
 	}
 	return ""

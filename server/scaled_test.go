@@ -17,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/inquest/inquest/config"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/redisstore"
 	"github.com/inquest/inquest/storage/storetest"
 )
@@ -167,9 +167,9 @@ func incidentsAcrossReplicas(t *testing.T, a, b *testServer, redisAddr string) {
 	ctx := context.Background()
 	open := func(id string) {
 		now := time.Now().UnixNano()
-		require.NoError(t, shared.UpdateIncident(ctx, storage.Incident{Tenant: "default", ID: id, Title: "payment: p99 latency 1.8 s",
-			Severity: "high", Status: storage.IncidentOpen, Services: []string{"payment"}, OpenedNano: now, UpdatedNano: now,
-			Timeline: []storage.IncidentEvent{{TimeUnixNano: now, Kind: "opened", Text: "opened"}}}, 0))
+		require.NoError(t, shared.UpdateIncident(ctx, domain.Incident{Tenant: "default", ID: id, Title: "payment: p99 latency 1.8 s",
+			Severity: "high", Status: domain.IncidentOpen, Services: []string{"payment"}, OpenedNano: now, UpdatedNano: now,
+			Timeline: []domain.IncidentEvent{{TimeUnixNano: now, Kind: "opened", Text: "opened"}}}, 0))
 	}
 	open("inc-shared")
 

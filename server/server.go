@@ -21,21 +21,21 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
-	"github.com/inquest/inquest/agents/ask"
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
-	"github.com/inquest/inquest/agents/llm"
 	"github.com/inquest/inquest/agents/remediate"
-	"github.com/inquest/inquest/agents/tools"
-	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/assist/ask"
+	"github.com/inquest/inquest/assist/tools"
 	"github.com/inquest/inquest/auth"
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/demo"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/ingest/kafkabus"
 	"github.com/inquest/inquest/ingest/receiver"
 	"github.com/inquest/inquest/ingest/redistail"
+	"github.com/inquest/inquest/llm"
 	"github.com/inquest/inquest/mcp"
 	"github.com/inquest/inquest/notify"
 	"github.com/inquest/inquest/resolvers"
@@ -45,6 +45,7 @@ import (
 	"github.com/inquest/inquest/storage/cache"
 	"github.com/inquest/inquest/storage/duckdb"
 	"github.com/inquest/inquest/storage/pubsub"
+	"github.com/inquest/inquest/storage/updates"
 	"github.com/inquest/inquest/usage"
 )
 
@@ -236,9 +237,9 @@ func (s *Server) newAPI() {
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
 	if s.access.authn != nil {
 		s.access.authn.UseAPIKeys(store, func(tenant, id, reason string) {
-			e := storage.AuditEntry{Tenant: tenant, ID: storage.NewID(), TimeUnixNano: time.Now().UnixNano(), Actor: "apikey:" + id,
+			e := domain.AuditEntry{Tenant: tenant, ID: domain.NewID(), TimeUnixNano: time.Now().UnixNano(), Actor: "apikey:" + id,
 				Action: "auth.api_key", Target: id, Outcome: "failed", Detail: reason}
-			if err := store.AppendAudit(context.Background(), []storage.AuditEntry{e}); err != nil {
+			if err := store.AppendAudit(context.Background(), []domain.AuditEntry{e}); err != nil {
 				logger.Error("audit log write failed", "err", err)
 			}
 		})

@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/config"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 const slackSecret = "slack-signing-secret-for-tests"
@@ -104,7 +104,7 @@ func TestSlackApprovals(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, send(old, oldH), "older than five minutes")
 	p, err := s.Store().Proposal(context.Background(), "default", "prop-slack")
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalPending, p.Status, "refused requests change nothing")
+	assert.Equal(t, domain.ProposalPending, p.Status, "refused requests change nothing")
 
 	b, hh := slackPress(responses.URL, "UALICE", "approve", "prop-slack", now, slackSecret)
 	require.Equal(t, http.StatusOK, send(b, hh))
@@ -124,7 +124,7 @@ func TestSlackApprovals(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, send(body, h), "the same request replayed")
 	p, err = s.Store().Proposal(context.Background(), "default", "prop-slack")
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalSucceeded, p.Status)
+	assert.Equal(t, domain.ProposalSucceeded, p.Status)
 	require.Len(t, p.Approvals, 1)
 	assert.Equal(t, "slack", p.Approvals[0].Channel)
 
@@ -203,7 +203,7 @@ func TestSlackAnswersBeforeASlowExecutor(t *testing.T) {
 	}
 	p, err := s.Store().Proposal(context.Background(), "default", "prop-slow")
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalExecuting, p.Status, "decided in the request, executing after it")
+	assert.Equal(t, domain.ProposalExecuting, p.Status, "decided in the request, executing after it")
 	letGo()
 	eventually(t, "the message tells the execution's end", func() bool {
 		all := said()
@@ -211,7 +211,7 @@ func TestSlackAnswersBeforeASlowExecutor(t *testing.T) {
 	})
 	p, err = s.Store().Proposal(context.Background(), "default", "prop-slow")
 	require.NoError(t, err)
-	assert.NotEqual(t, storage.ProposalFailed, p.Status, "the request's end did not cancel the execution: %+v", p.Execution)
+	assert.NotEqual(t, domain.ProposalFailed, p.Status, "the request's end did not cancel the execution: %+v", p.Execution)
 }
 
 // slackAPI stands in for Slack's Web API (chat.postMessage) and a

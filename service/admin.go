@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/storage"
 )
 
 // APIKeys lists the tenant's API keys, revoked ones included.
-func (s *Service) APIKeys(ctx context.Context, p Principal) ([]storage.APIKey, error) {
+func (s *Service) APIKeys(ctx context.Context, p Principal) ([]domain.APIKey, error) {
 	if err := s.allow(ctx, p, "apiKeys"); err != nil {
 		return nil, err
 	}
@@ -21,7 +22,7 @@ func (s *Service) APIKeys(ctx context.Context, p Principal) ([]storage.APIKey, e
 
 // CreatedAPIKey is a new key and its secret, which is shown this once.
 type CreatedAPIKey struct {
-	Key    storage.APIKey
+	Key    domain.APIKey
 	Secret string
 }
 
@@ -39,7 +40,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string, ro
 		return nil, Invalid("role %q: want viewer, responder, approver or admin", role)
 	}
 	secret, id, hash := auth.NewAPIKey()
-	rec := storage.APIKey{Tenant: p.Tenant, ID: id, Name: name, Role: string(role), SecretHash: hash,
+	rec := domain.APIKey{Tenant: p.Tenant, ID: id, Name: name, Role: string(role), SecretHash: hash,
 		CreatedBy: p.Subject, CreatedAtNano: s.cfg.Now().UnixNano()}
 	if err := s.d.APIKeys.PutAPIKey(ctx, rec); err != nil {
 		return nil, err
@@ -49,7 +50,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string, ro
 }
 
 // RevokeAPIKey revokes a key of the tenant at once.
-func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (*storage.APIKey, error) {
+func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (*domain.APIKey, error) {
 	if err := s.allow(ctx, p, "revokeAPIKey"); err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (*st
 }
 
 // Usage is the tenant's usage per hour.
-func (s *Service) Usage(ctx context.Context, p Principal, r Range) ([]storage.UsageHour, error) {
+func (s *Service) Usage(ctx context.Context, p Principal, r Range) ([]domain.UsageHour, error) {
 	if err := s.allow(ctx, p, "usage"); err != nil {
 		return nil, err
 	}
@@ -81,9 +82,9 @@ func (s *Service) Usage(ctx context.Context, p Principal, r Range) ([]storage.Us
 
 // page starts a listing: the role check, the range and the page size
 // (100 unless asked).
-func (s *Service) page(ctx context.Context, p Principal, op string, r Range, limit *int) (storage.TimeRange, int, error) {
+func (s *Service) page(ctx context.Context, p Principal, op string, r Range, limit *int) (domain.TimeRange, int, error) {
 	if err := s.allow(ctx, p, op); err != nil {
-		return storage.TimeRange{}, 0, err
+		return domain.TimeRange{}, 0, err
 	}
 	tr, err := s.timeRange(&r)
 	if err != nil {
@@ -94,7 +95,7 @@ func (s *Service) page(ctx context.Context, p Principal, op string, r Range, lim
 }
 
 // AuditLog lists the tenant's audit entries, newest first.
-func (s *Service) AuditLog(ctx context.Context, p Principal, r Range, limit *int) ([]storage.AuditEntry, error) {
+func (s *Service) AuditLog(ctx context.Context, p Principal, r Range, limit *int) ([]domain.AuditEntry, error) {
 	tr, n, err := s.page(ctx, p, "auditLog", r, limit)
 	if err != nil {
 		return nil, err
@@ -103,7 +104,7 @@ func (s *Service) AuditLog(ctx context.Context, p Principal, r Range, limit *int
 }
 
 // DeadLetters lists refused records of the range, newest first.
-func (s *Service) DeadLetters(ctx context.Context, p Principal, r Range, limit *int) ([]storage.DeadLetter, error) {
+func (s *Service) DeadLetters(ctx context.Context, p Principal, r Range, limit *int) ([]domain.DeadLetter, error) {
 	tr, n, err := s.page(ctx, p, "deadLetters", r, limit)
 	if err != nil {
 		return nil, err

@@ -79,7 +79,7 @@ type AskStep struct {
 	Answer *AskAnswer
 }
 
-// Asker answers questions (agents/ask); step, when set, hears each step.
+// Asker answers questions (assist/ask); step, when set, hears each step.
 type Asker interface {
 	Ask(ctx context.Context, p Principal, in AskInput, step func(AskStep)) (*AskAnswer, error)
 }

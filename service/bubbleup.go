@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // BubbleUpInput asks what sets a selection of events apart: Selection
@@ -21,13 +21,13 @@ type BubbleUpInput struct {
 
 // BubbleUp ranks the fields whose values are over-represented in the
 // selection; the store does the counting.
-func (s *Service) BubbleUp(ctx context.Context, p Principal, in BubbleUpInput) (*storage.BubbleUpResult, error) {
+func (s *Service) BubbleUp(ctx context.Context, p Principal, in BubbleUpInput) (*domain.BubbleUpResult, error) {
 	release, err := s.scan(ctx, p, "bubbleUp")
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	q := storage.BubbleUpQuery{Tenant: p.Tenant}
+	q := domain.BubbleUpQuery{Tenant: p.Tenant}
 	if q.Range, err = s.timeRange(&in.Range); err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (s *Service) BubbleUp(ctx context.Context, p Principal, in BubbleUpInput) (
 		return nil, err
 	}
 	counts, err := s.d.Events.BubbleUp(ctx, q)
-	if errors.Is(err, storage.ErrBadQuery) {
+	if errors.Is(err, domain.ErrBadQuery) {
 		return nil, Invalid("%v", err)
 	}
 	if err != nil {

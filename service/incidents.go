@@ -6,6 +6,7 @@ import (
 
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -19,7 +20,7 @@ type AnomalyFilter struct {
 }
 
 // Anomalies lists anomalies overlapping the range, newest first.
-func (s *Service) Anomalies(ctx context.Context, p Principal, f AnomalyFilter) ([]storage.Anomaly, error) {
+func (s *Service) Anomalies(ctx context.Context, p Principal, f AnomalyFilter) ([]domain.Anomaly, error) {
 	tr, limit, err := s.page(ctx, p, "anomalies", f.Range, f.Limit)
 	if err != nil {
 		return nil, err
@@ -29,7 +30,7 @@ func (s *Service) Anomalies(ctx context.Context, p Principal, f AnomalyFilter) (
 	}
 	// The ones that drive nothing are left out: read deeper to fill the
 	// page with those that do.
-	as, err := s.d.Incidents.Anomalies(ctx, p.Tenant, tr, f.Service, min(4*limit, storage.MaxPageSize))
+	as, err := s.d.Incidents.Anomalies(ctx, p.Tenant, tr, f.Service, min(4*limit, domain.MaxPageSize))
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +45,7 @@ func (s *Service) Anomalies(ctx context.Context, p Principal, f AnomalyFilter) (
 
 // Incidents lists incidents open at some time in the range, newest first;
 // status (open, acknowledged, resolved) narrows them.
-func (s *Service) Incidents(ctx context.Context, p Principal, r Range, status string) ([]storage.Incident, error) {
+func (s *Service) Incidents(ctx context.Context, p Principal, r Range, status string) ([]domain.Incident, error) {
 	if err := s.allow(ctx, p, "incidents"); err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func (s *Service) Incidents(ctx context.Context, p Principal, r Range, status st
 		return nil, err
 	}
 	switch status {
-	case "", storage.IncidentOpen, storage.IncidentAcknowledged, storage.IncidentResolved:
+	case "", domain.IncidentOpen, domain.IncidentAcknowledged, domain.IncidentResolved:
 	default:
 		return nil, Invalid("status %q: want open, acknowledged or resolved", status)
 	}
@@ -61,14 +62,14 @@ func (s *Service) Incidents(ctx context.Context, p Principal, r Range, status st
 }
 
 // Incident returns one incident, or ErrNotFound.
-func (s *Service) Incident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+func (s *Service) Incident(ctx context.Context, p Principal, id string) (*domain.Incident, error) {
 	if err := s.allow(ctx, p, "incident"); err != nil {
 		return nil, err
 	}
 	return s.incident(ctx, p.Tenant, id)
 }
 
-func (s *Service) incident(ctx context.Context, tenant, id string) (*storage.Incident, error) {
+func (s *Service) incident(ctx context.Context, tenant, id string) (*domain.Incident, error) {
 	in, err := s.d.Incidents.Incident(ctx, tenant, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, NotFound("incident %q not found", id)
@@ -78,13 +79,13 @@ func (s *Service) incident(ctx context.Context, tenant, id string) (*storage.Inc
 
 // IncidentAnomalies lists an incident's anomalies: part of reading an
 // incident, so it needs what reading one needs.
-func (s *Service) IncidentAnomalies(ctx context.Context, p Principal, id string) ([]storage.Anomaly, error) {
+func (s *Service) IncidentAnomalies(ctx context.Context, p Principal, id string) ([]domain.Anomaly, error) {
 	if err := s.allow(ctx, p, "incident"); err != nil {
 		return nil, err
 	}
 	in, err := s.incident(ctx, p.Tenant, id)
 	if errors.Is(err, ErrNotFound) {
-		return []storage.Anomaly{}, nil // an incident gone since it was read has none
+		return []domain.Anomaly{}, nil // an incident gone since it was read has none
 	}
 	if err != nil {
 		return nil, err
@@ -97,11 +98,11 @@ func (s *Service) IncidentAnomalies(ctx context.Context, p Principal, id string)
 	if end == 0 {
 		end = s.cfg.Now().UnixNano()
 	}
-	as, err := s.d.Incidents.Anomalies(ctx, p.Tenant, storage.TimeRange{Start: in.OpenedNano - 1, End: end + 1}, "", storage.MaxPageSize)
+	as, err := s.d.Incidents.Anomalies(ctx, p.Tenant, domain.TimeRange{Start: in.OpenedNano - 1, End: end + 1}, "", domain.MaxPageSize)
 	if err != nil {
 		return nil, err
 	}
-	out := []storage.Anomaly{}
+	out := []domain.Anomaly{}
 	for _, a := range as {
 		if want[a.ID] {
 			out = append(out, a)
@@ -123,7 +124,7 @@ func (s *Service) detector(what string) (*detection.Engine, error) {
 // changes make one transition: the loser reads the winner's result and is
 // refused as a conflict.
 func (s *Service) changeIncident(ctx context.Context, p Principal, op, action, id string,
-	change func(lc *incidents.Lifecycle, ctx context.Context, tenant, id, actor string) (*storage.Incident, error)) (*storage.Incident, error) {
+	change func(lc *incidents.Lifecycle, ctx context.Context, tenant, id, actor string) (*domain.Incident, error)) (*domain.Incident, error) {
 	if err := s.allow(ctx, p, op); err != nil {
 		return nil, err
 	}
@@ -146,29 +147,29 @@ func (s *Service) changeIncident(ctx context.Context, p Principal, op, action, i
 }
 
 // AcknowledgeIncident takes an open incident in hand.
-func (s *Service) AcknowledgeIncident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+func (s *Service) AcknowledgeIncident(ctx context.Context, p Principal, id string) (*domain.Incident, error) {
 	return s.changeIncident(ctx, p, "acknowledgeIncident", "acknowledge", id, (*incidents.Lifecycle).Acknowledge)
 }
 
 // ResolveIncident closes an incident by hand.
-func (s *Service) ResolveIncident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+func (s *Service) ResolveIncident(ctx context.Context, p Principal, id string) (*domain.Incident, error) {
 	return s.changeIncident(ctx, p, "resolveIncident", "resolve", id, (*incidents.Lifecycle).Resolve)
 }
 
 // ReopenIncident opens a resolved incident again.
-func (s *Service) ReopenIncident(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+func (s *Service) ReopenIncident(ctx context.Context, p Principal, id string) (*domain.Incident, error) {
 	return s.changeIncident(ctx, p, "reopenIncident", "reopen", id, (*incidents.Lifecycle).Reopen)
 }
 
 // AcceptNewNormal makes the level an open incident's series are at their
 // normal: the detector re-learns their baselines and ends their anomalies.
-func (s *Service) AcceptNewNormal(ctx context.Context, p Principal, id string) (*storage.Incident, error) {
+func (s *Service) AcceptNewNormal(ctx context.Context, p Principal, id string) (*domain.Incident, error) {
 	return s.changeIncident(ctx, p, "acceptNewNormal", "accept_new_normal", id, (*incidents.Lifecycle).AcceptNewNormal)
 }
 
 // MergeIncidents moves the others into the first; they are resolved as
 // merged.
-func (s *Service) MergeIncidents(ctx context.Context, p Principal, into string, others []string) (*storage.Incident, error) {
+func (s *Service) MergeIncidents(ctx context.Context, p Principal, into string, others []string) (*domain.Incident, error) {
 	if len(others) == 0 {
 		if err := s.allow(ctx, p, "mergeIncidents"); err != nil {
 			return nil, err
@@ -176,7 +177,7 @@ func (s *Service) MergeIncidents(ctx context.Context, p Principal, into string, 
 		return nil, Invalid("name at least one incident to merge into %q", into)
 	}
 	return s.changeIncident(ctx, p, "mergeIncidents", "merge", into,
-		func(lc *incidents.Lifecycle, ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
+		func(lc *incidents.Lifecycle, ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
 			return lc.Merge(ctx, tenant, id, others, actor)
 		})
 }
@@ -195,7 +196,7 @@ type RuleInput struct {
 }
 
 // Rules lists the tenant's rules.
-func (s *Service) Rules(ctx context.Context, p Principal) ([]storage.Rule, error) {
+func (s *Service) Rules(ctx context.Context, p Principal) ([]domain.Rule, error) {
 	if err := s.allow(ctx, p, "rules"); err != nil {
 		return nil, err
 	}
@@ -203,7 +204,7 @@ func (s *Service) Rules(ctx context.Context, p Principal) ([]storage.Rule, error
 }
 
 // CreateRule watches a service with a threshold or an SLO.
-func (s *Service) CreateRule(ctx context.Context, p Principal, in RuleInput) (*storage.Rule, error) {
+func (s *Service) CreateRule(ctx context.Context, p Principal, in RuleInput) (*domain.Rule, error) {
 	if err := s.allow(ctx, p, "createRule"); err != nil {
 		return nil, err
 	}
@@ -211,10 +212,10 @@ func (s *Service) CreateRule(ctx context.Context, p Principal, in RuleInput) (*s
 	if err != nil {
 		return nil, err
 	}
-	r := storage.Rule{Tenant: p.Tenant, Name: in.Name, Kind: in.Kind, Service: in.Service, Operation: in.Operation,
+	r := domain.Rule{Tenant: p.Tenant, Name: in.Name, Kind: in.Kind, Service: in.Service, Operation: in.Operation,
 		Signal: in.Signal, Op: in.Op, Value: in.Value, Objective: in.Objective, CreatedBy: p.Subject}
 	if in.For != "" {
-		d, err := storage.ParseDuration(in.For)
+		d, err := domain.ParseDuration(in.For)
 		if err != nil || d < 0 {
 			return nil, Invalid("for %q: want a duration such as 1m", in.For)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/inquest/inquest/agents/investigate"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/storage"
 )
@@ -34,7 +35,7 @@ func (s *Service) investigator() (*investigate.Runner, error) {
 
 // StartInvestigation starts an investigation and returns it running; its
 // progress streams on InvestigationProgress.
-func (s *Service) StartInvestigation(ctx context.Context, p Principal, in InvestigationInput) (*storage.Investigation, error) {
+func (s *Service) StartInvestigation(ctx context.Context, p Principal, in InvestigationInput) (*domain.Investigation, error) {
 	if err := s.allow(ctx, p, "startInvestigation"); err != nil {
 		return nil, err
 	}
@@ -42,8 +43,8 @@ func (s *Service) StartInvestigation(ctx context.Context, p Principal, in Invest
 	if err != nil {
 		return nil, err
 	}
-	var sc storage.InvestigationScope
-	var incident *storage.Incident
+	var sc domain.InvestigationScope
+	var incident *domain.Incident
 	if id := deref(in.IncidentID); id != "" {
 		if incident, err = s.incident(ctx, p.Tenant, id); err != nil {
 			return nil, err
@@ -52,7 +53,7 @@ func (s *Service) StartInvestigation(ctx context.Context, p Principal, in Invest
 		if incident.ResolvedNano > 0 {
 			end = incident.ResolvedNano
 		}
-		sc.Range = storage.TimeRange{Start: incident.OpenedNano - int64(time.Minute), End: max(end, incident.OpenedNano+int64(30*time.Second))}
+		sc.Range = domain.TimeRange{Start: incident.OpenedNano - int64(time.Minute), End: max(end, incident.OpenedNano+int64(30*time.Second))}
 	}
 	if id := deref(in.AnomalyID); id != "" && incident == nil {
 		a, err := s.d.Incidents.Anomaly(ctx, p.Tenant, id)
@@ -66,7 +67,7 @@ func (s *Service) StartInvestigation(ctx context.Context, p Principal, in Invest
 		if end == 0 {
 			end = s.Now().UnixNano()
 		}
-		sc.Range = storage.TimeRange{Start: a.StartNano - int64(time.Minute), End: max(end, a.StartNano+int64(30*time.Second))}
+		sc.Range = domain.TimeRange{Start: a.StartNano - int64(time.Minute), End: max(end, a.StartNano+int64(30*time.Second))}
 		sc.Service = a.Service
 	}
 	if in.Range != nil {
@@ -107,7 +108,7 @@ func (s *Service) StartInvestigation(ctx context.Context, p Principal, in Invest
 }
 
 // Investigation returns one investigation of the tenant.
-func (s *Service) Investigation(ctx context.Context, p Principal, id string) (*storage.Investigation, error) {
+func (s *Service) Investigation(ctx context.Context, p Principal, id string) (*domain.Investigation, error) {
 	if err := s.allow(ctx, p, "investigation"); err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (s *Service) Investigation(ctx context.Context, p Principal, id string) (*s
 
 // Investigations lists the tenant's investigations started in the range,
 // newest first, optionally of one incident.
-func (s *Service) Investigations(ctx context.Context, p Principal, r Range, incidentID string) ([]storage.Investigation, error) {
+func (s *Service) Investigations(ctx context.Context, p Principal, r Range, incidentID string) ([]domain.Investigation, error) {
 	if err := s.allow(ctx, p, "investigations"); err != nil {
 		return nil, err
 	}
@@ -134,19 +135,19 @@ func (s *Service) Investigations(ctx context.Context, p Principal, r Range, inci
 	if err != nil {
 		return nil, err
 	}
-	return s.d.Investigations.Investigations(ctx, p.Tenant, tr, incidentID, storage.MaxPageSize)
+	return s.d.Investigations.Investigations(ctx, p.Tenant, tr, incidentID, domain.MaxPageSize)
 }
 
 // IncidentInvestigation is the incident's newest investigation, nil when
 // it has none (yet).
-func (s *Service) IncidentInvestigation(ctx context.Context, p Principal, incidentID string) (*storage.Investigation, error) {
+func (s *Service) IncidentInvestigation(ctx context.Context, p Principal, incidentID string) (*domain.Investigation, error) {
 	if err := s.allow(ctx, p, "incident"); err != nil {
 		return nil, err
 	}
 	if s.d.Investigations == nil {
 		return nil, nil
 	}
-	list, err := s.d.Investigations.Investigations(ctx, p.Tenant, storage.TimeRange{Start: 0, End: 1<<63 - 1}, incidentID, 1)
+	list, err := s.d.Investigations.Investigations(ctx, p.Tenant, domain.TimeRange{Start: 0, End: 1<<63 - 1}, incidentID, 1)
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}
@@ -156,7 +157,7 @@ func (s *Service) IncidentInvestigation(ctx context.Context, p Principal, incide
 // InvestigationProgress streams an investigation's lines: those already
 // written first (a late subscriber hears the story from the start), then
 // each as it comes, and ends after its last line.
-func (s *Service) InvestigationProgress(ctx context.Context, p Principal, id string) (<-chan storage.InvestigationProgress, error) {
+func (s *Service) InvestigationProgress(ctx context.Context, p Principal, id string) (<-chan domain.InvestigationProgress, error) {
 	if err := s.allow(ctx, p, "investigationProgress"); err != nil {
 		return nil, err
 	}
@@ -178,12 +179,12 @@ func (s *Service) InvestigationProgress(ctx context.Context, p Principal, id str
 		}
 		return nil, err
 	}
-	out := make(chan storage.InvestigationProgress, 16)
+	out := make(chan domain.InvestigationProgress, 16)
 	go func() {
 		defer close(out)
 		defer cancel()
 		seq := 0
-		send := func(l storage.InvestigationProgress) bool {
+		send := func(l domain.InvestigationProgress) bool {
 			if l.Seq <= seq {
 				return true
 			}
@@ -226,7 +227,7 @@ type ChangeInput struct {
 
 // RecordChange stores a change event through ingest, as a JSON event of
 // kind change would be.
-func (s *Service) RecordChange(ctx context.Context, p Principal, in ChangeInput) (*storage.Event, error) {
+func (s *Service) RecordChange(ctx context.Context, p Principal, in ChangeInput) (*domain.Event, error) {
 	if err := s.allow(ctx, p, "recordChange"); err != nil {
 		return nil, err
 	}
@@ -239,13 +240,13 @@ func (s *Service) RecordChange(ctx context.Context, p Principal, in ChangeInput)
 	at := s.Now()
 	if t := deref(in.At); t != "" {
 		var err error
-		if at, err = storage.ParseTime(t, s.Now()); err != nil {
+		if at, err = domain.ParseTime(t, s.Now()); err != nil {
 			return nil, Invalid("at: %v", err)
 		}
 	}
-	e := storage.Event{Tenant: p.Tenant, TimeUnixNano: at.UnixNano(), Kind: storage.KindEvent, Service: in.Service,
-		Name: in.Type, Status: storage.StatusUnset, SampleRate: 1}
-	e.Attrs.Put(storage.ChangeTypeAttr, in.Type)
+	e := domain.Event{Tenant: p.Tenant, TimeUnixNano: at.UnixNano(), Kind: domain.KindEvent, Service: in.Service,
+		Name: in.Type, Status: domain.StatusUnset, SampleRate: 1}
+	e.Attrs.Put(domain.ChangeTypeAttr, in.Type)
 	for k, v := range map[string]*string{"version": in.Version, "previous_version": in.Previous, "description": in.Description, "commit": in.Commit} {
 		if v != nil && *v != "" {
 			e.Attrs.Put(k, *v)
@@ -255,7 +256,7 @@ func (s *Service) RecordChange(ctx context.Context, p Principal, in ChangeInput)
 	e.Attrs.Sort()
 	e.ID = e.ContentHash()
 	res, err := s.d.Pipeline.Accept(ctx, ingest.Input{Tenant: p.Tenant, Source: "graphql", Format: ingest.FormatJSONEvents,
-		Batch: &ingest.Batch{Events: []storage.Event{e}}, Historical: true})
+		Batch: &ingest.Batch{Events: []domain.Event{e}}, Historical: true})
 	if err != nil {
 		return nil, Unavailable("the change was not taken: %v", err)
 	}

@@ -5,21 +5,21 @@ import (
 	"errors"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // MetricInput reads as PromQL's
 // `group by (groupBy) (function(name{matchers}[step]))`.
 type MetricInput struct {
-	Name      string                 `json:"name,omitempty"`
-	Matchers  []storage.LabelMatcher `json:"matchers,omitempty"`
-	Range     Range                  `json:"range"`
-	Step      string                 `json:"step,omitempty"`
-	Function  storage.MetricFunc     `json:"function,omitempty"`
-	GroupBy   []string               `json:"groupBy,omitempty"`
-	Group     storage.GroupFunc      `json:"groupFunction,omitempty"`
-	Aggregate bool                   `json:"aggregate,omitempty"`
-	Limit     *int                   `json:"limit,omitempty"`
+	Name      string                `json:"name,omitempty"`
+	Matchers  []domain.LabelMatcher `json:"matchers,omitempty"`
+	Range     Range                 `json:"range"`
+	Step      string                `json:"step,omitempty"`
+	Function  domain.MetricFunc     `json:"function,omitempty"`
+	GroupBy   []string              `json:"groupBy,omitempty"`
+	Group     domain.GroupFunc      `json:"groupFunction,omitempty"`
+	Aggregate bool                  `json:"aggregate,omitempty"`
+	Limit     *int                  `json:"limit,omitempty"`
 }
 
 // step reads an optional step; 0 lets the store choose (range/250).
@@ -27,7 +27,7 @@ func step(v string) (time.Duration, error) {
 	if v == "" {
 		return 0, nil
 	}
-	d, err := storage.ParseDuration(v)
+	d, err := domain.ParseDuration(v)
 	if err != nil || d <= 0 {
 		return 0, Invalid("step %q: want a duration such as 15s or 1m", v)
 	}
@@ -36,7 +36,7 @@ func step(v string) (time.Duration, error) {
 
 // MetricSeries runs a structured metric query, or, with promql, a raw
 // PromQL expression over the input's range and step (VictoriaMetrics only).
-func (s *Service) MetricSeries(ctx context.Context, p Principal, in MetricInput, promql *string) ([]storage.MetricSeries, error) {
+func (s *Service) MetricSeries(ctx context.Context, p Principal, in MetricInput, promql *string) ([]domain.MetricSeries, error) {
 	release, err := s.scan(ctx, p, "metricSeries")
 	if err != nil {
 		return nil, err
@@ -58,12 +58,12 @@ func (s *Service) MetricSeries(ctx context.Context, p Principal, in MetricInput,
 			return nil, Invalid("with promql, give only range and step in input: the expression says the rest")
 		}
 		series, err := s.d.PromQL.PromQL(ctx, p.Tenant, *promql, tr, st)
-		if errors.Is(err, storage.ErrBadQuery) {
+		if errors.Is(err, domain.ErrBadQuery) {
 			return nil, invalid(err)
 		}
 		return series, err
 	}
-	q := storage.MetricQuery{Tenant: p.Tenant, Name: in.Name, Matchers: in.Matchers, Range: tr, Step: st,
+	q := domain.MetricQuery{Tenant: p.Tenant, Name: in.Name, Matchers: in.Matchers, Range: tr, Step: st,
 		Func: in.Function, GroupBy: in.GroupBy, Group: in.Group, Aggregate: in.Aggregate}
 	if in.Limit != nil {
 		q.Limit = *in.Limit

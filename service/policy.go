@@ -6,7 +6,27 @@ import (
 	"fmt"
 
 	"github.com/inquest/inquest/agents/remediate"
+	"github.com/inquest/inquest/domain"
 )
+
+// The approval policy as faces see it. The remediation engine owns these
+// types; they are named here so that a face imports the service and the
+// domain, never the engine below them.
+type (
+	// ApprovalRules is the tenant's policy and runbooks as they apply now.
+	ApprovalRules = remediate.Rules
+	// Policy is each risk tier's approvers, timeout and escalation.
+	Policy = remediate.Policy
+	// PolicySpec is a change to the tiers and the role levels.
+	PolicySpec = remediate.PolicySpec
+	// TierSpec is one tier's part of a PolicySpec.
+	TierSpec = remediate.TierSpec
+	// Runbook is a tenant's own remediation for a cause.
+	Runbook = remediate.Runbook
+)
+
+// ProposalParams is what a proposal's executor will be given.
+func ProposalParams(p domain.Proposal) map[string]string { return remediate.Params(p) }
 
 // ApprovalRules is the tenant's approval policy and runbooks as they
 // apply now.

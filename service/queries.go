@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
 // Filter is a condition on a field (service, attr.http.route, ...).
 type Filter struct {
-	Field string     `json:"field"`
-	Op    storage.Op `json:"op"`
+	Field string    `json:"field"`
+	Op    domain.Op `json:"op"`
 	// Value is for every operator but in, not in, exists and not exists.
 	Value  *string  `json:"value,omitempty"`
 	Values []string `json:"values,omitempty"`
@@ -20,33 +21,33 @@ type Filter struct {
 
 // Aggregation is one column of an aggregate.
 type Aggregation struct {
-	Op    storage.AggOp `json:"op"`
-	Field *string       `json:"field,omitempty"`
-	Alias *string       `json:"alias,omitempty"`
+	Op    domain.AggOp `json:"op"`
+	Field *string      `json:"field,omitempty"`
+	Alias *string      `json:"alias,omitempty"`
 }
 
 // AggregateInput asks for counts, percentiles and rates over events.
 type AggregateInput struct {
-	Range        Range            `json:"range"`
-	Filters      []Filter         `json:"filters,omitempty"`
-	GroupBy      []string         `json:"groupBy,omitempty"`
-	Aggregations []Aggregation    `json:"aggregations,omitempty"`
-	Bucket       string           `json:"bucket,omitempty"`
-	OrderBy      []storage.Order  `json:"orderBy,omitempty"`
-	Limit        *int             `json:"limit,omitempty"`
-	Having       []storage.Having `json:"having,omitempty"`
+	Range        Range           `json:"range"`
+	Filters      []Filter        `json:"filters,omitempty"`
+	GroupBy      []string        `json:"groupBy,omitempty"`
+	Aggregations []Aggregation   `json:"aggregations,omitempty"`
+	Bucket       string          `json:"bucket,omitempty"`
+	OrderBy      []domain.Order  `json:"orderBy,omitempty"`
+	Limit        *int            `json:"limit,omitempty"`
+	Having       []domain.Having `json:"having,omitempty"`
 }
 
 // Filters turns filters into storage filters, refusing bad ones.
-func Filters(in []Filter) ([]storage.Filter, error) {
-	out := make([]storage.Filter, 0, len(in))
+func Filters(in []Filter) ([]domain.Filter, error) {
+	out := make([]domain.Filter, 0, len(in))
 	for _, f := range in {
-		fld, err := storage.ParseField(f.Field)
+		fld, err := domain.ParseField(f.Field)
 		if err != nil {
 			return nil, invalid(err)
 		}
-		sf := storage.Filter{Field: fld, Op: f.Op, Values: f.Values, Value: deref(f.Value)}
-		needsValue := sf.Op != storage.OpExists && sf.Op != storage.OpNotExists && sf.Op != storage.OpIn && sf.Op != storage.OpNotIn
+		sf := domain.Filter{Field: fld, Op: f.Op, Values: f.Values, Value: deref(f.Value)}
+		needsValue := sf.Op != domain.OpExists && sf.Op != domain.OpNotExists && sf.Op != domain.OpIn && sf.Op != domain.OpNotIn
 		if needsValue && f.Value == nil {
 			return nil, Invalid("filter %s %s: value is required", f.Field, f.Op)
 		}
@@ -58,8 +59,8 @@ func Filters(in []Filter) ([]storage.Filter, error) {
 	return out, nil
 }
 
-func (s *Service) aggregateQuery(tenant string, in AggregateInput) (storage.Query, error) {
-	q := storage.Query{Tenant: tenant, Order: in.OrderBy, Having: in.Having}
+func (s *Service) aggregateQuery(tenant string, in AggregateInput) (domain.Query, error) {
+	q := domain.Query{Tenant: tenant, Order: in.OrderBy, Having: in.Having}
 	var err error
 	if q.Range, err = s.timeRange(&in.Range); err != nil {
 		return q, err
@@ -68,16 +69,16 @@ func (s *Service) aggregateQuery(tenant string, in AggregateInput) (storage.Quer
 		return q, err
 	}
 	for _, g := range in.GroupBy {
-		f, err := storage.ParseField(g)
+		f, err := domain.ParseField(g)
 		if err != nil {
 			return q, invalid(fmt.Errorf("groupBy: %w", err))
 		}
 		q.GroupBy = append(q.GroupBy, f)
 	}
 	for _, a := range in.Aggregations {
-		agg := storage.Aggregation{Op: a.Op, Alias: deref(a.Alias)}
+		agg := domain.Aggregation{Op: a.Op, Alias: deref(a.Alias)}
 		if a.Field != nil {
-			f, err := storage.ParseField(*a.Field)
+			f, err := domain.ParseField(*a.Field)
 			if err != nil {
 				return q, invalid(fmt.Errorf("aggregation %s: %w", strings.ToUpper(string(a.Op)), err))
 			}
@@ -86,7 +87,7 @@ func (s *Service) aggregateQuery(tenant string, in AggregateInput) (storage.Quer
 		q.Aggregations = append(q.Aggregations, agg)
 	}
 	if in.Bucket != "" {
-		d, err := storage.ParseDuration(in.Bucket)
+		d, err := domain.ParseDuration(in.Bucket)
 		if err != nil || d <= 0 {
 			return q, Invalid("bucket %q: want a duration such as 10s, 1m or 1h", in.Bucket)
 		}
@@ -107,8 +108,8 @@ func (s *Service) aggregateQuery(tenant string, in AggregateInput) (storage.Quer
 // Aggregate is the result of an aggregate with the query it ran, which
 // says how to read it (the range, the bucket).
 type Aggregate struct {
-	Query  storage.Query
-	Result *storage.AggregateResult
+	Query  domain.Query
+	Result *domain.AggregateResult
 }
 
 // Aggregate counts, sums and takes percentiles of the tenant's events.
@@ -135,17 +136,17 @@ type EventsInput struct {
 	Filters []Filter `json:"filters,omitempty"`
 	First   *int     `json:"first,omitempty"`
 	// After is a cursor from an earlier page.
-	After *storage.Cursor `json:"-"`
+	After *domain.Cursor `json:"-"`
 }
 
 // Events lists the tenant's events, one page at a time.
-func (s *Service) Events(ctx context.Context, p Principal, in EventsInput) (*storage.EventPage, error) {
+func (s *Service) Events(ctx context.Context, p Principal, in EventsInput) (*domain.EventPage, error) {
 	release, err := s.scan(ctx, p, "events")
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	q := storage.EventQuery{Tenant: p.Tenant, After: in.After}
+	q := domain.EventQuery{Tenant: p.Tenant, After: in.After}
 	if q.Range, err = s.timeRange(&in.Range); err != nil {
 		return nil, err
 	}
@@ -180,7 +181,7 @@ func (s *Service) Trace(ctx context.Context, p Principal, id string) (*Trace, er
 }
 
 // Services lists the services seen in the range with their RED figures.
-func (s *Service) Services(ctx context.Context, p Principal, r Range) ([]storage.ServiceSummary, error) {
+func (s *Service) Services(ctx context.Context, p Principal, r Range) ([]domain.ServiceSummary, error) {
 	release, err := s.scan(ctx, p, "services")
 	if err != nil {
 		return nil, err

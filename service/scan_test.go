@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/service"
 	"github.com/inquest/inquest/storage"
 )
@@ -21,13 +22,13 @@ type blockingEvents struct {
 	release chan struct{}
 }
 
-func (b *blockingEvents) Events(ctx context.Context, q storage.EventQuery) (*storage.EventPage, error) {
+func (b *blockingEvents) Events(ctx context.Context, q domain.EventQuery) (*domain.EventPage, error) {
 	b.started <- q.Tenant
 	select {
 	case <-b.release:
 	case <-ctx.Done():
 	}
-	return &storage.EventPage{}, nil
+	return &domain.EventPage{}, nil
 }
 
 // TestQuerySlotsPerTenant: a tenant with its query slots taken waits and

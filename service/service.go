@@ -18,14 +18,15 @@ import (
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/agents/remediate"
-	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/updates"
 )
 
 // Usage reads metered usage.
 type Usage interface {
-	Usage(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.UsageHour, error)
+	Usage(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.UsageHour, error)
 }
 
 // Deps are the components the service reads and changes.
@@ -117,11 +118,11 @@ type Range struct {
 }
 
 // timeRange reads a range against the clock and the range limit.
-func (s *Service) timeRange(r *Range) (storage.TimeRange, error) {
+func (s *Service) timeRange(r *Range) (domain.TimeRange, error) {
 	if r == nil {
-		return storage.TimeRange{}, Invalid("range is required")
+		return domain.TimeRange{}, Invalid("range is required")
 	}
-	tr, err := storage.ParseTimeRange(r.From, r.To, s.cfg.Now())
+	tr, err := domain.ParseTimeRange(r.From, r.To, s.cfg.Now())
 	if err != nil {
 		return tr, Invalid("range: %v", err)
 	}
@@ -137,8 +138,8 @@ func pageSize(arg string, v *int, def int) (int, error) {
 	if v == nil {
 		return def, nil
 	}
-	if *v <= 0 || *v > storage.MaxPageSize {
-		return 0, Invalid("%s must be between 1 and %d", arg, storage.MaxPageSize)
+	if *v <= 0 || *v > domain.MaxPageSize {
+		return 0, Invalid("%s must be between 1 and %d", arg, domain.MaxPageSize)
 	}
 	return *v, nil
 }
@@ -149,9 +150,9 @@ func (s *Service) audit(ctx context.Context, p Principal, action, target, outcom
 	if s.d.Audit == nil || p.Tenant == "" {
 		return
 	}
-	e := storage.AuditEntry{Tenant: p.Tenant, ID: storage.NewID(), TimeUnixNano: s.cfg.Now().UnixNano(), Actor: p.Subject,
+	e := domain.AuditEntry{Tenant: p.Tenant, ID: domain.NewID(), TimeUnixNano: s.cfg.Now().UnixNano(), Actor: p.Subject,
 		Action: action, Target: target, Outcome: outcome, Detail: detail}
-	if err := s.d.Audit.AppendAudit(context.WithoutCancel(ctx), []storage.AuditEntry{e}); err != nil {
+	if err := s.d.Audit.AppendAudit(context.WithoutCancel(ctx), []domain.AuditEntry{e}); err != nil {
 		s.logger.Error("audit log write failed", "action", action, "err", err)
 	}
 }

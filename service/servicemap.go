@@ -1,10 +1,10 @@
 package service
 
-import "github.com/inquest/inquest/storage"
+import "github.com/inquest/inquest/domain"
 
 // ServiceNode is a node of the service map: a service, or an external peer.
 type ServiceNode struct {
-	storage.ServiceSummary
+	domain.ServiceSummary
 	// External marks an uninstrumented callee (a database, a third-party
 	// API) named by its callers' peer.service: it has no spans of its own
 	// and its figures are its callers' client spans.
@@ -14,13 +14,13 @@ type ServiceNode struct {
 // ServiceMap is the nodes and caller → callee edges of a range.
 type ServiceMap struct {
 	Nodes []ServiceNode
-	Edges []storage.ServiceEdge
+	Edges []domain.ServiceEdge
 }
 
 // serviceMap makes nodes of the services and of the uninstrumented peers
 // their client spans name. A peer's figures are its callers' client spans:
 // calls, errors and the worst edge p99.
-func serviceMap(svcs []storage.ServiceSummary, edges []storage.ServiceEdge) *ServiceMap {
+func serviceMap(svcs []domain.ServiceSummary, edges []domain.ServiceEdge) *ServiceMap {
 	out := &ServiceMap{Edges: edges}
 	seen := map[string]bool{}
 	seconds := 1.0
@@ -38,7 +38,7 @@ func serviceMap(svcs []storage.ServiceSummary, edges []storage.ServiceEdge) *Ser
 		if !ok {
 			i = len(out.Nodes)
 			peers[e.Target] = i
-			out.Nodes = append(out.Nodes, ServiceNode{ServiceSummary: storage.ServiceSummary{Name: e.Target, Seconds: seconds}, External: true})
+			out.Nodes = append(out.Nodes, ServiceNode{ServiceSummary: domain.ServiceSummary{Name: e.Target, Seconds: seconds}, External: true})
 		}
 		p := &out.Nodes[i]
 		p.SpanCount += e.Calls

@@ -3,8 +3,8 @@ package service
 import (
 	"context"
 
-	"github.com/inquest/inquest/agents/updates"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/storage/updates"
 )
 
 // openStream counts a subscription of the tenant against MaxStreams until
@@ -28,7 +28,7 @@ func (s *Service) openStream(ctx context.Context, p Principal) error {
 
 // Tail streams the tenant's events as they are stored, filtered, until ctx
 // ends. The channel closes then.
-func (s *Service) Tail(ctx context.Context, p Principal, filters []Filter) (<-chan storage.Event, error) {
+func (s *Service) Tail(ctx context.Context, p Principal, filters []Filter) (<-chan domain.Event, error) {
 	if err := s.allow(ctx, p, "tail"); err != nil {
 		return nil, err
 	}
@@ -43,19 +43,19 @@ func (s *Service) Tail(ctx context.Context, p Principal, filters []Filter) (<-ch
 }
 
 // AnomalyDetected streams the tenant's anomalies as they open and end.
-func (s *Service) AnomalyDetected(ctx context.Context, p Principal) (<-chan storage.Anomaly, error) {
+func (s *Service) AnomalyDetected(ctx context.Context, p Principal) (<-chan domain.Anomaly, error) {
 	if err := s.allow(ctx, p, "anomalyDetected"); err != nil {
 		return nil, err
 	}
-	return relay(ctx, s, p, func(u updates.Update) *storage.Anomaly { return u.Anomaly })
+	return relay(ctx, s, p, func(u updates.Update) *domain.Anomaly { return u.Anomaly })
 }
 
 // IncidentUpdated streams the tenant's incidents as they open and change.
-func (s *Service) IncidentUpdated(ctx context.Context, p Principal) (<-chan storage.Incident, error) {
+func (s *Service) IncidentUpdated(ctx context.Context, p Principal) (<-chan domain.Incident, error) {
 	if err := s.allow(ctx, p, "incidentUpdated"); err != nil {
 		return nil, err
 	}
-	return relay(ctx, s, p, func(u updates.Update) *storage.Incident { return u.Incident })
+	return relay(ctx, s, p, func(u updates.Update) *domain.Incident { return u.Incident })
 }
 
 // relay passes on the updates of the principal's tenant that pick keeps,

@@ -3,7 +3,7 @@ package service
 import (
 	"sort"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Trace is a trace's spans in waterfall order: depth-first, children by
@@ -14,20 +14,20 @@ type Trace struct {
 	Services              []string
 	ErrorCount            int
 	// Root is the first span without a parent in the trace, if any.
-	Root  *storage.Event
+	Root  *domain.Event
 	Spans []TraceSpan
 }
 
 // TraceSpan is a span with its place in the waterfall.
 type TraceSpan struct {
-	Span       *storage.Event
+	Span       *domain.Event
 	Depth      int
 	OffsetNano int64
 }
 
 // waterfall orders spans; spans whose parent is missing are roots, and
 // spans caught in a cycle of parent links come last.
-func waterfall(traceID string, spans []storage.Event) *Trace {
+func waterfall(traceID string, spans []domain.Event) *Trace {
 	byID := make(map[string]int, len(spans))
 	for i := range spans {
 		byID[spans[i].SpanID] = i
@@ -46,7 +46,7 @@ func waterfall(traceID string, spans []storage.Event) *Trace {
 		}
 		start = min(start, s.TimeUnixNano)
 		end = max(end, s.TimeUnixNano+s.DurationNano)
-		if s.Status == storage.StatusError {
+		if s.Status == domain.StatusError {
 			t.ErrorCount++
 		}
 		if !seen[s.Service] {

@@ -29,8 +29,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/service"
-	"github.com/inquest/inquest/storage"
 )
 
 // User is who a Slack user is in Inquest.
@@ -118,8 +118,8 @@ func (a *App) SetClock(now func() time.Time) { a.now = now }
 // Post posts a pending proposal to the channel when it is proposed, and
 // again when it is escalated (for the next tier's approvers); other
 // changes are not posted.
-func (a *App) Post(ctx context.Context, p storage.Proposal) {
-	if p.Status != storage.ProposalPending || len(p.History) == 0 || a.cfg.Channel == "" {
+func (a *App) Post(ctx context.Context, p domain.Proposal) {
+	if p.Status != domain.ProposalPending || len(p.History) == 0 || a.cfg.Channel == "" {
 		return
 	}
 	last := p.History[len(p.History)-1]
@@ -245,7 +245,7 @@ func (a *App) action(ctx context.Context, p service.Principal, cb slack.Interact
 		// runs after the answer, the message updated when it ends.
 		pr, err := a.svc.DecideApproval(ctx, p, "slack", act.Value, "", nil)
 		a.respond(ctx, cb.ResponseURL, outcome(p.Subject, "approved", act.Value, pr, err))
-		if err == nil && pr.Status == storage.ProposalApproved {
+		if err == nil && pr.Status == domain.ProposalApproved {
 			a.execute(p, act.Value, cb.ResponseURL)
 		}
 	case "reject":
@@ -289,7 +289,7 @@ func (a *App) submission(ctx context.Context, p service.Principal, cb slack.Inte
 }
 
 // outcome is the message's new text.
-func outcome(who, verb, id string, p *storage.Proposal, err error) string {
+func outcome(who, verb, id string, p *domain.Proposal, err error) string {
 	if err != nil {
 		return fmt.Sprintf("%s could not be %s by %s: %v", id, verb, who, err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // slackExample is the signed request of Slack's documentation
@@ -61,12 +61,12 @@ func TestPostsPendingProposal(t *testing.T) {
 	}))
 	defer api.Close()
 	a := New(Config{BotToken: "xoxb-test", Channel: "C1", APIURL: api.URL}, nil, nil)
-	p := storage.Proposal{ID: "prop-1", Action: "rollback", Target: "payment", Risk: storage.RiskMedium, Status: storage.ProposalPending,
-		Rationale: "payment 2.3.1 is slow", Expected: "p99 back", History: []storage.ProposalEvent{{Kind: "proposed"}}}
+	p := domain.Proposal{ID: "prop-1", Action: "rollback", Target: "payment", Risk: domain.RiskMedium, Status: domain.ProposalPending,
+		Rationale: "payment 2.3.1 is slow", Expected: "p99 back", History: []domain.ProposalEvent{{Kind: "proposed"}}}
 	a.Post(context.Background(), p)
-	p.History = append(p.History, storage.ProposalEvent{Kind: "approval"})
+	p.History = append(p.History, domain.ProposalEvent{Kind: "approval"})
 	a.Post(context.Background(), p) // a later change is not posted again
-	p.History = append(p.History, storage.ProposalEvent{Kind: "escalated", Text: "nobody decided in time: now for the high tier's approvers"})
+	p.History = append(p.History, domain.ProposalEvent{Kind: "escalated", Text: "nobody decided in time: now for the high tier's approvers"})
 	a.Post(context.Background(), p) // an escalation is, for the next approvers
 	mu.Lock()
 	defer mu.Unlock()

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/inquest/inquest/domain"
 )
 
 // The service map is kept per minute as spans are written: every write
@@ -69,7 +71,7 @@ func edgeBucketMs(b int) float64 {
 // MergeEdges sums the parts of each edge (from folded minutes and from
 // minutes joined live) into the map, sorted by source then target, with
 // the p99 of the calls' durations read from the buckets.
-func MergeEdges(rows []EdgeRow) []ServiceEdge {
+func MergeEdges(rows []EdgeRow) []domain.ServiceEdge {
 	type key struct{ src, dst string }
 	type acc struct {
 		calls, errors float64
@@ -87,9 +89,9 @@ func MergeEdges(rows []EdgeRow) []ServiceEdge {
 		a.errors += r.Errors
 		a.buckets[r.Bucket] += r.Calls
 	}
-	out := make([]ServiceEdge, 0, len(by))
+	out := make([]domain.ServiceEdge, 0, len(by))
 	for k, a := range by {
-		e := ServiceEdge{Source: k.src, Target: k.dst, Calls: a.calls, Errors: a.errors}
+		e := domain.ServiceEdge{Source: k.src, Target: k.dst, Calls: a.calls, Errors: a.errors}
 		if a.calls > 0 {
 			p := edgeQuantile(a.buckets, a.calls, 0.99)
 			e.P99Ms = &p
@@ -133,19 +135,19 @@ const EdgeExactUpTo = int64(time.Hour)
 // folded (not marked), to be read from the per-minute edges, and the
 // ranges to join live: the partial minutes at either end (of a range up
 // to EdgeExactUpTo) and the marked ones. marked is sorted.
-func EdgeMinutes(r TimeRange, marked []int64) (folded []TimeRange, live []TimeRange) {
+func EdgeMinutes(r domain.TimeRange, marked []int64) (folded []domain.TimeRange, live []domain.TimeRange) {
 	if r.End <= r.Start {
 		return nil, nil
 	}
 	if r.End-r.Start > EdgeExactUpTo {
-		r = TimeRange{Start: r.Start / EdgeMinute * EdgeMinute, End: ceilMinute(r.End)}
+		r = domain.TimeRange{Start: r.Start / EdgeMinute * EdgeMinute, End: ceilMinute(r.End)}
 	}
 	first := ceilMinute(r.Start)
 	last := r.End / EdgeMinute * EdgeMinute // end of the whole minutes
 	if first >= last {
-		return nil, []TimeRange{r}
+		return nil, []domain.TimeRange{r}
 	}
-	add := func(list []TimeRange, s, e int64) []TimeRange {
+	add := func(list []domain.TimeRange, s, e int64) []domain.TimeRange {
 		if e <= s {
 			return list
 		}
@@ -153,7 +155,7 @@ func EdgeMinutes(r TimeRange, marked []int64) (folded []TimeRange, live []TimeRa
 			list[n-1].End = e
 			return list
 		}
-		return append(list, TimeRange{Start: s, End: e})
+		return append(list, domain.TimeRange{Start: s, End: e})
 	}
 	live = add(live, r.Start, first)
 	at := first
@@ -182,11 +184,11 @@ func ceilMinute(ns int64) int64 {
 // the next (its children may start there and look back for it) and the
 // one before (a child whose clock runs ahead of its parent's may sit
 // there).
-func TouchedMinutes(events []Event) map[string]map[int64]bool {
+func TouchedMinutes(events []domain.Event) map[string]map[int64]bool {
 	out := map[string]map[int64]bool{}
 	for i := range events {
 		e := &events[i]
-		if e.Kind != KindSpan || e.TraceID == "" {
+		if e.Kind != domain.KindSpan || e.TraceID == "" {
 			continue
 		}
 		m := e.TimeUnixNano / EdgeMinute * EdgeMinute
@@ -235,7 +237,7 @@ func MinuteRuns(marks []MinuteMark) []MinuteRun {
 
 // EdgeHours splits folded ranges (minute-aligned) into the whole hours in
 // them, read from the hourly rows, and the rest, read from the minutes'.
-func EdgeHours(folded []TimeRange) (hours, minutes []TimeRange) {
+func EdgeHours(folded []domain.TimeRange) (hours, minutes []domain.TimeRange) {
 	for _, r := range folded {
 		first := (r.Start + EdgeHour - 1) / EdgeHour * EdgeHour
 		last := r.End / EdgeHour * EdgeHour
@@ -244,11 +246,11 @@ func EdgeHours(folded []TimeRange) (hours, minutes []TimeRange) {
 			continue
 		}
 		if r.Start < first {
-			minutes = append(minutes, TimeRange{Start: r.Start, End: first})
+			minutes = append(minutes, domain.TimeRange{Start: r.Start, End: first})
 		}
-		hours = append(hours, TimeRange{Start: first, End: last})
+		hours = append(hours, domain.TimeRange{Start: first, End: last})
 		if last < r.End {
-			minutes = append(minutes, TimeRange{Start: last, End: r.End})
+			minutes = append(minutes, domain.TimeRange{Start: last, End: r.End})
 		}
 	}
 	return hours, minutes

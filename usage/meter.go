@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -28,7 +29,7 @@ type Meter struct {
 	now      func() time.Time
 
 	mu      sync.Mutex
-	pending map[key]*storage.UsageHour
+	pending map[key]*domain.UsageHour
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -44,12 +45,12 @@ func NewMeter(store storage.UsageStore, interval time.Duration, logger *slog.Log
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Meter{store: store, logger: logger, interval: interval, now: time.Now, pending: map[key]*storage.UsageHour{},
+	return &Meter{store: store, logger: logger, interval: interval, now: time.Now, pending: map[key]*domain.UsageHour{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // hour is the tenant's pending count for the current hour; m.mu is held.
-func (m *Meter) hour(tenant string) *storage.UsageHour {
+func (m *Meter) hour(tenant string) *domain.UsageHour {
 	return m.pendingFor(tenant, m.now().Truncate(time.Hour).UnixNano())
 }
 
@@ -73,11 +74,11 @@ func (m *Meter) Query(tenant string) {
 // for the next flush.
 func (m *Meter) Flush(ctx context.Context) error {
 	m.mu.Lock()
-	batch := make([]storage.UsageHour, 0, len(m.pending))
+	batch := make([]domain.UsageHour, 0, len(m.pending))
 	for _, u := range m.pending {
 		batch = append(batch, *u)
 	}
-	m.pending = map[key]*storage.UsageHour{}
+	m.pending = map[key]*domain.UsageHour{}
 	m.mu.Unlock()
 	if err := m.store.AddUsage(ctx, batch); err != nil {
 		m.mu.Lock()
@@ -92,18 +93,18 @@ func (m *Meter) Flush(ctx context.Context) error {
 }
 
 // pendingFor is the pending count of a tenant's hour; m.mu is held.
-func (m *Meter) pendingFor(tenant string, hour int64) *storage.UsageHour {
+func (m *Meter) pendingFor(tenant string, hour int64) *domain.UsageHour {
 	k := key{tenant, hour}
 	u, ok := m.pending[k]
 	if !ok {
-		u = &storage.UsageHour{Tenant: tenant, HourNano: hour}
+		u = &domain.UsageHour{Tenant: tenant, HourNano: hour}
 		m.pending[k] = u
 	}
 	return u
 }
 
 // Usage flushes, then lists a tenant's hours.
-func (m *Meter) Usage(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.UsageHour, error) {
+func (m *Meter) Usage(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.UsageHour, error) {
 	if err := m.Flush(ctx); err != nil {
 		m.logger.Warn("usage flush failed; showing what is stored", "err", err)
 	}

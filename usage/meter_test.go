@@ -10,16 +10,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 type memUsage struct {
 	mu   sync.Mutex
 	fail bool
-	rows map[[2]any]storage.UsageHour
+	rows map[[2]any]domain.UsageHour
 }
 
-func (m *memUsage) AddUsage(_ context.Context, hs []storage.UsageHour) error {
+func (m *memUsage) AddUsage(_ context.Context, hs []domain.UsageHour) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail {
@@ -35,10 +35,10 @@ func (m *memUsage) AddUsage(_ context.Context, hs []storage.UsageHour) error {
 	return nil
 }
 
-func (m *memUsage) Usage(_ context.Context, tenant string, _ storage.TimeRange) ([]storage.UsageHour, error) {
+func (m *memUsage) Usage(_ context.Context, tenant string, _ domain.TimeRange) ([]domain.UsageHour, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []storage.UsageHour
+	var out []domain.UsageHour
 	for _, r := range m.rows {
 		if r.Tenant == tenant {
 			out = append(out, r)
@@ -48,7 +48,7 @@ func (m *memUsage) Usage(_ context.Context, tenant string, _ storage.TimeRange) 
 }
 
 func TestShutdownWithoutStart(t *testing.T) {
-	m := NewMeter(&memUsage{rows: map[[2]any]storage.UsageHour{}}, time.Hour, nil)
+	m := NewMeter(&memUsage{rows: map[[2]any]domain.UsageHour{}}, time.Hour, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -62,7 +62,7 @@ func TestShutdownWithoutStart(t *testing.T) {
 }
 
 func TestMeter(t *testing.T) {
-	store := &memUsage{rows: map[[2]any]storage.UsageHour{}}
+	store := &memUsage{rows: map[[2]any]domain.UsageHour{}}
 	m := NewMeter(store, time.Hour, nil)
 	now := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
 	m.now = func() time.Time { return now }
@@ -75,10 +75,10 @@ func TestMeter(t *testing.T) {
 	require.Error(t, m.Flush(context.Background()))
 	store.fail = false
 	m.Query("a")
-	got, err := m.Usage(context.Background(), "a", storage.TimeRange{})
+	got, err := m.Usage(context.Background(), "a", domain.TimeRange{})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	assert.Equal(t, storage.UsageHour{Tenant: "a", HourNano: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC).UnixNano(),
+	assert.Equal(t, domain.UsageHour{Tenant: "a", HourNano: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC).UnixNano(),
 		Events: 15, Bytes: 1500, Queries: 2}, got[0], "nothing is lost when a flush fails")
 
 	now = now.Add(time.Hour)
@@ -86,6 +86,6 @@ func TestMeter(t *testing.T) {
 	require.NoError(t, m.Start(context.Background()))
 	require.NoError(t, m.Shutdown(context.Background()))
 	require.NoError(t, m.Shutdown(context.Background()), "idempotent")
-	got, _ = m.Usage(context.Background(), "a", storage.TimeRange{})
+	got, _ = m.Usage(context.Background(), "a", domain.TimeRange{})
 	assert.Len(t, got, 2, "a new hour")
 }

@@ -12,24 +12,24 @@ import (
 	"strconv"
 
 	"github.com/inquest/inquest/agents/evidence"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Source is what the step reads.
 type Source interface {
-	BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage.BubbleUpCounts, error)
-	Aggregate(ctx context.Context, q storage.Query) (*storage.AggregateResult, error)
+	BubbleUp(ctx context.Context, q domain.BubbleUpQuery) (*domain.BubbleUpCounts, error)
+	Aggregate(ctx context.Context, q domain.Query) (*domain.AggregateResult, error)
 }
 
 // Input says whose requests to look at and which are bad.
 type Input struct {
 	Tenant           string
 	Service          string
-	Window, Baseline storage.TimeRange
+	Window, Baseline domain.TimeRange
 	// Errors selects failed requests; otherwise slow ones.
 	Errors bool
 	// Scope narrows both sides further (the investigation's filters).
-	Scope []storage.Filter
+	Scope []domain.Filter
 }
 
 // Finding is an attribute value over-represented among the bad requests.
@@ -50,7 +50,7 @@ type Result struct {
 	// What tells what was selected and what it was compared with.
 	What, Against       string
 	Selection, Baseline float64 // weighted event counts
-	Query               *storage.EvidenceQuery
+	Query               *domain.EvidenceQuery
 }
 
 // minScore is the smallest share difference worth telling.
@@ -58,24 +58,24 @@ const minScore = 0.2
 
 // Explain runs the step for one service.
 func Explain(ctx context.Context, src Source, in Input) (*Result, error) {
-	svc := storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "service"}, Op: storage.OpEq, Value: in.Service}
-	span := storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindSpan)}
-	scope := append([]storage.Filter{svc, span}, in.Scope...)
+	svc := domain.Filter{Field: domain.Field{Kind: domain.FieldColumn, Name: "service"}, Op: domain.OpEq, Value: in.Service}
+	span := domain.Filter{Field: domain.Field{Kind: domain.FieldColumn, Name: "kind"}, Op: domain.OpEq, Value: string(domain.KindSpan)}
+	scope := append([]domain.Filter{svc, span}, in.Scope...)
 	res := &Result{}
-	var selection []storage.Filter
+	var selection []domain.Filter
 	if in.Errors {
-		selection = []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "status"}, Op: storage.OpEq, Value: string(storage.StatusError)}}
+		selection = []domain.Filter{{Field: domain.Field{Kind: domain.FieldColumn, Name: "status"}, Op: domain.OpEq, Value: string(domain.StatusError)}}
 		res.What = in.Service + "'s failed requests"
 	} else {
 		p90, fromBaseline, err := slowAt(ctx, src, in, scope)
 		if err != nil || p90 <= 0 {
 			return res, err
 		}
-		selection = []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "duration_ms"}, Op: storage.OpGe,
+		selection = []domain.Filter{{Field: domain.Field{Kind: domain.FieldColumn, Name: "duration_ms"}, Op: domain.OpGe,
 			Value: strconv.FormatFloat(p90, 'f', 3, 64)}}
 		res.What = fmt.Sprintf("%s's requests slower than %.0f ms (the %s p90)", in.Service, p90, map[bool]string{true: "baseline's", false: "window's"}[fromBaseline])
 	}
-	q := storage.BubbleUpQuery{Tenant: in.Tenant, Range: in.Window, Scope: scope, Selection: selection}
+	q := domain.BubbleUpQuery{Tenant: in.Tenant, Range: in.Window, Scope: scope, Selection: selection}
 	res.Against = "its other requests of the window"
 	if has, err := hasSpans(ctx, src, in.Tenant, in.Baseline, scope); err != nil {
 		return nil, err
@@ -104,11 +104,11 @@ func Explain(ctx context.Context, src Source, in Input) (*Result, error) {
 // slowAt is the duration past which a request is slow: the baseline's
 // 90th percentile of the service, or the window's when the baseline has
 // none of its spans.
-func slowAt(ctx context.Context, src Source, in Input, scope []storage.Filter) (float64, bool, error) {
-	for i, r := range []storage.TimeRange{in.Baseline, in.Window} {
-		dur := storage.Field{Kind: storage.FieldColumn, Name: "duration_ms"}
-		res, err := src.Aggregate(ctx, storage.Query{Tenant: in.Tenant, Range: r, Filters: scope,
-			Aggregations: []storage.Aggregation{{Op: storage.AggP90, Field: &dur}, {Op: storage.AggCount}}})
+func slowAt(ctx context.Context, src Source, in Input, scope []domain.Filter) (float64, bool, error) {
+	for i, r := range []domain.TimeRange{in.Baseline, in.Window} {
+		dur := domain.Field{Kind: domain.FieldColumn, Name: "duration_ms"}
+		res, err := src.Aggregate(ctx, domain.Query{Tenant: in.Tenant, Range: r, Filters: scope,
+			Aggregations: []domain.Aggregation{{Op: domain.AggP90, Field: &dur}, {Op: domain.AggCount}}})
 		if err != nil {
 			return 0, false, fmt.Errorf("p90 of %s: %w", in.Service, err)
 		}
@@ -119,8 +119,8 @@ func slowAt(ctx context.Context, src Source, in Input, scope []storage.Filter) (
 	return 0, false, nil
 }
 
-func hasSpans(ctx context.Context, src Source, tenant string, r storage.TimeRange, scope []storage.Filter) (bool, error) {
-	res, err := src.Aggregate(ctx, storage.Query{Tenant: tenant, Range: r, Filters: scope, Aggregations: []storage.Aggregation{{Op: storage.AggCount}}})
+func hasSpans(ctx context.Context, src Source, tenant string, r domain.TimeRange, scope []domain.Filter) (bool, error) {
+	res, err := src.Aggregate(ctx, domain.Query{Tenant: tenant, Range: r, Filters: scope, Aggregations: []domain.Aggregation{{Op: domain.AggCount}}})
 	if err != nil {
 		return false, fmt.Errorf("spans of the baseline: %w", err)
 	}

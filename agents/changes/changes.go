@@ -14,19 +14,19 @@ import (
 	"time"
 
 	"github.com/inquest/inquest/agents/signals"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Source is what the correlator reads.
 type Source interface {
-	Events(ctx context.Context, q storage.EventQuery) (*storage.EventPage, error)
+	Events(ctx context.Context, q domain.EventQuery) (*domain.EventPage, error)
 }
 
 // Input is the window to explain, the one it is compared with, and the
 // onset (the window's start when 0).
 type Input struct {
 	Tenant           string
-	Window, Baseline storage.TimeRange
+	Window, Baseline domain.TimeRange
 	Onset            int64
 }
 
@@ -35,7 +35,7 @@ const Lookback = 2 * time.Hour
 
 // Change is a change event and how strongly its timing ties it to the onset.
 type Change struct {
-	Event    storage.Event
+	Event    domain.Event
 	Type     string
 	Strength float64
 	// Lead is how long before the onset it came (negative: after).
@@ -135,22 +135,22 @@ func Correlate(ctx context.Context, src Source, in Input) (*Result, error) {
 // changes reads the change events from Lookback before the onset to the
 // window's end.
 func changes(ctx context.Context, src Source, in Input) ([]Change, error) {
-	r := storage.TimeRange{Start: in.Onset - int64(Lookback), End: in.Window.End}
-	kind := storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindEvent)}
-	queries := [][]storage.Filter{
+	r := domain.TimeRange{Start: in.Onset - int64(Lookback), End: in.Window.End}
+	kind := domain.Filter{Field: domain.Field{Kind: domain.FieldColumn, Name: "kind"}, Op: domain.OpEq, Value: string(domain.KindEvent)}
+	queries := [][]domain.Filter{
 		// Events and OTLP log records that say they are a change.
-		{{Field: storage.Field{Kind: storage.FieldAttr, Name: storage.ChangeTypeAttr}, Op: storage.OpExists}},
-		{kind, {Field: storage.Field{Kind: storage.FieldColumn, Name: "name"}, Op: storage.OpEq, Value: "deploy"}},
+		{{Field: domain.Field{Kind: domain.FieldAttr, Name: domain.ChangeTypeAttr}, Op: domain.OpExists}},
+		{kind, {Field: domain.Field{Kind: domain.FieldColumn, Name: "name"}, Op: domain.OpEq, Value: "deploy"}},
 	}
 	seen := map[uint64]bool{}
 	var out []Change
 	for _, filters := range queries {
-		page, err := src.Events(ctx, storage.EventQuery{Tenant: in.Tenant, Range: r, Filters: filters, Limit: 500})
+		page, err := src.Events(ctx, domain.EventQuery{Tenant: in.Tenant, Range: r, Filters: filters, Limit: 500})
 		if err != nil {
 			return nil, fmt.Errorf("change events: %w", err)
 		}
 		for _, e := range page.Events {
-			typ, ok := storage.ChangeType(&e)
+			typ, ok := domain.ChangeType(&e)
 			if !ok || seen[e.ID] {
 				continue
 			}
@@ -252,13 +252,13 @@ type tmplKey struct {
 }
 
 // read reads the log lines of r, in slices, at most limit in all.
-func (lr *logReader) read(ctx context.Context, r storage.TimeRange, slices, limit int, now bool) (int, coverage, error) {
+func (lr *logReader) read(ctx context.Context, r domain.TimeRange, slices, limit int, now bool) (int, coverage, error) {
 	var cov coverage
 	n := 0
 	step := max((r.End-r.Start)/int64(slices), 1)
 	share := max(limit/slices, 1)
 	for end := r.End; end > r.Start; end -= step {
-		slice := storage.TimeRange{Start: max(end-step, r.Start), End: end}
+		slice := domain.TimeRange{Start: max(end-step, r.Start), End: end}
 		got, err := lr.readSlice(ctx, slice, share, now, &cov)
 		if err != nil {
 			return n, cov, err
@@ -269,9 +269,9 @@ func (lr *logReader) read(ctx context.Context, r storage.TimeRange, slices, limi
 }
 
 // readSlice reads the newest lines of one slice, at most share of them.
-func (lr *logReader) readSlice(ctx context.Context, r storage.TimeRange, share int, now bool, cov *coverage) (int, error) {
-	q := storage.EventQuery{Tenant: lr.tenant, Range: r, Limit: min(1000, share), Filters: []storage.Filter{
-		{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindLog)}}}
+func (lr *logReader) readSlice(ctx context.Context, r domain.TimeRange, share int, now bool, cov *coverage) (int, error) {
+	q := domain.EventQuery{Tenant: lr.tenant, Range: r, Limit: min(1000, share), Filters: []domain.Filter{
+		{Field: domain.Field{Kind: domain.FieldColumn, Name: "kind"}, Op: domain.OpEq, Value: string(domain.KindLog)}}}
 	n := 0
 	for n < share {
 		page, err := lr.src.Events(ctx, q)
@@ -294,7 +294,7 @@ func (lr *logReader) readSlice(ctx context.Context, r storage.TimeRange, share i
 // add files one line under its service's template. Error lines and the
 // others are mined apart: the same words at ERROR and at INFO are two
 // things to an on-call engineer.
-func (lr *logReader) add(e *storage.Event, now bool) {
+func (lr *logReader) add(e *domain.Event, now bool) {
 	line := e.Body
 	if line == "" {
 		line = e.Name

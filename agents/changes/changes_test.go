@@ -10,12 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/agents/changes"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/duckdb"
 )
 
-func event(kind storage.Kind, service, name string, at time.Time, attrs ...string) storage.Event {
-	e := storage.Event{Tenant: "t1", Kind: kind, Service: service, Name: name, TimeUnixNano: at.UnixNano(), SampleRate: 1, Status: storage.StatusUnset}
+func event(kind domain.Kind, service, name string, at time.Time, attrs ...string) domain.Event {
+	e := domain.Event{Tenant: "t1", Kind: kind, Service: service, Name: name, TimeUnixNano: at.UnixNano(), SampleRate: 1, Status: domain.StatusUnset}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		e.Attrs.Put(attrs[i], attrs[i+1])
 	}
@@ -32,26 +32,26 @@ func TestCorrelate(t *testing.T) {
 	require.NoError(t, err)
 	defer store.Close()
 	onset := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
-	evs := []storage.Event{
-		event(storage.KindLog, "cart", "config", onset.Add(-2*time.Minute), storage.ChangeTypeAttr, "config", "key", "cache.enabled"),
-		event(storage.KindEvent, "payment", "deploy", onset.Add(-40*time.Minute), "version", "2.3.1", "previous_version", "2.3.0"),
-		event(storage.KindEvent, "search", "flag", onset.Add(2*time.Minute), storage.ChangeTypeAttr, "feature_flag"),
-		event(storage.KindEvent, "search", "signup", onset.Add(-time.Minute)), // an event, no change
+	evs := []domain.Event{
+		event(domain.KindLog, "cart", "config", onset.Add(-2*time.Minute), domain.ChangeTypeAttr, "config", "key", "cache.enabled"),
+		event(domain.KindEvent, "payment", "deploy", onset.Add(-40*time.Minute), "version", "2.3.1", "previous_version", "2.3.0"),
+		event(domain.KindEvent, "search", "flag", onset.Add(2*time.Minute), domain.ChangeTypeAttr, "feature_flag"),
+		event(domain.KindEvent, "search", "signup", onset.Add(-time.Minute)), // an event, no change
 	}
 	for i := 0; i < 30; i++ {
 		at := onset.Add(-30*time.Minute + time.Duration(i)*time.Minute)
-		evs = append(evs, event(storage.KindLog, "api", "log", at))
+		evs = append(evs, event(domain.KindLog, "api", "log", at))
 		evs[len(evs)-1].Body = fmt.Sprintf("GET /items 200 %dms", 10+i)
 	}
 	for i := 0; i < 5; i++ {
 		at := onset.Add(time.Duration(i) * 30 * time.Second)
 		if i%2 == 0 { // once a minute, as before
-			e := event(storage.KindLog, "api", "log", at)
-			e.Body, e.Severity, e.Status = fmt.Sprintf("GET /items 200 %dms", 12+i), "INFO", storage.StatusUnset
+			e := event(domain.KindLog, "api", "log", at)
+			e.Body, e.Severity, e.Status = fmt.Sprintf("GET /items 200 %dms", 12+i), "INFO", domain.StatusUnset
 			evs = append(evs, e)
 		}
-		e := event(storage.KindLog, "db", "log", at)
-		e.Body, e.Severity, e.Status = fmt.Sprintf("connection to 10.0.0.%d:5432 refused", i+1), "ERROR", storage.StatusError
+		e := event(domain.KindLog, "db", "log", at)
+		e.Body, e.Severity, e.Status = fmt.Sprintf("connection to 10.0.0.%d:5432 refused", i+1), "ERROR", domain.StatusError
 		evs = append(evs, e)
 	}
 	for i := range evs {
@@ -59,8 +59,8 @@ func TestCorrelate(t *testing.T) {
 	}
 	require.NoError(t, store.WriteEvents(ctx, evs))
 	res, err := changes.Correlate(ctx, store, changes.Input{Tenant: "t1",
-		Window:   storage.TimeRange{Start: onset.UnixNano(), End: onset.Add(3 * time.Minute).UnixNano()},
-		Baseline: storage.TimeRange{Start: onset.Add(-30 * time.Minute).UnixNano(), End: onset.UnixNano()}})
+		Window:   domain.TimeRange{Start: onset.UnixNano(), End: onset.Add(3 * time.Minute).UnixNano()},
+		Baseline: domain.TimeRange{Start: onset.Add(-30 * time.Minute).UnixNano(), End: onset.UnixNano()}})
 	require.NoError(t, err)
 	require.Len(t, res.Changes, 3, "%+v", res.Changes)
 	assert.Equal(t, "cart", res.Changes[0].Event.Service, "the nearest first")

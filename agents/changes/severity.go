@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Errorish says whether a log record reports a failure (an error, not a
@@ -12,8 +12,8 @@ import (
 // when the record has one (or an error status), else by its line. Most
 // container logs reach a collector as bare lines with no severity, and a
 // log analysis that believed only the field would see no errors at all.
-func Errorish(e *storage.Event) bool {
-	if e.Status == storage.StatusError {
+func Errorish(e *domain.Event) bool {
+	if e.Status == domain.StatusError {
 		return true
 	}
 	if e.Severity != "" {

@@ -14,19 +14,19 @@ import (
 
 	"github.com/inquest/inquest/agents/signals"
 	"github.com/inquest/inquest/agents/topology"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Source is what the tracer reads.
 type Source interface {
-	SpanStats(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.SpanStats, error)
-	ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error)
+	SpanStats(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.SpanStats, error)
+	ServiceMap(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceEdge, error)
 }
 
 // Input is the window to explain and the window it is compared with.
 type Input struct {
 	Tenant           string
-	Window, Baseline storage.TimeRange
+	Window, Baseline domain.TimeRange
 }
 
 // minSpans is how many (weighted) spans a service needs in a window for
@@ -46,7 +46,7 @@ type Signal struct {
 // Finding is what the tracer found of one service.
 type Finding struct {
 	Service     string
-	Now, Before storage.SpanStats
+	Now, Before domain.SpanStats
 	// HasBaseline tells whether the baseline window held enough of the
 	// service's spans to compare with.
 	HasBaseline bool
@@ -132,13 +132,13 @@ func Trace(ctx context.Context, src Source, in Input) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("span figures of the baseline: %w", err)
 	}
-	edges, err := src.ServiceMap(ctx, in.Tenant, storage.TimeRange{Start: in.Baseline.Start, End: in.Window.End})
+	edges, err := src.ServiceMap(ctx, in.Tenant, domain.TimeRange{Start: in.Baseline.Start, End: in.Window.End})
 	if err != nil {
 		return nil, fmt.Errorf("service graph: %w", err)
 	}
 	res := &Result{Graph: topology.Graph{Edges: edges}}
-	now, before := storage.Merge(nowRows), storage.Merge(beforeRows)
-	base := map[string]storage.SpanStats{}
+	now, before := domain.Merge(nowRows), domain.Merge(beforeRows)
+	base := map[string]domain.SpanStats{}
 	for _, b := range before {
 		base[b.Service] = b
 		if b.Spans > 0 || b.Hops > 0 {
@@ -171,9 +171,9 @@ func Trace(ctx context.Context, src Source, in Input) (*Result, error) {
 // baseline's when it had calls there too, otherwise against the other
 // connections of the window (one cluster's network treats all alike), for
 // less (0.8), for that proves less.
-func connections(nowRows, beforeRows []storage.SpanStats) []Edge {
+func connections(nowRows, beforeRows []domain.SpanStats) []Edge {
 	type key struct{ caller, callee string }
-	before := map[key]storage.SpanStats{}
+	before := map[key]domain.SpanStats{}
 	for _, r := range beforeRows {
 		if r.Caller != "" {
 			before[key{r.Caller, r.Service}] = r
@@ -259,7 +259,7 @@ func ratio(a, b float64) float64 {
 // covered is the part of r, in seconds, that the spans cover (from the
 // first to the last): rates divide by it, so that a baseline whose data
 // began late is not read as quiet.
-func covered(stats []storage.SpanStats, r storage.TimeRange) float64 {
+func covered(stats []domain.SpanStats, r domain.TimeRange) float64 {
 	first, last := r.End, r.Start
 	for _, s := range stats {
 		if s.Spans+s.Hops > 0 {

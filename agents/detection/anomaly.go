@@ -3,8 +3,8 @@ package detection
 import (
 	"context"
 
-	"github.com/inquest/inquest/agents/updates"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/storage/updates"
 )
 
 // How a watched series' anomaly opens, grows and ends, and the series'
@@ -20,7 +20,7 @@ func (e *Engine) advance(ctx context.Context, w *watched, start int64, v float64
 	opened, ended := w.episode.Step(verdict.Anomalous, e.cfg.EndAfter)
 	if verdict.Anomalous {
 		if opened {
-			a := &storage.Anomaly{Tenant: w.tenant, ID: storage.NewID(), Series: readableKey(w), Service: w.service,
+			a := &domain.Anomaly{Tenant: w.tenant, ID: domain.NewID(), Series: readableKey(w), Service: w.service,
 				Operation: w.operation, Signal: w.signal, StartNano: start, Expected: verdict.Expected, Observed: v,
 				Lower: verdict.Lower, Upper: verdict.Upper, Score: verdict.Score, Detector: verdict.Detector}
 			a.Severity = severity(w.signal, verdict.Score, v)
@@ -74,8 +74,8 @@ func (e *Engine) acceptNormals(ctx context.Context, now int64) {
 	}
 }
 
-func (e *Engine) persistAnomaly(ctx context.Context, a *storage.Anomaly) {
-	if err := e.store.PutAnomalies(ctx, []storage.Anomaly{*a}); err != nil {
+func (e *Engine) persistAnomaly(ctx context.Context, a *domain.Anomaly) {
+	if err := e.store.PutAnomalies(ctx, []domain.Anomaly{*a}); err != nil {
 		e.logger.Error("store anomaly failed", "err", err)
 	}
 }

@@ -13,8 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/inquest/inquest/agents/topology"
-	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/updates"
 )
 
 // EngineConfig configures the streaming detection of one process.
@@ -85,7 +86,7 @@ type watched struct {
 	tenant, service, operation, signal, name string
 	det                                      *Series
 	lastSeen                                 int64
-	open                                     *storage.Anomaly
+	open                                     *domain.Anomaly
 	episode                                  Episode
 	prevValue                                float64 // a counter's last value
 	vec                                      *VectorDetector
@@ -98,7 +99,7 @@ type watched struct {
 // Store is what the engine reads and writes.
 type Store interface {
 	storage.RuleStore
-	PutAnomalies(ctx context.Context, as []storage.Anomaly) error
+	PutAnomalies(ctx context.Context, as []domain.Anomaly) error
 	topology.Source
 }
 
@@ -127,7 +128,7 @@ type Engine struct {
 	cancel    context.CancelFunc
 	running   sync.WaitGroup
 	stopOnce  sync.Once
-	fresh     []*storage.Anomaly // opened in the steps being scored
+	fresh     []*domain.Anomaly // opened in the steps being scored
 	broker    *updates.Broker
 	rules     map[string][]*ruleState
 	poll      *PollConfig
@@ -196,7 +197,7 @@ func (e *Engine) SetSink(sink Sink) { e.sink = sink }
 
 // Ingest takes what the writer stored. Spans feed the RED series, deploy
 // events the grouping, samples the metric series.
-func (e *Engine) Ingest(events []storage.Event, samples []storage.Sample) {
+func (e *Engine) Ingest(events []domain.Event, samples []domain.Sample) {
 	if e.poll != nil {
 		// The steps are read back from the store; only note the tenants.
 		e.mu.Lock()
@@ -207,15 +208,15 @@ func (e *Engine) Ingest(events []storage.Event, samples []storage.Sample) {
 		return
 	}
 	res := int64(e.cfg.Resolution)
-	var deploys []storage.Event
+	var deploys []domain.Event
 	e.stepMu.Lock()
 	for i := range events {
 		ev := &events[i]
-		if ev.Kind == storage.KindEvent && ev.Name == "deploy" {
+		if ev.Kind == domain.KindEvent && ev.Name == "deploy" {
 			deploys = append(deploys, *ev)
 			continue
 		}
-		if ev.Kind != storage.KindSpan {
+		if ev.Kind != domain.KindSpan {
 			continue
 		}
 		step := ev.TimeUnixNano - ev.TimeUnixNano%res
@@ -252,11 +253,11 @@ func (e *Engine) Ingest(events []storage.Event, samples []storage.Sample) {
 	}
 }
 
-func (e *Engine) addSample(m *storage.Sample) {
+func (e *Engine) addSample(m *domain.Sample) {
 	if len(m.Name) > 7 && m.Name[len(m.Name)-7:] == "_bucket" {
 		return // one series per histogram bucket is too many to watch
 	}
-	stale := storage.IsStaleMarker(m.Value)
+	stale := domain.IsStaleMarker(m.Value)
 	if !stale && (math.IsNaN(m.Value) || math.IsInf(m.Value, 0)) {
 		return // an empty summary quantile: no value to score
 	}
@@ -275,7 +276,7 @@ func (e *Engine) addSample(m *storage.Sample) {
 	s := mm[k]
 	if s == nil {
 		svc, _ := m.Labels.Get("job")
-		s = &metricStep{name: metricLabel(m), service: svc, counter: m.Type == storage.MetricCounter}
+		s = &metricStep{name: metricLabel(m), service: svc, counter: m.Type == domain.MetricCounter}
 		mm[k] = s
 	}
 	switch {

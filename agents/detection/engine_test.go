@@ -12,6 +12,7 @@ import (
 
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/signals"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -20,17 +21,17 @@ import (
 // has its conformance suite).
 type fakeStore struct {
 	mu        sync.Mutex
-	anomalies map[string]storage.Anomaly
-	incidents map[string]storage.Incident
-	edges     []storage.ServiceEdge
-	rules     []storage.Rule
+	anomalies map[string]domain.Anomaly
+	incidents map[string]domain.Incident
+	edges     []domain.ServiceEdge
+	rules     []domain.Rule
 }
 
-func newFakeStore(edges ...storage.ServiceEdge) *fakeStore {
-	return &fakeStore{anomalies: map[string]storage.Anomaly{}, incidents: map[string]storage.Incident{}, edges: edges}
+func newFakeStore(edges ...domain.ServiceEdge) *fakeStore {
+	return &fakeStore{anomalies: map[string]domain.Anomaly{}, incidents: map[string]domain.Incident{}, edges: edges}
 }
 
-func (f *fakeStore) PutAnomalies(_ context.Context, as []storage.Anomaly) error {
+func (f *fakeStore) PutAnomalies(_ context.Context, as []domain.Anomaly) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, a := range as {
@@ -39,11 +40,11 @@ func (f *fakeStore) PutAnomalies(_ context.Context, as []storage.Anomaly) error 
 	return nil
 }
 
-func (f *fakeStore) Anomalies(context.Context, string, storage.TimeRange, string, int) ([]storage.Anomaly, error) {
+func (f *fakeStore) Anomalies(context.Context, string, domain.TimeRange, string, int) ([]domain.Anomaly, error) {
 	return nil, nil
 }
 
-func (f *fakeStore) Anomaly(_ context.Context, _, id string) (*storage.Anomaly, error) {
+func (f *fakeStore) Anomaly(_ context.Context, _, id string) (*domain.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.anomalies[id]
@@ -53,14 +54,14 @@ func (f *fakeStore) Anomaly(_ context.Context, _, id string) (*storage.Anomaly, 
 	return &a, nil
 }
 
-func (f *fakeStore) PutIncident(_ context.Context, in storage.Incident) error {
+func (f *fakeStore) PutIncident(_ context.Context, in domain.Incident) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.incidents[in.ID] = in
 	return nil
 }
 
-func (f *fakeStore) UpdateIncident(_ context.Context, in storage.Incident, version int64) error {
+func (f *fakeStore) UpdateIncident(_ context.Context, in domain.Incident, version int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.incidents[in.ID].Version != version {
@@ -71,23 +72,23 @@ func (f *fakeStore) UpdateIncident(_ context.Context, in storage.Incident, versi
 	return nil
 }
 
-func (f *fakeStore) OpenIncidents(context.Context) ([]storage.Incident, error) {
+func (f *fakeStore) OpenIncidents(context.Context) ([]domain.Incident, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []storage.Incident
+	var out []domain.Incident
 	for _, in := range f.incidents {
-		if in.Status != storage.IncidentResolved {
+		if in.Status != domain.IncidentResolved {
 			out = append(out, in)
 		}
 	}
 	return out, nil
 }
 
-func (f *fakeStore) Incidents(context.Context, string, storage.TimeRange, string) ([]storage.Incident, error) {
+func (f *fakeStore) Incidents(context.Context, string, domain.TimeRange, string) ([]domain.Incident, error) {
 	return nil, nil
 }
 
-func (f *fakeStore) Incident(_ context.Context, tenant, id string) (*storage.Incident, error) {
+func (f *fakeStore) Incident(_ context.Context, tenant, id string) (*domain.Incident, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in, ok := f.incidents[id]
@@ -97,17 +98,17 @@ func (f *fakeStore) Incident(_ context.Context, tenant, id string) (*storage.Inc
 	return &in, nil
 }
 
-func (f *fakeStore) PutRule(_ context.Context, r storage.Rule) error {
+func (f *fakeStore) PutRule(_ context.Context, r domain.Rule) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rules = append(f.rules, r)
 	return nil
 }
 
-func (f *fakeStore) Rules(_ context.Context, tenant string) ([]storage.Rule, error) {
+func (f *fakeStore) Rules(_ context.Context, tenant string) ([]domain.Rule, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []storage.Rule
+	var out []domain.Rule
 	for _, r := range f.rules {
 		if tenant == "*" || r.Tenant == tenant {
 			out = append(out, r)
@@ -128,7 +129,7 @@ func (f *fakeStore) DeleteRule(_ context.Context, tenant, id string) error {
 	return storage.ErrNotFound
 }
 
-func (f *fakeStore) ServiceMap(context.Context, string, storage.TimeRange) ([]storage.ServiceEdge, error) {
+func (f *fakeStore) ServiceMap(context.Context, string, domain.TimeRange) ([]domain.ServiceEdge, error) {
 	return f.edges, nil
 }
 
@@ -144,7 +145,7 @@ type shop struct {
 // and advances the clock past the step's grace.
 func (s *shop) step() {
 	start := s.clock
-	var evs []storage.Event
+	var evs []domain.Event
 	for i := 0; i < 30; i++ {
 		at := start.Add(time.Duration(i) * 300 * time.Millisecond).UnixNano()
 		slow := s.faulty && i%4 == 0
@@ -154,11 +155,11 @@ func (s *shop) step() {
 			if slow {
 				d += 1500
 			}
-			st := storage.StatusOK
+			st := domain.StatusOK
 			if fail {
-				st = storage.StatusError
+				st = domain.StatusError
 			}
-			evs = append(evs, storage.Event{Tenant: "t1", TimeUnixNano: at, Kind: storage.KindSpan, Service: svc, Name: svc + " op",
+			evs = append(evs, domain.Event{Tenant: "t1", TimeUnixNano: at, Kind: domain.KindSpan, Service: svc, Name: svc + " op",
 				DurationNano: int64(d * 1e6), Status: st, SampleRate: 1})
 		}
 	}
@@ -187,8 +188,8 @@ func (s *shop) openIncident(st *fakeStore, quiet, faulty int) string {
 }
 
 func newShop(t *testing.T) (*shop, *fakeStore) {
-	st := newFakeStore(storage.ServiceEdge{Source: "frontend", Target: "checkout"}, storage.ServiceEdge{Source: "checkout", Target: "payment"},
-		storage.ServiceEdge{Source: "payment", Target: "stripe-api"})
+	st := newFakeStore(domain.ServiceEdge{Source: "frontend", Target: "checkout"}, domain.ServiceEdge{Source: "checkout", Target: "payment"},
+		domain.ServiceEdge{Source: "payment", Target: "stripe-api"})
 	return newShopOver(t, st, time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
 }
 
@@ -228,13 +229,13 @@ func TestEngineOpensOneIncidentRootFirst(t *testing.T) {
 	s.step()
 	s.step() // detection lag ≤ 2 steps
 	require.Len(t, st.incidents, 1, "one incident for the three services")
-	var in storage.Incident
+	var in domain.Incident
 	for _, v := range st.incidents {
 		in = v
 	}
 	assert.Equal(t, "payment", in.Services[0], "the root-most service first")
 	assert.ElementsMatch(t, []string{"payment", "checkout", "frontend"}, in.Services)
-	assert.Equal(t, storage.IncidentOpen, in.Status)
+	assert.Equal(t, domain.IncidentOpen, in.Status)
 	assert.Contains(t, in.Title, "payment")
 	assert.NotEmpty(t, in.Severity)
 
@@ -252,7 +253,7 @@ func TestEngineOpensOneIncidentRootFirst(t *testing.T) {
 		s.step()
 	}
 	got := st.incidents[in.ID]
-	assert.Equal(t, storage.IncidentResolved, got.Status, "resolved after 5 quiet minutes")
+	assert.Equal(t, domain.IncidentResolved, got.Status, "resolved after 5 quiet minutes")
 	for _, a := range st.anomalies {
 		assert.NotZero(t, a.EndNano, "every anomaly ended: %s", a.Series)
 		assert.Equal(t, in.ID, a.IncidentID)
@@ -270,7 +271,7 @@ func TestIncidentMutations(t *testing.T) {
 	lc := incidents.New(st, s.e.Broker(), nil, nil)
 	in, err := lc.Acknowledge(ctx, "t1", id, "ann")
 	require.NoError(t, err)
-	assert.Equal(t, storage.IncidentAcknowledged, in.Status)
+	assert.Equal(t, domain.IncidentAcknowledged, in.Status)
 	assert.Equal(t, "ann", in.AcknowledgedBy)
 	_, err = lc.Acknowledge(ctx, "t1", id, "bob")
 	assert.ErrorIs(t, err, incidents.ErrTransition, "acknowledged once")
@@ -291,25 +292,25 @@ func TestIncidentMutations(t *testing.T) {
 	require.Len(t, st.incidents, 1, "no new incident")
 	got := st.incidents[id]
 	assert.Greater(t, len(got.AnomalyIDs), before, "the fault's return joined the incident")
-	assert.Equal(t, storage.IncidentAcknowledged, got.Status, "the detector did not undo the acknowledgement")
+	assert.Equal(t, domain.IncidentAcknowledged, got.Status, "the detector did not undo the acknowledgement")
 	assert.Equal(t, "ann", got.AcknowledgedBy)
 
 	in, err = lc.Resolve(ctx, "t1", id, "ann")
 	require.NoError(t, err)
-	assert.Equal(t, storage.IncidentResolved, in.Status)
+	assert.Equal(t, domain.IncidentResolved, in.Status)
 	in, err = lc.Reopen(ctx, "t1", id, "ann")
 	require.NoError(t, err)
-	assert.Equal(t, storage.IncidentOpen, in.Status)
+	assert.Equal(t, domain.IncidentOpen, in.Status)
 	assert.Equal(t, "reopened", in.Timeline[len(in.Timeline)-1].Kind)
 
-	other := storage.Incident{Tenant: "t1", ID: "manual", Title: "x", Status: storage.IncidentOpen, Severity: "critical",
+	other := domain.Incident{Tenant: "t1", ID: "manual", Title: "x", Status: domain.IncidentOpen, Severity: "critical",
 		Services: []string{"cart"}, OpenedNano: 1}
 	require.NoError(t, st.PutIncident(ctx, other))
 	merged, err := lc.Merge(ctx, "t1", id, []string{"manual"}, "ann")
 	require.NoError(t, err)
 	assert.Contains(t, merged.Services, "cart")
 	assert.Equal(t, "critical", merged.Severity)
-	assert.Equal(t, storage.IncidentResolved, st.incidents["manual"].Status)
+	assert.Equal(t, domain.IncidentResolved, st.incidents["manual"].Status)
 	_, err = lc.Merge(ctx, "t1", id, []string{id}, "ann")
 	assert.ErrorIs(t, err, incidents.ErrTransition)
 }
@@ -341,7 +342,7 @@ func TestRestartKeepsOpenIncidents(t *testing.T) {
 	s2.step()
 	assert.Len(t, st.incidents, 1, "no second incident: the fault after the restart joined the open one")
 	assert.Greater(t, len(st.incidents[id].AnomalyIDs), before, "anomalies after the restart joined it")
-	assert.Equal(t, storage.IncidentOpen, st.incidents[id].Status)
+	assert.Equal(t, domain.IncidentOpen, st.incidents[id].Status)
 }
 
 func TestSeriesCap(t *testing.T) {
@@ -351,11 +352,11 @@ func TestSeriesCap(t *testing.T) {
 	require.NoError(t, err)
 	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	e.now = func() time.Time { return now.Add(15 * time.Second) }
-	var evs []storage.Event
+	var evs []domain.Event
 	for _, svc := range []string{"a", "b", "c"} {
 		for i := 0; i < 12; i++ {
-			evs = append(evs, storage.Event{Tenant: "t1", TimeUnixNano: now.UnixNano() + int64(i), Kind: storage.KindSpan,
-				Service: svc, Name: "op", DurationNano: 1e6, Status: storage.StatusOK, SampleRate: 1})
+			evs = append(evs, domain.Event{Tenant: "t1", TimeUnixNano: now.UnixNano() + int64(i), Kind: domain.KindSpan,
+				Service: svc, Name: "op", DurationNano: 1e6, Status: domain.StatusOK, SampleRate: 1})
 		}
 	}
 	e.Ingest(evs, nil)
@@ -369,13 +370,13 @@ func TestZeroBaselineMetricsDoNotOpenIncidents(t *testing.T) {
 	e := newGrouped(t, DefaultEngineConfig(), st)
 	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	for i := 0; i < 50; i++ {
-		m := storage.Sample{Tenant: "t1", Name: "errors_total", Type: storage.MetricCounter, TimeUnixNano: clock.UnixNano(), Value: 0}
+		m := domain.Sample{Tenant: "t1", Name: "errors_total", Type: domain.MetricCounter, TimeUnixNano: clock.UnixNano(), Value: 0}
 		if i >= 40 {
 			m.Value = 5 // errors start
 		}
 		m.Labels.Put("job", "cart")
 		m.SeriesID = m.ComputeSeriesID()
-		e.Ingest(nil, []storage.Sample{m})
+		e.Ingest(nil, []domain.Sample{m})
 		clock = clock.Add(10 * time.Second)
 		e.now = func() time.Time { return clock.Add(4 * time.Second) }
 		e.Tick(context.Background())
@@ -395,7 +396,7 @@ func TestRedVectorByIsolationForest(t *testing.T) {
 	assert.Empty(t, st.anomalies, "quiet")
 	s.faulty = true
 	s.step()
-	var vec []storage.Anomaly
+	var vec []domain.Anomaly
 	for _, a := range st.anomalies {
 		if a.Signal == SignalVector {
 			vec = append(vec, a)
@@ -410,14 +411,14 @@ func TestRedVectorByIsolationForest(t *testing.T) {
 func TestUserRules(t *testing.T) {
 	s, st := newShop(t)
 	ctx := context.Background()
-	_, err := s.e.AddRule(ctx, storage.Rule{Tenant: "t1", Name: "bad", Kind: storage.RuleThreshold, Service: "checkout", Signal: "latency", Op: ">"})
+	_, err := s.e.AddRule(ctx, domain.Rule{Tenant: "t1", Name: "bad", Kind: domain.RuleThreshold, Service: "checkout", Signal: "latency", Op: ">"})
 	assert.ErrorIs(t, err, ErrBadRule)
-	_, err = s.e.AddRule(ctx, storage.Rule{Tenant: "t1", Name: "bad", Kind: storage.RuleSLO, Service: "checkout", Objective: 99.9})
+	_, err = s.e.AddRule(ctx, domain.Rule{Tenant: "t1", Name: "bad", Kind: domain.RuleSLO, Service: "checkout", Objective: 99.9})
 	assert.ErrorIs(t, err, ErrBadRule)
-	th, err := s.e.AddRule(ctx, storage.Rule{Tenant: "t1", Name: "checkout errors", Kind: storage.RuleThreshold, Service: "checkout",
+	th, err := s.e.AddRule(ctx, domain.Rule{Tenant: "t1", Name: "checkout errors", Kind: domain.RuleThreshold, Service: "checkout",
 		Signal: SignalErrorRatio, Op: ">", Value: 0.05, ForNano: int64(10 * time.Second)})
 	require.NoError(t, err)
-	_, err = s.e.AddRule(ctx, storage.Rule{Tenant: "t1", Name: "payment SLO", Kind: storage.RuleSLO, Service: "payment", Objective: 0.999})
+	_, err = s.e.AddRule(ctx, domain.Rule{Tenant: "t1", Name: "payment SLO", Kind: domain.RuleSLO, Service: "payment", Objective: 0.999})
 	require.NoError(t, err)
 	for i := 0; i < 12; i++ {
 		s.step()
@@ -427,7 +428,7 @@ func TestUserRules(t *testing.T) {
 	s.step()
 	s.step()
 	s.step()
-	bySeries := map[string]storage.Anomaly{}
+	bySeries := map[string]domain.Anomaly{}
 	for _, a := range st.anomalies {
 		bySeries[a.Series] = a
 	}
@@ -455,7 +456,7 @@ func TestUserRules(t *testing.T) {
 func TestLowAnomaliesDoNotOpenIncidents(t *testing.T) {
 	st := newFakeStore()
 	e := newGrouped(t, DefaultEngineConfig(), st)
-	a := &storage.Anomaly{Tenant: "t1", ID: "a1", Series: "red:cart:rate", Service: "cart", Signal: SignalRate, Severity: "low", StartNano: 1}
+	a := &domain.Anomaly{Tenant: "t1", ID: "a1", Series: "red:cart:rate", Service: "cart", Signal: SignalRate, Severity: "low", StartNano: 1}
 	e.mu.Lock()
 	e.fresh = append(e.fresh, a)
 	e.mu.Unlock()
@@ -473,7 +474,7 @@ func TestSLOIncidentTitle(t *testing.T) {
 	br, err := NewBurnRate(0.999)
 	require.NoError(t, err)
 	v, _ := br.Evaluate()
-	a := &storage.Anomaly{Tenant: "t1", ID: "a1", Series: "rule:payment SLO", Service: "payment", Signal: signals.SLOBurn,
+	a := &domain.Anomaly{Tenant: "t1", ID: "a1", Series: "rule:payment SLO", Service: "payment", Signal: signals.SLOBurn,
 		Severity: "critical", StartNano: 1, Score: 103, Observed: 103, Expected: 1, Detector: v.Detector}
 	e.mu.Lock()
 	e.fresh = append(e.fresh, a)
@@ -490,13 +491,13 @@ func TestOneFailedRequestIsNotAnAnomaly(t *testing.T) {
 	e := newGrouped(t, DefaultEngineConfig(), st)
 	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	for i := 0; i < 40; i++ {
-		var evs []storage.Event
+		var evs []domain.Event
 		for j := 0; j < 13; j++ {
-			status := storage.StatusOK
+			status := domain.StatusOK
 			if i == 35 && j == 0 { // one deadlock: 1 of 13 is 7.7%
-				status = storage.StatusError
+				status = domain.StatusError
 			}
-			evs = append(evs, storage.Event{Tenant: "t1", TimeUnixNano: clock.UnixNano() + int64(j), Kind: storage.KindSpan,
+			evs = append(evs, domain.Event{Tenant: "t1", TimeUnixNano: clock.UnixNano() + int64(j), Kind: domain.KindSpan,
 				Service: "postgres", Name: "INSERT cart_items", DurationNano: 2e6, Status: status, SampleRate: 1})
 		}
 		e.Ingest(evs, nil)
@@ -516,21 +517,21 @@ func TestAnomalyOpensAtItsFirstBadPoint(t *testing.T) {
 		s.step()
 	}
 	start := s.clock
-	var evs []storage.Event
+	var evs []domain.Event
 	for i := 0; i < 30; i++ {
 		at := start.Add(time.Duration(i) * 300 * time.Millisecond)
 		d := 40 + s.rng.NormFloat64()*5
 		if at.Sub(start) >= 6*time.Second {
 			d += 1500
 		}
-		evs = append(evs, storage.Event{Tenant: "t1", TimeUnixNano: at.UnixNano(), Kind: storage.KindSpan, Service: "payment",
-			Name: "payment op", DurationNano: int64(d * 1e6), Status: storage.StatusOK, SampleRate: 1})
+		evs = append(evs, domain.Event{Tenant: "t1", TimeUnixNano: at.UnixNano(), Kind: domain.KindSpan, Service: "payment",
+			Name: "payment op", DurationNano: int64(d * 1e6), Status: domain.StatusOK, SampleRate: 1})
 	}
 	s.e.Ingest(evs, nil)
 	s.clock = start.Add(10 * time.Second)
 	s.e.now = func() time.Time { return s.clock.Add(4 * time.Second) }
 	s.e.Tick(context.Background())
-	var p99 *storage.Anomaly
+	var p99 *domain.Anomaly
 	for _, a := range st.anomalies {
 		if a.Series == "red:payment:p99_ms" {
 			a := a
@@ -569,7 +570,7 @@ func TestAcceptNewNormal(t *testing.T) {
 	for i := 0; i < 80; i++ {
 		s.step()
 	}
-	assert.Equal(t, storage.IncidentResolved, st.incidents[id].Status, "resolved while the accepted level holds")
+	assert.Equal(t, domain.IncidentResolved, st.incidents[id].Status, "resolved while the accepted level holds")
 	for _, a := range st.anomalies {
 		if a.Signal == SignalP99 {
 			assert.NotZero(t, a.EndNano, "no p99 anomaly open at the accepted level: %s", a.Series)

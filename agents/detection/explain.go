@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/inquest/inquest/agents/signals"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // What people read about a series and its anomalies.
@@ -74,4 +74,4 @@ func severity(signal string, score, observed float64) string {
 	return sev
 }
 
-func rank(sev string) int { return storage.SeverityRank(sev) }
+func rank(sev string) int { return domain.SeverityRank(sev) }

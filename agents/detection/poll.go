@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/lock"
 )
@@ -76,7 +77,7 @@ func (e *Engine) pollSteps(ctx context.Context, now int64) []closedStep {
 	for s := e.polled + res; s+res+int64(e.cfg.Grace) <= now; s += res {
 		red := map[redKey]*redStep{}
 		for tenant := range e.tenants {
-			e.readStep(ctx, tenant, storage.TimeRange{Start: s, End: s + res}, red)
+			e.readStep(ctx, tenant, domain.TimeRange{Start: s, End: s + res}, red)
 		}
 		out = append(out, closedStep{start: s, red: red})
 		e.polled = s
@@ -86,14 +87,14 @@ func (e *Engine) pollSteps(ctx context.Context, now int64) []closedStep {
 
 // readStep asks the store for one step's counts, errors and p99 by
 // service and by service and operation, and the deploys in it.
-func (e *Engine) readStep(ctx context.Context, tenant string, r storage.TimeRange, red map[redKey]*redStep) {
-	spans := storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindSpan)}
-	failed := storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "status"}, Op: storage.OpEq, Value: string(storage.StatusError)}
-	dur := storage.Field{Kind: storage.FieldColumn, Name: "duration_ms"}
-	svc, name := storage.Field{Kind: storage.FieldColumn, Name: "service"}, storage.Field{Kind: storage.FieldColumn, Name: "name"}
-	for _, groups := range [][]storage.Field{{svc}, {svc, name}} {
-		q := storage.Query{Tenant: tenant, Range: r, Filters: []storage.Filter{spans}, GroupBy: groups, Limit: storage.MaxGroupLimit,
-			Aggregations: []storage.Aggregation{{Op: storage.AggCount}, {Op: storage.AggP99, Field: &dur}}}
+func (e *Engine) readStep(ctx context.Context, tenant string, r domain.TimeRange, red map[redKey]*redStep) {
+	spans := domain.Filter{Field: domain.Field{Kind: domain.FieldColumn, Name: "kind"}, Op: domain.OpEq, Value: string(domain.KindSpan)}
+	failed := domain.Filter{Field: domain.Field{Kind: domain.FieldColumn, Name: "status"}, Op: domain.OpEq, Value: string(domain.StatusError)}
+	dur := domain.Field{Kind: domain.FieldColumn, Name: "duration_ms"}
+	svc, name := domain.Field{Kind: domain.FieldColumn, Name: "service"}, domain.Field{Kind: domain.FieldColumn, Name: "name"}
+	for _, groups := range [][]domain.Field{{svc}, {svc, name}} {
+		q := domain.Query{Tenant: tenant, Range: r, Filters: []domain.Filter{spans}, GroupBy: groups, Limit: domain.MaxGroupLimit,
+			Aggregations: []domain.Aggregation{{Op: domain.AggCount}, {Op: domain.AggP99, Field: &dur}}}
 		all, err := e.poll.Events.Aggregate(ctx, q)
 		if err != nil {
 			e.logger.Warn("detection poll failed", "tenant", tenant, "err", err)
@@ -117,9 +118,9 @@ func (e *Engine) readStep(ctx context.Context, tenant string, r storage.TimeRang
 			red[redKey{tenant, k[0], k[1]}] = st
 		}
 	}
-	page, err := e.poll.Events.Events(ctx, storage.EventQuery{Tenant: tenant, Range: r, Limit: 100, Filters: []storage.Filter{
-		{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindEvent)},
-		{Field: name, Op: storage.OpEq, Value: "deploy"}}})
+	page, err := e.poll.Events.Events(ctx, domain.EventQuery{Tenant: tenant, Range: r, Limit: 100, Filters: []domain.Filter{
+		{Field: domain.Field{Kind: domain.FieldColumn, Name: "kind"}, Op: domain.OpEq, Value: string(domain.KindEvent)},
+		{Field: name, Op: domain.OpEq, Value: "deploy"}}})
 	if err == nil {
 		for _, d := range page.Events {
 			d.Tenant = tenant
@@ -128,7 +129,7 @@ func (e *Engine) readStep(ctx context.Context, tenant string, r storage.TimeRang
 	}
 }
 
-func rowKey(row storage.AggregateRow) [2]string {
+func rowKey(row domain.AggregateRow) [2]string {
 	var k [2]string
 	for i, p := range row.Keys {
 		if p != nil && i < 2 {

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/duckdb"
 	"github.com/inquest/inquest/storage/lock"
 )
@@ -34,20 +34,20 @@ func TestPollModeOneLeader(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	step := func(faulty bool) {
-		var evs []storage.Event
+		var evs []domain.Event
 		for i := 0; i < 30; i++ {
 			at := clock.Add(time.Duration(i) * 300 * time.Millisecond).UnixNano()
 			parent := map[string]string{"checkout": "frontend", "payment": "checkout"}
 			for _, svc := range []string{"frontend", "checkout", "payment"} {
 				d := 40 + rng.NormFloat64()*5
-				st := storage.StatusOK
+				st := domain.StatusOK
 				if faulty && i%4 == 0 {
 					d += 1500
 				}
 				if faulty && i%10 == 0 {
-					st = storage.StatusError
+					st = domain.StatusError
 				}
-				e := storage.Event{Tenant: "t1", TimeUnixNano: at, Kind: storage.KindSpan, Service: svc, Name: svc + " op",
+				e := domain.Event{Tenant: "t1", TimeUnixNano: at, Kind: domain.KindSpan, Service: svc, Name: svc + " op",
 					DurationNano: int64(d * 1e6), Status: st, SampleRate: 1, TraceID: fmt.Sprint("tr", at), SpanID: svc,
 					ParentSpanID: parent[svc]}
 				e.ID = e.ContentHash()
@@ -77,7 +77,7 @@ func TestPollModeOneLeader(t *testing.T) {
 	}
 	step(true)
 	step(true)
-	ins, err := store.Incidents(ctx, "t1", storage.TimeRange{Start: 0, End: clock.Add(time.Hour).UnixNano()}, "")
+	ins, err := store.Incidents(ctx, "t1", domain.TimeRange{Start: 0, End: clock.Add(time.Hour).UnixNano()}, "")
 	require.NoError(t, err)
 	require.Len(t, ins, 1, "opened once, over all of the data")
 	assert.Equal(t, "payment", ins[0].Services[0])

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // redKey names the RED series of a service (operation "") or of one of its
@@ -69,13 +69,13 @@ func (s *redStep) spans() int {
 // busier step is taken over a uniform sample of them.
 const reservoirSize = 1024
 
-func (s *redStep) add(e *storage.Event, rng *rand.Rand) {
+func (s *redStep) add(e *domain.Event, rng *rand.Rand) {
 	w := e.SampleRate
 	if w <= 0 {
 		w = 1
 	}
 	s.count += w
-	if e.Status == storage.StatusError {
+	if e.Status == domain.StatusError {
 		s.errors += w
 		if s.firstErr == 0 || e.TimeUnixNano < s.firstErr {
 			s.firstErr = e.TimeUnixNano
@@ -149,7 +149,7 @@ type metricStep struct {
 }
 
 // metricLabel renders name{k=v,...} for people.
-func metricLabel(m *storage.Sample) string {
+func metricLabel(m *domain.Sample) string {
 	var sb strings.Builder
 	sb.WriteString(m.Name)
 	if len(m.Labels.Keys) > 0 {

@@ -3,7 +3,7 @@ package detection
 import (
 	"context"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Sink takes what the detector finds; it is how anomalies become incidents
@@ -16,17 +16,17 @@ type Sink interface {
 	Sync(ctx context.Context)
 	// Group takes the anomalies opened in the steps just scored and may set
 	// their IncidentID; the detector stores and publishes them afterwards.
-	Group(ctx context.Context, opened []*storage.Anomaly)
+	Group(ctx context.Context, opened []*domain.Anomaly)
 	// Raised is an ongoing anomaly whose severity rose.
-	Raised(ctx context.Context, a *storage.Anomaly)
+	Raised(ctx context.Context, a *domain.Anomaly)
 	// Ended is an anomaly back inside its band.
-	Ended(ctx context.Context, a *storage.Anomaly)
+	Ended(ctx context.Context, a *domain.Anomaly)
 	// Deployed is a deploy change event of a service (its attributes say
 	// what changed: version, previous_version, commit, author, description).
-	Deployed(d storage.Event)
+	Deployed(d domain.Event)
 	// Accepted tells whether a person took the open anomaly's level as
 	// its series' new normal (through its incident).
-	Accepted(a *storage.Anomaly) bool
+	Accepted(a *domain.Anomaly) bool
 	// Housekeep runs once a tick, after scoring.
 	Housekeep(ctx context.Context, now int64)
 }
@@ -34,10 +34,10 @@ type Sink interface {
 // noSink drops what is found: detection alone (the NAB replay).
 type noSink struct{}
 
-func (noSink) Sync(context.Context)                      {}
-func (noSink) Group(context.Context, []*storage.Anomaly) {}
-func (noSink) Raised(context.Context, *storage.Anomaly)  {}
-func (noSink) Ended(context.Context, *storage.Anomaly)   {}
-func (noSink) Deployed(storage.Event)                    {}
-func (noSink) Housekeep(context.Context, int64)          {}
-func (noSink) Accepted(*storage.Anomaly) bool            { return false }
+func (noSink) Sync(context.Context)                     {}
+func (noSink) Group(context.Context, []*domain.Anomaly) {}
+func (noSink) Raised(context.Context, *domain.Anomaly)  {}
+func (noSink) Ended(context.Context, *domain.Anomaly)   {}
+func (noSink) Deployed(domain.Event)                    {}
+func (noSink) Housekeep(context.Context, int64)         {}
+func (noSink) Accepted(*domain.Anomaly) bool            { return false }

@@ -7,7 +7,7 @@ import (
 	"github.com/inquest/inquest/agents/signals"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // ErrBadRule is a rule that cannot be watched; the message says why.
@@ -15,19 +15,19 @@ var ErrBadRule = errors.New("bad rule")
 
 // ruleState is a user rule being watched.
 type ruleState struct {
-	rule storage.Rule
+	rule domain.Rule
 	th   *Threshold
 	br   *BurnRate
 	w    *watched
 }
 
 // ValidateRule checks a rule and fills in its defaults.
-func ValidateRule(r *storage.Rule) error {
+func ValidateRule(r *domain.Rule) error {
 	if r.Name == "" || r.Service == "" {
 		return fmt.Errorf("%w: a rule needs a name and a service", ErrBadRule)
 	}
 	switch r.Kind {
-	case storage.RuleThreshold:
+	case domain.RuleThreshold:
 		switch r.Signal {
 		case SignalRate, SignalErrorRatio, SignalP99:
 		default:
@@ -39,7 +39,7 @@ func ValidateRule(r *storage.Rule) error {
 		if r.ForNano < 0 {
 			return fmt.Errorf("%w: for must not be negative", ErrBadRule)
 		}
-	case storage.RuleSLO:
+	case domain.RuleSLO:
 		if r.Objective <= 0 || r.Objective >= 1 {
 			return fmt.Errorf("%w: objective %g: want a ratio between 0 and 1, such as 0.999", ErrBadRule, r.Objective)
 		}
@@ -49,13 +49,13 @@ func ValidateRule(r *storage.Rule) error {
 	return nil
 }
 
-func newRuleState(r storage.Rule) (*ruleState, error) {
+func newRuleState(r domain.Rule) (*ruleState, error) {
 	st := &ruleState{rule: r, w: &watched{tenant: r.Tenant, service: r.Service, operation: r.Operation, signal: r.Signal, rule: r.Name}}
 	switch r.Kind {
-	case storage.RuleThreshold:
+	case domain.RuleThreshold:
 		st.th = &Threshold{Op: r.Op, Value: r.Value, For: time.Duration(r.ForNano)}
 		st.w.fixedSeverity = "high"
-	case storage.RuleSLO:
+	case domain.RuleSLO:
 		br, err := NewBurnRate(r.Objective)
 		if err != nil {
 			return nil, err
@@ -87,11 +87,11 @@ func (e *Engine) LoadRules(ctx context.Context) error {
 }
 
 // AddRule validates, stores and starts watching a rule.
-func (e *Engine) AddRule(ctx context.Context, r storage.Rule) (*storage.Rule, error) {
+func (e *Engine) AddRule(ctx context.Context, r domain.Rule) (*domain.Rule, error) {
 	if err := ValidateRule(&r); err != nil {
 		return nil, err
 	}
-	r.ID, r.CreatedNano = storage.NewID(), e.now().UnixNano()
+	r.ID, r.CreatedNano = domain.NewID(), e.now().UnixNano()
 	st, err := newRuleState(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadRule, err)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 type timeRange struct {
@@ -17,7 +17,7 @@ type timeRange struct {
 	To   string `json:"to"`
 }
 
-func rng(r storage.TimeRange) timeRange {
+func rng(r domain.TimeRange) timeRange {
 	return timeRange{From: time.Unix(0, r.Start).UTC().Format(time.RFC3339), To: time.Unix(0, r.End).UTC().Format(time.RFC3339)}
 }
 
@@ -33,11 +33,11 @@ type Filter struct {
 func Eq(field, value string) Filter { return Filter{Field: field, Op: "EQ", Value: value} }
 
 // FromStorage writes storage filters as GraphQL's.
-func FromStorage(fs []storage.Filter) []Filter {
+func FromStorage(fs []domain.Filter) []Filter {
 	out := make([]Filter, 0, len(fs))
 	for _, f := range fs {
 		g := Filter{Field: f.Field.String(), Op: opName(f.Op), Values: f.Values}
-		if f.Op != storage.OpIn && f.Op != storage.OpNotIn {
+		if f.Op != domain.OpIn && f.Op != domain.OpNotIn {
 			g.Value = f.Value
 		}
 		out = append(out, g)
@@ -45,42 +45,42 @@ func FromStorage(fs []storage.Filter) []Filter {
 	return out
 }
 
-func opName(op storage.Op) string {
+func opName(op domain.Op) string {
 	switch op {
-	case storage.OpEq:
+	case domain.OpEq:
 		return "EQ"
-	case storage.OpNe:
+	case domain.OpNe:
 		return "NE"
-	case storage.OpGt:
+	case domain.OpGt:
 		return "GT"
-	case storage.OpGe:
+	case domain.OpGe:
 		return "GE"
-	case storage.OpLt:
+	case domain.OpLt:
 		return "LT"
-	case storage.OpLe:
+	case domain.OpLe:
 		return "LE"
-	case storage.OpIn:
+	case domain.OpIn:
 		return "IN"
-	case storage.OpNotIn:
+	case domain.OpNotIn:
 		return "NOT_IN"
-	case storage.OpContains:
+	case domain.OpContains:
 		return "CONTAINS"
-	case storage.OpNotContains:
+	case domain.OpNotContains:
 		return "NOT_CONTAINS"
-	case storage.OpExists:
+	case domain.OpExists:
 		return "EXISTS"
-	case storage.OpNotExists:
+	case domain.OpNotExists:
 		return "NOT_EXISTS"
 	}
 	return strings.ToUpper(string(op))
 }
 
-func query(field string, vars any) *storage.EvidenceQuery {
+func query(field string, vars any) *domain.EvidenceQuery {
 	b, err := json.Marshal(vars)
 	if err != nil {
 		return nil
 	}
-	return &storage.EvidenceQuery{Field: field, Variables: b}
+	return &domain.EvidenceQuery{Field: field, Variables: b}
 }
 
 // Aggregation is one aggregation as GraphQL takes it ("P99", "duration_ms").
@@ -90,7 +90,7 @@ type Aggregation struct {
 }
 
 // Aggregate is an aggregate query over r, bucketed by bucket.
-func Aggregate(r storage.TimeRange, filters []Filter, bucket string, aggs ...Aggregation) *storage.EvidenceQuery {
+func Aggregate(r domain.TimeRange, filters []Filter, bucket string, aggs ...Aggregation) *domain.EvidenceQuery {
 	type input struct {
 		Range        timeRange     `json:"range"`
 		Filters      []Filter      `json:"filters,omitempty"`
@@ -101,7 +101,7 @@ func Aggregate(r storage.TimeRange, filters []Filter, bucket string, aggs ...Agg
 }
 
 // BubbleUp is a bubbleUp query; baseline may be nil.
-func BubbleUp(r storage.TimeRange, filters, selection []Filter, baseline *storage.TimeRange) *storage.EvidenceQuery {
+func BubbleUp(r domain.TimeRange, filters, selection []Filter, baseline *domain.TimeRange) *domain.EvidenceQuery {
 	type input struct {
 		Range     timeRange  `json:"range"`
 		Filters   []Filter   `json:"filters,omitempty"`
@@ -117,7 +117,7 @@ func BubbleUp(r storage.TimeRange, filters, selection []Filter, baseline *storag
 }
 
 // MetricSeries is a metricSeries query for q.
-func MetricSeries(q storage.MetricQuery) *storage.EvidenceQuery {
+func MetricSeries(q domain.MetricQuery) *domain.EvidenceQuery {
 	type matcher struct {
 		Name  string `json:"name"`
 		Op    string `json:"op"`
@@ -135,13 +135,13 @@ func MetricSeries(q storage.MetricQuery) *storage.EvidenceQuery {
 		in.Step = q.Step.String()
 	}
 	for _, m := range q.Matchers {
-		op := map[storage.MatchOp]string{storage.MatchEq: "EQ", storage.MatchNe: "NE", storage.MatchRe: "RE", storage.MatchNotRe: "NRE"}[m.Op]
+		op := map[domain.MatchOp]string{domain.MatchEq: "EQ", domain.MatchNe: "NE", domain.MatchRe: "RE", domain.MatchNotRe: "NRE"}[m.Op]
 		in.Matchers = append(in.Matchers, matcher{Name: m.Name, Op: op, Value: m.Value})
 	}
 	return query("metricSeries", map[string]any{"input": in})
 }
 
 // Events is an events query.
-func Events(r storage.TimeRange, filters []Filter) *storage.EvidenceQuery {
+func Events(r domain.TimeRange, filters []Filter) *domain.EvidenceQuery {
 	return query("events", map[string]any{"range": rng(r), "filters": filters})
 }

@@ -15,8 +15,9 @@ import (
 
 	"github.com/inquest/inquest/agents/signals"
 	"github.com/inquest/inquest/agents/topology"
-	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/updates"
 )
 
 // GroupConfig says how anomalies make incidents.
@@ -53,19 +54,19 @@ type Grouper struct {
 	cfg    GroupConfig
 	store  GroupStore
 	broker *updates.Broker
-	notify func(storage.Incident, string)
-	watch  []func(storage.Incident)
+	notify func(domain.Incident, string)
+	watch  []func(domain.Incident)
 	topo   *topology.Cache
 	logger *slog.Logger
 	now    func() time.Time
 	opened prometheus.Counter
 
 	mu        sync.Mutex
-	incidents map[string]*storage.Incident        // open or acknowledged, by tenant/id
-	anomalies map[string]*storage.Anomaly         // ongoing, by tenant/id
-	deploys   map[string]map[string]storage.Event // tenant -> service -> last deploy
-	dirty     map[string]string                   // incidents changed this tick, and why
-	born      map[string]bool                     // incidents opened this tick
+	incidents map[string]*domain.Incident        // open or acknowledged, by tenant/id
+	anomalies map[string]*domain.Anomaly         // ongoing, by tenant/id
+	deploys   map[string]map[string]domain.Event // tenant -> service -> last deploy
+	dirty     map[string]string                  // incidents changed this tick, and why
+	born      map[string]bool                    // incidents opened this tick
 }
 
 // NewGrouper groups into store and publishes incident changes to broker
@@ -75,7 +76,7 @@ func NewGrouper(cfg GroupConfig, store GroupStore, broker *updates.Broker, reg p
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	g := &Grouper{cfg: cfg, store: store, broker: broker, logger: logger, now: time.Now,
-		incidents: map[string]*storage.Incident{}, anomalies: map[string]*storage.Anomaly{}, deploys: map[string]map[string]storage.Event{},
+		incidents: map[string]*domain.Incident{}, anomalies: map[string]*domain.Anomaly{}, deploys: map[string]map[string]domain.Event{},
 		dirty: map[string]string{}, born: map[string]bool{},
 		opened: prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_detection_incidents_total", Help: "Incidents opened."})}
 	if reg != nil {
@@ -92,20 +93,20 @@ func (g *Grouper) SetClock(now func() time.Time) { g.now = now }
 
 // OnIncident sets a function told of incident changes worth a notification
 // ("opened", "escalated", "resolved", ...); it must not block.
-func (g *Grouper) OnIncident(fn func(storage.Incident, string)) { g.notify = fn }
+func (g *Grouper) OnIncident(fn func(domain.Incident, string)) { g.notify = fn }
 
 // Watch adds a function told of every change the grouping makes to an
 // incident (opened, joined by anomalies, ended), after it is stored: the
 // investigations start from it. It must not block. Call it before Start.
-func (g *Grouper) Watch(fn func(storage.Incident)) { g.watch = append(g.watch, fn) }
+func (g *Grouper) Watch(fn func(domain.Incident)) { g.watch = append(g.watch, fn) }
 
 // Deployed notes a deploy of a service: anomalies near it shortly after
 // belong together, and the incident's timeline shows the change.
-func (g *Grouper) Deployed(d storage.Event) {
+func (g *Grouper) Deployed(d domain.Event) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.deploys[d.Tenant] == nil {
-		g.deploys[d.Tenant] = map[string]storage.Event{}
+		g.deploys[d.Tenant] = map[string]domain.Event{}
 	}
 	g.deploys[d.Tenant][d.Service] = d
 }
@@ -117,14 +118,14 @@ const deploySlack = 30 * time.Second
 
 // nearOnset tells whether the deploy came shortly before the anomaly
 // began (or within its first step).
-func nearOnset(d storage.Event, a *storage.Anomaly) bool {
+func nearOnset(d domain.Event, a *domain.Anomaly) bool {
 	gap := a.StartNano - d.TimeUnixNano
 	return gap <= int64(deployWindow) && gap >= -int64(deploySlack)
 }
 
 // describeDeploy is a deploy's timeline entry: what changed, by whom, and
 // how long before the anomaly it came.
-func describeDeploy(d storage.Event, before time.Duration) string {
+func describeDeploy(d domain.Event, before time.Duration) string {
 	attr := func(k string) string {
 		for i, key := range d.Attrs.Keys {
 			if key == k {
@@ -177,7 +178,7 @@ func (g *Grouper) graph(ctx context.Context, tenant string) topology.Graph {
 // related tells whether an anomaly belongs to an incident: the same
 // service or a neighbour in the service graph, or within two hops of a
 // service of the incident that was deployed shortly before.
-func (g *Grouper) related(in *storage.Incident, a *storage.Anomaly, graph topology.Graph) bool {
+func (g *Grouper) related(in *domain.Incident, a *domain.Anomaly, graph topology.Graph) bool {
 	if a.Service == "" {
 		return false
 	}
@@ -200,7 +201,7 @@ func (g *Grouper) related(in *storage.Incident, a *storage.Anomaly, graph topolo
 // them into the oldest (checkout joins the incident of payment, which it
 // calls, and of frontend, which calls it). The detector stores and
 // publishes the anomalies themselves afterwards.
-func (g *Grouper) Group(ctx context.Context, fresh []*storage.Anomaly) {
+func (g *Grouper) Group(ctx context.Context, fresh []*domain.Anomaly) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, a := range fresh {
@@ -225,7 +226,7 @@ func (g *Grouper) Group(ctx context.Context, fresh []*storage.Anomaly) {
 // streamed but does not drive incidents: the first such error is an
 // anomaly by every measure and means little; the RED series of the spans
 // judge error ratios with a floor.
-func groupable(a *storage.Anomaly) bool {
+func groupable(a *domain.Anomaly) bool {
 	return !strings.HasPrefix(a.Series, "metric:") || a.Expected != 0
 }
 
@@ -239,10 +240,10 @@ func (g *Grouper) mark(key, reason string) {
 
 // attach puts a new anomaly into the related open incidents (merging
 // them), or opens one.
-func (g *Grouper) attach(ctx context.Context, a *storage.Anomaly) {
+func (g *Grouper) attach(ctx context.Context, a *domain.Anomaly) {
 	edges := g.graph(ctx, a.Tenant)
 	now := g.now().UnixNano()
-	var related []*storage.Incident
+	var related []*domain.Incident
 	for _, in := range g.incidents {
 		if in.Tenant != a.Tenant || now-in.UpdatedNano > int64(g.cfg.GroupWindow) && !g.ongoing(in) {
 			continue
@@ -257,13 +258,13 @@ func (g *Grouper) attach(ctx context.Context, a *storage.Anomaly) {
 		}
 		return related[i].ID < related[j].ID
 	})
-	event := storage.IncidentEvent{TimeUnixNano: a.StartNano, Kind: "anomaly", Text: a.Explanation}
-	var target *storage.Incident
+	event := domain.IncidentEvent{TimeUnixNano: a.StartNano, Kind: "anomaly", Text: a.Explanation}
+	var target *domain.Incident
 	if len(related) == 0 && a.Severity == "low" {
 		return // a low anomaly may join an incident but does not open one
 	}
 	if len(related) == 0 {
-		target = &storage.Incident{Tenant: a.Tenant, ID: storage.NewID(), Status: storage.IncidentOpen, OpenedNano: a.StartNano,
+		target = &domain.Incident{Tenant: a.Tenant, ID: domain.NewID(), Status: domain.IncidentOpen, OpenedNano: a.StartNano,
 			Severity: a.Severity}
 		key := a.Tenant + "/" + target.ID
 		g.incidents[key] = target
@@ -284,11 +285,11 @@ func (g *Grouper) attach(ctx context.Context, a *storage.Anomaly) {
 	if a.Service != "" && !contains(target.Services, a.Service) {
 		target.Services = append(target.Services, a.Service)
 		if dep, ok := g.deploys[a.Tenant][a.Service]; ok && nearOnset(dep, a) {
-			target.Timeline = append(target.Timeline, storage.IncidentEvent{TimeUnixNano: dep.TimeUnixNano, Kind: "deploy",
+			target.Timeline = append(target.Timeline, domain.IncidentEvent{TimeUnixNano: dep.TimeUnixNano, Kind: "deploy",
 				Text: describeDeploy(dep, time.Duration(a.StartNano-dep.TimeUnixNano))})
 		}
 	}
-	if storage.SeverityRank(a.Severity) > storage.SeverityRank(target.Severity) {
+	if domain.SeverityRank(a.Severity) > domain.SeverityRank(target.Severity) {
 		target.Severity = a.Severity
 		g.mark(key, "escalated")
 	}
@@ -299,7 +300,7 @@ func (g *Grouper) attach(ctx context.Context, a *storage.Anomaly) {
 // absorb moves src's anomalies, services and timeline into dst. src is
 // dropped when it was opened in this tick (nobody heard of it yet) and
 // resolved as merged otherwise.
-func (g *Grouper) absorb(dst, src *storage.Incident, now int64, actor string) {
+func (g *Grouper) absorb(dst, src *domain.Incident, now int64, actor string) {
 	dst.AnomalyIDs = append(dst.AnomalyIDs, src.AnomalyIDs...)
 	for _, s := range src.Services {
 		if !contains(dst.Services, s) {
@@ -318,7 +319,7 @@ func (g *Grouper) absorb(dst, src *storage.Incident, now int64, actor string) {
 		dst.Timeline = append(dst.Timeline, ev)
 	}
 	sort.SliceStable(dst.Timeline, func(i, j int) bool { return dst.Timeline[i].TimeUnixNano < dst.Timeline[j].TimeUnixNano })
-	if storage.SeverityRank(src.Severity) > storage.SeverityRank(dst.Severity) {
+	if domain.SeverityRank(src.Severity) > domain.SeverityRank(dst.Severity) {
 		dst.Severity = src.Severity
 	}
 	if src.OpenedNano < dst.OpenedNano {
@@ -334,25 +335,25 @@ func (g *Grouper) absorb(dst, src *storage.Incident, now int64, actor string) {
 		}
 		return
 	}
-	src.Status, src.ResolvedNano = storage.IncidentResolved, now
+	src.Status, src.ResolvedNano = domain.IncidentResolved, now
 	text := "merged into " + dst.ID
 	if actor != "" {
 		text += " by " + actor
 	}
-	src.Timeline = append(src.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor, Text: text})
+	src.Timeline = append(src.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor, Text: text})
 	g.save(context.Background(), src, "merged")
 }
 
 // Raised re-grades the incident of an anomaly whose severity rose.
-func (g *Grouper) Raised(ctx context.Context, a *storage.Anomaly) {
+func (g *Grouper) Raised(ctx context.Context, a *domain.Anomaly) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	in := g.incidents[a.Tenant+"/"+a.IncidentID]
-	if in == nil || storage.SeverityRank(a.Severity) <= storage.SeverityRank(in.Severity) {
+	if in == nil || domain.SeverityRank(a.Severity) <= domain.SeverityRank(in.Severity) {
 		return
 	}
 	in.Severity = a.Severity
-	in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: g.now().UnixNano(), Kind: "escalated",
+	in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: g.now().UnixNano(), Kind: "escalated",
 		Text: fmt.Sprintf("severity %s: %s", a.Severity, a.Explanation)})
 	g.refresh(in, g.graph(ctx, a.Tenant))
 	g.save(ctx, in, "escalated")
@@ -360,7 +361,7 @@ func (g *Grouper) Raised(ctx context.Context, a *storage.Anomaly) {
 
 // Ended notes on its incident's timeline that an anomaly is back inside
 // its band; the quiet time before the incident resolves counts from here.
-func (g *Grouper) Ended(ctx context.Context, a *storage.Anomaly) {
+func (g *Grouper) Ended(ctx context.Context, a *domain.Anomaly) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.anomalies, a.Tenant+"/"+a.ID)
@@ -368,14 +369,14 @@ func (g *Grouper) Ended(ctx context.Context, a *storage.Anomaly) {
 	if in == nil {
 		return
 	}
-	in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: a.EndNano, Kind: "anomaly_ended",
+	in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: a.EndNano, Kind: "anomaly_ended",
 		Text: fmt.Sprintf("%s back inside its band", strings.TrimPrefix(a.Series, "red:"))})
 	in.UpdatedNano = g.now().UnixNano() // the quiet time before resolving counts from here
 	g.save(ctx, in, "changed")
 }
 
 // ongoing tells whether any of the incident's anomalies goes on.
-func (g *Grouper) ongoing(in *storage.Incident) bool {
+func (g *Grouper) ongoing(in *domain.Incident) bool {
 	for _, id := range in.AnomalyIDs {
 		if _, ok := g.anomalies[in.Tenant+"/"+id]; ok {
 			return true
@@ -392,8 +393,8 @@ func (g *Grouper) Housekeep(ctx context.Context, now int64) {
 		if g.ongoing(in) || now-in.UpdatedNano < int64(g.cfg.ResolveAfter) {
 			continue
 		}
-		in.Status, in.ResolvedNano = storage.IncidentResolved, now
-		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "resolved",
+		in.Status, in.ResolvedNano = domain.IncidentResolved, now
+		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "resolved",
 			Text: fmt.Sprintf("every series back inside its band for %s", g.cfg.ResolveAfter)})
 		g.save(ctx, in, "resolved")
 		delete(g.incidents, key)
@@ -401,19 +402,19 @@ func (g *Grouper) Housekeep(ctx context.Context, now int64) {
 }
 
 // refresh orders the services root-most first and writes the title.
-func (g *Grouper) refresh(in *storage.Incident, graph topology.Graph) {
+func (g *Grouper) refresh(in *domain.Incident, graph topology.Graph) {
 	graph.RootFirst(in.Services)
 	in.Title = g.title(in)
 	in.UpdatedNano = g.now().UnixNano()
 }
 
 // title names the root-most service and its strongest anomaly.
-func (g *Grouper) title(in *storage.Incident) string {
+func (g *Grouper) title(in *domain.Incident) string {
 	if len(in.Services) == 0 {
 		return "anomaly"
 	}
 	root := in.Services[0]
-	var best *storage.Anomaly
+	var best *domain.Anomaly
 	for _, id := range in.AnomalyIDs {
 		if a, ok := g.anomalies[in.Tenant+"/"+id]; ok && a.Service == root && (best == nil || a.Score > best.Score) {
 			best = a
@@ -455,11 +456,11 @@ func sloOf(detector string) string {
 }
 
 // save persists an incident and tells subscribers and the notifier.
-func (g *Grouper) save(ctx context.Context, in *storage.Incident, reason string) {
+func (g *Grouper) save(ctx context.Context, in *domain.Incident, reason string) {
 	if err := g.write(ctx, in); err != nil {
 		g.logger.Error("store incident failed", "err", err)
 	}
-	if in.Status == storage.IncidentResolved && reason != "resolved" && reason != "merged" {
+	if in.Status == domain.IncidentResolved && reason != "resolved" && reason != "merged" {
 		// A person resolved it meanwhile: nothing more to say of it here.
 		delete(g.incidents, in.Tenant+"/"+in.ID)
 	}
@@ -495,7 +496,7 @@ func (g *Grouper) Sync(ctx context.Context) {
 		if stored.Version <= in.Version {
 			continue
 		}
-		if stored.Status == storage.IncidentResolved {
+		if stored.Status == domain.IncidentResolved {
 			delete(g.incidents, key)
 			continue
 		}
@@ -505,7 +506,7 @@ func (g *Grouper) Sync(ctx context.Context) {
 
 // Accepted tells whether a person accepted the level of the anomaly's
 // incident as the new normal since the anomaly began.
-func (g *Grouper) Accepted(a *storage.Anomaly) bool {
+func (g *Grouper) Accepted(a *domain.Anomaly) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	in, ok := g.incidents[a.Tenant+"/"+a.IncidentID]
@@ -540,7 +541,7 @@ func (g *Grouper) Start(ctx context.Context) error {
 // on the version it read. When a person changed it meanwhile, their change
 // is kept: the status, who acknowledged and when it was resolved come from
 // the stored copy, the timelines are joined, and the write is tried again.
-func (g *Grouper) write(ctx context.Context, in *storage.Incident) error {
+func (g *Grouper) write(ctx context.Context, in *domain.Incident) error {
 	for range 5 {
 		c := in.Clone()
 		err := g.store.UpdateIncident(ctx, c, in.Version)
@@ -562,12 +563,12 @@ func (g *Grouper) write(ctx context.Context, in *storage.Incident) error {
 
 // keepTheirs folds a concurrent change from the store into the detector's
 // copy: people own the status; the detector owns anomalies and services.
-func keepTheirs(mine, theirs *storage.Incident) {
+func keepTheirs(mine, theirs *domain.Incident) {
 	mine.Version = theirs.Version
 	mine.Status, mine.AcknowledgedBy, mine.ResolvedNano = theirs.Status, theirs.AcknowledgedBy, theirs.ResolvedNano
 	mine.AnomalyIDs = union(mine.AnomalyIDs, theirs.AnomalyIDs)
 	mine.Services = union(mine.Services, theirs.Services)
-	seen := map[storage.IncidentEvent]bool{}
+	seen := map[domain.IncidentEvent]bool{}
 	for _, ev := range mine.Timeline {
 		seen[ev] = true
 	}

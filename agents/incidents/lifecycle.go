@@ -18,8 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inquest/inquest/agents/updates"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/storage/updates"
 )
 
 // ErrTransition is a change the incident's status does not allow (an
@@ -30,14 +31,14 @@ var ErrTransition = errors.New("incident cannot make this change")
 type Lifecycle struct {
 	store  storage.IncidentStore
 	broker *updates.Broker
-	notify func(storage.Incident, string)
+	notify func(domain.Incident, string)
 	logger *slog.Logger
 	now    func() time.Time
 }
 
 // New makes the lifecycle over the store; changes are published to broker
 // (nil: nobody) and, for notifications, told to notify (nil: nobody).
-func New(store storage.IncidentStore, broker *updates.Broker, notify func(storage.Incident, string), logger *slog.Logger) *Lifecycle {
+func New(store storage.IncidentStore, broker *updates.Broker, notify func(domain.Incident, string), logger *slog.Logger) *Lifecycle {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -51,7 +52,7 @@ const attempts = 5
 
 // change reads the incident, applies edit and stores it if nobody changed
 // it meanwhile, reading again otherwise.
-func (l *Lifecycle) change(ctx context.Context, tenant, id string, edit func(*storage.Incident, int64) error, reason string) (*storage.Incident, error) {
+func (l *Lifecycle) change(ctx context.Context, tenant, id string, edit func(*domain.Incident, int64) error, reason string) (*domain.Incident, error) {
 	for range attempts {
 		in, err := l.store.Incident(ctx, tenant, id)
 		if err != nil {
@@ -77,7 +78,7 @@ func (l *Lifecycle) change(ctx context.Context, tenant, id string, edit func(*st
 	return nil, fmt.Errorf("incident %s: %w", id, storage.ErrConflict)
 }
 
-func (l *Lifecycle) announce(in *storage.Incident, reason string) {
+func (l *Lifecycle) announce(in *domain.Incident, reason string) {
 	if l.broker != nil {
 		l.broker.Publish(updates.Update{Incident: in})
 	}
@@ -87,37 +88,37 @@ func (l *Lifecycle) announce(in *storage.Incident, reason string) {
 }
 
 // Acknowledge marks an open incident as being handled by actor.
-func (l *Lifecycle) Acknowledge(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
-	return l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
-		if in.Status != storage.IncidentOpen {
+func (l *Lifecycle) Acknowledge(ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
+	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
+		if in.Status != domain.IncidentOpen {
 			return fmt.Errorf("%w: it is %s, not open", ErrTransition, in.Status)
 		}
-		in.Status, in.AcknowledgedBy = storage.IncidentAcknowledged, actor
-		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "acknowledged", Actor: actor, Text: "acknowledged by " + actor})
+		in.Status, in.AcknowledgedBy = domain.IncidentAcknowledged, actor
+		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "acknowledged", Actor: actor, Text: "acknowledged by " + actor})
 		return nil
 	}, "acknowledged")
 }
 
 // Resolve closes an incident by hand.
-func (l *Lifecycle) Resolve(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
-	return l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
-		if in.Status == storage.IncidentResolved {
+func (l *Lifecycle) Resolve(ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
+	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
+		if in.Status == domain.IncidentResolved {
 			return fmt.Errorf("%w: it is resolved already", ErrTransition)
 		}
-		in.Status, in.ResolvedNano = storage.IncidentResolved, now
-		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "resolved", Actor: actor, Text: "resolved by " + actor})
+		in.Status, in.ResolvedNano = domain.IncidentResolved, now
+		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "resolved", Actor: actor, Text: "resolved by " + actor})
 		return nil
 	}, "resolved")
 }
 
 // Reopen opens a resolved incident again.
-func (l *Lifecycle) Reopen(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
-	return l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
-		if in.Status != storage.IncidentResolved {
+func (l *Lifecycle) Reopen(ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
+	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
+		if in.Status != domain.IncidentResolved {
 			return fmt.Errorf("%w: it is %s, not resolved", ErrTransition, in.Status)
 		}
-		in.Status, in.ResolvedNano, in.AcknowledgedBy = storage.IncidentOpen, 0, ""
-		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "reopened", Actor: actor, Text: "reopened by " + actor})
+		in.Status, in.ResolvedNano, in.AcknowledgedBy = domain.IncidentOpen, 0, ""
+		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "reopened", Actor: actor, Text: "reopened by " + actor})
 		return nil
 	}, "reopened")
 }
@@ -125,12 +126,12 @@ func (l *Lifecycle) Reopen(ctx context.Context, tenant, id, actor string) (*stor
 // AcceptNewNormal records that actor takes the level the incident's series
 // are at as their new normal; the detector, reading the incident back,
 // re-learns those series' baselines and ends their anomalies.
-func (l *Lifecycle) AcceptNewNormal(ctx context.Context, tenant, id, actor string) (*storage.Incident, error) {
-	return l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
-		if in.Status == storage.IncidentResolved {
+func (l *Lifecycle) AcceptNewNormal(ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
+	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
+		if in.Status == domain.IncidentResolved {
 			return fmt.Errorf("%w: it is resolved", ErrTransition)
 		}
-		in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "accepted", Actor: actor,
+		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "accepted", Actor: actor,
 			Text: "the level of its series accepted as the new normal by " + actor})
 		return nil
 	}, "changed")
@@ -138,7 +139,7 @@ func (l *Lifecycle) AcceptNewNormal(ctx context.Context, tenant, id, actor strin
 
 // AcceptedSince tells whether a person accepted the incident's level as
 // the new normal at or after t.
-func AcceptedSince(in *storage.Incident, t int64) bool {
+func AcceptedSince(in *domain.Incident, t int64) bool {
 	for _, ev := range in.Timeline {
 		if ev.Kind == "accepted" && ev.TimeUnixNano >= t {
 			return true
@@ -151,21 +152,21 @@ func AcceptedSince(in *storage.Incident, t int64) bool {
 // first incident; each other is resolved as merged. Each incident is
 // changed by its own compare-and-set: the others first, so that a failure
 // part-way leaves anomalies in a resolved incident rather than in two.
-func (l *Lifecycle) Merge(ctx context.Context, tenant, into string, others []string, actor string) (*storage.Incident, error) {
+func (l *Lifecycle) Merge(ctx context.Context, tenant, into string, others []string, actor string) (*domain.Incident, error) {
 	if _, err := l.store.Incident(ctx, tenant, into); err != nil {
 		return nil, err
 	}
-	var moved []*storage.Incident
+	var moved []*domain.Incident
 	for _, id := range others {
 		if id == into {
 			return nil, fmt.Errorf("%w: an incident cannot be merged into itself", ErrTransition)
 		}
-		src, err := l.change(ctx, tenant, id, func(in *storage.Incident, now int64) error {
-			if in.Status == storage.IncidentResolved && hasMerge(in) {
+		src, err := l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
+			if in.Status == domain.IncidentResolved && hasMerge(in) {
 				return fmt.Errorf("%w: %s was merged already", ErrTransition, id)
 			}
-			in.Status, in.ResolvedNano = storage.IncidentResolved, now
-			in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
+			in.Status, in.ResolvedNano = domain.IncidentResolved, now
+			in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
 				Text: fmt.Sprintf("merged into %s by %s", into, actor)})
 			return nil
 		}, "merged")
@@ -174,14 +175,14 @@ func (l *Lifecycle) Merge(ctx context.Context, tenant, into string, others []str
 		}
 		moved = append(moved, src)
 	}
-	dst, err := l.change(ctx, tenant, into, func(dst *storage.Incident, now int64) error {
+	dst, err := l.change(ctx, tenant, into, func(dst *domain.Incident, now int64) error {
 		for _, src := range moved {
 			absorb(dst, src)
 		}
-		dst.Timeline = append(dst.Timeline, storage.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
+		dst.Timeline = append(dst.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
 			Text: fmt.Sprintf("%s merged %s into this incident", actor, strings.Join(others, ", "))})
-		if dst.Status == storage.IncidentResolved {
-			dst.Status, dst.ResolvedNano = storage.IncidentOpen, 0
+		if dst.Status == domain.IncidentResolved {
+			dst.Status, dst.ResolvedNano = domain.IncidentOpen, 0
 		}
 		return nil
 	}, "changed")
@@ -193,7 +194,7 @@ func (l *Lifecycle) Merge(ctx context.Context, tenant, into string, others []str
 }
 
 // absorb takes src's anomalies, services, timeline and severity into dst.
-func absorb(dst, src *storage.Incident) {
+func absorb(dst, src *domain.Incident) {
 	dst.AnomalyIDs = union(dst.AnomalyIDs, src.AnomalyIDs)
 	dst.Services = union(dst.Services, src.Services)
 	for _, e := range src.Timeline {
@@ -202,7 +203,7 @@ func absorb(dst, src *storage.Incident) {
 		}
 	}
 	sort.SliceStable(dst.Timeline, func(i, j int) bool { return dst.Timeline[i].TimeUnixNano < dst.Timeline[j].TimeUnixNano })
-	if storage.SeverityRank(src.Severity) > storage.SeverityRank(dst.Severity) {
+	if domain.SeverityRank(src.Severity) > domain.SeverityRank(dst.Severity) {
 		dst.Severity = src.Severity
 	}
 	dst.OpenedNano = min(dst.OpenedNano, src.OpenedNano)
@@ -210,7 +211,7 @@ func absorb(dst, src *storage.Incident) {
 
 // moveAnomalies points the moved incidents' anomalies at dst. A failure is
 // logged: the incidents already say where the anomalies belong.
-func (l *Lifecycle) moveAnomalies(ctx context.Context, tenant string, dst *storage.Incident, moved []*storage.Incident) {
+func (l *Lifecycle) moveAnomalies(ctx context.Context, tenant string, dst *domain.Incident, moved []*domain.Incident) {
 	want := map[string]bool{}
 	start := dst.OpenedNano
 	for _, src := range moved {
@@ -222,9 +223,9 @@ func (l *Lifecycle) moveAnomalies(ctx context.Context, tenant string, dst *stora
 	if len(want) == 0 {
 		return
 	}
-	as, err := l.store.Anomalies(ctx, tenant, storage.TimeRange{Start: start - 1, End: l.now().UnixNano() + 1}, "", storage.MaxPageSize)
+	as, err := l.store.Anomalies(ctx, tenant, domain.TimeRange{Start: start - 1, End: l.now().UnixNano() + 1}, "", domain.MaxPageSize)
 	if err == nil {
-		var changed []storage.Anomaly
+		var changed []domain.Anomaly
 		for _, a := range as {
 			if want[a.ID] {
 				a.IncidentID = dst.ID
@@ -238,7 +239,7 @@ func (l *Lifecycle) moveAnomalies(ctx context.Context, tenant string, dst *stora
 	}
 }
 
-func hasMerge(in *storage.Incident) bool {
+func hasMerge(in *domain.Incident) bool {
 	for _, e := range in.Timeline {
 		if e.Kind == "merged" && strings.HasPrefix(e.Text, "merged into") {
 			return true

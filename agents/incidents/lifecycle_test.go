@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/agents/incidents"
-	"github.com/inquest/inquest/agents/updates"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/duckdb"
+	"github.com/inquest/inquest/storage/updates"
 )
 
 // TestRacingAcknowledgements: of ten people acknowledging one incident at
@@ -24,8 +24,8 @@ func TestRacingAcknowledgements(t *testing.T) {
 	st, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(t.TempDir(), "x.db")}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	require.NoError(t, st.UpdateIncident(ctx, storage.Incident{Tenant: "t1", ID: "i1", Title: "x", Severity: "high",
-		Status: storage.IncidentOpen, OpenedNano: 1, UpdatedNano: 1}, 0))
+	require.NoError(t, st.UpdateIncident(ctx, domain.Incident{Tenant: "t1", ID: "i1", Title: "x", Severity: "high",
+		Status: domain.IncidentOpen, OpenedNano: 1, UpdatedNano: 1}, 0))
 	broker := updates.NewBroker(nil)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -57,7 +57,7 @@ func TestRacingAcknowledgements(t *testing.T) {
 	assert.Equal(t, 9, refused)
 	in, err := st.Incident(ctx, "t1", "i1")
 	require.NoError(t, err)
-	assert.Equal(t, storage.IncidentAcknowledged, in.Status)
+	assert.Equal(t, domain.IncidentAcknowledged, in.Status)
 	assert.Equal(t, int64(2), in.Version, "one change")
 	acks := 0
 	for _, e := range in.Timeline {

@@ -21,8 +21,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/inquest/inquest/agents/llm"
 	"github.com/inquest/inquest/agents/rca"
+	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/llm"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -41,17 +42,17 @@ type Deps struct {
 	Incidents storage.IncidentStore
 	// Publish streams a progress line (to every replica's subscribers);
 	// nil publishes nothing.
-	Publish func(storage.InvestigationProgress)
+	Publish func(domain.InvestigationProgress)
 	// Model, when set, writes the narrative and may reorder the
 	// hypotheses (agents/rca.Narrate checks what it writes).
 	Model llm.Model
 	// OnDone is told of every investigation that finished (remediation
 	// proposals are made from it); it must not block for long.
-	OnDone func(ctx context.Context, inv storage.Investigation)
+	OnDone func(ctx context.Context, inv domain.Investigation)
 	// Ranked, when set, is told what the ranking was given: an
 	// evaluation scores it again under other weights without gathering
 	// the evidence again. It must not change it.
-	Ranked func(inv *storage.Investigation, in rca.Input)
+	Ranked func(inv *domain.Investigation, in rca.Input)
 }
 
 // Config sizes the runner.
@@ -96,7 +97,7 @@ type Runner struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	queue  chan storage.Investigation
+	queue  chan domain.Investigation
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
 	// cancelSweep stops the search for investigations left behind.
@@ -134,7 +135,7 @@ func New(cfg Config, d Deps, reg prometheus.Registerer, logger *slog.Logger) *Ru
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	r := &Runner{cfg: cfg, d: d, logger: logger, now: time.Now, queue: make(chan storage.Investigation, cfg.Queue), launched: map[string]bool{}, stopping: make(chan struct{}),
+	r := &Runner{cfg: cfg, d: d, logger: logger, now: time.Now, queue: make(chan domain.Investigation, cfg.Queue), launched: map[string]bool{}, stopping: make(chan struct{}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inquest_investigations_total",
 			Help: "Investigations finished, by status (done, failed, interrupted)."}, []string{"status"}),
 		dur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "inquest_investigation_seconds",
@@ -210,7 +211,7 @@ func (r *Runner) recover(ctx context.Context, olderThan time.Duration) error {
 		if olderThan > 0 && r.now().Sub(time.Unix(0, inv.StartedNano)) < olderThan {
 			continue
 		}
-		inv.Status = storage.InvestigationInterrupted
+		inv.Status = domain.InvestigationInterrupted
 		inv.FinishedNano = r.now().UnixNano()
 		inv.Error = "the process running it stopped before it finished"
 		r.line(ctx, &inv, "done", "", "Interrupted: the process running it stopped before it finished.")
@@ -257,7 +258,7 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 
 // Submit stores a new investigation and queues it; an investigation with
 // the same ID already stored is returned as it is, not run again.
-func (r *Runner) Submit(ctx context.Context, inv storage.Investigation) (*storage.Investigation, error) {
+func (r *Runner) Submit(ctx context.Context, inv domain.Investigation) (*domain.Investigation, error) {
 	created, err := r.d.Store.CreateInvestigation(ctx, inv)
 	if err != nil {
 		return nil, err
@@ -274,7 +275,7 @@ func (r *Runner) Submit(ctx context.Context, inv storage.Investigation) (*storag
 	case r.queue <- inv:
 		return &inv, nil
 	default:
-		inv.Status, inv.Error = storage.InvestigationFailed, ErrBusy.Error()
+		inv.Status, inv.Error = domain.InvestigationFailed, ErrBusy.Error()
 		inv.FinishedNano = r.now().UnixNano()
 		if err := r.d.Store.PutInvestigation(ctx, inv); err != nil {
 			r.logger.Warn("store investigation failed", "id", inv.ID, "err", err)
@@ -303,7 +304,7 @@ const maxSettleWait = time.Minute
 // in full, telling so on its progress; a window still open after
 // maxSettleWait is cut at now - Settle, and the cut range is what the run
 // records and reads. It returns false when the runner stops meanwhile.
-func (r *Runner) settle(ctx context.Context, inv *storage.Investigation) bool {
+func (r *Runner) settle(ctx context.Context, inv *domain.Investigation) bool {
 	if r.cfg.Settle == 0 {
 		return true
 	}
@@ -330,12 +331,12 @@ func (r *Runner) settle(ctx context.Context, inv *storage.Investigation) bool {
 }
 
 // New builds an investigation of a scope (not stored yet).
-func (r *Runner) New(tenant, trigger string, scope storage.InvestigationScope) storage.Investigation {
+func (r *Runner) New(tenant, trigger string, scope domain.InvestigationScope) domain.Investigation {
 	now := r.now()
 	if scope.Baseline.End == 0 {
-		scope.Baseline = storage.TimeRange{Start: scope.Range.Start - int64(r.cfg.Baseline), End: scope.Range.Start}
+		scope.Baseline = domain.TimeRange{Start: scope.Range.Start - int64(r.cfg.Baseline), End: scope.Range.Start}
 	}
-	return storage.Investigation{Tenant: tenant, ID: "inv-" + storage.NewID(), Trigger: trigger, Status: storage.InvestigationRunning,
+	return domain.Investigation{Tenant: tenant, ID: "inv-" + domain.NewID(), Trigger: trigger, Status: domain.InvestigationRunning,
 		Scope: scope, StartedNano: now.UnixNano()}
 }
 
@@ -344,14 +345,14 @@ func (r *Runner) New(tenant, trigger string, scope storage.InvestigationScope) s
 // ten minutes after), against the half hour before. An incident that
 // gains services is investigated again; one that only gains anomalies of
 // the same services is not.
-func (r *Runner) ForIncident(ctx context.Context, in storage.Incident) (*storage.Investigation, error) {
-	if in.Status == storage.IncidentResolved || len(in.Services) == 0 {
+func (r *Runner) ForIncident(ctx context.Context, in domain.Incident) (*domain.Investigation, error) {
+	if in.Status == domain.IncidentResolved || len(in.Services) == 0 {
 		return nil, nil
 	}
 	now := r.now().UnixNano()
 	start := in.OpenedNano - int64(time.Minute)
 	end := min(max(now, in.OpenedNano+int64(30*time.Second)), in.OpenedNano+int64(10*time.Minute))
-	inv := r.New(in.Tenant, "incident", storage.InvestigationScope{Range: storage.TimeRange{Start: start, End: end}})
+	inv := r.New(in.Tenant, "incident", domain.InvestigationScope{Range: domain.TimeRange{Start: start, End: end}})
 	inv.ID = IncidentRunID(in)
 	inv.IncidentID = in.ID
 	inv.Services = append([]string(nil), in.Services...)
@@ -362,10 +363,10 @@ func (r *Runner) ForIncident(ctx context.Context, in storage.Incident) (*storage
 // starts its investigation when it opened or gained services; it does not
 // block. Runs already started are remembered, so that the store is not
 // asked again at every change.
-func (r *Runner) Watch(in storage.Incident) {
+func (r *Runner) Watch(in domain.Incident) {
 	id := IncidentRunID(in)
 	r.mu.Lock()
-	if r.launched[id] || !r.started || r.stopped || in.Status == storage.IncidentResolved {
+	if r.launched[id] || !r.started || r.stopped || in.Status == domain.IncidentResolved {
 		r.mu.Unlock()
 		return
 	}
@@ -387,7 +388,7 @@ func (r *Runner) Watch(in storage.Incident) {
 
 // IncidentRunID names the run of an incident with its current services:
 // the same services, the same run.
-func IncidentRunID(in storage.Incident) string {
+func IncidentRunID(in domain.Incident) string {
 	svcs := append([]string(nil), in.Services...)
 	sort.Strings(svcs)
 	h := sha256.Sum256([]byte(strings.Join(svcs, "\x00")))
@@ -395,15 +396,15 @@ func IncidentRunID(in storage.Incident) string {
 }
 
 // fresh is a new run of an earlier investigation's question.
-func fresh(old storage.Investigation, id string, now time.Time) storage.Investigation {
-	return storage.Investigation{Tenant: old.Tenant, ID: id, IncidentID: old.IncidentID, Trigger: old.Trigger,
-		Status: storage.InvestigationRunning, Scope: old.Scope, Services: old.Services, StartedNano: now.UnixNano()}
+func fresh(old domain.Investigation, id string, now time.Time) domain.Investigation {
+	return domain.Investigation{Tenant: old.Tenant, ID: id, IncidentID: old.IncidentID, Trigger: old.Trigger,
+		Status: domain.InvestigationRunning, Scope: old.Scope, Services: old.Services, StartedNano: now.UnixNano()}
 }
 
 // line records and publishes one line of progress, and stores the
 // investigation with it.
-func (r *Runner) line(ctx context.Context, inv *storage.Investigation, kind, step, text string) {
-	p := storage.InvestigationProgress{Tenant: inv.Tenant, InvestigationID: inv.ID, Seq: len(inv.Progress) + 1, Kind: kind,
+func (r *Runner) line(ctx context.Context, inv *domain.Investigation, kind, step, text string) {
+	p := domain.InvestigationProgress{Tenant: inv.Tenant, InvestigationID: inv.ID, Seq: len(inv.Progress) + 1, Kind: kind,
 		Step: step, Text: text, TimeUnixNano: r.now().UnixNano(), Status: inv.Status}
 	inv.Progress = append(inv.Progress, p)
 	// Stored even when the run's context has ended (an interrupted or

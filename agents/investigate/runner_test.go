@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/agents/investigate"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 )
@@ -27,8 +28,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	require.Eventually(t, cond, 30*time.Second, 20*time.Millisecond, what)
 }
 
-func scope(now time.Time) storage.InvestigationScope {
-	return storage.InvestigationScope{Range: storage.TimeRange{Start: now.Add(-5 * time.Minute).UnixNano(), End: now.UnixNano()}}
+func scope(now time.Time) domain.InvestigationScope {
+	return domain.InvestigationScope{Range: domain.TimeRange{Start: now.Add(-5 * time.Minute).UnixNano(), End: now.UnixNano()}}
 }
 
 // TestRestartMarksInterrupted: what a stopped process left running is
@@ -37,9 +38,9 @@ func TestRestartMarksInterrupted(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t)
 	now := time.Now()
-	left := []storage.Investigation{
-		{Tenant: "t1", ID: "inv-manual", Trigger: "alice", Status: storage.InvestigationRunning, Scope: scope(now), StartedNano: now.UnixNano()},
-		{Tenant: "t1", ID: "inv-incident", IncidentID: "inc-1", Trigger: "incident", Status: storage.InvestigationRunning,
+	left := []domain.Investigation{
+		{Tenant: "t1", ID: "inv-manual", Trigger: "alice", Status: domain.InvestigationRunning, Scope: scope(now), StartedNano: now.UnixNano()},
+		{Tenant: "t1", ID: "inv-incident", IncidentID: "inc-1", Trigger: "incident", Status: domain.InvestigationRunning,
 			Scope: scope(now), StartedNano: now.UnixNano(), Services: []string{"payment"}},
 	}
 	for _, inv := range left {
@@ -51,16 +52,16 @@ func TestRestartMarksInterrupted(t *testing.T) {
 	for _, id := range []string{"inv-manual", "inv-incident"} {
 		got, err := store.Investigation(ctx, "t1", id)
 		require.NoError(t, err)
-		assert.Equal(t, storage.InvestigationInterrupted, got.Status, id)
+		assert.Equal(t, domain.InvestigationInterrupted, got.Status, id)
 		assert.NotZero(t, got.FinishedNano)
 		require.NotEmpty(t, got.Progress)
 		assert.Equal(t, "done", got.Progress[len(got.Progress)-1].Kind)
 	}
 	eventually(t, "the incident's investigation runs again to its end", func() bool {
 		got, err := store.Investigation(ctx, "t1", "inv-incident-again")
-		return err == nil && got.Status == storage.InvestigationDone
+		return err == nil && got.Status == domain.InvestigationDone
 	})
-	list, err := store.Investigations(ctx, "t1", storage.TimeRange{Start: 0, End: now.Add(time.Hour).UnixNano()}, "inc-1", 10)
+	list, err := store.Investigations(ctx, "t1", domain.TimeRange{Start: 0, End: now.Add(time.Hour).UnixNano()}, "inc-1", 10)
 	require.NoError(t, err)
 	assert.Len(t, list, 2)
 	_, err = store.Investigation(ctx, "t1", "inv-manual-again")
@@ -73,7 +74,7 @@ type blocking struct {
 	release chan struct{}
 }
 
-func (b blocking) SpanStats(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.SpanStats, error) {
+func (b blocking) SpanStats(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.SpanStats, error) {
 	select {
 	case <-b.release:
 	case <-ctx.Done():
@@ -104,12 +105,12 @@ func TestQueueFullIsRefused(t *testing.T) {
 	require.ErrorIs(t, err, investigate.ErrBusy)
 	got, err := store.Investigation(ctx, "t1", third.ID)
 	require.NoError(t, err)
-	assert.Equal(t, storage.InvestigationFailed, got.Status)
+	assert.Equal(t, domain.InvestigationFailed, got.Status)
 	assert.Contains(t, got.Error, "too many investigations")
 	close(src.release)
 	eventually(t, "the first two finish", func() bool {
 		got, err := store.Investigation(ctx, "t1", first.ID)
-		return err == nil && got.Status == storage.InvestigationDone
+		return err == nil && got.Status == domain.InvestigationDone
 	})
 }
 
@@ -124,9 +125,9 @@ func TestWatchOncePerServices(t *testing.T) {
 	require.NoError(t, r.Start(ctx))
 	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
 	now := time.Now()
-	in := storage.Incident{Tenant: "t1", ID: "inc-9", Status: storage.IncidentOpen, Services: []string{"payment"}, OpenedNano: now.UnixNano()}
+	in := domain.Incident{Tenant: "t1", ID: "inc-9", Status: domain.IncidentOpen, Services: []string{"payment"}, OpenedNano: now.UnixNano()}
 	count := func() int {
-		list, err := store.Investigations(ctx, "t1", storage.TimeRange{Start: 0, End: now.Add(time.Hour).UnixNano()}, "inc-9", 10)
+		list, err := store.Investigations(ctx, "t1", domain.TimeRange{Start: 0, End: now.Add(time.Hour).UnixNano()}, "inc-9", 10)
 		require.NoError(t, err)
 		return len(list)
 	}
@@ -137,16 +138,16 @@ func TestWatchOncePerServices(t *testing.T) {
 	r.Watch(in)
 	eventually(t, "a second once it gains checkout", func() bool { return count() == 2 })
 	r.Watch(in)
-	in.Status = storage.IncidentResolved
+	in.Status = domain.IncidentResolved
 	in.Services = append(in.Services, "frontend")
 	r.Watch(in)
 	// Both runs finish; no third was made for the resolved incident.
 	eventually(t, "both finish", func() bool {
-		list, err := store.Investigations(ctx, "t1", storage.TimeRange{Start: 0, End: now.Add(time.Hour).UnixNano()}, "inc-9", 10)
+		list, err := store.Investigations(ctx, "t1", domain.TimeRange{Start: 0, End: now.Add(time.Hour).UnixNano()}, "inc-9", 10)
 		require.NoError(t, err)
 		done := 0
 		for _, inv := range list {
-			if inv.Status == storage.InvestigationDone {
+			if inv.Status == domain.InvestigationDone {
 				done++
 			}
 		}
@@ -160,10 +161,10 @@ type recording struct {
 	*duckdb.Store
 	mu     sync.Mutex
 	asked  []time.Time
-	ranges []storage.TimeRange
+	ranges []domain.TimeRange
 }
 
-func (rec *recording) SpanStats(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.SpanStats, error) {
+func (rec *recording) SpanStats(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.SpanStats, error) {
 	rec.mu.Lock()
 	rec.asked, rec.ranges = append(rec.asked, time.Now()), append(rec.ranges, r)
 	rec.mu.Unlock()
@@ -185,10 +186,10 @@ func TestWaitsForTheWindowToSettle(t *testing.T) {
 	now := time.Now()
 	inv, err := r.Submit(ctx, r.New("t1", "alice", scope(now)))
 	require.NoError(t, err)
-	var got *storage.Investigation
+	var got *domain.Investigation
 	eventually(t, "it finishes", func() bool {
 		got, err = store.Investigation(ctx, "t1", inv.ID)
-		return err == nil && got.Status == storage.InvestigationDone
+		return err == nil && got.Status == domain.InvestigationDone
 	})
 	require.NotEmpty(t, got.Progress)
 	assert.Contains(t, got.Progress[0].Text, "Waiting")
@@ -215,6 +216,6 @@ func TestWaitsForTheWindowToSettle(t *testing.T) {
 	assert.Less(t, time.Since(stopped), 5*time.Second, "the stop did not wait out the window")
 	got, err = store.Investigation(ctx, "t1", inv2.ID)
 	require.NoError(t, err)
-	assert.Equal(t, storage.InvestigationRunning, got.Status, "left for the next start")
+	assert.Equal(t, domain.InvestigationRunning, got.Status, "left for the next start")
 	assert.Empty(t, got.Steps)
 }

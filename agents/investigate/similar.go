@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/inquest/inquest/agents/rca"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // SimilarLookback is how far back similar investigations are looked for.
@@ -19,7 +19,7 @@ const SimilarLookback = 30 * 24 * time.Hour
 // BubbleUp found. Two investigations are similar when these overlap
 // (weighted Jaccard); deterministic, so the same history gives the same
 // neighbours.
-func Features(inv *storage.Investigation) map[string]float64 {
+func Features(inv *domain.Investigation) map[string]float64 {
 	f := map[string]float64{}
 	for i, h := range inv.Hypotheses {
 		if i == 3 {
@@ -68,16 +68,16 @@ func (r *Runner) similar(ctx context.Context, st *run) ([]string, error) {
 		return []string{"Nothing to compare with."}, nil
 	}
 	now := r.now()
-	past, err := r.d.Store.Investigations(ctx, inv.Tenant, storage.TimeRange{Start: now.Add(-SimilarLookback).UnixNano(), End: inv.StartedNano}, "", storage.MaxPageSize)
+	past, err := r.d.Store.Investigations(ctx, inv.Tenant, domain.TimeRange{Start: now.Add(-SimilarLookback).UnixNano(), End: inv.StartedNano}, "", domain.MaxPageSize)
 	if err != nil {
 		return nil, err
 	}
 	mine := Features(inv)
 	seen := map[string]bool{inv.IncidentID: inv.IncidentID != ""}
-	var out []storage.SimilarInvestigation
+	var out []domain.SimilarInvestigation
 	for i := range past {
 		p := &past[i]
-		if p.ID == inv.ID || p.Status != storage.InvestigationDone || (p.IncidentID != "" && seen[p.IncidentID]) {
+		if p.ID == inv.ID || p.Status != domain.InvestigationDone || (p.IncidentID != "" && seen[p.IncidentID]) {
 			continue
 		}
 		score := Similarity(mine, Features(p))
@@ -87,7 +87,7 @@ func (r *Runner) similar(ctx context.Context, st *run) ([]string, error) {
 		if p.IncidentID != "" {
 			seen[p.IncidentID] = true
 		}
-		out = append(out, storage.SimilarInvestigation{ID: p.ID, IncidentID: p.IncidentID, Score: score, Summary: p.Summary})
+		out = append(out, domain.SimilarInvestigation{ID: p.ID, IncidentID: p.IncidentID, Score: score, Summary: p.Summary})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
 	if len(out) > 3 {

@@ -13,7 +13,7 @@ import (
 	"github.com/inquest/inquest/agents/deptrace"
 	"github.com/inquest/inquest/agents/rca"
 	"github.com/inquest/inquest/agents/resources"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Step names.
@@ -29,14 +29,14 @@ const (
 
 // run holds what the steps found, for the next steps.
 type run struct {
-	inv *storage.Investigation
+	inv *domain.Investigation
 	in  rca.Input
 }
 
 // Run runs an investigation to its end, storing it after every line. A
 // step that fails is told and the others go on; the investigation fails
 // only when its context ends.
-func (r *Runner) Run(ctx context.Context, inv *storage.Investigation) {
+func (r *Runner) Run(ctx context.Context, inv *domain.Investigation) {
 	began := time.Now()
 	sc := inv.Scope
 	st := &run{inv: inv, in: rca.Input{Window: sc.Range, Baseline: sc.Baseline, Focus: sc.Service, Symptoms: inv.Services, Weights: r.cfg.Weights}}
@@ -60,16 +60,16 @@ func (r *Runner) Run(ctx context.Context, inv *storage.Investigation) {
 	inv.FinishedNano = r.now().UnixNano()
 	switch {
 	case ctx.Err() != nil:
-		inv.Status, inv.Error = storage.InvestigationFailed, "stopped before the end: "+ctx.Err().Error()
+		inv.Status, inv.Error = domain.InvestigationFailed, "stopped before the end: "+ctx.Err().Error()
 		if errors.Is(ctx.Err(), context.Canceled) {
-			inv.Status = storage.InvestigationInterrupted
+			inv.Status = domain.InvestigationInterrupted
 		}
 	default:
-		inv.Status = storage.InvestigationDone
+		inv.Status = domain.InvestigationDone
 	}
 	inv.Summary = summary(inv)
 	r.line(ctx, inv, "done", "", inv.Summary)
-	if inv.Status == storage.InvestigationDone && r.d.OnDone != nil {
+	if inv.Status == domain.InvestigationDone && r.d.OnDone != nil {
 		r.d.OnDone(context.WithoutCancel(ctx), *inv)
 	}
 	r.runs.WithLabelValues(inv.Status).Inc()
@@ -78,7 +78,7 @@ func (r *Runner) Run(ctx context.Context, inv *storage.Investigation) {
 
 func (r *Runner) step(ctx context.Context, st *run, name string, fn func(context.Context, *run) ([]string, error)) {
 	inv := st.inv
-	inv.Steps = append(inv.Steps, storage.InvestigationStep{Name: name, Status: "running", StartedNano: r.now().UnixNano()})
+	inv.Steps = append(inv.Steps, domain.InvestigationStep{Name: name, Status: "running", StartedNano: r.now().UnixNano()})
 	i := len(inv.Steps) - 1
 	r.line(ctx, inv, "step_started", name, "")
 	findings, err := fn(ctx, st)
@@ -189,7 +189,7 @@ func (r *Runner) changes(ctx context.Context, st *run) ([]string, error) {
 
 // onset is when the trouble began: the window's start plus the minute an
 // incident's window is opened early by.
-func onset(inv *storage.Investigation) int64 {
+func onset(inv *domain.Investigation) int64 {
 	if inv.IncidentID != "" {
 		return inv.Scope.Range.Start + int64(time.Minute)
 	}
@@ -218,13 +218,13 @@ func (r *Runner) rank(ctx context.Context, st *run) ([]string, error) {
 
 // trafficShares sets, for each hypothesis, the share of the traces after
 // the onset that pass through its service.
-func (r *Runner) trafficShares(ctx context.Context, inv *storage.Investigation) error {
-	w := storage.TimeRange{Start: onset(inv), End: inv.Scope.Range.End}
-	tid := storage.Field{Kind: storage.FieldColumn, Name: "trace_id"}
-	span := storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "kind"}, Op: storage.OpEq, Value: string(storage.KindSpan)}
-	traces := func(filters ...storage.Filter) (float64, error) {
-		res, err := r.d.Source.Aggregate(ctx, storage.Query{Tenant: inv.Tenant, Range: w, Filters: append(filters, span),
-			Aggregations: []storage.Aggregation{{Op: storage.AggCountDistinct, Field: &tid}}})
+func (r *Runner) trafficShares(ctx context.Context, inv *domain.Investigation) error {
+	w := domain.TimeRange{Start: onset(inv), End: inv.Scope.Range.End}
+	tid := domain.Field{Kind: domain.FieldColumn, Name: "trace_id"}
+	span := domain.Filter{Field: domain.Field{Kind: domain.FieldColumn, Name: "kind"}, Op: domain.OpEq, Value: string(domain.KindSpan)}
+	traces := func(filters ...domain.Filter) (float64, error) {
+		res, err := r.d.Source.Aggregate(ctx, domain.Query{Tenant: inv.Tenant, Range: w, Filters: append(filters, span),
+			Aggregations: []domain.Aggregation{{Op: domain.AggCountDistinct, Field: &tid}}})
 		if err != nil || len(res.Rows) != 1 || res.Rows[0].Values[0] == nil {
 			return 0, err
 		}
@@ -236,7 +236,7 @@ func (r *Runner) trafficShares(ctx context.Context, inv *storage.Investigation) 
 	}
 	for i := range inv.Hypotheses {
 		h := &inv.Hypotheses[i]
-		n, err := traces(storage.Filter{Field: storage.Field{Kind: storage.FieldColumn, Name: "service"}, Op: storage.OpEq, Value: h.Service})
+		n, err := traces(domain.Filter{Field: domain.Field{Kind: domain.FieldColumn, Name: "service"}, Op: domain.OpEq, Value: h.Service})
 		if err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func (r *Runner) bubbleUp(ctx context.Context, st *run) ([]string, error) {
 		// The bad requests are those after the onset; the baseline is
 		// the same service before the window.
 		sc := st.inv.Scope
-		bad := storage.TimeRange{Start: onset(st.inv), End: sc.Range.End}
+		bad := domain.TimeRange{Start: onset(st.inv), End: sc.Range.End}
 		res, err := bubbleup.Explain(ctx, r.d.Source, bubbleup.Input{Tenant: st.inv.Tenant, Service: h.Service, Window: bad,
 			Baseline: sc.Baseline, Errors: errs, Scope: sc.Filters})
 		if err != nil {
@@ -277,7 +277,7 @@ func (r *Runner) bubbleUp(ctx context.Context, st *run) ([]string, error) {
 				break
 			}
 			text := res.What + ": " + b.Text(res.Against)
-			h.Evidence = append(h.Evidence, storage.Evidence{Kind: rca.KindBubbleUp, Text: text, Strength: b.Score, Query: res.Query})
+			h.Evidence = append(h.Evidence, domain.Evidence{Kind: rca.KindBubbleUp, Text: text, Strength: b.Score, Query: res.Query})
 			out = append(out, text)
 		}
 		sort.SliceStable(h.Evidence, func(a, b int) bool { return h.Evidence[a].Strength > h.Evidence[b].Strength })
@@ -310,7 +310,7 @@ func (r *Runner) narrate(ctx context.Context, st *run) ([]string, error) {
 	return out, nil
 }
 
-func summary(inv *storage.Investigation) string {
+func summary(inv *domain.Investigation) string {
 	if len(inv.Hypotheses) == 0 {
 		s := "Not enough evidence to name a cause."
 		if len(inv.Missing) > 0 {
@@ -321,12 +321,12 @@ func summary(inv *storage.Investigation) string {
 	return inv.Hypotheses[0].Summary
 }
 
-func span(r storage.TimeRange) string {
+func span(r domain.TimeRange) string {
 	a, b := time.Unix(0, r.Start).UTC(), time.Unix(0, r.End).UTC()
 	return a.Format("2006-01-02 15:04:05") + "–" + b.Format("15:04:05") + " UTC"
 }
 
-func narrowed(sc storage.InvestigationScope, services []string) string {
+func narrowed(sc domain.InvestigationScope, services []string) string {
 	var parts []string
 	if sc.Service != "" {
 		parts = append(parts, "service "+sc.Service+" and what it calls")

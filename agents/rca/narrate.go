@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inquest/inquest/agents/llm"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/llm"
 )
 
 // Narrative is what a language model wrote about an investigation, after
@@ -34,7 +34,7 @@ If the evidence does not decide between them, say so in the summary.`
 
 // Prompt writes the investigation's hypotheses and evidence for a model,
 // strongest first, within about budget tokens.
-func Prompt(inv *storage.Investigation, budget int) string {
+func Prompt(inv *domain.Investigation, budget int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Window: %s to %s, compared with %s to %s.\n", timeString(inv.Scope.Range.Start), timeString(inv.Scope.Range.End),
 		timeString(inv.Scope.Baseline.Start), timeString(inv.Scope.Baseline.End))
@@ -67,7 +67,7 @@ var citation = regexp.MustCompile(`\[?E(\d+)\.(\d+)\]?`)
 // wrote: JSON of the expected shape, services that are hypotheses, and
 // every cited evidence id one that was given. An answer that fails a check
 // is refused with the reason; nothing of it is kept.
-func Narrate(ctx context.Context, m llm.Model, inv *storage.Investigation, budget int) (*Narrative, error) {
+func Narrate(ctx context.Context, m llm.Model, inv *domain.Investigation, budget int) (*Narrative, error) {
 	if len(inv.Hypotheses) == 0 {
 		return nil, fmt.Errorf("no hypotheses to write about")
 	}
@@ -128,12 +128,12 @@ func Narrate(ctx context.Context, m llm.Model, inv *storage.Investigation, budge
 }
 
 // Reorder puts the hypotheses in the narrative's order.
-func Reorder(hs []storage.Hypothesis, order []string) []storage.Hypothesis {
-	by := map[string]storage.Hypothesis{}
+func Reorder(hs []domain.Hypothesis, order []string) []domain.Hypothesis {
+	by := map[string]domain.Hypothesis{}
 	for _, h := range hs {
 		by[h.Service] = h
 	}
-	out := make([]storage.Hypothesis, 0, len(hs))
+	out := make([]domain.Hypothesis, 0, len(hs))
 	for _, s := range order {
 		if h, ok := by[s]; ok {
 			out = append(out, h)

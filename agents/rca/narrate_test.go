@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/agents/llm"
 	"github.com/inquest/inquest/agents/rca"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/llm"
 )
 
 // chatServer speaks OpenAI's chat-completions wire format: it records
@@ -48,12 +48,12 @@ func (c *chatServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func investigation() *storage.Investigation {
-	return &storage.Investigation{Tenant: "t1", ID: "inv-1", Hypotheses: []storage.Hypothesis{
-		{Service: "payment", Cause: storage.CauseBadDeploy, Confidence: 0.9, Evidence: []storage.Evidence{
+func investigation() *domain.Investigation {
+	return &domain.Investigation{Tenant: "t1", ID: "inv-1", Hypotheses: []domain.Hypothesis{
+		{Service: "payment", Cause: domain.CauseBadDeploy, Confidence: 0.9, Evidence: []domain.Evidence{
 			{Kind: "change", Text: "payment: deploy 2.3.1 (was 2.3.0), 2s before the onset", Strength: 1},
 			{Kind: "bubbleup", Text: "payment's slow requests: attr.payment_provider=stripe_v3 in 98% of them vs 25% before", Strength: 0.7}}},
-		{Service: "postgres", Cause: storage.CauseDependencyFailure, Confidence: 0.4, Evidence: []storage.Evidence{
+		{Service: "postgres", Cause: domain.CauseDependencyFailure, Confidence: 0.4, Evidence: []domain.Evidence{
 			{Kind: "latency", Text: "postgres's own time per span rose from 3 ms to 9 ms", Strength: 0.4}}},
 	}}
 }
@@ -104,7 +104,7 @@ func TestNarrateThroughOpenAIWire(t *testing.T) {
 func TestPromptKeepsToItsBudget(t *testing.T) {
 	inv := investigation()
 	for i := 0; i < 200; i++ {
-		inv.Hypotheses[1].Evidence = append(inv.Hypotheses[1].Evidence, storage.Evidence{Kind: "log", Text: strings.Repeat("x", 200)})
+		inv.Hypotheses[1].Evidence = append(inv.Hypotheses[1].Evidence, domain.Evidence{Kind: "log", Text: strings.Repeat("x", 200)})
 	}
 	p := rca.Prompt(inv, 500)
 	assert.LessOrEqual(t, llm.Tokens(p), 500)

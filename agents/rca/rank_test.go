@@ -10,10 +10,10 @@ import (
 	"github.com/inquest/inquest/agents/deptrace"
 	"github.com/inquest/inquest/agents/resources"
 	"github.com/inquest/inquest/agents/topology"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
-func services(hs []storage.Hypothesis) []string {
+func services(hs []domain.Hypothesis) []string {
 	var out []string
 	for _, h := range hs {
 		out = append(out, h.Service)
@@ -45,7 +45,7 @@ func TestCommonSignsFade(t *testing.T) {
 func TestErrorsPassedUpAreTheCallees(t *testing.T) {
 	traces := map[string]bool{"t1": true, "t2": true, "t3": true, "t4": true}
 	in := Input{
-		Trace: &deptrace.Result{Graph: topology.Graph{Edges: []storage.ServiceEdge{{Source: "front", Target: "cart", Calls: 100}}}},
+		Trace: &deptrace.Result{Graph: topology.Graph{Edges: []domain.ServiceEdge{{Source: "front", Target: "cart", Calls: 100}}}},
 		Changes: &changes.Result{Services: map[string]*changes.ServiceLogs{
 			"front": {Lines: 100, Errors: 40, LinesBefore: 100, ErrorTraces: traces},
 			"cart":  {Lines: 100, Errors: 20, LinesBefore: 100, ErrorTraces: traces},

@@ -4,7 +4,7 @@
 // new log templates) says how anomalous it is, and a change shortly before
 // the onset says why. A degraded symptom is never itself the cause: a
 // service slowed by its callee has no evidence of its own. Deterministic;
-// an LLM may only narrate and reorder what this produces (agents/llm).
+// an LLM may only narrate and reorder what this produces (llm/).
 package rca
 
 import (
@@ -17,12 +17,12 @@ import (
 	"github.com/inquest/inquest/agents/deptrace"
 	"github.com/inquest/inquest/agents/resources"
 	"github.com/inquest/inquest/agents/topology"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Input is what the agents found about one window.
 type Input struct {
-	Window, Baseline storage.TimeRange
+	Window, Baseline domain.TimeRange
 	// Trace is nil when there were no spans to read.
 	Trace     *deptrace.Result
 	Resources *resources.Result
@@ -52,14 +52,14 @@ const MaxHypotheses = 5
 
 type candidate struct {
 	service  string
-	evidence []storage.Evidence
+	evidence []domain.Evidence
 	best     map[string]float64 // strongest evidence per kind
 	change   *changes.Change
 	peers    bool // its strongest evidence came from comparing with peers
 	score    float64
 }
 
-func (c *candidate) add(kind string, ev storage.Evidence) {
+func (c *candidate) add(kind string, ev domain.Evidence) {
 	if ev.Strength <= 0 {
 		return
 	}
@@ -71,7 +71,7 @@ func (c *candidate) add(kind string, ev storage.Evidence) {
 }
 
 // Rank ranks the services by how well they explain the window.
-func Rank(in Input) []storage.Hypothesis {
+func Rank(in Input) []domain.Hypothesis {
 	w := DefaultWeights()
 	if in.Weights != nil {
 		w = *in.Weights
@@ -129,7 +129,7 @@ func Rank(in Input) []storage.Hypothesis {
 			marked[c.service] = true
 		}
 	}
-	out := make([]storage.Hypothesis, 0, len(ranked))
+	out := make([]domain.Hypothesis, 0, len(ranked))
 	for _, c := range ranked {
 		out = append(out, hypothesis(c, graph, marked))
 	}
@@ -333,9 +333,9 @@ func cause(c *candidate, graph topology.Graph) string {
 	if c.change != nil && c.best[KindChange] >= 0.3 && c.score-c.best[KindChange]*0.3 > 0.1 {
 		switch c.change.Type {
 		case "deploy", "rollback", "release":
-			return storage.CauseBadDeploy
+			return domain.CauseBadDeploy
 		}
-		return storage.CauseConfigChange
+		return domain.CauseConfigChange
 	}
 	kind, best := "", 0.0
 	for k, s := range c.best {
@@ -345,22 +345,22 @@ func cause(c *candidate, graph topology.Graph) string {
 	}
 	switch kind {
 	case KindResource:
-		return storage.CauseResourceSaturation
+		return domain.CauseResourceSaturation
 	case KindTraffic:
-		return storage.CauseTrafficSurge
+		return domain.CauseTrafficSurge
 	case KindGap:
-		return storage.CauseDependencyFailure
+		return domain.CauseDependencyFailure
 	case KindErrors, KindLog:
 		if len(graph.Callers(c.service)) > 0 && isLeaf(graph, c.service) {
-			return storage.CauseDependencyFailure
+			return domain.CauseDependencyFailure
 		}
-		return storage.CauseCodeError
+		return domain.CauseCodeError
 	case KindLatency:
 		if len(graph.Callers(c.service)) > 0 {
-			return storage.CauseDependencyFailure
+			return domain.CauseDependencyFailure
 		}
 	}
-	return storage.CauseUnknown
+	return domain.CauseUnknown
 }
 
 func isLeaf(g topology.Graph, s string) bool {
@@ -396,18 +396,18 @@ func focus(g topology.Graph, service string) map[string]bool {
 }
 
 var causeWords = map[string]string{
-	storage.CauseBadDeploy: "a bad deploy", storage.CauseConfigChange: "a configuration change",
-	storage.CauseResourceSaturation: "resource saturation", storage.CauseTrafficSurge: "a traffic surge",
-	storage.CauseDependencyFailure: "a failing or slow dependency", storage.CauseCodeError: "an error in its own code",
-	storage.CauseUnknown: "an unknown cause",
+	domain.CauseBadDeploy: "a bad deploy", domain.CauseConfigChange: "a configuration change",
+	domain.CauseResourceSaturation: "resource saturation", domain.CauseTrafficSurge: "a traffic surge",
+	domain.CauseDependencyFailure: "a failing or slow dependency", domain.CauseCodeError: "an error in its own code",
+	domain.CauseUnknown: "an unknown cause",
 }
 
-func hypothesis(c *candidate, graph topology.Graph, marked map[string]bool) storage.Hypothesis {
+func hypothesis(c *candidate, graph topology.Graph, marked map[string]bool) domain.Hypothesis {
 	sort.SliceStable(c.evidence, func(i, j int) bool { return c.evidence[i].Strength > c.evidence[j].Strength })
-	h := storage.Hypothesis{Service: c.service, Cause: cause(c, graph), Evidence: c.evidence}
-	if c.change != nil && (h.Cause == storage.CauseBadDeploy || h.Cause == storage.CauseConfigChange) {
+	h := domain.Hypothesis{Service: c.service, Cause: cause(c, graph), Evidence: c.evidence}
+	if c.change != nil && (h.Cause == domain.CauseBadDeploy || h.Cause == domain.CauseConfigChange) {
 		e := c.change.Event
-		h.Change = &storage.ChangeRef{Type: c.change.Type, AtNano: e.TimeUnixNano}
+		h.Change = &domain.ChangeRef{Type: c.change.Type, AtNano: e.TimeUnixNano}
 		h.Change.Version, _ = e.Attrs.Get("version")
 		h.Change.PreviousVersion, _ = e.Attrs.Get("previous_version")
 		h.Change.Key, _ = e.Attrs.Get("key")
@@ -427,7 +427,7 @@ func hypothesis(c *candidate, graph topology.Graph, marked map[string]bool) stor
 
 // Summarise writes a hypothesis' paragraph from its evidence: the cause,
 // the two strongest facts, the path and what it reaches.
-func Summarise(h storage.Hypothesis) string {
+func Summarise(h domain.Hypothesis) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s.", h.Service, causeWords[h.Cause])
 	n := 0

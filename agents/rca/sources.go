@@ -6,13 +6,13 @@ import (
 
 	"github.com/inquest/inquest/agents/evidence"
 	"github.com/inquest/inquest/agents/resources"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // both is the baseline and the window together: what a chart of the
 // evidence shows.
-func both(in Input) storage.TimeRange {
-	return storage.TimeRange{Start: in.Baseline.Start, End: in.Window.End}
+func both(in Input) domain.TimeRange {
+	return domain.TimeRange{Start: in.Baseline.Start, End: in.Window.End}
 }
 
 func ms(v float64) string {
@@ -49,7 +49,7 @@ func fromTrace(in Input, get func(string) *candidate) {
 		c := get(f.Service)
 		svc := []evidence.Filter{evidence.Eq("service", f.Service), evidence.Eq("kind", "span")}
 		if s := f.SelfMs; s.Strength > 0 {
-			c.add(KindLatency, storage.Evidence{Strength: s.Strength,
+			c.add(KindLatency, domain.Evidence{Strength: s.Strength,
 				Text:  fmt.Sprintf("%s's own time per span rose from %s to %s (%.1f×), apart from its callees", f.Service, ms(s.Before), ms(s.Now), s.Now/max(s.Before, 0.001)),
 				Query: evidence.Aggregate(both(in), svc, "1m", evidence.Aggregation{Op: "P99", Field: "duration_ms"}, evidence.Aggregation{Op: "P50", Field: "duration_ms"})})
 		}
@@ -60,7 +60,7 @@ func fromTrace(in Input, get func(string) *candidate) {
 					rising++
 				}
 			}
-			c.add(KindGap, storage.Evidence{Strength: s.Strength,
+			c.add(KindGap, domain.Evidence{Strength: s.Strength,
 				Text: fmt.Sprintf("calls between %s and %d of its %d neighbours spent up to %s outside both on the way (network, queues; %s)",
 					f.Service, rising, len(f.Edges), ms(s.Now), before(s.Peers, s.Before, ms)),
 				Query: evidence.Aggregate(both(in), svc, "1m", evidence.Aggregation{Op: "P99", Field: "duration_ms"})})
@@ -73,11 +73,11 @@ func fromTrace(in Input, get func(string) *candidate) {
 			if s.Peers {
 				text = fmt.Sprintf("%s of %s's requests failed with errors that began there (no baseline traces)", pct(s.Now), f.Service)
 			}
-			c.add(KindErrors, storage.Evidence{Strength: s.Strength, Text: text,
+			c.add(KindErrors, domain.Evidence{Strength: s.Strength, Text: text,
 				Query: evidence.Events(in.Window, append(svc, evidence.Eq("status", "error")))})
 		}
 		if s := f.Rate; s.Strength > 0 && entry[f.Service] {
-			c.add(KindTraffic, storage.Evidence{Strength: s.Strength,
+			c.add(KindTraffic, domain.Evidence{Strength: s.Strength,
 				Text:  fmt.Sprintf("requests into %s rose from %s to %s", f.Service, rate(s.Before), rate(s.Now)),
 				Query: evidence.Aggregate(both(in), svc, "1m", evidence.Aggregation{Op: "RATE"})})
 		}
@@ -116,7 +116,7 @@ func fromResources(in Input, w *Weights, get func(string) *candidate) {
 		default:
 			continue
 		}
-		get(f.Service).add(kind, storage.Evidence{Strength: strength, Text: resourceText(f), Query: evidence.MetricSeries(f.Query)})
+		get(f.Service).add(kind, domain.Evidence{Strength: strength, Text: resourceText(f), Query: evidence.MetricSeries(f.Query)})
 	}
 }
 
@@ -149,8 +149,8 @@ func fromChanges(in Input, w *Weights, get func(string) *candidate) {
 		if c.change == nil || ch.Strength > c.best[KindChange] {
 			c.change = &in.Changes.Changes[i]
 		}
-		c.add(KindChange, storage.Evidence{Strength: ch.Strength, Text: ch.Text(),
-			Query: evidence.Events(storage.TimeRange{Start: ch.Event.TimeUnixNano, End: ch.Event.TimeUnixNano + 1},
+		c.add(KindChange, domain.Evidence{Strength: ch.Strength, Text: ch.Text(),
+			Query: evidence.Events(domain.TimeRange{Start: ch.Event.TimeUnixNano, End: ch.Event.TimeUnixNano + 1},
 				[]evidence.Filter{evidence.Eq("service", ch.Event.Service), evidence.Eq("kind", "event")})})
 	}
 	for svc, sl := range in.Changes.Services {
@@ -163,7 +163,7 @@ func fromChanges(in Input, w *Weights, get func(string) *candidate) {
 		if sl.LinesBefore > 0 {
 			before = fmt.Sprintf("before %s of %.0f", pct(sl.ErrorsBefore/sl.LinesBefore), sl.LinesBefore)
 		}
-		get(svc).add(KindLog, storage.Evidence{Strength: strength,
+		get(svc).add(KindLog, domain.Evidence{Strength: strength,
 			Text:  fmt.Sprintf("%s of %s's %.0f log lines in the window are errors (%s)", pct(share), svc, sl.Lines, before),
 			Query: evidence.Events(in.Window, []evidence.Filter{evidence.Eq("service", svc), evidence.Eq("kind", "log")})})
 	}
@@ -176,7 +176,7 @@ func fromChanges(in Input, w *Weights, get func(string) *candidate) {
 		if t.New {
 			text = fmt.Sprintf("new %s in %s, %.3g/min: %q", what, t.Service, t.Now, t.Template)
 		}
-		get(t.Service).add(KindLog, storage.Evidence{Strength: t.Strength, Text: text,
+		get(t.Service).add(KindLog, domain.Evidence{Strength: t.Strength, Text: text,
 			Query: evidence.Events(in.Window, []evidence.Filter{evidence.Eq("service", t.Service), evidence.Eq("kind", "log")})})
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // ArgoCDExecutor acts through Argo CD's API, as its CLI does: a rollback
@@ -57,13 +57,13 @@ type argoRollback struct {
 }
 
 // Execute runs the proposal's action in Argo CD.
-func (a *ArgoCDExecutor) Execute(ctx context.Context, p storage.Proposal) (string, error) {
+func (a *ArgoCDExecutor) Execute(ctx context.Context, p domain.Proposal) (string, error) {
 	return a.run(ctx, p, Params(p)["version"])
 }
 
 // Undo syncs a rolled-back application to the version it left; a restart
 // has nothing to undo.
-func (a *ArgoCDExecutor) Undo(ctx context.Context, p storage.Proposal) (string, error) {
+func (a *ArgoCDExecutor) Undo(ctx context.Context, p domain.Proposal) (string, error) {
 	if p.Action != ActionRollback {
 		return "nothing to undo: " + p.Rollback, nil
 	}
@@ -76,7 +76,7 @@ func (a *ArgoCDExecutor) Undo(ctx context.Context, p storage.Proposal) (string, 
 	return a.run(ctx, p, from)
 }
 
-func (a *ArgoCDExecutor) run(ctx context.Context, p storage.Proposal, version string) (string, error) {
+func (a *ArgoCDExecutor) run(ctx context.Context, p domain.Proposal, version string) (string, error) {
 	app := a.AppPrefix + p.Target
 	base := strings.TrimSuffix(a.URL, "/") + "/api/v1/applications/" + url.PathEscape(app)
 	info := []argoInfo{{Name: "inquest-proposal", Value: p.ID}}

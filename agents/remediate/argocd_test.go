@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/agents/remediate"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // TestArgoCDExecutor: an approved rollback reaches Argo CD as its API
@@ -43,16 +43,16 @@ func TestArgoCDExecutor(t *testing.T) {
 	defer argo.Close()
 	exec := &remediate.ArgoCDExecutor{URL: argo.URL, Token: "argo-token", AppPrefix: "shop-", Namespace: "prod"}
 	ctx := context.Background()
-	p := storage.Proposal{ID: "prop-1", Action: remediate.ActionRollback, Target: "payment",
+	p := domain.Proposal{ID: "prop-1", Action: remediate.ActionRollback, Target: "payment",
 		Params: map[string]string{"version": "2.3.0", "from_version": "2.3.1"}}
 	out, err := exec.Execute(ctx, p)
 	require.NoError(t, err)
 	assert.Contains(t, out, "/api/v1/applications/shop-payment/sync 200")
 	_, err = exec.Undo(ctx, p)
 	require.NoError(t, err)
-	_, err = exec.Execute(ctx, storage.Proposal{ID: "prop-2", Action: remediate.ActionRestart, Target: "payment"})
+	_, err = exec.Execute(ctx, domain.Proposal{ID: "prop-2", Action: remediate.ActionRestart, Target: "payment"})
 	require.NoError(t, err)
-	_, err = exec.Execute(ctx, storage.Proposal{ID: "prop-3", Action: remediate.ActionScaleOut, Target: "payment"})
+	_, err = exec.Execute(ctx, domain.Proposal{ID: "prop-3", Action: remediate.ActionScaleOut, Target: "payment"})
 	assert.ErrorContains(t, err, "scale_out is not done through Argo CD")
 
 	require.Len(t, calls, 3)

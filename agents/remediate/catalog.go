@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Actions of the catalog.
@@ -33,27 +33,27 @@ const minConfidence = 0.5
 // relieves it otherwise (scale out, restart, fail over), and a page to the
 // owners when confidence is low. IDs are derived from the investigation,
 // so proposing twice makes the same proposals.
-func Propose(inv *storage.Investigation, proposedBy string, at int64, pol Policy, rb *Runbooks) []storage.Proposal {
-	var out []storage.Proposal
+func Propose(inv *domain.Investigation, proposedBy string, at int64, pol Policy, rb *Runbooks) []domain.Proposal {
+	var out []domain.Proposal
 	for i, h := range inv.Hypotheses {
 		if i == maxProposed {
 			break
 		}
 		ps := forHypothesis(h)
 		if r := rb.match(h); r != nil && h.Confidence >= minConfidence {
-			ps = []storage.Proposal{r.proposal(h, fmt.Sprintf("Hypothesis: %s (confidence %.2f). %s", h.Cause, h.Confidence, firstEvidence(h)))}
+			ps = []domain.Proposal{r.proposal(h, fmt.Sprintf("Hypothesis: %s (confidence %.2f). %s", h.Cause, h.Confidence, firstEvidence(h)))}
 		}
 		for _, p := range ps {
 			p.Tenant, p.IncidentID, p.InvestigationID = inv.Tenant, inv.IncidentID, inv.ID
 			p.ID = fmt.Sprintf("prop-%s-%d-%s", strings.TrimPrefix(inv.ID, "inv-"), i+1, p.Action)
 			p.Target, p.ProposedBy, p.ProposedNano, p.UpdatedNano = h.Service, proposedBy, at, at
-			p.Status = storage.ProposalPending
+			p.Status = domain.ProposalPending
 			if t := pol[p.Risk]; len(t.Seats) == 0 {
-				p.Status = storage.ProposalApproved
+				p.Status = domain.ProposalApproved
 			} else {
 				p.ExpiresNano = at + int64(t.Timeout)
 			}
-			p.History = []storage.ProposalEvent{{AtNano: at, Kind: storage.ProposalProposed, Actor: proposedBy,
+			p.History = []domain.ProposalEvent{{AtNano: at, Kind: domain.ProposalProposed, Actor: proposedBy,
 				Text: fmt.Sprintf("%s %s (%s risk) for hypothesis #%d: %s", p.Action, p.Target, p.Risk, i+1, h.Cause)}}
 			out = append(out, p)
 		}
@@ -61,45 +61,45 @@ func Propose(inv *storage.Investigation, proposedBy string, at int64, pol Policy
 	return out
 }
 
-func forHypothesis(h storage.Hypothesis) []storage.Proposal {
+func forHypothesis(h domain.Hypothesis) []domain.Proposal {
 	svc := h.Service
 	band := fmt.Sprintf("%s's p99 latency and error ratio back inside their baseline bands within 10 minutes", svc)
 	rationale := fmt.Sprintf("Hypothesis: %s (confidence %.2f). %s", h.Cause, h.Confidence, firstEvidence(h))
 	if h.Confidence < minConfidence {
-		return []storage.Proposal{{Action: ActionPage, Risk: storage.RiskInfo, Rationale: rationale,
+		return []domain.Proposal{{Action: ActionPage, Risk: domain.RiskInfo, Rationale: rationale,
 			Expected: "the owners of " + svc + " look at it", Rollback: "nothing to undo"}}
 	}
 	switch h.Cause {
-	case storage.CauseBadDeploy, storage.CauseCodeError:
+	case domain.CauseBadDeploy, domain.CauseCodeError:
 		if c := h.Change; c != nil && c.PreviousVersion != "" {
-			return []storage.Proposal{{Action: ActionRollback, Risk: storage.RiskMedium, Rationale: rationale, Expected: band,
+			return []domain.Proposal{{Action: ActionRollback, Risk: domain.RiskMedium, Rationale: rationale, Expected: band,
 				Params:   map[string]string{"version": c.PreviousVersion, "from_version": c.Version},
 				Rollback: fmt.Sprintf("deploy %s %s again", svc, c.Version)}}
 		}
-		return []storage.Proposal{{Action: ActionTicket, Risk: storage.RiskInfo, Rationale: rationale,
+		return []domain.Proposal{{Action: ActionTicket, Risk: domain.RiskInfo, Rationale: rationale,
 			Expected: "a ticket for the owners of " + svc, Rollback: "close the ticket"}}
-	case storage.CauseConfigChange:
+	case domain.CauseConfigChange:
 		params := map[string]string{}
 		if c := h.Change; c != nil && c.Key != "" {
 			params["key"] = c.Key
 		}
-		return []storage.Proposal{{Action: ActionRevert, Risk: storage.RiskMedium, Rationale: rationale, Expected: band,
+		return []domain.Proposal{{Action: ActionRevert, Risk: domain.RiskMedium, Rationale: rationale, Expected: band,
 			Params: params, Rollback: "apply the change again"}}
-	case storage.CauseResourceSaturation:
-		return []storage.Proposal{{Action: ActionScaleOut, Risk: storage.RiskLow, Rationale: rationale, Expected: band,
+	case domain.CauseResourceSaturation:
+		return []domain.Proposal{{Action: ActionScaleOut, Risk: domain.RiskLow, Rationale: rationale, Expected: band,
 			Params: map[string]string{"replicas": "+2"}, Rollback: "scale back to the replicas it had"}}
-	case storage.CauseTrafficSurge:
-		return []storage.Proposal{{Action: ActionScaleOut, Risk: storage.RiskLow, Rationale: rationale, Expected: band,
+	case domain.CauseTrafficSurge:
+		return []domain.Proposal{{Action: ActionScaleOut, Risk: domain.RiskLow, Rationale: rationale, Expected: band,
 			Params: map[string]string{"replicas": "x2"}, Rollback: "scale back to the replicas it had"}}
-	case storage.CauseDependencyFailure:
+	case domain.CauseDependencyFailure:
 		if len(h.Affected) > 0 && isStore(svc) {
-			return []storage.Proposal{{Action: ActionFailover, Risk: storage.RiskHigh, Rationale: rationale, Expected: band,
+			return []domain.Proposal{{Action: ActionFailover, Risk: domain.RiskHigh, Rationale: rationale, Expected: band,
 				Rollback: "fail back to the primary"}}
 		}
-		return []storage.Proposal{{Action: ActionRestart, Risk: storage.RiskMedium, Rationale: rationale, Expected: band,
+		return []domain.Proposal{{Action: ActionRestart, Risk: domain.RiskMedium, Rationale: rationale, Expected: band,
 			Rollback: "nothing to undo: a restart keeps the version"}}
 	}
-	return []storage.Proposal{{Action: ActionPage, Risk: storage.RiskInfo, Rationale: rationale,
+	return []domain.Proposal{{Action: ActionPage, Risk: domain.RiskInfo, Rationale: rationale,
 		Expected: "the owners of " + svc + " look at it", Rollback: "nothing to undo"}}
 }
 
@@ -115,7 +115,7 @@ func isStore(svc string) bool {
 	return false
 }
 
-func firstEvidence(h storage.Hypothesis) string {
+func firstEvidence(h domain.Hypothesis) string {
 	if len(h.Evidence) == 0 {
 		return ""
 	}

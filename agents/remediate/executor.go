@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Executor carries out an approved proposal's action, and undoes it.
@@ -21,13 +21,13 @@ type Executor interface {
 	Name() string
 	// DryRun tells whether it only records what would happen.
 	DryRun() bool
-	Execute(ctx context.Context, p storage.Proposal) (string, error)
-	Undo(ctx context.Context, p storage.Proposal) (string, error)
+	Execute(ctx context.Context, p domain.Proposal) (string, error)
+	Undo(ctx context.Context, p domain.Proposal) (string, error)
 }
 
 // Params are a proposal's parameters with the approvers' modifications
 // applied, the latest last.
-func Params(p storage.Proposal) map[string]string {
+func Params(p domain.Proposal) map[string]string {
 	out := map[string]string{}
 	for k, v := range p.Params {
 		out[k] = v
@@ -50,12 +50,12 @@ func (DryRunExecutor) Name() string { return "dry-run" }
 func (DryRunExecutor) DryRun() bool { return true }
 
 // Execute says what would be done.
-func (DryRunExecutor) Execute(_ context.Context, p storage.Proposal) (string, error) {
+func (DryRunExecutor) Execute(_ context.Context, p domain.Proposal) (string, error) {
 	return fmt.Sprintf("dry run: would %s %s with %v", p.Action, p.Target, Params(p)), nil
 }
 
 // Undo says what would be undone.
-func (DryRunExecutor) Undo(_ context.Context, p storage.Proposal) (string, error) {
+func (DryRunExecutor) Undo(_ context.Context, p domain.Proposal) (string, error) {
 	return fmt.Sprintf("dry run: would undo %s of %s (%s)", p.Action, p.Target, p.Rollback), nil
 }
 
@@ -86,12 +86,12 @@ func (w *WebhookExecutor) Name() string { return "webhook" }
 func (w *WebhookExecutor) DryRun() bool { return false }
 
 // Execute posts the action.
-func (w *WebhookExecutor) Execute(ctx context.Context, p storage.Proposal) (string, error) {
+func (w *WebhookExecutor) Execute(ctx context.Context, p domain.Proposal) (string, error) {
 	return w.post(ctx, WebhookRequest{Proposal: p.ID, Tenant: p.Tenant, Action: p.Action, Target: p.Target, Params: Params(p)})
 }
 
 // Undo posts the action with undo set.
-func (w *WebhookExecutor) Undo(ctx context.Context, p storage.Proposal) (string, error) {
+func (w *WebhookExecutor) Undo(ctx context.Context, p domain.Proposal) (string, error) {
 	return w.post(ctx, WebhookRequest{Proposal: p.ID, Tenant: p.Tenant, Action: p.Action, Target: p.Target, Params: Params(p), Undo: true})
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -23,7 +24,7 @@ var (
 
 // Verifier tells whether an executed proposal had its expected effect:
 // decided false while it cannot tell yet.
-type Verifier func(ctx context.Context, p storage.Proposal, now time.Time) (decided, ok bool, text string)
+type Verifier func(ctx context.Context, p domain.Proposal, now time.Time) (decided, ok bool, text string)
 
 // Config configures the flow.
 type Config struct {
@@ -59,8 +60,8 @@ type Flow struct {
 	// Published is told of every stored change (the proposalUpdated
 	// stream); OnSucceeded of a proposal verified to have worked (the
 	// incident resolves).
-	Published   func(storage.Proposal)
-	OnSucceeded func(ctx context.Context, p storage.Proposal)
+	Published   func(domain.Proposal)
+	OnSucceeded func(ctx context.Context, p domain.Proposal)
 }
 
 // New makes a flow; a nil executor is the dry run, a nil verifier takes
@@ -87,13 +88,13 @@ func (f *Flow) SetClock(now func() time.Time) { f.now = now }
 
 // Propose stores the investigation's proposals (once: their IDs come from
 // it) and starts those the policy approves by itself.
-func (f *Flow) Propose(ctx context.Context, inv *storage.Investigation, proposedBy string) ([]storage.Proposal, error) {
+func (f *Flow) Propose(ctx context.Context, inv *domain.Investigation, proposedBy string) ([]domain.Proposal, error) {
 	rules, err := f.Rules(ctx, inv.Tenant)
 	if err != nil {
 		return nil, err
 	}
 	ps := Propose(inv, proposedBy, f.now().UnixNano(), rules.Policy, rules.Runbooks)
-	var out []storage.Proposal
+	var out []domain.Proposal
 	for _, p := range ps {
 		created, err := f.store.CreateProposal(ctx, p)
 		if err != nil {
@@ -103,7 +104,7 @@ func (f *Flow) Propose(ctx context.Context, inv *storage.Investigation, proposed
 			continue
 		}
 		f.record(ctx, p, p.History[0])
-		if p.Status == storage.ProposalApproved {
+		if p.Status == domain.ProposalApproved {
 			if started, err := f.start(ctx, p, Actor{Subject: "policy", Channel: "policy"}); err == nil {
 				p = *started
 			}
@@ -116,7 +117,7 @@ func (f *Flow) Propose(ctx context.Context, inv *storage.Investigation, proposed
 // change reads a proposal, applies fn and stores it against the version
 // it read; a lost race is read again and fn judges anew (a second
 // approver's decision still counts), up to a few times.
-func (f *Flow) change(ctx context.Context, tenant, id string, fn func(p *storage.Proposal) (storage.ProposalEvent, error)) (*storage.Proposal, error) {
+func (f *Flow) change(ctx context.Context, tenant, id string, fn func(p *domain.Proposal) (domain.ProposalEvent, error)) (*domain.Proposal, error) {
 	for attempt := 0; ; attempt++ {
 		p, err := f.store.Proposal(ctx, tenant, id)
 		if err != nil {
@@ -144,11 +145,11 @@ func (f *Flow) change(ctx context.Context, tenant, id string, fn func(p *storage
 }
 
 // record audits a transition and publishes the proposal.
-func (f *Flow) record(ctx context.Context, p storage.Proposal, ev storage.ProposalEvent) {
+func (f *Flow) record(ctx context.Context, p domain.Proposal, ev domain.ProposalEvent) {
 	if f.audit != nil {
-		e := storage.AuditEntry{Tenant: p.Tenant, ID: storage.NewID(), TimeUnixNano: ev.AtNano, Actor: ev.Actor,
+		e := domain.AuditEntry{Tenant: p.Tenant, ID: domain.NewID(), TimeUnixNano: ev.AtNano, Actor: ev.Actor,
 			Action: "proposal." + ev.Kind, Target: p.ID, Outcome: "ok", Detail: strings.TrimSpace(ev.Channel + " " + ev.Text)}
-		if err := f.audit.AppendAudit(context.WithoutCancel(ctx), []storage.AuditEntry{e}); err != nil {
+		if err := f.audit.AppendAudit(context.WithoutCancel(ctx), []domain.AuditEntry{e}); err != nil {
 			f.logger.Error("audit log write failed", "err", err)
 		}
 	}
@@ -159,9 +160,9 @@ func (f *Flow) record(ctx context.Context, p storage.Proposal, ev storage.Propos
 
 // Approve records a person's approval; the proposal is approved once the
 // tier's seats are filled by distinct people, and then executed.
-func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment string, mods map[string]string) (*storage.Proposal, error) {
+func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment string, mods map[string]string) (*domain.Proposal, error) {
 	p, err := f.Decide(ctx, tenant, id, a, comment, mods)
-	if err != nil || p.Status != storage.ProposalApproved {
+	if err != nil || p.Status != domain.ProposalApproved {
 		return p, err
 	}
 	return f.start(ctx, *p, a)
@@ -171,24 +172,24 @@ func (f *Flow) Approve(ctx context.Context, tenant, id string, a Actor, comment 
 // proposal it approves is left approved, for Execute. A face that must
 // answer within seconds (Slack wants its answer in three; an executor may
 // take thirty) decides in the request and executes after it.
-func (f *Flow) Decide(ctx context.Context, tenant, id string, a Actor, comment string, mods map[string]string) (*storage.Proposal, error) {
+func (f *Flow) Decide(ctx context.Context, tenant, id string, a Actor, comment string, mods map[string]string) (*domain.Proposal, error) {
 	rules, err := f.Rules(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	a.Levels = rules.levelsOf(a)
 	pol := rules.Policy
-	return f.change(ctx, tenant, id, func(p *storage.Proposal) (storage.ProposalEvent, error) {
-		if p.Status != storage.ProposalPending {
-			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
+	return f.change(ctx, tenant, id, func(p *domain.Proposal) (domain.ProposalEvent, error) {
+		if p.Status != domain.ProposalPending {
+			return domain.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
 		}
 		if p.ExpiresNano > 0 && f.now().UnixNano() >= p.ExpiresNano {
-			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s timed out: it is escalated or expires, and nothing runs", ErrTransition, p.ID)
+			return domain.ProposalEvent{}, fmt.Errorf("%w: proposal %s timed out: it is escalated or expires, and nothing runs", ErrTransition, p.ID)
 		}
 		if err := pol.canApprove(p, a); err != nil {
-			return storage.ProposalEvent{}, err
+			return domain.ProposalEvent{}, err
 		}
-		p.Approvals = append(p.Approvals, storage.Decision{Actor: a.Subject, Levels: a.Levels, Channel: a.Channel, Comment: comment,
+		p.Approvals = append(p.Approvals, domain.Decision{Actor: a.Subject, Levels: a.Levels, Channel: a.Channel, Comment: comment,
 			Modifications: mods, AtNano: f.now().UnixNano()})
 		text := "approved"
 		if len(mods) > 0 {
@@ -198,29 +199,29 @@ func (f *Flow) Decide(ctx context.Context, tenant, id string, a Actor, comment s
 			text += ": " + comment
 		}
 		if empty := seated(pol.tierOf(p), p.Approvals); len(empty) > 0 {
-			return storage.ProposalEvent{Kind: "approval", Actor: a.Subject, Channel: a.Channel,
+			return domain.ProposalEvent{Kind: "approval", Actor: a.Subject, Channel: a.Channel,
 				Text: text + fmt.Sprintf("; %d more approval(s) needed", len(empty))}, nil
 		}
-		p.Status = storage.ProposalApproved
-		return storage.ProposalEvent{Kind: storage.ProposalApproved, Actor: a.Subject, Channel: a.Channel, Text: text}, nil
+		p.Status = domain.ProposalApproved
+		return domain.ProposalEvent{Kind: domain.ProposalApproved, Actor: a.Subject, Channel: a.Channel, Text: text}, nil
 	})
 }
 
 // Reject turns a pending proposal down.
-func (f *Flow) Reject(ctx context.Context, tenant, id string, a Actor, reason string) (*storage.Proposal, error) {
-	return f.change(ctx, tenant, id, func(p *storage.Proposal) (storage.ProposalEvent, error) {
-		if p.Status != storage.ProposalPending {
-			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
+func (f *Flow) Reject(ctx context.Context, tenant, id string, a Actor, reason string) (*domain.Proposal, error) {
+	return f.change(ctx, tenant, id, func(p *domain.Proposal) (domain.ProposalEvent, error) {
+		if p.Status != domain.ProposalPending {
+			return domain.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
 		}
-		p.Status = storage.ProposalRejected
-		p.Rejection = &storage.Decision{Actor: a.Subject, Levels: a.Levels, Channel: a.Channel, Comment: reason, AtNano: f.now().UnixNano()}
-		return storage.ProposalEvent{Kind: storage.ProposalRejected, Actor: a.Subject, Channel: a.Channel, Text: reason}, nil
+		p.Status = domain.ProposalRejected
+		p.Rejection = &domain.Decision{Actor: a.Subject, Levels: a.Levels, Channel: a.Channel, Comment: reason, AtNano: f.now().UnixNano()}
+		return domain.ProposalEvent{Kind: domain.ProposalRejected, Actor: a.Subject, Channel: a.Channel, Text: reason}, nil
 	})
 }
 
 // Execute starts an approved proposal that has not started (one approved
 // by policy, or whose process stopped before it ran).
-func (f *Flow) Execute(ctx context.Context, tenant, id string, a Actor) (*storage.Proposal, error) {
+func (f *Flow) Execute(ctx context.Context, tenant, id string, a Actor) (*domain.Proposal, error) {
 	p, err := f.store.Proposal(ctx, tenant, id)
 	if err != nil {
 		return nil, err
@@ -230,54 +231,54 @@ func (f *Flow) Execute(ctx context.Context, tenant, id string, a Actor) (*storag
 
 // start moves an approved proposal to executing (once, however many
 // processes try) and runs it.
-func (f *Flow) start(ctx context.Context, p storage.Proposal, a Actor) (*storage.Proposal, error) {
-	started, err := f.change(ctx, p.Tenant, p.ID, func(p *storage.Proposal) (storage.ProposalEvent, error) {
-		if p.Status != storage.ProposalApproved {
-			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s, not approved", ErrTransition, p.ID, p.Status)
+func (f *Flow) start(ctx context.Context, p domain.Proposal, a Actor) (*domain.Proposal, error) {
+	started, err := f.change(ctx, p.Tenant, p.ID, func(p *domain.Proposal) (domain.ProposalEvent, error) {
+		if p.Status != domain.ProposalApproved {
+			return domain.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s, not approved", ErrTransition, p.ID, p.Status)
 		}
-		p.Status = storage.ProposalExecuting
-		p.Execution = &storage.Execution{Executor: f.exec.Name(), DryRun: f.exec.DryRun(), StartedNano: f.now().UnixNano()}
-		return storage.ProposalEvent{Kind: storage.ProposalExecuting, Actor: a.Subject, Channel: a.Channel,
+		p.Status = domain.ProposalExecuting
+		p.Execution = &domain.Execution{Executor: f.exec.Name(), DryRun: f.exec.DryRun(), StartedNano: f.now().UnixNano()}
+		return domain.ProposalEvent{Kind: domain.ProposalExecuting, Actor: a.Subject, Channel: a.Channel,
 			Text: fmt.Sprintf("%s %s with %v by %s", p.Action, p.Target, Params(*p), f.exec.Name())}, nil
 	})
 	if err != nil {
 		return started, err
 	}
 	out, runErr := f.exec.Execute(ctx, *started)
-	return f.change(ctx, p.Tenant, p.ID, func(p *storage.Proposal) (storage.ProposalEvent, error) {
-		if p.Status != storage.ProposalExecuting {
-			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
+	return f.change(ctx, p.Tenant, p.ID, func(p *domain.Proposal) (domain.ProposalEvent, error) {
+		if p.Status != domain.ProposalExecuting {
+			return domain.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
 		}
 		p.Execution.FinishedNano, p.Execution.Output = f.now().UnixNano(), out
 		if runErr != nil {
-			p.Status, p.Execution.Error = storage.ProposalFailed, runErr.Error()
-			return storage.ProposalEvent{Kind: storage.ProposalFailed, Actor: f.exec.Name(), Text: runErr.Error()}, nil
+			p.Status, p.Execution.Error = domain.ProposalFailed, runErr.Error()
+			return domain.ProposalEvent{Kind: domain.ProposalFailed, Actor: f.exec.Name(), Text: runErr.Error()}, nil
 		}
 		if f.exec.DryRun() || f.verify == nil {
-			p.Status, p.Execution.Verified = storage.ProposalSucceeded, "not verified: "+map[bool]string{true: "a dry run", false: "no verifier"}[f.exec.DryRun()]
-			return storage.ProposalEvent{Kind: storage.ProposalSucceeded, Actor: f.exec.Name(), Text: out}, nil
+			p.Status, p.Execution.Verified = domain.ProposalSucceeded, "not verified: "+map[bool]string{true: "a dry run", false: "no verifier"}[f.exec.DryRun()]
+			return domain.ProposalEvent{Kind: domain.ProposalSucceeded, Actor: f.exec.Name(), Text: out}, nil
 		}
 		p.Execution.Verified = "watching: " + p.Expected
-		return storage.ProposalEvent{Kind: "executed", Actor: f.exec.Name(), Text: out}, nil
+		return domain.ProposalEvent{Kind: "executed", Actor: f.exec.Name(), Text: out}, nil
 	})
 }
 
 // Rollback undoes a proposal that ran.
-func (f *Flow) Rollback(ctx context.Context, tenant, id string, a Actor) (*storage.Proposal, error) {
+func (f *Flow) Rollback(ctx context.Context, tenant, id string, a Actor) (*domain.Proposal, error) {
 	p, err := f.store.Proposal(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	if p.Status != storage.ProposalSucceeded && p.Status != storage.ProposalFailed && p.Status != storage.ProposalExecuting {
+	if p.Status != domain.ProposalSucceeded && p.Status != domain.ProposalFailed && p.Status != domain.ProposalExecuting {
 		return p, fmt.Errorf("%w: proposal %s is %s; only one that ran can be rolled back", ErrTransition, p.ID, p.Status)
 	}
 	out, undoErr := f.exec.Undo(ctx, *p)
-	return f.change(ctx, tenant, id, func(p *storage.Proposal) (storage.ProposalEvent, error) {
+	return f.change(ctx, tenant, id, func(p *domain.Proposal) (domain.ProposalEvent, error) {
 		if undoErr != nil {
-			return storage.ProposalEvent{Kind: "rollback_failed", Actor: a.Subject, Channel: a.Channel, Text: undoErr.Error()}, nil
+			return domain.ProposalEvent{Kind: "rollback_failed", Actor: a.Subject, Channel: a.Channel, Text: undoErr.Error()}, nil
 		}
-		p.Status = storage.ProposalRolledBack
-		return storage.ProposalEvent{Kind: storage.ProposalRolledBack, Actor: a.Subject, Channel: a.Channel, Text: out}, nil
+		p.Status = domain.ProposalRolledBack
+		return domain.ProposalEvent{Kind: domain.ProposalRolledBack, Actor: a.Subject, Channel: a.Channel, Text: out}, nil
 	})
 }
 
@@ -294,13 +295,13 @@ func (f *Flow) Sweep(ctx context.Context) error {
 	for _, p := range open {
 		var err error
 		switch p.Status {
-		case storage.ProposalPending:
+		case domain.ProposalPending:
 			if p.ExpiresNano > 0 && now.UnixNano() >= p.ExpiresNano {
 				_, err = f.timeout(ctx, p)
 			}
-		case storage.ProposalApproved:
+		case domain.ProposalApproved:
 			_, err = f.start(ctx, p, Actor{Subject: "inquest", Channel: "sweep"})
-		case storage.ProposalExecuting:
+		case domain.ProposalExecuting:
 			err = f.verifyOne(ctx, p, now)
 		}
 		if err != nil && !errors.Is(err, ErrTransition) {
@@ -310,29 +311,29 @@ func (f *Flow) Sweep(ctx context.Context) error {
 	return nil
 }
 
-func (f *Flow) timeout(ctx context.Context, p storage.Proposal) (*storage.Proposal, error) {
+func (f *Flow) timeout(ctx context.Context, p domain.Proposal) (*domain.Proposal, error) {
 	rules, err := f.Rules(ctx, p.Tenant)
 	if err != nil {
 		return nil, err
 	}
 	pol := rules.Policy
-	return f.change(ctx, p.Tenant, p.ID, func(p *storage.Proposal) (storage.ProposalEvent, error) {
-		if p.Status != storage.ProposalPending || f.now().UnixNano() < p.ExpiresNano {
-			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s moved on", ErrTransition, p.ID)
+	return f.change(ctx, p.Tenant, p.ID, func(p *domain.Proposal) (domain.ProposalEvent, error) {
+		if p.Status != domain.ProposalPending || f.now().UnixNano() < p.ExpiresNano {
+			return domain.ProposalEvent{}, fmt.Errorf("%w: proposal %s moved on", ErrTransition, p.ID)
 		}
 		next := pol[p.Risk].EscalateTo
 		if p.Escalated || next == "" {
-			p.Status = storage.ProposalExpired
-			return storage.ProposalEvent{Kind: storage.ProposalExpired, Actor: "inquest", Text: "nobody decided in time; nothing was executed"}, nil
+			p.Status = domain.ProposalExpired
+			return domain.ProposalEvent{Kind: domain.ProposalExpired, Actor: "inquest", Text: "nobody decided in time; nothing was executed"}, nil
 		}
 		p.Escalated = true
 		p.ExpiresNano = f.now().UnixNano() + int64(pol[next].Timeout)
-		return storage.ProposalEvent{Kind: "escalated", Actor: "inquest",
+		return domain.ProposalEvent{Kind: "escalated", Actor: "inquest",
 			Text: fmt.Sprintf("nobody decided in time: now for the %s tier's approvers", next)}, nil
 	})
 }
 
-func (f *Flow) verifyOne(ctx context.Context, p storage.Proposal, now time.Time) error {
+func (f *Flow) verifyOne(ctx context.Context, p domain.Proposal, now time.Time) error {
 	if f.verify == nil || p.Execution == nil || p.Execution.FinishedNano == 0 {
 		return nil
 	}
@@ -340,25 +341,25 @@ func (f *Flow) verifyOne(ctx context.Context, p storage.Proposal, now time.Time)
 	if !decided && now.Sub(time.Unix(0, p.Execution.FinishedNano)) < f.cfg.VerifyFor {
 		return nil
 	}
-	done, err := f.change(ctx, p.Tenant, p.ID, func(p *storage.Proposal) (storage.ProposalEvent, error) {
-		if p.Status != storage.ProposalExecuting {
-			return storage.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
+	done, err := f.change(ctx, p.Tenant, p.ID, func(p *domain.Proposal) (domain.ProposalEvent, error) {
+		if p.Status != domain.ProposalExecuting {
+			return domain.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
 		}
 		if !decided {
 			text = "the expected effect did not come within " + f.cfg.VerifyFor.String() + ": " + text
 		}
 		p.Execution.Verified = text
 		if decided && ok {
-			p.Status = storage.ProposalSucceeded
-			return storage.ProposalEvent{Kind: storage.ProposalSucceeded, Actor: "verification", Text: text}, nil
+			p.Status = domain.ProposalSucceeded
+			return domain.ProposalEvent{Kind: domain.ProposalSucceeded, Actor: "verification", Text: text}, nil
 		}
-		p.Status = storage.ProposalFailed
-		return storage.ProposalEvent{Kind: storage.ProposalFailed, Actor: "verification", Text: text}, nil
+		p.Status = domain.ProposalFailed
+		return domain.ProposalEvent{Kind: domain.ProposalFailed, Actor: "verification", Text: text}, nil
 	})
 	if err != nil {
 		return err
 	}
-	if done.Status == storage.ProposalSucceeded {
+	if done.Status == domain.ProposalSucceeded {
 		if f.OnSucceeded != nil {
 			f.OnSucceeded(ctx, *done)
 		}
@@ -373,7 +374,7 @@ func (f *Flow) verifyOne(ctx context.Context, p storage.Proposal, now time.Time)
 // service in it has ended (its series back inside their bands); one with
 // no incident has nothing to watch and is taken as done.
 func VerifyByAnomalies(incidents storage.IncidentStore) Verifier {
-	return func(ctx context.Context, p storage.Proposal, now time.Time) (bool, bool, string) {
+	return func(ctx context.Context, p domain.Proposal, now time.Time) (bool, bool, string) {
 		if p.IncidentID == "" {
 			return true, true, "no incident to watch"
 		}
@@ -397,7 +398,7 @@ func VerifyByAnomalies(incidents storage.IncidentStore) Verifier {
 		if seen > 0 && open == 0 {
 			return true, true, fmt.Sprintf("%s's %d anomalies of the incident have ended: its series are back inside their bands", p.Target, seen)
 		}
-		if in.Status == storage.IncidentResolved {
+		if in.Status == domain.IncidentResolved {
 			return true, true, "the incident is resolved"
 		}
 		return false, false, fmt.Sprintf("%d of %s's %d anomalies still open", open, p.Target, seen)

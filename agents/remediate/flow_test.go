@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/agents/remediate"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/duckdb"
 )
 
@@ -23,11 +23,11 @@ type counting struct{ runs, undos atomic.Int32 }
 
 func (c *counting) Name() string { return "counting" }
 func (c *counting) DryRun() bool { return false }
-func (c *counting) Execute(context.Context, storage.Proposal) (string, error) {
+func (c *counting) Execute(context.Context, domain.Proposal) (string, error) {
 	c.runs.Add(1)
 	return "done", nil
 }
-func (c *counting) Undo(context.Context, storage.Proposal) (string, error) {
+func (c *counting) Undo(context.Context, domain.Proposal) (string, error) {
 	c.undos.Add(1)
 	return "undone", nil
 }
@@ -45,7 +45,7 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 	fx := &fixture{store: store, exec: &counting{}, clock: time.Now()}
-	fx.flow = remediate.New(remediate.Config{}, store, fx.exec, store, func(context.Context, storage.Proposal, time.Time) (bool, bool, string) {
+	fx.flow = remediate.New(remediate.Config{}, store, fx.exec, store, func(context.Context, domain.Proposal, time.Time) (bool, bool, string) {
 		return fx.ok.Load(), fx.ok.Load(), "payment's p99 is back in its band"
 	}, nil)
 	fx.flow.SetClock(func() time.Time { return fx.clock })
@@ -54,11 +54,11 @@ func newFixture(t *testing.T) *fixture {
 
 // propose stores the proposals of an investigation whose leading
 // hypothesis is cause on payment, and returns the first.
-func (fx *fixture) propose(t *testing.T, cause, by string) storage.Proposal {
-	inv := &storage.Investigation{Tenant: "t1", ID: "inv-" + storage.NewID(), IncidentID: "inc-1", Hypotheses: []storage.Hypothesis{{
+func (fx *fixture) propose(t *testing.T, cause, by string) domain.Proposal {
+	inv := &domain.Investigation{Tenant: "t1", ID: "inv-" + domain.NewID(), IncidentID: "inc-1", Hypotheses: []domain.Hypothesis{{
 		Service: "payment", Cause: cause, Confidence: 0.9, Affected: []string{"checkout"},
-		Change:   &storage.ChangeRef{Type: "deploy", Version: "2.3.1", PreviousVersion: "2.3.0"},
-		Evidence: []storage.Evidence{{Kind: "change", Text: "payment: deploy 2.3.1 (was 2.3.0)"}}}}}
+		Change:   &domain.ChangeRef{Type: "deploy", Version: "2.3.1", PreviousVersion: "2.3.0"},
+		Evidence: []domain.Evidence{{Kind: "change", Text: "payment: deploy 2.3.1 (was 2.3.0)"}}}}}
 	ps, err := fx.flow.Propose(context.Background(), inv, by)
 	require.NoError(t, err)
 	require.NotEmpty(t, ps)
@@ -72,11 +72,11 @@ func person(name string, levels ...string) remediate.Actor {
 func TestRollbackNeedsATeamLead(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
-	p := fx.propose(t, storage.CauseBadDeploy, "alice")
+	p := fx.propose(t, domain.CauseBadDeploy, "alice")
 	assert.Equal(t, remediate.ActionRollback, p.Action)
 	assert.Equal(t, "2.3.0", p.Params["version"])
-	assert.Equal(t, storage.RiskMedium, p.Risk)
-	assert.Equal(t, storage.ProposalPending, p.Status)
+	assert.Equal(t, domain.RiskMedium, p.Risk)
+	assert.Equal(t, domain.ProposalPending, p.Status)
 
 	_, err := fx.flow.Approve(ctx, "t1", p.ID, person("alice", "vp"), "", nil)
 	assert.ErrorIs(t, err, remediate.ErrForbidden)
@@ -85,7 +85,7 @@ func TestRollbackNeedsATeamLead(t *testing.T) {
 	assert.ErrorContains(t, err, "needs an approver at level team-lead or above")
 	got, err := fx.flow.Approve(ctx, "t1", p.ID, person("carol", "team-lead"), "go", map[string]string{"version": "2.2.9"})
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalExecuting, got.Status, "approved, executed, being verified")
+	assert.Equal(t, domain.ProposalExecuting, got.Status, "approved, executed, being verified")
 	assert.Equal(t, int32(1), fx.exec.runs.Load())
 	assert.Equal(t, "2.2.9", remediate.Params(*got)["version"], "the approver's modification is what runs")
 
@@ -93,9 +93,9 @@ func TestRollbackNeedsATeamLead(t *testing.T) {
 	require.NoError(t, fx.flow.Sweep(ctx))
 	got, err = fx.store.Proposal(ctx, "t1", p.ID)
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalSucceeded, got.Status)
+	assert.Equal(t, domain.ProposalSucceeded, got.Status)
 	assert.Equal(t, "payment's p99 is back in its band", got.Execution.Verified)
-	log, err := fx.store.AuditLog(ctx, "t1", storage.TimeRange{Start: 0, End: fx.clock.Add(time.Hour).UnixNano()}, 100)
+	log, err := fx.store.AuditLog(ctx, "t1", domain.TimeRange{Start: 0, End: fx.clock.Add(time.Hour).UnixNano()}, 100)
 	require.NoError(t, err)
 	var actions []string
 	for _, e := range log {
@@ -108,34 +108,34 @@ func TestRollbackNeedsATeamLead(t *testing.T) {
 func TestHighRiskNeedsTwoPeople(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
-	p := fx.propose(t, storage.CauseDependencyFailure, "inquest")
+	p := fx.propose(t, domain.CauseDependencyFailure, "inquest")
 	require.Equal(t, remediate.ActionRestart, p.Action, "payment is no datastore")
 	// A failover of a database is high risk.
-	inv := &storage.Investigation{Tenant: "t1", ID: "inv-db", Hypotheses: []storage.Hypothesis{{Service: "postgres",
-		Cause: storage.CauseDependencyFailure, Confidence: 0.9, Affected: []string{"cart"}}}}
+	inv := &domain.Investigation{Tenant: "t1", ID: "inv-db", Hypotheses: []domain.Hypothesis{{Service: "postgres",
+		Cause: domain.CauseDependencyFailure, Confidence: 0.9, Affected: []string{"cart"}}}}
 	ps, err := fx.flow.Propose(ctx, inv, "inquest")
 	require.NoError(t, err)
 	fo := ps[0]
 	require.Equal(t, remediate.ActionFailover, fo.Action)
-	require.Equal(t, storage.RiskHigh, fo.Risk)
+	require.Equal(t, domain.RiskHigh, fo.Risk)
 
 	got, err := fx.flow.Approve(ctx, "t1", fo.ID, person("sam", "sre"), "", nil)
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalPending, got.Status, "one of two")
+	assert.Equal(t, domain.ProposalPending, got.Status, "one of two")
 	_, err = fx.flow.Approve(ctx, "t1", fo.ID, person("sam", "sre"), "", nil)
 	assert.ErrorContains(t, err, "has approved it already")
 	_, err = fx.flow.Approve(ctx, "t1", fo.ID, person("tess", "sre"), "", nil)
 	assert.ErrorContains(t, err, "level manager", "the SRE seat is taken: a manager is needed")
 	got, err = fx.flow.Approve(ctx, "t1", fo.ID, person("max", "manager"), "", nil)
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalExecuting, got.Status)
+	assert.Equal(t, domain.ProposalExecuting, got.Status)
 	assert.Equal(t, int32(1), fx.exec.runs.Load())
 }
 
 func TestTimeoutEscalatesThenExpires(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
-	p := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	p := fx.propose(t, domain.CauseBadDeploy, "inquest")
 	fx.clock = fx.clock.Add(31 * time.Minute)
 	_, err := fx.flow.Approve(ctx, "t1", p.ID, person("carol", "team-lead"), "", nil)
 	assert.ErrorIs(t, err, remediate.ErrTransition, "past its timeout nobody approves until it is escalated")
@@ -143,7 +143,7 @@ func TestTimeoutEscalatesThenExpires(t *testing.T) {
 	got, err := fx.store.Proposal(ctx, "t1", p.ID)
 	require.NoError(t, err)
 	assert.True(t, got.Escalated)
-	assert.Equal(t, storage.ProposalPending, got.Status)
+	assert.Equal(t, domain.ProposalPending, got.Status)
 	_, err = fx.flow.Approve(ctx, "t1", p.ID, person("carol", "team-lead"), "", nil)
 	assert.ErrorIs(t, err, remediate.ErrForbidden, "escalated: the high tier's approvers now")
 	assert.ErrorContains(t, err, "level manager")
@@ -151,7 +151,7 @@ func TestTimeoutEscalatesThenExpires(t *testing.T) {
 	require.NoError(t, fx.flow.Sweep(ctx))
 	got, err = fx.store.Proposal(ctx, "t1", p.ID)
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalExpired, got.Status)
+	assert.Equal(t, domain.ProposalExpired, got.Status)
 	_, err = fx.flow.Approve(ctx, "t1", p.ID, person("max", "manager"), "", nil)
 	assert.ErrorIs(t, err, remediate.ErrTransition)
 	assert.Zero(t, fx.exec.runs.Load(), "expiry never executes")
@@ -160,20 +160,20 @@ func TestTimeoutEscalatesThenExpires(t *testing.T) {
 func TestRejectedAndFailedVerification(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
-	p := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	p := fx.propose(t, domain.CauseBadDeploy, "inquest")
 	_, err := fx.flow.Reject(ctx, "t1", p.ID, person("bob"), "the deploy fixes a security bug")
 	require.NoError(t, err)
 	_, err = fx.flow.Approve(ctx, "t1", p.ID, person("carol", "team-lead"), "", nil)
 	assert.ErrorContains(t, err, "is rejected")
 
-	q := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	q := fx.propose(t, domain.CauseBadDeploy, "inquest")
 	_, err = fx.flow.Approve(ctx, "t1", q.ID, person("carol", "team-lead"), "", nil)
 	require.NoError(t, err)
 	fx.clock = fx.clock.Add(11 * time.Minute) // verification sees no effect in time
 	require.NoError(t, fx.flow.Sweep(ctx))
 	got, err := fx.store.Proposal(ctx, "t1", q.ID)
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalRolledBack, got.Status)
+	assert.Equal(t, domain.ProposalRolledBack, got.Status)
 	assert.Equal(t, int32(1), fx.exec.undos.Load())
 	assert.Contains(t, got.Execution.Verified, "did not come within 10m0s")
 }
@@ -183,7 +183,7 @@ func TestRejectedAndFailedVerification(t *testing.T) {
 func TestRacingApprovalsExecuteOnce(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
-	p := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	p := fx.propose(t, domain.CauseBadDeploy, "inquest")
 	var wg sync.WaitGroup
 	var ok atomic.Int32
 	for i := 0; i < 100; i++ {
@@ -208,14 +208,14 @@ func TestRacingApprovalsExecuteOnce(t *testing.T) {
 func TestDecideThenExecute(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
-	p := fx.propose(t, storage.CauseBadDeploy, "inquest")
+	p := fx.propose(t, domain.CauseBadDeploy, "inquest")
 	got, err := fx.flow.Decide(ctx, "t1", p.ID, person("lead", "team-lead"), "", nil)
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalApproved, got.Status)
+	assert.Equal(t, domain.ProposalApproved, got.Status)
 	assert.Equal(t, int32(0), fx.exec.runs.Load(), "deciding runs nothing")
 	got, err = fx.flow.Execute(ctx, "t1", p.ID, person("lead", "team-lead"))
 	require.NoError(t, err)
-	assert.NotEqual(t, storage.ProposalApproved, got.Status)
+	assert.NotEqual(t, domain.ProposalApproved, got.Status)
 	assert.Equal(t, int32(1), fx.exec.runs.Load())
 	_, err = fx.flow.Execute(ctx, "t1", p.ID, person("lead", "team-lead"))
 	assert.ErrorIs(t, err, remediate.ErrTransition, "it runs once")
@@ -224,13 +224,13 @@ func TestDecideThenExecute(t *testing.T) {
 
 func TestInfoIsApprovedByPolicy(t *testing.T) {
 	fx := newFixture(t)
-	inv := &storage.Investigation{Tenant: "t1", ID: "inv-low", Hypotheses: []storage.Hypothesis{{Service: "search",
-		Cause: storage.CauseUnknown, Confidence: 0.3}}}
+	inv := &domain.Investigation{Tenant: "t1", ID: "inv-low", Hypotheses: []domain.Hypothesis{{Service: "search",
+		Cause: domain.CauseUnknown, Confidence: 0.3}}}
 	ps, err := fx.flow.Propose(context.Background(), inv, "inquest")
 	require.NoError(t, err)
 	require.Len(t, ps, 1)
 	assert.Equal(t, remediate.ActionPage, ps[0].Action)
-	assert.NotEqual(t, storage.ProposalPending, ps[0].Status, "no approval needed")
+	assert.NotEqual(t, domain.ProposalPending, ps[0].Status, "no approval needed")
 	assert.Equal(t, int32(1), fx.exec.runs.Load())
 }
 
@@ -257,8 +257,8 @@ tenants:
 	fx.flow = remediate.New(remediate.Config{Policy: fp.Policy, Levels: fp.Levels, Tenants: fp.Tenants}, fx.store, fx.exec, fx.store, nil, nil)
 	ctx := context.Background()
 	for _, tenant := range []string{"t1", "acme"} {
-		inv := &storage.Investigation{Tenant: tenant, ID: "inv-" + tenant, Hypotheses: []storage.Hypothesis{{Service: "payment",
-			Cause: storage.CauseBadDeploy, Confidence: 0.9, Change: &storage.ChangeRef{Version: "2", PreviousVersion: "1"}}}}
+		inv := &domain.Investigation{Tenant: tenant, ID: "inv-" + tenant, Hypotheses: []domain.Hypothesis{{Service: "payment",
+			Cause: domain.CauseBadDeploy, Confidence: 0.9, Change: &domain.ChangeRef{Version: "2", PreviousVersion: "1"}}}}
 		_, err := fx.flow.Propose(ctx, inv, "inquest")
 		require.NoError(t, err)
 	}
@@ -271,14 +271,14 @@ tenants:
 	oncall.Roles = []string{"responder", "db-oncall"}
 	got, err := fx.flow.Approve(ctx, "t1", "prop-t1-1-rollback", oncall, "", nil)
 	require.NoError(t, err, "the file counts db-oncall as an SRE")
-	assert.Equal(t, storage.ProposalSucceeded, got.Status)
+	assert.Equal(t, domain.ProposalSucceeded, got.Status)
 	assert.Equal(t, []string{"sre"}, got.Approvals[0].Levels, "the level it was approved at is recorded")
 	got, err = fx.flow.Approve(ctx, "acme", "prop-acme-1-rollback", person("bob"), "", nil)
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalPending, got.Status, "acme's medium tier: two responders")
+	assert.Equal(t, domain.ProposalPending, got.Status, "acme's medium tier: two responders")
 	got, err = fx.flow.Approve(ctx, "acme", "prop-acme-1-rollback", person("dan"), "", nil)
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalSucceeded, got.Status)
+	assert.Equal(t, domain.ProposalSucceeded, got.Status)
 
 	require.NoError(t, os.WriteFile(path, []byte("tiers:\n  urgent: {approvers: [sre], timeout: 1m}\n"), 0o600))
 	_, err = remediate.LoadPolicies(path)
@@ -316,14 +316,14 @@ runbooks:
 	require.NoError(t, err)
 	fx := newFixture(t)
 	fx.flow = remediate.New(remediate.Config{Runbooks: rb}, fx.store, fx.exec, fx.store, nil, nil)
-	inv := &storage.Investigation{Tenant: "t1", ID: "inv-rb", Hypotheses: []storage.Hypothesis{
-		{Service: "payment", Cause: storage.CauseBadDeploy, Confidence: 0.9, Change: &storage.ChangeRef{Version: "2.3.1", PreviousVersion: "2.3.0"}},
-		{Service: "postgres", Cause: storage.CauseDependencyFailure, Confidence: 0.7}}}
+	inv := &domain.Investigation{Tenant: "t1", ID: "inv-rb", Hypotheses: []domain.Hypothesis{
+		{Service: "payment", Cause: domain.CauseBadDeploy, Confidence: 0.9, Change: &domain.ChangeRef{Version: "2.3.1", PreviousVersion: "2.3.0"}},
+		{Service: "postgres", Cause: domain.CauseDependencyFailure, Confidence: 0.7}}}
 	ps, err := fx.flow.Propose(context.Background(), inv, "inquest")
 	require.NoError(t, err)
 	require.Len(t, ps, 2)
 	assert.Equal(t, "pin_version", ps[0].Action)
-	assert.Equal(t, storage.RiskLow, ps[0].Risk)
+	assert.Equal(t, domain.RiskLow, ps[0].Risk)
 	assert.Equal(t, map[string]string{"runbook": "payment-pin", "version": "2.3.0", "service": "payment"}, ps[0].Params)
 	assert.Equal(t, "run_vacuum", ps[1].Action, "matched by the service's tag")
 
@@ -338,15 +338,15 @@ func TestShellExecutor(t *testing.T) {
 	echo, err := exec.LookPath("echo")
 	require.NoError(t, err)
 	rb := &remediate.Runbooks{Runbooks: []remediate.Runbook{
-		{Name: "say", Action: "say", Risk: storage.RiskLow, Command: []string{echo, "restart", "{{service}}", "{{note}}"}},
-		{Name: "rm", Action: "rm", Risk: storage.RiskLow, Command: []string{"/bin/rm", "-rf", "/tmp/x"}}}}
+		{Name: "say", Action: "say", Risk: domain.RiskLow, Command: []string{echo, "restart", "{{service}}", "{{note}}"}},
+		{Name: "rm", Action: "rm", Risk: domain.RiskLow, Command: []string{"/bin/rm", "-rf", "/tmp/x"}}}}
 	e := &remediate.ShellExecutor{Runbooks: rb, Allow: []string{echo}}
-	out, err := e.Execute(context.Background(), storage.Proposal{Target: "cart", Params: map[string]string{"runbook": "say", "note": "a; rm -rf / $(id)"}})
+	out, err := e.Execute(context.Background(), domain.Proposal{Target: "cart", Params: map[string]string{"runbook": "say", "note": "a; rm -rf / $(id)"}})
 	require.NoError(t, err)
 	assert.Equal(t, "restart cart a; rm -rf / $(id)", out, "the parameter is one argument, not interpreted")
-	_, err = e.Execute(context.Background(), storage.Proposal{Target: "cart", Params: map[string]string{"runbook": "rm"}})
+	_, err = e.Execute(context.Background(), domain.Proposal{Target: "cart", Params: map[string]string{"runbook": "rm"}})
 	assert.ErrorContains(t, err, "/bin/rm is not on the allow-list")
-	_, err = e.Execute(context.Background(), storage.Proposal{Action: "restart", Target: "cart"})
+	_, err = e.Execute(context.Background(), domain.Proposal{Action: "restart", Target: "cart"})
 	assert.ErrorContains(t, err, "only a runbook with a command runs here")
 }
 
@@ -377,11 +377,11 @@ func TestRulesSetThroughTheAPI(t *testing.T) {
 
 	require.ErrorIs(t, flow.PutRunbook(ctx, "acme", remediate.Runbook{Name: "drain", Action: "restart", Risk: "low", Command: []string{"rm", "-rf", "/"}}),
 		remediate.ErrInvalid, "commands come only from the file")
-	rb := remediate.Runbook{Name: "payment restart", Action: remediate.ActionRestart, Risk: storage.RiskLow}
-	rb.Match.Service, rb.Match.Cause = "payment", storage.CauseBadDeploy
+	rb := remediate.Runbook{Name: "payment restart", Action: remediate.ActionRestart, Risk: domain.RiskLow}
+	rb.Match.Service, rb.Match.Cause = "payment", domain.CauseBadDeploy
 	require.NoError(t, flow.PutRunbook(ctx, "acme", rb))
-	inv := &storage.Investigation{Tenant: "acme", ID: "inv-api", Hypotheses: []storage.Hypothesis{{Service: "payment",
-		Cause: storage.CauseBadDeploy, Confidence: 0.9, Change: &storage.ChangeRef{Version: "2", PreviousVersion: "1"}}}}
+	inv := &domain.Investigation{Tenant: "acme", ID: "inv-api", Hypotheses: []domain.Hypothesis{{Service: "payment",
+		Cause: domain.CauseBadDeploy, Confidence: 0.9, Change: &domain.ChangeRef{Version: "2", PreviousVersion: "1"}}}}
 	ps, err := flow.Propose(ctx, inv, "inquest")
 	require.NoError(t, err)
 	require.Len(t, ps, 1)
@@ -409,21 +409,21 @@ func TestVerifyByAnomalies(t *testing.T) {
 	store, err := duckdb.Open(ctx, duckdb.Config{}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
-	require.NoError(t, store.PutAnomalies(ctx, []storage.Anomaly{
+	require.NoError(t, store.PutAnomalies(ctx, []domain.Anomaly{
 		{Tenant: "t", ID: "a1", Service: "payment", StartNano: 1, EndNano: 0},
 		{Tenant: "t", ID: "a2", Service: "checkout", StartNano: 1, EndNano: 0},
 	}))
-	in := storage.Incident{Tenant: "t", ID: "i1", Status: storage.IncidentOpen, AnomalyIDs: []string{"a1", "a2"}, OpenedNano: 1, UpdatedNano: 1}
+	in := domain.Incident{Tenant: "t", ID: "i1", Status: domain.IncidentOpen, AnomalyIDs: []string{"a1", "a2"}, OpenedNano: 1, UpdatedNano: 1}
 	require.NoError(t, store.PutIncident(ctx, in))
 	verify := remediate.VerifyByAnomalies(store)
-	p := storage.Proposal{Tenant: "t", IncidentID: "i1", Target: "payment"}
+	p := domain.Proposal{Tenant: "t", IncidentID: "i1", Target: "payment"}
 
 	done, ok, text := verify(ctx, p, time.Now())
 	assert.False(t, done || ok)
 	assert.Equal(t, "1 of payment's 1 anomalies still open", text)
 
-	require.NoError(t, store.PutAnomalies(ctx, []storage.Anomaly{{Tenant: "t", ID: "a1", Service: "payment", StartNano: 1, EndNano: 2}}))
-	in.Status = storage.IncidentResolved
+	require.NoError(t, store.PutAnomalies(ctx, []domain.Anomaly{{Tenant: "t", ID: "a1", Service: "payment", StartNano: 1, EndNano: 2}}))
+	in.Status = domain.IncidentResolved
 	require.NoError(t, store.PutIncident(ctx, in))
 	done, ok, text = verify(ctx, p, time.Now())
 	assert.True(t, done && ok)

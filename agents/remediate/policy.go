@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/inquest/inquest/auth"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Seat is one approval a tier needs: a person holding at least Level (an
@@ -41,11 +41,11 @@ type Policy map[string]Tier
 // people) in an hour; critical a VP in two.
 func DefaultPolicy() Policy {
 	return Policy{
-		storage.RiskInfo:     {},
-		storage.RiskLow:      {Seats: []Seat{{}}, Timeout: 15 * time.Minute, EscalateTo: storage.RiskMedium},
-		storage.RiskMedium:   {Seats: []Seat{{Level: "team-lead"}}, Timeout: 30 * time.Minute, EscalateTo: storage.RiskHigh},
-		storage.RiskHigh:     {Seats: []Seat{{Level: "sre"}, {Level: "manager"}}, Timeout: time.Hour, EscalateTo: storage.RiskCritical},
-		storage.RiskCritical: {Seats: []Seat{{Level: "vp"}}, Timeout: 2 * time.Hour},
+		domain.RiskInfo:     {},
+		domain.RiskLow:      {Seats: []Seat{{}}, Timeout: 15 * time.Minute, EscalateTo: domain.RiskMedium},
+		domain.RiskMedium:   {Seats: []Seat{{Level: "team-lead"}}, Timeout: 30 * time.Minute, EscalateTo: domain.RiskHigh},
+		domain.RiskHigh:     {Seats: []Seat{{Level: "sre"}, {Level: "manager"}}, Timeout: time.Hour, EscalateTo: domain.RiskCritical},
+		domain.RiskCritical: {Seats: []Seat{{Level: "vp"}}, Timeout: 2 * time.Hour},
 	}
 }
 
@@ -79,7 +79,7 @@ func (a Actor) fits(s Seat) bool {
 
 // tierOf is the tier a proposal is judged by now: its risk's, or, once
 // escalated, the next one's.
-func (pol Policy) tierOf(p *storage.Proposal) Tier {
+func (pol Policy) tierOf(p *domain.Proposal) Tier {
 	t := pol[p.Risk]
 	if p.Escalated && t.EscalateTo != "" {
 		return pol[t.EscalateTo]
@@ -89,7 +89,7 @@ func (pol Policy) tierOf(p *storage.Proposal) Tier {
 
 // seated fills the tier's seats with the approvals given, each person in
 // at most one seat; it returns the seats left empty.
-func seated(t Tier, approvals []storage.Decision) []Seat {
+func seated(t Tier, approvals []domain.Decision) []Seat {
 	used := map[string]bool{}
 	var empty []Seat
 	// The most demanding seats first, so that a manager is not spent on
@@ -115,7 +115,7 @@ func seated(t Tier, approvals []storage.Decision) []Seat {
 }
 
 // canApprove says why a person may not approve a proposal now, or nil.
-func (pol Policy) canApprove(p *storage.Proposal, a Actor) error {
+func (pol Policy) canApprove(p *domain.Proposal, a Actor) error {
 	if a.Subject == p.ProposedBy {
 		return fmt.Errorf("%w: nobody approves their own proposal", ErrForbidden)
 	}
@@ -139,7 +139,7 @@ func (pol Policy) canApprove(p *storage.Proposal, a Actor) error {
 
 // Needs says in words who may approve a pending proposal now under the
 // policy (its risk's tier, or the next one's once escalated).
-func (pol Policy) Needs(p storage.Proposal) string {
+func (pol Policy) Needs(p domain.Proposal) string {
 	seats := seated(pol.tierOf(&p), p.Approvals)
 	if len(pol.tierOf(&p).Seats) == 0 {
 		return "nobody: approved by policy"

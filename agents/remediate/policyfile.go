@@ -10,7 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/inquest/inquest/auth"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // TierSpec is a tier as people write it, in the policy file or through
@@ -37,7 +37,7 @@ type policyFile struct {
 	Tenants map[string]PolicySpec `yaml:"tenants"`
 }
 
-var risks = storage.Risks
+var risks = domain.Risks
 
 // FilePolicies is what a policy file sets: the policy of every tenant,
 // the roles that count as levels, and tenants that differ.

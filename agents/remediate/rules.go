@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -187,8 +188,8 @@ func (r Runbook) check() error {
 	if !slices.Contains(risks, r.Risk) {
 		return fmt.Errorf("runbook %s: risk %q is none of %v", r.Name, r.Risk, risks)
 	}
-	if r.Match.Cause != "" && !slices.Contains(storage.Causes, r.Match.Cause) {
-		return fmt.Errorf("runbook %s: cause %q is none of %v", r.Name, r.Match.Cause, storage.Causes)
+	if r.Match.Cause != "" && !slices.Contains(domain.Causes, r.Match.Cause) {
+		return fmt.Errorf("runbook %s: cause %q is none of %v", r.Name, r.Match.Cause, domain.Causes)
 	}
 	return nil
 }

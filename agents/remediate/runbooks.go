@@ -8,7 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Runbook is a named, parameterised remedy people wrote for a kind of
@@ -76,7 +76,7 @@ func (rb *Runbooks) Named(name string) *Runbook {
 }
 
 // match finds the first runbook for a hypothesis.
-func (rb *Runbooks) match(h storage.Hypothesis) *Runbook {
+func (rb *Runbooks) match(h domain.Hypothesis) *Runbook {
 	if rb == nil {
 		return nil
 	}
@@ -99,7 +99,7 @@ func (rb *Runbooks) match(h storage.Hypothesis) *Runbook {
 }
 
 // proposal is the runbook's proposal for h.
-func (r *Runbook) proposal(h storage.Hypothesis, rationale string) storage.Proposal {
+func (r *Runbook) proposal(h domain.Hypothesis, rationale string) domain.Proposal {
 	sub := map[string]string{"{{service}}": h.Service}
 	if c := h.Change; c != nil {
 		sub["{{version}}"], sub["{{previous_version}}"], sub["{{key}}"] = c.Version, c.PreviousVersion, c.Key
@@ -111,6 +111,6 @@ func (r *Runbook) proposal(h storage.Hypothesis, rationale string) storage.Propo
 		}
 		params[k] = v
 	}
-	return storage.Proposal{Action: r.Action, Risk: r.Risk, Params: params, Rationale: rationale + " Runbook: " + r.Name + ".",
+	return domain.Proposal{Action: r.Action, Risk: r.Risk, Params: params, Rationale: rationale + " Runbook: " + r.Name + ".",
 		Expected: r.Expected, Rollback: r.Rollback}
 }

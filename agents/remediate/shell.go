@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // ShellExecutor runs a runbook's command. It is off unless configured, and
@@ -30,7 +30,7 @@ func (e *ShellExecutor) Name() string { return "shell" }
 func (e *ShellExecutor) DryRun() bool { return false }
 
 // Execute runs the proposal's runbook command.
-func (e *ShellExecutor) Execute(ctx context.Context, p storage.Proposal) (string, error) {
+func (e *ShellExecutor) Execute(ctx context.Context, p domain.Proposal) (string, error) {
 	rb := e.Runbooks.Named(p.Params["runbook"])
 	if rb == nil || len(rb.Command) == 0 {
 		return "", fmt.Errorf("shell: only a runbook with a command runs here, and %s %s is none", p.Action, p.Target)
@@ -39,7 +39,7 @@ func (e *ShellExecutor) Execute(ctx context.Context, p storage.Proposal) (string
 }
 
 // Undo runs the runbook's undo command, if it has one.
-func (e *ShellExecutor) Undo(ctx context.Context, p storage.Proposal) (string, error) {
+func (e *ShellExecutor) Undo(ctx context.Context, p domain.Proposal) (string, error) {
 	rb := e.Runbooks.Named(p.Params["runbook"])
 	if rb == nil || len(rb.UndoCommand) == 0 {
 		return "nothing to undo: the runbook has no undo_command", nil
@@ -47,7 +47,7 @@ func (e *ShellExecutor) Undo(ctx context.Context, p storage.Proposal) (string, e
 	return e.run(ctx, rb.UndoCommand, p)
 }
 
-func (e *ShellExecutor) run(ctx context.Context, command []string, p storage.Proposal) (string, error) {
+func (e *ShellExecutor) run(ctx context.Context, command []string, p domain.Proposal) (string, error) {
 	params := Params(p)
 	params["service"] = p.Target
 	argv := make([]string, len(command))

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/inquest/inquest/agents/signals"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Kinds of metric.
@@ -68,14 +68,14 @@ func falls(name string) bool { return strings.Contains(strings.ToLower(name), "s
 
 // Source is what the reader reads.
 type Source interface {
-	MetricNames(ctx context.Context, tenant string, r storage.TimeRange) ([]string, error)
-	MetricSeries(ctx context.Context, q storage.MetricQuery) ([]storage.MetricSeries, error)
+	MetricNames(ctx context.Context, tenant string, r domain.TimeRange) ([]string, error)
+	MetricSeries(ctx context.Context, q domain.MetricQuery) ([]domain.MetricSeries, error)
 }
 
 // Input is the window to explain and the one it is compared with.
 type Input struct {
 	Tenant           string
-	Window, Baseline storage.TimeRange
+	Window, Baseline domain.TimeRange
 }
 
 // Finding is one metric of one service that moved.
@@ -95,7 +95,7 @@ type Finding struct {
 	Canary      bool
 	Version     string
 	Z, Strength float64
-	Query       storage.MetricQuery
+	Query       domain.MetricQuery
 }
 
 // Result lists the findings, strongest first.
@@ -132,7 +132,7 @@ const maxNames = 60
 
 // Read scores every metric of a kind, per service.
 func Read(ctx context.Context, src Source, in Input) (*Result, error) {
-	full := storage.TimeRange{Start: in.Baseline.Start, End: in.Window.End}
+	full := domain.TimeRange{Start: in.Baseline.Start, End: in.Window.End}
 	names, err := src.MetricNames(ctx, in.Tenant, full)
 	if err != nil {
 		return nil, fmt.Errorf("metric names: %w", err)
@@ -149,13 +149,13 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 		if read++; read > maxNames {
 			break
 		}
-		q := storage.MetricQuery{Tenant: in.Tenant, Name: name, Range: full, Step: step, Func: storage.FuncAvg, Limit: storage.DefaultSeriesLimit}
+		q := domain.MetricQuery{Tenant: in.Tenant, Name: name, Range: full, Step: step, Func: domain.FuncAvg, Limit: domain.DefaultSeriesLimit}
 		series, err := src.MetricSeries(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("metric %s: %w", name, err)
 		}
-		if len(series) > 0 && series[0].Type == storage.MetricCounter {
-			q.Func = storage.FuncRate
+		if len(series) > 0 && series[0].Type == domain.MetricCounter {
+			q.Func = domain.FuncRate
 			if series, err = src.MetricSeries(ctx, q); err != nil {
 				return nil, fmt.Errorf("metric %s: %w", name, err)
 			}
@@ -167,7 +167,7 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 		consider := func(f Finding, svc, label string) {
 			f.Service, f.Metric, f.Kind = svc, name, kind
 			f.Query = q
-			f.Query.Matchers = []storage.LabelMatcher{{Name: label, Op: storage.MatchEq, Value: svc}}
+			f.Query.Matchers = []domain.LabelMatcher{{Name: label, Op: domain.MatchEq, Value: svc}}
 			key := [2]string{svc, kind}
 			if old, ok := best[key]; !ok || better(f, old) {
 				best[key] = f
@@ -214,7 +214,7 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 // series of the same metric has too: a figure identical across pods is
 // their node's (or their cluster's), copied onto each, and says nothing
 // of any one of them.
-func sharedSeries(series []storage.MetricSeries) map[int]bool {
+func sharedSeries(series []domain.MetricSeries) map[int]bool {
 	byValues := map[string][]int{}
 	for i, s := range series {
 		if len(s.Points) < 3 {
@@ -243,7 +243,7 @@ func sharedSeries(series []storage.MetricSeries) map[int]bool {
 }
 
 // baseline is a series' values in the baseline.
-func baseline(s storage.MetricSeries, in Input) []float64 {
+func baseline(s domain.MetricSeries, in Input) []float64 {
 	var before []float64
 	for _, p := range s.Points {
 		if p.TimeUnixNano >= in.Baseline.Start && p.TimeUnixNano < in.Baseline.End {
@@ -259,7 +259,7 @@ func baseline(s storage.MetricSeries, in Input) []float64 {
 // spread of its own, and any blip would be hundreds of σ; against the
 // wiggle its peers show in the same unit, it is the blip it is. It
 // compares a metric only with itself, so it assumes no unit.
-func peerSpread(series []storage.MetricSeries, in Input) float64 {
+func peerSpread(series []domain.MetricSeries, in Input) float64 {
 	var spreads []float64
 	for _, s := range series {
 		before := baseline(s, in)
@@ -298,11 +298,11 @@ const Warmup = 2 * time.Minute
 // instances are a service's series of one metric: the established ones
 // (a baseline of their own) and the fresh ones (begun in the window).
 type instances struct {
-	established, fresh []storage.MetricSeries
+	established, fresh []domain.MetricSeries
 }
 
 // byService sorts each service's series into established and fresh.
-func byService(series []storage.MetricSeries, in Input) map[string]*instances {
+func byService(series []domain.MetricSeries, in Input) map[string]*instances {
 	out := map[string]*instances{}
 	for _, s := range series {
 		svc := ServiceOf(s.Labels)
@@ -325,7 +325,7 @@ func byService(series []storage.MetricSeries, in Input) map[string]*instances {
 
 // window is a series' values in the window; a fresh series' first Warmup
 // is left out.
-func window(s storage.MetricSeries, in Input, fresh bool) []float64 {
+func window(s domain.MetricSeries, in Input, fresh bool) []float64 {
 	var first int64
 	if fresh && len(s.Points) > 0 {
 		first = s.Points[0].TimeUnixNano
@@ -342,7 +342,7 @@ func window(s storage.MetricSeries, in Input, fresh bool) []float64 {
 // score compares the window's extreme with the baseline's spread, which is
 // at least floor. A series without a baseline of its own (a new instance)
 // is compared with the baseline of its service's established instances.
-func score(s storage.MetricSeries, in Input, falls bool, floor float64, inst *instances) (Finding, bool) {
+func score(s domain.MetricSeries, in Input, falls bool, floor float64, inst *instances) (Finding, bool) {
 	before := baseline(s, in)
 	fresh := len(before) < 3
 	if fresh {
@@ -416,7 +416,7 @@ func judge(before, now []float64, falls bool, floor float64) (Finding, bool) {
 }
 
 // ServiceOf is the service a series belongs to, from its labels.
-func ServiceOf(l storage.Attrs) string {
+func ServiceOf(l domain.Attrs) string {
 	if k := serviceLabel(l); k != "" {
 		v, _ := l.Get(k)
 		return v
@@ -424,7 +424,7 @@ func ServiceOf(l storage.Attrs) string {
 	return ""
 }
 
-func serviceLabel(l storage.Attrs) string {
+func serviceLabel(l domain.Attrs) string {
 	for _, k := range []string{"job", "service", "service.name", "service_name"} {
 		if v, ok := l.Get(k); ok && v != "" {
 			return k
@@ -434,13 +434,13 @@ func serviceLabel(l storage.Attrs) string {
 }
 
 // stepFor makes about six steps of the window, between 10 s and a minute.
-func stepFor(w storage.TimeRange) time.Duration {
+func stepFor(w domain.TimeRange) time.Duration {
 	step := time.Duration(w.End-w.Start) / 6
 	return min(max(step, 10*time.Second), time.Minute).Truncate(time.Second)
 }
 
 // labelText writes labels as {k="v", ...}.
-func labelText(l storage.Attrs) string {
+func labelText(l domain.Attrs) string {
 	parts := make([]string, len(l.Keys))
 	for i, k := range l.Keys {
 		parts[i] = k + "=" + strconv.Quote(l.Values[i])

@@ -8,17 +8,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // fakeSource serves fixed series of one metric.
 type fakeSource struct {
 	name   string
-	series []storage.MetricSeries
-	more   map[string][]storage.MetricSeries // other metrics
+	series []domain.MetricSeries
+	more   map[string][]domain.MetricSeries // other metrics
 }
 
-func (f fakeSource) MetricNames(context.Context, string, storage.TimeRange) ([]string, error) {
+func (f fakeSource) MetricNames(context.Context, string, domain.TimeRange) ([]string, error) {
 	names := []string{f.name}
 	for n := range f.more {
 		names = append(names, n)
@@ -26,7 +26,7 @@ func (f fakeSource) MetricNames(context.Context, string, storage.TimeRange) ([]s
 	return names, nil
 }
 
-func (f fakeSource) MetricSeries(_ context.Context, q storage.MetricQuery) ([]storage.MetricSeries, error) {
+func (f fakeSource) MetricSeries(_ context.Context, q domain.MetricQuery) ([]domain.MetricSeries, error) {
 	if q.Name == f.name {
 		return f.series, nil
 	}
@@ -34,10 +34,10 @@ func (f fakeSource) MetricSeries(_ context.Context, q storage.MetricQuery) ([]st
 }
 
 // minutes makes a series of a service, a value a minute from t0.
-func minutes(service string, t0 time.Time, values ...float64) storage.MetricSeries {
-	s := storage.MetricSeries{Labels: storage.Attrs{Keys: []string{"job"}, Values: []string{service}}, Type: storage.MetricGauge}
+func minutes(service string, t0 time.Time, values ...float64) domain.MetricSeries {
+	s := domain.MetricSeries{Labels: domain.Attrs{Keys: []string{"job"}, Values: []string{service}}, Type: domain.MetricGauge}
 	for i, v := range values {
-		s.Points = append(s.Points, storage.MetricPoint{TimeUnixNano: t0.Add(time.Duration(i) * time.Minute).UnixNano(), Value: v})
+		s.Points = append(s.Points, domain.MetricPoint{TimeUnixNano: t0.Add(time.Duration(i) * time.Minute).UnixNano(), Value: v})
 	}
 	return s
 }
@@ -57,7 +57,7 @@ func TestFindingsTellPodsFromTheirNode(t *testing.T) {
 		return out
 	}
 	node := append(base(0.5, 0.01), 0.9, 0.95, 0.9)
-	src := fakeSource{name: "k8s.pod.cpu.usage", series: []storage.MetricSeries{
+	src := fakeSource{name: "k8s.pod.cpu.usage", series: []domain.MetricSeries{
 		minutes("a", t0, node...),
 		minutes("b", t0, node...),
 		minutes("idle", t0, append(base(0.0014, 0.00001), 0.0031, 0.0026, 0.0021)...),
@@ -65,8 +65,8 @@ func TestFindingsTellPodsFromTheirNode(t *testing.T) {
 		minutes("hot", t0, append(base(0.1, 0.01), 0.9, 0.95, 0.97)...),
 	}}
 	res, err := Read(context.Background(), src, Input{Tenant: "t",
-		Baseline: storage.TimeRange{Start: t0.UnixNano(), End: t0.Add(30 * time.Minute).UnixNano()},
-		Window:   storage.TimeRange{Start: t0.Add(30 * time.Minute).UnixNano(), End: t0.Add(33 * time.Minute).UnixNano()}})
+		Baseline: domain.TimeRange{Start: t0.UnixNano(), End: t0.Add(30 * time.Minute).UnixNano()},
+		Window:   domain.TimeRange{Start: t0.Add(30 * time.Minute).UnixNano(), End: t0.Add(33 * time.Minute).UnixNano()}})
 	require.NoError(t, err)
 	require.NotEmpty(t, res.Findings)
 	assert.Equal(t, "hot", res.Findings[0].Service, "%+v", res.Findings)
@@ -80,8 +80,8 @@ func TestFindingsTellPodsFromTheirNode(t *testing.T) {
 }
 
 // pod labels a series with its pod and version.
-func pod(s storage.MetricSeries, name, version string) storage.MetricSeries {
-	s.Labels = storage.Attrs{Keys: []string{"job", "k8s.pod.name", "service.version"}, Values: []string{s.Labels.Values[0], name, version}}
+func pod(s domain.MetricSeries, name, version string) domain.MetricSeries {
+	s.Labels = domain.Attrs{Keys: []string{"job", "k8s.pod.name", "service.version"}, Values: []string{s.Labels.Values[0], name, version}}
 	return s
 }
 
@@ -100,26 +100,26 @@ func TestNewInstances(t *testing.T) {
 		}
 		return out
 	}
-	newPod := func(name string, values ...float64) storage.MetricSeries {
+	newPod := func(name string, values ...float64) domain.MetricSeries {
 		s := minutes("pay", t0.Add(31*time.Minute), values...)
 		return pod(s, "pay-new", "2.0")
 	}
 	src := fakeSource{
 		name: "http.server.latency",
-		series: []storage.MetricSeries{
+		series: []domain.MetricSeries{
 			pod(minutes("pay", t0, flat(0.1, 36)...), "pay-old", "1.9"),
 			newPod("latency", 0.2, 0.3, 0.31, 0.3, 0.29),
 			pod(minutes("cart", t0, flat(0.05, 36)...), "cart-1", "3.1"),
 		},
-		more: map[string][]storage.MetricSeries{"k8s.pod.cpu.usage": {
+		more: map[string][]domain.MetricSeries{"k8s.pod.cpu.usage": {
 			pod(minutes("pay", t0, flat(0.2, 36)...), "pay-old", "1.9"),
 			newPod("cpu", 2.0, 1.8, 0.21, 0.2, 0.2), // start-up, then as the old one
 			pod(minutes("cart", t0, flat(0.3, 36)...), "cart-1", "3.1"),
 		}},
 	}
 	res, err := Read(context.Background(), src, Input{Tenant: "t",
-		Baseline: storage.TimeRange{Start: t0.UnixNano(), End: t0.Add(30 * time.Minute).UnixNano()},
-		Window:   storage.TimeRange{Start: t0.Add(30 * time.Minute).UnixNano(), End: t0.Add(36 * time.Minute).UnixNano()}})
+		Baseline: domain.TimeRange{Start: t0.UnixNano(), End: t0.Add(30 * time.Minute).UnixNano()},
+		Window:   domain.TimeRange{Start: t0.Add(30 * time.Minute).UnixNano(), End: t0.Add(36 * time.Minute).UnixNano()}})
 	require.NoError(t, err)
 	lat := res.Best("pay", Latency)
 	require.NotNil(t, lat, "%+v", res.Findings)

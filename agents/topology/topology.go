@@ -13,12 +13,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Graph is a tenant's service graph over a window of time.
 type Graph struct {
-	Edges []storage.ServiceEdge
+	Edges []domain.ServiceEdge
 }
 
 // Hops is the distance between two services, along edges in either
@@ -98,7 +98,7 @@ func (g Graph) RootFirst(services []string) {
 
 // Source answers a tenant's caller → callee edges over a range.
 type Source interface {
-	ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error)
+	ServiceMap(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceEdge, error)
 }
 
 // Cache keeps each tenant's graph of the last Window for TTL: grouping
@@ -141,7 +141,7 @@ func (c *Cache) Graph(ctx context.Context, tenant string) Graph {
 	if ok && now.Sub(g.at) < c.ttl {
 		return g.graph
 	}
-	edges, err := c.src.ServiceMap(ctx, tenant, storage.TimeRange{Start: now.Add(-c.window).UnixNano(), End: now.Add(time.Minute).UnixNano()})
+	edges, err := c.src.ServiceMap(ctx, tenant, domain.TimeRange{Start: now.Add(-c.window).UnixNano(), End: now.Add(time.Minute).UnixNano()})
 	if err != nil {
 		c.logger.Warn("service graph failed", "tenant", tenant, "err", err)
 		edges = g.graph.Edges

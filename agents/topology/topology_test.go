@@ -8,11 +8,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 func shop() Graph {
-	return Graph{Edges: []storage.ServiceEdge{
+	return Graph{Edges: []domain.ServiceEdge{
 		{Source: "frontend", Target: "checkout"}, {Source: "checkout", Target: "payment"},
 		{Source: "checkout", Target: "cart"}, {Source: "payment", Target: "postgres"},
 	}}
@@ -39,7 +39,7 @@ func TestRootFirst(t *testing.T) {
 	svcs = []string{"cart", "payment", "checkout"}
 	shop().RootFirst(svcs)
 	assert.Equal(t, []string{"cart", "payment", "checkout"}, svcs, "two roots keep their order")
-	cyc := Graph{Edges: []storage.ServiceEdge{{Source: "a", Target: "b"}, {Source: "b", Target: "a"}}}
+	cyc := Graph{Edges: []domain.ServiceEdge{{Source: "a", Target: "b"}, {Source: "b", Target: "a"}}}
 	svcs = []string{"a", "b"}
 	cyc.RootFirst(svcs) // a cycle must not hang
 	assert.Len(t, svcs, 2)
@@ -50,7 +50,7 @@ type source struct {
 	err   error
 }
 
-func (s *source) ServiceMap(context.Context, string, storage.TimeRange) ([]storage.ServiceEdge, error) {
+func (s *source) ServiceMap(context.Context, string, domain.TimeRange) ([]domain.ServiceEdge, error) {
 	s.calls++
 	if s.err != nil {
 		return nil, s.err

@@ -22,9 +22,9 @@ import (
 	"github.com/inquest/inquest/agents/rca/replay"
 	"github.com/inquest/inquest/agents/resources"
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/server"
-	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 )
 
@@ -262,14 +262,14 @@ func evalOne(ctx context.Context, f replay.Fault, seed int, w *rca.Weights, show
 	cfg := investigate.DefaultConfig()
 	cfg.Weights = w
 	runner := investigate.New(cfg, investigate.Deps{Source: store, Store: store,
-		Ranked: func(_ *storage.Investigation, in rca.Input) { c.Input = in }}, nil, nil)
+		Ranked: func(_ *domain.Investigation, in rca.Input) { c.Input = in }}, nil, nil)
 	runner.SetClock(func() time.Time { return f.Time.Add(replay.DefaultWindow.After) })
-	window := storage.TimeRange{Start: f.Time.UnixNano(), End: f.Time.Add(replay.DefaultWindow.After).UnixNano()}
-	inv := runner.New(evalTenant, "eval", storage.InvestigationScope{Range: window})
+	window := domain.TimeRange{Start: f.Time.UnixNano(), End: f.Time.Add(replay.DefaultWindow.After).UnixNano()}
+	inv := runner.New(evalTenant, "eval", domain.InvestigationScope{Range: window})
 	began := time.Now()
 	runner.Run(ctx, &inv)
 	c.Took = time.Since(began)
-	if inv.Status != storage.InvestigationDone {
+	if inv.Status != domain.InvestigationDone {
 		return c, fmt.Errorf("investigation %s: %s", inv.Status, inv.Error)
 	}
 	if show {
@@ -310,7 +310,7 @@ func ingestFiles(ctx context.Context, dataDir string, files []string) error {
 // baselines ranks the services naively, from the same store: by how far
 // their CPU rose, by how far their latency rose (both as metrics say,
 // robust z against the baseline), and at random.
-func baselines(ctx context.Context, store *duckdb.Store, sc storage.InvestigationScope, logs *changes.Result, seed int) (map[string][]string, error) {
+func baselines(ctx context.Context, store *duckdb.Store, sc domain.InvestigationScope, logs *changes.Result, seed int) (map[string][]string, error) {
 	res, err := resources.Read(ctx, store, resources.Input{Tenant: evalTenant, Window: sc.Range, Baseline: sc.Baseline})
 	if err != nil {
 		return nil, err
@@ -333,7 +333,7 @@ func baselines(ctx context.Context, store *duckdb.Store, sc storage.Investigatio
 	for s := range res.Services {
 		services[s] = true
 	}
-	sums, err := store.Services(ctx, evalTenant, storage.TimeRange{Start: sc.Baseline.Start, End: sc.Range.End})
+	sums, err := store.Services(ctx, evalTenant, domain.TimeRange{Start: sc.Baseline.Start, End: sc.Range.End})
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +388,7 @@ func newErrorTemplates(logs *changes.Result) []string {
 }
 
 // printInvestigation writes an investigation's lines and hypotheses.
-func printInvestigation(out io.Writer, inv *storage.Investigation) {
+func printInvestigation(out io.Writer, inv *domain.Investigation) {
 	for _, p := range inv.Progress {
 		if p.Kind == "step_finished" && p.Text == "" {
 			continue

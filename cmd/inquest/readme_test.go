@@ -21,9 +21,9 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/server"
-	"github.com/inquest/inquest/storage"
 )
 
 // TestMain lets this test binary stand in for the inquest command: the
@@ -312,17 +312,17 @@ func firstLine(s string) string {
 func seedIncident(t *testing.T, s *server.Server) {
 	t.Helper()
 	now := time.Now().UnixNano()
-	a := storage.Anomaly{Tenant: "default", ID: "readme-anomaly", Series: "red:readme-search::p99_ms", Service: "readme-search",
+	a := domain.Anomaly{Tenant: "default", ID: "readme-anomaly", Series: "red:readme-search::p99_ms", Service: "readme-search",
 		Signal: "p99_ms", StartNano: now, Severity: "high", Explanation: "readme-search: p99 latency 900 ms (expected 40 ms)",
 		IncidentID: "readme-incident"}
-	require.NoError(t, s.Store().PutAnomalies(context.Background(), []storage.Anomaly{a}))
-	require.NoError(t, s.Store().PutIncident(context.Background(), storage.Incident{Tenant: "default", ID: "readme-incident",
-		Title: a.Explanation, Severity: "high", Status: storage.IncidentOpen, Services: []string{"readme-search"},
+	require.NoError(t, s.Store().PutAnomalies(context.Background(), []domain.Anomaly{a}))
+	require.NoError(t, s.Store().PutIncident(context.Background(), domain.Incident{Tenant: "default", ID: "readme-incident",
+		Title: a.Explanation, Severity: "high", Status: domain.IncidentOpen, Services: []string{"readme-search"},
 		AnomalyIDs: []string{a.ID}, OpenedNano: now, UpdatedNano: now,
-		Timeline: []storage.IncidentEvent{{TimeUnixNano: now, Kind: "opened", Text: "opened"}}}))
-	_, err := s.Store().CreateProposal(context.Background(), storage.Proposal{Tenant: "default", ID: "readme-proposal",
-		IncidentID: "readme-incident", Action: "restart", Target: "readme-search", Risk: storage.RiskMedium,
-		Status: storage.ProposalPending, ProposedBy: "inquest", ProposedNano: now, ExpiresNano: now + int64(30*time.Minute),
+		Timeline: []domain.IncidentEvent{{TimeUnixNano: now, Kind: "opened", Text: "opened"}}}))
+	_, err := s.Store().CreateProposal(context.Background(), domain.Proposal{Tenant: "default", ID: "readme-proposal",
+		IncidentID: "readme-incident", Action: "restart", Target: "readme-search", Risk: domain.RiskMedium,
+		Status: domain.ProposalPending, ProposedBy: "inquest", ProposedNano: now, ExpiresNano: now + int64(30*time.Minute),
 		Rationale: "readme-search's own time rose", Expected: "readme-search's p99 back inside its band", Rollback: "nothing to undo",
 		Params: map[string]string{"replicas": "3"}})
 	require.NoError(t, err)

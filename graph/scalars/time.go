@@ -9,8 +9,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/service"
-	"github.com/inquest/inquest/storage"
 )
 
 // MarshalTime writes a time as RFC3339 with nanoseconds, in UTC.
@@ -27,7 +27,7 @@ func UnmarshalTime(v any) (time.Time, error) {
 	if !ok {
 		return time.Time{}, service.Invalid("a time is a string: RFC3339 or relative such as now-15m")
 	}
-	t, err := storage.ParseTime(s, time.Now())
+	t, err := domain.ParseTime(s, time.Now())
 	if err != nil {
 		return time.Time{}, service.Invalid("%v", err) // the caller's mistake, said as such
 	}

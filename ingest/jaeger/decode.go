@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 type tag struct {
@@ -56,8 +56,8 @@ type document struct {
 
 // Result is what a payload decoded to.
 type Result struct {
-	Events   []storage.Event
-	Rejected []storage.Rejected
+	Events   []domain.Event
+	Rejected []domain.Rejected
 }
 
 // tagValue returns the tag as text and, for numbers and bools, whether it
@@ -69,12 +69,12 @@ func tagValue(t tag) (string, float64, bool) {
 	}
 	var f float64
 	if err := json.Unmarshal(t.Value, &f); err == nil {
-		return storage.FormatNumber(f), f, t.Type != "bool"
+		return domain.FormatNumber(f), f, t.Type != "bool"
 	}
 	return string(t.Value), 0, false
 }
 
-func putTag(e *storage.Event, attrs *storage.Attrs, t tag) {
+func putTag(e *domain.Event, attrs *domain.Attrs, t tag) {
 	s, f, numeric := tagValue(t)
 	if numeric && attrs == &e.Attrs {
 		e.PutNum(t.Key, f)
@@ -97,23 +97,23 @@ func Decode(body []byte) (*Result, error) {
 		for _, raw := range tr.Spans {
 			var sp span
 			if err := json.Unmarshal(raw, &sp); err != nil {
-				res.Rejected = append(res.Rejected, storage.Rejected{Raw: raw, Reason: fmt.Sprintf("jaeger span: %v", err)})
+				res.Rejected = append(res.Rejected, domain.Rejected{Raw: raw, Reason: fmt.Sprintf("jaeger span: %v", err)})
 				continue
 			}
 			proc, ok := tr.Processes[sp.ProcessID]
 			if !ok || proc.ServiceName == "" {
-				res.Rejected = append(res.Rejected, storage.Rejected{Raw: raw, Reason: fmt.Sprintf("jaeger span: unknown process %q", sp.ProcessID)})
+				res.Rejected = append(res.Rejected, domain.Rejected{Raw: raw, Reason: fmt.Sprintf("jaeger span: unknown process %q", sp.ProcessID)})
 				continue
 			}
-			e := storage.Event{
+			e := domain.Event{
 				TimeUnixNano: sp.StartTime * 1000,
-				Kind:         storage.KindSpan,
+				Kind:         domain.KindSpan,
 				Service:      proc.ServiceName,
 				Name:         sp.OperationName,
 				TraceID:      sp.TraceID,
 				SpanID:       sp.SpanID,
 				DurationNano: sp.Duration * 1000,
-				Status:       storage.StatusUnset,
+				Status:       domain.StatusUnset,
 				SampleRate:   1,
 			}
 			for _, r := range sp.References {
@@ -129,13 +129,13 @@ func Decode(body []byte) (*Result, error) {
 				switch t.Key {
 				case "error":
 					if s, _, _ := tagValue(t); s == "true" || s == "1" {
-						e.Status = storage.StatusError
+						e.Status = domain.StatusError
 					}
 				case "otel.status_code":
 					if s, _, _ := tagValue(t); s == "ERROR" {
-						e.Status = storage.StatusError
+						e.Status = domain.StatusError
 					} else if s == "OK" {
-						e.Status = storage.StatusOK
+						e.Status = domain.StatusOK
 					}
 				default:
 					putTag(&e, &e.Attrs, t)
@@ -148,8 +148,8 @@ func Decode(body []byte) (*Result, error) {
 			}
 			res.Events = append(res.Events, e)
 			for _, l := range sp.Logs {
-				le := storage.Event{TimeUnixNano: l.Timestamp * 1000, Kind: storage.KindLog, Service: e.Service,
-					Name: "log", TraceID: e.TraceID, SpanID: e.SpanID, Status: storage.StatusUnset, SampleRate: e.SampleRate,
+				le := domain.Event{TimeUnixNano: l.Timestamp * 1000, Kind: domain.KindLog, Service: e.Service,
+					Name: "log", TraceID: e.TraceID, SpanID: e.SpanID, Status: domain.StatusUnset, SampleRate: e.SampleRate,
 					Resource: e.Resource}
 				for _, f := range l.Fields {
 					switch f.Key {
@@ -176,7 +176,7 @@ func Decode(body []byte) (*Result, error) {
 // sampler.param, but the decision kept or dropped the whole trace: every
 // span of a trace sampled at 0.2 stands for five, not just the root. A
 // root's rate wins over another span's if a trace carries two.
-func weighTraces(events []storage.Event) {
+func weighTraces(events []domain.Event) {
 	type decision struct {
 		rate float64
 		root bool
@@ -184,7 +184,7 @@ func weighTraces(events []storage.Event) {
 	rates := map[string]decision{}
 	for i := range events {
 		e := &events[i]
-		if e.Kind != storage.KindSpan || e.SampleRate == 1 {
+		if e.Kind != domain.KindSpan || e.SampleRate == 1 {
 			continue
 		}
 		d, seen := rates[e.TraceID]

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 const doc = `{"data":[{"traceID":"abc","spans":[
@@ -29,7 +29,7 @@ func TestDecode(t *testing.T) {
 
 	root := res.Events[0]
 	assert.Equal(t, "frontend", root.Service)
-	assert.Equal(t, storage.StatusError, root.Status)
+	assert.Equal(t, domain.StatusError, root.Status)
 	assert.Equal(t, int64(1700000000000000000), root.TimeUnixNano)
 	assert.Equal(t, int64(2_500_000), root.DurationNano)
 	assert.Equal(t, 4.0, root.SampleRate, "probabilistic sampler at 0.25 is 1 in 4")
@@ -39,7 +39,7 @@ func TestDecode(t *testing.T) {
 	assert.Equal(t, "h1", host)
 
 	log := res.Events[1]
-	assert.Equal(t, storage.KindLog, log.Kind)
+	assert.Equal(t, domain.KindLog, log.Kind)
 	assert.Equal(t, "error", log.Name)
 	assert.Equal(t, "timeout", log.Body)
 	assert.Equal(t, "s1", log.SpanID)

@@ -17,13 +17,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Result is what a payload decoded to.
 type Result struct {
-	Events   []storage.Event
-	Rejected []storage.Rejected
+	Events   []domain.Event
+	Rejected []domain.Rejected
 }
 
 // Decode reads events. Records that are not objects or whose fields have
@@ -66,20 +66,20 @@ func Decode(body []byte, now time.Time) (*Result, error) {
 func (r *Result) add(raw json.RawMessage, now time.Time) {
 	e, err := decodeEvent(raw, now)
 	if err != nil {
-		r.Rejected = append(r.Rejected, storage.Rejected{Raw: append([]byte(nil), raw...), Reason: err.Error()})
+		r.Rejected = append(r.Rejected, domain.Rejected{Raw: append([]byte(nil), raw...), Reason: err.Error()})
 		return
 	}
 	r.Events = append(r.Events, e)
 }
 
-func decodeEvent(raw json.RawMessage, now time.Time) (storage.Event, error) {
+func decodeEvent(raw json.RawMessage, now time.Time) (domain.Event, error) {
 	var obj map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&obj); err != nil || obj == nil {
-		return storage.Event{}, fmt.Errorf("record is not a JSON object")
+		return domain.Event{}, fmt.Errorf("record is not a JSON object")
 	}
-	d := &eventDecoder{e: storage.Event{SampleRate: 1, Status: storage.StatusUnset}}
+	d := &eventDecoder{e: domain.Event{SampleRate: 1, Status: domain.StatusUnset}}
 	d.attrs, d.res = d.e.AttrWriter(&d.e.Attrs), d.e.AttrWriter(&d.e.Resource)
 	for k, v := range obj {
 		if err := d.field(k, v); err != nil {
@@ -91,12 +91,12 @@ func decodeEvent(raw json.RawMessage, now time.Time) (storage.Event, error) {
 
 // eventDecoder fills one event from the fields of a JSON object.
 type eventDecoder struct {
-	e        storage.Event
+	e        domain.Event
 	kind     string
 	haveTime bool
 	// attrs and res write the event's attributes and resource, in linear
 	// time however many keys the object has.
-	attrs, res *storage.AttrWriter
+	attrs, res *domain.AttrWriter
 }
 
 func str(key string, v any) (string, error) {
@@ -170,7 +170,7 @@ func (d *eventDecoder) field(k string, v any) error {
 	case "status":
 		var s string
 		s, err = str(k, v)
-		e.Status = storage.Status(strings.ToLower(s))
+		e.Status = domain.Status(strings.ToLower(s))
 	case "severity", "level":
 		e.Severity, err = str(k, v)
 	case "body", "message", "msg":
@@ -208,7 +208,7 @@ func (d *eventDecoder) field(k string, v any) error {
 
 // finish fills what the record left out: the time of receipt, the kind
 // from the fields present, a name and status for logs.
-func (d *eventDecoder) finish(now time.Time) storage.Event {
+func (d *eventDecoder) finish(now time.Time) domain.Event {
 	e := d.e
 	if !d.haveTime {
 		e.TimeUnixNano = now.UnixNano()
@@ -218,50 +218,50 @@ func (d *eventDecoder) finish(now time.Time) storage.Event {
 		// A change (deploy, config, feature flag) is an event that says
 		// what kind of change it is in change.type, as recordChange and
 		// OTLP logs do.
-		e.Kind = storage.KindEvent
-		if _, ok := e.Attrs.Get(storage.ChangeTypeAttr); !ok {
+		e.Kind = domain.KindEvent
+		if _, ok := e.Attrs.Get(domain.ChangeTypeAttr); !ok {
 			typ := e.Name
 			if typ == "" {
 				typ = "change"
 			}
-			e.Attrs.Put(storage.ChangeTypeAttr, typ)
+			e.Attrs.Put(domain.ChangeTypeAttr, typ)
 		}
 		if e.Name == "" {
 			e.Name = "change"
 		}
 	case d.kind != "":
-		e.Kind = storage.Kind(d.kind)
+		e.Kind = domain.Kind(d.kind)
 	case e.SpanID != "" && e.TraceID != "":
-		e.Kind = storage.KindSpan
+		e.Kind = domain.KindSpan
 	case e.Body != "" || e.Severity != "":
-		e.Kind = storage.KindLog
+		e.Kind = domain.KindLog
 	default:
-		e.Kind = storage.KindEvent
+		e.Kind = domain.KindEvent
 	}
-	if e.Name == "" && e.Kind == storage.KindLog {
+	if e.Name == "" && e.Kind == domain.KindLog {
 		e.Name = "log"
 	}
-	if e.Status == storage.StatusUnset && e.Kind == storage.KindLog {
+	if e.Status == domain.StatusUnset && e.Kind == domain.KindLog {
 		switch strings.ToUpper(e.Severity) {
 		case "ERROR", "FATAL", "CRITICAL":
-			e.Status = storage.StatusError
+			e.Status = domain.StatusError
 		}
 	}
 	if e.Status == "" {
-		e.Status = storage.StatusUnset
+		e.Status = domain.StatusUnset
 	}
 	return e
 }
 
 // flattenInto writes nested objects with dotted keys, in linear time
 // however many keys there are.
-func flattenInto(w *storage.AttrWriter, prefix string, m map[string]any) {
+func flattenInto(w *domain.AttrWriter, prefix string, m map[string]any) {
 	for k, v := range m {
 		putAny(w, prefix+k, v)
 	}
 }
 
-func putAny(w *storage.AttrWriter, k string, v any) {
+func putAny(w *domain.AttrWriter, k string, v any) {
 	switch x := v.(type) {
 	case nil:
 	case string:
@@ -334,7 +334,7 @@ func jsonNumber(f float64) any {
 
 // Encode writes an event in the format Decode reads, losslessly enough for
 // a replay: numeric attributes stay numbers.
-func Encode(e *storage.Event) []byte {
+func Encode(e *domain.Event) []byte {
 	obj := map[string]any{
 		"timestamp":   time.Unix(0, e.TimeUnixNano).UTC().Format(time.RFC3339Nano),
 		"service":     e.Service,
@@ -353,7 +353,7 @@ func Encode(e *storage.Event) []byte {
 	set("parent_span_id", e.ParentSpanID)
 	set("severity", e.Severity)
 	set("body", e.Body)
-	if e.Kind == storage.KindSpan {
+	if e.Kind == domain.KindSpan {
 		obj["duration_ms"] = float64(e.DurationNano) / 1e6
 	}
 	attrs, nonFinite := map[string]any{}, map[string]any{}
@@ -395,7 +395,7 @@ type sampleJSON struct {
 }
 
 // EncodeSample writes a sample for the dead-letter queue.
-func EncodeSample(s *storage.Sample) []byte {
+func EncodeSample(s *domain.Sample) []byte {
 	j := sampleJSON{Metric: s.Name, Type: string(s.Type), Timestamp: s.TimeUnixNano, Value: jsonNumber(s.Value), Labels: map[string]string{}}
 	for i, k := range s.Labels.Keys {
 		j.Labels[k] = s.Labels.Values[i]
@@ -405,8 +405,8 @@ func EncodeSample(s *storage.Sample) []byte {
 }
 
 // DecodeSamples reads samples written by EncodeSample, one per line.
-func DecodeSamples(body []byte) ([]storage.Sample, error) {
-	var out []storage.Sample
+func DecodeSamples(body []byte) ([]domain.Sample, error) {
+	var out []domain.Sample
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	for {
@@ -418,7 +418,7 @@ func DecodeSamples(body []byte) ([]storage.Sample, error) {
 		if err != nil {
 			return out, fmt.Errorf("decode samples: %w", err)
 		}
-		m := storage.Sample{Name: j.Metric, Type: storage.MetricType(j.Type), TimeUnixNano: j.Timestamp}
+		m := domain.Sample{Name: j.Metric, Type: domain.MetricType(j.Type), TimeUnixNano: j.Timestamp}
 		switch v := j.Value.(type) {
 		case json.Number:
 			m.Value, err = v.Float64()

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
@@ -48,9 +48,9 @@ func TestShapesAndKinds(t *testing.T) {
 	res, err = Decode([]byte(`{"service":"api","message":"boom","level":"error","http":{"status":500,"route":"/x"},"tags":["a","b"],"ok":true,"none":null}`), now)
 	require.NoError(t, err)
 	e := res.Events[0]
-	assert.Equal(t, storage.KindLog, e.Kind)
+	assert.Equal(t, domain.KindLog, e.Kind)
 	assert.Equal(t, "log", e.Name)
-	assert.Equal(t, storage.StatusError, e.Status)
+	assert.Equal(t, domain.StatusError, e.Status)
 	v, _ := e.NumAttrs.Get("http.status")
 	assert.Equal(t, 500.0, v, "nested objects flatten with dots")
 	s, _ := e.Attrs.Get("http.status")
@@ -64,7 +64,7 @@ func TestShapesAndKinds(t *testing.T) {
 
 	res, err = Decode([]byte(`{"service":"api","name":"GET /","trace_id":"abc","span_id":"def","duration_ms":12.5}`), now)
 	require.NoError(t, err)
-	assert.Equal(t, storage.KindSpan, res.Events[0].Kind)
+	assert.Equal(t, domain.KindSpan, res.Events[0].Kind)
 	assert.Equal(t, int64(12_500_000), res.Events[0].DurationNano)
 }
 
@@ -86,8 +86,8 @@ func TestRejectsAndErrors(t *testing.T) {
 // Encode and Decode round-trip, so a replayed dead letter is the record
 // that was refused.
 func TestRoundTrip(t *testing.T) {
-	e := storage.Event{TimeUnixNano: now.UnixNano() + 123, Kind: storage.KindSpan, Service: "s", Name: "n", TraceID: "t1", SpanID: "s1",
-		ParentSpanID: "p1", DurationNano: 1_500_000, Status: storage.StatusError, Body: "b", SampleRate: 4}
+	e := domain.Event{TimeUnixNano: now.UnixNano() + 123, Kind: domain.KindSpan, Service: "s", Name: "n", TraceID: "t1", SpanID: "s1",
+		ParentSpanID: "p1", DurationNano: 1_500_000, Status: domain.StatusError, Body: "b", SampleRate: 4}
 	e.Attrs.Put("region", "eu")
 	e.PutNum("code", 503)
 	e.PutNum("bad", math.NaN())
@@ -106,7 +106,7 @@ func TestRoundTrip(t *testing.T) {
 	h, _ := got.Resource.Get("host.name")
 	assert.Equal(t, "h", h)
 
-	s := storage.Sample{Name: "m", Labels: storage.Attrs{Keys: []string{"b", "a"}, Values: []string{"2", "1"}}, Type: storage.MetricCounter,
+	s := domain.Sample{Name: "m", Labels: domain.Attrs{Keys: []string{"b", "a"}, Values: []string{"2", "1"}}, Type: domain.MetricCounter,
 		TimeUnixNano: 42, Value: math.Inf(1)}
 	ss, err := DecodeSamples(EncodeSample(&s))
 	require.NoError(t, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/ingest/kafkabus"
 	"github.com/inquest/inquest/storage"
@@ -31,7 +32,7 @@ type memStore struct {
 
 func newMemStore() *memStore { return &memStore{copies: map[uint64]int{}} }
 
-func (m *memStore) WriteEvents(_ context.Context, evs []storage.Event) error {
+func (m *memStore) WriteEvents(_ context.Context, evs []domain.Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range evs {
@@ -40,7 +41,7 @@ func (m *memStore) WriteEvents(_ context.Context, evs []storage.Event) error {
 	return nil
 }
 
-func (m *memStore) PutDeadLetters(_ context.Context, dls []storage.DeadLetter) error {
+func (m *memStore) PutDeadLetters(_ context.Context, dls []domain.DeadLetter) error {
 	m.mu.Lock()
 	m.dead += len(dls)
 	m.mu.Unlock()
@@ -87,8 +88,8 @@ func message(seq, n int) *ingest.Message {
 	m := &ingest.Message{Tenant: "t1"}
 	for i := 0; i < n; i++ {
 		// The same seq gives the same records (a client's retry).
-		e := storage.Event{Tenant: "t1", TimeUnixNano: base + int64(seq*1000+i), Kind: storage.KindSpan, Service: "checkout",
-			Name: "op", TraceID: fmt.Sprintf("trace-%d-%d", seq, i%3), SpanID: fmt.Sprint(i), Status: storage.StatusOK, SampleRate: 1}
+		e := domain.Event{Tenant: "t1", TimeUnixNano: base + int64(seq*1000+i), Kind: domain.KindSpan, Service: "checkout",
+			Name: "op", TraceID: fmt.Sprintf("trace-%d-%d", seq, i%3), SpanID: fmt.Sprint(i), Status: domain.StatusOK, SampleRate: 1}
 		e.Attrs.Put("seq", fmt.Sprint(seq))
 		e.PutNum("i", float64(i))
 		e.ID = e.ContentHash()

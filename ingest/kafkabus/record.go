@@ -7,8 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
-	"github.com/inquest/inquest/storage"
 )
 
 // A record's value is validated records of one tenant in the binary form
@@ -17,10 +17,10 @@ import (
 // Records a gateway of an older build wrote as JSON (their first byte is
 // '{') are still read, so a rolling upgrade loses nothing.
 type legacyWire struct {
-	V       int              `json:"v"`
-	Tenant  string           `json:"tenant"`
-	Events  []storage.Event  `json:"events,omitempty"`
-	Samples []storage.Sample `json:"samples,omitempty"`
+	V       int             `json:"v"`
+	Tenant  string          `json:"tenant"`
+	Events  []domain.Event  `json:"events,omitempty"`
+	Samples []domain.Sample `json:"samples,omitempty"`
 }
 
 const legacyWireVersion = 1
@@ -35,7 +35,7 @@ const samplesPerRecord = 2000
 // without a trace, and samples, are keyed by tenant and service or name.
 func encode(topic string, m *ingest.Message) ([]*kgo.Record, error) {
 	var recs []*kgo.Record
-	add := func(key string, events []storage.Event, samples []storage.Sample) error {
+	add := func(key string, events []domain.Event, samples []domain.Sample) error {
 		r, err := encodeChunk(topic, key, m.Tenant, events, samples)
 		if err != nil {
 			return err
@@ -43,7 +43,7 @@ func encode(topic string, m *ingest.Message) ([]*kgo.Record, error) {
 		recs = append(recs, r...)
 		return nil
 	}
-	byKey := map[string][]storage.Event{}
+	byKey := map[string][]domain.Event{}
 	var order []string
 	for i := range m.Events {
 		e := &m.Events[i]
@@ -79,7 +79,7 @@ func encode(topic string, m *ingest.Message) ([]*kgo.Record, error) {
 }
 
 // encodeChunk encodes one record, halving it until it fits.
-func encodeChunk(topic, key, tenant string, events []storage.Event, samples []storage.Sample) ([]*kgo.Record, error) {
+func encodeChunk(topic, key, tenant string, events []domain.Event, samples []domain.Sample) ([]*kgo.Record, error) {
 	b := ingest.EncodeMessage(nil, &ingest.Message{Tenant: tenant, Events: events, Samples: samples})
 	if len(b) <= maxRecordBytes {
 		return []*kgo.Record{{Topic: topic, Key: []byte(key), Value: b}}, nil

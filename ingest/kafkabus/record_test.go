@@ -9,15 +9,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
-	"github.com/inquest/inquest/storage"
 )
 
 func TestRecordsRoundTripAndStaySmall(t *testing.T) {
 	m := &ingest.Message{Tenant: "t1"}
 	for i := 0; i < 3000; i++ {
-		e := storage.Event{Tenant: "t1", TimeUnixNano: int64(i), Kind: storage.KindLog, Service: "svc", Name: "line",
-			Body: strings.Repeat("x", 500), Status: storage.StatusUnset, SampleRate: 1}
+		e := domain.Event{Tenant: "t1", TimeUnixNano: int64(i), Kind: domain.KindLog, Service: "svc", Name: "line",
+			Body: strings.Repeat("x", 500), Status: domain.StatusUnset, SampleRate: 1}
 		if i%2 == 0 {
 			e.TraceID = fmt.Sprint("trace-", i%10)
 		}
@@ -25,7 +25,7 @@ func TestRecordsRoundTripAndStaySmall(t *testing.T) {
 		m.Events = append(m.Events, e)
 	}
 	for i := 0; i < 5000; i++ {
-		s := storage.Sample{Tenant: "t1", Name: "cpu", TimeUnixNano: int64(i), Value: float64(i) / 3, Type: storage.MetricGauge}
+		s := domain.Sample{Tenant: "t1", Name: "cpu", TimeUnixNano: int64(i), Value: float64(i) / 3, Type: domain.MetricGauge}
 		s.SeriesID = s.ComputeSeriesID()
 		m.Samples = append(m.Samples, s)
 	}
@@ -54,9 +54,9 @@ func TestRecordsRoundTripAndStaySmall(t *testing.T) {
 // through the topic bit for bit (JSON could not carry them), and a record
 // an older gateway wrote as JSON is still read.
 func TestRecordsKeepNaNAndReadLegacyJSON(t *testing.T) {
-	m := &ingest.Message{Tenant: "t1", Samples: []storage.Sample{
-		{Tenant: "t1", Name: "up", TimeUnixNano: 1, Value: math.Float64frombits(0x7ff0000000000002), Type: storage.MetricGauge},
-		{Tenant: "t1", Name: "q", TimeUnixNano: 2, Value: math.NaN(), Type: storage.MetricGauge},
+	m := &ingest.Message{Tenant: "t1", Samples: []domain.Sample{
+		{Tenant: "t1", Name: "up", TimeUnixNano: 1, Value: math.Float64frombits(0x7ff0000000000002), Type: domain.MetricGauge},
+		{Tenant: "t1", Name: "q", TimeUnixNano: 2, Value: math.NaN(), Type: domain.MetricGauge},
 	}}
 	recs, err := encode("raw-telemetry", m)
 	require.NoError(t, err)
@@ -64,7 +64,7 @@ func TestRecordsKeepNaNAndReadLegacyJSON(t *testing.T) {
 	got, err := decode(recs[0].Value)
 	require.NoError(t, err)
 	require.Len(t, got.Samples, 2)
-	assert.True(t, storage.IsStaleMarker(got.Samples[0].Value))
+	assert.True(t, domain.IsStaleMarker(got.Samples[0].Value))
 	assert.True(t, math.IsNaN(got.Samples[1].Value))
 
 	legacy := []byte(`{"v":1,"tenant":"t1","events":[{"Tenant":"t1","Service":"a","Kind":"log"}]}`)
@@ -79,8 +79,8 @@ func TestRecordsKeepNaNAndReadLegacyJSON(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	for _, m := range []*ingest.Message{
-		{Tenant: "t1", Events: []storage.Event{{Tenant: "t1", Service: "a", Kind: storage.KindSpan, TraceID: "t", SampleRate: 1}}},
-		{Tenant: "t1", Samples: []storage.Sample{{Tenant: "t2", Name: "x"}}},
+		{Tenant: "t1", Events: []domain.Event{{Tenant: "t1", Service: "a", Kind: domain.KindSpan, TraceID: "t", SampleRate: 1}}},
+		{Tenant: "t1", Samples: []domain.Sample{{Tenant: "t2", Name: "x"}}},
 		{Tenant: ""},
 	} {
 		f.Add(ingest.EncodeMessage(nil, m))

@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // UnknownService is what OpenTelemetry SDKs report when service.name is
@@ -22,7 +22,7 @@ const UnknownService = "unknown_service"
 
 // putValue stores one attribute: numbers natively (and as text), bools and
 // strings as text, bytes as base64, arrays and maps as JSON.
-func putValue(w *storage.AttrWriter, k string, v pcommon.Value) {
+func putValue(w *domain.AttrWriter, k string, v pcommon.Value) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		w.Put(k, v.Str())
@@ -52,7 +52,7 @@ func putValue(w *storage.AttrWriter, k string, v pcommon.Value) {
 
 // putAttrs adds a map's attributes to one of e's lists, in linear time
 // however many there are.
-func putAttrs(e *storage.Event, attrs *storage.Attrs, m pcommon.Map) {
+func putAttrs(e *domain.Event, attrs *domain.Attrs, m pcommon.Map) {
 	w := e.AttrWriter(attrs)
 	for k, v := range m.All() {
 		putValue(w, k, v)
@@ -67,7 +67,7 @@ func serviceOf(res pcommon.Resource) string {
 }
 
 // sampleRate reads the Honeycomb-style sample_rate attribute (1 in N).
-func sampleRate(e *storage.Event) {
+func sampleRate(e *domain.Event) {
 	e.SampleRate = 1
 	if v, ok := e.NumAttrs.Get("sample_rate"); ok {
 		e.SampleRate = v
@@ -90,18 +90,18 @@ var spanKinds = map[ptrace.SpanKind]string{
 
 // Traces converts spans; each span event (an exception, say) becomes a log
 // event linked to its span, so that it can be searched like any log.
-func Traces(td ptrace.Traces) []storage.Event {
-	out := make([]storage.Event, 0, td.SpanCount())
+func Traces(td ptrace.Traces) []domain.Event {
+	out := make([]domain.Event, 0, td.SpanCount())
 	for _, rs := range td.ResourceSpans().All() {
-		var res storage.Attrs
+		var res domain.Attrs
 		putAttrs(nil, &res, rs.Resource().Attributes())
 		service := serviceOf(rs.Resource())
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, sp := range ss.Spans().All() {
 				tid, sid, pid := sp.TraceID(), sp.SpanID(), sp.ParentSpanID()
-				e := storage.Event{
+				e := domain.Event{
 					TimeUnixNano: int64(sp.StartTimestamp()),
-					Kind:         storage.KindSpan,
+					Kind:         domain.KindSpan,
 					Service:      service,
 					Name:         sp.Name(),
 					TraceID:      hexID(tid[:], tid.IsEmpty()),
@@ -112,11 +112,11 @@ func Traces(td ptrace.Traces) []storage.Event {
 				}
 				switch sp.Status().Code() {
 				case ptrace.StatusCodeError:
-					e.Status = storage.StatusError
+					e.Status = domain.StatusError
 				case ptrace.StatusCodeOk:
-					e.Status = storage.StatusOK
+					e.Status = domain.StatusOK
 				default:
-					e.Status = storage.StatusUnset
+					e.Status = domain.StatusUnset
 				}
 				e.Body = sp.Status().Message()
 				if k, ok := spanKinds[sp.Kind()]; ok {
@@ -126,21 +126,21 @@ func Traces(td ptrace.Traces) []storage.Event {
 				sampleRate(&e)
 				out = append(out, e)
 				for _, ev := range sp.Events().All() {
-					l := storage.Event{
+					l := domain.Event{
 						TimeUnixNano: int64(ev.Timestamp()),
-						Kind:         storage.KindLog,
+						Kind:         domain.KindLog,
 						Service:      service,
 						Name:         ev.Name(),
 						TraceID:      e.TraceID,
 						SpanID:       e.SpanID,
-						Status:       storage.StatusUnset,
+						Status:       domain.StatusUnset,
 						Resource:     res,
 					}
 					putAttrs(&l, &l.Attrs, ev.Attributes())
 					if msg, ok := l.Attrs.Get("exception.message"); ok {
 						l.Body = msg
 						l.Severity = "ERROR"
-						l.Status = storage.StatusError
+						l.Status = domain.StatusError
 					}
 					l.SampleRate = e.SampleRate
 					out = append(out, l)
@@ -153,10 +153,10 @@ func Traces(td ptrace.Traces) []storage.Event {
 
 // Logs converts log records. A record's name is its event name when it has
 // one, else "log"; severities of ERROR and above mark it as an error.
-func Logs(ld plog.Logs) []storage.Event {
-	out := make([]storage.Event, 0, ld.LogRecordCount())
+func Logs(ld plog.Logs) []domain.Event {
+	out := make([]domain.Event, 0, ld.LogRecordCount())
 	for _, rl := range ld.ResourceLogs().All() {
-		var res storage.Attrs
+		var res domain.Attrs
 		putAttrs(nil, &res, rl.Resource().Attributes())
 		service := serviceOf(rl.Resource())
 		for _, sl := range rl.ScopeLogs().All() {
@@ -166,23 +166,23 @@ func Logs(ld plog.Logs) []storage.Event {
 					ts = lr.ObservedTimestamp()
 				}
 				tid, sid := lr.TraceID(), lr.SpanID()
-				e := storage.Event{
+				e := domain.Event{
 					TimeUnixNano: int64(ts),
-					Kind:         storage.KindLog,
+					Kind:         domain.KindLog,
 					Service:      service,
 					Name:         lr.EventName(),
 					TraceID:      hexID(tid[:], tid.IsEmpty()),
 					SpanID:       hexID(sid[:], sid.IsEmpty()),
 					Severity:     lr.SeverityText(),
 					Body:         lr.Body().AsString(),
-					Status:       storage.StatusUnset,
+					Status:       domain.StatusUnset,
 					Resource:     res,
 				}
 				if e.Severity == "" && lr.SeverityNumber() != plog.SeverityNumberUnspecified {
 					e.Severity = strings.ToUpper(lr.SeverityNumber().String()) // the spec's short name: ERROR2
 				}
 				if lr.SeverityNumber() >= plog.SeverityNumberError {
-					e.Status = storage.StatusError
+					e.Status = domain.StatusError
 				}
 				putAttrs(&e, &e.Attrs, lr.Attributes())
 				if e.Name == "" {
@@ -200,8 +200,8 @@ func Logs(ld plog.Logs) []storage.Event {
 	return out
 }
 
-func labels(job, instance string, attrs pcommon.Map, extra ...string) storage.Attrs {
-	var a storage.Attrs
+func labels(job, instance string, attrs pcommon.Map, extra ...string) domain.Attrs {
+	var a domain.Attrs
 	if job != "" {
 		a.Put("job", job)
 	}
@@ -243,11 +243,11 @@ const targetInfo = "target_info"
 // promoted attributes its resource has (k8s.pod.name, k8s.node.name,
 // k8s.namespace.name, service.version, host.name); each resource with other attributes
 // also gets a target_info sample holding them.
-func Metrics(md pmetric.Metrics) []storage.Sample { return MetricsWith(md, promotedAttributes()) }
+func Metrics(md pmetric.Metrics) []domain.Sample { return MetricsWith(md, promotedAttributes()) }
 
 // MetricsWith is Metrics with the resource attributes to promote given.
-func MetricsWith(md pmetric.Metrics, promote []string) []storage.Sample {
-	var out []storage.Sample
+func MetricsWith(md pmetric.Metrics, promote []string) []domain.Sample {
+	var out []domain.Sample
 	for _, rm := range md.ResourceMetrics().All() {
 		job := serviceOf(rm.Resource())
 		instance := ""
@@ -280,8 +280,8 @@ func MetricsWith(md pmetric.Metrics, promote []string) []storage.Sample {
 // appendTargetInfo adds a resource's target_info sample, at the newest
 // time of its samples, when it has attributes beyond the ones its series
 // carry already.
-func appendTargetInfo(out, samples []storage.Sample, attrs pcommon.Map, job, instance string) []storage.Sample {
-	var ls storage.Attrs
+func appendTargetInfo(out, samples []domain.Sample, attrs pcommon.Map, job, instance string) []domain.Sample {
+	var ls domain.Attrs
 	if job != "" {
 		ls.Put("job", job)
 	}
@@ -304,15 +304,15 @@ func appendTargetInfo(out, samples []storage.Sample, attrs pcommon.Map, job, ins
 	for _, s := range samples {
 		ts = max(ts, s.TimeUnixNano)
 	}
-	return append(out, storage.Sample{Name: targetInfo, Labels: ls, Type: storage.MetricGauge, TimeUnixNano: ts, Value: 1})
+	return append(out, domain.Sample{Name: targetInfo, Labels: ls, Type: domain.MetricGauge, TimeUnixNano: ts, Value: 1})
 }
 
-func appendMetric(out []storage.Sample, m pmetric.Metric, job, instance string, promoted []string) []storage.Sample {
-	labels := func(job, instance string, attrs pcommon.Map, extra ...string) storage.Attrs {
+func appendMetric(out []domain.Sample, m pmetric.Metric, job, instance string, promoted []string) []domain.Sample {
+	labels := func(job, instance string, attrs pcommon.Map, extra ...string) domain.Attrs {
 		return labels(job, instance, attrs, append(extra, promoted...)...)
 	}
-	add := func(name string, typ storage.MetricType, ts pcommon.Timestamp, v float64, ls storage.Attrs) {
-		out = append(out, storage.Sample{Name: name, Labels: ls, Type: typ, TimeUnixNano: int64(ts), Value: v})
+	add := func(name string, typ domain.MetricType, ts pcommon.Timestamp, v float64, ls domain.Attrs) {
+		out = append(out, domain.Sample{Name: name, Labels: ls, Type: typ, TimeUnixNano: int64(ts), Value: v})
 	}
 	num := func(dp pmetric.NumberDataPoint) float64 {
 		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
@@ -324,21 +324,21 @@ func appendMetric(out []storage.Sample, m pmetric.Metric, job, instance string, 
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
 		for _, dp := range m.Gauge().DataPoints().All() {
-			add(name, storage.MetricGauge, dp.Timestamp(), num(dp), labels(job, instance, dp.Attributes()))
+			add(name, domain.MetricGauge, dp.Timestamp(), num(dp), labels(job, instance, dp.Attributes()))
 		}
 	case pmetric.MetricTypeSum:
-		typ := storage.MetricGauge
+		typ := domain.MetricGauge
 		if m.Sum().IsMonotonic() && m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityCumulative {
-			typ = storage.MetricCounter
+			typ = domain.MetricCounter
 		}
 		for _, dp := range m.Sum().DataPoints().All() {
 			add(name, typ, dp.Timestamp(), num(dp), labels(job, instance, dp.Attributes()))
 		}
 	case pmetric.MetricTypeHistogram:
 		for _, dp := range m.Histogram().DataPoints().All() {
-			add(name+"_count", storage.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
+			add(name+"_count", domain.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
 			if dp.HasSum() {
-				add(name+"_sum", storage.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
+				add(name+"_sum", domain.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
 			}
 			var cum uint64
 			bounds := dp.ExplicitBounds()
@@ -346,24 +346,24 @@ func appendMetric(out []storage.Sample, m pmetric.Metric, job, instance string, 
 				cum += c
 				le := "+Inf"
 				if i < bounds.Len() {
-					le = storage.FormatNumber(bounds.At(i))
+					le = domain.FormatNumber(bounds.At(i))
 				}
-				add(name+"_bucket", storage.MetricCounter, dp.Timestamp(), float64(cum), labels(job, instance, dp.Attributes(), "le", le))
+				add(name+"_bucket", domain.MetricCounter, dp.Timestamp(), float64(cum), labels(job, instance, dp.Attributes(), "le", le))
 			}
 		}
 	case pmetric.MetricTypeExponentialHistogram:
 		for _, dp := range m.ExponentialHistogram().DataPoints().All() {
-			add(name+"_count", storage.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
+			add(name+"_count", domain.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
 			if dp.HasSum() {
-				add(name+"_sum", storage.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
+				add(name+"_sum", domain.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
 			}
 		}
 	case pmetric.MetricTypeSummary:
 		for _, dp := range m.Summary().DataPoints().All() {
-			add(name+"_count", storage.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
-			add(name+"_sum", storage.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
+			add(name+"_count", domain.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
+			add(name+"_sum", domain.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
 			for _, q := range dp.QuantileValues().All() {
-				add(name, storage.MetricSummary, dp.Timestamp(), q.Value(), labels(job, instance, dp.Attributes(), "quantile", storage.FormatNumber(q.Quantile())))
+				add(name, domain.MetricSummary, dp.Timestamp(), q.Value(), labels(job, instance, dp.Attributes(), "quantile", domain.FormatNumber(q.Quantile())))
 			}
 		}
 	}
@@ -387,7 +387,7 @@ func unmarshaler[T any](enc Encoding, proto, js func([]byte) (T, error)) func([]
 }
 
 // DecodeTraces decodes an ExportTraceServiceRequest body.
-func DecodeTraces(body []byte, enc Encoding) ([]storage.Event, error) {
+func DecodeTraces(body []byte, enc Encoding) ([]domain.Event, error) {
 	check := checkCount
 	if enc == JSON {
 		check = func(b []byte, what string) error { return checkJSONCount(b, "spans", what) }
@@ -403,7 +403,7 @@ func DecodeTraces(body []byte, enc Encoding) ([]storage.Event, error) {
 }
 
 // DecodeLogs decodes an ExportLogsServiceRequest body.
-func DecodeLogs(body []byte, enc Encoding) ([]storage.Event, error) {
+func DecodeLogs(body []byte, enc Encoding) ([]domain.Event, error) {
 	check := checkCount
 	if enc == JSON {
 		check = func(b []byte, what string) error { return checkJSONCount(b, "logRecords", what) }
@@ -419,13 +419,13 @@ func DecodeLogs(body []byte, enc Encoding) ([]storage.Event, error) {
 }
 
 // DecodeMetrics decodes an ExportMetricsServiceRequest body.
-func DecodeMetrics(body []byte, enc Encoding) ([]storage.Sample, error) {
+func DecodeMetrics(body []byte, enc Encoding) ([]domain.Sample, error) {
 	return DecodeMetricsWith(body, enc, promotedAttributes())
 }
 
 // DecodeMetricsWith is DecodeMetrics with the resource attributes to
 // promote given.
-func DecodeMetricsWith(body []byte, enc Encoding, promote []string) ([]storage.Sample, error) {
+func DecodeMetricsWith(body []byte, enc Encoding, promote []string) ([]domain.Sample, error) {
 	md, err := unmarshaler(enc, (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics, (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics)(body)
 	if err != nil {
 		return nil, fmt.Errorf("decode OTLP metrics: %w", err)

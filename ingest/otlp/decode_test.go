@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 func TestTracesAttributeTypes(t *testing.T) {
@@ -44,7 +44,7 @@ func TestTracesAttributeTypes(t *testing.T) {
 	assert.Equal(t, "ab010000000000000000000000000000", e.TraceID)
 	assert.Equal(t, "", e.ParentSpanID)
 	assert.Equal(t, int64(2000), e.DurationNano)
-	assert.Equal(t, storage.StatusOK, e.Status)
+	assert.Equal(t, domain.StatusOK, e.Status)
 	assert.Equal(t, 10.0, e.SampleRate)
 	get := func(k string) string { v, _ := e.Attrs.Get(k); return v }
 	assert.Equal(t, "client", get("span.kind"))
@@ -74,12 +74,12 @@ func TestLogsSeverityAndName(t *testing.T) {
 	evs := Logs(ld)
 	require.Len(t, evs, 2)
 	assert.Equal(t, int64(5), evs[0].TimeUnixNano, "observed time when no time")
-	assert.Equal(t, storage.StatusError, evs[0].Status)
+	assert.Equal(t, domain.StatusError, evs[0].Status)
 	assert.Equal(t, "ERROR2", evs[0].Severity)
 	assert.Equal(t, "payment.failed", evs[0].Name)
 	assert.Equal(t, "log", evs[1].Name)
 	assert.Equal(t, "debug", evs[1].Severity)
-	assert.Equal(t, storage.StatusUnset, evs[1].Status)
+	assert.Equal(t, domain.StatusUnset, evs[1].Status)
 }
 
 func TestMetricsPrometheusStyle(t *testing.T) {
@@ -123,7 +123,7 @@ func TestMetricsPrometheusStyle(t *testing.T) {
 	q.SetQuantile(0.99)
 	q.SetValue(3)
 
-	got := map[string]storage.Sample{}
+	got := map[string]domain.Sample{}
 	for _, s := range Metrics(md) {
 		k := s.Name
 		for i, lk := range s.Labels.Keys {
@@ -135,17 +135,17 @@ func TestMetricsPrometheusStyle(t *testing.T) {
 		assert.NotZero(t, s.SeriesID)
 	}
 	r := got["requests"]
-	assert.Equal(t, storage.MetricCounter, r.Type)
+	assert.Equal(t, domain.MetricCounter, r.Type)
 	assert.Equal(t, 7.0, r.Value)
 	assert.Equal(t, []string{"code", "instance", "job"}, r.Labels.Keys, "sorted, with job and instance from the resource")
-	assert.Equal(t, storage.MetricGauge, got["delta"].Type, "delta sums are not counters")
+	assert.Equal(t, domain.MetricGauge, got["delta"].Type, "delta sums are not counters")
 	assert.Equal(t, 6.0, got["latency_count"].Value)
 	assert.Equal(t, 3.5, got["latency_sum"].Value)
 	assert.Equal(t, 1.0, got["latency_bucket{le=0.1}"].Value)
 	assert.Equal(t, 3.0, got["latency_bucket{le=1}"].Value, "cumulative")
 	assert.Equal(t, 6.0, got["latency_bucket{le=+Inf}"].Value)
 	assert.Equal(t, 3.0, got["rpc{quantile=0.99}"].Value)
-	assert.Equal(t, storage.MetricSummary, got["rpc{quantile=0.99}"].Type)
+	assert.Equal(t, domain.MetricSummary, got["rpc{quantile=0.99}"].Type)
 	assert.Equal(t, 2.0, got["rpc_count"].Value)
 	_, ok := got["target_info"]
 	assert.False(t, ok, "no target_info for a resource with nothing beyond job and instance")
@@ -171,7 +171,7 @@ func TestMetricsKeepTheirResource(t *testing.T) {
 		dp.SetTimestamp(pcommon.Timestamp(100 + i))
 	}
 	series := map[uint64]bool{}
-	var infos []storage.Sample
+	var infos []domain.Sample
 	for _, s := range Metrics(md) {
 		if s.Name == "target_info" {
 			infos = append(infos, s)
@@ -207,7 +207,7 @@ func TestManyAttributesInLinearTime(t *testing.T) {
 	}
 	// FromRaw appends; PutInt would scan for each key (pdata's own cost).
 	require.NoError(t, sp.Attributes().FromRaw(raw))
-	done := make(chan []storage.Event, 1)
+	done := make(chan []domain.Event, 1)
 	go func() { done <- Traces(td) }()
 	select {
 	case evs := <-done:

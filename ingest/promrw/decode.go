@@ -7,16 +7,16 @@ import (
 
 	"github.com/VictoriaMetrics/VictoriaMetrics/lib/prompb"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // IsStale reports whether v is Prometheus' staleness marker.
-func IsStale(v float64) bool { return storage.IsStaleMarker(v) }
+func IsStale(v float64) bool { return domain.IsStaleMarker(v) }
 
 // Decoded holds the samples of a request and the count of staleness markers
 // among them.
 type Decoded struct {
-	Samples []storage.Sample
+	Samples []domain.Sample
 	Stale   int
 }
 
@@ -31,7 +31,7 @@ func Decode(body []byte) (*Decoded, error) {
 	out := &Decoded{}
 	for _, ts := range wr.Timeseries {
 		var name string
-		var ls storage.Attrs
+		var ls domain.Attrs
 		for _, l := range ts.Labels {
 			if l.Name == "__name__" {
 				name = l.Value
@@ -40,7 +40,7 @@ func Decode(body []byte) (*Decoded, error) {
 			ls.Put(l.Name, l.Value)
 		}
 		ls.Sort()
-		typ := storage.TypeFromName(name)
+		typ := domain.TypeFromName(name)
 		var id uint64
 		// A staleness marker ends the series: it is stored like Prometheus'
 		// TSDB stores it, queries skip it (as every NaN) and detection
@@ -49,7 +49,7 @@ func Decode(body []byte) (*Decoded, error) {
 			if IsStale(s.Value) {
 				out.Stale++
 			}
-			m := storage.Sample{Name: name, Labels: ls, Type: typ, TimeUnixNano: s.Timestamp * 1e6, Value: s.Value}
+			m := domain.Sample{Name: name, Labels: ls, Type: typ, TimeUnixNano: s.Timestamp * 1e6, Value: s.Value}
 			if i == 0 || id == 0 {
 				id = m.ComputeSeriesID()
 			}

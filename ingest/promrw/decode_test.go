@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 func TestDecode(t *testing.T) {
@@ -25,11 +25,11 @@ func TestDecode(t *testing.T) {
 	s := d.Samples[0]
 	assert.Equal(t, "http_requests_total", s.Name)
 	assert.Equal(t, []string{"code", "job"}, s.Labels.Keys, "sorted, without __name__")
-	assert.Equal(t, storage.MetricCounter, s.Type)
+	assert.Equal(t, domain.MetricCounter, s.Type)
 	assert.Equal(t, int64(1_000_000_000), s.TimeUnixNano, "milliseconds to nanoseconds")
 	assert.Equal(t, s.SeriesID, d.Samples[1].SeriesID)
 	assert.Equal(t, s.SeriesID, d.Samples[2].SeriesID)
-	assert.Equal(t, storage.MetricGauge, d.Samples[3].Type)
+	assert.Equal(t, domain.MetricGauge, d.Samples[3].Type)
 	assert.NotEqual(t, s.SeriesID, d.Samples[3].SeriesID)
 
 	_, err = Decode([]byte{0x0a, 0xff})

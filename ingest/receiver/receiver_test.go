@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/inquest/inquest/auth"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/ingest/receiver"
 	"github.com/inquest/inquest/storage"
@@ -28,7 +29,7 @@ import (
 
 type nopDLQ struct{ storage.DeadLetterStore }
 
-func (nopDLQ) PutDeadLetters(context.Context, []storage.DeadLetter) error { return nil }
+func (nopDLQ) PutDeadLetters(context.Context, []domain.DeadLetter) error { return nil }
 
 // A bus nobody consumes fills up: ingest must push back, not drop.
 func fullPipeline(t *testing.T) *ingest.Pipeline {
@@ -38,7 +39,7 @@ func fullPipeline(t *testing.T) *ingest.Pipeline {
 	require.NoError(t, err)
 	// One record fills the queue.
 	_, err = p.Accept(context.Background(), ingest.Input{Tenant: "t", Source: "test",
-		Batch: &ingest.Batch{Events: []storage.Event{{TimeUnixNano: time.Now().UnixNano(), Kind: storage.KindEvent, Service: "s", Name: "n"}}}})
+		Batch: &ingest.Batch{Events: []domain.Event{{TimeUnixNano: time.Now().UnixNano(), Kind: domain.KindEvent, Service: "s", Name: "n"}}}})
 	require.NoError(t, err)
 	return p
 }

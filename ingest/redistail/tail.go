@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
-	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/pubsub"
 )
 
@@ -21,7 +21,7 @@ import (
 // stops.
 type Tail struct {
 	local *ingest.LocalTail
-	relay *pubsub.Relay[[]storage.Event]
+	relay *pubsub.Relay[[]domain.Event]
 }
 
 var _ ingest.Tail = (*Tail)(nil)
@@ -42,10 +42,10 @@ func New(client *redis.Client, reg prometheus.Registerer, logger *slog.Logger) *
 func (t *Tail) Start(ctx context.Context) error { return t.relay.Start(ctx) }
 
 // Publish delivers locally and publishes for the other replicas.
-func (t *Tail) Publish(events []storage.Event) { t.relay.Publish(events) }
+func (t *Tail) Publish(events []domain.Event) { t.relay.Publish(events) }
 
 // Subscribe streams matching events of the tenant, from any replica.
-func (t *Tail) Subscribe(ctx context.Context, tenant string, filters []storage.Filter, buffer int) <-chan storage.Event {
+func (t *Tail) Subscribe(ctx context.Context, tenant string, filters []domain.Filter, buffer int) <-chan domain.Event {
 	return t.local.Subscribe(ctx, tenant, filters, buffer)
 }
 

@@ -11,13 +11,13 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/openzipkin/zipkin-go/model"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Result is what a payload decoded to.
 type Result struct {
-	Events   []storage.Event
-	Rejected []storage.Rejected
+	Events   []domain.Event
+	Rejected []domain.Rejected
 	// Merged counts the fragments folded into a span reported before them.
 	Merged int
 }
@@ -51,7 +51,7 @@ func Decode(body []byte) (*Result, error) {
 	}
 	for i, s := range spans {
 		if s.Timestamp.IsZero() {
-			res.Rejected = append(res.Rejected, storage.Rejected{Raw: rawOf[i], Reason: "zipkin span without timestamp"})
+			res.Rejected = append(res.Rejected, domain.Rejected{Raw: rawOf[i], Reason: "zipkin span without timestamp"})
 			continue
 		}
 		res.Events = append(res.Events, toEvent(s, servers))
@@ -71,7 +71,7 @@ func mergeFragments(raws []json.RawMessage, res *Result) (spans []*model.SpanMod
 	for _, raw := range raws {
 		var s model.SpanModel
 		if err := json.Unmarshal(raw, &s); err != nil {
-			res.Rejected = append(res.Rejected, storage.Rejected{Raw: raw, Reason: fmt.Sprintf("zipkin span: %v", err)})
+			res.Rejected = append(res.Rejected, domain.Rejected{Raw: raw, Reason: fmt.Sprintf("zipkin span: %v", err)})
 			continue
 		}
 		k := spanKey{s.TraceID.String(), s.ID.String(), serviceOf(&s)}
@@ -88,20 +88,20 @@ func mergeFragments(raws []json.RawMessage, res *Result) (spans []*model.SpanMod
 }
 
 // toEvent converts one merged span.
-func toEvent(s *model.SpanModel, servers map[string]sharedServer) storage.Event {
+func toEvent(s *model.SpanModel, servers map[string]sharedServer) domain.Event {
 	name := s.Name
 	if name == "" {
 		name = "unknown" // what Zipkin's UI shows for a span without a name
 	}
-	e := storage.Event{
+	e := domain.Event{
 		TimeUnixNano: s.Timestamp.UnixNano(),
-		Kind:         storage.KindSpan,
+		Kind:         domain.KindSpan,
 		Service:      serviceOf(s),
 		Name:         name,
 		TraceID:      s.TraceID.String(),
 		SpanID:       s.ID.String(),
 		DurationNano: s.Duration.Nanoseconds(),
-		Status:       storage.StatusUnset,
+		Status:       domain.StatusUnset,
 		SampleRate:   1,
 	}
 	if s.ParentID != nil {
@@ -137,7 +137,7 @@ func toEvent(s *model.SpanModel, servers map[string]sharedServer) storage.Event 
 		}
 	}
 	if _, ok := s.Tags["error"]; ok {
-		e.Status = storage.StatusError
+		e.Status = domain.StatusError
 	}
 	return e
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // A client span in web, the shared server span in api with the same ID, a
@@ -26,7 +26,7 @@ const shared = `[
 func TestSharedSpansAndFragments(t *testing.T) {
 	res, err := Decode([]byte(shared))
 	require.NoError(t, err)
-	byName := map[string]storage.Event{}
+	byName := map[string]domain.Event{}
 	for _, e := range res.Events {
 		byName[e.Service+" "+e.Name] = e
 	}
@@ -39,7 +39,7 @@ func TestSharedSpansAndFragments(t *testing.T) {
 	assert.Equal(t, "0000000000000002", client.SpanID)
 	assert.Equal(t, client.SpanID, server.ParentSpanID, "the shared server span hangs under its client")
 	assert.NotEqual(t, client.SpanID, server.SpanID)
-	assert.Equal(t, storage.StatusError, server.Status)
+	assert.Equal(t, domain.StatusError, server.Status)
 	assert.Equal(t, int64(1_000_150_000), server.TimeUnixNano, "microseconds to nanoseconds")
 	assert.Equal(t, int64(400_000), server.DurationNano)
 	ip, _ := server.Resource.Get("host.ip")

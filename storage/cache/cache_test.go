@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 	"github.com/inquest/inquest/storage/storetest"
@@ -42,18 +43,18 @@ type counting struct {
 	gate  chan struct{}
 }
 
-func (c *counting) Aggregate(_ context.Context, q storage.Query) (*storage.AggregateResult, error) {
+func (c *counting) Aggregate(_ context.Context, q domain.Query) (*domain.AggregateResult, error) {
 	c.calls.Add(1)
 	if c.gate != nil {
 		<-c.gate
 	}
 	v := float64(q.Range.End - q.Range.Start)
-	return &storage.AggregateResult{Columns: []string{q.Tenant}, Rows: []storage.AggregateRow{{Values: []*float64{&v}}}}, nil
+	return &domain.AggregateResult{Columns: []string{q.Tenant}, Rows: []domain.AggregateRow{{Values: []*float64{&v}}}}, nil
 }
 
-func (c *counting) Services(_ context.Context, tenant string, _ storage.TimeRange) ([]storage.ServiceSummary, error) {
+func (c *counting) Services(_ context.Context, tenant string, _ domain.TimeRange) ([]domain.ServiceSummary, error) {
 	c.calls.Add(1)
-	return []storage.ServiceSummary{{Name: "svc-" + tenant}}, nil
+	return []domain.ServiceSummary{{Name: "svc-" + tenant}}, nil
 }
 
 // broken is a cache that always misses and drops writes.
@@ -67,8 +68,8 @@ func TestStoreCachesPerTenant(t *testing.T) {
 	s := NewStore(under, NewLocal(100), DefaultConfig(), nil)
 	ctx := context.Background()
 	now := time.Now()
-	q := func(tenant string, jitter time.Duration) storage.Query {
-		return storage.Query{Tenant: tenant, Range: storage.TimeRange{Start: now.Add(-15*time.Minute + jitter).UnixNano(), End: now.Add(jitter).UnixNano()}}
+	q := func(tenant string, jitter time.Duration) domain.Query {
+		return domain.Query{Tenant: tenant, Range: domain.TimeRange{Start: now.Add(-15*time.Minute + jitter).UnixNano(), End: now.Add(jitter).UnixNano()}}
 	}
 	r1, err := s.Aggregate(ctx, q("a", 0))
 	require.NoError(t, err)
@@ -92,7 +93,7 @@ func TestStoreCachesPerTenant(t *testing.T) {
 	// passes, which a loaded machine's late goroutines would see.
 	burst := &counting{gate: make(chan struct{})}
 	bs := NewStore(burst, NewLocal(100), DefaultConfig(), nil)
-	past := storage.Query{Tenant: "a", Range: storage.TimeRange{Start: now.Add(-25 * time.Hour).UnixNano(), End: now.Add(-24 * time.Hour).UnixNano()}}
+	past := domain.Query{Tenant: "a", Range: domain.TimeRange{Start: now.Add(-25 * time.Hour).UnixNano(), End: now.Add(-24 * time.Hour).UnixNano()}}
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -139,9 +140,9 @@ func TestRedis(t *testing.T) {
 
 	under := &counting{}
 	s := NewStore(under, r, DefaultConfig(), nil)
-	rng := storage.TimeRange{Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), End: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC).UnixNano()}
+	rng := domain.TimeRange{Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), End: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC).UnixNano()}
 	for range 3 {
-		_, err := s.Aggregate(ctx, storage.Query{Tenant: "a", Range: rng})
+		_, err := s.Aggregate(ctx, domain.Query{Tenant: "a", Range: rng})
 		require.NoError(t, err)
 	}
 	assert.Equal(t, int32(1), under.calls.Load(), "served from Redis")
@@ -149,7 +150,7 @@ func TestRedis(t *testing.T) {
 	// Redis goes away: queries still answer, as misses, without waiting long.
 	stop()
 	start := time.Now()
-	_, err = s.Aggregate(ctx, storage.Query{Tenant: "a", Range: rng})
+	_, err = s.Aggregate(ctx, domain.Query{Tenant: "a", Range: rng})
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), under.calls.Load())
 	assert.Less(t, time.Since(start), 2*time.Second)

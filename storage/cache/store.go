@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -60,16 +61,16 @@ func NewStore(s storage.Store, c Cache, cfg Config, reg prometheus.Registerer) *
 }
 
 // align rounds a range down to g (at least one g long).
-func align(r storage.TimeRange, g time.Duration) storage.TimeRange {
+func align(r domain.TimeRange, g time.Duration) domain.TimeRange {
 	n := int64(g)
-	out := storage.TimeRange{Start: r.Start - r.Start%n, End: r.End - r.End%n}
+	out := domain.TimeRange{Start: r.Start - r.Start%n, End: r.End - r.End%n}
 	if out.End <= out.Start {
 		out.End = out.Start + n
 	}
 	return out
 }
 
-func (s *Store) ttl(r storage.TimeRange, g time.Duration) time.Duration {
+func (s *Store) ttl(r domain.TimeRange, g time.Duration) time.Duration {
 	if r.End >= s.now().Add(-2*g).UnixNano() {
 		return s.cfg.RecentTTL
 	}
@@ -113,7 +114,7 @@ func cached[T any](ctx context.Context, s *Store, kind, k string, ttl time.Durat
 // start is rounded down to the bucket, so that buckets are whole, but the
 // end only to Align: the bucket filling now is answered (the resolver marks
 // it partial) rather than dropped until it is complete.
-func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.AggregateResult, error) {
+func (s *Store) Aggregate(ctx context.Context, q domain.Query) (*domain.AggregateResult, error) {
 	g := s.cfg.Align
 	r := align(q.Range, g)
 	if q.Bucket > 0 {
@@ -121,34 +122,34 @@ func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.Aggreg
 		r.Start = q.Range.Start - q.Range.Start%int64(g)
 	}
 	q.Range = r
-	return cached(ctx, s, "aggregate", key("aggregate", q), s.ttl(q.Range, g), func() (*storage.AggregateResult, error) {
+	return cached(ctx, s, "aggregate", key("aggregate", q), s.ttl(q.Range, g), func() (*domain.AggregateResult, error) {
 		return s.Store.Aggregate(ctx, q)
 	})
 }
 
 // Services caches by tenant and aligned range.
-func (s *Store) Services(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceSummary, error) {
+func (s *Store) Services(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceSummary, error) {
 	r = align(r, s.cfg.Align)
-	return cached(ctx, s, "services", key("services", tenant, r), s.ttl(r, s.cfg.Align), func() ([]storage.ServiceSummary, error) {
+	return cached(ctx, s, "services", key("services", tenant, r), s.ttl(r, s.cfg.Align), func() ([]domain.ServiceSummary, error) {
 		return s.Store.Services(ctx, tenant, r)
 	})
 }
 
 // ServiceMap caches by tenant and aligned range.
-func (s *Store) ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error) {
+func (s *Store) ServiceMap(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceEdge, error) {
 	r = align(r, s.cfg.Align)
-	return cached(ctx, s, "service_map", key("service_map", tenant, r), s.ttl(r, s.cfg.Align), func() ([]storage.ServiceEdge, error) {
+	return cached(ctx, s, "service_map", key("service_map", tenant, r), s.ttl(r, s.cfg.Align), func() ([]domain.ServiceEdge, error) {
 		return s.Store.ServiceMap(ctx, tenant, r)
 	})
 }
 
 // MetricSeries caches by tenant, query and range aligned to the step.
-func (s *Store) MetricSeries(ctx context.Context, q storage.MetricQuery) ([]storage.MetricSeries, error) {
+func (s *Store) MetricSeries(ctx context.Context, q domain.MetricQuery) ([]domain.MetricSeries, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	q.Range = align(q.Range, q.Step)
-	return cached(ctx, s, "metric_series", key("metric_series", q), s.ttl(q.Range, q.Step), func() ([]storage.MetricSeries, error) {
+	return cached(ctx, s, "metric_series", key("metric_series", q), s.ttl(q.Range, q.Step), func() ([]domain.MetricSeries, error) {
 		return s.Store.MetricSeries(ctx, q)
 	})
 }

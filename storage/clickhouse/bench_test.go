@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/clickhouse"
 	"github.com/inquest/inquest/storage/storetest"
 )
@@ -89,7 +89,7 @@ func BenchmarkServiceMap(b *testing.B) {
 		}
 	}
 	b.Logf("folded %d minutes in %s", n, time.Since(start))
-	r := storage.TimeRange{Start: benchBase + int64(30*time.Second), End: benchBase + benchSpans*gap - int64(30*time.Second)}
+	r := domain.TimeRange{Start: benchBase + int64(30*time.Second), End: benchBase + benchSpans*gap - int64(30*time.Second)}
 	run := func(b *testing.B) {
 		for b.Loop() {
 			edges, err := s.ServiceMap(ctx, "default", r)

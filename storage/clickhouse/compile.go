@@ -3,7 +3,7 @@ package clickhouse
 import (
 	"fmt"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/internal/sqlbuild"
 )
 
@@ -23,7 +23,7 @@ func newBuilder(db string) *builder { return &builder{Builder: &sqlbuild.Builder
 type dialect struct{ db string }
 
 func (d dialect) Events() string { return d.db + ".events" }
-func (dialect) Agg(b *sqlbuild.Builder, a storage.Aggregation, seconds float64) {
+func (dialect) Agg(b *sqlbuild.Builder, a domain.Aggregation, seconds float64) {
 	(&builder{Builder: b}).agg(a, seconds)
 }
 
@@ -35,10 +35,10 @@ func (dialect) Bucket(b *sqlbuild.Builder, width int64) {
 	b.Arg(width)
 }
 
-func (dialect) Str(b *sqlbuild.Builder, f storage.Field) { (&builder{Builder: b}).strExpr(f) }
-func (dialect) Num(b *sqlbuild.Builder, f storage.Field) { (&builder{Builder: b}).numExpr(f) }
+func (dialect) Str(b *sqlbuild.Builder, f domain.Field) { (&builder{Builder: b}).strExpr(f) }
+func (dialect) Num(b *sqlbuild.Builder, f domain.Field) { (&builder{Builder: b}).numExpr(f) }
 
-func (dialect) Contains(b *sqlbuild.Builder, f storage.Field, v string) {
+func (dialect) Contains(b *sqlbuild.Builder, f domain.Field, v string) {
 	b.W("(position(")
 	(&builder{Builder: b}).strExpr(f)
 	b.W(", ")
@@ -46,13 +46,13 @@ func (dialect) Contains(b *sqlbuild.Builder, f storage.Field, v string) {
 	b.W(") > 0)")
 }
 
-func (dialect) Has(b *sqlbuild.Builder, f storage.Field) {
+func (dialect) Has(b *sqlbuild.Builder, f domain.Field) {
 	switch {
-	case f.Kind == storage.FieldAttr:
+	case f.Kind == domain.FieldAttr:
 		b.W("has(attr_keys, ")
 		b.Arg(f.Name)
 		b.W(")")
-	case f.Kind == storage.FieldResource:
+	case f.Kind == domain.FieldResource:
 		b.W("has(res_keys, ")
 		b.Arg(f.Name)
 		b.W(")")
@@ -92,11 +92,11 @@ func (b *builder) pairExpr(keys, vals, key string) {
 
 // strExpr writes the field as a string expression, NULL when absent, so
 // that group keys and filters agree with the embedded store.
-func (b *builder) strExpr(f storage.Field) {
+func (b *builder) strExpr(f domain.Field) {
 	switch f.Kind {
-	case storage.FieldAttr:
+	case domain.FieldAttr:
 		b.pairExpr("attr_keys", "attr_vals", f.Name)
-	case storage.FieldResource:
+	case domain.FieldResource:
 		b.pairExpr("res_keys", "res_vals", f.Name)
 	default:
 		switch {
@@ -116,9 +116,9 @@ func (b *builder) strExpr(f storage.Field) {
 
 // numExpr writes the field as a Nullable(Float64) expression, NULL when
 // absent or not a number.
-func (b *builder) numExpr(f storage.Field) {
+func (b *builder) numExpr(f domain.Field) {
 	switch f.Kind {
-	case storage.FieldAttr:
+	case domain.FieldAttr:
 		b.w("if(has(num_keys, ")
 		b.arg(f.Name)
 		b.w("), toNullable(num_vals[indexOf(num_keys, ")
@@ -126,7 +126,7 @@ func (b *builder) numExpr(f storage.Field) {
 		b.w(")]), toFloat64OrNull(")
 		b.pairExpr("attr_keys", "attr_vals", f.Name)
 		b.w("))")
-	case storage.FieldResource:
+	case domain.FieldResource:
 		b.w("toFloat64OrNull(")
 		b.strExpr(f)
 		b.w(")")
@@ -145,17 +145,17 @@ func (b *builder) numExpr(f storage.Field) {
 }
 
 // where writes the tenant, time range and filters.
-func (b *builder) where(tenant string, r storage.TimeRange, filters []storage.Filter) error {
+func (b *builder) where(tenant string, r domain.TimeRange, filters []domain.Filter) error {
 	return sqlbuild.Where(b.Builder, dialect{db: b.db}, tenant, r, filters)
 }
 
 // agg writes one aggregation as a Nullable(Float64); seconds is the window
 // a rate is taken over. quantile is exact below 8,192 values and a uniform
 // sample of them above, interpolated linearly like the embedded store's.
-func (b *builder) agg(a storage.Aggregation, seconds float64) {
+func (b *builder) agg(a domain.Aggregation, seconds float64) {
 	b.w("toNullable(toFloat64(")
 	switch a.Op {
-	case storage.AggCount:
+	case domain.AggCount:
 		if a.Field == nil {
 			b.w("sum(sample_rate)")
 		} else {
@@ -163,30 +163,30 @@ func (b *builder) agg(a storage.Aggregation, seconds float64) {
 			b.strExpr(*a.Field)
 			b.w("))")
 		}
-	case storage.AggRate:
+	case domain.AggRate:
 		b.w("sum(sample_rate) / ")
 		b.arg(seconds)
-	case storage.AggSum:
+	case domain.AggSum:
 		b.w("sum(")
 		b.numExpr(*a.Field)
 		b.w(" * sample_rate)")
-	case storage.AggAvg:
+	case domain.AggAvg:
 		b.w("sum(")
 		b.numExpr(*a.Field)
 		b.w(" * sample_rate) / nullIf(sumIf(sample_rate, isNotNull(")
 		b.numExpr(*a.Field)
 		b.w(")), 0)")
-	case storage.AggMin, storage.AggMax:
+	case domain.AggMin, domain.AggMax:
 		b.w(string(a.Op), "(")
 		b.numExpr(*a.Field)
 		b.w(")")
-	case storage.AggCountDistinct:
+	case domain.AggCountDistinct:
 		b.w("uniqExact(")
 		b.strExpr(*a.Field)
 		b.w(")")
 	default:
 		q, _ := a.Op.Quantile()
-		if a.Field.Kind == storage.FieldColumn && a.Field.Name == "duration_ms" {
+		if a.Field.Kind == domain.FieldColumn && a.Field.Name == "duration_ms" {
 			b.w(fmt.Sprintf("quantile(%g)(duration_ns) / 1e6", q)) // q is a constant of ours
 			break
 		}
@@ -200,7 +200,7 @@ func (b *builder) agg(a storage.Aggregation, seconds float64) {
 // groupedSelect writes the shared skeleton (sqlbuild.GroupedSelect);
 // keys, when given, keeps only the groups listed (the top groups of a
 // bucketed query).
-func (b *builder) groupedSelect(q *storage.Query, withBucket bool, keys [][]*string) error {
+func (b *builder) groupedSelect(q *domain.Query, withBucket bool, keys [][]*string) error {
 	var keep func(*sqlbuild.Builder)
 	if keys != nil {
 		keep = func(sb *sqlbuild.Builder) { (&builder{Builder: sb}).keyFilter(len(q.GroupBy), keys) }
@@ -243,7 +243,7 @@ func (b *builder) keyFilter(n int, keys [][]*string) {
 
 // compileGroups ranks the groups over the whole range: the answer itself
 // without buckets, the first of two queries with them.
-func compileGroups(db string, q *storage.Query) (string, []any, error) {
+func compileGroups(db string, q *domain.Query) (string, []any, error) {
 	b := newBuilder(db)
 	if err := b.groupedSelect(q, false, nil); err != nil {
 		return "", nil, err
@@ -258,7 +258,7 @@ func compileGroups(db string, q *storage.Query) (string, []any, error) {
 // compileBuckets is the per-bucket series, of the given top groups when
 // grouped. 18.16 has neither window functions nor WITH subqueries, so the
 // ranking is a query of its own (compileGroups).
-func compileBuckets(db string, q *storage.Query, keys [][]*string) (string, []any, error) {
+func compileBuckets(db string, q *domain.Query, keys [][]*string) (string, []any, error) {
 	b := newBuilder(db)
 	if err := b.groupedSelect(q, true, keys); err != nil {
 		return "", nil, err

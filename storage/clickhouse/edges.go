@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -46,7 +47,7 @@ GROUP BY minute, source, target, bucket`
 // edgeRows is the live join's query and arguments over a range (one query
 // a range: an OR of ranges in different days would read all of those days
 // for each).
-func (s *Store) edgeRows(tenant string, r storage.TimeRange) (string, []any) {
+func (s *Store) edgeRows(tenant string, r domain.TimeRange) (string, []any) {
 	// Under a cluster the subquery on the Distributed table must be GLOBAL:
 	// ClickHouse refuses a distributed subquery inside a distributed query
 	// (and 18.16 cannot be sent distributed_product_mode as a setting).
@@ -62,12 +63,12 @@ func (s *Store) edgeRows(tenant string, r storage.TimeRange) (string, []any) {
 // ServiceMap reads the folded minutes of the range from the per-minute
 // edges and joins the rest live: its partial first and last minutes and
 // the minutes written to since they were last folded.
-func (s *Store) ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error) {
+func (s *Store) ServiceMap(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceEdge, error) {
 	v, err := s.serviceMap(ctx, tenant, r)
 	return v, stopped(err)
 }
 
-func (s *Store) serviceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error) {
+func (s *Store) serviceMap(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceEdge, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -133,7 +134,7 @@ func (s *Store) scanEdges(ctx context.Context, out []storage.EdgeRow, withMinute
 // hourRows reads whole hours: each edge's buckets summed over the hours
 // with sumMap (the latest fold of each hour), its errors on its first
 // bucket's row.
-func (s *Store) hourRows(ctx context.Context, out []storage.EdgeRow, tenant string, r storage.TimeRange) ([]storage.EdgeRow, error) {
+func (s *Store) hourRows(ctx context.Context, out []storage.EdgeRow, tenant string, r domain.TimeRange) ([]storage.EdgeRow, error) {
 	q := `SELECT source, target, tupleElement(m, 1), tupleElement(m, 2), e FROM (
 		SELECT source, target, sumMap(b, c) AS m, sum(e) AS e FROM (
 			SELECT hour, source, target, argMax(buckets, version) AS b, argMax(calls, version) AS c, argMax(errors, version) AS e
@@ -196,7 +197,7 @@ func (s *Store) toFold(ctx context.Context, where string, args ...any) ([]foldMa
 // markEdges records the minutes a batch of spans touches. It goes before
 // the batch: a mark without its spans (a failed insert) costs one more
 // fold, spans without their mark would never be folded.
-func (s *Store) markEdges(ctx context.Context, events []storage.Event) error {
+func (s *Store) markEdges(ctx context.Context, events []domain.Event) error {
 	touched := storage.TouchedMinutes(events)
 	if len(touched) == 0 {
 		return nil
@@ -277,7 +278,7 @@ func (s *Store) foldRun(ctx context.Context, run storage.MinuteRun, version map[
 	for i := 0; i < run.Minutes; i++ {
 		ver = max(ver, version[storage.MinuteMark{Tenant: run.Tenant, Minute: run.Start + int64(i)*storage.EdgeMinute}])
 	}
-	q, args := s.edgeRows(run.Tenant, storage.TimeRange{Start: run.Start, End: end})
+	q, args := s.edgeRows(run.Tenant, domain.TimeRange{Start: run.Start, End: end})
 	insert := `INSERT INTO ` + s.db + `.edges (tenant_id, minute, source, target, bucket, calls, errors, version)
 		SELECT ?, minute, source, target, bucket, calls, errors, ? FROM (` + q + `)`
 	if s.cluster != "" {

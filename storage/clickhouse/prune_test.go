@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/clickhouse"
 	"github.com/inquest/inquest/storage/storetest"
@@ -29,13 +30,13 @@ func TestPrune(t *testing.T) {
 			defer s.Close()
 			now := time.Now()
 			day := 24 * time.Hour
-			ev := func(tenant, name string, at, taken time.Time) storage.Event {
-				e := storetest.Span(tenant, "s", name, at.UnixNano(), 1, storage.StatusOK)
+			ev := func(tenant, name string, at, taken time.Time) domain.Event {
+				e := storetest.Span(tenant, "s", name, at.UnixNano(), 1, domain.StatusOK)
 				e.IngestedNano = taken.UnixNano()
 				e.ID = e.ContentHash()
 				return e
 			}
-			require.NoError(t, s.WriteEvents(ctx, []storage.Event{
+			require.NoError(t, s.WriteEvents(ctx, []domain.Event{
 				ev("a", "old", now.Add(-10*day), now.Add(-10*day)),
 				ev("a", "imported", now.Add(-400*day), now.Add(-day)),
 				ev("a", "recent", now.Add(-time.Hour), now.Add(-time.Hour)),

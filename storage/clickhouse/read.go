@@ -8,6 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/internal/sqlbuild"
 )
@@ -15,12 +16,12 @@ import (
 // Aggregate runs an aggregate query: one query without buckets or without
 // groups; with both, one query ranks the groups and a second takes the
 // per-bucket series of the top ones.
-func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.AggregateResult, error) {
+func (s *Store) Aggregate(ctx context.Context, q domain.Query) (*domain.AggregateResult, error) {
 	v, err := s.aggregate(ctx, q)
 	return v, stopped(err)
 }
 
-func (s *Store) aggregate(ctx context.Context, q storage.Query) (*storage.AggregateResult, error) {
+func (s *Store) aggregate(ctx context.Context, q domain.Query) (*domain.AggregateResult, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -75,19 +76,19 @@ func (s *Store) aggregate(ctx context.Context, q storage.Query) (*storage.Aggreg
 }
 
 // rankByGroups orders bucketed rows by their group's rank, then bucket.
-func rankByGroups(rows []storage.AggregateRow, keys [][]*string) []storage.AggregateRow {
+func rankByGroups(rows []domain.AggregateRow, keys [][]*string) []domain.AggregateRow {
 	rank := make(map[string]int, len(keys))
 	for i, k := range keys {
 		rank[keyString(k)] = i
 	}
-	out := make([][]storage.AggregateRow, len(keys))
+	out := make([][]domain.AggregateRow, len(keys))
 	for _, r := range rows {
 		i, ok := rank[keyString(r.Keys)]
 		if ok {
 			out[i] = append(out[i], r)
 		}
 	}
-	var flat []storage.AggregateRow
+	var flat []domain.AggregateRow
 	for _, rs := range out {
 		flat = append(flat, rs...) // each already in bucket order
 	}
@@ -106,15 +107,15 @@ func keyString(k []*string) string {
 	return s
 }
 
-func (s *Store) aggregateRows(ctx context.Context, q *storage.Query, query string, args []any) ([]storage.AggregateRow, error) {
+func (s *Store) aggregateRows(ctx context.Context, q *domain.Query, query string, args []any) ([]domain.AggregateRow, error) {
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.AggregateRow
+	var out []domain.AggregateRow
 	for rows.Next() {
-		row := storage.AggregateRow{
+		row := domain.AggregateRow{
 			Keys:   make([]*string, len(q.GroupBy)),
 			Values: make([]*float64, len(q.Aggregations)),
 		}
@@ -141,12 +142,12 @@ func (s *Store) aggregateRows(ctx context.Context, q *storage.Query, query strin
 
 const eventColumns = insertColumns
 
-func scanEvents(rows driver.Rows) ([]storage.Event, error) {
+func scanEvents(rows driver.Rows) ([]domain.Event, error) {
 	defer rows.Close()
-	var out []storage.Event
+	var out []domain.Event
 	for rows.Next() {
 		var (
-			e            storage.Event
+			e            domain.Event
 			kind, status string
 			dur          *int64
 		)
@@ -155,7 +156,7 @@ func scanEvents(rows driver.Rows) ([]storage.Event, error) {
 			&e.Resource.Keys, &e.Resource.Values, &e.SampleRate, &e.ID, &e.IngestedNano); err != nil {
 			return nil, fmt.Errorf("scan: %w", err)
 		}
-		e.Kind, e.Status = storage.Kind(kind), storage.Status(status)
+		e.Kind, e.Status = domain.Kind(kind), domain.Status(status)
 		if dur != nil {
 			e.DurationNano = *dur
 		}
@@ -165,12 +166,12 @@ func scanEvents(rows driver.Rows) ([]storage.Event, error) {
 }
 
 // Events returns one page of events, newest first.
-func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.EventPage, error) {
+func (s *Store) Events(ctx context.Context, q domain.EventQuery) (*domain.EventPage, error) {
 	v, err := s.events(ctx, q)
 	return v, stopped(err)
 }
 
-func (s *Store) events(ctx context.Context, q storage.EventQuery) (*storage.EventPage, error) {
+func (s *Store) events(ctx context.Context, q domain.EventQuery) (*domain.EventPage, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -199,11 +200,11 @@ func (s *Store) events(ctx context.Context, q storage.EventQuery) (*storage.Even
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	page := &storage.EventPage{Events: events}
+	page := &domain.EventPage{Events: events}
 	if len(page.Events) > q.Limit {
 		page.Events = page.Events[:q.Limit]
 		last := page.Events[len(page.Events)-1]
-		page.Next = &storage.Cursor{TimeUnixNano: last.TimeUnixNano, ID: last.ID}
+		page.Next = &domain.Cursor{TimeUnixNano: last.TimeUnixNano, ID: last.ID}
 	}
 	return page, nil
 }
@@ -211,12 +212,12 @@ func (s *Store) events(ctx context.Context, q storage.EventQuery) (*storage.Even
 // Trace returns the spans of one trace ordered by start time. The trace
 // index gives the time span first, so the events read touches only the
 // partitions and granules of that time.
-func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]storage.Event, error) {
+func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]domain.Event, error) {
 	v, err := s.trace(ctx, tenant, traceID)
 	return v, stopped(err)
 }
 
-func (s *Store) trace(ctx context.Context, tenant, traceID string) ([]storage.Event, error) {
+func (s *Store) trace(ctx context.Context, tenant, traceID string) ([]domain.Event, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
@@ -22,12 +22,12 @@ FROM {db}.events WHERE tenant_id = ? AND ts >= ? AND ts < ?
 GROUP BY service ORDER BY service`
 
 // Services lists the services seen in the range with their RED figures.
-func (s *Store) Services(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceSummary, error) {
+func (s *Store) Services(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceSummary, error) {
 	v, err := s.services(ctx, tenant, r)
 	return v, stopped(err)
 }
 
-func (s *Store) services(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceSummary, error) {
+func (s *Store) services(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceSummary, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -36,14 +36,14 @@ func (s *Store) services(ctx context.Context, tenant string, r storage.TimeRange
 		return nil, fmt.Errorf("services: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.ServiceSummary
+	var out []domain.ServiceSummary
 	for rows.Next() {
-		var sum storage.ServiceSummary
+		var sum domain.ServiceSummary
 		if err := rows.Scan(&sum.Name, &sum.SpanCount, &sum.ErrorCount, &sum.P50Ms, &sum.P99Ms, &sum.FirstNano, &sum.LastNano); err != nil {
 			return nil, fmt.Errorf("services: scan: %w", err)
 		}
 		out = append(out, sum)
 	}
-	storage.SetCoverage(out, r)
+	domain.SetCoverage(out, r)
 	return out, rows.Err()
 }

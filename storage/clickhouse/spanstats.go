@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // spanStatsSQL is the embedded store's span statistics without WITH and
@@ -37,7 +37,7 @@ FROM (
 GROUP BY owner, caller ORDER BY owner, caller`
 
 // SpanStats gives each service's own figures in the range.
-func (s *Store) SpanStats(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.SpanStats, error) {
+func (s *Store) SpanStats(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.SpanStats, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -46,9 +46,9 @@ func (s *Store) SpanStats(ctx context.Context, tenant string, r storage.TimeRang
 		return nil, stopped(fmt.Errorf("span stats: %w", err))
 	}
 	defer rows.Close()
-	var out []storage.SpanStats
+	var out []domain.SpanStats
 	for rows.Next() {
-		var st storage.SpanStats
+		var st domain.SpanStats
 		if err := rows.Scan(&st.Service, &st.Caller, &st.Spans, &st.Errors, &st.OwnErrors, &st.SelfNanos, &st.Hops, &st.GapNanos, &st.FirstNano, &st.LastNano); err != nil {
 			return nil, fmt.Errorf("span stats: scan: %w", err)
 		}

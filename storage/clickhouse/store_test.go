@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/clickhouse"
 	"github.com/inquest/inquest/storage/storetest"
@@ -68,9 +69,9 @@ func TestRetriedBatchIsStoredOnce(t *testing.T) {
 	addr, _ := storetest.StartClickHouse(t)
 	s := openFresh(t, addr)
 	ctx := context.Background()
-	var evs []storage.Event
+	var evs []domain.Event
 	for i := 0; i < 100; i++ {
-		evs = append(evs, storetest.Span("t1", "checkout", "op", time.Now().UnixNano()+int64(i), 5, storage.StatusOK))
+		evs = append(evs, storetest.Span("t1", "checkout", "op", time.Now().UnixNano()+int64(i), 5, domain.StatusOK))
 	}
 	// An insert whose acknowledgement was lost is sent again, whole.
 	require.NoError(t, s.WriteEvents(ctx, evs))
@@ -84,9 +85,9 @@ func TestTraceUsesTheIndex(t *testing.T) {
 	s := openFresh(t, addr)
 	ctx := context.Background()
 	now := time.Now().UnixNano()
-	var evs []storage.Event
+	var evs []domain.Event
 	for i := 0; i < 50; i++ {
-		e := storetest.Span("t1", "svc", "op", now+int64(i), 1, storage.StatusOK)
+		e := storetest.Span("t1", "svc", "op", now+int64(i), 1, domain.StatusOK)
 		e.TraceID, e.SpanID = fmt.Sprintf("trace-%d", i%5), fmt.Sprint(i)
 		e.ID = e.ContentHash()
 		evs = append(evs, e)
@@ -130,10 +131,10 @@ func TestQueryMemoryLimit(t *testing.T) {
 
 	// Through the store: a distinct count over the tenant's events, told
 	// as a query too costly, not an internal error.
-	var evs []storage.Event
+	var evs []domain.Event
 	now := time.Now().UnixNano()
 	for i := 0; i < 300_000; i++ {
-		e := storetest.Span("t1", "svc", "op", now+int64(i), 1, storage.StatusOK)
+		e := storetest.Span("t1", "svc", "op", now+int64(i), 1, domain.StatusOK)
 		e.TraceID = fmt.Sprintf("%032x", i)
 		e.ID = e.ContentHash()
 		evs = append(evs, e)
@@ -142,8 +143,8 @@ func TestQueryMemoryLimit(t *testing.T) {
 	require.NoError(t, err)
 	defer w.Close()
 	require.NoError(t, w.WriteEvents(context.Background(), evs))
-	_, err = s.Aggregate(context.Background(), storage.Query{Tenant: "t1", Range: storage.TimeRange{Start: now - 1, End: now + 1e9},
-		Aggregations: []storage.Aggregation{{Op: storage.AggCountDistinct, Field: &storage.Field{Kind: storage.FieldColumn, Name: "trace_id"}}}})
+	_, err = s.Aggregate(context.Background(), domain.Query{Tenant: "t1", Range: domain.TimeRange{Start: now - 1, End: now + 1e9},
+		Aggregations: []domain.Aggregation{{Op: domain.AggCountDistinct, Field: &domain.Field{Kind: domain.FieldColumn, Name: "trace_id"}}}})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, storage.ErrTooCostly)
 }

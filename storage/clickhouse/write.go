@@ -8,7 +8,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // The column list is explicit: 18.16 refuses the driver's batch insert
@@ -23,7 +23,7 @@ const insertColumns = `tenant_id, ts, kind, service, name, trace_id, span_id, pa
 // ReplacingMergeTree keyed on the content hash merges away any copy that
 // still gets through (on 18.16, until the next merge a retried batch whose
 // first attempt succeeded after all can count twice).
-func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
+func (s *Store) WriteEvents(ctx context.Context, events []domain.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -52,7 +52,7 @@ func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
 	return fmt.Errorf("write events: %w", err)
 }
 
-func (s *Store) insertEvents(ctx context.Context, events []storage.Event) error {
+func (s *Store) insertEvents(ctx context.Context, events []domain.Event) error {
 	if s.cluster != "" {
 		ctx = s.syncInsert(ctx)
 	}
@@ -72,7 +72,7 @@ func (s *Store) insertEvents(ctx context.Context, events []storage.Event) error 
 			ingested = now
 		}
 		var dur *int64
-		if e.Kind == storage.KindSpan {
+		if e.Kind == domain.KindSpan {
 			d := e.DurationNano
 			dur = &d
 		}

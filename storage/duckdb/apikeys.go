@@ -6,19 +6,20 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
 const apiKeyColumns = "tenant_id, id, name, role, secret_hash, created_by, created_at, COALESCE(last_used, 0), COALESCE(revoked_at, 0)"
 
-func scanAPIKey(sc interface{ Scan(...any) error }) (storage.APIKey, error) {
-	var k storage.APIKey
+func scanAPIKey(sc interface{ Scan(...any) error }) (domain.APIKey, error) {
+	var k domain.APIKey
 	err := sc.Scan(&k.Tenant, &k.ID, &k.Name, &k.Role, &k.SecretHash, &k.CreatedBy, &k.CreatedAtNano, &k.LastUsedAtNano, &k.RevokedAtNano)
 	return k, err
 }
 
 // PutAPIKey stores a new key.
-func (s *Store) PutAPIKey(ctx context.Context, k storage.APIKey) error {
+func (s *Store) PutAPIKey(ctx context.Context, k domain.APIKey) error {
 	if k.Tenant == "" || k.ID == "" || len(k.SecretHash) == 0 {
 		return fmt.Errorf("put api key: tenant, id and hash are required")
 	}
@@ -31,7 +32,7 @@ func (s *Store) PutAPIKey(ctx context.Context, k storage.APIKey) error {
 }
 
 // APIKey looks a key up by its ID.
-func (s *Store) APIKey(ctx context.Context, id string) (*storage.APIKey, error) {
+func (s *Store) APIKey(ctx context.Context, id string) (*domain.APIKey, error) {
 	k, err := scanAPIKey(s.db.QueryRowContext(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, storage.ErrNotFound
@@ -43,7 +44,7 @@ func (s *Store) APIKey(ctx context.Context, id string) (*storage.APIKey, error) 
 }
 
 // APIKeys lists a tenant's keys, newest first.
-func (s *Store) APIKeys(ctx context.Context, tenant string) ([]storage.APIKey, error) {
+func (s *Store) APIKeys(ctx context.Context, tenant string) ([]domain.APIKey, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -52,7 +53,7 @@ func (s *Store) APIKeys(ctx context.Context, tenant string) ([]storage.APIKey, e
 		return nil, fmt.Errorf("api keys: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.APIKey
+	var out []domain.APIKey
 	for rows.Next() {
 		k, err := scanAPIKey(rows)
 		if err != nil {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // AppendAudit appends entries; nothing in this backend updates or deletes
 // them.
-func (s *Store) AppendAudit(ctx context.Context, entries []storage.AuditEntry) error {
+func (s *Store) AppendAudit(ctx context.Context, entries []domain.AuditEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -31,12 +31,12 @@ func (s *Store) AppendAudit(ctx context.Context, entries []storage.AuditEntry) e
 }
 
 // AuditLog lists a tenant's entries, newest first.
-func (s *Store) AuditLog(ctx context.Context, tenant string, r storage.TimeRange, limit int) ([]storage.AuditEntry, error) {
+func (s *Store) AuditLog(ctx context.Context, tenant string, r domain.TimeRange, limit int) ([]domain.AuditEntry, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
-	if limit <= 0 || limit > storage.MaxPageSize {
-		limit = storage.MaxPageSize
+	if limit <= 0 || limit > domain.MaxPageSize {
+		limit = domain.MaxPageSize
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, id, ts, actor, action, target, outcome, detail FROM audit_log
 		WHERE tenant_id = ? AND ts >= ? AND ts < ? ORDER BY ts DESC, id LIMIT ?`, tenant, r.Start, r.End, limit)
@@ -44,9 +44,9 @@ func (s *Store) AuditLog(ctx context.Context, tenant string, r storage.TimeRange
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.AuditEntry
+	var out []domain.AuditEntry
 	for rows.Next() {
-		var e storage.AuditEntry
+		var e domain.AuditEntry
 		if err := rows.Scan(&e.Tenant, &e.ID, &e.TimeUnixNano, &e.Actor, &e.Action, &e.Target, &e.Outcome, &e.Detail); err != nil {
 			return nil, fmt.Errorf("audit log: scan: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inquest/inquest/config"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 	"github.com/inquest/inquest/storage/storetest"
@@ -92,12 +93,12 @@ func BenchmarkP99ByService(b *testing.B) {
 func BenchmarkCountByRouteFiltered(b *testing.B) {
 	s := openBenchStore(b)
 	ctx := context.Background()
-	route, _ := storage.ParseField("attr.http.route")
-	region, _ := storage.ParseField("attr.region")
-	status, _ := storage.ParseField("status")
-	q := storage.Query{Tenant: "default", Range: storage.TimeRange{Start: benchBase, End: benchBase + int64(benchSpans)*1000},
-		GroupBy: []storage.Field{route},
-		Filters: []storage.Filter{{Field: region, Op: storage.OpEq, Value: "eu"}, {Field: status, Op: storage.OpEq, Value: "error"}}}
+	route, _ := domain.ParseField("attr.http.route")
+	region, _ := domain.ParseField("attr.region")
+	status, _ := domain.ParseField("status")
+	q := domain.Query{Tenant: "default", Range: domain.TimeRange{Start: benchBase, End: benchBase + int64(benchSpans)*1000},
+		GroupBy: []domain.Field{route},
+		Filters: []domain.Filter{{Field: region, Op: domain.OpEq, Value: "eu"}, {Field: status, Op: domain.OpEq, Value: "error"}}}
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := s.Aggregate(ctx, q); err != nil {
@@ -194,7 +195,7 @@ func BenchmarkServiceMap(b *testing.B) {
 		s := openSeeded(b, c.file, c.gap)
 		ctx := context.Background()
 		// Not minute-aligned: 30 s in at the start, 30 s short at the end.
-		r := storage.TimeRange{Start: benchBase + int64(30*time.Second), End: benchBase + int64(benchSpans)*c.gap - int64(30*time.Second)}
+		r := domain.TimeRange{Start: benchBase + int64(30*time.Second), End: benchBase + int64(benchSpans)*c.gap - int64(30*time.Second)}
 		run := func(b *testing.B) {
 			for b.Loop() {
 				edges, err := s.ServiceMap(ctx, "default", r)
@@ -251,8 +252,8 @@ func BenchmarkBubbleUp1M(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	q := storage.BubbleUpQuery{Tenant: "default", Range: storage.TimeRange{Start: benchBase, End: benchBase + n*1000},
-		Selection: []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "duration_ms"}, Op: storage.OpGt, Value: "1000"}}}
+	q := domain.BubbleUpQuery{Tenant: "default", Range: domain.TimeRange{Start: benchBase, End: benchBase + n*1000},
+		Selection: []domain.Filter{{Field: domain.Field{Kind: domain.FieldColumn, Name: "duration_ms"}, Op: domain.OpGt, Value: "1000"}}}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		c, err := s.BubbleUp(ctx, q)

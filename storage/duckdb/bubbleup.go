@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/internal/sqlbuild"
 )
 
@@ -12,11 +12,11 @@ import (
 // and of the baseline: each event is unnested into its columns and
 // attributes, and only the grouped counts come back. Past
 // storage.BubbleUpSample events a side is sampled by content hash.
-func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage.BubbleUpCounts, error) {
+func (s *Store) BubbleUp(ctx context.Context, q domain.BubbleUpQuery) (*domain.BubbleUpCounts, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	out := &storage.BubbleUpCounts{}
+	out := &domain.BubbleUpCounts{}
 	t := &sqlbuild.Builder{}
 	t.W("SELECT coalesce(sum(CASE WHEN sel THEN w ELSE 0 END), 0), coalesce(sum(CASE WHEN sel THEN 0 ELSE w END), 0), " +
 		"count(*) FILTER (WHERE sel), count(*) FILTER (WHERE NOT sel OR sel IS NULL) FROM (SELECT sample_rate AS w, ")
@@ -30,7 +30,7 @@ func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 	if err := s.db.QueryRowContext(ctx, t.String(), t.Args...).Scan(&out.Selection, &out.Baseline, &nSel, &nBase); err != nil {
 		return nil, fmt.Errorf("bubble-up totals: %w", err)
 	}
-	ks, kb := storage.SampleRate(nSel), storage.SampleRate(nBase)
+	ks, kb := domain.SampleRate(nSel), domain.SampleRate(nBase)
 	out.CountedSelection, out.CountedBaseline = out.Selection, out.Baseline
 	if ks > 1 || kb > 1 {
 		c := &sqlbuild.Builder{}
@@ -58,14 +58,14 @@ func (s *Store) BubbleUp(ctx context.Context, q storage.BubbleUpQuery) (*storage
 		SELECT unnest(['service', 'name', 'status', 'kind'] || list_transform(attr_keys, k -> 'attr.' || k)
 			|| list_transform(coalesce(rk, []), k -> 'res.' || k) || list_transform(num_keys, k -> 'num.' || k)) AS f,
 		unnest([service, name, status, kind] || attr_vals || coalesce(rv, []) || list_transform(num_vals, x -> CAST(CAST(
-			CASE WHEN x = 0 OR isnan(x) OR isinf(x) THEN 0 ELSE (CASE WHEN x < 0 THEN -1 ELSE 1 END) * (floor(log2(abs(x))) + ` + storage.BucketBias + `) END
+			CASE WHEN x = 0 OR isnan(x) OR isinf(x) THEN 0 ELSE (CASE WHEN x < 0 THEN -1 ELSE 1 END) * (floor(log2(abs(x))) + ` + domain.BucketBias + `) END
 			AS BIGINT) AS VARCHAR))) AS v, w, sel FROM x
 		UNION ALL
 		SELECT unnest(list_transform(r.res_keys, k -> 'res.' || k)), unnest(r.res_vals), g.w, g.sel
 		FROM (SELECT res_id, sel, sum(w) AS w FROM x WHERE res_id IS NOT NULL GROUP BY res_id, sel) g
 		JOIN resources r ON r.tenant_id = `)
 	b.Arg(q.Tenant)
-	b.W(` AND r.res_id = g.res_id) GROUP BY f, v HAVING s > 0 ORDER BY s DESC, f, v LIMIT `, fmt.Sprint(storage.BubbleUpMaxValues))
+	b.W(` AND r.res_id = g.res_id) GROUP BY f, v HAVING s > 0 ORDER BY s DESC, f, v LIMIT `, fmt.Sprint(domain.BubbleUpMaxValues))
 	rows, err := s.db.QueryContext(ctx, b.String(), b.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("bubble-up: %w", err)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/internal/sqlbuild"
 )
 
@@ -21,15 +21,15 @@ type dialect struct{ res bool }
 
 // readsResource reports whether any field of a query is a resource
 // attribute.
-func readsResource(fields []storage.Field, filters ...[]storage.Filter) dialect {
+func readsResource(fields []domain.Field, filters ...[]domain.Filter) dialect {
 	for _, f := range fields {
-		if f.Kind == storage.FieldResource {
+		if f.Kind == domain.FieldResource {
 			return dialect{res: true}
 		}
 	}
 	for _, fs := range filters {
 		for _, f := range fs {
-			if f.Field.Kind == storage.FieldResource {
+			if f.Field.Kind == domain.FieldResource {
 				return dialect{res: true}
 			}
 		}
@@ -38,8 +38,8 @@ func readsResource(fields []storage.Field, filters ...[]storage.Filter) dialect 
 }
 
 // queryDialect is the dialect for an aggregate query.
-func queryDialect(q *storage.Query) dialect {
-	fields := append([]storage.Field(nil), q.GroupBy...)
+func queryDialect(q *domain.Query) dialect {
+	fields := append([]domain.Field(nil), q.GroupBy...)
 	for _, a := range q.Aggregations {
 		if a.Field != nil {
 			fields = append(fields, *a.Field)
@@ -48,8 +48,8 @@ func queryDialect(q *storage.Query) dialect {
 	return readsResource(fields, q.Filters)
 }
 
-func (dialect) Str(b *sqlbuild.Builder, f storage.Field) { (&builder{b}).strExpr(f) }
-func (dialect) Agg(b *sqlbuild.Builder, a storage.Aggregation, seconds float64) {
+func (dialect) Str(b *sqlbuild.Builder, f domain.Field) { (&builder{b}).strExpr(f) }
+func (dialect) Agg(b *sqlbuild.Builder, a domain.Aggregation, seconds float64) {
 	(&builder{b}).agg(a, seconds)
 }
 func (d dialect) Events() string {
@@ -66,9 +66,9 @@ func (dialect) Bucket(b *sqlbuild.Builder, width int64) {
 	b.W(") * ")
 	b.Arg(width)
 }
-func (dialect) Num(b *sqlbuild.Builder, f storage.Field) { (&builder{b}).numExpr(f) }
+func (dialect) Num(b *sqlbuild.Builder, f domain.Field) { (&builder{b}).numExpr(f) }
 
-func (dialect) Contains(b *sqlbuild.Builder, f storage.Field, v string) {
+func (dialect) Contains(b *sqlbuild.Builder, f domain.Field, v string) {
 	b.W("contains(")
 	(&builder{b}).strExpr(f)
 	b.W(", ")
@@ -76,13 +76,13 @@ func (dialect) Contains(b *sqlbuild.Builder, f storage.Field, v string) {
 	b.W(")")
 }
 
-func (dialect) Has(b *sqlbuild.Builder, f storage.Field) {
+func (dialect) Has(b *sqlbuild.Builder, f domain.Field) {
 	switch {
-	case f.Kind == storage.FieldAttr:
+	case f.Kind == domain.FieldAttr:
 		b.W("list_contains(attr_keys, ")
 		b.Arg(f.Name)
 		b.W(")")
-	case f.Kind == storage.FieldResource:
+	case f.Kind == domain.FieldResource:
 		b.W("list_contains(res_keys, ")
 		b.Arg(f.Name)
 		b.W(")")
@@ -112,13 +112,13 @@ var plainColumns = map[string]string{
 }
 
 // strExpr writes the field as a VARCHAR expression (NULL when absent).
-func (b *builder) strExpr(f storage.Field) {
+func (b *builder) strExpr(f domain.Field) {
 	switch f.Kind {
-	case storage.FieldAttr:
+	case domain.FieldAttr:
 		b.w("attr_vals[list_position(attr_keys, ")
 		b.arg(f.Name)
 		b.w(")]")
-	case storage.FieldResource:
+	case domain.FieldResource:
 		b.w("res_vals[list_position(res_keys, ")
 		b.arg(f.Name)
 		b.w(")]")
@@ -135,15 +135,15 @@ func (b *builder) strExpr(f storage.Field) {
 
 // numExpr writes the field as a DOUBLE expression (NULL when absent or not
 // a number).
-func (b *builder) numExpr(f storage.Field) {
+func (b *builder) numExpr(f domain.Field) {
 	switch f.Kind {
-	case storage.FieldAttr:
+	case domain.FieldAttr:
 		b.w("COALESCE(num_vals[list_position(num_keys, ")
 		b.arg(f.Name)
 		b.w(")], TRY_CAST(attr_vals[list_position(attr_keys, ")
 		b.arg(f.Name)
 		b.w(")] AS DOUBLE))")
-	case storage.FieldResource:
+	case domain.FieldResource:
 		b.w("TRY_CAST(")
 		b.strExpr(f)
 		b.w(" AS DOUBLE)")
@@ -162,7 +162,7 @@ func (b *builder) numExpr(f storage.Field) {
 }
 
 // where writes the tenant, time range and filters.
-func (b *builder) where(tenant string, r storage.TimeRange, filters []storage.Filter) error {
+func (b *builder) where(tenant string, r domain.TimeRange, filters []domain.Filter) error {
 	return sqlbuild.Where(b.Builder, dialect{}, tenant, r, filters)
 }
 
@@ -172,10 +172,10 @@ const quantileFunc = "quantile_cont"
 
 // agg writes one aggregation as a DOUBLE; seconds is the window a rate is
 // taken over.
-func (b *builder) agg(a storage.Aggregation, seconds float64) {
+func (b *builder) agg(a domain.Aggregation, seconds float64) {
 	b.w("CAST(")
 	switch a.Op {
-	case storage.AggCount:
+	case domain.AggCount:
 		if a.Field == nil {
 			b.w("COALESCE(SUM(sample_rate), 0)")
 		} else {
@@ -183,30 +183,30 @@ func (b *builder) agg(a storage.Aggregation, seconds float64) {
 			b.strExpr(*a.Field)
 			b.w(" IS NOT NULL THEN sample_rate END), 0)")
 		}
-	case storage.AggRate:
+	case domain.AggRate:
 		b.w("COALESCE(SUM(sample_rate), 0) / ")
 		b.arg(seconds)
-	case storage.AggSum:
+	case domain.AggSum:
 		b.w("SUM(")
 		b.numExpr(*a.Field)
 		b.w(" * sample_rate)")
-	case storage.AggAvg:
+	case domain.AggAvg:
 		b.w("SUM(")
 		b.numExpr(*a.Field)
 		b.w(" * sample_rate) / SUM(CASE WHEN ")
 		b.numExpr(*a.Field)
 		b.w(" IS NOT NULL THEN sample_rate END)")
-	case storage.AggMin, storage.AggMax:
+	case domain.AggMin, domain.AggMax:
 		b.w(strings.ToUpper(string(a.Op)), "(")
 		b.numExpr(*a.Field)
 		b.w(")")
-	case storage.AggCountDistinct:
+	case domain.AggCountDistinct:
 		b.w("COUNT(DISTINCT ")
 		b.strExpr(*a.Field)
 		b.w(")")
 	default:
 		q, _ := a.Op.Quantile()
-		if a.Field.Kind == storage.FieldColumn && a.Field.Name == "duration_ms" {
+		if a.Field.Kind == domain.FieldColumn && a.Field.Name == "duration_ms" {
 			// On the integer column, scaled once, rather than per row.
 			b.w(quantileFunc, fmt.Sprintf("(duration_ns, %g) / 1e6", q)) // q is a constant of ours
 			break
@@ -221,13 +221,13 @@ func (b *builder) agg(a storage.Aggregation, seconds float64) {
 var orderClause = sqlbuild.OrderClause
 
 // groupedSelect writes the shared skeleton (sqlbuild.GroupedSelect).
-func (b *builder) groupedSelect(q *storage.Query, withBucket bool) error {
+func (b *builder) groupedSelect(q *domain.Query, withBucket bool) error {
 	return sqlbuild.GroupedSelect(b.Builder, queryDialect(q), q, withBucket, nil)
 }
 
 // compileAggregate turns a validated Query into SQL. Columns come back as
 // [b,] [rnk,] g0..gn, a0..am.
-func compileAggregate(q *storage.Query) (string, []any, error) {
+func compileAggregate(q *domain.Query) (string, []any, error) {
 	b := newBuilder()
 	switch {
 	case q.Bucket == 0:

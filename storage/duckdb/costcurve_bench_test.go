@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // BenchmarkCostCurve is how the cost of the common questions grows with the
@@ -20,24 +20,24 @@ import (
 // 100M one takes ~6 minutes to fill and 3.5 GB).
 func BenchmarkCostCurve(b *testing.B) {
 	const gap = int64(time.Millisecond)
-	route, _ := storage.ParseField("attr.http.route")
-	region, _ := storage.ParseField("attr.region")
-	status, _ := storage.ParseField("status")
-	service, _ := storage.ParseField("service")
-	dur, _ := storage.ParseField("duration_ms")
+	route, _ := domain.ParseField("attr.http.route")
+	region, _ := domain.ParseField("attr.region")
+	status, _ := domain.ParseField("status")
+	service, _ := domain.ParseField("service")
+	dur, _ := domain.ParseField("duration_ms")
 	for _, n := range []int{1_000_000, 10_000_000, 100_000_000} {
 		name := fmt.Sprintf("%dM", n/1_000_000)
 		b.Run(name, func(b *testing.B) {
 			file := fmt.Sprintf("inquest-bench-curve-%s.duckdb", name)
 			s := openSeededN(b, file, gap, n)
 			ctx := context.Background()
-			r := storage.TimeRange{Start: benchBase, End: benchBase + int64(n)*gap}
-			q99 := storage.Query{Tenant: "default", Range: r, GroupBy: []storage.Field{service},
-				Aggregations: []storage.Aggregation{{Op: storage.AggP99, Field: &dur}}}
-			qCount := storage.Query{Tenant: "default", Range: r, GroupBy: []storage.Field{route},
-				Filters: []storage.Filter{{Field: region, Op: storage.OpEq, Value: "eu"}, {Field: status, Op: storage.OpEq, Value: "error"}}}
-			bubble := storage.BubbleUpQuery{Tenant: "default", Range: r,
-				Selection: []storage.Filter{{Field: dur, Op: storage.OpGt, Value: "90"}}}
+			r := domain.TimeRange{Start: benchBase, End: benchBase + int64(n)*gap}
+			q99 := domain.Query{Tenant: "default", Range: r, GroupBy: []domain.Field{service},
+				Aggregations: []domain.Aggregation{{Op: domain.AggP99, Field: &dur}}}
+			qCount := domain.Query{Tenant: "default", Range: r, GroupBy: []domain.Field{route},
+				Filters: []domain.Filter{{Field: region, Op: domain.OpEq, Value: "eu"}, {Field: status, Op: domain.OpEq, Value: "error"}}}
+			bubble := domain.BubbleUpQuery{Tenant: "default", Range: r,
+				Selection: []domain.Filter{{Field: dur, Op: domain.OpGt, Value: "90"}}}
 			for _, c := range []struct {
 				name string
 				run  func() error

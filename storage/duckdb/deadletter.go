@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
 // PutDeadLetters stores refused records.
-func (s *Store) PutDeadLetters(ctx context.Context, dls []storage.DeadLetter) error {
+func (s *Store) PutDeadLetters(ctx context.Context, dls []domain.DeadLetter) error {
 	if len(dls) == 0 {
 		return nil
 	}
@@ -37,19 +38,19 @@ func (s *Store) PutDeadLetters(ctx context.Context, dls []storage.DeadLetter) er
 
 const deadLetterColumns = "tenant_id, id, ts, source, format, reason, payload, COALESCE(replayed_at, 0)"
 
-func scanDeadLetter(sc interface{ Scan(...any) error }) (storage.DeadLetter, error) {
-	var d storage.DeadLetter
+func scanDeadLetter(sc interface{ Scan(...any) error }) (domain.DeadLetter, error) {
+	var d domain.DeadLetter
 	err := sc.Scan(&d.Tenant, &d.ID, &d.TimeUnixNano, &d.Source, &d.Format, &d.Reason, &d.Payload, &d.ReplayedAtNano)
 	return d, err
 }
 
 // DeadLetters lists refused records, newest first.
-func (s *Store) DeadLetters(ctx context.Context, tenant string, r storage.TimeRange, limit int) ([]storage.DeadLetter, error) {
+func (s *Store) DeadLetters(ctx context.Context, tenant string, r domain.TimeRange, limit int) ([]domain.DeadLetter, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
-	if limit <= 0 || limit > storage.MaxPageSize {
-		limit = storage.MaxPageSize
+	if limit <= 0 || limit > domain.MaxPageSize {
+		limit = domain.MaxPageSize
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+deadLetterColumns+" FROM dead_letters WHERE tenant_id = ? AND ts >= ? AND ts < ? ORDER BY ts DESC, id LIMIT ?",
 		tenant, r.Start, r.End, limit)
@@ -57,7 +58,7 @@ func (s *Store) DeadLetters(ctx context.Context, tenant string, r storage.TimeRa
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.DeadLetter
+	var out []domain.DeadLetter
 	for rows.Next() {
 		d, err := scanDeadLetter(rows)
 		if err != nil {
@@ -69,7 +70,7 @@ func (s *Store) DeadLetters(ctx context.Context, tenant string, r storage.TimeRa
 }
 
 // DeadLetter fetches one refused record.
-func (s *Store) DeadLetter(ctx context.Context, tenant, id string) (*storage.DeadLetter, error) {
+func (s *Store) DeadLetter(ctx context.Context, tenant, id string) (*domain.DeadLetter, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -48,7 +49,7 @@ type querier interface {
 // ServiceMap reads the folded minutes of the range from the per-minute
 // edges and joins the rest live (its partial first and last minutes, and
 // the minutes written to since they were folded), in one snapshot.
-func (s *Store) ServiceMap(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceEdge, error) {
+func (s *Store) ServiceMap(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceEdge, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -82,7 +83,7 @@ func (s *Store) ServiceMap(ctx context.Context, tenant string, r storage.TimeRan
 	return storage.MergeEdges(rows), nil
 }
 
-func markedMinutes(ctx context.Context, q querier, tenant string, r storage.TimeRange) ([]int64, error) {
+func markedMinutes(ctx context.Context, q querier, tenant string, r domain.TimeRange) ([]int64, error) {
 	rows, err := q.QueryContext(ctx, `SELECT DISTINCT minute FROM edge_marks WHERE tenant_id = ? AND minute >= ? AND minute < ? ORDER BY minute`,
 		tenant, r.Start-storage.EdgeMinute, r.End)
 	if err != nil {
@@ -102,7 +103,7 @@ func markedMinutes(ctx context.Context, q querier, tenant string, r storage.Time
 
 // foldedRows reads the edges of a range from the minutes' or the hours'
 // rows (table and its time column are constants).
-func foldedRows(ctx context.Context, q querier, table, column, tenant string, r storage.TimeRange, out []storage.EdgeRow) ([]storage.EdgeRow, error) {
+func foldedRows(ctx context.Context, q querier, table, column, tenant string, r domain.TimeRange, out []storage.EdgeRow) ([]storage.EdgeRow, error) {
 	rows, err := q.QueryContext(ctx, `SELECT source, target, bucket, SUM(calls), SUM(errors) FROM `+table+`
 		WHERE tenant_id = ? AND `+column+` >= ? AND `+column+` < ? GROUP BY source, target, bucket`, tenant, r.Start, r.End)
 	if err != nil {
@@ -120,7 +121,7 @@ func foldedRows(ctx context.Context, q querier, table, column, tenant string, r 
 }
 
 // liveRows joins the spans of a range.
-func liveRows(ctx context.Context, q querier, tenant string, r storage.TimeRange, out []storage.EdgeRow) ([]storage.EdgeRow, error) {
+func liveRows(ctx context.Context, q querier, tenant string, r domain.TimeRange, out []storage.EdgeRow) ([]storage.EdgeRow, error) {
 	rows, err := q.QueryContext(ctx, edgeRowsSQL, tenant, r.Start, r.End)
 	if err != nil {
 		return nil, fmt.Errorf("service map: %w", err)
@@ -138,7 +139,7 @@ func liveRows(ctx context.Context, q querier, tenant string, r storage.TimeRange
 }
 
 // marks are the minutes a batch of spans touches, appended with it.
-func (s *Store) marks(events []storage.Event) appendTo {
+func (s *Store) marks(events []domain.Event) appendTo {
 	return appendTo{"edge_marks", func(a *duckdb.Appender) error {
 		now := time.Now().UnixNano()
 		for tenant, minutes := range storage.TouchedMinutes(events) {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 )
@@ -23,11 +24,11 @@ func TestPruneRefoldsTheServiceMap(t *testing.T) {
 	defer s.Close()
 	now := time.Now()
 	day := 24 * time.Hour
-	trace := func(id string, at, taken time.Time) []storage.Event {
-		var out []storage.Event
+	trace := func(id string, at, taken time.Time) []domain.Event {
+		var out []domain.Event
 		for i, svc := range []string{"front", "back"} {
-			e := storage.Event{Tenant: "a", TimeUnixNano: at.UnixNano() + int64(i), Kind: storage.KindSpan, Service: svc, Name: "op",
-				TraceID: id, SpanID: svc, DurationNano: 1e6, Status: storage.StatusOK, SampleRate: 1, IngestedNano: taken.UnixNano()}
+			e := domain.Event{Tenant: "a", TimeUnixNano: at.UnixNano() + int64(i), Kind: domain.KindSpan, Service: svc, Name: "op",
+				TraceID: id, SpanID: svc, DurationNano: 1e6, Status: domain.StatusOK, SampleRate: 1, IngestedNano: taken.UnixNano()}
 			if i == 1 {
 				e.ParentSpanID = "front"
 			}
@@ -41,7 +42,7 @@ func TestPruneRefoldsTheServiceMap(t *testing.T) {
 	_, err = s.FoldEdges(ctx, now.Add(time.Hour).UnixNano())
 	require.NoError(t, err)
 	calls := func() float64 {
-		edges, err := s.ServiceMap(ctx, "a", storage.TimeRange{Start: old.Add(-day).UnixNano(), End: now.UnixNano()})
+		edges, err := s.ServiceMap(ctx, "a", domain.TimeRange{Start: old.Add(-day).UnixNano(), End: now.UnixNano()})
 		require.NoError(t, err)
 		require.Len(t, edges, 1)
 		return edges[0].Calls
@@ -63,11 +64,11 @@ func TestFoldInSteps(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var evs []storage.Event
+	var evs []domain.Event
 	for i := 0; i < 1500; i++ { // a parent and child each minute
 		for j, svc := range []string{"front", "back"} {
-			e := storage.Event{Tenant: "a", TimeUnixNano: base.Add(time.Duration(i)*time.Minute).UnixNano() + int64(j), Kind: storage.KindSpan,
-				Service: svc, Name: "op", TraceID: fmt.Sprint("t", i), SpanID: svc, DurationNano: 1e6, Status: storage.StatusOK, SampleRate: 1}
+			e := domain.Event{Tenant: "a", TimeUnixNano: base.Add(time.Duration(i)*time.Minute).UnixNano() + int64(j), Kind: domain.KindSpan,
+				Service: svc, Name: "op", TraceID: fmt.Sprint("t", i), SpanID: svc, DurationNano: 1e6, Status: domain.StatusOK, SampleRate: 1}
 			if j == 1 {
 				e.ParentSpanID = "front"
 			}
@@ -76,7 +77,7 @@ func TestFoldInSteps(t *testing.T) {
 		}
 	}
 	require.NoError(t, s.WriteEvents(ctx, evs))
-	r := storage.TimeRange{Start: base.UnixNano(), End: base.Add(26 * time.Hour).UnixNano()}
+	r := domain.TimeRange{Start: base.UnixNano(), End: base.Add(26 * time.Hour).UnixNano()}
 	settled := time.Now().Add(time.Hour).UnixNano()
 	for _, want := range []int{storage.MaxFoldMinutes, 1502 - storage.MaxFoldMinutes, 0} {
 		n, err := s.FoldEdges(ctx, settled)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/duckdb"
 	"github.com/inquest/inquest/storage/storetest"
 )
@@ -24,9 +24,9 @@ func FuzzAggregateInjection(f *testing.F) {
 	}
 	f.Cleanup(func() { _ = s.Close() })
 	now := time.Now().UnixNano()
-	secret := storetest.Span("other", "secret", "op", now, 1, storage.StatusOK, "k", "v")
-	mine := storetest.Span("mine", "web", "op", now, 1, storage.StatusOK, "k", "v")
-	if err := s.WriteEvents(ctx, []storage.Event{secret, mine}); err != nil {
+	secret := storetest.Span("other", "secret", "op", now, 1, domain.StatusOK, "k", "v")
+	mine := storetest.Span("mine", "web", "op", now, 1, domain.StatusOK, "k", "v")
+	if err := s.WriteEvents(ctx, []domain.Event{secret, mine}); err != nil {
 		f.Fatal(err)
 	}
 	for _, seed := range [][3]string{
@@ -36,15 +36,15 @@ func FuzzAggregateInjection(f *testing.F) {
 		f.Add(seed[0], seed[1], seed[2], "attr.k")
 	}
 	f.Fuzz(func(t *testing.T, field, op, value, group string) {
-		fld, err := storage.ParseField(field)
+		fld, err := domain.ParseField(field)
 		if err != nil {
 			return
 		}
-		q := storage.Query{Tenant: "mine", Range: storage.TimeRange{Start: now - 1e9, End: now + 1e9},
-			Filters:      []storage.Filter{{Field: fld, Op: storage.Op(op), Value: value, Values: []string{value, value + "x"}}},
-			Aggregations: []storage.Aggregation{{Op: storage.AggCount}, {Op: storage.AggCountDistinct, Field: &fld}}}
-		if g, err := storage.ParseField(group); err == nil {
-			q.GroupBy = []storage.Field{g}
+		q := domain.Query{Tenant: "mine", Range: domain.TimeRange{Start: now - 1e9, End: now + 1e9},
+			Filters:      []domain.Filter{{Field: fld, Op: domain.Op(op), Value: value, Values: []string{value, value + "x"}}},
+			Aggregations: []domain.Aggregation{{Op: domain.AggCount}, {Op: domain.AggCountDistinct, Field: &fld}}}
+		if g, err := domain.ParseField(group); err == nil {
+			q.GroupBy = []domain.Field{g}
 		}
 		res, err := s.Aggregate(ctx, q)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -16,7 +17,7 @@ const anomalyColumns = `tenant_id, id, series, service, operation, signal, start
 	observed, lower_bound, upper_bound, detector, explanation, incident_id`
 
 // PutAnomalies inserts or replaces anomalies by tenant and ID.
-func (s *Store) PutAnomalies(ctx context.Context, as []storage.Anomaly) error {
+func (s *Store) PutAnomalies(ctx context.Context, as []domain.Anomaly) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -39,12 +40,12 @@ func (s *Store) PutAnomalies(ctx context.Context, as []storage.Anomaly) error {
 }
 
 // Anomalies lists anomalies overlapping the range, newest first.
-func (s *Store) Anomalies(ctx context.Context, tenant string, r storage.TimeRange, service string, limit int) ([]storage.Anomaly, error) {
+func (s *Store) Anomalies(ctx context.Context, tenant string, r domain.TimeRange, service string, limit int) ([]domain.Anomaly, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
-	if limit <= 0 || limit > storage.MaxPageSize {
-		limit = storage.MaxPageSize
+	if limit <= 0 || limit > domain.MaxPageSize {
+		limit = domain.MaxPageSize
 	}
 	q := "SELECT " + anomalyColumns + " FROM anomalies WHERE tenant_id = ? AND start_ts < ? AND (end_ts = 0 OR end_ts >= ?)"
 	args := []any{tenant, r.End, r.Start}
@@ -59,9 +60,9 @@ func (s *Store) Anomalies(ctx context.Context, tenant string, r storage.TimeRang
 		return nil, fmt.Errorf("anomalies: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.Anomaly
+	var out []domain.Anomaly
 	for rows.Next() {
-		var a storage.Anomaly
+		var a domain.Anomaly
 		if err := rows.Scan(&a.Tenant, &a.ID, &a.Series, &a.Service, &a.Operation, &a.Signal, &a.StartNano, &a.EndNano, &a.Severity,
 			&a.Score, &a.Expected, &a.Observed, &a.Lower, &a.Upper, &a.Detector, &a.Explanation, &a.IncidentID); err != nil {
 			return nil, fmt.Errorf("anomalies: scan: %w", err)
@@ -72,8 +73,8 @@ func (s *Store) Anomalies(ctx context.Context, tenant string, r storage.TimeRang
 }
 
 // Anomaly returns one anomaly.
-func (s *Store) Anomaly(ctx context.Context, tenant, id string) (*storage.Anomaly, error) {
-	var a storage.Anomaly
+func (s *Store) Anomaly(ctx context.Context, tenant, id string) (*domain.Anomaly, error) {
+	var a domain.Anomaly
 	err := s.db.QueryRowContext(ctx, "SELECT "+anomalyColumns+" FROM anomalies WHERE tenant_id = ? AND id = ?", tenant, id).Scan(
 		&a.Tenant, &a.ID, &a.Series, &a.Service, &a.Operation, &a.Signal, &a.StartNano, &a.EndNano, &a.Severity,
 		&a.Score, &a.Expected, &a.Observed, &a.Lower, &a.Upper, &a.Detector, &a.Explanation, &a.IncidentID)
@@ -90,7 +91,7 @@ const incidentColumns = `tenant_id, id, title, severity, status, services, anoma
 	acknowledged_by, timeline, version`
 
 // PutIncident inserts or replaces an incident by tenant and ID.
-func (s *Store) PutIncident(ctx context.Context, in storage.Incident) error {
+func (s *Store) PutIncident(ctx context.Context, in domain.Incident) error {
 	if in.Tenant == "" || in.ID == "" {
 		return fmt.Errorf("put incident: incident without tenant or id")
 	}
@@ -109,7 +110,7 @@ func (s *Store) PutIncident(ctx context.Context, in storage.Incident) error {
 // UpdateIncident is a compare-and-set on the incident's version. The
 // store's own lock makes the read and the write one step in this process,
 // which is the only one writing the embedded file.
-func (s *Store) UpdateIncident(ctx context.Context, in storage.Incident, version int64) error {
+func (s *Store) UpdateIncident(ctx context.Context, in domain.Incident, version int64) error {
 	if in.Tenant == "" || in.ID == "" {
 		return fmt.Errorf("update incident: incident without tenant or id")
 	}
@@ -132,14 +133,14 @@ func (s *Store) UpdateIncident(ctx context.Context, in storage.Incident, version
 }
 
 // OpenIncidents lists every tenant's unresolved incidents.
-func (s *Store) OpenIncidents(ctx context.Context) ([]storage.Incident, error) {
+func (s *Store) OpenIncidents(ctx context.Context) ([]domain.Incident, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE status != ? ORDER BY tenant_id, opened_ts, id",
-		storage.IncidentResolved)
+		domain.IncidentResolved)
 	if err != nil {
 		return nil, fmt.Errorf("open incidents: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.Incident
+	var out []domain.Incident
 	for rows.Next() {
 		in, err := scanIncident(rows)
 		if err != nil {
@@ -150,9 +151,9 @@ func (s *Store) OpenIncidents(ctx context.Context) ([]storage.Incident, error) {
 	return out, rows.Err()
 }
 
-func scanIncident(rows interface{ Scan(...any) error }) (storage.Incident, error) {
+func scanIncident(rows interface{ Scan(...any) error }) (domain.Incident, error) {
 	var (
-		in        storage.Incident
+		in        domain.Incident
 		svcs, ids duckdb.Composite[[]string]
 		tl        string
 	)
@@ -168,7 +169,7 @@ func scanIncident(rows interface{ Scan(...any) error }) (storage.Incident, error
 }
 
 // Incidents lists incidents open at some time in the range, newest first.
-func (s *Store) Incidents(ctx context.Context, tenant string, r storage.TimeRange, status string) ([]storage.Incident, error) {
+func (s *Store) Incidents(ctx context.Context, tenant string, r domain.TimeRange, status string) ([]domain.Incident, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -184,7 +185,7 @@ func (s *Store) Incidents(ctx context.Context, tenant string, r storage.TimeRang
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.Incident
+	var out []domain.Incident
 	for rows.Next() {
 		in, err := scanIncident(rows)
 		if err != nil {
@@ -196,7 +197,7 @@ func (s *Store) Incidents(ctx context.Context, tenant string, r storage.TimeRang
 }
 
 // Incident returns one incident.
-func (s *Store) Incident(ctx context.Context, tenant, id string) (*storage.Incident, error) {
+func (s *Store) Incident(ctx context.Context, tenant, id string) (*domain.Incident, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -214,7 +215,7 @@ func (s *Store) Incident(ctx context.Context, tenant, id string) (*storage.Incid
 const ruleColumns = `tenant_id, id, name, kind, service, operation, signal, op, value, for_ns, objective, created_by, created_at`
 
 // PutRule inserts or replaces a rule.
-func (s *Store) PutRule(ctx context.Context, r storage.Rule) error {
+func (s *Store) PutRule(ctx context.Context, r domain.Rule) error {
 	if r.Tenant == "" || r.ID == "" {
 		return fmt.Errorf("put rule: rule without tenant or id")
 	}
@@ -226,7 +227,7 @@ func (s *Store) PutRule(ctx context.Context, r storage.Rule) error {
 }
 
 // Rules lists a tenant's rules ("*": all tenants'), oldest first.
-func (s *Store) Rules(ctx context.Context, tenant string) ([]storage.Rule, error) {
+func (s *Store) Rules(ctx context.Context, tenant string) ([]domain.Rule, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -239,9 +240,9 @@ func (s *Store) Rules(ctx context.Context, tenant string) ([]storage.Rule, error
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.Rule
+	var out []domain.Rule
 	for rows.Next() {
-		var r storage.Rule
+		var r domain.Rule
 		if err := rows.Scan(&r.Tenant, &r.ID, &r.Name, &r.Kind, &r.Service, &r.Operation, &r.Signal, &r.Op, &r.Value, &r.ForNano,
 			&r.Objective, &r.CreatedBy, &r.CreatedNano); err != nil {
 			return nil, fmt.Errorf("rules: scan: %w", err)

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // CreateInvestigation inserts an investigation unless its tenant and ID
 // are taken.
-func (s *Store) CreateInvestigation(ctx context.Context, inv storage.Investigation) (bool, error) {
+func (s *Store) CreateInvestigation(ctx context.Context, inv domain.Investigation) (bool, error) {
 	body, err := investigationBody(inv)
 	if err != nil {
 		return false, err
@@ -30,7 +30,7 @@ func (s *Store) CreateInvestigation(ctx context.Context, inv storage.Investigati
 }
 
 // PutInvestigation inserts or replaces an investigation.
-func (s *Store) PutInvestigation(ctx context.Context, inv storage.Investigation) error {
+func (s *Store) PutInvestigation(ctx context.Context, inv domain.Investigation) error {
 	body, err := investigationBody(inv)
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func (s *Store) PutInvestigation(ctx context.Context, inv storage.Investigation)
 	return nil
 }
 
-func investigationBody(inv storage.Investigation) (string, error) {
+func investigationBody(inv domain.Investigation) (string, error) {
 	if inv.Tenant == "" || inv.ID == "" {
 		return "", fmt.Errorf("investigation without tenant or id")
 	}
@@ -54,20 +54,20 @@ func investigationBody(inv storage.Investigation) (string, error) {
 }
 
 // Investigation returns one investigation.
-func (s *Store) Investigation(ctx context.Context, tenant, id string) (*storage.Investigation, error) {
+func (s *Store) Investigation(ctx context.Context, tenant, id string) (*domain.Investigation, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
-	return document[storage.Investigation](ctx, s.db, "investigation", "SELECT body FROM investigations WHERE tenant_id = ? AND id = ?", tenant, id)
+	return document[domain.Investigation](ctx, s.db, "investigation", "SELECT body FROM investigations WHERE tenant_id = ? AND id = ?", tenant, id)
 }
 
 // Investigations lists those started in the range, newest first.
-func (s *Store) Investigations(ctx context.Context, tenant string, r storage.TimeRange, incidentID string, limit int) ([]storage.Investigation, error) {
+func (s *Store) Investigations(ctx context.Context, tenant string, r domain.TimeRange, incidentID string, limit int) ([]domain.Investigation, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
-	if limit <= 0 || limit > storage.MaxPageSize {
-		limit = storage.MaxPageSize
+	if limit <= 0 || limit > domain.MaxPageSize {
+		limit = domain.MaxPageSize
 	}
 	q := "SELECT body FROM investigations WHERE tenant_id = ? AND started_ts >= ? AND started_ts < ?"
 	args := []any{tenant, r.Start, r.End}
@@ -80,10 +80,10 @@ func (s *Store) Investigations(ctx context.Context, tenant string, r storage.Tim
 }
 
 // RunningInvestigations lists every tenant's running investigations.
-func (s *Store) RunningInvestigations(ctx context.Context) ([]storage.Investigation, error) {
-	return s.investigations(ctx, "SELECT body FROM investigations WHERE status = ? ORDER BY tenant_id, started_ts, id", storage.InvestigationRunning)
+func (s *Store) RunningInvestigations(ctx context.Context) ([]domain.Investigation, error) {
+	return s.investigations(ctx, "SELECT body FROM investigations WHERE status = ? ORDER BY tenant_id, started_ts, id", domain.InvestigationRunning)
 }
 
-func (s *Store) investigations(ctx context.Context, q string, args ...any) ([]storage.Investigation, error) {
-	return documents[storage.Investigation](ctx, s.db, "investigations", q, args...)
+func (s *Store) investigations(ctx context.Context, q string, args ...any) ([]domain.Investigation, error) {
+	return documents[domain.Investigation](ctx, s.db, "investigations", q, args...)
 }

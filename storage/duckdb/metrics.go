@@ -8,7 +8,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // labelExpr writes a label's value, "" when absent (PromQL semantics).
@@ -18,14 +18,14 @@ func (b *builder) labelExpr(name string) {
 	b.w(")], '')")
 }
 
-func (b *builder) matcher(m storage.LabelMatcher) {
+func (b *builder) matcher(m domain.LabelMatcher) {
 	switch m.Op {
-	case storage.MatchEq, storage.MatchNe:
+	case domain.MatchEq, domain.MatchNe:
 		b.labelExpr(m.Name)
 		b.w(" ", string(m.Op), " ")
 		b.arg(m.Value)
-	case storage.MatchRe, storage.MatchNotRe:
-		if m.Op == storage.MatchNotRe {
+	case domain.MatchRe, domain.MatchNotRe:
+		if m.Op == domain.MatchNotRe {
 			b.w("NOT ")
 		}
 		b.w("regexp_full_match(")
@@ -37,17 +37,17 @@ func (b *builder) matcher(m storage.LabelMatcher) {
 }
 
 // stepFuncs maps per-series functions onto SQL over the step's samples.
-var stepFuncs = map[storage.MetricFunc]string{
-	storage.FuncAvg: "avg(value)", storage.FuncMin: "min(value)", storage.FuncMax: "max(value)",
-	storage.FuncSum: "sum(value)", storage.FuncCount: "CAST(count(value) AS DOUBLE)",
-	storage.FuncLast: "arg_max(value, ts)", storage.FuncIncrease: "sum(value)",
+var stepFuncs = map[domain.MetricFunc]string{
+	domain.FuncAvg: "avg(value)", domain.FuncMin: "min(value)", domain.FuncMax: "max(value)",
+	domain.FuncSum: "sum(value)", domain.FuncCount: "CAST(count(value) AS DOUBLE)",
+	domain.FuncLast: "arg_max(value, ts)", domain.FuncIncrease: "sum(value)",
 }
 
 // compileMetric builds the per-series step query, optionally grouped across
 // series. Output columns: series_id or group keys, b, v.
-func compileMetric(q *storage.MetricQuery) (string, []any) {
+func compileMetric(q *domain.MetricQuery) (string, []any) {
 	b := newBuilder()
-	counter := q.Func == storage.FuncRate || q.Func == storage.FuncIncrease
+	counter := q.Func == domain.FuncRate || q.Func == domain.FuncIncrease
 	start := q.Range.Start
 	if counter {
 		start -= int64(q.Step) // one step of look-back for the first delta
@@ -90,7 +90,7 @@ func compileMetric(q *storage.MetricQuery) (string, []any) {
 	b.w(") * ")
 	b.arg(int64(q.Step))
 	b.w(" AS b, ")
-	if q.Func == storage.FuncRate {
+	if q.Func == domain.FuncRate {
 		b.w("sum(value) / ")
 		b.arg(q.Step.Seconds())
 	} else {
@@ -129,7 +129,7 @@ func compileMetric(q *storage.MetricQuery) (string, []any) {
 }
 
 // MetricSeries runs a metric query.
-func (s *Store) MetricSeries(ctx context.Context, q storage.MetricQuery) ([]storage.MetricSeries, error) {
+func (s *Store) MetricSeries(ctx context.Context, q domain.MetricQuery) ([]domain.MetricSeries, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -140,14 +140,14 @@ func (s *Store) MetricSeries(ctx context.Context, q storage.MetricQuery) ([]stor
 	}
 	defer rows.Close()
 	grouped := len(q.GroupBy) > 0 || q.Aggregate
-	var out []storage.MetricSeries
+	var out []domain.MetricSeries
 	var ids []uint64
 	var lastKey string
 	for rows.Next() {
 		var (
 			id   int64
 			keys = make([]string, len(q.GroupBy))
-			pt   storage.MetricPoint
+			pt   domain.MetricPoint
 			v    sql.NullFloat64
 			dest []any
 		)
@@ -168,7 +168,7 @@ func (s *Store) MetricSeries(ctx context.Context, q storage.MetricQuery) ([]stor
 		pt.Value = v.Float64
 		key := fmt.Sprint(id, keys)
 		if len(out) == 0 || key != lastKey {
-			ms := storage.MetricSeries{Name: q.Name}
+			ms := domain.MetricSeries{Name: q.Name}
 			for i, g := range q.GroupBy {
 				ms.Labels.Keys = append(ms.Labels.Keys, g)
 				ms.Labels.Values = append(ms.Labels.Values, keys[i])
@@ -191,7 +191,7 @@ func (s *Store) MetricSeries(ctx context.Context, q storage.MetricQuery) ([]stor
 }
 
 // fillSeriesLabels looks up labels and type of the series in one query.
-func (s *Store) fillSeriesLabels(ctx context.Context, q storage.MetricQuery, out []storage.MetricSeries, ids []uint64) error {
+func (s *Store) fillSeriesLabels(ctx context.Context, q domain.MetricQuery, out []domain.MetricSeries, ids []uint64) error {
 	b := newBuilder()
 	b.w("SELECT series_id, any_value(label_keys), any_value(label_vals), any_value(mtype) FROM metric_samples WHERE tenant_id = ")
 	b.arg(q.Tenant)
@@ -226,15 +226,15 @@ func (s *Store) fillSeriesLabels(ctx context.Context, q storage.MetricQuery, out
 			return fmt.Errorf("metric labels: scan: %w", err)
 		}
 		if i, ok := idx[uint64(id)]; ok {
-			out[i].Labels = storage.Attrs{Keys: keys.Get(), Values: vals.Get()}
-			out[i].Type = storage.MetricType(typ)
+			out[i].Labels = domain.Attrs{Keys: keys.Get(), Values: vals.Get()}
+			out[i].Type = domain.MetricType(typ)
 		}
 	}
 	return rows.Err()
 }
 
 // MetricNames lists metric names seen in the range.
-func (s *Store) MetricNames(ctx context.Context, tenant string, r storage.TimeRange) ([]string, error) {
+func (s *Store) MetricNames(ctx context.Context, tenant string, r domain.TimeRange) ([]string, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}

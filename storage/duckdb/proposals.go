@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
-func proposalBody(p storage.Proposal) (string, error) {
+func proposalBody(p domain.Proposal) (string, error) {
 	if p.Tenant == "" || p.ID == "" {
 		return "", fmt.Errorf("proposal without tenant or id")
 	}
@@ -19,7 +20,7 @@ func proposalBody(p storage.Proposal) (string, error) {
 }
 
 // CreateProposal inserts a proposal unless its tenant and ID are taken.
-func (s *Store) CreateProposal(ctx context.Context, p storage.Proposal) (bool, error) {
+func (s *Store) CreateProposal(ctx context.Context, p domain.Proposal) (bool, error) {
 	body, err := proposalBody(p)
 	if err != nil {
 		return false, err
@@ -38,7 +39,7 @@ func (s *Store) CreateProposal(ctx context.Context, p storage.Proposal) (bool, e
 // UpdateProposal is a compare-and-set on the proposal's version; the
 // store's lock makes the read and the write one step in this process,
 // the only one writing the embedded file.
-func (s *Store) UpdateProposal(ctx context.Context, p storage.Proposal, version int64) error {
+func (s *Store) UpdateProposal(ctx context.Context, p domain.Proposal, version int64) error {
 	s.casMu.Lock()
 	defer s.casMu.Unlock()
 	var stored int64
@@ -64,17 +65,17 @@ func (s *Store) UpdateProposal(ctx context.Context, p storage.Proposal, version 
 }
 
 // Proposal returns one proposal.
-func (s *Store) Proposal(ctx context.Context, tenant, id string) (*storage.Proposal, error) {
-	return document[storage.Proposal](ctx, s.db, "proposal", "SELECT body FROM proposals WHERE tenant_id = ? AND id = ?", tenant, id)
+func (s *Store) Proposal(ctx context.Context, tenant, id string) (*domain.Proposal, error) {
+	return document[domain.Proposal](ctx, s.db, "proposal", "SELECT body FROM proposals WHERE tenant_id = ? AND id = ?", tenant, id)
 }
 
 // Proposals lists those proposed in the range, newest first.
-func (s *Store) Proposals(ctx context.Context, tenant string, r storage.TimeRange, incidentID, investigationID string, limit int) ([]storage.Proposal, error) {
+func (s *Store) Proposals(ctx context.Context, tenant string, r domain.TimeRange, incidentID, investigationID string, limit int) ([]domain.Proposal, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
-	if limit <= 0 || limit > storage.MaxPageSize {
-		limit = storage.MaxPageSize
+	if limit <= 0 || limit > domain.MaxPageSize {
+		limit = domain.MaxPageSize
 	}
 	q := "SELECT body FROM proposals WHERE tenant_id = ? AND proposed_ts >= ? AND proposed_ts < ?"
 	args := []any{tenant, r.Start, r.End}
@@ -91,11 +92,11 @@ func (s *Store) Proposals(ctx context.Context, tenant string, r storage.TimeRang
 }
 
 // OpenProposals lists every tenant's proposals still in motion.
-func (s *Store) OpenProposals(ctx context.Context) ([]storage.Proposal, error) {
+func (s *Store) OpenProposals(ctx context.Context) ([]domain.Proposal, error) {
 	return s.proposals(ctx, "SELECT body FROM proposals WHERE status IN (?, ?, ?) ORDER BY tenant_id, proposed_ts, id",
-		storage.ProposalPending, storage.ProposalApproved, storage.ProposalExecuting)
+		domain.ProposalPending, domain.ProposalApproved, domain.ProposalExecuting)
 }
 
-func (s *Store) proposals(ctx context.Context, q string, args ...any) ([]storage.Proposal, error) {
-	return documents[storage.Proposal](ctx, s.db, "proposals", q, args...)
+func (s *Store) proposals(ctx context.Context, q string, args ...any) ([]domain.Proposal, error) {
+	return documents[domain.Proposal](ctx, s.db, "proposals", q, args...)
 }

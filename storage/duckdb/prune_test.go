@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 )
@@ -23,28 +24,28 @@ func TestPrune(t *testing.T) {
 	defer s.Close()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
-	ev := func(tenant, name string, at, taken time.Time) storage.Event {
-		e := storage.Event{Tenant: tenant, TimeUnixNano: at.UnixNano(), Kind: storage.KindEvent, Service: "s", Name: name,
-			Status: storage.StatusUnset, SampleRate: 1, IngestedNano: taken.UnixNano()}
+	ev := func(tenant, name string, at, taken time.Time) domain.Event {
+		e := domain.Event{Tenant: tenant, TimeUnixNano: at.UnixNano(), Kind: domain.KindEvent, Service: "s", Name: name,
+			Status: domain.StatusUnset, SampleRate: 1, IngestedNano: taken.UnixNano()}
 		e.ID = e.ContentHash()
 		return e
 	}
-	require.NoError(t, s.WriteEvents(ctx, []storage.Event{
+	require.NoError(t, s.WriteEvents(ctx, []domain.Event{
 		ev("a", "old", now.Add(-10*day), now.Add(-10*day)),          // past the 7-day default
 		ev("a", "imported", now.Add(-400*day), now.Add(-1*day)),     // old data, taken in yesterday: kept
 		ev("a", "recent", now.Add(-time.Hour), now.Add(-time.Hour)), // kept
 		ev("long", "old", now.Add(-10*day), now.Add(-10*day)),       // tenant "long" keeps 30 days
 		ev("short", "recent", now.Add(-2*day), now.Add(-2*day)),     // tenant "short" keeps 1 day
 	}))
-	require.NoError(t, s.WriteSamples(ctx, []storage.Sample{
+	require.NoError(t, s.WriteSamples(ctx, []domain.Sample{
 		{Tenant: "a", Name: "m", TimeUnixNano: now.Add(-10 * day).UnixNano(), Value: 1, SeriesID: 1, IngestedNano: now.Add(-10 * day).UnixNano()},
 		{Tenant: "a", Name: "m", TimeUnixNano: now.UnixNano(), Value: 2, SeriesID: 1, IngestedNano: now.UnixNano()},
 	}))
-	require.NoError(t, s.PutDeadLetters(ctx, []storage.DeadLetter{
+	require.NoError(t, s.PutDeadLetters(ctx, []domain.DeadLetter{
 		{Tenant: "a", ID: "d-old", TimeUnixNano: now.Add(-10 * day).UnixNano(), Source: "x", Format: "json-events", Reason: "r"},
 		{Tenant: "a", ID: "d-new", TimeUnixNano: now.UnixNano(), Source: "x", Format: "json-events", Reason: "r"},
 	}))
-	require.NoError(t, s.AppendAudit(ctx, []storage.AuditEntry{
+	require.NoError(t, s.AppendAudit(ctx, []domain.AuditEntry{
 		{Tenant: "a", ID: "au-old", TimeUnixNano: now.Add(-10 * day).UnixNano(), Actor: "x", Action: "y"},
 		{Tenant: "a", ID: "au-new", TimeUnixNano: now.UnixNano(), Actor: "x", Action: "y"},
 	}))
@@ -86,14 +87,14 @@ func TestPruneInBatches(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	var evs []storage.Event
+	var evs []domain.Event
 	for i := 0; i < 50; i++ {
 		taken := now.Add(-10 * 24 * time.Hour)
 		if i%5 == 0 {
 			taken = now
 		}
-		e := storage.Event{Tenant: "a", TimeUnixNano: taken.UnixNano() + int64(i), Kind: storage.KindEvent, Service: "s",
-			Name: "e", Status: storage.StatusUnset, SampleRate: 1, IngestedNano: taken.UnixNano()}
+		e := domain.Event{Tenant: "a", TimeUnixNano: taken.UnixNano() + int64(i), Kind: domain.KindEvent, Service: "s",
+			Name: "e", Status: domain.StatusUnset, SampleRate: 1, IngestedNano: taken.UnixNano()}
 		e.ID = e.ContentHash()
 		evs = append(evs, e)
 	}

@@ -7,12 +7,13 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/internal/sqlbuild"
 )
 
 // Aggregate runs an aggregate query.
-func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.AggregateResult, error) {
+func (s *Store) Aggregate(ctx context.Context, q domain.Query) (*domain.AggregateResult, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -28,7 +29,7 @@ func (s *Store) Aggregate(ctx context.Context, q storage.Query) (*storage.Aggreg
 	res := sqlbuild.NewResult(&q)
 	withRank := q.Bucket > 0 && len(q.GroupBy) > 0
 	for rows.Next() {
-		row := storage.AggregateRow{
+		row := domain.AggregateRow{
 			Keys:   make([]*string, len(q.GroupBy)),
 			Values: make([]*float64, len(q.Aggregations)),
 		}
@@ -83,9 +84,9 @@ const pageColumns = `e.tenant_id, ts, kind, service, name, trace_id, span_id, pa
 	COALESCE(r.res_keys, e.res_keys, []::VARCHAR[]), COALESCE(r.res_vals, e.res_vals, []::VARCHAR[]),
 	sample_rate, event_id`
 
-func scanEvent(rows *sql.Rows) (storage.Event, error) {
+func scanEvent(rows *sql.Rows) (domain.Event, error) {
 	var (
-		e                                       storage.Event
+		e                                       domain.Event
 		kind, status                            string
 		traceID, spanID, parent, severity, body sql.NullString
 		dur                                     sql.NullInt64
@@ -99,17 +100,17 @@ func scanEvent(rows *sql.Rows) (storage.Event, error) {
 		return e, err
 	}
 	e.ID = uint64(id)
-	e.Kind, e.Status = storage.Kind(kind), storage.Status(status)
+	e.Kind, e.Status = domain.Kind(kind), domain.Status(status)
 	e.TraceID, e.SpanID, e.ParentSpanID = traceID.String, spanID.String, parent.String
 	e.Severity, e.Body, e.DurationNano = severity.String, body.String, dur.Int64
-	e.Attrs = storage.Attrs{Keys: ak.Get(), Values: av.Get()}
-	e.Resource = storage.Attrs{Keys: rk.Get(), Values: rv.Get()}
-	e.NumAttrs = storage.NumAttrs{Keys: nk.Get(), Values: nv.Get()}
+	e.Attrs = domain.Attrs{Keys: ak.Get(), Values: av.Get()}
+	e.Resource = domain.Attrs{Keys: rk.Get(), Values: rv.Get()}
+	e.NumAttrs = domain.NumAttrs{Keys: nk.Get(), Values: nv.Get()}
 	return e, nil
 }
 
 // Events returns one page of events, newest first.
-func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.EventPage, error) {
+func (s *Store) Events(ctx context.Context, q domain.EventQuery) (*domain.EventPage, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -138,7 +139,7 @@ func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.Even
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	defer rows.Close()
-	page := &storage.EventPage{}
+	page := &domain.EventPage{}
 	for rows.Next() {
 		e, err := scanEvent(rows)
 		if err != nil {
@@ -152,13 +153,13 @@ func (s *Store) Events(ctx context.Context, q storage.EventQuery) (*storage.Even
 	if len(page.Events) > q.Limit {
 		page.Events = page.Events[:q.Limit]
 		last := page.Events[len(page.Events)-1]
-		page.Next = &storage.Cursor{TimeUnixNano: last.TimeUnixNano, ID: last.ID}
+		page.Next = &domain.Cursor{TimeUnixNano: last.TimeUnixNano, ID: last.ID}
 	}
 	return page, nil
 }
 
 // Trace returns the spans of one trace ordered by start time.
-func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]storage.Event, error) {
+func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]domain.Event, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -168,7 +169,7 @@ func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]storage.Ev
 		return nil, fmt.Errorf("trace: %w", err)
 	}
 	defer rows.Close()
-	var spans []storage.Event
+	var spans []domain.Event
 	for rows.Next() {
 		e, err := scanEvent(rows)
 		if err != nil {
@@ -195,7 +196,7 @@ FROM events WHERE tenant_id = ? AND ts >= ? AND ts < ?
 GROUP BY service ORDER BY service`
 
 // Services lists the services seen in the range with their RED figures.
-func (s *Store) Services(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.ServiceSummary, error) {
+func (s *Store) Services(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceSummary, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -204,9 +205,9 @@ func (s *Store) Services(ctx context.Context, tenant string, r storage.TimeRange
 		return nil, fmt.Errorf("services: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.ServiceSummary
+	var out []domain.ServiceSummary
 	for rows.Next() {
-		var sum storage.ServiceSummary
+		var sum domain.ServiceSummary
 		var p50, p99 sql.NullFloat64
 		if err := rows.Scan(&sum.Name, &sum.SpanCount, &sum.ErrorCount, &p50, &p99, &sum.FirstNano, &sum.LastNano); err != nil {
 			return nil, fmt.Errorf("services: scan: %w", err)
@@ -214,7 +215,7 @@ func (s *Store) Services(ctx context.Context, tenant string, r storage.TimeRange
 		sum.P50Ms, sum.P99Ms = nullFloat(p50), nullFloat(p99)
 		out = append(out, sum)
 	}
-	storage.SetCoverage(out, r)
+	domain.SetCoverage(out, r)
 	return out, rows.Err()
 }
 

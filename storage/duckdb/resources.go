@@ -9,7 +9,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/duckdb/duckdb-go/v2"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // resources keeps each resource (a process's attributes) once in its own
@@ -37,7 +37,7 @@ type resKey struct {
 // newResource is one resource a batch brings that the table lacks.
 type newResource struct {
 	key  resKey
-	attr storage.Attrs
+	attr domain.Attrs
 }
 
 // load reads the set of stored resources.
@@ -67,7 +67,7 @@ func (r *resources) load(ctx context.Context, s *Store) error {
 // resourceID is the content hash of a resource's attributes (their order
 // counts, as it does for the event's own hash); an event without resource
 // attributes has none.
-func resourceID(h *xxhash.Digest, a storage.Attrs) int64 {
+func resourceID(h *xxhash.Digest, a domain.Attrs) int64 {
 	h.Reset()
 	for i := range min(len(a.Keys), len(a.Values)) {
 		_, _ = h.WriteString(a.Keys[i])
@@ -81,12 +81,12 @@ func resourceID(h *xxhash.Digest, a storage.Attrs) int64 {
 // ids gives each event's res_id (nil without resource attributes) and the
 // resources the table does not hold yet. Decoders hand the spans of one
 // resource the same attribute lists, so a run of them is hashed once.
-func (r *resources) ids(events []storage.Event) ([]driver.Value, []newResource) {
+func (r *resources) ids(events []domain.Event) ([]driver.Value, []newResource) {
 	out := make([]driver.Value, len(events))
 	var (
 		fresh []newResource
 		h     = xxhash.New()
-		prev  storage.Attrs
+		prev  domain.Attrs
 		id    int64
 		runs  []int // the events where a run of one resource starts
 	)
@@ -116,7 +116,7 @@ func (r *resources) ids(events []storage.Event) ([]driver.Value, []newResource) 
 
 // sameLists reports whether a and b are the same lists in memory (not
 // merely equal: that would cost what the hash costs).
-func sameLists(a, b storage.Attrs) bool {
+func sameLists(a, b domain.Attrs) bool {
 	return len(a.Keys) == len(b.Keys) && len(a.Values) == len(b.Values) && len(a.Keys) > 0 && len(a.Values) > 0 &&
 		&a.Keys[0] == &b.Keys[0] && &a.Values[0] == &b.Values[0]
 }

@@ -11,13 +11,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/duckdb"
 )
 
-func resSpan(tenant, host string, at time.Time, i int) storage.Event {
-	e := storage.Event{Tenant: tenant, TimeUnixNano: at.UnixNano() + int64(i), Kind: storage.KindSpan, Service: "api",
-		Name: "GET", DurationNano: 1e6, Status: storage.StatusOK, SampleRate: 1, IngestedNano: at.UnixNano()}
+func resSpan(tenant, host string, at time.Time, i int) domain.Event {
+	e := domain.Event{Tenant: tenant, TimeUnixNano: at.UnixNano() + int64(i), Kind: domain.KindSpan, Service: "api",
+		Name: "GET", DurationNano: 1e6, Status: domain.StatusOK, SampleRate: 1, IngestedNano: at.UnixNano()}
 	e.Resource.Put("service.name", "api")
 	e.Resource.Put("host.name", host)
 	e.ID = e.ContentHash()
@@ -33,8 +34,8 @@ func countRows(t *testing.T, s *duckdb.Store, query string, args ...any) int {
 
 func countByHost(t *testing.T, s *duckdb.Store, tenant, host string) float64 {
 	t.Helper()
-	res, err := s.Aggregate(context.Background(), storage.Query{Tenant: tenant, Range: storage.TimeRange{Start: 0, End: 1 << 62},
-		Filters: []storage.Filter{{Field: storage.Field{Kind: storage.FieldResource, Name: "host.name"}, Op: storage.OpEq, Value: host}}})
+	res, err := s.Aggregate(context.Background(), domain.Query{Tenant: tenant, Range: domain.TimeRange{Start: 0, End: 1 << 62},
+		Filters: []domain.Filter{{Field: domain.Field{Kind: domain.FieldResource, Name: "host.name"}, Op: domain.OpEq, Value: host}}})
 	require.NoError(t, err)
 	if len(res.Rows) == 0 || res.Rows[0].Values[0] == nil {
 		return 0
@@ -58,7 +59,7 @@ func TestResourcesStoredOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for b := 0; b < 5; b++ {
-				var evs []storage.Event
+				var evs []domain.Event
 				for i := 0; i < 100; i++ {
 					evs = append(evs, resSpan("t", []string{"h1", "h2"}[i%2], now, w*1000+b*100+i))
 				}
@@ -75,7 +76,7 @@ func TestResourcesStoredOnce(t *testing.T) {
 	s, err = duckdb.Open(ctx, duckdb.Config{Path: path}, nil)
 	require.NoError(t, err)
 	defer s.Close()
-	require.NoError(t, s.WriteEvents(ctx, []storage.Event{resSpan("t", "h1", now, 99999), resSpan("u", "h1", now, 1)}))
+	require.NoError(t, s.WriteEvents(ctx, []domain.Event{resSpan("t", "h1", now, 99999), resSpan("u", "h1", now, 1)}))
 	assert.Equal(t, 3, countRows(t, s, "SELECT count(*) FROM resources"), "h1 again: known; h1 of tenant u: its own")
 	assert.Equal(t, 2001.0, countByHost(t, s, "t", "h1"))
 	assert.Equal(t, 1.0, countByHost(t, s, "u", "h1"))
@@ -91,7 +92,7 @@ func TestResourcesPruned(t *testing.T) {
 	defer s.Close()
 	now := time.Now()
 	old := now.Add(-48 * time.Hour)
-	require.NoError(t, s.WriteEvents(ctx, []storage.Event{resSpan("t", "gone", old, 1), resSpan("t", "both", old, 2), resSpan("t", "both", now, 3)}))
+	require.NoError(t, s.WriteEvents(ctx, []domain.Event{resSpan("t", "gone", old, 1), resSpan("t", "both", old, 2), resSpan("t", "both", now, 3)}))
 	require.Equal(t, 2, countRows(t, s, "SELECT count(*) FROM resources"))
 	_, err = s.Prune(ctx, storage.Retention{Default: 24 * time.Hour}, now)
 	require.NoError(t, err)
@@ -106,7 +107,7 @@ func TestResourcesPruned(t *testing.T) {
 	require.NoError(t, rows.Err())
 	assert.Equal(t, []string{"both"}, hosts)
 
-	require.NoError(t, s.WriteEvents(ctx, []storage.Event{resSpan("t", "gone", now, 4)}))
+	require.NoError(t, s.WriteEvents(ctx, []domain.Event{resSpan("t", "gone", now, 4)}))
 	assert.Equal(t, 1.0, countByHost(t, s, "t", "gone"), "stored again after it was pruned")
 }
 
@@ -123,9 +124,9 @@ func TestResourcesOfOlderRows(t *testing.T) {
 		res_keys, res_vals, sample_rate, event_id) VALUES ('t', ?, 'span', 'api', 'GET', 'ok', [], [], [], [],
 		['service.name', 'host.name'], ['api', 'h1'], 1, 7)`, now.UnixNano())
 	require.NoError(t, err)
-	require.NoError(t, s.WriteEvents(ctx, []storage.Event{resSpan("t", "h1", now, 1)}))
+	require.NoError(t, s.WriteEvents(ctx, []domain.Event{resSpan("t", "h1", now, 1)}))
 	assert.Equal(t, 2.0, countByHost(t, s, "t", "h1"))
-	page, err := s.Events(ctx, storage.EventQuery{Tenant: "t", Range: storage.TimeRange{Start: 0, End: 1 << 62}})
+	page, err := s.Events(ctx, domain.EventQuery{Tenant: "t", Range: domain.TimeRange{Start: 0, End: 1 << 62}})
 	require.NoError(t, err)
 	require.Len(t, page.Events, 2)
 	for _, e := range page.Events {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // spanStatsSQL joins each span to the sum of its children; a span whose
@@ -34,7 +34,7 @@ SELECT CASE WHEN hop THEN child_svc ELSE service END AS owner, CASE WHEN hop THE
 FROM x GROUP BY owner, caller ORDER BY owner, caller`
 
 // SpanStats gives each service's own figures in the range.
-func (s *Store) SpanStats(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.SpanStats, error) {
+func (s *Store) SpanStats(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.SpanStats, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -43,9 +43,9 @@ func (s *Store) SpanStats(ctx context.Context, tenant string, r storage.TimeRang
 		return nil, fmt.Errorf("span stats: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.SpanStats
+	var out []domain.SpanStats
 	for rows.Next() {
-		var st storage.SpanStats
+		var st domain.SpanStats
 		if err := rows.Scan(&st.Service, &st.Caller, &st.Spans, &st.Errors, &st.OwnErrors, &st.SelfNanos, &st.Hops, &st.GapNanos, &st.FirstNano, &st.LastNano); err != nil {
 			return nil, fmt.Errorf("span stats: scan: %w", err)
 		}

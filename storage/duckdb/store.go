@@ -19,6 +19,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -194,7 +195,7 @@ func ingested(ns int64) int64 {
 
 // WriteEvents appends a batch of events in one transaction, with the
 // resources it brings that were not stored yet.
-func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
+func (s *Store) WriteEvents(ctx context.Context, events []domain.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -218,7 +219,7 @@ func (s *Store) WriteEvents(ctx context.Context, events []storage.Event) error {
 		for i := range events {
 			e := &events[i]
 			var dur driver.Value
-			if e.Kind == storage.KindSpan {
+			if e.Kind == domain.KindSpan {
 				dur = e.DurationNano
 			}
 			// The resource's attributes are in resources, named by res_id.
@@ -255,7 +256,7 @@ func floats(v []float64) []float64 {
 }
 
 // WriteSamples appends a batch of metric samples in one transaction.
-func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) error {
+func (s *Store) WriteSamples(ctx context.Context, samples []domain.Sample) error {
 	if len(samples) == 0 {
 		return nil
 	}

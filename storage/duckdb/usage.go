@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // AddUsage adds counts to the stored hours in one transaction.
-func (s *Store) AddUsage(ctx context.Context, hours []storage.UsageHour) error {
+func (s *Store) AddUsage(ctx context.Context, hours []domain.UsageHour) error {
 	if len(hours) == 0 {
 		return nil
 	}
@@ -32,7 +32,7 @@ func (s *Store) AddUsage(ctx context.Context, hours []storage.UsageHour) error {
 }
 
 // Usage lists a tenant's hours in the range.
-func (s *Store) Usage(ctx context.Context, tenant string, r storage.TimeRange) ([]storage.UsageHour, error) {
+func (s *Store) Usage(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.UsageHour, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -42,9 +42,9 @@ func (s *Store) Usage(ctx context.Context, tenant string, r storage.TimeRange) (
 		return nil, fmt.Errorf("usage: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.UsageHour
+	var out []domain.UsageHour
 	for rows.Next() {
-		var h storage.UsageHour
+		var h domain.UsageHour
 		if err := rows.Scan(&h.Tenant, &h.HourNano, &h.Events, &h.Bytes, &h.Queries); err != nil {
 			return nil, fmt.Errorf("usage: scan: %w", err)
 		}

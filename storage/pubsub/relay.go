@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Relay carries values of type T on one Redis channel. A value published
@@ -49,7 +49,7 @@ func New[T any](client *redis.Client, channel string, deliver func(T), errors pr
 	if errors == nil {
 		errors = prometheus.NewCounter(prometheus.CounterOpts{Name: "unregistered"})
 	}
-	return &Relay[T]{client: client, channel: channel, origin: storage.NewID(), deliver: deliver, logger: logger,
+	return &Relay[T]{client: client, channel: channel, origin: domain.NewID(), deliver: deliver, logger: logger,
 		errors: errors, done: make(chan struct{})}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -43,7 +44,7 @@ func (s *Incidents) anomalyKey(tenant, id string) string {
 func (s *Incidents) anomalyIndex(tenant string) string { return s.prefix + "anomalies:" + tenant }
 
 // PutAnomalies stores anomalies by tenant and ID, indexed by start.
-func (s *Incidents) PutAnomalies(ctx context.Context, as []storage.Anomaly) error {
+func (s *Incidents) PutAnomalies(ctx context.Context, as []domain.Anomaly) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -66,12 +67,12 @@ func (s *Incidents) PutAnomalies(ctx context.Context, as []storage.Anomaly) erro
 }
 
 // Anomalies lists anomalies overlapping the range, newest first.
-func (s *Incidents) Anomalies(ctx context.Context, tenant string, r storage.TimeRange, service string, limit int) ([]storage.Anomaly, error) {
+func (s *Incidents) Anomalies(ctx context.Context, tenant string, r domain.TimeRange, service string, limit int) ([]domain.Anomaly, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
-	if limit <= 0 || limit > storage.MaxPageSize {
-		limit = storage.MaxPageSize
+	if limit <= 0 || limit > domain.MaxPageSize {
+		limit = domain.MaxPageSize
 	}
 	ids, err := s.c.ZRangeByScore(ctx, s.anomalyIndex(tenant), &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(r.End, 10)}).Result()
 	if err != nil {
@@ -81,9 +82,9 @@ func (s *Incidents) Anomalies(ctx context.Context, tenant string, r storage.Time
 	for i, id := range ids {
 		keys[i] = s.anomalyKey(tenant, id)
 	}
-	var out []storage.Anomaly
+	var out []domain.Anomaly
 	err = s.fetch(ctx, keys, func(b []byte) error {
-		var a storage.Anomaly
+		var a domain.Anomaly
 		if err := json.Unmarshal(b, &a); err != nil {
 			return err
 		}
@@ -105,7 +106,7 @@ func (s *Incidents) Anomalies(ctx context.Context, tenant string, r storage.Time
 }
 
 // Anomaly returns one anomaly.
-func (s *Incidents) Anomaly(ctx context.Context, tenant, id string) (*storage.Anomaly, error) {
+func (s *Incidents) Anomaly(ctx context.Context, tenant, id string) (*domain.Anomaly, error) {
 	b, err := s.c.Get(ctx, s.anomalyKey(tenant, id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, storage.ErrNotFound
@@ -113,7 +114,7 @@ func (s *Incidents) Anomaly(ctx context.Context, tenant, id string) (*storage.An
 	if err != nil {
 		return nil, fmt.Errorf("anomaly: %w", err)
 	}
-	var a storage.Anomaly
+	var a domain.Anomaly
 	if err := json.Unmarshal(b, &a); err != nil {
 		return nil, fmt.Errorf("anomaly %s: %w", id, err)
 	}
@@ -159,7 +160,7 @@ redis.call("ZADD", KEYS[2], ARGV[4], ARGV[5])
 if ARGV[6] == "1" then redis.call("SADD", KEYS[3], ARGV[7]) else redis.call("SREM", KEYS[3], ARGV[7]) end
 return 1`)
 
-func (s *Incidents) write(ctx context.Context, in storage.Incident, expect string) (bool, error) {
+func (s *Incidents) write(ctx context.Context, in domain.Incident, expect string) (bool, error) {
 	if in.Tenant == "" || in.ID == "" {
 		return false, fmt.Errorf("incident without tenant or id")
 	}
@@ -168,7 +169,7 @@ func (s *Incidents) write(ctx context.Context, in storage.Incident, expect strin
 		return false, err
 	}
 	open := "0"
-	if in.Status != storage.IncidentResolved {
+	if in.Status != domain.IncidentResolved {
 		open = "1"
 	}
 	ok, err := casDoc.Run(ctx, s.c, []string{s.incidentKey(in.Tenant, in.ID), s.incidentIndex(in.Tenant), s.openSet()},
@@ -177,7 +178,7 @@ func (s *Incidents) write(ctx context.Context, in storage.Incident, expect strin
 }
 
 // PutIncident stores an incident as it is, version included.
-func (s *Incidents) PutIncident(ctx context.Context, in storage.Incident) error {
+func (s *Incidents) PutIncident(ctx context.Context, in domain.Incident) error {
 	cur, err := s.c.HGet(ctx, s.incidentKey(in.Tenant, in.ID), "v").Result()
 	if errors.Is(err, redis.Nil) {
 		cur = "0"
@@ -191,7 +192,7 @@ func (s *Incidents) PutIncident(ctx context.Context, in storage.Incident) error 
 }
 
 // UpdateIncident is a compare-and-set on the version, atomic on the server.
-func (s *Incidents) UpdateIncident(ctx context.Context, in storage.Incident, version int64) error {
+func (s *Incidents) UpdateIncident(ctx context.Context, in domain.Incident, version int64) error {
 	in.Version = version + 1
 	ok, err := s.write(ctx, in, strconv.FormatInt(version, 10))
 	if err != nil {
@@ -204,7 +205,7 @@ func (s *Incidents) UpdateIncident(ctx context.Context, in storage.Incident, ver
 }
 
 // Incident returns one incident or ErrNotFound.
-func (s *Incidents) Incident(ctx context.Context, tenant, id string) (*storage.Incident, error) {
+func (s *Incidents) Incident(ctx context.Context, tenant, id string) (*domain.Incident, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -215,7 +216,7 @@ func (s *Incidents) Incident(ctx context.Context, tenant, id string) (*storage.I
 	if err != nil {
 		return nil, fmt.Errorf("incident: %w", err)
 	}
-	var in storage.Incident
+	var in domain.Incident
 	if err := json.Unmarshal(b, &in); err != nil {
 		return nil, fmt.Errorf("incident %s: %w", id, err)
 	}
@@ -223,7 +224,7 @@ func (s *Incidents) Incident(ctx context.Context, tenant, id string) (*storage.I
 }
 
 // incidents reads incidents by key, in one round trip.
-func (s *Incidents) incidents(ctx context.Context, keys []string, keep func(*storage.Incident) bool) ([]storage.Incident, error) {
+func (s *Incidents) incidents(ctx context.Context, keys []string, keep func(*domain.Incident) bool) ([]domain.Incident, error) {
 	pipe := s.c.Pipeline()
 	cmds := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
@@ -232,7 +233,7 @@ func (s *Incidents) incidents(ctx context.Context, keys []string, keep func(*sto
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
-	var out []storage.Incident
+	var out []domain.Incident
 	for _, c := range cmds {
 		b, err := c.Bytes()
 		if errors.Is(err, redis.Nil) {
@@ -241,7 +242,7 @@ func (s *Incidents) incidents(ctx context.Context, keys []string, keep func(*sto
 		if err != nil {
 			return nil, err
 		}
-		var in storage.Incident
+		var in domain.Incident
 		if err := json.Unmarshal(b, &in); err != nil {
 			return nil, err
 		}
@@ -253,7 +254,7 @@ func (s *Incidents) incidents(ctx context.Context, keys []string, keep func(*sto
 }
 
 // Incidents lists incidents open at some time in the range, newest first.
-func (s *Incidents) Incidents(ctx context.Context, tenant string, r storage.TimeRange, status string) ([]storage.Incident, error) {
+func (s *Incidents) Incidents(ctx context.Context, tenant string, r domain.TimeRange, status string) ([]domain.Incident, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -265,7 +266,7 @@ func (s *Incidents) Incidents(ctx context.Context, tenant string, r storage.Time
 	for i, id := range ids {
 		keys[i] = s.incidentKey(tenant, id)
 	}
-	out, err := s.incidents(ctx, keys, func(in *storage.Incident) bool {
+	out, err := s.incidents(ctx, keys, func(in *domain.Incident) bool {
 		return (in.ResolvedNano == 0 || in.ResolvedNano >= r.Start) && (status == "" || in.Status == status)
 	})
 	if err != nil {
@@ -281,7 +282,7 @@ func (s *Incidents) Incidents(ctx context.Context, tenant string, r storage.Time
 }
 
 // OpenIncidents lists every tenant's unresolved incidents.
-func (s *Incidents) OpenIncidents(ctx context.Context) ([]storage.Incident, error) {
+func (s *Incidents) OpenIncidents(ctx context.Context) ([]domain.Incident, error) {
 	members, err := s.c.SMembers(ctx, s.openSet()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("open incidents: %w", err)
@@ -295,7 +296,7 @@ func (s *Incidents) OpenIncidents(ctx context.Context) ([]storage.Incident, erro
 			}
 		}
 	}
-	out, err := s.incidents(ctx, keys, func(in *storage.Incident) bool { return in.Status != storage.IncidentResolved })
+	out, err := s.incidents(ctx, keys, func(in *domain.Incident) bool { return in.Status != domain.IncidentResolved })
 	if err != nil {
 		return nil, fmt.Errorf("open incidents: %w", err)
 	}

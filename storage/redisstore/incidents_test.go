@@ -6,6 +6,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/redisstore"
 	"github.com/inquest/inquest/storage/storetest"
@@ -19,7 +20,7 @@ func TestConformance(t *testing.T) {
 	t.Cleanup(func() { _ = c.Close() })
 	storetest.RunIncidents(t, func(t *testing.T) storage.IncidentStore {
 		require.NoError(t, c.Ping(t.Context()).Err())
-		return redisstore.NewIncidents(c, "test-"+storage.NewID()+":")
+		return redisstore.NewIncidents(c, "test-"+domain.NewID()+":")
 	})
 }
 
@@ -31,7 +32,7 @@ func TestInvestigationConformance(t *testing.T) {
 	t.Cleanup(func() { _ = c.Close() })
 	storetest.RunInvestigations(t, func(t *testing.T) storage.InvestigationStore {
 		require.NoError(t, c.Ping(t.Context()).Err())
-		return redisstore.NewInvestigations(c, "test-"+storage.NewID()+":")
+		return redisstore.NewInvestigations(c, "test-"+domain.NewID()+":")
 	})
 }
 
@@ -43,7 +44,7 @@ func TestProposalConformance(t *testing.T) {
 	t.Cleanup(func() { _ = c.Close() })
 	storetest.RunProposals(t, func(t *testing.T) storage.ProposalStore {
 		require.NoError(t, c.Ping(t.Context()).Err())
-		return redisstore.NewProposals(c, "test-"+storage.NewID()+":")
+		return redisstore.NewProposals(c, "test-"+domain.NewID()+":")
 	})
 }
 
@@ -55,6 +56,6 @@ func TestSettingsConformance(t *testing.T) {
 	t.Cleanup(func() { _ = c.Close() })
 	storetest.RunSettings(t, func(t *testing.T) storage.SettingStore {
 		require.NoError(t, c.Ping(t.Context()).Err())
-		return redisstore.NewSettings(c, "test-"+storage.NewID()+":")
+		return redisstore.NewSettings(c, "test-"+domain.NewID()+":")
 	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -35,7 +36,7 @@ func (s *Investigations) byIncident(tenant, incident string) string {
 func (s *Investigations) running() string { return s.prefix + "running" }
 
 // CreateInvestigation stores inv unless its key is taken (SET NX).
-func (s *Investigations) CreateInvestigation(ctx context.Context, inv storage.Investigation) (bool, error) {
+func (s *Investigations) CreateInvestigation(ctx context.Context, inv domain.Investigation) (bool, error) {
 	b, err := body(inv)
 	if err != nil {
 		return false, err
@@ -48,7 +49,7 @@ func (s *Investigations) CreateInvestigation(ctx context.Context, inv storage.In
 }
 
 // PutInvestigation replaces a stored investigation.
-func (s *Investigations) PutInvestigation(ctx context.Context, inv storage.Investigation) error {
+func (s *Investigations) PutInvestigation(ctx context.Context, inv domain.Investigation) error {
 	b, err := body(inv)
 	if err != nil {
 		return err
@@ -59,7 +60,7 @@ func (s *Investigations) PutInvestigation(ctx context.Context, inv storage.Inves
 	return wrap("put investigation", s.index1(ctx, inv))
 }
 
-func (s *Investigations) index1(ctx context.Context, inv storage.Investigation) error {
+func (s *Investigations) index1(ctx context.Context, inv domain.Investigation) error {
 	pipe := s.c.TxPipeline()
 	z := redis.Z{Score: float64(inv.StartedNano), Member: inv.ID}
 	pipe.ZAdd(ctx, s.index(inv.Tenant), z)
@@ -67,7 +68,7 @@ func (s *Investigations) index1(ctx context.Context, inv storage.Investigation) 
 		pipe.ZAdd(ctx, s.byIncident(inv.Tenant, inv.IncidentID), z)
 	}
 	member := inv.Tenant + "\x00" + inv.ID
-	if inv.Status == storage.InvestigationRunning {
+	if inv.Status == domain.InvestigationRunning {
 		pipe.SAdd(ctx, s.running(), member)
 	} else {
 		pipe.SRem(ctx, s.running(), member)
@@ -76,7 +77,7 @@ func (s *Investigations) index1(ctx context.Context, inv storage.Investigation) 
 	return err
 }
 
-func body(inv storage.Investigation) ([]byte, error) {
+func body(inv domain.Investigation) ([]byte, error) {
 	if inv.Tenant == "" || inv.ID == "" {
 		return nil, fmt.Errorf("investigation without tenant or id")
 	}
@@ -91,7 +92,7 @@ func wrap(what string, err error) error {
 }
 
 // Investigation returns one investigation.
-func (s *Investigations) Investigation(ctx context.Context, tenant, id string) (*storage.Investigation, error) {
+func (s *Investigations) Investigation(ctx context.Context, tenant, id string) (*domain.Investigation, error) {
 	b, err := s.c.Get(ctx, s.key(tenant, id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, storage.ErrNotFound
@@ -99,7 +100,7 @@ func (s *Investigations) Investigation(ctx context.Context, tenant, id string) (
 	if err != nil {
 		return nil, wrap("investigation", err)
 	}
-	var inv storage.Investigation
+	var inv domain.Investigation
 	if err := json.Unmarshal(b, &inv); err != nil {
 		return nil, fmt.Errorf("investigation %s: %w", id, err)
 	}
@@ -107,9 +108,9 @@ func (s *Investigations) Investigation(ctx context.Context, tenant, id string) (
 }
 
 // Investigations lists those started in the range, newest first.
-func (s *Investigations) Investigations(ctx context.Context, tenant string, r storage.TimeRange, incidentID string, limit int) ([]storage.Investigation, error) {
-	if limit <= 0 || limit > storage.MaxPageSize {
-		limit = storage.MaxPageSize
+func (s *Investigations) Investigations(ctx context.Context, tenant string, r domain.TimeRange, incidentID string, limit int) ([]domain.Investigation, error) {
+	if limit <= 0 || limit > domain.MaxPageSize {
+		limit = domain.MaxPageSize
 	}
 	idx := s.index(tenant)
 	if incidentID != "" {
@@ -128,7 +129,7 @@ func (s *Investigations) Investigations(ctx context.Context, tenant string, r st
 }
 
 // RunningInvestigations lists every tenant's running investigations.
-func (s *Investigations) RunningInvestigations(ctx context.Context) ([]storage.Investigation, error) {
+func (s *Investigations) RunningInvestigations(ctx context.Context) ([]domain.Investigation, error) {
 	members, err := s.c.SMembers(ctx, s.running()).Result()
 	if err != nil {
 		return nil, wrap("running investigations", err)
@@ -148,14 +149,14 @@ func (s *Investigations) RunningInvestigations(ctx context.Context) ([]storage.I
 	}
 	running := out[:0]
 	for _, inv := range out {
-		if inv.Status == storage.InvestigationRunning {
+		if inv.Status == domain.InvestigationRunning {
 			running = append(running, inv)
 		}
 	}
 	return running, nil
 }
 
-func (s *Investigations) load(ctx context.Context, keys []string) ([]storage.Investigation, error) {
+func (s *Investigations) load(ctx context.Context, keys []string) ([]domain.Investigation, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -163,13 +164,13 @@ func (s *Investigations) load(ctx context.Context, keys []string) ([]storage.Inv
 	if err != nil {
 		return nil, wrap("investigations", err)
 	}
-	out := make([]storage.Investigation, 0, len(vals))
+	out := make([]domain.Investigation, 0, len(vals))
 	for _, v := range vals {
 		str, ok := v.(string)
 		if !ok {
 			continue // pruned between the index and the read
 		}
-		var inv storage.Investigation
+		var inv domain.Investigation
 		if err := json.Unmarshal([]byte(str), &inv); err != nil {
 			return nil, fmt.Errorf("investigations: %w", err)
 		}

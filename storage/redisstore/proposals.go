@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -34,13 +35,13 @@ func (s *Proposals) openSet() string              { return s.prefix + "open" }
 
 func open(status string) string {
 	switch status {
-	case storage.ProposalPending, storage.ProposalApproved, storage.ProposalExecuting:
+	case domain.ProposalPending, domain.ProposalApproved, domain.ProposalExecuting:
 		return "1"
 	}
 	return "0"
 }
 
-func (s *Proposals) write(ctx context.Context, p storage.Proposal, expect string) (bool, error) {
+func (s *Proposals) write(ctx context.Context, p domain.Proposal, expect string) (bool, error) {
 	if p.Tenant == "" || p.ID == "" {
 		return false, fmt.Errorf("proposal without tenant or id")
 	}
@@ -54,7 +55,7 @@ func (s *Proposals) write(ctx context.Context, p storage.Proposal, expect string
 }
 
 // CreateProposal stores p unless its key is taken.
-func (s *Proposals) CreateProposal(ctx context.Context, p storage.Proposal) (bool, error) {
+func (s *Proposals) CreateProposal(ctx context.Context, p domain.Proposal) (bool, error) {
 	ok, err := s.write(ctx, p, "new")
 	if err != nil {
 		return false, fmt.Errorf("create proposal: %w", err)
@@ -63,7 +64,7 @@ func (s *Proposals) CreateProposal(ctx context.Context, p storage.Proposal) (boo
 }
 
 // UpdateProposal is a compare-and-set on the proposal's version.
-func (s *Proposals) UpdateProposal(ctx context.Context, p storage.Proposal, version int64) error {
+func (s *Proposals) UpdateProposal(ctx context.Context, p domain.Proposal, version int64) error {
 	if exists, err := s.c.Exists(ctx, s.key(p.Tenant, p.ID)).Result(); err != nil {
 		return fmt.Errorf("update proposal: %w", err)
 	} else if exists == 0 {
@@ -81,7 +82,7 @@ func (s *Proposals) UpdateProposal(ctx context.Context, p storage.Proposal, vers
 }
 
 // Proposal returns one proposal.
-func (s *Proposals) Proposal(ctx context.Context, tenant, id string) (*storage.Proposal, error) {
+func (s *Proposals) Proposal(ctx context.Context, tenant, id string) (*domain.Proposal, error) {
 	b, err := s.c.HGet(ctx, s.key(tenant, id), "j").Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, storage.ErrNotFound
@@ -89,7 +90,7 @@ func (s *Proposals) Proposal(ctx context.Context, tenant, id string) (*storage.P
 	if err != nil {
 		return nil, fmt.Errorf("proposal: %w", err)
 	}
-	var p storage.Proposal
+	var p domain.Proposal
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("proposal %s: %w", id, err)
 	}
@@ -97,16 +98,16 @@ func (s *Proposals) Proposal(ctx context.Context, tenant, id string) (*storage.P
 }
 
 // Proposals lists those proposed in the range, newest first.
-func (s *Proposals) Proposals(ctx context.Context, tenant string, r storage.TimeRange, incidentID, investigationID string, limit int) ([]storage.Proposal, error) {
-	if limit <= 0 || limit > storage.MaxPageSize {
-		limit = storage.MaxPageSize
+func (s *Proposals) Proposals(ctx context.Context, tenant string, r domain.TimeRange, incidentID, investigationID string, limit int) ([]domain.Proposal, error) {
+	if limit <= 0 || limit > domain.MaxPageSize {
+		limit = domain.MaxPageSize
 	}
 	ids, err := s.c.ZRevRangeByScore(ctx, s.index(tenant), &redis.ZRangeBy{
 		Min: strconv.FormatInt(r.Start, 10), Max: "(" + strconv.FormatInt(r.End, 10)}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("proposals: %w", err)
 	}
-	var out []storage.Proposal
+	var out []domain.Proposal
 	for _, id := range ids {
 		p, err := s.Proposal(ctx, tenant, id)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -126,12 +127,12 @@ func (s *Proposals) Proposals(ctx context.Context, tenant string, r storage.Time
 }
 
 // OpenProposals lists every tenant's proposals still in motion.
-func (s *Proposals) OpenProposals(ctx context.Context) ([]storage.Proposal, error) {
+func (s *Proposals) OpenProposals(ctx context.Context) ([]domain.Proposal, error) {
 	members, err := s.c.SMembers(ctx, s.openSet()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("open proposals: %w", err)
 	}
-	var out []storage.Proposal
+	var out []domain.Proposal
 	for _, m := range members {
 		tenant, id, ok := strings.Cut(m, "/")
 		if !ok {

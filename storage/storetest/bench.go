@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -15,10 +16,10 @@ import (
 // backend's synthetic data of 20 services.
 func BenchP99ByService(b *testing.B, s storage.EventStore, base int64, spans int) {
 	ctx := context.Background()
-	svc, _ := storage.ParseField("service")
-	dur, _ := storage.ParseField("duration_ms")
-	q := storage.Query{Tenant: "default", Range: storage.TimeRange{Start: base, End: base + int64(spans)*1000},
-		GroupBy: []storage.Field{svc}, Aggregations: []storage.Aggregation{{Op: storage.AggP99, Field: &dur}}}
+	svc, _ := domain.ParseField("service")
+	dur, _ := domain.ParseField("duration_ms")
+	q := domain.Query{Tenant: "default", Range: domain.TimeRange{Start: base, End: base + int64(spans)*1000},
+		GroupBy: []domain.Field{svc}, Aggregations: []domain.Aggregation{{Op: domain.AggP99, Field: &dur}}}
 	b.ResetTimer()
 	for b.Loop() {
 		res, err := s.Aggregate(ctx, q)

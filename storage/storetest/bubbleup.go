@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -21,7 +22,7 @@ import (
 // another tenant's events count for nothing.
 func testBubbleUp(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
-	var evs []storage.Event
+	var evs []domain.Event
 	for i := 0; i < 100; i++ {
 		slow := i < 20
 		provider, version, dur := "stripe", "2.3.0", 40.0
@@ -31,7 +32,7 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 			provider = "stripe_v3"
 		}
 		region := []string{"eu", "us"}[i%2]
-		e := Span("t1", "checkout", "pay", base+int64(i)*1e8, dur, storage.StatusOK,
+		e := Span("t1", "checkout", "pay", base+int64(i)*1e8, dur, domain.StatusOK,
 			"payment_provider", provider, "version", version, "region", region, "request_id", fmt.Sprint("r", i))
 		// The slow carried big baskets: numbers count by power-of-two range.
 		amount := 8 + float64(i%8)
@@ -44,16 +45,16 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 		e.ID = e.ContentHash()
 		evs = append(evs, e)
 		// The minute before: all fast, all on stripe 2.3.0.
-		evs = append(evs, Span("t1", "checkout", "pay", base-60e9+int64(i)*1e8, 40, storage.StatusOK,
+		evs = append(evs, Span("t1", "checkout", "pay", base-60e9+int64(i)*1e8, 40, domain.StatusOK,
 			"payment_provider", "stripe", "version", "2.3.0", "region", region, "request_id", fmt.Sprint("b", i)))
-		evs = append(evs, Span("t2", "checkout", "pay", base+int64(i)*1e8, 1800, storage.StatusOK, "payment_provider", "adyen"))
+		evs = append(evs, Span("t2", "checkout", "pay", base+int64(i)*1e8, 1800, domain.StatusOK, "payment_provider", "adyen"))
 	}
 	require.NoError(t, s.WriteEvents(ctx, evs))
-	r := storage.TimeRange{Start: base, End: base + 60e9}
-	scope := []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "service"}, Op: storage.OpEq, Value: "checkout"}}
-	slow := []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "duration_ms"}, Op: storage.OpGt, Value: "1000"}}
+	r := domain.TimeRange{Start: base, End: base + 60e9}
+	scope := []domain.Filter{{Field: domain.Field{Kind: domain.FieldColumn, Name: "service"}, Op: domain.OpEq, Value: "checkout"}}
+	slow := []domain.Filter{{Field: domain.Field{Kind: domain.FieldColumn, Name: "duration_ms"}, Op: domain.OpGt, Value: "1000"}}
 
-	c, err := s.BubbleUp(ctx, storage.BubbleUpQuery{Tenant: "t1", Range: r, Scope: scope, Selection: slow})
+	c, err := s.BubbleUp(ctx, domain.BubbleUpQuery{Tenant: "t1", Range: r, Scope: scope, Selection: slow})
 	require.NoError(t, err)
 	assert.Equal(t, 20.0, c.Selection)
 	assert.Equal(t, 80.0, c.Baseline)
@@ -75,8 +76,8 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 		assert.NotEqual(t, "attr.request_id", f.Field, "one request each: below support")
 	}
 
-	before := storage.TimeRange{Start: base - 60e9, End: base}
-	c, err = s.BubbleUp(ctx, storage.BubbleUpQuery{Tenant: "t1", Range: r, Scope: scope, Selection: slow, Baseline: &before})
+	before := domain.TimeRange{Start: base - 60e9, End: base}
+	c, err = s.BubbleUp(ctx, domain.BubbleUpQuery{Tenant: "t1", Range: r, Scope: scope, Selection: slow, Baseline: &before})
 	require.NoError(t, err)
 	assert.Equal(t, 20.0, c.Selection)
 	assert.Equal(t, 100.0, c.Baseline, "the whole scope of the window before")
@@ -87,9 +88,9 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 
 	// Sampled (one event in k by content hash stands for k): the totals
 	// stay exact and what sets the slow apart still comes first.
-	defer func(n float64) { storage.BubbleUpSample = n }(storage.BubbleUpSample)
-	storage.BubbleUpSample = 10
-	c, err = s.BubbleUp(ctx, storage.BubbleUpQuery{Tenant: "t1", Range: r, Scope: scope, Selection: slow})
+	defer func(n float64) { domain.BubbleUpSample = n }(domain.BubbleUpSample)
+	domain.BubbleUpSample = 10
+	c, err = s.BubbleUp(ctx, domain.BubbleUpQuery{Tenant: "t1", Range: r, Scope: scope, Selection: slow})
 	require.NoError(t, err)
 	assert.Equal(t, 20.0, c.Selection)
 	assert.Equal(t, 80.0, c.Baseline)
@@ -102,11 +103,11 @@ func testBubbleUp(t *testing.T, s storage.EventStore) {
 			assert.LessOrEqual(t, v.Selection, c.Selection+1e-9)
 		}
 	}
-	storage.BubbleUpSample = 25_000
+	domain.BubbleUpSample = 25_000
 
-	c, err = s.BubbleUp(ctx, storage.BubbleUpQuery{Tenant: "t3", Range: r, Scope: scope, Selection: slow})
+	c, err = s.BubbleUp(ctx, domain.BubbleUpQuery{Tenant: "t3", Range: r, Scope: scope, Selection: slow})
 	require.NoError(t, err)
 	assert.Zero(t, c.Selection+c.Baseline, "nothing of another tenant")
-	_, err = s.BubbleUp(ctx, storage.BubbleUpQuery{Tenant: "t1", Range: r})
-	assert.ErrorIs(t, err, storage.ErrBadQuery, "neither a selection nor a baseline")
+	_, err = s.BubbleUp(ctx, domain.BubbleUpQuery{Tenant: "t1", Range: r})
+	assert.ErrorIs(t, err, domain.ErrBadQuery, "neither a selection nor a baseline")
 }

@@ -7,18 +7,19 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
 func testInvestigations(t *testing.T, s storage.InvestigationStore) {
 	ctx := t.Context()
 	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC).UnixNano()
-	inv := storage.Investigation{
-		Tenant: "acme", ID: "inv-1", IncidentID: "inc-1", Trigger: "incident", Status: storage.InvestigationRunning,
-		Scope: storage.InvestigationScope{
-			Range:    storage.TimeRange{Start: base, End: base + int64(3*time.Minute)},
-			Baseline: storage.TimeRange{Start: base - int64(30*time.Minute), End: base},
-			Filters:  []storage.Filter{{Field: storage.Field{Kind: storage.FieldColumn, Name: "service"}, Op: storage.OpEq, Value: "payment"}},
+	inv := domain.Investigation{
+		Tenant: "acme", ID: "inv-1", IncidentID: "inc-1", Trigger: "incident", Status: domain.InvestigationRunning,
+		Scope: domain.InvestigationScope{
+			Range:    domain.TimeRange{Start: base, End: base + int64(3*time.Minute)},
+			Baseline: domain.TimeRange{Start: base - int64(30*time.Minute), End: base},
+			Filters:  []domain.Filter{{Field: domain.Field{Kind: domain.FieldColumn, Name: "service"}, Op: domain.OpEq, Value: "payment"}},
 		},
 		Services: []string{"payment", "checkout"}, StartedNano: base + int64(time.Minute),
 	}
@@ -39,27 +40,27 @@ func testInvestigations(t *testing.T, s storage.InvestigationStore) {
 	require.NoError(t, err)
 	require.Len(t, running, 1)
 
-	inv.Status = storage.InvestigationDone
+	inv.Status = domain.InvestigationDone
 	inv.FinishedNano = inv.StartedNano + int64(time.Second)
-	inv.Hypotheses = []storage.Hypothesis{{Service: "payment", Cause: storage.CauseBadDeploy, Confidence: 0.8, Summary: "payment 2.3.1",
-		Evidence: []storage.Evidence{{Kind: "bubbleup", Text: "attr.payment_provider=stripe_v3", Strength: 0.9,
-			Query: &storage.EvidenceQuery{Field: "bubbleUp", Variables: json.RawMessage(`{"input":{"range":{"from":"a"}}}`)}}},
+	inv.Hypotheses = []domain.Hypothesis{{Service: "payment", Cause: domain.CauseBadDeploy, Confidence: 0.8, Summary: "payment 2.3.1",
+		Evidence: []domain.Evidence{{Kind: "bubbleup", Text: "attr.payment_provider=stripe_v3", Strength: 0.9,
+			Query: &domain.EvidenceQuery{Field: "bubbleUp", Variables: json.RawMessage(`{"input":{"range":{"from":"a"}}}`)}}},
 		Path: []string{"frontend", "checkout", "payment"}}}
 	require.NoError(t, s.PutInvestigation(ctx, inv))
 	got, err = s.Investigation(ctx, "acme", "inv-1")
 	require.NoError(t, err)
-	require.Equal(t, storage.InvestigationDone, got.Status)
+	require.Equal(t, domain.InvestigationDone, got.Status)
 	require.Equal(t, inv.Hypotheses, got.Hypotheses)
 	running, err = s.RunningInvestigations(ctx)
 	require.NoError(t, err)
 	require.Empty(t, running, "a finished investigation is not running")
 
-	other := storage.Investigation{Tenant: "acme", ID: "inv-2", Status: storage.InvestigationDone, StartedNano: base + int64(2*time.Minute)}
+	other := domain.Investigation{Tenant: "acme", ID: "inv-2", Status: domain.InvestigationDone, StartedNano: base + int64(2*time.Minute)}
 	require.NoError(t, s.PutInvestigation(ctx, other))
-	foreign := storage.Investigation{Tenant: "globex", ID: "inv-3", IncidentID: "inc-1", Status: storage.InvestigationDone, StartedNano: base + int64(time.Minute)}
+	foreign := domain.Investigation{Tenant: "globex", ID: "inv-3", IncidentID: "inc-1", Status: domain.InvestigationDone, StartedNano: base + int64(time.Minute)}
 	require.NoError(t, s.PutInvestigation(ctx, foreign))
 
-	day := storage.TimeRange{Start: base - int64(time.Hour), End: base + int64(time.Hour)}
+	day := domain.TimeRange{Start: base - int64(time.Hour), End: base + int64(time.Hour)}
 	list, err := s.Investigations(ctx, "acme", day, "", 10)
 	require.NoError(t, err)
 	require.Len(t, list, 2)
@@ -68,7 +69,7 @@ func testInvestigations(t *testing.T, s storage.InvestigationStore) {
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.Equal(t, "inv-1", list[0].ID)
-	list, err = s.Investigations(ctx, "acme", storage.TimeRange{Start: base + int64(90*time.Second), End: base + int64(time.Hour)}, "", 10)
+	list, err = s.Investigations(ctx, "acme", domain.TimeRange{Start: base + int64(90*time.Second), End: base + int64(time.Hour)}, "", 10)
 	require.NoError(t, err)
 	require.Len(t, list, 1, "only those started in the range")
 	_, err = s.Investigation(ctx, "globex", "inv-1")

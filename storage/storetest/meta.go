@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -20,7 +21,7 @@ import (
 
 func testDeadLetters(t *testing.T, s storage.Store) {
 	ctx := context.Background()
-	require.NoError(t, s.PutDeadLetters(ctx, []storage.DeadLetter{
+	require.NoError(t, s.PutDeadLetters(ctx, []domain.DeadLetter{
 		{Tenant: "t1", ID: "one", TimeUnixNano: base, Source: "otlp-http", Format: "otlp-traces-proto", Reason: "truncated", Payload: []byte{1, 2, 3}},
 		{Tenant: "t1", ID: "two", TimeUnixNano: base + 1, Source: "json", Format: "json-events", Reason: "NaN", Payload: []byte(`{"a":1}`)},
 	}))
@@ -40,9 +41,9 @@ func testDeadLetters(t *testing.T, s storage.Store) {
 
 func testAPIKeys(t *testing.T, s storage.Store) {
 	ctx := context.Background()
-	k := storage.APIKey{Tenant: "t1", ID: "k1", Name: "collector", Role: "viewer", SecretHash: []byte{1, 2, 3}, CreatedBy: "ann", CreatedAtNano: base}
+	k := domain.APIKey{Tenant: "t1", ID: "k1", Name: "collector", Role: "viewer", SecretHash: []byte{1, 2, 3}, CreatedBy: "ann", CreatedAtNano: base}
 	require.NoError(t, s.PutAPIKey(ctx, k))
-	require.NoError(t, s.PutAPIKey(ctx, storage.APIKey{Tenant: "t2", ID: "k2", Name: "other", Role: "admin", SecretHash: []byte{9}, CreatedAtNano: base}))
+	require.NoError(t, s.PutAPIKey(ctx, domain.APIKey{Tenant: "t2", ID: "k2", Name: "other", Role: "admin", SecretHash: []byte{9}, CreatedAtNano: base}))
 	assert.Error(t, s.PutAPIKey(ctx, k), "IDs are unique")
 
 	got, err := s.APIKey(ctx, "k1")
@@ -67,19 +68,19 @@ func testAPIKeys(t *testing.T, s storage.Store) {
 func testUsage(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	h := base - base%int64(time.Hour)
-	require.NoError(t, s.AddUsage(ctx, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 10, Bytes: 100, Queries: 1},
+	require.NoError(t, s.AddUsage(ctx, []domain.UsageHour{{Tenant: "t1", HourNano: h, Events: 10, Bytes: 100, Queries: 1},
 		{Tenant: "t2", HourNano: h, Events: 99}}))
-	require.NoError(t, s.AddUsage(ctx, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 5, Bytes: 50, Queries: 2},
+	require.NoError(t, s.AddUsage(ctx, []domain.UsageHour{{Tenant: "t1", HourNano: h, Events: 5, Bytes: 50, Queries: 2},
 		{Tenant: "t1", HourNano: h + int64(time.Hour), Events: 1}}))
 	got, err := s.Usage(ctx, "t1", rng(h, h+2*int64(time.Hour)))
 	require.NoError(t, err)
-	assert.Equal(t, []storage.UsageHour{{Tenant: "t1", HourNano: h, Events: 15, Bytes: 150, Queries: 3},
+	assert.Equal(t, []domain.UsageHour{{Tenant: "t1", HourNano: h, Events: 15, Bytes: 150, Queries: 3},
 		{Tenant: "t1", HourNano: h + int64(time.Hour), Events: 1}}, got, "counts add up per hour; other tenants are not listed")
 }
 
 func testAudit(t *testing.T, s storage.Store) {
 	ctx := context.Background()
-	require.NoError(t, s.AppendAudit(ctx, []storage.AuditEntry{
+	require.NoError(t, s.AppendAudit(ctx, []domain.AuditEntry{
 		{Tenant: "t1", ID: "a", TimeUnixNano: base, Actor: "ann", Action: "api_key.create", Target: "k1", Outcome: "ok"},
 		{Tenant: "t1", ID: "b", TimeUnixNano: base + 1, Actor: "bob", Action: "access.denied", Target: "createAPIKey", Outcome: "denied", Detail: "needs admin"},
 		{Tenant: "t2", ID: "c", TimeUnixNano: base, Actor: "eve", Action: "api_key.create", Outcome: "ok"},
@@ -89,22 +90,22 @@ func testAudit(t *testing.T, s storage.Store) {
 	require.Len(t, got, 2, "per tenant")
 	assert.Equal(t, "b", got[0].ID, "newest first")
 	assert.Equal(t, "needs admin", got[0].Detail)
-	assert.Error(t, s.AppendAudit(ctx, []storage.AuditEntry{{ID: "x"}}), "an entry needs a tenant")
+	assert.Error(t, s.AppendAudit(ctx, []domain.AuditEntry{{ID: "x"}}), "an entry needs a tenant")
 }
 
 func testIncidents(t *testing.T, s storage.IncidentStore) {
 	ctx := context.Background()
 	min := int64(time.Minute)
-	a := storage.Anomaly{Tenant: "t1", ID: "a1", Series: "red:payment:p99_ms", Service: "payment", Signal: "p99_ms",
+	a := domain.Anomaly{Tenant: "t1", ID: "a1", Series: "red:payment:p99_ms", Service: "payment", Signal: "p99_ms",
 		StartNano: base, Severity: "high", Score: 12, Expected: 70, Observed: 1900, Lower: 0, Upper: 300, Detector: "zscore",
 		Explanation: "p99 above", IncidentID: "i1"}
 	b := a
 	b.ID, b.Service, b.Series, b.StartNano, b.EndNano = "a2", "checkout", "red:checkout:p99_ms", base+min, base+2*min
 	other := a
 	other.Tenant = "t2"
-	require.NoError(t, s.PutAnomalies(ctx, []storage.Anomaly{a, b, other}))
+	require.NoError(t, s.PutAnomalies(ctx, []domain.Anomaly{a, b, other}))
 	a.EndNano = base + 5*min // the anomaly ended: replaced, not added
-	require.NoError(t, s.PutAnomalies(ctx, []storage.Anomaly{a}))
+	require.NoError(t, s.PutAnomalies(ctx, []domain.Anomaly{a}))
 
 	an, err := s.Anomaly(ctx, "t1", "a2")
 	require.NoError(t, err)
@@ -124,14 +125,14 @@ func testIncidents(t *testing.T, s storage.IncidentStore) {
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 
-	in := storage.Incident{Tenant: "t1", ID: "i1", Title: "payment: p99 1.9 s", Severity: "high", Status: storage.IncidentOpen,
+	in := domain.Incident{Tenant: "t1", ID: "i1", Title: "payment: p99 1.9 s", Severity: "high", Status: domain.IncidentOpen,
 		Services: []string{"payment", "checkout"}, AnomalyIDs: []string{"a1", "a2"}, OpenedNano: base, UpdatedNano: base + min,
-		Timeline: []storage.IncidentEvent{{TimeUnixNano: base, Kind: "opened", Text: "payment p99"}}}
+		Timeline: []domain.IncidentEvent{{TimeUnixNano: base, Kind: "opened", Text: "payment p99"}}}
 	require.NoError(t, s.PutIncident(ctx, in))
-	in.Status, in.AcknowledgedBy = storage.IncidentAcknowledged, "ann"
-	in.Timeline = append(in.Timeline, storage.IncidentEvent{TimeUnixNano: base + min, Kind: "acknowledged", Actor: "ann"})
+	in.Status, in.AcknowledgedBy = domain.IncidentAcknowledged, "ann"
+	in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: base + min, Kind: "acknowledged", Actor: "ann"})
 	require.NoError(t, s.PutIncident(ctx, in))
-	require.NoError(t, s.PutIncident(ctx, storage.Incident{Tenant: "t2", ID: "i1", Title: "other", Status: storage.IncidentOpen, OpenedNano: base}))
+	require.NoError(t, s.PutIncident(ctx, domain.Incident{Tenant: "t2", ID: "i1", Title: "other", Status: domain.IncidentOpen, OpenedNano: base}))
 
 	one, err := s.Incident(ctx, "t1", "i1")
 	require.NoError(t, err)
@@ -139,7 +140,7 @@ func testIncidents(t *testing.T, s storage.IncidentStore) {
 	list, err := s.Incidents(ctx, "t1", all(), "")
 	require.NoError(t, err)
 	require.Len(t, list, 1)
-	list, err = s.Incidents(ctx, "t1", all(), storage.IncidentResolved)
+	list, err = s.Incidents(ctx, "t1", all(), domain.IncidentResolved)
 	require.NoError(t, err)
 	assert.Empty(t, list)
 	_, err = s.Incident(ctx, "t1", "nope")
@@ -153,9 +154,9 @@ func testIncidents(t *testing.T, s storage.IncidentStore) {
 // changes made against one version exactly one wins.
 func testIncidentCAS(t *testing.T, s storage.IncidentStore) {
 	ctx := context.Background()
-	in := storage.Incident{Tenant: "t1", ID: "cas", Title: "cas", Severity: "high", Status: storage.IncidentOpen,
+	in := domain.Incident{Tenant: "t1", ID: "cas", Title: "cas", Severity: "high", Status: domain.IncidentOpen,
 		Services: []string{"payment"}, AnomalyIDs: []string{}, OpenedNano: base, UpdatedNano: base,
-		Timeline: []storage.IncidentEvent{{TimeUnixNano: base, Kind: "opened", Text: "opened"}}}
+		Timeline: []domain.IncidentEvent{{TimeUnixNano: base, Kind: "opened", Text: "opened"}}}
 	require.NoError(t, s.UpdateIncident(ctx, in, 0), "a new incident is created at version 1")
 	assert.True(t, errors.Is(s.UpdateIncident(ctx, in, 0), storage.ErrConflict), "it exists already")
 	got, err := s.Incident(ctx, "t1", "cas")
@@ -170,7 +171,7 @@ func testIncidentCAS(t *testing.T, s storage.IncidentStore) {
 		go func() {
 			defer wg.Done()
 			c := *got
-			c.Status, c.AcknowledgedBy = storage.IncidentAcknowledged, fmt.Sprintf("racer-%d", i)
+			c.Status, c.AcknowledgedBy = domain.IncidentAcknowledged, fmt.Sprintf("racer-%d", i)
 			err := s.UpdateIncident(ctx, c, got.Version)
 			if err == nil {
 				wins <- c.AcknowledgedBy
@@ -196,10 +197,10 @@ func testIncidentCAS(t *testing.T, s storage.IncidentStore) {
 	ids := map[string]bool{}
 	for _, o := range open {
 		ids[o.Tenant+"/"+o.ID] = true
-		assert.NotEqual(t, storage.IncidentResolved, o.Status)
+		assert.NotEqual(t, domain.IncidentResolved, o.Status)
 	}
 	assert.True(t, ids["t1/cas"] && ids["t2/i1"], "every tenant's unresolved incidents: %v", ids)
-	got.Status, got.ResolvedNano = storage.IncidentResolved, base+int64(time.Hour)
+	got.Status, got.ResolvedNano = domain.IncidentResolved, base+int64(time.Hour)
 	require.NoError(t, s.UpdateIncident(ctx, *got, got.Version))
 	open, err = s.OpenIncidents(ctx)
 	require.NoError(t, err)
@@ -210,17 +211,17 @@ func testIncidentCAS(t *testing.T, s storage.IncidentStore) {
 
 func testRules(t *testing.T, s storage.Store) {
 	ctx := context.Background()
-	r1 := storage.Rule{Tenant: "t1", ID: "r1", Name: "checkout errors", Kind: storage.RuleThreshold, Service: "checkout",
+	r1 := domain.Rule{Tenant: "t1", ID: "r1", Name: "checkout errors", Kind: domain.RuleThreshold, Service: "checkout",
 		Signal: "error_ratio", Op: ">", Value: 0.05, ForNano: int64(time.Minute), CreatedBy: "ann", CreatedNano: base}
-	r2 := storage.Rule{Tenant: "t1", ID: "r2", Name: "payment SLO", Kind: storage.RuleSLO, Service: "payment", Objective: 0.999,
+	r2 := domain.Rule{Tenant: "t1", ID: "r2", Name: "payment SLO", Kind: domain.RuleSLO, Service: "payment", Objective: 0.999,
 		CreatedBy: "ann", CreatedNano: base + 1}
-	r3 := storage.Rule{Tenant: "t2", ID: "r3", Name: "other", Kind: storage.RuleSLO, Service: "x", Objective: 0.99, CreatedNano: base}
-	for _, r := range []storage.Rule{r1, r2, r3} {
+	r3 := domain.Rule{Tenant: "t2", ID: "r3", Name: "other", Kind: domain.RuleSLO, Service: "x", Objective: 0.99, CreatedNano: base}
+	for _, r := range []domain.Rule{r1, r2, r3} {
 		require.NoError(t, s.PutRule(ctx, r))
 	}
 	got, err := s.Rules(ctx, "t1")
 	require.NoError(t, err)
-	assert.Equal(t, []storage.Rule{r1, r2}, got, "per tenant, oldest first")
+	assert.Equal(t, []domain.Rule{r1, r2}, got, "per tenant, oldest first")
 	all, err := s.Rules(ctx, "*")
 	require.NoError(t, err)
 	assert.Len(t, all, 3)
@@ -228,7 +229,7 @@ func testRules(t *testing.T, s storage.Store) {
 	require.NoError(t, s.DeleteRule(ctx, "t1", "r1"))
 	got, err = s.Rules(ctx, "t1")
 	require.NoError(t, err)
-	assert.Equal(t, []storage.Rule{r2}, got)
+	assert.Equal(t, []domain.Rule{r2}, got)
 	_, err = s.Rules(ctx, "")
 	assert.Error(t, err)
 }

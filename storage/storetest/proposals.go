@@ -8,14 +8,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
 func testProposals(t *testing.T, s storage.ProposalStore) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC).UnixNano()
-	p := storage.Proposal{Tenant: "acme", ID: "prop-1", IncidentID: "inc-1", InvestigationID: "inv-1", Action: "rollback",
-		Target: "payment", Params: map[string]string{"version": "2.3.0"}, Risk: storage.RiskMedium, Status: storage.ProposalPending,
+	p := domain.Proposal{Tenant: "acme", ID: "prop-1", IncidentID: "inc-1", InvestigationID: "inv-1", Action: "rollback",
+		Target: "payment", Params: map[string]string{"version": "2.3.0"}, Risk: domain.RiskMedium, Status: domain.ProposalPending,
 		ProposedBy: "inquest", ProposedNano: at, ExpiresNano: at + int64(30*time.Minute)}
 	created, err := s.CreateProposal(ctx, p)
 	require.NoError(t, err)
@@ -38,8 +39,8 @@ func testProposals(t *testing.T, s storage.ProposalStore) {
 		go func() {
 			defer wg.Done()
 			change := *got
-			change.Status = storage.ProposalApproved
-			change.Approvals = []storage.Decision{{Actor: string(rune('a' + i)), AtNano: at + 1}}
+			change.Status = domain.ProposalApproved
+			change.Approvals = []domain.Decision{{Actor: string(rune('a' + i)), AtNano: at + 1}}
 			if err := s.UpdateProposal(ctx, change, got.Version); err == nil {
 				wins <- change.Approvals[0].Actor
 			} else {
@@ -56,29 +57,29 @@ func testProposals(t *testing.T, s storage.ProposalStore) {
 	require.Len(t, winners, 1, "one of eight racing changes wins")
 	got, err = s.Proposal(ctx, "acme", "prop-1")
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalApproved, got.Status)
+	assert.Equal(t, domain.ProposalApproved, got.Status)
 	assert.Equal(t, int64(1), got.Version)
 	assert.Equal(t, winners[0], got.Approvals[0].Actor)
-	err = s.UpdateProposal(ctx, storage.Proposal{Tenant: "acme", ID: "nope"}, 0)
+	err = s.UpdateProposal(ctx, domain.Proposal{Tenant: "acme", ID: "nope"}, 0)
 	assert.ErrorIs(t, err, storage.ErrNotFound)
 
 	open, err := s.OpenProposals(ctx)
 	require.NoError(t, err)
 	require.Len(t, open, 1, "approved is still in motion")
 	done := *got
-	done.Status = storage.ProposalSucceeded
+	done.Status = domain.ProposalSucceeded
 	require.NoError(t, s.UpdateProposal(ctx, done, got.Version))
 	open, err = s.OpenProposals(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, open, "a succeeded proposal is not")
 
-	other := storage.Proposal{Tenant: "acme", ID: "prop-2", IncidentID: "inc-2", Action: "page", Target: "db", Risk: storage.RiskInfo,
-		Status: storage.ProposalPending, ProposedNano: at + int64(time.Minute)}
+	other := domain.Proposal{Tenant: "acme", ID: "prop-2", IncidentID: "inc-2", Action: "page", Target: "db", Risk: domain.RiskInfo,
+		Status: domain.ProposalPending, ProposedNano: at + int64(time.Minute)}
 	_, err = s.CreateProposal(ctx, other)
 	require.NoError(t, err)
-	_, err = s.CreateProposal(ctx, storage.Proposal{Tenant: "globex", ID: "prop-3", IncidentID: "inc-1", Status: storage.ProposalPending, ProposedNano: at})
+	_, err = s.CreateProposal(ctx, domain.Proposal{Tenant: "globex", ID: "prop-3", IncidentID: "inc-1", Status: domain.ProposalPending, ProposedNano: at})
 	require.NoError(t, err)
-	day := storage.TimeRange{Start: at - int64(time.Hour), End: at + int64(time.Hour)}
+	day := domain.TimeRange{Start: at - int64(time.Hour), End: at + int64(time.Hour)}
 	list, err := s.Proposals(ctx, "acme", day, "", "", 10)
 	require.NoError(t, err)
 	require.Len(t, list, 2)

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -14,19 +15,19 @@ import (
 // span counts to the callee as the gap of a hop.
 func testSpanStats(t *testing.T, s storage.EventStore) {
 	ctx := t.Context()
-	mk := func(tenant, svc, id, parent string, at int64, dur float64, st storage.Status) storage.Event {
+	mk := func(tenant, svc, id, parent string, at int64, dur float64, st domain.Status) domain.Event {
 		e := Span(tenant, svc, svc+" op", at, dur, st)
 		e.TraceID, e.SpanID, e.ParentSpanID = "4bf92f3577b34da6a3ce929d0e0e4736", id, parent
 		e.SampleRate = 2
 		e.ID = e.ContentHash()
 		return e
 	}
-	evs := []storage.Event{
-		mk("t1", "frontend", "a1", "", base, 100, storage.StatusOK),
-		mk("t1", "frontend", "a2", "a1", base+1e6, 60, storage.StatusError), // a client span: a hop into payment
-		mk("t1", "payment", "b1", "a2", base+2e6, 50, storage.StatusError),
-		mk("t1", "payment", "b2", "b1", base+3e6, 10, storage.StatusOK),
-		mk("t2", "payment", "c1", "", base, 999, storage.StatusError), // another tenant's
+	evs := []domain.Event{
+		mk("t1", "frontend", "a1", "", base, 100, domain.StatusOK),
+		mk("t1", "frontend", "a2", "a1", base+1e6, 60, domain.StatusError), // a client span: a hop into payment
+		mk("t1", "payment", "b1", "a2", base+2e6, 50, domain.StatusError),
+		mk("t1", "payment", "b2", "b1", base+3e6, 10, domain.StatusOK),
+		mk("t2", "payment", "c1", "", base, 999, domain.StatusError), // another tenant's
 	}
 	require.NoError(t, s.WriteEvents(ctx, evs))
 	rows, err := s.SpanStats(ctx, "t1", all())
@@ -38,8 +39,8 @@ func testSpanStats(t *testing.T, s storage.EventStore) {
 		}
 	}
 	assert.Equal(t, []string{"frontend>payment"}, edges, "the hop's row names its caller")
-	stats := storage.Merge(rows)
-	byService := map[string]storage.SpanStats{}
+	stats := domain.Merge(rows)
+	byService := map[string]domain.SpanStats{}
 	for _, st := range stats {
 		byService[st.Service] = st
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -93,9 +94,9 @@ func flush(t *testing.T, s any) {
 }
 
 // Span builds a span event for tests.
-func Span(tenant, service, name string, at int64, durMs float64, status storage.Status, attrs ...string) storage.Event {
-	e := storage.Event{
-		Tenant: tenant, TimeUnixNano: at, Kind: storage.KindSpan, Service: service, Name: name,
+func Span(tenant, service, name string, at int64, durMs float64, status domain.Status, attrs ...string) domain.Event {
+	e := domain.Event{
+		Tenant: tenant, TimeUnixNano: at, Kind: domain.KindSpan, Service: service, Name: name,
 		DurationNano: int64(durMs * 1e6), Status: status, SampleRate: 1,
 	}
 	for i := 0; i+1 < len(attrs); i += 2 {
@@ -108,10 +109,10 @@ func Span(tenant, service, name string, at int64, durMs float64, status storage.
 // RealisticSpans are n spans as an instrumented HTTP service sends them (6
 // span attributes, 2 of them numeric, 4 resource attributes), one a
 // nanosecond from base, for the write benchmarks of every backend.
-func RealisticSpans(n int, base int64) []storage.Event {
-	evs := make([]storage.Event, n)
+func RealisticSpans(n int, base int64) []domain.Event {
+	evs := make([]domain.Event, n)
 	for i := range evs {
-		e := Span("default", "checkout", "GET /api/orders/{id}", base+int64(i), float64(i%200), storage.StatusOK,
+		e := Span("default", "checkout", "GET /api/orders/{id}", base+int64(i), float64(i%200), domain.StatusOK,
 			"http.request.method", "GET", "http.route", "/api/orders/{id}", "region", "eu-west", "customer.tier", "pro")
 		e.PutNum("http.response.status_code", 200)
 		e.PutNum("order.items", float64(i%7))
@@ -125,12 +126,12 @@ func RealisticSpans(n int, base int64) []storage.Event {
 	return evs
 }
 
-func rng(start, end int64) storage.TimeRange { return storage.TimeRange{Start: start, End: end} }
+func rng(start, end int64) domain.TimeRange { return domain.TimeRange{Start: start, End: end} }
 
-func all() storage.TimeRange { return rng(base-int64(time.Hour), base+int64(time.Hour)) }
+func all() domain.TimeRange { return rng(base-int64(time.Hour), base+int64(time.Hour)) }
 
-func field(t *testing.T, s string) *storage.Field {
-	f, err := storage.ParseField(s)
+func field(t *testing.T, s string) *domain.Field {
+	f, err := domain.ParseField(s)
 	require.NoError(t, err)
 	return &f
 }
@@ -151,18 +152,18 @@ func val(p *float64) float64 {
 
 func testAggregate(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
-	var evs []storage.Event
+	var evs []domain.Event
 	// checkout: 10 spans 10..100 ms, two errors, sample rate 1.
 	for i := 1; i <= 10; i++ {
-		st := storage.StatusOK
+		st := domain.StatusOK
 		if i > 8 {
-			st = storage.StatusError
+			st = domain.StatusError
 		}
 		evs = append(evs, Span("t1", "checkout", "POST /checkout", base+int64(i)*int64(time.Second), float64(i*10), st, "region", "eu"))
 	}
 	// payment: 2 spans kept out of 10 each (sample rate 10).
 	for i := 0; i < 2; i++ {
-		e := Span("t1", "payment", "charge", base+int64(i)*int64(time.Second), 200, storage.StatusOK, "region", "us")
+		e := Span("t1", "payment", "charge", base+int64(i)*int64(time.Second), 200, domain.StatusOK, "region", "us")
 		e.SampleRate = 10
 		e.PutNum("amount", 5)
 		e.ID = e.ContentHash()
@@ -170,16 +171,16 @@ func testAggregate(t *testing.T, s storage.EventStore) {
 	}
 	require.NoError(t, s.WriteEvents(ctx, evs))
 
-	res, err := s.Aggregate(ctx, storage.Query{
+	res, err := s.Aggregate(ctx, domain.Query{
 		Tenant: "t1", Range: all(),
-		GroupBy: []storage.Field{*field(t, "service")},
-		Aggregations: []storage.Aggregation{
-			{Op: storage.AggCount},
-			{Op: storage.AggP50, Field: field(t, "duration_ms")},
-			{Op: storage.AggMax, Field: field(t, "duration_ms")},
-			{Op: storage.AggAvg, Field: field(t, "duration_ms")},
-			{Op: storage.AggSum, Field: field(t, "attr.amount")},
-			{Op: storage.AggCountDistinct, Field: field(t, "name")},
+		GroupBy: []domain.Field{*field(t, "service")},
+		Aggregations: []domain.Aggregation{
+			{Op: domain.AggCount},
+			{Op: domain.AggP50, Field: field(t, "duration_ms")},
+			{Op: domain.AggMax, Field: field(t, "duration_ms")},
+			{Op: domain.AggAvg, Field: field(t, "duration_ms")},
+			{Op: domain.AggSum, Field: field(t, "attr.amount")},
+			{Op: domain.AggCountDistinct, Field: field(t, "name")},
 		},
 	})
 	require.NoError(t, err)
@@ -199,12 +200,12 @@ func testAggregate(t *testing.T, s storage.EventStore) {
 	assert.Equal(t, 1.0, val(res.Rows[1].Values[5]))
 
 	// Having, order and limit.
-	res, err = s.Aggregate(ctx, storage.Query{
+	res, err = s.Aggregate(ctx, domain.Query{
 		Tenant: "t1", Range: all(),
-		GroupBy:      []storage.Field{*field(t, "attr.region")},
-		Aggregations: []storage.Aggregation{{Op: storage.AggCount, Alias: "n"}, {Op: storage.AggP99, Field: field(t, "duration_ms")}},
-		Order:        []storage.Order{{By: "attr.region"}},
-		Having:       []storage.Having{{Aggregation: "n", Op: storage.OpLt, Value: 15}},
+		GroupBy:      []domain.Field{*field(t, "attr.region")},
+		Aggregations: []domain.Aggregation{{Op: domain.AggCount, Alias: "n"}, {Op: domain.AggP99, Field: field(t, "duration_ms")}},
+		Order:        []domain.Order{{By: "attr.region"}},
+		Having:       []domain.Having{{Aggregation: "n", Op: domain.OpLt, Value: 15}},
 	})
 	require.NoError(t, err)
 	require.Len(t, res.Rows, 1)
@@ -212,68 +213,68 @@ func testAggregate(t *testing.T, s storage.EventStore) {
 	assert.InDelta(t, 99.1, val(res.Rows[0].Values[1]), 1e-6, "p99 by linear interpolation")
 
 	// No group-by: one row; rate is per second over the range.
-	res, err = s.Aggregate(ctx, storage.Query{Tenant: "t1", Range: rng(base, base+int64(100*time.Second)),
-		Aggregations: []storage.Aggregation{{Op: storage.AggRate}}})
+	res, err = s.Aggregate(ctx, domain.Query{Tenant: "t1", Range: rng(base, base+int64(100*time.Second)),
+		Aggregations: []domain.Aggregation{{Op: domain.AggRate}}})
 	require.NoError(t, err)
 	require.Len(t, res.Rows, 1)
 	assert.InDelta(t, 0.3, val(res.Rows[0].Values[0]), 1e-9)
 
 	// Bad queries are errors, not panics.
-	_, err = s.Aggregate(ctx, storage.Query{Tenant: "t1", Range: all(), Aggregations: []storage.Aggregation{{Op: storage.AggSum, Field: field(t, "service")}}})
+	_, err = s.Aggregate(ctx, domain.Query{Tenant: "t1", Range: all(), Aggregations: []domain.Aggregation{{Op: domain.AggSum, Field: field(t, "service")}}})
 	assert.ErrorContains(t, err, "not numeric")
-	_, err = s.Aggregate(ctx, storage.Query{Range: all()})
+	_, err = s.Aggregate(ctx, domain.Query{Range: all()})
 	assert.Error(t, err, "no tenant")
 }
 
 func testFilters(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
-	evs := []storage.Event{
-		Span("t1", "frontend", "GET /", base, 10, storage.StatusOK, "http.route", "/", "payment_provider", "stripe"),
-		Span("t1", "frontend", "GET /cart", base+1, 20, storage.StatusOK, "http.route", "/cart"),
-		Span("t1", "payment", "charge", base+2, 900, storage.StatusError, "payment_provider", "stripe_v3"),
-		Span("t1", "payment", "charge", base+3, 30, storage.StatusOK, "payment_provider", "paypal"),
+	evs := []domain.Event{
+		Span("t1", "frontend", "GET /", base, 10, domain.StatusOK, "http.route", "/", "payment_provider", "stripe"),
+		Span("t1", "frontend", "GET /cart", base+1, 20, domain.StatusOK, "http.route", "/cart"),
+		Span("t1", "payment", "charge", base+2, 900, domain.StatusError, "payment_provider", "stripe_v3"),
+		Span("t1", "payment", "charge", base+3, 30, domain.StatusOK, "payment_provider", "paypal"),
 	}
-	code := Span("t1", "frontend", "GET /x", base+4, 5, storage.StatusError)
+	code := Span("t1", "frontend", "GET /x", base+4, 5, domain.StatusError)
 	code.PutNum("http.status_code", 500)
 	code.ID = code.ContentHash()
 	evs = append(evs, code)
 	require.NoError(t, s.WriteEvents(ctx, evs))
 
-	count := func(filters ...storage.Filter) float64 {
+	count := func(filters ...domain.Filter) float64 {
 		t.Helper()
-		res, err := s.Aggregate(ctx, storage.Query{Tenant: "t1", Range: all(), Filters: filters})
+		res, err := s.Aggregate(ctx, domain.Query{Tenant: "t1", Range: all(), Filters: filters})
 		require.NoError(t, err)
 		require.Len(t, res.Rows, 1)
 		return val(res.Rows[0].Values[0])
 	}
-	f := func(fld string, op storage.Op, v string, vs ...string) storage.Filter {
-		return storage.Filter{Field: *field(t, fld), Op: op, Value: v, Values: vs}
+	f := func(fld string, op domain.Op, v string, vs ...string) domain.Filter {
+		return domain.Filter{Field: *field(t, fld), Op: op, Value: v, Values: vs}
 	}
-	assert.Equal(t, 3.0, count(f("service", storage.OpEq, "frontend")))
-	assert.Equal(t, 2.0, count(f("service", storage.OpNe, "frontend")))
-	assert.Equal(t, 1.0, count(f("duration_ms", storage.OpGt, "100")))
-	assert.Equal(t, 3.0, count(f("duration_ms", storage.OpLe, "20")))
-	assert.Equal(t, 2.0, count(f("attr.payment_provider", storage.OpIn, "", "stripe", "paypal")))
-	assert.Equal(t, 1.0, count(f("attr.payment_provider", storage.OpNotIn, "", "stripe", "paypal")))
-	assert.Equal(t, 2.0, count(f("attr.payment_provider", storage.OpContains, "stripe")))
-	assert.Equal(t, 3.0, count(f("attr.payment_provider", storage.OpExists, "")))
-	assert.Equal(t, 2.0, count(f("attr.payment_provider", storage.OpNotExists, "")))
-	assert.Equal(t, 1.0, count(f("attr.http.status_code", storage.OpEq, "500")), "numeric attribute by its typed value")
-	assert.Equal(t, 1.0, count(f("attr.http.status_code", storage.OpGe, "500")))
-	assert.Equal(t, 2.0, count(f("status", storage.OpEq, "error"), f("duration_ms", storage.OpLt, "1000")))
+	assert.Equal(t, 3.0, count(f("service", domain.OpEq, "frontend")))
+	assert.Equal(t, 2.0, count(f("service", domain.OpNe, "frontend")))
+	assert.Equal(t, 1.0, count(f("duration_ms", domain.OpGt, "100")))
+	assert.Equal(t, 3.0, count(f("duration_ms", domain.OpLe, "20")))
+	assert.Equal(t, 2.0, count(f("attr.payment_provider", domain.OpIn, "", "stripe", "paypal")))
+	assert.Equal(t, 1.0, count(f("attr.payment_provider", domain.OpNotIn, "", "stripe", "paypal")))
+	assert.Equal(t, 2.0, count(f("attr.payment_provider", domain.OpContains, "stripe")))
+	assert.Equal(t, 3.0, count(f("attr.payment_provider", domain.OpExists, "")))
+	assert.Equal(t, 2.0, count(f("attr.payment_provider", domain.OpNotExists, "")))
+	assert.Equal(t, 1.0, count(f("attr.http.status_code", domain.OpEq, "500")), "numeric attribute by its typed value")
+	assert.Equal(t, 1.0, count(f("attr.http.status_code", domain.OpGe, "500")))
+	assert.Equal(t, 2.0, count(f("status", domain.OpEq, "error"), f("duration_ms", domain.OpLt, "1000")))
 	// A value that looks like SQL is just a value.
-	assert.Equal(t, 0.0, count(f("service", storage.OpEq, "x' OR '1'='1")))
+	assert.Equal(t, 0.0, count(f("service", domain.OpEq, "x' OR '1'='1")))
 	// Go-side matching agrees with the store.
-	for _, flt := range [][]storage.Filter{
-		{f("service", storage.OpEq, "frontend")},
-		{f("attr.payment_provider", storage.OpNotIn, "", "stripe", "paypal")},
-		{f("attr.http.status_code", storage.OpGe, "500")},
-		{f("duration_ms", storage.OpGt, "100")},
-		{f("attr.payment_provider", storage.OpNotExists, "")},
+	for _, flt := range [][]domain.Filter{
+		{f("service", domain.OpEq, "frontend")},
+		{f("attr.payment_provider", domain.OpNotIn, "", "stripe", "paypal")},
+		{f("attr.http.status_code", domain.OpGe, "500")},
+		{f("duration_ms", domain.OpGt, "100")},
+		{f("attr.payment_provider", domain.OpNotExists, "")},
 	} {
 		n := 0.0
 		for i := range evs {
-			if storage.Match(&evs[i], flt) {
+			if domain.Match(&evs[i], flt) {
 				n++
 			}
 		}
@@ -283,18 +284,18 @@ func testFilters(t *testing.T, s storage.EventStore) {
 
 func testBuckets(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
-	var evs []storage.Event
+	var evs []domain.Event
 	// Minute 0: 3 frontend spans; minute 1: 1 frontend, 2 cart.
 	for i, svc := range []string{"frontend", "frontend", "frontend"} {
-		evs = append(evs, Span("t1", svc, "op", base+int64(i)*int64(time.Second), 10, storage.StatusOK))
+		evs = append(evs, Span("t1", svc, "op", base+int64(i)*int64(time.Second), 10, domain.StatusOK))
 	}
 	m1 := base + int64(time.Minute)
-	evs = append(evs, Span("t1", "frontend", "op", m1, 10, storage.StatusOK),
-		Span("t1", "cart", "op", m1+1, 10, storage.StatusOK), Span("t1", "cart", "op", m1+2, 10, storage.StatusOK))
+	evs = append(evs, Span("t1", "frontend", "op", m1, 10, domain.StatusOK),
+		Span("t1", "cart", "op", m1+1, 10, domain.StatusOK), Span("t1", "cart", "op", m1+2, 10, domain.StatusOK))
 	require.NoError(t, s.WriteEvents(ctx, evs))
 
-	res, err := s.Aggregate(ctx, storage.Query{Tenant: "t1", Range: rng(base, base+int64(2*time.Minute)),
-		GroupBy: []storage.Field{*field(t, "service")}, Bucket: time.Minute})
+	res, err := s.Aggregate(ctx, domain.Query{Tenant: "t1", Range: rng(base, base+int64(2*time.Minute)),
+		GroupBy: []domain.Field{*field(t, "service")}, Bucket: time.Minute})
 	require.NoError(t, err)
 	type pt struct {
 		svc    string
@@ -308,32 +309,32 @@ func testBuckets(t *testing.T, s storage.EventStore) {
 	// Groups in rank order (frontend 4 > cart 2), buckets ascending within.
 	assert.Equal(t, []pt{{"frontend", base, 3}, {"frontend", m1, 1}, {"cart", m1, 2}}, got)
 
-	res, err = s.Aggregate(ctx, storage.Query{Tenant: "t1", Range: rng(base, base+int64(2*time.Minute)),
-		GroupBy: []storage.Field{*field(t, "service")}, Bucket: time.Minute, Limit: 1})
+	res, err = s.Aggregate(ctx, domain.Query{Tenant: "t1", Range: rng(base, base+int64(2*time.Minute)),
+		GroupBy: []domain.Field{*field(t, "service")}, Bucket: time.Minute, Limit: 1})
 	require.NoError(t, err)
 	require.Len(t, res.Rows, 2, "limit applies to groups, not rows")
 
-	_, err = s.Aggregate(ctx, storage.Query{Tenant: "t1", Range: all(), Bucket: time.Millisecond})
+	_, err = s.Aggregate(ctx, domain.Query{Tenant: "t1", Range: all(), Bucket: time.Millisecond})
 	assert.ErrorContains(t, err, "buckets")
 }
 
 func testEvents(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
-	var evs []storage.Event
+	var evs []domain.Event
 	for i := 0; i < 25; i++ {
-		e := storage.Event{Tenant: "t1", TimeUnixNano: base + int64(i/2), Kind: storage.KindLog, Service: "cart",
-			Name: "added item", Body: fmt.Sprintf("line %d", i), Severity: "INFO", Status: storage.StatusUnset, SampleRate: 1}
+		e := domain.Event{Tenant: "t1", TimeUnixNano: base + int64(i/2), Kind: domain.KindLog, Service: "cart",
+			Name: "added item", Body: fmt.Sprintf("line %d", i), Severity: "INFO", Status: domain.StatusUnset, SampleRate: 1}
 		e.Resource.Put("host.name", "h1")
 		e.ID = e.ContentHash()
 		evs = append(evs, e)
 	}
 	require.NoError(t, s.WriteEvents(ctx, evs))
 	seen := map[string]bool{}
-	var cursor *storage.Cursor
+	var cursor *domain.Cursor
 	prev := int64(math.MaxInt64)
 	pages := 0
 	for {
-		page, err := s.Events(ctx, storage.EventQuery{Tenant: "t1", Range: all(), Limit: 10, After: cursor})
+		page, err := s.Events(ctx, domain.EventQuery{Tenant: "t1", Range: all(), Limit: 10, After: cursor})
 		require.NoError(t, err)
 		pages++
 		for _, e := range page.Events {
@@ -351,28 +352,28 @@ func testEvents(t *testing.T, s storage.EventStore) {
 	}
 	assert.Len(t, seen, 25)
 	assert.Equal(t, 3, pages)
-	page, err := s.Events(ctx, storage.EventQuery{Tenant: "t1", Range: all(),
-		Filters: []storage.Filter{{Field: *field(t, "body"), Op: storage.OpContains, Value: "line 2"}}})
+	page, err := s.Events(ctx, domain.EventQuery{Tenant: "t1", Range: all(),
+		Filters: []domain.Filter{{Field: *field(t, "body"), Op: domain.OpContains, Value: "line 2"}}})
 	require.NoError(t, err)
 	assert.Len(t, page.Events, 6) // line 2, 20..24
 }
 
 func testTrace(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
-	mk := func(svc, id, parent string, at int64, dur float64, st storage.Status) storage.Event {
+	mk := func(svc, id, parent string, at int64, dur float64, st domain.Status) domain.Event {
 		e := Span("t1", svc, svc+" op", at, dur, st)
 		e.TraceID, e.SpanID, e.ParentSpanID = "0af7651916cd43dd8448eb211c80319c", id, parent
 		e.ID = e.ContentHash()
 		return e
 	}
-	evs := []storage.Event{
-		mk("frontend", "a1", "", base, 100, storage.StatusOK),
-		mk("checkout", "b1", "a1", base+1e6, 80, storage.StatusOK),
-		mk("checkout", "b2", "b1", base+2e6, 10, storage.StatusOK), // same service: no edge
-		mk("payment", "c1", "b2", base+3e6, 50, storage.StatusError),
-		mk("cart", "d1", "b1", base+4e6, 5, storage.StatusOK),
+	evs := []domain.Event{
+		mk("frontend", "a1", "", base, 100, domain.StatusOK),
+		mk("checkout", "b1", "a1", base+1e6, 80, domain.StatusOK),
+		mk("checkout", "b2", "b1", base+2e6, 10, domain.StatusOK), // same service: no edge
+		mk("payment", "c1", "b2", base+3e6, 50, domain.StatusError),
+		mk("cart", "d1", "b1", base+4e6, 5, domain.StatusOK),
 	}
-	db := mk("payment", "c2", "c1", base+5e6, 20, storage.StatusOK)
+	db := mk("payment", "c2", "c1", base+5e6, 20, domain.StatusOK)
 	db.Attrs.Put("peer.service", "postgres")
 	db.ID = db.ContentHash()
 	evs = append(evs, db)
@@ -420,19 +421,19 @@ func testTrace(t *testing.T, s storage.EventStore) {
 
 func testIsolation(t *testing.T, s storage.EventStore) {
 	ctx := context.Background()
-	a := Span("tenant-a", "secret-a", "op", base, 1, storage.StatusOK)
+	a := Span("tenant-a", "secret-a", "op", base, 1, domain.StatusOK)
 	a.TraceID, a.SpanID = "aaaa", "a1"
 	a.ID = a.ContentHash()
-	b := Span("tenant-b", "secret-b", "op", base, 1, storage.StatusOK)
+	b := Span("tenant-b", "secret-b", "op", base, 1, domain.StatusOK)
 	b.TraceID, b.SpanID = "bbbb", "b1"
 	b.ID = b.ContentHash()
-	require.NoError(t, s.WriteEvents(ctx, []storage.Event{a, b}))
+	require.NoError(t, s.WriteEvents(ctx, []domain.Event{a, b}))
 
-	res, err := s.Aggregate(ctx, storage.Query{Tenant: "tenant-a", Range: all(), GroupBy: []storage.Field{*field(t, "service")}})
+	res, err := s.Aggregate(ctx, domain.Query{Tenant: "tenant-a", Range: all(), GroupBy: []domain.Field{*field(t, "service")}})
 	require.NoError(t, err)
 	require.Len(t, res.Rows, 1)
 	assert.Equal(t, "secret-a", key(res.Rows[0].Keys[0]))
-	page, err := s.Events(ctx, storage.EventQuery{Tenant: "tenant-a", Range: all()})
+	page, err := s.Events(ctx, domain.EventQuery{Tenant: "tenant-a", Range: all()})
 	require.NoError(t, err)
 	require.Len(t, page.Events, 1)
 	assert.Equal(t, "secret-a", page.Events[0].Service)
@@ -442,7 +443,7 @@ func testIsolation(t *testing.T, s storage.EventStore) {
 	require.NoError(t, err)
 	require.Len(t, svcs, 1)
 	for _, empty := range []error{
-		func() error { _, err := s.Events(ctx, storage.EventQuery{Range: all()}); return err }(),
+		func() error { _, err := s.Events(ctx, domain.EventQuery{Range: all()}); return err }(),
 		func() error { _, err := s.Trace(ctx, "", "aaaa"); return err }(),
 		func() error { _, err := s.Services(ctx, "", all()); return err }(),
 		func() error { _, err := s.ServiceMap(ctx, "", all()); return err }(),
@@ -453,23 +454,23 @@ func testIsolation(t *testing.T, s storage.EventStore) {
 
 func testMetricIsolation(t *testing.T, s storage.MetricStore) {
 	ctx := context.Background()
-	require.NoError(t, s.WriteSamples(ctx, []storage.Sample{sample("tenant-b", "secret_metric", base, 1), sample("tenant-a", "own_metric", base, 1)}))
+	require.NoError(t, s.WriteSamples(ctx, []domain.Sample{sample("tenant-b", "secret_metric", base, 1), sample("tenant-a", "own_metric", base, 1)}))
 	flush(t, s)
 	names, err := s.MetricNames(ctx, "tenant-a", all())
 	require.NoError(t, err)
 	assert.Equal(t, []string{"own_metric"}, names)
-	series, err := s.MetricSeries(ctx, storage.MetricQuery{Tenant: "tenant-a", Name: "secret_metric", Range: all(), Step: time.Minute})
+	series, err := s.MetricSeries(ctx, domain.MetricQuery{Tenant: "tenant-a", Name: "secret_metric", Range: all(), Step: time.Minute})
 	require.NoError(t, err)
 	assert.Empty(t, series)
 	_, err = s.MetricNames(ctx, "", all())
 	assert.Error(t, err, "an empty tenant is refused, not a wildcard")
-	_, err = s.MetricSeries(ctx, storage.MetricQuery{Name: "secret_metric", Range: all(), Step: time.Minute})
+	_, err = s.MetricSeries(ctx, domain.MetricQuery{Name: "secret_metric", Range: all(), Step: time.Minute})
 	assert.Error(t, err, "an empty tenant is refused, not a wildcard")
 }
 
 func testDeadLetterIsolation(t *testing.T, s storage.Store) {
 	ctx := context.Background()
-	require.NoError(t, s.PutDeadLetters(ctx, []storage.DeadLetter{{Tenant: "tenant-b", ID: "dl1", TimeUnixNano: base, Source: "x", Format: "x", Reason: "x"}}))
+	require.NoError(t, s.PutDeadLetters(ctx, []domain.DeadLetter{{Tenant: "tenant-b", ID: "dl1", TimeUnixNano: base, Source: "x", Format: "x", Reason: "x"}}))
 	dls, err := s.DeadLetters(ctx, "tenant-a", all(), 10)
 	require.NoError(t, err)
 	assert.Empty(t, dls)
@@ -480,8 +481,8 @@ func testDeadLetterIsolation(t *testing.T, s storage.Store) {
 	assert.Error(t, err, "an empty tenant is refused, not a wildcard")
 }
 
-func sample(tenant, name string, at int64, v float64, labels ...string) storage.Sample {
-	m := storage.Sample{Tenant: tenant, Name: name, TimeUnixNano: at, Value: v, Type: storage.MetricGauge}
+func sample(tenant, name string, at int64, v float64, labels ...string) domain.Sample {
+	m := domain.Sample{Tenant: tenant, Name: name, TimeUnixNano: at, Value: v, Type: domain.MetricGauge}
 	for i := 0; i+1 < len(labels); i += 2 {
 		m.Labels.Put(labels[i], labels[i+1])
 	}
@@ -491,24 +492,24 @@ func sample(tenant, name string, at int64, v float64, labels ...string) storage.
 
 func testMetrics(t *testing.T, s storage.MetricStore) {
 	ctx := context.Background()
-	var ms []storage.Sample
+	var ms []domain.Sample
 	sec := int64(time.Second)
 	for i := int64(0); i < 60; i++ {
 		// A gauge on two hosts; a counter that resets at i=30.
 		ms = append(ms, sample("t1", "cpu", base+i*sec, float64(i), "host", "a", "env", "prod"))
 		ms = append(ms, sample("t1", "cpu", base+i*sec, 100, "host", "b", "env", "dev"))
 		c := sample("t1", "requests_total", base+i*sec, float64(i%30*2), "host", "a")
-		c.Type = storage.MetricCounter
+		c.Type = domain.MetricCounter
 		ms = append(ms, c)
 	}
 	require.NoError(t, s.WriteSamples(ctx, ms))
 	flush(t, s)
 
 	r := rng(base, base+60*sec)
-	series, err := s.MetricSeries(ctx, storage.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Step: 30 * time.Second})
+	series, err := s.MetricSeries(ctx, domain.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Step: 30 * time.Second})
 	require.NoError(t, err)
 	require.Len(t, series, 2)
-	byHost := map[string]storage.MetricSeries{}
+	byHost := map[string]domain.MetricSeries{}
 	for _, ser := range series {
 		h, _ := ser.Labels.Get("host")
 		byHost[h] = ser
@@ -516,22 +517,22 @@ func testMetrics(t *testing.T, s storage.MetricStore) {
 	require.Len(t, byHost["a"].Points, 2)
 	assert.Equal(t, 14.5, byHost["a"].Points[0].Value, "avg of 0..29")
 	assert.Equal(t, 44.5, byHost["a"].Points[1].Value)
-	assert.Equal(t, storage.MetricGauge, byHost["a"].Type)
+	assert.Equal(t, domain.MetricGauge, byHost["a"].Type)
 
-	series, err = s.MetricSeries(ctx, storage.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Step: 30 * time.Second,
-		Matchers: []storage.LabelMatcher{{Name: "env", Op: storage.MatchRe, Value: "pr.*"}}})
+	series, err = s.MetricSeries(ctx, domain.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Step: 30 * time.Second,
+		Matchers: []domain.LabelMatcher{{Name: "env", Op: domain.MatchRe, Value: "pr.*"}}})
 	require.NoError(t, err)
 	require.Len(t, series, 1)
 
-	series, err = s.MetricSeries(ctx, storage.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Step: time.Minute,
-		Func: storage.FuncMax, Aggregate: true, Group: storage.GroupSum})
+	series, err = s.MetricSeries(ctx, domain.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Step: time.Minute,
+		Func: domain.FuncMax, Aggregate: true, Group: domain.GroupSum})
 	require.NoError(t, err)
 	require.Len(t, series, 1)
 	require.Len(t, series[0].Points, 1)
 	assert.Equal(t, 159.0, series[0].Points[0].Value, "sum over hosts of the max per host")
 
-	series, err = s.MetricSeries(ctx, storage.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Step: time.Minute,
-		Func: storage.FuncLast, GroupBy: []string{"env"}, Group: storage.GroupMax})
+	series, err = s.MetricSeries(ctx, domain.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Step: time.Minute,
+		Func: domain.FuncLast, GroupBy: []string{"env"}, Group: domain.GroupMax})
 	require.NoError(t, err)
 	require.Len(t, series, 2)
 	assert.Equal(t, "dev", series[0].Labels.Values[0])
@@ -539,19 +540,19 @@ func testMetrics(t *testing.T, s storage.MetricStore) {
 	assert.Equal(t, 59.0, series[1].Points[0].Value)
 
 	// Counter: +2 per second, reset to 0 at i=30 (counts as an increase of 0).
-	series, err = s.MetricSeries(ctx, storage.MetricQuery{Tenant: "t1", Name: "requests_total", Range: r, Step: time.Minute, Func: storage.FuncIncrease})
+	series, err = s.MetricSeries(ctx, domain.MetricQuery{Tenant: "t1", Name: "requests_total", Range: r, Step: time.Minute, Func: domain.FuncIncrease})
 	require.NoError(t, err)
 	require.Len(t, series, 1)
 	assert.Equal(t, 116.0, series[0].Points[0].Value)
-	series, err = s.MetricSeries(ctx, storage.MetricQuery{Tenant: "t1", Name: "requests_total", Range: r, Step: time.Minute, Func: storage.FuncRate})
+	series, err = s.MetricSeries(ctx, domain.MetricQuery{Tenant: "t1", Name: "requests_total", Range: r, Step: time.Minute, Func: domain.FuncRate})
 	require.NoError(t, err)
 	assert.InDelta(t, 116.0/60, series[0].Points[0].Value, 1e-9)
-	assert.Equal(t, storage.MetricCounter, series[0].Type)
+	assert.Equal(t, domain.MetricCounter, series[0].Type)
 
 	names, err := s.MetricNames(ctx, "t1", r)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cpu", "requests_total"}, names)
 
-	_, err = s.MetricSeries(ctx, storage.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Matchers: []storage.LabelMatcher{{Name: "env", Op: "~~"}}})
+	_, err = s.MetricSeries(ctx, domain.MetricQuery{Tenant: "t1", Name: "cpu", Range: r, Matchers: []domain.LabelMatcher{{Name: "env", Op: "~~"}}})
 	assert.Error(t, err)
 }

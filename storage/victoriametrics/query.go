@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // quote writes a PromQL string literal. PromQL strings take Go's escapes,
@@ -23,21 +23,21 @@ func quote(s string) string { return strconv.Quote(s) }
 // takes dots, which OpenTelemetry's names use.
 var labelName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
 
-var overTime = map[storage.MetricFunc]string{
-	storage.FuncAvg: "avg_over_time", storage.FuncMin: "min_over_time", storage.FuncMax: "max_over_time",
-	storage.FuncSum: "sum_over_time", storage.FuncCount: "count_over_time", storage.FuncLast: "last_over_time",
+var overTime = map[domain.MetricFunc]string{
+	domain.FuncAvg: "avg_over_time", domain.FuncMin: "min_over_time", domain.FuncMax: "max_over_time",
+	domain.FuncSum: "sum_over_time", domain.FuncCount: "count_over_time", domain.FuncLast: "last_over_time",
 }
 
 // Compile turns the backend-neutral metric query into MetricsQL. The
 // tenant is a matcher here and, again, an extra_label on the request.
-func Compile(q *storage.MetricQuery) (string, error) {
+func Compile(q *domain.MetricQuery) (string, error) {
 	var sel strings.Builder
 	sel.WriteString("{__name__=" + quote(q.Name) + ", " + TenantLabel + "=" + quote(q.Tenant))
 	for _, m := range q.Matchers {
 		if !labelName.MatchString(m.Name) || m.Name == TenantLabel {
 			return "", fmt.Errorf("label name %q cannot be queried", m.Name)
 		}
-		if m.Op == storage.MatchRe || m.Op == storage.MatchNotRe {
+		if m.Op == domain.MatchRe || m.Op == domain.MatchNotRe {
 			if _, err := regexp.Compile(m.Value); err != nil {
 				return "", fmt.Errorf("matcher %s: bad regular expression: %w", m.Name, err)
 			}
@@ -48,9 +48,9 @@ func Compile(q *storage.MetricQuery) (string, error) {
 	window := fmt.Sprintf("[%dms]", q.Step.Milliseconds())
 	var expr string
 	switch q.Func {
-	case storage.FuncIncrease:
+	case domain.FuncIncrease:
 		expr = "increase(" + sel.String() + window + ")"
-	case storage.FuncRate:
+	case domain.FuncRate:
 		// increase over the step divided by it, as the embedded store does;
 		// VictoriaMetrics' rate divides by the time between the samples.
 		expr = fmt.Sprintf("(increase(%s%s) / %g)", sel.String(), window, q.Step.Seconds())
@@ -72,7 +72,7 @@ func Compile(q *storage.MetricQuery) (string, error) {
 // step's start, as in the embedded store: the query is evaluated at the
 // step's last millisecond over a window of one step, so a point covers
 // [start, start+step), where PromQL's would cover (t-step, t].
-func (s *Store) MetricSeries(ctx context.Context, q storage.MetricQuery) ([]storage.MetricSeries, error) {
+func (s *Store) MetricSeries(ctx context.Context, q domain.MetricQuery) ([]domain.MetricSeries, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func (s *Store) MetricSeries(ctx context.Context, q storage.MetricQuery) ([]stor
 
 // PromQL runs a raw PromQL/MetricsQL expression over the tenant's series
 // only. Points carry PromQL's own timestamps (the end of each window).
-func (s *Store) PromQL(ctx context.Context, tenant, expr string, r storage.TimeRange, step time.Duration) ([]storage.MetricSeries, error) {
+func (s *Store) PromQL(ctx context.Context, tenant, expr string, r domain.TimeRange, step time.Duration) ([]domain.MetricSeries, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}
@@ -129,8 +129,8 @@ func (s *Store) PromQL(ctx context.Context, tenant, expr string, r storage.TimeR
 	if err != nil {
 		return nil, fmt.Errorf("promql: %w", err)
 	}
-	if len(out) > storage.DefaultSeriesLimit {
-		out = out[:storage.DefaultSeriesLimit]
+	if len(out) > domain.DefaultSeriesLimit {
+		out = out[:domain.DefaultSeriesLimit]
 	}
 	return out, nil
 }
@@ -145,7 +145,7 @@ type matrix struct {
 	} `json:"data"`
 }
 
-func (s *Store) queryRange(ctx context.Context, tenant, expr string, start, end int64, step time.Duration) ([]storage.MetricSeries, error) {
+func (s *Store) queryRange(ctx context.Context, tenant, expr string, start, end int64, step time.Duration) ([]domain.MetricSeries, error) {
 	v := url.Values{}
 	v.Set("query", expr)
 	v.Set("start", seconds(start))
@@ -164,11 +164,11 @@ func (s *Store) queryRange(ctx context.Context, tenant, expr string, start, end 
 	if m.Data.ResultType != "matrix" {
 		return nil, fmt.Errorf("answer is a %s, not a range of series", m.Data.ResultType)
 	}
-	out := make([]storage.MetricSeries, 0, len(m.Data.Result))
+	out := make([]domain.MetricSeries, 0, len(m.Data.Result))
 	for _, r := range m.Data.Result {
-		ms := storage.MetricSeries{Name: r.Metric["__name__"], Type: storage.MetricType(r.Metric[TypeLabel])}
+		ms := domain.MetricSeries{Name: r.Metric["__name__"], Type: domain.MetricType(r.Metric[TypeLabel])}
 		if ms.Type == "" && ms.Name != "" {
-			ms.Type = storage.TypeFromName(ms.Name)
+			ms.Type = domain.TypeFromName(ms.Name)
 		}
 		keys := make([]string, 0, len(r.Metric))
 		for k := range r.Metric {
@@ -190,7 +190,7 @@ func (s *Store) queryRange(ctx context.Context, tenant, expr string, start, end 
 			if err != nil || math.IsNaN(val) || math.IsInf(val, 0) {
 				continue
 			}
-			ms.Points = append(ms.Points, storage.MetricPoint{TimeUnixNano: int64(math.Round(t*1000)) * 1e6, Value: val})
+			ms.Points = append(ms.Points, domain.MetricPoint{TimeUnixNano: int64(math.Round(t*1000)) * 1e6, Value: val})
 		}
 		if len(ms.Points) > 0 {
 			out = append(out, ms)
@@ -200,7 +200,7 @@ func (s *Store) queryRange(ctx context.Context, tenant, expr string, start, end 
 	return out, nil
 }
 
-func labelString(a storage.Attrs) string {
+func labelString(a domain.Attrs) string {
 	var sb strings.Builder
 	for i, k := range a.Keys {
 		sb.WriteString(k + "\x00" + a.Values[i] + "\x00")

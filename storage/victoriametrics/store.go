@@ -27,6 +27,7 @@ import (
 	"github.com/VictoriaMetrics/VictoriaMetrics/lib/prompbmarshal"
 	"github.com/klauspost/compress/snappy"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -121,7 +122,7 @@ func (s *Store) do(req *http.Request) ([]byte, error) {
 			msg = msg[:500] + "..."
 		}
 		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity {
-			return nil, fmt.Errorf("%w: %s", storage.ErrBadQuery, msg)
+			return nil, fmt.Errorf("%w: %s", domain.ErrBadQuery, msg)
 		}
 		return nil, fmt.Errorf("%s: %s", resp.Status, msg)
 	}
@@ -141,7 +142,7 @@ func (s *Store) get(ctx context.Context, path string, q url.Values) ([]byte, err
 // WriteSamples sends the samples with remote write, in requests of at most
 // MaxSamplesPerRequest samples. Samples of one series in a batch travel as
 // one time series.
-func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) error {
+func (s *Store) WriteSamples(ctx context.Context, samples []domain.Sample) error {
 	if len(samples) == 0 {
 		return nil
 	}
@@ -187,7 +188,7 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 	return nil
 }
 
-func seriesLabels(m *storage.Sample) []prompbmarshal.Label {
+func seriesLabels(m *domain.Sample) []prompbmarshal.Label {
 	ls := make([]prompbmarshal.Label, 0, len(m.Labels.Keys)+3)
 	ls = append(ls, prompbmarshal.Label{Name: "__name__", Value: m.Name})
 	for i, k := range m.Labels.Keys {
@@ -228,7 +229,7 @@ func (s *Store) Flush(ctx context.Context) error {
 }
 
 // MetricNames lists the tenant's metric names seen in the range.
-func (s *Store) MetricNames(ctx context.Context, tenant string, r storage.TimeRange) ([]string, error) {
+func (s *Store) MetricNames(ctx context.Context, tenant string, r domain.TimeRange) ([]string, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query without tenant")
 	}

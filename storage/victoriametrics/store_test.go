@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/storetest"
 	"github.com/inquest/inquest/storage/victoriametrics"
@@ -36,8 +37,8 @@ func open(t *testing.T, cfg victoriametrics.Config) *victoriametrics.Store {
 	return s
 }
 
-func sample(tenant, name string, at time.Time, v float64, labels ...string) storage.Sample {
-	m := storage.Sample{Tenant: tenant, Name: name, TimeUnixNano: at.UnixNano(), Value: v, Type: storage.MetricCounter}
+func sample(tenant, name string, at time.Time, v float64, labels ...string) domain.Sample {
+	m := domain.Sample{Tenant: tenant, Name: name, TimeUnixNano: at.UnixNano(), Value: v, Type: domain.MetricCounter}
 	for i := 0; i+1 < len(labels); i += 2 {
 		m.Labels.Put(labels[i], labels[i+1])
 	}
@@ -49,7 +50,7 @@ func TestRawPromQLStaysInTheTenant(t *testing.T) {
 	s := open(t, victoriametrics.Config{MaxSamplesPerRequest: 7}) // several requests per write
 	ctx := context.Background()
 	at := time.Now().Add(-10 * time.Minute).Truncate(time.Minute)
-	var ms []storage.Sample
+	var ms []domain.Sample
 	for i := 0; i < 60; i++ {
 		ts := at.Add(time.Duration(i) * time.Second)
 		ms = append(ms,
@@ -59,7 +60,7 @@ func TestRawPromQLStaysInTheTenant(t *testing.T) {
 	}
 	require.NoError(t, s.WriteSamples(ctx, ms))
 	require.NoError(t, s.Flush(ctx))
-	r := storage.TimeRange{Start: at.UnixNano(), End: at.Add(time.Minute).UnixNano()}
+	r := domain.TimeRange{Start: at.UnixNano(), End: at.Add(time.Minute).UnixNano()}
 
 	for _, expr := range []string{
 		`sum by (http.route) (increase({__name__="http.server.request.duration_count"}[1m]))`,
@@ -78,11 +79,11 @@ func TestRawPromQLStaysInTheTenant(t *testing.T) {
 			require.Len(t, series, 1)
 		}
 	}
-	series, err := s.MetricSeries(ctx, storage.MetricQuery{Tenant: "tenant-a", Name: "http.server.request.duration_count", Range: r,
-		Step: time.Minute, Func: storage.FuncLast, Matchers: []storage.LabelMatcher{{Name: "http.route", Op: storage.MatchEq, Value: "/pay"}}})
+	series, err := s.MetricSeries(ctx, domain.MetricQuery{Tenant: "tenant-a", Name: "http.server.request.duration_count", Range: r,
+		Step: time.Minute, Func: domain.FuncLast, Matchers: []domain.LabelMatcher{{Name: "http.route", Op: domain.MatchEq, Value: "/pay"}}})
 	require.NoError(t, err)
 	require.Len(t, series, 1)
-	assert.Equal(t, storage.MetricCounter, series[0].Type, "the type travels with the series")
+	assert.Equal(t, domain.MetricCounter, series[0].Type, "the type travels with the series")
 	assert.Equal(t, 59.0, series[0].Points[0].Value)
 	assert.Equal(t, at.UnixNano(), series[0].Points[0].TimeUnixNano, "labelled with the step's start")
 
@@ -91,11 +92,11 @@ func TestRawPromQLStaysInTheTenant(t *testing.T) {
 	assert.Equal(t, []string{"http.server.request.duration_count"}, names)
 
 	_, err = s.PromQL(ctx, "tenant-a", "sum(rate(", r, time.Second)
-	assert.ErrorIs(t, err, storage.ErrBadQuery, "a syntax error is the caller's")
+	assert.ErrorIs(t, err, domain.ErrBadQuery, "a syntax error is the caller's")
 	assert.ErrorContains(t, err, "unexpected token", "in the server's words")
 	_, err = s.PromQL(ctx, "", "up", r, time.Second)
 	assert.Error(t, err)
-	_, err = s.MetricSeries(ctx, storage.MetricQuery{Tenant: "tenant-a", Name: "x", Range: r, GroupBy: []string{"a b"}})
+	_, err = s.MetricSeries(ctx, domain.MetricQuery{Tenant: "tenant-a", Name: "x", Range: r, GroupBy: []string{"a b"}})
 	assert.ErrorContains(t, err, "cannot be grouped by")
 }
 

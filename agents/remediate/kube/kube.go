@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/inquest/inquest/agents/remediate"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Executor acts on the deployment named like the proposal's target.
@@ -41,7 +41,7 @@ func (e *Executor) DryRun() bool { return false }
 const revision = "deployment.kubernetes.io/revision"
 
 // Execute carries out the proposal's action.
-func (e *Executor) Execute(ctx context.Context, p storage.Proposal) (string, error) {
+func (e *Executor) Execute(ctx context.Context, p domain.Proposal) (string, error) {
 	params := remediate.Params(p)
 	switch p.Action {
 	case remediate.ActionRollback:
@@ -56,7 +56,7 @@ func (e *Executor) Execute(ctx context.Context, p storage.Proposal) (string, err
 
 // Undo undoes a rollback by rolling back again (to the revision it left),
 // and a scale-out by scaling back; a restart needs no undoing.
-func (e *Executor) Undo(ctx context.Context, p storage.Proposal) (string, error) {
+func (e *Executor) Undo(ctx context.Context, p domain.Proposal) (string, error) {
 	switch p.Action {
 	case remediate.ActionRollback:
 		return e.rollback(ctx, p.Target, remediate.Params(p)["from_version"])

@@ -15,7 +15,7 @@ import (
 
 	"github.com/inquest/inquest/agents/remediate"
 	"github.com/inquest/inquest/agents/remediate/kube"
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage/duckdb"
 )
 
@@ -50,8 +50,8 @@ func TestApprovedRollbackActsOnce(t *testing.T) {
 	require.NoError(t, err)
 	defer store.Close()
 	flow := remediate.New(remediate.Config{}, store, &kube.Executor{Client: client, Namespace: "shop"}, store, nil, nil)
-	inv := &storage.Investigation{Tenant: "t1", ID: "inv-k", Hypotheses: []storage.Hypothesis{{Service: "payment", Cause: storage.CauseBadDeploy,
-		Confidence: 0.9, Change: &storage.ChangeRef{Type: "deploy", Version: "2.3.1", PreviousVersion: "2.3.0"}}}}
+	inv := &domain.Investigation{Tenant: "t1", ID: "inv-k", Hypotheses: []domain.Hypothesis{{Service: "payment", Cause: domain.CauseBadDeploy,
+		Confidence: 0.9, Change: &domain.ChangeRef{Type: "deploy", Version: "2.3.1", PreviousVersion: "2.3.0"}}}}
 	ps, err := flow.Propose(ctx, inv, "inquest")
 	require.NoError(t, err)
 	require.Equal(t, remediate.ActionRollback, ps[0].Action)
@@ -79,7 +79,7 @@ func TestApprovedRollbackActsOnce(t *testing.T) {
 	assert.NotContains(t, d.Spec.Template.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
 	p, err := store.Proposal(ctx, "t1", ps[0].ID)
 	require.NoError(t, err)
-	assert.Equal(t, storage.ProposalSucceeded, p.Status, "no verifier: done once executed")
+	assert.Equal(t, domain.ProposalSucceeded, p.Status, "no verifier: done once executed")
 	assert.Contains(t, p.Execution.Output, "rolled back to revision 2 (registry.local/payment:2.3.0)")
 }
 
@@ -89,14 +89,14 @@ func TestRestartAndScale(t *testing.T) {
 	client := fake.NewClientset(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "cart", Namespace: "shop"},
 		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Template: template("1.0")}})
 	e := &kube.Executor{Client: client, Namespace: "shop"}
-	out, err := e.Execute(ctx, storage.Proposal{Action: remediate.ActionRestart, Target: "cart"})
+	out, err := e.Execute(ctx, domain.Proposal{Action: remediate.ActionRestart, Target: "cart"})
 	require.NoError(t, err)
 	assert.Contains(t, out, "restarted")
 	d, err := client.AppsV1().Deployments("shop").Get(ctx, "cart", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.NotEmpty(t, d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"])
-	_, err = e.Execute(ctx, storage.Proposal{Action: remediate.ActionFailover, Target: "cart"})
+	_, err = e.Execute(ctx, domain.Proposal{Action: remediate.ActionFailover, Target: "cart"})
 	assert.ErrorContains(t, err, "not an action it carries out")
-	_, err = e.Execute(ctx, storage.Proposal{Action: remediate.ActionRollback, Target: "nope"})
+	_, err = e.Execute(ctx, domain.Proposal{Action: remediate.ActionRollback, Target: "nope"})
 	assert.ErrorContains(t, err, "deployment shop/nope")
 }

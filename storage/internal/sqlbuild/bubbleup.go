@@ -3,7 +3,7 @@ package sqlbuild
 import (
 	"fmt"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // BubbleUpSides writes, after a select list that has begun, the boolean
@@ -18,8 +18,8 @@ import (
 // With sampling rates above 1, only one event in sel (of the selection) and
 // one in base (of the baseline) is kept, by its content hash; the caller
 // scales the counts back.
-func BubbleUpSides(b *Builder, d Aggregator, q *storage.BubbleUpQuery, sel, base int64) error {
-	inRange := func(r storage.TimeRange) {
+func BubbleUpSides(b *Builder, d Aggregator, q *domain.BubbleUpQuery, sel, base int64) error {
+	inRange := func(r domain.TimeRange) {
 		b.W("(ts >= ")
 		b.Arg(r.Start)
 		b.W(" AND ts < ")
@@ -96,9 +96,9 @@ type Rows interface {
 
 // ScanBubbleUp reads the (field, value, selection, baseline) rows of a
 // bubble-up query into out.
-func ScanBubbleUp(rows Rows, out *storage.BubbleUpCounts) error {
+func ScanBubbleUp(rows Rows, out *domain.BubbleUpCounts) error {
 	for rows.Next() {
-		var c storage.BubbleUpCount
+		var c domain.BubbleUpCount
 		if err := rows.Scan(&c.Field, &c.Value, &c.Selection, &c.Baseline); err != nil {
 			return fmt.Errorf("bubble-up: %w", err)
 		}

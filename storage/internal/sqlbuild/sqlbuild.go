@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/inquest/inquest/storage"
+	"github.com/inquest/inquest/domain"
 )
 
 // Builder accumulates SQL text and its bound arguments side by side.
@@ -33,16 +33,16 @@ func (b *Builder) Arg(v any) {
 func (b *Builder) String() string { return b.sb.String() }
 
 // Comparisons maps the query model's operators onto SQL.
-var Comparisons = map[storage.Op]string{
-	storage.OpEq: "=", storage.OpNe: "!=",
-	storage.OpGt: ">", storage.OpGe: ">=", storage.OpLt: "<", storage.OpLe: "<=",
+var Comparisons = map[domain.Op]string{
+	domain.OpEq: "=", domain.OpNe: "!=",
+	domain.OpGt: ">", domain.OpGe: ">=", domain.OpLt: "<", domain.OpLe: "<=",
 }
 
 // OrderClause maps the query's order onto the g<i>/a<i> column aliases the
 // backends give group keys and aggregations. Without an explicit order,
 // groups rank by their first aggregation, largest first; ties break on the
 // keys so that pages are stable.
-func OrderClause(q *storage.Query, prefix string) string {
+func OrderClause(q *domain.Query, prefix string) string {
 	var parts []string
 	for _, o := range q.Order {
 		col := ""
@@ -72,7 +72,7 @@ func OrderClause(q *storage.Query, prefix string) string {
 }
 
 // Having writes the HAVING clause over the a<i> aliases.
-func (b *Builder) Having(q *storage.Query) {
+func (b *Builder) Having(q *domain.Query) {
 	for i, h := range q.Having {
 		if i == 0 {
 			b.W(" HAVING ")
@@ -93,22 +93,22 @@ func (b *Builder) Having(q *storage.Query) {
 // filter logic around them is the same for all (Filter, Where).
 type Dialect interface {
 	// Str writes the field as a string expression, NULL when absent.
-	Str(b *Builder, f storage.Field)
+	Str(b *Builder, f domain.Field)
 	// Num writes the field as a float expression, NULL when absent or not
 	// a number.
-	Num(b *Builder, f storage.Field)
+	Num(b *Builder, f domain.Field)
 	// Contains writes a condition: the field's string contains value.
-	Contains(b *Builder, f storage.Field, value string)
+	Contains(b *Builder, f domain.Field, value string)
 	// Has writes a condition: the field is present.
-	Has(b *Builder, f storage.Field)
+	Has(b *Builder, f domain.Field)
 }
 
 // Filter writes one predicate; f.Validate has run already. An absent field
 // matches no comparison, IN or NOT IN (as storage.Match has it).
-func Filter(b *Builder, d Dialect, f storage.Filter) error {
+func Filter(b *Builder, d Dialect, f domain.Filter) error {
 	cmp := Comparisons[f.Op]
 	switch f.Op {
-	case storage.OpGt, storage.OpGe, storage.OpLt, storage.OpLe:
+	case domain.OpGt, domain.OpGe, domain.OpLt, domain.OpLe:
 		v, err := f.Number()
 		if err != nil {
 			return err
@@ -116,7 +116,7 @@ func Filter(b *Builder, d Dialect, f storage.Filter) error {
 		d.Num(b, f.Field)
 		b.W(" ", cmp, " ")
 		b.Arg(v)
-	case storage.OpEq, storage.OpNe:
+	case domain.OpEq, domain.OpNe:
 		if f.Field.Numeric() {
 			v, err := f.Number()
 			if err != nil {
@@ -130,11 +130,11 @@ func Filter(b *Builder, d Dialect, f storage.Filter) error {
 		d.Str(b, f.Field)
 		b.W(" ", cmp, " ")
 		b.Arg(f.Value)
-	case storage.OpIn, storage.OpNotIn:
+	case domain.OpIn, domain.OpNotIn:
 		d.Str(b, f.Field)
 		b.W(" IS NOT NULL AND ")
 		d.Str(b, f.Field)
-		if f.Op == storage.OpNotIn {
+		if f.Op == domain.OpNotIn {
 			b.W(" NOT")
 		}
 		b.W(" IN (")
@@ -145,13 +145,13 @@ func Filter(b *Builder, d Dialect, f storage.Filter) error {
 			b.Arg(v)
 		}
 		b.W(")")
-	case storage.OpContains, storage.OpNotContains:
-		if f.Op == storage.OpNotContains {
+	case domain.OpContains, domain.OpNotContains:
+		if f.Op == domain.OpNotContains {
 			b.W("NOT ")
 		}
 		d.Contains(b, f.Field, f.Value)
-	case storage.OpExists, storage.OpNotExists:
-		if f.Op == storage.OpNotExists {
+	case domain.OpExists, domain.OpNotExists:
+		if f.Op == domain.OpNotExists {
 			b.W("NOT ")
 		}
 		d.Has(b, f.Field)
@@ -162,7 +162,7 @@ func Filter(b *Builder, d Dialect, f storage.Filter) error {
 }
 
 // Where writes the tenant, the time range and the filters.
-func Where(b *Builder, d Dialect, tenant string, r storage.TimeRange, filters []storage.Filter) error {
+func Where(b *Builder, d Dialect, tenant string, r domain.TimeRange, filters []domain.Filter) error {
 	b.W(" WHERE tenant_id = ")
 	b.Arg(tenant)
 	b.W(" AND ts >= ")
@@ -185,7 +185,7 @@ type Aggregator interface {
 	Dialect
 	// Agg writes one aggregation as a float; seconds is the window a rate
 	// is taken over.
-	Agg(b *Builder, a storage.Aggregation, seconds float64)
+	Agg(b *Builder, a domain.Aggregation, seconds float64)
 	// Bucket writes the start of ts's bucket of width nanoseconds.
 	Bucket(b *Builder, width int64)
 	// Events names the events table.
@@ -200,7 +200,7 @@ type Aggregator interface {
 // keep, if set, adds conditions after the WHERE clause (the top groups of a
 // bucketed query). HAVING applies to the whole range, so only without
 // buckets.
-func GroupedSelect(b *Builder, d Aggregator, q *storage.Query, withBucket bool, keep func(*Builder)) error {
+func GroupedSelect(b *Builder, d Aggregator, q *domain.Query, withBucket bool, keep func(*Builder)) error {
 	b.W("SELECT ")
 	seconds := q.Range.Seconds()
 	var groups []string
@@ -240,8 +240,8 @@ func GroupedSelect(b *Builder, d Aggregator, q *storage.Query, withBucket bool, 
 
 // NewResult is the header of an aggregate's answer: the group-by fields and
 // the aggregations' column names, in the query's order.
-func NewResult(q *storage.Query) *storage.AggregateResult {
-	res := &storage.AggregateResult{}
+func NewResult(q *domain.Query) *domain.AggregateResult {
+	res := &domain.AggregateResult{}
 	for _, g := range q.GroupBy {
 		res.GroupBy = append(res.GroupBy, g.String())
 	}
