@@ -23,7 +23,7 @@ type BubbleUpQuery struct {
 // Validate checks the query.
 func (q *BubbleUpQuery) Validate() error {
 	if q.Tenant == "" {
-		return fmt.Errorf("%w: bubble-up without tenant", ErrBadQuery)
+		return fmt.Errorf("%w: bubble-up: %w", ErrBadQuery, ErrNoTenant)
 	}
 	if len(q.Selection) == 0 && q.Baseline == nil {
 		return fmt.Errorf("%w: say what is selected (filters) or give a baseline window to compare with", ErrBadQuery)

@@ -230,7 +230,7 @@ const (
 // Validate checks the query and fills in defaults.
 func (q *Query) Validate() error {
 	if q.Tenant == "" {
-		return fmt.Errorf("query without tenant")
+		return fmt.Errorf("query: %w", ErrNoTenant)
 	}
 	if q.Range.End <= q.Range.Start {
 		return fmt.Errorf("empty time range")
@@ -332,7 +332,7 @@ type EventQuery struct {
 // Validate checks the query and fills in the default page size.
 func (q *EventQuery) Validate() error {
 	if q.Tenant == "" {
-		return fmt.Errorf("query without tenant")
+		return fmt.Errorf("query: %w", ErrNoTenant)
 	}
 	for _, f := range q.Filters {
 		if err := f.Validate(); err != nil {
@@ -465,6 +465,11 @@ type MetricQuery struct {
 	Limit     int // series
 }
 
+// ErrNoTenant is a record or a query that names no tenant. Every store
+// refuses one rather than guess: the tenant comes from the caller's
+// verified credential, so its absence is a bug above, never a default.
+var ErrNoTenant = errors.New("no tenant")
+
 // ErrBadQuery marks an error caused by the query itself (a syntax error in
 // raw PromQL, say), whose message is the caller's to see.
 var ErrBadQuery = errors.New("bad query")
@@ -489,7 +494,7 @@ const DefaultSeriesLimit = 500
 // Validate checks the metric query and fills in defaults.
 func (q *MetricQuery) Validate() error {
 	if q.Tenant == "" {
-		return fmt.Errorf("query without tenant")
+		return fmt.Errorf("query: %w", ErrNoTenant)
 	}
 	if q.Name == "" {
 		return fmt.Errorf("metric name is required")

@@ -237,7 +237,7 @@ func NewPipeline(cfg Config, bus Bus, dlq storage.DeadLetterStore, reg prometheu
 // was accepted and the client should retry later.
 func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 	if in.Tenant == "" {
-		return nil, fmt.Errorf("accept: no tenant")
+		return nil, fmt.Errorf("accept: %w", domain.ErrNoTenant)
 	}
 	if p.pressed != nil && p.pressed() {
 		p.payloads.WithLabelValues(in.Source, "backpressure").Inc()

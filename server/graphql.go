@@ -23,7 +23,6 @@ import (
 	"github.com/inquest/inquest/graph"
 	"github.com/inquest/inquest/resolvers"
 	"github.com/inquest/inquest/service"
-	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/usage"
 )
 
@@ -122,10 +121,6 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 			return gqlErr
 		case errors.Is(err, context.Canceled):
 			gqlErr.Message = "request cancelled"
-			return gqlErr
-		case errors.Is(err, storage.ErrTooCostly):
-			gqlErr.Message = storage.ErrTooCostly.Error() + ": narrow the time range or the filters, or ask for fewer distinct counts and percentiles"
-			gqlErr.Extensions = map[string]any{"code": "UNAVAILABLE"}
 			return gqlErr
 		}
 		var ge *gqlerror.Error

@@ -236,12 +236,10 @@ func (s *Server) newAPI() {
 	cfg, store, logger := s.cfg, s.store, s.logger
 	s.receiver = receiver.New(receiver.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: time.Second}, s.pipeline, logger)
 	if s.access.authn != nil {
+		auditor := storage.NewAuditor(store, logger)
 		s.access.authn.UseAPIKeys(store, func(tenant, id, reason string) {
-			e := domain.AuditEntry{Tenant: tenant, ID: domain.NewID(), TimeUnixNano: time.Now().UnixNano(), Actor: "apikey:" + id,
-				Action: "auth.api_key", Target: id, Outcome: "failed", Detail: reason}
-			if err := store.AppendAudit(context.Background(), []domain.AuditEntry{e}); err != nil {
-				logger.Error("audit log write failed", "err", err)
-			}
+			auditor.Write(context.Background(), domain.AuditEntry{Tenant: tenant, Actor: "apikey:" + id,
+				Action: "auth.api_key", Target: id, Outcome: "failed", Detail: reason})
 		})
 	}
 	var reads storage.Store = store

@@ -55,11 +55,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (*do
 		return nil, err
 	}
 	err := s.d.APIKeys.RevokeAPIKey(ctx, p.Tenant, id, s.cfg.Now().UnixNano())
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, NotFound("API key %q not found or already revoked", id)
-	}
 	if err != nil {
-		return nil, err
+		return nil, fromStore(err, named("API key", id)+" (or already revoked)")
 	}
 	if s.d.OnRevoke != nil {
 		s.d.OnRevoke(id)
@@ -121,7 +118,7 @@ func (s *Service) ReplayDeadLetter(ctx context.Context, p Principal, id string) 
 	res, err := s.d.Pipeline.Replay(ctx, p.Tenant, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return nil, NotFound("dead letter %q not found", id)
+		return nil, fromStore(err, named("dead letter", id))
 	case errors.Is(err, ingest.ErrReplayed):
 		return nil, Conflict("%v", err)
 	case errors.Is(err, ingest.ErrNotReplayable):

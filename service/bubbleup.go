@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 
 	"github.com/inquest/inquest/domain"
 )
@@ -53,11 +52,8 @@ func (s *Service) BubbleUp(ctx context.Context, p Principal, in BubbleUpInput) (
 		return nil, err
 	}
 	counts, err := s.d.Events.BubbleUp(ctx, q)
-	if errors.Is(err, domain.ErrBadQuery) {
-		return nil, Invalid("%v", err)
-	}
 	if err != nil {
-		return nil, err
+		return nil, fromStore(err, "")
 	}
 	return counts.Rank(limit, values), nil
 }

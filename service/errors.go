@@ -3,6 +3,9 @@ package service
 import (
 	"errors"
 	"fmt"
+
+	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/storage"
 )
 
 // Kind is the family of an error, the one thing a face needs to answer it:
@@ -86,3 +89,29 @@ func KindOf(err error) Kind {
 	}
 	return 0
 }
+
+// fromStore is the one mapping from what a store returned to the kind a
+// face answers with; what names the record for the caller ("incident
+// \"x\"", or "" for a query). Anything it does not know stays internal.
+func fromStore(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrNotFound) && what != "":
+		return &Error{Kind: KindNotFound, Msg: what + " not found", Err: err}
+	case errors.Is(err, storage.ErrConflict):
+		if what == "" {
+			what = "the record"
+		}
+		return &Error{Kind: KindConflict, Msg: what + " kept changing while this change was made: read it again", Err: err}
+	case errors.Is(err, domain.ErrBadQuery):
+		return invalid(err)
+	case errors.Is(err, storage.ErrTooCostly):
+		return &Error{Kind: KindUnavailable, Err: err,
+			Msg: storage.ErrTooCostly.Error() + ": narrow the time range or the filters, or ask for fewer distinct counts and percentiles"}
+	}
+	return err
+}
+
+// named is how fromStore names one record: its kind and its quoted ID.
+func named(kind, id string) string { return fmt.Sprintf("%s %q", kind, id) }

@@ -7,7 +7,6 @@ import (
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/domain"
-	"github.com/inquest/inquest/storage"
 )
 
 // AnomalyFilter narrows the anomalies listed.
@@ -71,10 +70,7 @@ func (s *Service) Incident(ctx context.Context, p Principal, id string) (*domain
 
 func (s *Service) incident(ctx context.Context, tenant, id string) (*domain.Incident, error) {
 	in, err := s.d.Incidents.Incident(ctx, tenant, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, NotFound("incident %q not found", id)
-	}
-	return in, err
+	return in, fromStore(err, named("incident", id))
 }
 
 // IncidentAnomalies lists an incident's anomalies: part of reading an
@@ -133,14 +129,10 @@ func (s *Service) changeIncident(ctx context.Context, p Principal, op, action, i
 	}
 	in, err := change(s.d.Lifecycle, ctx, p.Tenant, id, p.Subject)
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return nil, NotFound("incident %q not found", id)
 	case errors.Is(err, incidents.ErrTransition):
 		return nil, Conflict("%v", err)
-	case errors.Is(err, storage.ErrConflict):
-		return nil, Conflict("incident %q kept changing while this change was made: read it again", id)
 	case err != nil:
-		return nil, err
+		return nil, fromStore(err, named("incident", id))
 	}
 	s.audit(ctx, p, "incident."+action, id, "ok", in.Status)
 	return in, nil
@@ -242,11 +234,8 @@ func (s *Service) DeleteRule(ctx context.Context, p Principal, id string) error 
 		return err
 	}
 	err = e.DeleteRule(ctx, p.Tenant, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return NotFound("rule %q not found", id)
-	}
 	if err != nil {
-		return err
+		return fromStore(err, named("rule", id))
 	}
 	s.audit(ctx, p, "rule.delete", id, "ok", "")
 	return nil

@@ -10,7 +10,6 @@ import (
 	"github.com/inquest/inquest/agents/investigate"
 	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
-	"github.com/inquest/inquest/storage"
 )
 
 // InvestigationInput asks for an investigation of an incident, of an
@@ -57,11 +56,8 @@ func (s *Service) StartInvestigation(ctx context.Context, p Principal, in Invest
 	}
 	if id := deref(in.AnomalyID); id != "" && incident == nil {
 		a, err := s.d.Incidents.Anomaly(ctx, p.Tenant, id)
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, NotFound("anomaly %q not found", id)
-		}
 		if err != nil {
-			return nil, err
+			return nil, fromStore(err, named("anomaly", id))
 		}
 		end := a.EndNano
 		if end == 0 {
@@ -116,10 +112,7 @@ func (s *Service) Investigation(ctx context.Context, p Principal, id string) (*d
 		return nil, Unavailable("this process keeps no investigations")
 	}
 	inv, err := s.d.Investigations.Investigation(ctx, p.Tenant, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, NotFound("investigation %q not found", id)
-	}
-	return inv, err
+	return inv, fromStore(err, named("investigation", id))
 }
 
 // Investigations lists the tenant's investigations started in the range,
@@ -174,10 +167,7 @@ func (s *Service) InvestigationProgress(ctx context.Context, p Principal, id str
 	inv, err := s.d.Investigations.Investigation(ctx, p.Tenant, id)
 	if err != nil {
 		cancel()
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, NotFound("investigation %q not found", id)
-		}
-		return nil, err
+		return nil, fromStore(err, named("investigation", id))
 	}
 	out := make(chan domain.InvestigationProgress, 16)
 	go func() {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/inquest/inquest/domain"
@@ -58,10 +57,7 @@ func (s *Service) MetricSeries(ctx context.Context, p Principal, in MetricInput,
 			return nil, Invalid("with promql, give only range and step in input: the expression says the rest")
 		}
 		series, err := s.d.PromQL.PromQL(ctx, p.Tenant, *promql, tr, st)
-		if errors.Is(err, domain.ErrBadQuery) {
-			return nil, invalid(err)
-		}
-		return series, err
+		return series, fromStore(err, "")
 	}
 	q := domain.MetricQuery{Tenant: p.Tenant, Name: in.Name, Matchers: in.Matchers, Range: tr, Step: st,
 		Func: in.Function, GroupBy: in.GroupBy, Group: in.Group, Aggregate: in.Aggregate}

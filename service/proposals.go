@@ -48,10 +48,7 @@ func (s *Service) Proposal(ctx context.Context, p Principal, id string) (*domain
 		return nil, Unavailable("this process keeps no proposals")
 	}
 	pr, err := s.d.Proposals.Proposal(ctx, p.Tenant, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, NotFound("proposal %q not found", id)
-	}
-	return pr, err
+	return pr, fromStore(err, named("proposal", id))
 }
 
 // actor is the principal as the approval flow judges it, for the face it
@@ -77,7 +74,7 @@ func (s *Service) decide(ctx context.Context, p Principal, op, action, id, chann
 	pr, err := fn(s.d.Remediation, actor(p, channel))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return nil, NotFound("proposal %q not found", id)
+		return nil, fromStore(err, named("proposal", id))
 	case errors.Is(err, remediate.ErrForbidden):
 		s.audit(ctx, p, "proposal."+action, id, "refused", channel+": "+err.Error())
 		return nil, Forbidden("%v", err)

@@ -2,12 +2,10 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/inquest/inquest/domain"
-	"github.com/inquest/inquest/storage"
 )
 
 // Filter is a condition on a field (service, attr.http.route, ...).
@@ -125,7 +123,7 @@ func (s *Service) Aggregate(ctx context.Context, p Principal, in AggregateInput)
 	}
 	res, err := s.d.Events.Aggregate(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, fromStore(err, "")
 	}
 	return &Aggregate{Query: q, Result: res}, nil
 }
@@ -156,7 +154,8 @@ func (s *Service) Events(ctx context.Context, p Principal, in EventsInput) (*dom
 	if q.Limit, err = pageSize("first", in.First, 50); err != nil {
 		return nil, err
 	}
-	return s.d.Events.Events(ctx, q)
+	page, err := s.d.Events.Events(ctx, q)
+	return page, fromStore(err, "")
 }
 
 // Trace returns the spans of a trace in waterfall order, or ErrNotFound.
@@ -171,11 +170,8 @@ func (s *Service) Trace(ctx context.Context, p Principal, id string) (*Trace, er
 		return nil, Invalid("trace id is required")
 	}
 	spans, err := s.d.Events.Trace(ctx, p.Tenant, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, NotFound("trace %q not found", id)
-	}
 	if err != nil {
-		return nil, err
+		return nil, fromStore(err, named("trace", id))
 	}
 	return waterfall(id, spans), nil
 }
@@ -191,7 +187,8 @@ func (s *Service) Services(ctx context.Context, p Principal, r Range) ([]domain.
 	if err != nil {
 		return nil, err
 	}
-	return s.d.Events.Services(ctx, p.Tenant, tr)
+	svcs, err := s.d.Events.Services(ctx, p.Tenant, tr)
+	return svcs, fromStore(err, "")
 }
 
 // ServiceMap is the services, the uninstrumented peers they call and the
@@ -208,11 +205,11 @@ func (s *Service) ServiceMap(ctx context.Context, p Principal, r Range) (*Servic
 	}
 	svcs, err := s.d.Events.Services(ctx, p.Tenant, tr)
 	if err != nil {
-		return nil, err
+		return nil, fromStore(err, "")
 	}
 	edges, err := s.d.Events.ServiceMap(ctx, p.Tenant, tr)
 	if err != nil {
-		return nil, err
+		return nil, fromStore(err, "")
 	}
 	return serviceMap(svcs, edges), nil
 }

@@ -83,10 +83,11 @@ type Config struct {
 
 // Service implements every operation. It is safe for concurrent use.
 type Service struct {
-	cfg    Config
-	d      Deps
-	logger *slog.Logger
-	asker  Asker
+	cfg     Config
+	d       Deps
+	logger  *slog.Logger
+	auditor *storage.Auditor
+	asker   Asker
 
 	mu      sync.Mutex
 	streams map[string]int           // open subscriptions by tenant
@@ -104,7 +105,7 @@ func New(cfg Config, d Deps, logger *slog.Logger) *Service {
 	if cfg.ScanWait <= 0 {
 		cfg.ScanWait = 10 * time.Second
 	}
-	return &Service{cfg: cfg, d: d, logger: logger, streams: map[string]int{}, running: map[string]chan struct{}{}}
+	return &Service{cfg: cfg, d: d, logger: logger, auditor: storage.NewAuditor(d.Audit, logger), streams: map[string]int{}, running: map[string]chan struct{}{}}
 }
 
 // Now is the service's clock.
@@ -147,14 +148,8 @@ func pageSize(arg string, v *int, def int) (int, error) {
 // audit appends an entry to the principal's tenant's audit log. A failure
 // to write it is logged: the action it records has already happened.
 func (s *Service) audit(ctx context.Context, p Principal, action, target, outcome, detail string) {
-	if s.d.Audit == nil || p.Tenant == "" {
-		return
-	}
-	e := domain.AuditEntry{Tenant: p.Tenant, ID: domain.NewID(), TimeUnixNano: s.cfg.Now().UnixNano(), Actor: p.Subject,
-		Action: action, Target: target, Outcome: outcome, Detail: detail}
-	if err := s.d.Audit.AppendAudit(context.WithoutCancel(ctx), []domain.AuditEntry{e}); err != nil {
-		s.logger.Error("audit log write failed", "action", action, "err", err)
-	}
+	s.auditor.Write(ctx, domain.AuditEntry{Tenant: p.Tenant, TimeUnixNano: s.cfg.Now().UnixNano(), Actor: p.Subject,
+		Action: action, Target: target, Outcome: outcome, Detail: detail})
 }
 
 func deref(s *string) string {

@@ -542,23 +542,20 @@ func (g *Grouper) Start(ctx context.Context) error {
 // is kept: the status, who acknowledged and when it was resolved come from
 // the stored copy, the timelines are joined, and the write is tried again.
 func (g *Grouper) write(ctx context.Context, in *domain.Incident) error {
-	for range 5 {
-		c := in.Clone()
-		err := g.store.UpdateIncident(ctx, c, in.Version)
-		if err == nil {
-			in.Version++
-			return nil
+	return storage.CompareAndSet(ctx, "incident "+in.ID, func(attempt int) error {
+		if attempt > 0 {
+			stored, err := g.store.Incident(ctx, in.Tenant, in.ID)
+			if err != nil {
+				return err
+			}
+			keepTheirs(in, stored)
 		}
-		if !errors.Is(err, storage.ErrConflict) {
+		if err := g.store.UpdateIncident(ctx, in.Clone(), in.Version); err != nil {
 			return err
 		}
-		stored, rerr := g.store.Incident(ctx, in.Tenant, in.ID)
-		if rerr != nil {
-			return rerr
-		}
-		keepTheirs(in, stored)
-	}
-	return fmt.Errorf("incident %s: %w", in.ID, storage.ErrConflict)
+		in.Version++
+		return nil
+	})
 }
 
 // keepTheirs folds a concurrent change from the store into the detector's

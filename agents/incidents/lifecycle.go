@@ -45,37 +45,33 @@ func New(store storage.IncidentStore, broker *updates.Broker, notify func(domain
 	return &Lifecycle{store: store, broker: broker, notify: notify, logger: logger, now: time.Now}
 }
 
-// attempts bounds the re-reads after a lost compare-and-set: each lost
-// race means someone else changed the incident, and the change is decided
-// again on what they left.
-const attempts = 5
-
 // change reads the incident, applies edit and stores it if nobody changed
-// it meanwhile, reading again otherwise.
+// it meanwhile, reading again otherwise (storage.CompareAndSet).
 func (l *Lifecycle) change(ctx context.Context, tenant, id string, edit func(*domain.Incident, int64) error, reason string) (*domain.Incident, error) {
-	for range attempts {
+	var out *domain.Incident
+	err := storage.CompareAndSet(ctx, "incident "+id, func(int) error {
 		in, err := l.store.Incident(ctx, tenant, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		version := in.Version
 		now := l.now().UnixNano()
 		if err := edit(in, now); err != nil {
-			return nil, err
+			return err
 		}
 		in.UpdatedNano = now
-		err = l.store.UpdateIncident(ctx, *in, version)
-		if errors.Is(err, storage.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, err
+		if err := l.store.UpdateIncident(ctx, *in, version); err != nil {
+			return err
 		}
 		in.Version = version + 1
-		l.announce(in, reason)
-		return in, nil
+		out = in
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("incident %s: %w", id, storage.ErrConflict)
+	l.announce(out, reason)
+	return out, nil
 }
 
 func (l *Lifecycle) announce(in *domain.Incident, reason string) {

@@ -53,7 +53,7 @@ type Flow struct {
 	cfg    Config
 	store  storage.ProposalStore
 	exec   Executor
-	audit  storage.AuditStore
+	audit  *storage.Auditor
 	verify Verifier
 	logger *slog.Logger
 	now    func() time.Time
@@ -80,7 +80,7 @@ func New(cfg Config, store storage.ProposalStore, exec Executor, audit storage.A
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Flow{cfg: cfg, store: store, exec: exec, audit: audit, verify: verify, logger: logger, now: time.Now}
+	return &Flow{cfg: cfg, store: store, exec: exec, audit: storage.NewAuditor(audit, logger), verify: verify, logger: logger, now: time.Now}
 }
 
 // SetClock makes the flow read time from now (tests).
@@ -118,41 +118,42 @@ func (f *Flow) Propose(ctx context.Context, inv *domain.Investigation, proposedB
 // it read; a lost race is read again and fn judges anew (a second
 // approver's decision still counts), up to a few times.
 func (f *Flow) change(ctx context.Context, tenant, id string, fn func(p *domain.Proposal) (domain.ProposalEvent, error)) (*domain.Proposal, error) {
-	for attempt := 0; ; attempt++ {
+	var out *domain.Proposal
+	var ev domain.ProposalEvent
+	err := storage.CompareAndSet(ctx, "proposal "+id, func(int) error {
 		p, err := f.store.Proposal(ctx, tenant, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		version := p.Version
-		ev, err := fn(p)
-		if err != nil {
-			return p, err
+		if ev, err = fn(p); err != nil {
+			out = p
+			return err
 		}
 		ev.AtNano = f.now().UnixNano()
 		p.History = append(p.History, ev)
 		p.UpdatedNano = ev.AtNano
-		err = f.store.UpdateProposal(ctx, *p, version)
-		if errors.Is(err, storage.ErrConflict) && attempt < 8 {
-			continue
-		}
-		if err != nil {
-			return nil, err
+		if err := f.store.UpdateProposal(ctx, *p, version); err != nil {
+			return err
 		}
 		p.Version = version + 1
-		f.record(ctx, *p, ev)
-		return p, nil
+		out = p
+		return nil
+	})
+	if err != nil {
+		if out != nil && !errors.Is(err, storage.ErrConflict) {
+			return out, err // fn refused: the caller sees the proposal as it is
+		}
+		return nil, err
 	}
+	f.record(ctx, *out, ev)
+	return out, nil
 }
 
 // record audits a transition and publishes the proposal.
 func (f *Flow) record(ctx context.Context, p domain.Proposal, ev domain.ProposalEvent) {
-	if f.audit != nil {
-		e := domain.AuditEntry{Tenant: p.Tenant, ID: domain.NewID(), TimeUnixNano: ev.AtNano, Actor: ev.Actor,
-			Action: "proposal." + ev.Kind, Target: p.ID, Outcome: "ok", Detail: strings.TrimSpace(ev.Channel + " " + ev.Text)}
-		if err := f.audit.AppendAudit(context.WithoutCancel(ctx), []domain.AuditEntry{e}); err != nil {
-			f.logger.Error("audit log write failed", "err", err)
-		}
-	}
+	f.audit.Write(ctx, domain.AuditEntry{Tenant: p.Tenant, TimeUnixNano: ev.AtNano, Actor: ev.Actor,
+		Action: "proposal." + ev.Kind, Target: p.ID, Outcome: "ok", Detail: strings.TrimSpace(ev.Channel + " " + ev.Text)})
 	if f.Published != nil {
 		f.Published(p)
 	}

@@ -70,7 +70,7 @@ func (s *Store) ServiceMap(ctx context.Context, tenant string, r domain.TimeRang
 
 func (s *Store) serviceMap(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceEdge, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	marked, err := s.toFold(ctx, "tenant_id = ? AND minute >= ? AND minute < ?", tenant, r.Start-storage.EdgeMinute, r.End)
 	if err != nil {

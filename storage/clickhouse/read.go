@@ -219,7 +219,7 @@ func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]domain.Eve
 
 func (s *Store) trace(ctx context.Context, tenant, traceID string) ([]domain.Event, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	if traceID == "" {
 		return nil, storage.ErrNotFound

@@ -29,7 +29,7 @@ func (s *Store) Services(ctx context.Context, tenant string, r domain.TimeRange)
 
 func (s *Store) services(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceSummary, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	rows, err := s.conn.Query(ctx, strings.ReplaceAll(servicesSQL, "{db}", s.db), tenant, r.Start, r.End)
 	if err != nil {

@@ -39,7 +39,7 @@ GROUP BY owner, caller ORDER BY owner, caller`
 // SpanStats gives each service's own figures in the range.
 func (s *Store) SpanStats(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.SpanStats, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	rows, err := s.conn.Query(ctx, strings.ReplaceAll(spanStatsSQL, "{db}", s.db), tenant, r.Start, r.End, tenant, r.Start, r.End)
 	if err != nil {

@@ -29,7 +29,7 @@ func (s *Store) WriteEvents(ctx context.Context, events []domain.Event) error {
 	}
 	for i := range events {
 		if events[i].Tenant == "" {
-			return fmt.Errorf("write events: event without tenant")
+			return fmt.Errorf("write events: event: %w", domain.ErrNoTenant)
 		}
 	}
 	backoff := 100 * time.Millisecond

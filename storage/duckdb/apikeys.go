@@ -46,7 +46,7 @@ func (s *Store) APIKey(ctx context.Context, id string) (*domain.APIKey, error) {
 // APIKeys lists a tenant's keys, newest first.
 func (s *Store) APIKeys(ctx context.Context, tenant string) ([]domain.APIKey, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE tenant_id = ? ORDER BY created_at DESC, id", tenant)
 	if err != nil {

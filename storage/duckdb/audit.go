@@ -20,7 +20,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries []domain.AuditEntry) er
 	defer func() { _ = tx.Rollback() }()
 	for _, e := range entries {
 		if e.Tenant == "" {
-			return fmt.Errorf("append audit: entry without tenant")
+			return fmt.Errorf("append audit: entry: %w", domain.ErrNoTenant)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO audit_log (tenant_id, id, ts, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			e.Tenant, e.ID, e.TimeUnixNano, e.Actor, e.Action, e.Target, e.Outcome, e.Detail); err != nil {
@@ -33,7 +33,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries []domain.AuditEntry) er
 // AuditLog lists a tenant's entries, newest first.
 func (s *Store) AuditLog(ctx context.Context, tenant string, r domain.TimeRange, limit int) ([]domain.AuditEntry, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	if limit <= 0 || limit > domain.MaxPageSize {
 		limit = domain.MaxPageSize

@@ -27,7 +27,7 @@ func (s *Store) PutDeadLetters(ctx context.Context, dls []domain.DeadLetter) err
 	defer stmt.Close()
 	for _, d := range dls {
 		if d.Tenant == "" {
-			return fmt.Errorf("put dead letters: record without tenant")
+			return fmt.Errorf("put dead letters: record: %w", domain.ErrNoTenant)
 		}
 		if _, err := stmt.ExecContext(ctx, d.Tenant, d.ID, d.TimeUnixNano, d.Source, d.Format, d.Reason, d.Payload); err != nil {
 			return fmt.Errorf("put dead letters: %w", err)
@@ -47,7 +47,7 @@ func scanDeadLetter(sc interface{ Scan(...any) error }) (domain.DeadLetter, erro
 // DeadLetters lists refused records, newest first.
 func (s *Store) DeadLetters(ctx context.Context, tenant string, r domain.TimeRange, limit int) ([]domain.DeadLetter, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	if limit <= 0 || limit > domain.MaxPageSize {
 		limit = domain.MaxPageSize
@@ -72,7 +72,7 @@ func (s *Store) DeadLetters(ctx context.Context, tenant string, r domain.TimeRan
 // DeadLetter fetches one refused record.
 func (s *Store) DeadLetter(ctx context.Context, tenant, id string) (*domain.DeadLetter, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	d, err := scanDeadLetter(s.db.QueryRowContext(ctx, "SELECT "+deadLetterColumns+" FROM dead_letters WHERE tenant_id = ? AND id = ?", tenant, id))
 	if errors.Is(err, sql.ErrNoRows) {

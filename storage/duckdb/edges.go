@@ -51,7 +51,7 @@ type querier interface {
 // the minutes written to since they were folded), in one snapshot.
 func (s *Store) ServiceMap(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceEdge, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

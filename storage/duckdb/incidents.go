@@ -28,7 +28,7 @@ func (s *Store) PutAnomalies(ctx context.Context, as []domain.Anomaly) error {
 	defer func() { _ = tx.Rollback() }()
 	for _, a := range as {
 		if a.Tenant == "" || a.ID == "" {
-			return fmt.Errorf("put anomalies: anomaly without tenant or id")
+			return fmt.Errorf("put anomalies: anomaly: %w, or no id", domain.ErrNoTenant)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO anomalies ("+anomalyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			a.Tenant, a.ID, a.Series, a.Service, a.Operation, a.Signal, a.StartNano, a.EndNano, a.Severity, a.Score, a.Expected,
@@ -42,7 +42,7 @@ func (s *Store) PutAnomalies(ctx context.Context, as []domain.Anomaly) error {
 // Anomalies lists anomalies overlapping the range, newest first.
 func (s *Store) Anomalies(ctx context.Context, tenant string, r domain.TimeRange, service string, limit int) ([]domain.Anomaly, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	if limit <= 0 || limit > domain.MaxPageSize {
 		limit = domain.MaxPageSize
@@ -93,7 +93,7 @@ const incidentColumns = `tenant_id, id, title, severity, status, services, anoma
 // PutIncident inserts or replaces an incident by tenant and ID.
 func (s *Store) PutIncident(ctx context.Context, in domain.Incident) error {
 	if in.Tenant == "" || in.ID == "" {
-		return fmt.Errorf("put incident: incident without tenant or id")
+		return fmt.Errorf("put incident: incident: %w, or no id", domain.ErrNoTenant)
 	}
 	tl, err := json.Marshal(in.Timeline)
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *Store) PutIncident(ctx context.Context, in domain.Incident) error {
 // which is the only one writing the embedded file.
 func (s *Store) UpdateIncident(ctx context.Context, in domain.Incident, version int64) error {
 	if in.Tenant == "" || in.ID == "" {
-		return fmt.Errorf("update incident: incident without tenant or id")
+		return fmt.Errorf("update incident: incident: %w, or no id", domain.ErrNoTenant)
 	}
 	s.casMu.Lock()
 	defer s.casMu.Unlock()
@@ -171,7 +171,7 @@ func scanIncident(rows interface{ Scan(...any) error }) (domain.Incident, error)
 // Incidents lists incidents open at some time in the range, newest first.
 func (s *Store) Incidents(ctx context.Context, tenant string, r domain.TimeRange, status string) ([]domain.Incident, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	q := "SELECT " + incidentColumns + " FROM incidents WHERE tenant_id = ? AND opened_ts < ? AND (resolved_ts = 0 OR resolved_ts >= ?)"
 	args := []any{tenant, r.End, r.Start}
@@ -199,7 +199,7 @@ func (s *Store) Incidents(ctx context.Context, tenant string, r domain.TimeRange
 // Incident returns one incident.
 func (s *Store) Incident(ctx context.Context, tenant, id string) (*domain.Incident, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	row := s.db.QueryRowContext(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE tenant_id = ? AND id = ?", tenant, id)
 	in, err := scanIncident(row)
@@ -217,7 +217,7 @@ const ruleColumns = `tenant_id, id, name, kind, service, operation, signal, op, 
 // PutRule inserts or replaces a rule.
 func (s *Store) PutRule(ctx context.Context, r domain.Rule) error {
 	if r.Tenant == "" || r.ID == "" {
-		return fmt.Errorf("put rule: rule without tenant or id")
+		return fmt.Errorf("put rule: rule: %w, or no id", domain.ErrNoTenant)
 	}
 	if _, err := s.db.ExecContext(ctx, "INSERT OR REPLACE INTO rules ("+ruleColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		r.Tenant, r.ID, r.Name, r.Kind, r.Service, r.Operation, r.Signal, r.Op, r.Value, r.ForNano, r.Objective, r.CreatedBy, r.CreatedNano); err != nil {
@@ -229,7 +229,7 @@ func (s *Store) PutRule(ctx context.Context, r domain.Rule) error {
 // Rules lists a tenant's rules ("*": all tenants'), oldest first.
 func (s *Store) Rules(ctx context.Context, tenant string) ([]domain.Rule, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	q, args := "SELECT "+ruleColumns+" FROM rules WHERE tenant_id = ? ORDER BY created_at, id", []any{tenant}
 	if tenant == "*" {
@@ -255,7 +255,7 @@ func (s *Store) Rules(ctx context.Context, tenant string) ([]domain.Rule, error)
 // DeleteRule removes a tenant's rule, or returns ErrNotFound.
 func (s *Store) DeleteRule(ctx context.Context, tenant, id string) error {
 	if tenant == "" || tenant == "*" {
-		return fmt.Errorf("delete rule: no tenant")
+		return fmt.Errorf("delete rule: %w", domain.ErrNoTenant)
 	}
 	res, err := s.db.ExecContext(ctx, "DELETE FROM rules WHERE tenant_id = ? AND id = ?", tenant, id)
 	if err != nil {

@@ -44,7 +44,7 @@ func (s *Store) PutInvestigation(ctx context.Context, inv domain.Investigation) 
 
 func investigationBody(inv domain.Investigation) (string, error) {
 	if inv.Tenant == "" || inv.ID == "" {
-		return "", fmt.Errorf("investigation without tenant or id")
+		return "", fmt.Errorf("investigation: %w, or no id", domain.ErrNoTenant)
 	}
 	b, err := json.Marshal(inv)
 	if err != nil {
@@ -56,7 +56,7 @@ func investigationBody(inv domain.Investigation) (string, error) {
 // Investigation returns one investigation.
 func (s *Store) Investigation(ctx context.Context, tenant, id string) (*domain.Investigation, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	return document[domain.Investigation](ctx, s.db, "investigation", "SELECT body FROM investigations WHERE tenant_id = ? AND id = ?", tenant, id)
 }
@@ -64,7 +64,7 @@ func (s *Store) Investigation(ctx context.Context, tenant, id string) (*domain.I
 // Investigations lists those started in the range, newest first.
 func (s *Store) Investigations(ctx context.Context, tenant string, r domain.TimeRange, incidentID string, limit int) ([]domain.Investigation, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	if limit <= 0 || limit > domain.MaxPageSize {
 		limit = domain.MaxPageSize

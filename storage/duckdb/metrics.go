@@ -236,7 +236,7 @@ func (s *Store) fillSeriesLabels(ctx context.Context, q domain.MetricQuery, out 
 // MetricNames lists metric names seen in the range.
 func (s *Store) MetricNames(ctx context.Context, tenant string, r domain.TimeRange) ([]string, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT name FROM metric_samples WHERE tenant_id = ? AND ts >= ? AND ts < ? ORDER BY name LIMIT 10000", tenant, r.Start, r.End)
 	if err != nil {

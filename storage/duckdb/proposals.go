@@ -13,7 +13,7 @@ import (
 
 func proposalBody(p domain.Proposal) (string, error) {
 	if p.Tenant == "" || p.ID == "" {
-		return "", fmt.Errorf("proposal without tenant or id")
+		return "", fmt.Errorf("proposal: %w, or no id", domain.ErrNoTenant)
 	}
 	b, err := json.Marshal(p)
 	return string(b), err
@@ -72,7 +72,7 @@ func (s *Store) Proposal(ctx context.Context, tenant, id string) (*domain.Propos
 // Proposals lists those proposed in the range, newest first.
 func (s *Store) Proposals(ctx context.Context, tenant string, r domain.TimeRange, incidentID, investigationID string, limit int) ([]domain.Proposal, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	if limit <= 0 || limit > domain.MaxPageSize {
 		limit = domain.MaxPageSize

@@ -161,7 +161,7 @@ func (s *Store) Events(ctx context.Context, q domain.EventQuery) (*domain.EventP
 // Trace returns the spans of one trace ordered by start time.
 func (s *Store) Trace(ctx context.Context, tenant, traceID string) ([]domain.Event, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+eventColumns+
 		" FROM events_res WHERE tenant_id = ? AND trace_id = ? AND kind = 'span' ORDER BY ts, event_id", tenant, traceID)
@@ -198,7 +198,7 @@ GROUP BY service ORDER BY service`
 // Services lists the services seen in the range with their RED figures.
 func (s *Store) Services(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceSummary, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	rows, err := s.db.QueryContext(ctx, servicesSQL, tenant, r.Start, r.End)
 	if err != nil {

@@ -36,7 +36,7 @@ FROM x GROUP BY owner, caller ORDER BY owner, caller`
 // SpanStats gives each service's own figures in the range.
 func (s *Store) SpanStats(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.SpanStats, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	rows, err := s.db.QueryContext(ctx, spanStatsSQL, tenant, r.Start, r.End)
 	if err != nil {

@@ -201,7 +201,7 @@ func (s *Store) WriteEvents(ctx context.Context, events []domain.Event) error {
 	}
 	for i := range events {
 		if events[i].Tenant == "" {
-			return fmt.Errorf("write events: event without tenant")
+			return fmt.Errorf("write events: event: %w", domain.ErrNoTenant)
 		}
 	}
 	s.res.hold.RLock()
@@ -264,7 +264,7 @@ func (s *Store) WriteSamples(ctx context.Context, samples []domain.Sample) error
 		for i := range samples {
 			m := &samples[i]
 			if m.Tenant == "" {
-				return fmt.Errorf("sample without tenant")
+				return fmt.Errorf("sample: %w", domain.ErrNoTenant)
 			}
 			if err := a.AppendRow(m.Tenant, int64(m.SeriesID), m.Name, strs(m.Labels.Keys), strs(m.Labels.Values),
 				string(m.Type), m.TimeUnixNano, m.Value, ingested(m.IngestedNano)); err != nil {

@@ -19,7 +19,7 @@ func (s *Store) AddUsage(ctx context.Context, hours []domain.UsageHour) error {
 	defer func() { _ = tx.Rollback() }()
 	for _, h := range hours {
 		if h.Tenant == "" {
-			return fmt.Errorf("add usage: hour without tenant")
+			return fmt.Errorf("add usage: hour: %w", domain.ErrNoTenant)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_hours (tenant_id, hour, events, bytes, queries) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (tenant_id, hour) DO UPDATE SET events = events + excluded.events,
@@ -34,7 +34,7 @@ func (s *Store) AddUsage(ctx context.Context, hours []domain.UsageHour) error {
 // Usage lists a tenant's hours in the range.
 func (s *Store) Usage(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.UsageHour, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT tenant_id, hour, events, bytes, queries FROM usage_hours WHERE tenant_id = ? AND hour >= ? AND hour < ? ORDER BY hour",
 		tenant, r.Start, r.End)

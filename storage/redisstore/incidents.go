@@ -51,7 +51,7 @@ func (s *Incidents) PutAnomalies(ctx context.Context, as []domain.Anomaly) error
 	pipe := s.c.TxPipeline()
 	for _, a := range as {
 		if a.Tenant == "" || a.ID == "" {
-			return fmt.Errorf("put anomalies: anomaly without tenant or id")
+			return fmt.Errorf("put anomalies: anomaly: %w, or no id", domain.ErrNoTenant)
 		}
 		b, err := json.Marshal(a)
 		if err != nil {
@@ -69,7 +69,7 @@ func (s *Incidents) PutAnomalies(ctx context.Context, as []domain.Anomaly) error
 // Anomalies lists anomalies overlapping the range, newest first.
 func (s *Incidents) Anomalies(ctx context.Context, tenant string, r domain.TimeRange, service string, limit int) ([]domain.Anomaly, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	if limit <= 0 || limit > domain.MaxPageSize {
 		limit = domain.MaxPageSize
@@ -162,7 +162,7 @@ return 1`)
 
 func (s *Incidents) write(ctx context.Context, in domain.Incident, expect string) (bool, error) {
 	if in.Tenant == "" || in.ID == "" {
-		return false, fmt.Errorf("incident without tenant or id")
+		return false, fmt.Errorf("incident: %w, or no id", domain.ErrNoTenant)
 	}
 	b, err := json.Marshal(in)
 	if err != nil {
@@ -207,7 +207,7 @@ func (s *Incidents) UpdateIncident(ctx context.Context, in domain.Incident, vers
 // Incident returns one incident or ErrNotFound.
 func (s *Incidents) Incident(ctx context.Context, tenant, id string) (*domain.Incident, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	b, err := s.c.HGet(ctx, s.incidentKey(tenant, id), "j").Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -256,7 +256,7 @@ func (s *Incidents) incidents(ctx context.Context, keys []string, keep func(*dom
 // Incidents lists incidents open at some time in the range, newest first.
 func (s *Incidents) Incidents(ctx context.Context, tenant string, r domain.TimeRange, status string) ([]domain.Incident, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	ids, err := s.c.ZRangeByScore(ctx, s.incidentIndex(tenant), &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(r.End, 10)}).Result()
 	if err != nil {

@@ -79,7 +79,7 @@ func (s *Investigations) index1(ctx context.Context, inv domain.Investigation) e
 
 func body(inv domain.Investigation) ([]byte, error) {
 	if inv.Tenant == "" || inv.ID == "" {
-		return nil, fmt.Errorf("investigation without tenant or id")
+		return nil, fmt.Errorf("investigation: %w, or no id", domain.ErrNoTenant)
 	}
 	return json.Marshal(inv)
 }

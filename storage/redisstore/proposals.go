@@ -43,7 +43,7 @@ func open(status string) string {
 
 func (s *Proposals) write(ctx context.Context, p domain.Proposal, expect string) (bool, error) {
 	if p.Tenant == "" || p.ID == "" {
-		return false, fmt.Errorf("proposal without tenant or id")
+		return false, fmt.Errorf("proposal: %w, or no id", domain.ErrNoTenant)
 	}
 	b, err := json.Marshal(p)
 	if err != nil {

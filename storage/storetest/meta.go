@@ -90,7 +90,7 @@ func testAudit(t *testing.T, s storage.Store) {
 	require.Len(t, got, 2, "per tenant")
 	assert.Equal(t, "b", got[0].ID, "newest first")
 	assert.Equal(t, "needs admin", got[0].Detail)
-	assert.Error(t, s.AppendAudit(ctx, []domain.AuditEntry{{ID: "x"}}), "an entry needs a tenant")
+	assert.ErrorIs(t, s.AppendAudit(ctx, []domain.AuditEntry{{ID: "x"}}), domain.ErrNoTenant, "an entry needs a tenant")
 }
 
 func testIncidents(t *testing.T, s storage.IncidentStore) {

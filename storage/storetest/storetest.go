@@ -223,7 +223,7 @@ func testAggregate(t *testing.T, s storage.EventStore) {
 	_, err = s.Aggregate(ctx, domain.Query{Tenant: "t1", Range: all(), Aggregations: []domain.Aggregation{{Op: domain.AggSum, Field: field(t, "service")}}})
 	assert.ErrorContains(t, err, "not numeric")
 	_, err = s.Aggregate(ctx, domain.Query{Range: all()})
-	assert.Error(t, err, "no tenant")
+	assert.ErrorIs(t, err, domain.ErrNoTenant)
 }
 
 func testFilters(t *testing.T, s storage.EventStore) {

@@ -108,7 +108,7 @@ func (s *Store) MetricSeries(ctx context.Context, q domain.MetricQuery) ([]domai
 // only. Points carry PromQL's own timestamps (the end of each window).
 func (s *Store) PromQL(ctx context.Context, tenant, expr string, r domain.TimeRange, step time.Duration) ([]domain.MetricSeries, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	if strings.TrimSpace(expr) == "" {
 		return nil, fmt.Errorf("empty PromQL expression")

@@ -158,7 +158,7 @@ func (s *Store) WriteSamples(ctx context.Context, samples []domain.Sample) error
 	for i := range samples {
 		m := &samples[i]
 		if m.Tenant == "" {
-			return fmt.Errorf("write samples: sample without tenant")
+			return fmt.Errorf("write samples: sample: %w", domain.ErrNoTenant)
 		}
 		id := m.SeriesID
 		if id == 0 {
@@ -231,7 +231,7 @@ func (s *Store) Flush(ctx context.Context) error {
 // MetricNames lists the tenant's metric names seen in the range.
 func (s *Store) MetricNames(ctx context.Context, tenant string, r domain.TimeRange) ([]string, error) {
 	if tenant == "" {
-		return nil, fmt.Errorf("query without tenant")
+		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	q := url.Values{}
 	q.Set("match[]", "{"+TenantLabel+"="+quote(tenant)+"}")
