@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"time"
+
+	"github.com/inquest/inquest/internal/loop"
 )
 
 // Watch keeps a long-lived request (a subscription) to the life of its
@@ -18,21 +20,14 @@ func (a *Authenticator) Watch(parent context.Context, p *Principal, every time.D
 		cancel = func() { stop(); prev() }
 	}
 	if p.KeyID != "" && a.keys != nil && every > 0 {
-		go func() {
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if a.keys.revoked(ctx, p.KeyID) {
-						cancel()
-						return
-					}
-				}
+		// Owned by the request: it ends when ctx does, at the latest with cancel.
+		go loop.Until(ctx, every, func(ctx context.Context, _ time.Time) bool {
+			if a.keys.revoked(ctx, p.KeyID) {
+				cancel()
+				return false
 			}
-		}()
+			return true
+		})
 	}
 	return ctx, cancel
 }

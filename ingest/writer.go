@@ -12,6 +12,7 @@ import (
 
 	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest/jsonfmt"
+	"github.com/inquest/inquest/internal/loop"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -272,23 +273,8 @@ func write[T any](w *Writer, ctx context.Context, items []T, store func([]T) err
 }
 
 func (w *Writer) retry(ctx context.Context, fn func() error) error {
-	var err error
-	backoff := 100 * time.Millisecond
-	for attempt := 0; attempt <= w.cfg.Retries; attempt++ {
-		if err = fn(); err == nil {
-			return nil
-		}
-		w.logger.Warn("store write failed", "err", err, "attempt", attempt+1)
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		}
-		backoff *= 2
-	}
-	return err
+	return loop.Retry(ctx, loop.Backoff{Tries: w.cfg.Retries + 1, First: 100 * time.Millisecond, Factor: 2}, fn,
+		func(attempt int, err error) { w.logger.Warn("store write failed", "err", err, "attempt", attempt) })
 }
 
 // deadLetter keeps a batch the store refused, so that nothing accepted is

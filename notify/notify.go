@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/internal/loop"
 )
 
 // Message is an incident change worth telling.
@@ -325,20 +326,17 @@ func (d *Dispatcher) Shutdown(context.Context) error {
 }
 
 func (d *Dispatcher) deliver(ctx context.Context, n Notifier, m Message) {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+	err := loop.Retry(ctx, loop.Backoff{Tries: 3, First: 500 * time.Millisecond, Factor: 2}, func() error {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = n.Send(sctx, m)
-		cancel()
-		if err == nil {
-			d.sentTotal.WithLabelValues(n.Name(), "sent").Inc()
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
-		}
+		defer cancel()
+		return n.Send(sctx, m)
+	}, nil)
+	if err == nil {
+		d.sentTotal.WithLabelValues(n.Name(), "sent").Inc()
+		return
+	}
+	if ctx.Err() != nil {
+		return // shutting down: not a failure of the notifier
 	}
 	d.sentTotal.WithLabelValues(n.Name(), "failed").Inc()
 	d.logger.Warn("notification failed", "notifier", n.Name(), "incident", m.Incident.ID, "err", err)

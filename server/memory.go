@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inquest/inquest/internal/loop"
 )
 
 // memGuard watches the process's memory against --memory-limit: past 90%
@@ -25,14 +27,13 @@ type memGuard struct {
 	high  atomic.Bool
 	used  prometheus.Gauge
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
-	prev   int64 // Go's memory limit before, restored at Shutdown
+	tick *loop.Periodic
+	once sync.Once
+	prev int64 // Go's memory limit before, restored at Shutdown
 }
 
 func newMemGuard(limit int64, reg prometheus.Registerer) *memGuard {
-	g := &memGuard{limit: limit, every: time.Second, done: make(chan struct{}),
+	g := &memGuard{limit: limit, every: time.Second,
 		used: prometheus.NewGauge(prometheus.GaugeOpts{Name: "inquest_memory_used_bytes",
 			Help: "Resident memory the guard compares with --memory-limit."})}
 	if reg != nil {
@@ -50,39 +51,25 @@ func (g *memGuard) Pressed() bool { return g != nil && g.high.Load() }
 // Start samples once, then every second until Shutdown.
 func (g *memGuard) Start(ctx context.Context) error {
 	if g.limit <= 0 {
-		close(g.done)
 		return nil
 	}
 	g.sample()
-	ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	go func() {
-		defer close(g.done)
-		t := time.NewTicker(g.every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				g.sample()
-			}
-		}
-	}()
-	return nil
+	g.tick = loop.Every(g.every, func(context.Context, time.Time) { g.sample() })
+	return g.tick.Start(ctx)
 }
 
 // Shutdown stops sampling. Idempotent.
-func (g *memGuard) Shutdown(context.Context) error {
+func (g *memGuard) Shutdown(ctx context.Context) error {
+	var err error
 	g.once.Do(func() {
-		if g.cancel != nil { // started
-			g.cancel()
-			<-g.done
+		if g.tick != nil { // started
+			err = g.tick.Shutdown(ctx)
 		}
 		if g.limit > 0 {
 			debug.SetMemoryLimit(g.prev)
 		}
 	})
-	return nil
+	return err
 }
 
 func (g *memGuard) sample() {

@@ -3,73 +3,24 @@ package server
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/inquest/inquest/internal/loop"
 	"github.com/inquest/inquest/storage"
 )
-
-// periodic runs a job every interval until Shutdown (the first time one
-// interval after start, so that a restart loop does not run it in a loop).
-type periodic struct {
-	interval time.Duration
-	job      func(ctx context.Context, now time.Time)
-
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
-}
-
-func every(interval time.Duration, job func(ctx context.Context, now time.Time)) *periodic {
-	return &periodic{interval: interval, job: job, done: make(chan struct{})}
-}
-
-// Start runs the job every interval; a zero interval never runs it.
-func (p *periodic) Start(ctx context.Context) error {
-	if p.interval <= 0 {
-		close(p.done)
-		return nil
-	}
-	ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	go func() {
-		defer close(p.done)
-		t := time.NewTicker(p.interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case now := <-t.C:
-				p.job(ctx, now)
-			}
-		}
-	}()
-	return nil
-}
-
-// Shutdown stops, waiting for a run under way. Idempotent.
-func (p *periodic) Shutdown(context.Context) error {
-	p.once.Do(func() {
-		if p.cancel != nil { // started
-			p.cancel()
-			<-p.done
-		}
-	})
-	return nil
-}
 
 // newPruner deletes what retention has passed, every interval: from the
 // embedded store events and metric samples by when they were taken in,
 // dead letters, audit entries and usage by their own time; from ClickHouse
 // events by when they were taken in. (VictoriaMetrics ages metrics by its
 // own -retentionPeriod.)
-func newPruner(stores []storage.Pruner, r storage.Retention, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *periodic {
+func newPruner(stores []storage.Pruner, r storage.Retention, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *loop.Periodic {
 	deleted := prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_pruned_rows_total",
 		Help: "Rows deleted (or, on ClickHouse, asked to be) because their retention passed."})
 	reg.MustRegister(deleted)
-	return every(interval, func(ctx context.Context, now time.Time) {
+	return loop.Every(interval, func(ctx context.Context, now time.Time) {
 		for _, st := range stores {
 			n, err := st.Prune(ctx, r, now)
 			deleted.Add(float64(n))
@@ -87,13 +38,13 @@ const edgeSettle = 10 * time.Second
 
 // newEdgeFolder folds the service map's minutes every interval, in the
 // processes that write the events (storage.EdgeFolder).
-func newEdgeFolder(f storage.EdgeFolder, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *periodic {
+func newEdgeFolder(f storage.EdgeFolder, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *loop.Periodic {
 	folded := prometheus.NewCounter(prometheus.CounterOpts{Name: "inquest_service_map_folded_minutes_total",
 		Help: "Minutes whose caller → callee edges were folded from their spans (again when written to later)."})
 	took := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "inquest_service_map_fold_seconds",
 		Help: "How long a fold of the written minutes took.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
 	reg.MustRegister(folded, took)
-	return every(interval, func(ctx context.Context, now time.Time) {
+	return loop.Every(interval, func(ctx context.Context, now time.Time) {
 		began := time.Now()
 		n, err := f.FoldEdges(ctx, now.Add(-edgeSettle).UnixNano())
 		folded.Add(float64(n))

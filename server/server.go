@@ -35,6 +35,7 @@ import (
 	"github.com/inquest/inquest/ingest/kafkabus"
 	"github.com/inquest/inquest/ingest/receiver"
 	"github.com/inquest/inquest/ingest/redistail"
+	"github.com/inquest/inquest/internal/loop"
 	"github.com/inquest/inquest/llm"
 	"github.com/inquest/inquest/mcp"
 	"github.com/inquest/inquest/notify"
@@ -79,10 +80,10 @@ type Server struct {
 	addrs                      Addrs
 	demo                       *demo.Generator
 
-	mem     *memGuard // --memory-limit
-	prune   *periodic // retention of the embedded store (each process has one) and of ClickHouse (writers)
+	mem     *memGuard      // --memory-limit
+	prune   *loop.Periodic // retention of the embedded store (each process has one) and of ClickHouse (writers)
 	edges   storage.EdgeFolder
-	fold    *periodic        // the service map's minutes (writers)
+	fold    *loop.Periodic   // the service map's minutes (writers)
 	pruners []storage.Pruner // stores pruned besides the embedded one
 	detect  *detection.Engine
 	grouper *incidents.Grouper // the detector's anomalies into incidents
@@ -171,7 +172,7 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	r, _ := s.cfg.Retentions() // validated with the config
 	s.prune = newPruner(append([]storage.Pruner{s.embedded}, s.pruners...), r, s.cfg.PruneInterval, s.registry, s.logger)
-	s.fold = every(0, nil)
+	s.fold = loop.Every(0, nil)
 	if s.edges != nil && s.runsWriter() {
 		s.fold = newEdgeFolder(s.edges, s.cfg.ServiceMapFoldInterval, s.registry, s.logger)
 	}

@@ -9,10 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/internal/loop"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -31,10 +31,7 @@ type Meter struct {
 	mu      sync.Mutex
 	pending map[key]*domain.UsageHour
 
-	stop     chan struct{}
-	done     chan struct{}
-	started  atomic.Bool
-	stopOnce sync.Once
+	tick *loop.Periodic
 }
 
 // NewMeter makes a meter that flushes every interval (default 30 s).
@@ -45,8 +42,13 @@ func NewMeter(store storage.UsageStore, interval time.Duration, logger *slog.Log
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Meter{store: store, logger: logger, interval: interval, now: time.Now, pending: map[key]*domain.UsageHour{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+	m := &Meter{store: store, logger: logger, interval: interval, now: time.Now, pending: map[key]*domain.UsageHour{}}
+	m.tick = loop.Every(interval, func(ctx context.Context, _ time.Time) {
+		if err := m.Flush(ctx); err != nil {
+			m.logger.Warn("usage flush failed", "err", err)
+		}
+	})
+	return m
 }
 
 // hour is the tenant's pending count for the current hour; m.mu is held.
@@ -112,36 +114,13 @@ func (m *Meter) Usage(ctx context.Context, tenant string, r domain.TimeRange) ([
 }
 
 // Start flushes every interval until Shutdown.
-func (m *Meter) Start(context.Context) error {
-	if !m.started.CompareAndSwap(false, true) {
-		return nil
-	}
-	go func() {
-		defer close(m.done)
-		t := time.NewTicker(m.interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-m.stop:
-				return
-			case <-t.C:
-				if err := m.Flush(context.Background()); err != nil {
-					m.logger.Warn("usage flush failed", "err", err)
-				}
-			}
-		}
-	}()
-	return nil
-}
+func (m *Meter) Start(ctx context.Context) error { return m.tick.Start(ctx) }
 
 // Shutdown stops the loop, if it was started, and flushes what is left.
 // Idempotent.
 func (m *Meter) Shutdown(ctx context.Context) error {
-	m.stopOnce.Do(func() {
-		close(m.stop)
-		if m.started.Load() {
-			<-m.done
-		}
-	})
+	if err := m.tick.Shutdown(ctx); err != nil {
+		return err
+	}
 	return m.Flush(ctx)
 }

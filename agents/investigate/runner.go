@@ -23,6 +23,7 @@ import (
 
 	"github.com/inquest/inquest/agents/rca"
 	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/internal/loop"
 	"github.com/inquest/inquest/llm"
 	"github.com/inquest/inquest/storage"
 )
@@ -184,18 +185,12 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-sctx.Done():
-				return
-			case <-t.C:
-				if err := r.recover(sctx, r.cfg.Timeout+time.Minute); err != nil {
-					r.logger.Warn("investigations left behind not read", "err", err)
-				}
+		loop.Until(sctx, time.Minute, func(ctx context.Context, _ time.Time) bool {
+			if err := r.recover(ctx, r.cfg.Timeout+time.Minute); err != nil {
+				r.logger.Warn("investigations left behind not read", "err", err)
 			}
-		}
+			return true
+		})
 	}()
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/internal/loop"
 )
 
 // The column list is explicit: 18.16 refuses the driver's batch insert
@@ -32,24 +33,19 @@ func (s *Store) WriteEvents(ctx context.Context, events []domain.Event) error {
 			return fmt.Errorf("write events: event: %w", domain.ErrNoTenant)
 		}
 	}
-	backoff := 100 * time.Millisecond
-	var err error
-	for attempt := 0; attempt <= s.retries; attempt++ {
-		if err = s.insertEvents(ctx, events); err == nil {
-			return nil
+	err := loop.Retry(ctx, loop.Backoff{Tries: s.retries + 1, First: 100 * time.Millisecond, Factor: 4}, func() error {
+		err := s.insertEvents(ctx, events)
+		if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
+			return loop.Permanent(err)
 		}
-		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-			break
-		}
-		s.logger.Warn("clickhouse insert failed; retrying", "attempt", attempt+1, "rows", len(events), "err", err)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("write events: %w", err)
-		case <-time.After(backoff):
-		}
-		backoff *= 4
+		return err
+	}, func(attempt int, err error) {
+		s.logger.Warn("clickhouse insert failed; retrying", "attempt", attempt, "rows", len(events), "err", err)
+	})
+	if err != nil {
+		return fmt.Errorf("write events: %w", err)
 	}
-	return fmt.Errorf("write events: %w", err)
+	return nil
 }
 
 func (s *Store) insertEvents(ctx context.Context, events []domain.Event) error {
