@@ -301,29 +301,11 @@ func (g *Grouper) attach(ctx context.Context, a *domain.Anomaly) {
 // dropped when it was opened in this tick (nobody heard of it yet) and
 // resolved as merged otherwise.
 func (g *Grouper) absorb(dst, src *domain.Incident, now int64, actor string) {
-	dst.AnomalyIDs = append(dst.AnomalyIDs, src.AnomalyIDs...)
-	for _, s := range src.Services {
-		if !contains(dst.Services, s) {
-			dst.Services = append(dst.Services, s)
-		}
-	}
+	merge(dst, src)
 	for _, aid := range src.AnomalyIDs {
 		if a, ok := g.anomalies[src.Tenant+"/"+aid]; ok {
 			a.IncidentID = dst.ID
 		}
-	}
-	for _, ev := range src.Timeline {
-		if ev.Kind == "opened" {
-			ev.Kind = "anomaly" // an incident opens once: dst's entry says when
-		}
-		dst.Timeline = append(dst.Timeline, ev)
-	}
-	sort.SliceStable(dst.Timeline, func(i, j int) bool { return dst.Timeline[i].TimeUnixNano < dst.Timeline[j].TimeUnixNano })
-	if domain.SeverityRank(src.Severity) > domain.SeverityRank(dst.Severity) {
-		dst.Severity = src.Severity
-	}
-	if src.OpenedNano < dst.OpenedNano {
-		dst.OpenedNano = src.OpenedNano
 	}
 	key := src.Tenant + "/" + src.ID
 	delete(g.incidents, key)
@@ -335,13 +317,9 @@ func (g *Grouper) absorb(dst, src *domain.Incident, now int64, actor string) {
 		}
 		return
 	}
-	src.Status, src.ResolvedNano = domain.IncidentResolved, now
-	text := "merged into " + dst.ID
-	if actor != "" {
-		text += " by " + actor
+	if markMerged(src, dst.ID, now, actor) == nil {
+		g.save(context.Background(), src, "merged")
 	}
-	src.Timeline = append(src.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor, Text: text})
-	g.save(context.Background(), src, "merged")
 }
 
 // Raised re-grades the incident of an anomaly whose severity rose.
@@ -393,10 +371,9 @@ func (g *Grouper) Housekeep(ctx context.Context, now int64) {
 		if g.ongoing(in) || now-in.UpdatedNano < int64(g.cfg.ResolveAfter) {
 			continue
 		}
-		in.Status, in.ResolvedNano = domain.IncidentResolved, now
-		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "resolved",
-			Text: fmt.Sprintf("every series back inside its band for %s", g.cfg.ResolveAfter)})
-		g.save(ctx, in, "resolved")
+		if resolve(in, now, "", fmt.Sprintf("every series back inside its band for %s", g.cfg.ResolveAfter)) == nil {
+			g.save(ctx, in, "resolved")
+		}
 		delete(g.incidents, key)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
@@ -85,52 +84,26 @@ func (l *Lifecycle) announce(in *domain.Incident, reason string) {
 
 // Acknowledge marks an open incident as being handled by actor.
 func (l *Lifecycle) Acknowledge(ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
-	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
-		if in.Status != domain.IncidentOpen {
-			return fmt.Errorf("%w: it is %s, not open", ErrTransition, in.Status)
-		}
-		in.Status, in.AcknowledgedBy = domain.IncidentAcknowledged, actor
-		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "acknowledged", Actor: actor, Text: "acknowledged by " + actor})
-		return nil
-	}, "acknowledged")
+	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error { return acknowledge(in, now, actor) }, "acknowledged")
 }
 
-// Resolve closes an incident by hand.
+// Resolve closes an incident: by hand, or for a remediation verified to
+// have worked (actor names it). The detector resolves the quiet ones by the
+// same rule (Grouper.Housekeep).
 func (l *Lifecycle) Resolve(ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
-	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
-		if in.Status == domain.IncidentResolved {
-			return fmt.Errorf("%w: it is resolved already", ErrTransition)
-		}
-		in.Status, in.ResolvedNano = domain.IncidentResolved, now
-		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "resolved", Actor: actor, Text: "resolved by " + actor})
-		return nil
-	}, "resolved")
+	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error { return resolve(in, now, actor, "") }, "resolved")
 }
 
 // Reopen opens a resolved incident again.
 func (l *Lifecycle) Reopen(ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
-	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
-		if in.Status != domain.IncidentResolved {
-			return fmt.Errorf("%w: it is %s, not resolved", ErrTransition, in.Status)
-		}
-		in.Status, in.ResolvedNano, in.AcknowledgedBy = domain.IncidentOpen, 0, ""
-		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "reopened", Actor: actor, Text: "reopened by " + actor})
-		return nil
-	}, "reopened")
+	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error { return reopen(in, now, actor) }, "reopened")
 }
 
 // AcceptNewNormal records that actor takes the level the incident's series
 // are at as their new normal; the detector, reading the incident back,
 // re-learns those series' baselines and ends their anomalies.
 func (l *Lifecycle) AcceptNewNormal(ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
-	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
-		if in.Status == domain.IncidentResolved {
-			return fmt.Errorf("%w: it is resolved", ErrTransition)
-		}
-		in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "accepted", Actor: actor,
-			Text: "the level of its series accepted as the new normal by " + actor})
-		return nil
-	}, "changed")
+	return l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error { return acceptNewNormal(in, now, actor) }, "changed")
 }
 
 // AcceptedSince tells whether a person accepted the incident's level as
@@ -157,15 +130,7 @@ func (l *Lifecycle) Merge(ctx context.Context, tenant, into string, others []str
 		if id == into {
 			return nil, fmt.Errorf("%w: an incident cannot be merged into itself", ErrTransition)
 		}
-		src, err := l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error {
-			if in.Status == domain.IncidentResolved && hasMerge(in) {
-				return fmt.Errorf("%w: %s was merged already", ErrTransition, id)
-			}
-			in.Status, in.ResolvedNano = domain.IncidentResolved, now
-			in.Timeline = append(in.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
-				Text: fmt.Sprintf("merged into %s by %s", into, actor)})
-			return nil
-		}, "merged")
+		src, err := l.change(ctx, tenant, id, func(in *domain.Incident, now int64) error { return markMerged(in, into, now, actor) }, "merged")
 		if err != nil {
 			return nil, fmt.Errorf("incident %s: %w", id, err)
 		}
@@ -173,7 +138,7 @@ func (l *Lifecycle) Merge(ctx context.Context, tenant, into string, others []str
 	}
 	dst, err := l.change(ctx, tenant, into, func(dst *domain.Incident, now int64) error {
 		for _, src := range moved {
-			absorb(dst, src)
+			merge(dst, src)
 		}
 		dst.Timeline = append(dst.Timeline, domain.IncidentEvent{TimeUnixNano: now, Kind: "merged", Actor: actor,
 			Text: fmt.Sprintf("%s merged %s into this incident", actor, strings.Join(others, ", "))})
@@ -187,22 +152,6 @@ func (l *Lifecycle) Merge(ctx context.Context, tenant, into string, others []str
 	}
 	l.moveAnomalies(ctx, tenant, dst, moved)
 	return dst, nil
-}
-
-// absorb takes src's anomalies, services, timeline and severity into dst.
-func absorb(dst, src *domain.Incident) {
-	dst.AnomalyIDs = union(dst.AnomalyIDs, src.AnomalyIDs)
-	dst.Services = union(dst.Services, src.Services)
-	for _, e := range src.Timeline {
-		if e.Kind != "merged" {
-			dst.Timeline = append(dst.Timeline, e)
-		}
-	}
-	sort.SliceStable(dst.Timeline, func(i, j int) bool { return dst.Timeline[i].TimeUnixNano < dst.Timeline[j].TimeUnixNano })
-	if domain.SeverityRank(src.Severity) > domain.SeverityRank(dst.Severity) {
-		dst.Severity = src.Severity
-	}
-	dst.OpenedNano = min(dst.OpenedNano, src.OpenedNano)
 }
 
 // moveAnomalies points the moved incidents' anomalies at dst. A failure is
@@ -233,32 +182,4 @@ func (l *Lifecycle) moveAnomalies(ctx context.Context, tenant string, dst *domai
 	if err != nil {
 		l.logger.Error("merge: moving anomalies failed", "incident", dst.ID, "err", err)
 	}
-}
-
-func hasMerge(in *domain.Incident) bool {
-	for _, e := range in.Timeline {
-		if e.Kind == "merged" && strings.HasPrefix(e.Text, "merged into") {
-			return true
-		}
-	}
-	return false
-}
-
-// union adds the strings of more that xs lacks, keeping xs' order.
-func union(xs, more []string) []string {
-	for _, x := range more {
-		if !contains(xs, x) {
-			xs = append(xs, x)
-		}
-	}
-	return xs
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
