@@ -176,7 +176,6 @@ func (s *Server) newInvestigations(store storage.Store) error {
 	}
 	s.model = model
 	s.investigator = investigate.New(icfg, investigate.Deps{Source: store, Store: s.investigations, Incidents: s.incidents, Model: model,
-		OnDone:  s.proposeFrom,
 		Publish: func(p domain.InvestigationProgress) { s.updates.Publish(updates.Update{Progress: &p}) }}, s.registry, s.logger)
 	return nil
 }
@@ -202,12 +201,6 @@ func (s *Server) newDetection(store storage.Store) error {
 	gcfg := incidents.DefaultGroupConfig()
 	gcfg.ResolveAfter = cfg.DetectionResolveAfter
 	s.grouper = incidents.NewGrouper(gcfg, dstore, s.updates, s.registry, s.logger)
-	if s.notifier != nil {
-		s.grouper.OnIncident(s.notifier.Notify)
-	}
-	if cfg.InvestigateIncidents {
-		s.grouper.Watch(s.investigator.Watch)
-	}
 	engine.SetSink(s.grouper)
 	s.detect = engine
 	s.writer.OnStored(engine.Ingest)

@@ -1,21 +1,17 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/inquest/inquest/agents/incidents"
+	"github.com/inquest/inquest/agents/journey"
 	"github.com/inquest/inquest/agents/remediate"
-	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
 	"github.com/inquest/inquest/storage/redisstore"
-	"github.com/inquest/inquest/storage/updates"
 )
 
 // newRemediation builds the approval flow over the embedded store or,
@@ -28,11 +24,6 @@ func (s *Server) newRemediation(store storage.Store) error {
 	if s.redis != nil {
 		s.proposals = redisstore.NewProposals(s.redis, "inquest:")
 	}
-	var notifyFn func(domain.Incident, string)
-	if s.notifier != nil {
-		notifyFn = s.notifier.Notify
-	}
-	s.lifecycle = incidents.New(s.incidents, s.updates, notifyFn, s.logger)
 	exec, err := s.remediationExecutor()
 	if err != nil {
 		return err
@@ -56,28 +47,6 @@ func (s *Server) newRemediation(store storage.Store) error {
 	}
 	s.remediation = remediate.New(rcfg, s.proposals, exec, store,
 		remediate.VerifyByAnomalies(s.incidents), s.logger)
-	s.remediation.Published = func(p domain.Proposal) {
-		s.updates.Publish(updates.Update{Proposal: &p})
-		if reason := tellable(p); reason != "" && s.notifier != nil {
-			s.notifier.NotifyProposal(p, reason)
-		}
-		if s.slack != nil {
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				s.slack.Post(ctx, p)
-			}()
-		}
-	}
-	s.remediation.OnSucceeded = func(ctx context.Context, p domain.Proposal) {
-		if p.IncidentID == "" {
-			return
-		}
-		if _, err := s.lifecycle.Resolve(ctx, p.Tenant, p.IncidentID, "inquest (proposal "+p.ID+" verified)"); err != nil {
-			s.logger.Warn("incident not resolved after a verified remediation", "incident", p.IncidentID, "err", err)
-		}
-	}
-	s.sweeper = &sweeper{flow: s.remediation, every: 10 * time.Second, logger: s.logger}
 	return nil
 }
 
@@ -133,70 +102,23 @@ func (s *Server) remediationExecutor() (remediate.Executor, error) {
 	return exec, nil
 }
 
-// proposeFrom makes the proposals of a finished investigation; whoever
-// started it by hand is its proposer (and may not approve them).
-func (s *Server) proposeFrom(ctx context.Context, inv domain.Investigation) {
-	by := inv.Trigger
-	if by == "incident" || by == "" {
-		by = "inquest"
+// newJourney connects the parts of an incident's journey: what the
+// detector and people change goes to the notifiers and the investigator,
+// finished investigations to the remediation flow, its proposals to
+// subscribers, notifiers and Slack, and verified remediations back to the
+// incident.
+func (s *Server) newJourney() {
+	d := journey.Deps{Incidents: s.incidents, Updates: s.updates, Investigator: s.investigator, Remediation: s.remediation}
+	if s.notifier != nil {
+		d.Notifier = s.notifier
 	}
-	if _, err := s.remediation.Propose(ctx, &inv, by); err != nil {
-		s.logger.Warn("proposals not made", "investigation", inv.ID, "err", err)
-	}
-}
-
-// sweeper moves proposals along with time (escalation, expiry,
-// verification) in every process; the compare-and-set makes concurrent
-// sweeps harmless.
-type sweeper struct {
-	flow   *remediate.Flow
-	every  time.Duration
-	logger interface{ Warn(string, ...any) }
-
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func (w *sweeper) Start(context.Context) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cancel != nil {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel, w.done = cancel, make(chan struct{})
-	go func() {
-		defer close(w.done)
-		t := time.NewTicker(w.every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := w.flow.Sweep(ctx); err != nil && ctx.Err() == nil {
-					w.logger.Warn("proposal sweep failed", "err", err)
-				}
-			}
-		}
-	}()
-	return nil
-}
-
-func (w *sweeper) Shutdown(ctx context.Context) error {
-	w.mu.Lock()
-	cancel, done := w.cancel, w.done
-	w.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	s.journey = journey.New(journey.Config{Investigate: s.cfg.InvestigateIncidents}, d, s.logger)
+	s.remediation.Published = s.journey.ProposalChanged
+	s.remediation.OnSucceeded = s.journey.ProposalVerified
+	s.investigator.OnDone(s.journey.InvestigationDone)
+	if s.grouper != nil {
+		s.grouper.OnIncident(s.journey.IncidentChanged)
+		s.grouper.Watch(s.journey.IncidentSeen)
 	}
 }
 
@@ -231,17 +153,4 @@ func (s *Server) demoDeployHandler() http.Handler {
 		}
 		_, _ = io.WriteString(w, out)
 	})
-}
-
-// tellable is the notification a proposal's last change makes: when it is
-// escalated (the next tier's approvers are asked), expired or failed.
-func tellable(p domain.Proposal) string {
-	if len(p.History) == 0 {
-		return ""
-	}
-	switch k := p.History[len(p.History)-1].Kind; k {
-	case "escalated", domain.ProposalExpired, domain.ProposalFailed:
-		return "proposal_" + k
-	}
-	return ""
 }

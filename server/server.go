@@ -24,6 +24,7 @@ import (
 	"github.com/inquest/inquest/agents/detection"
 	"github.com/inquest/inquest/agents/incidents"
 	"github.com/inquest/inquest/agents/investigate"
+	"github.com/inquest/inquest/agents/journey"
 	"github.com/inquest/inquest/agents/remediate"
 	"github.com/inquest/inquest/assist/ask"
 	"github.com/inquest/inquest/assist/tools"
@@ -97,12 +98,11 @@ type Server struct {
 	investigations storage.InvestigationStore
 	investigator   *investigate.Runner
 	// proposals keeps remediation proposals; remediation runs their
-	// approval flow; sweeper moves them along with time; lifecycle makes
-	// people's (and verified remediations') changes to incidents.
+	// approval flow; journey connects detection, investigation and
+	// remediation, and owns people's changes to incidents.
 	proposals   storage.ProposalStore
 	remediation *remediate.Flow
-	sweeper     *sweeper
-	lifecycle   *incidents.Lifecycle
+	journey     *journey.Journey
 	demoDeploy  *remediate.WebhookExecutor // the demo shop's deploy API, with --demo
 	slack       *slackapp.App              // the Slack face, when a signing secret is set
 	notifier    *notify.Dispatcher
@@ -187,6 +187,7 @@ func (s *Server) build(ctx context.Context) error {
 	if err := s.newDetection(s.store); err != nil {
 		return err
 	}
+	s.newJourney()
 	if _, err := slackapp.ParseUsers(s.cfg.SlackUsers); err != nil {
 		return err
 	}
@@ -257,7 +258,7 @@ func (s *Server) newAPI() {
 		Incidents: s.incidents, Rules: store, Detection: s.detect, Updates: s.updates,
 		Investigations: s.investigations, Investigator: s.investigator,
 		Proposals: s.proposals, Remediation: s.remediation,
-		Lifecycle: s.lifecycle,
+		Lifecycle: s.journey.Lifecycle(),
 		Usage:     s.meter, Pipeline: s.pipeline, Tail: s.tail,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
@@ -275,6 +276,7 @@ func (s *Server) newAPI() {
 			}
 		}
 		s.slack = slackapp.New(scfg, svc, logger)
+		s.journey.PostTo(s.slack)
 	}
 	res := &resolvers.Resolver{Service: svc, Authenticated: s.access.authn != nil}
 	s.tools = tools.New()
@@ -325,7 +327,7 @@ func (s *Server) background() []component {
 	if s.detect != nil {
 		cs = append(cs, s.detect)
 	}
-	return append(cs, s.investigator, s.sweeper, s.meter)
+	return append(cs, s.investigator, s.journey, s.meter)
 }
 
 // Start starts the background parts and the writers, binds every

@@ -70,11 +70,15 @@ func (s *Service) Usage(ctx context.Context, p Principal, r Range) ([]domain.Usa
 	if err := s.allow(ctx, p, "usage"); err != nil {
 		return nil, err
 	}
+	if s.d.Usage == nil {
+		return nil, Unavailable("this process meters no usage")
+	}
 	tr, err := s.timeRange(&r)
 	if err != nil {
 		return nil, err
 	}
-	return s.d.Usage.Usage(ctx, p.Tenant, tr)
+	hours, err := s.d.Usage.Usage(ctx, p.Tenant, tr)
+	return hours, fromStore(err, "")
 }
 
 // page starts a listing: the role check, the range and the page size

@@ -18,7 +18,7 @@ type ErrorGroupsInput struct {
 }
 
 // ErrorGroup is one kind of error: where and how often, by its message's
-// template (variables masked as <*>).
+// template (numbers, IDs and other variables masked).
 type ErrorGroup struct {
 	Service  string
 	Template string

@@ -67,7 +67,8 @@ func (s *Service) MetricSeries(ctx context.Context, p Principal, in MetricInput,
 	if err := q.Validate(); err != nil {
 		return nil, invalid(err)
 	}
-	return s.d.Metrics.MetricSeries(ctx, q)
+	series, err := s.d.Metrics.MetricSeries(ctx, q)
+	return series, fromStore(err, "")
 }
 
 // MetricNames lists the metric names seen in the range.
@@ -79,5 +80,6 @@ func (s *Service) MetricNames(ctx context.Context, p Principal, r Range) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	return s.d.Metrics.MetricNames(ctx, p.Tenant, tr)
+	names, err := s.d.Metrics.MetricNames(ctx, p.Tenant, tr)
+	return names, fromStore(err, "")
 }

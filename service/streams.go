@@ -36,6 +36,9 @@ func (s *Service) Tail(ctx context.Context, p Principal, filters []Filter) (<-ch
 	if err != nil {
 		return nil, err
 	}
+	if s.d.Tail == nil {
+		return nil, Unavailable("this process has no live tail")
+	}
 	if err := s.openStream(ctx, p); err != nil {
 		return nil, err
 	}

@@ -166,3 +166,45 @@ func TestGrouperTakesUpOpenIncidents(t *testing.T) {
 	again.g.Group(r.ctx, []*domain.Anomaly{b})
 	assert.Equal(t, a.IncidentID, b.IncidentID)
 }
+
+// TestGrouperAfterADeploy: a deploy shortly before brings anomalies two
+// hops from the deployed service into its incident, and the timeline shows
+// the change; without it they would be two incidents.
+func TestGrouperAfterADeploy(t *testing.T) {
+	r := newRig(t)
+	var d domain.Event
+	d.Tenant, d.Service, d.TimeUnixNano = "t", "payment", r.now.Add(-2*time.Minute).UnixNano()
+	d.Attrs.Put(domain.ChangeTypeAttr, "deploy")
+	d.Attrs.Put("version", "2.3.1")
+	d.Attrs.Put("previous_version", "2.3.0")
+	r.g.Deployed(d)
+	pay := r.anomaly("payment", "high")
+	r.g.Group(r.ctx, []*domain.Anomaly{pay})
+	r.now = r.now.Add(time.Minute)
+	front := r.anomaly("frontend", "medium")
+	r.g.Group(r.ctx, []*domain.Anomaly{front})
+	assert.Equal(t, pay.IncidentID, front.IncidentID, "two hops from a fresh deploy")
+	in := r.st.get(pay.IncidentID)
+	var deploys int
+	for _, ev := range in.Timeline {
+		if ev.Kind == "deploy" {
+			deploys++
+			assert.Contains(t, ev.Text, "payment deployed 2.3.1 (was 2.3.0), 2m0s before the anomaly")
+		}
+	}
+	assert.Equal(t, 1, deploys)
+}
+
+// TestGrouperEscalates: an anomaly whose severity rises raises its
+// incident's, once, with a timeline line and an "escalated" notification.
+func TestGrouperEscalates(t *testing.T) {
+	r := newRig(t)
+	a := r.anomaly("payment", "medium")
+	r.g.Group(r.ctx, []*domain.Anomaly{a})
+	a.Severity = "critical"
+	r.g.Raised(r.ctx, a)
+	r.g.Raised(r.ctx, a) // not higher than the incident's now: nothing
+	in := r.st.get(a.IncidentID)
+	assert.Equal(t, "critical", in.Severity)
+	assert.Equal(t, []string{"opened", "escalated"}, r.told)
+}

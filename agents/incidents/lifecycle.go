@@ -26,10 +26,16 @@ import (
 // acknowledgement of a resolved incident).
 var ErrTransition = errors.New("incident cannot make this change")
 
+// Publisher carries incident changes to live subscribers (the updates
+// broker).
+type Publisher interface {
+	Publish(u updates.Update)
+}
+
 // Lifecycle makes people's changes to incidents.
 type Lifecycle struct {
 	store  storage.IncidentStore
-	broker *updates.Broker
+	broker Publisher
 	notify func(domain.Incident, string)
 	logger *slog.Logger
 	now    func() time.Time
@@ -37,7 +43,7 @@ type Lifecycle struct {
 
 // New makes the lifecycle over the store; changes are published to broker
 // (nil: nobody) and, for notifications, told to notify (nil: nobody).
-func New(store storage.IncidentStore, broker *updates.Broker, notify func(domain.Incident, string), logger *slog.Logger) *Lifecycle {
+func New(store storage.IncidentStore, broker Publisher, notify func(domain.Incident, string), logger *slog.Logger) *Lifecycle {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

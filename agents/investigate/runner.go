@@ -354,6 +354,9 @@ func (r *Runner) ForIncident(ctx context.Context, in domain.Incident) (*domain.I
 	return r.Submit(ctx, inv)
 }
 
+// OnDone tells fn of every investigation that finishes; set before Start.
+func (r *Runner) OnDone(fn func(ctx context.Context, inv domain.Investigation)) { r.d.OnDone = fn }
+
 // Watch is told of every change to an incident (by the grouping) and
 // starts its investigation when it opened or gained services; it does not
 // block. Runs already started are remembered, so that the store is not

@@ -14,7 +14,7 @@ type TopErrorsIn struct {
 }
 
 // ErrorGroup is one kind of error: where and how often, by its message's
-// template (variables masked as <*>).
+// template (numbers, IDs and other variables masked).
 type ErrorGroup struct {
 	Service  string  `json:"service"`
 	Template string  `json:"template"`
