@@ -17,11 +17,7 @@ import (
 
 // Anomalies is the resolver for the anomalies field.
 func (r *incidentResolver) Anomalies(ctx context.Context, obj *model.Incident) ([]*model.Anomaly, error) {
-	p, err := r.principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	as, err := r.Service.IncidentAnomalies(ctx, p, obj.ID)
+	as, err := r.loadersFrom(ctx).anomalies.Load(ctx, refOf(obj))
 	return list(as, anomalyModel), err
 }
 

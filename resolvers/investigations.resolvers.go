@@ -16,11 +16,7 @@ import (
 
 // Investigation is the resolver for the investigation field.
 func (r *incidentResolver) Investigation(ctx context.Context, obj *model.Incident) (*model.Investigation, error) {
-	p, err := r.principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	inv, err := r.Service.IncidentInvestigation(ctx, p, obj.ID)
+	inv, err := r.loadersFrom(ctx).investigation.Load(ctx, refOf(obj))
 	if err != nil || inv == nil {
 		return nil, err
 	}

@@ -15,11 +15,7 @@ import (
 
 // Proposals is the resolver for the proposals field.
 func (r *incidentResolver) Proposals(ctx context.Context, obj *model.Incident) ([]*model.Proposal, error) {
-	p, err := r.principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ps, err := r.Service.LinkedProposals(ctx, p, obj.ID, "")
+	ps, err := r.loadersFrom(ctx).proposals.Load(ctx, refOf(obj))
 	return list(ps, proposalModel), err
 }
 

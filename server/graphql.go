@@ -84,6 +84,7 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 	if reg != nil {
 		_ = reg.Register(ops)
 	}
+	srv.AroundOperations(res.BatchReads)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		if tenant, ok := auth.TenantFrom(ctx); ok && oc.Operation != nil {

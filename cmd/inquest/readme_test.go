@@ -23,6 +23,7 @@ import (
 	"github.com/inquest/inquest/config"
 	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/graph"
+	"github.com/inquest/inquest/internal/leaktest"
 	"github.com/inquest/inquest/server"
 )
 
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	leaktest.Main(m) // and fail on a goroutine a test left running
 }
 
 // readmeBlock is one fenced block of the README, with the marker comment
