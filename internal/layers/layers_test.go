@@ -100,3 +100,44 @@ func TestParseTable(t *testing.T) {
 	_, err = ParseTable("no table")
 	assert.Error(t, err)
 }
+
+// TestEveryPackageChecksForLeaks: a package with tests runs them under
+// internal/leaktest's TestMain, so that a goroutine a test leaves running
+// fails it (ARCHITECTURE.md, "A goroutine").
+func TestEveryPackageChecksForLeaks(t *testing.T) {
+	withTests := map[string]bool{}
+	withMain := map[string]bool{}
+	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != "../.." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules" ||
+				exists(filepath.Join(path, "go.mod"))) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		dir := filepath.Dir(path)
+		withTests[dir] = true
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), "leaktest.Main(m)") {
+			withMain[dir] = true
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Greater(t, len(withTests), 30)
+	for dir := range withTests {
+		if strings.HasSuffix(filepath.ToSlash(dir), "internal/leaktest") {
+			continue
+		}
+		assert.True(t, withMain[dir], "%s has tests but no TestMain calling leaktest.Main", dir)
+	}
+}
