@@ -18,7 +18,6 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
-	"github.com/inquest/inquest/ingest/otlp"
 	"github.com/inquest/inquest/storage"
 )
 
@@ -198,62 +197,14 @@ type Config struct {
 	LogFormat string `koanf:"log-format"`
 }
 
-// Default is the embedded single-binary setup. Listeners bind to loopback:
-// with no authentication yet, exposing them is an explicit choice.
+// Default is the embedded single-binary setup, every setting at the
+// default its declaration gives.
 func Default() Config {
-	return Config{
-		HTTPAddr:                  "127.0.0.1:8080",
-		GRPCAddr:                  "127.0.0.1:4317",
-		OTLPHTTPAddr:              "127.0.0.1:4318",
-		DataDir:                   "./data",
-		DemoFaultAfter:            5 * time.Minute,
-		DemoRate:                  20,
-		Retention:                 7 * 24 * time.Hour,
-		MaxFuture:                 time.Hour,
-		MaxBodyBytes:              16 << 20,
-		MetricResourceAttributes:  otlp.DefaultPromoted(),
-		QueueRecords:              500_000,
-		BatchSize:                 10_000,
-		FlushInterval:             time.Second,
-		Writers:                   2,
-		Role:                      "all",
-		Detection:                 true,
-		DetectionResolution:       10 * time.Second,
-		DetectionMaxSeries:        10_000,
-		DetectionResolveAfter:     5 * time.Minute,
-		DetectionAdaptAfter:       2 * time.Hour,
-		InvestigationWorkers:      2,
-		InvestigateIncidents:      true,
-		InvestigationSettle:       10 * time.Second,
-		ServiceMapFoldInterval:    10 * time.Second,
-		RemediationVerifyFor:      10 * time.Minute,
-		RemediationNamespace:      "default",
-		KafkaTopic:                "raw-telemetry",
-		KafkaGroup:                "inquest-writers",
-		KafkaCompression:          "zstd",
-		KafkaPartitions:           12,
-		DedupWindow:               10 * time.Minute,
-		DuckDBCheckpoint:          "256MB",
-		QueryCache:                true,
-		QueryCacheSize:            1000,
-		QueryTimeout:              30 * time.Second,
-		MaxQueryComplexity:        2000,
-		MaxQueryDepth:             12,
-		MaxQueryRange:             31 * 24 * time.Hour,
-		Introspection:             true,
-		AuthRecheckInterval:       10 * time.Second,
-		MaxSubscriptionsPerTenant: 100,
-		MaxQueriesPerTenant:       8,
-		HTTPReadTimeout:           time.Minute,
-		QueueBytes:                512 << 20,
-		ClickHouseQueryMemory:     2 << 30,
-		IngestWAL:                 true,
-		IngestWALFsync:            true,
-		ShutdownTimeout:           30 * time.Second,
-		PruneInterval:             time.Hour,
-		LogLevel:                  "info",
-		LogFormat:                 "text",
+	var c Config
+	for _, s := range c.settings() {
+		s.setDefault()
 	}
+	return c
 }
 
 // secret is a secret given directly or, when file is set, read from the
@@ -295,6 +246,13 @@ func (c Config) JWTSecret() ([]byte, error) {
 // Validate checks the configuration and names what is wrong.
 func (c Config) Validate() error {
 	var errs []string
+	for _, st := range c.settings() {
+		if st.rule != nil {
+			if err := st.rule(st.name, st.current()); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+	}
 	if c.DataDir == "" {
 		errs = append(errs, "data-dir is required")
 	}
@@ -308,59 +266,17 @@ func (c Config) Validate() error {
 	if c.Demo && c.DemoRate <= 0 {
 		errs = append(errs, "demo-rate must be positive")
 	}
-	if c.Retention <= 0 {
-		errs = append(errs, "retention must be positive")
-	}
-	if c.MaxBodyBytes <= 0 || c.QueueRecords <= 0 || c.BatchSize <= 0 || c.Writers <= 0 {
-		errs = append(errs, "max-body-bytes, queue-records, batch-size and writers must be positive")
-	}
-	if c.FlushInterval <= 0 || c.QueryTimeout <= 0 {
-		errs = append(errs, "flush-interval and query-timeout must be positive")
-	}
 	if c.AuthJWTSecret != "" && c.AuthJWTSecretFile != "" {
 		errs = append(errs, "set auth-jwt-secret or auth-jwt-secret-file, not both")
 	}
-	switch c.Role {
-	case "all":
-	case "gateway", "writer":
-		if len(c.KafkaBrokers) == 0 {
-			errs = append(errs, fmt.Sprintf("role %s needs kafka-brokers: gateways and writers meet on a Kafka topic", c.Role))
-		}
-	default:
-		errs = append(errs, fmt.Sprintf("role %q: want gateway, writer or all", c.Role))
-	}
-	switch c.KafkaCompression {
-	case "zstd", "lz4", "snappy", "gzip", "none":
-	default:
-		errs = append(errs, fmt.Sprintf("kafka-compression %q: want zstd, lz4, snappy, gzip or none", c.KafkaCompression))
-	}
-	if c.InvestigationWorkers < 1 {
-		return fmt.Errorf("investigation-workers must be at least 1")
-	}
-	if c.ServiceMapFoldInterval < 0 {
-		errs = append(errs, "service-map-fold-interval must not be negative (0 never folds)")
-	}
-	if c.InvestigationSettle < 0 {
-		errs = append(errs, "investigation-settle must not be negative")
-	}
-	if c.DetectionAdaptAfter < 0 {
-		errs = append(errs, "detection-adapt-after must not be negative (0 never adapts)")
+	if (c.Role == "gateway" || c.Role == "writer") && len(c.KafkaBrokers) == 0 {
+		errs = append(errs, fmt.Sprintf("role %s needs kafka-brokers: gateways and writers meet on a Kafka topic", c.Role))
 	}
 	if c.Detection && (c.DetectionResolution < time.Second || c.DetectionMaxSeries <= 0 || c.DetectionResolveAfter <= 0) {
 		errs = append(errs, "detection-resolution must be at least 1s; detection-max-series and detection-resolve-after positive")
 	}
 	if c.ClickHouseCluster != "" && c.ClickHouseDSN == "" {
 		errs = append(errs, "clickhouse-cluster needs clickhouse-dsn")
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Sprintf("log-level %q: want debug, info, warn or error", c.LogLevel))
-	}
-	switch c.LogFormat {
-	case "text", "json":
-	default:
-		errs = append(errs, fmt.Sprintf("log-format %q: want text or json", c.LogFormat))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
@@ -370,114 +286,14 @@ func (c Config) Validate() error {
 
 // RegisterFlags declares every setting as a flag, with its default.
 func RegisterFlags(fs *pflag.FlagSet) {
-	d := Default()
 	fs.String("config", "", "YAML file with settings (keys as the flag names); flags and INQUEST_* variables override it")
-	fs.String("http-addr", d.HTTPAddr, "address of GraphQL, the dashboard, JSON and remote-write ingest, OTLP/HTTP, health and metrics; empty disables it")
-	fs.String("grpc-addr", d.GRPCAddr, "address of OTLP/gRPC; empty disables it")
-	fs.String("otlp-http-addr", d.OTLPHTTPAddr, "address of OTLP/HTTP (also served on http-addr); empty disables it")
-	fs.String("pprof-addr", d.PprofAddr, "loopback address of Go's profiler (/debug/pprof/, unauthenticated); empty disables it")
-	fs.String("data-dir", d.DataDir, "directory of the embedded database")
-	fs.Bool("demo", d.Demo, "run a built-in web-shop traffic generator that sends OTLP to this server")
-	fs.Duration("demo-fault-after", d.DemoFaultAfter, "when the demo's fault (--demo-scenario) begins, after start")
-	fs.Float64("demo-rate", d.DemoRate, "demo requests per second")
-	fs.String("demo-scenario", d.DemoScenario, "the demo's fault: bad-deploy (default), slow-database, dependency-errors, cpu-saturation, traffic-surge, config-change, noisy-neighbour, two-faults")
-	fs.Duration("retention", d.Retention, "how long records are kept after they were taken in (imports count from their import); live ingest refuses older records")
-	fs.StringToString("tenant-retention", nil, "retention of some tenants, overriding --retention: acme=720h,globex=48h (0h: forever)")
-	fs.Duration("prune-interval", d.PruneInterval, "how often records past their retention are deleted from the embedded store (0: never)")
-	fs.Duration("max-future", d.MaxFuture, "how far in the future a timestamp may be")
-	fs.Int64("max-body-bytes", d.MaxBodyBytes, "largest ingest request body, before and after decompression")
-	fs.StringSlice("metric-resource-attribute", d.MetricResourceAttributes, "an OTLP resource attribute that labels every metric series of its resource (the others go on target_info); repeat, or comma-separate")
-	fs.Int("queue-records", d.QueueRecords, "records that may wait for the writers before ingest answers 503")
-	fs.Int("batch-size", d.BatchSize, "records per store write")
-	fs.Duration("flush-interval", d.FlushInterval, "longest a record waits in a writer's batch")
-	fs.Int("writers", d.Writers, "parallel store writers")
-	fs.Duration("dedup-window", d.DedupWindow, "how long a record's content hash is remembered to drop retried duplicates; 0 disables")
-	fs.Float64("tenant-events-per-second", 0, "records per second one tenant may send, answered with 429 past it (0: unlimited)")
-	fs.Int("tenant-burst", 0, "records one tenant may send at once (0: the per-second rate, at least 1000)")
-	fs.Int64("tenant-bytes-per-day", 0, "request bytes one tenant may send per UTC day (0: unlimited; counted in memory)")
-	fs.String("role", d.Role, "gateway (ingest and queries), writer (Kafka to the stores) or all; gateway and writer need --kafka-brokers")
-	fs.String("clickhouse-dsn", "", "store events, spans and logs in ClickHouse (clickhouse://user:pass@host:9000/inquest); the rest stays embedded")
-	fs.String("clickhouse-cluster", "", "ClickHouse cluster name: tables are created ON CLUSTER with Distributed tables over per-shard ones")
-	fs.Bool("clickhouse-replicated", false, "use ReplicatedReplacingMergeTree for the per-shard tables (needs Keeper and the {shard}/{replica} macros)")
-	fs.Duration("clickhouse-ttl", 0, "ClickHouse 19.6+ deletes events older than this by event time (0: never; imported history older than it goes too)")
-	fs.Int64("clickhouse-query-memory", d.ClickHouseQueryMemory, "memory one query may use on ClickHouse (its max_memory_usage, bytes; 0: the server's own default)")
-	fs.String("victoriametrics-url", "", "store metrics in VictoriaMetrics (http://host:8428) and accept raw PromQL in metricSeries")
-	fs.StringSlice("kafka-brokers", nil, "carry records from gateways to writers through Kafka or Redpanda (host:9092, repeatable)")
-	fs.String("kafka-topic", d.KafkaTopic, "Kafka topic of validated records, created if missing")
-	fs.String("kafka-group", d.KafkaGroup, "consumer group of the writers")
-	fs.String("kafka-compression", d.KafkaCompression, "zstd, lz4, snappy, gzip or none")
-	fs.Int("kafka-partitions", d.KafkaPartitions, "partitions of the topic when Inquest creates it")
-	fs.Bool("detection", d.Detection, "watch every service, operation and metric for anomalies and group them into incidents")
-	fs.Duration("detection-resolution", d.DetectionResolution, "step of the watched series")
-	fs.Int("detection-max-series", d.DetectionMaxSeries, "series watched per tenant; more are counted in inquest_detection_unwatched_total")
-	fs.Duration("detection-resolve-after", d.DetectionResolveAfter, "an incident resolves when its series have been back inside their bands this long")
-	fs.Int("investigation-workers", d.InvestigationWorkers, "investigations each process runs at once (more wait, up to 64, then are refused)")
-	fs.Bool("investigate-incidents", d.InvestigateIncidents, "investigate each incident by itself when it opens or gains services")
-	fs.Duration("service-map-fold-interval", d.ServiceMapFoldInterval, "how often writers fold the minutes written to into the per-minute service map (0: never; every read then joins spans)")
-	fs.Duration("investigation-settle", d.InvestigationSettle, "how long telemetry takes to arrive in full; investigations wait until their window's end is this far in the past")
-	fs.String("llm-provider", d.LLMProvider, "a language model that writes investigations' narratives: openai (any OpenAI-compatible endpoint: vLLM, llama.cpp, Ollama's /v1), anthropic or ollama; empty: none, investigations write their own")
-	fs.String("llm-model", d.LLMModel, "the model's name, such as gpt-4o-mini or claude-3-5-haiku-latest")
-	fs.String("llm-base-url", d.LLMBaseURL, "the endpoint, such as http://127.0.0.1:8000/v1 for a local OpenAI-compatible server")
-	fs.String("llm-api-key", d.LLMAPIKey, "the model's API key; prefer INQUEST_LLM_API_KEY or --llm-api-key-file (a flag shows in the process list)")
-	_ = fs.MarkHidden("llm-api-key")
-	fs.String("llm-api-key-file", d.LLMAPIKeyFile, "a file holding the model's API key")
-	fs.String("remediation-executor", d.RemediationExecutor, "what carries out approved proposals: dry-run (records what would happen; the default, except with --demo, whose shop has a deploy API), webhook, argocd, shell, or kubernetes (in a binary built with -tags kubernetes)")
-	fs.String("remediation-kubeconfig", d.RemediationKubeconfig, "the kubeconfig of the Kubernetes executor; in-cluster credentials when empty")
-	fs.String("remediation-namespace", d.RemediationNamespace, "the namespace whose deployments the Kubernetes executor acts on")
-	fs.StringSlice("remediation-shell-allow", d.RemediationShellAllow, "with --remediation-executor shell: the programs (absolute paths) runbook commands may run; nothing runs through a shell")
-	fs.String("remediation-argocd-url", d.RemediationArgoCDURL, "with --remediation-executor argocd: Argo CD's URL (rollbacks sync the target's application to the version; restarts run the Deployment's restart action)")
-	fs.String("remediation-argocd-token", d.RemediationArgoCDToken, "an Argo CD API token; prefer INQUEST_REMEDIATION_ARGOCD_TOKEN or the file")
-	fs.String("remediation-argocd-token-file", d.RemediationArgoCDTokenFile, "a file holding the Argo CD API token")
-	fs.String("remediation-argocd-app-prefix", d.RemediationArgoCDAppPrefix, "the Argo CD application of a service is this prefix and the service's name")
-	fs.String("remediation-webhook-url", d.RemediationWebhookURL, "the deployment system's webhook (signed: X-Inquest-Signature sha256 HMAC of timestamp.body)")
-	fs.String("remediation-webhook-secret", d.RemediationWebhookSecret, "the webhook's signing secret; prefer INQUEST_REMEDIATION_WEBHOOK_SECRET or the file")
-	_ = fs.MarkHidden("remediation-webhook-secret")
-	fs.String("remediation-webhook-secret-file", d.RemediationWebhookSecretFile, "a file holding the webhook's signing secret")
-	fs.String("slack-bot-token", d.SlackBotToken, "the Slack app's bot token (xoxb-...) that posts pending proposals; prefer INQUEST_SLACK_BOT_TOKEN")
-	_ = fs.MarkHidden("slack-bot-token")
-	fs.String("slack-signing-secret", d.SlackSigningSecret, "the Slack app's signing secret, which /slack/interactions verifies requests with (INQUEST_SLACK_SIGNING_SECRET)")
-	fs.String("slack-channel", d.SlackChannel, "the channel pending proposals are posted to")
-	fs.String("slack-api-url", d.SlackAPIURL, "Slack's Web API base URL")
-	fs.StringSlice("slack-user", d.SlackUsers, "a Slack user as an Inquest person: U024BE7LH=alice:responder,approver:team-lead (tenant/alice for another tenant); repeat")
-	fs.String("remediation-policy-file", d.RemediationPolicyFile, "a YAML file of approval tiers (approvers, timeout, escalate_to per risk) and per-tenant tiers; the built-in tiers otherwise")
-	fs.String("remediation-runbooks-file", d.RemediationRunbooksFile, "a YAML file of runbooks (match service/cause/tags, action, risk, params with {{previous_version}}...) proposed before the built-in catalog")
-	fs.Duration("remediation-verify-for", d.RemediationVerifyFor, "how long verification waits for a remediation's effect before it fails and is rolled back")
-	fs.Duration("detection-adapt-after", d.DetectionAdaptAfter, "a series that stays at a new level this long takes it as its normal (its anomaly ends); 0 never adapts, acceptNewNormal adapts at once")
-	fs.String("notify-webhook-url", "", "POST incident changes as JSON to this URL")
-	fs.String("notify-slack-webhook-url", "", "post incident changes to this Slack incoming webhook (Block Kit)")
-	fs.String("public-url", "", "the address people open Inquest at (https://inquest.example.com), for links in notifications")
-	fs.Bool("query-cache", d.QueryCache, "cache aggregate, services, service map and metric answers (ranges aligned to 10 s; answers near now may lag up to 5 s, late data in past ranges up to 1 min)")
-	fs.Int("query-cache-size", d.QueryCacheSize, "answers the in-process query cache keeps")
-	fs.String("redis-url", "", "share the query cache through Redis (redis://host:6379/0); a Redis failure is a cache miss")
-	fs.Int("duckdb-threads", d.DuckDBThreads, "threads DuckDB may use (0: all cores)")
-	fs.String("duckdb-memory-limit", d.DuckDBMemoryLimit, "DuckDB memory limit such as 4GB (empty: DuckDB's default)")
-	fs.String("duckdb-checkpoint-threshold", d.DuckDBCheckpoint, "write-ahead log size that triggers a DuckDB checkpoint; larger ingests faster and holds more in memory")
-	fs.Duration("query-timeout", d.QueryTimeout, "longest a GraphQL query or mutation may run")
-	fs.Int("max-query-complexity", d.MaxQueryComplexity, "GraphQL complexity limit")
-	fs.Int("max-query-depth", d.MaxQueryDepth, "deepest nesting of fields a GraphQL operation may have")
-	fs.Duration("max-query-range", d.MaxQueryRange, "longest time range one query may cover")
-	fs.Bool("introspection", d.Introspection, "allow GraphQL introspection (to a credential with a role, or anyone in development mode)")
-	fs.Bool("ingest-role-required", false, "accept data only from credentials with the ingest role (otherwise viewer and above may send too)")
-	fs.Duration("auth-recheck-interval", d.AuthRecheckInterval, "how often a subscription made with an API key checks that the key was not revoked (tokens end at their exp)")
-	fs.Int("max-subscriptions-per-tenant", d.MaxSubscriptionsPerTenant, "open subscriptions (tail, anomalies, incidents) a tenant may hold at once")
-	fs.Int("max-queries-per-tenant", d.MaxQueriesPerTenant, "queries reading stored rows a tenant may run at once; more wait up to 10 s for a slot, then are refused (0: no limit)")
-	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "longest the flush on SIGTERM may take before the process exits (match the orchestrator's grace period)")
-	fs.Int64("memory-limit", 0, "soft memory limit in bytes: past 90% ingest answers 503 and queries are refused; DuckDB gets half (0: unbounded)")
-	fs.Int64("queue-bytes", d.QueueBytes, "memory the records waiting for the writers may hold before ingest answers 503 (embedded bus)")
-	fs.Bool("ingest-wal", d.IngestWAL, "acknowledge ingest only once the records are in a write-ahead log under data-dir, replayed at start (embedded bus)")
-	fs.Bool("ingest-wal-fsync", d.IngestWALFsync, "fsync the write-ahead log (in groups) before acknowledging: off survives a process crash, not a machine crash")
-	fs.Duration("http-read-timeout", d.HTTPReadTimeout, "longest time to read one HTTP request, body included (streams and websockets are not cut)")
-	fs.StringSlice("allowed-origins", d.AllowedOrigins, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets")
-	fs.String("auth-jwt-secret", "", "enable authentication with HS256 bearer tokens signed with this secret (32+ bytes; prefer INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file)")
-	fs.String("auth-jwt-secret-file", "", "read the HS256 secret from this file")
-	fs.StringSlice("auth-jwt-public-key-file", nil, "PEM file of an RSA or EC public key accepting RS256/ES256 tokens (repeatable)")
-	fs.String("auth-jwks-url", "", "identity provider's JWKS URL accepting RS256/ES256 tokens, cached and refreshed")
-	fs.Duration("auth-jwks-refresh", time.Hour, "how often the JWKS is refreshed (also on an unknown kid, at most once a minute)")
-	fs.String("auth-jwt-issuer", "", "required iss claim of tokens")
-	fs.String("auth-jwt-audience", "", "required aud claim of tokens")
-	fs.Bool("insecure-no-auth", false, "allow listening on a non-loopback address without authentication")
-	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
-	fs.String("log-format", d.LogFormat, "text or json")
+	var c Config
+	for _, s := range c.settings() {
+		s.register(fs)
+		if s.hidden {
+			_ = fs.MarkHidden(s.name)
+		}
+	}
 }
 
 // Retentions reads --retention and --tenant-retention into the store's
