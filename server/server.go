@@ -252,10 +252,9 @@ func (s *Server) newAPI() {
 		}
 		reads = cache.NewStore(store, c, cache.DefaultConfig(), s.registry)
 	}
-	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange, MaxStreams: cfg.MaxSubscriptionsPerTenant, Pressed: s.mem.Pressed,
-		MaxScans: cfg.MaxQueriesPerTenant}, service.Deps{
+	deps := service.Deps{
 		Events: reads, Metrics: reads, PromQL: s.promql, DeadLetters: store, APIKeys: store, Audit: store,
-		Incidents: s.incidents, Rules: store, Detection: s.detect, Updates: s.updates,
+		Incidents: s.incidents, Rules: store, Updates: s.updates,
 		Investigations: s.investigations, Investigator: s.investigator,
 		Proposals: s.proposals, Remediation: s.remediation,
 		Lifecycle: s.journey.Lifecycle(),
@@ -265,7 +264,12 @@ func (s *Server) newAPI() {
 				s.access.authn.ForgetAPIKey(id)
 			}
 		},
-	}, logger)
+	}
+	if s.detect != nil { // a gateway runs no detector: the service says so
+		deps.Detection = s.detect
+	}
+	svc := service.New(service.Config{MaxRange: cfg.MaxQueryRange, MaxStreams: cfg.MaxSubscriptionsPerTenant, Pressed: s.mem.Pressed,
+		MaxScans: cfg.MaxQueriesPerTenant}, deps, logger)
 	if cfg.SlackSigningSecret != "" {
 		users, _ := slackapp.ParseUsers(cfg.SlackUsers) // checked in build
 		scfg := slackapp.Config{BotToken: cfg.SlackBotToken, SigningSecret: []byte(cfg.SlackSigningSecret),

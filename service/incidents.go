@@ -109,7 +109,7 @@ func (s *Service) IncidentAnomalies(ctx context.Context, p Principal, id string)
 
 // detector is the engine that owns incidents and rules, or an error saying
 // that this process does not run one.
-func (s *Service) detector(what string) (*detection.Engine, error) {
+func (s *Service) detector(what string) (RuleEngine, error) {
 	if s.d.Detection == nil {
 		return nil, Unavailable("%s where detection runs (--role all or writer); this process does not run it", what)
 	}
@@ -120,7 +120,7 @@ func (s *Service) detector(what string) (*detection.Engine, error) {
 // changes make one transition: the loser reads the winner's result and is
 // refused as a conflict.
 func (s *Service) changeIncident(ctx context.Context, p Principal, op, action, id string,
-	change func(lc *incidents.Lifecycle, ctx context.Context, tenant, id, actor string) (*domain.Incident, error)) (*domain.Incident, error) {
+	change func(lc IncidentLifecycle, ctx context.Context, tenant, id, actor string) (*domain.Incident, error)) (*domain.Incident, error) {
 	if err := s.allow(ctx, p, op); err != nil {
 		return nil, err
 	}
@@ -140,23 +140,23 @@ func (s *Service) changeIncident(ctx context.Context, p Principal, op, action, i
 
 // AcknowledgeIncident takes an open incident in hand.
 func (s *Service) AcknowledgeIncident(ctx context.Context, p Principal, id string) (*domain.Incident, error) {
-	return s.changeIncident(ctx, p, "acknowledgeIncident", "acknowledge", id, (*incidents.Lifecycle).Acknowledge)
+	return s.changeIncident(ctx, p, "acknowledgeIncident", "acknowledge", id, IncidentLifecycle.Acknowledge)
 }
 
 // ResolveIncident closes an incident by hand.
 func (s *Service) ResolveIncident(ctx context.Context, p Principal, id string) (*domain.Incident, error) {
-	return s.changeIncident(ctx, p, "resolveIncident", "resolve", id, (*incidents.Lifecycle).Resolve)
+	return s.changeIncident(ctx, p, "resolveIncident", "resolve", id, IncidentLifecycle.Resolve)
 }
 
 // ReopenIncident opens a resolved incident again.
 func (s *Service) ReopenIncident(ctx context.Context, p Principal, id string) (*domain.Incident, error) {
-	return s.changeIncident(ctx, p, "reopenIncident", "reopen", id, (*incidents.Lifecycle).Reopen)
+	return s.changeIncident(ctx, p, "reopenIncident", "reopen", id, IncidentLifecycle.Reopen)
 }
 
 // AcceptNewNormal makes the level an open incident's series are at their
 // normal: the detector re-learns their baselines and ends their anomalies.
 func (s *Service) AcceptNewNormal(ctx context.Context, p Principal, id string) (*domain.Incident, error) {
-	return s.changeIncident(ctx, p, "acceptNewNormal", "accept_new_normal", id, (*incidents.Lifecycle).AcceptNewNormal)
+	return s.changeIncident(ctx, p, "acceptNewNormal", "accept_new_normal", id, IncidentLifecycle.AcceptNewNormal)
 }
 
 // MergeIncidents moves the others into the first; they are resolved as
@@ -169,7 +169,7 @@ func (s *Service) MergeIncidents(ctx context.Context, p Principal, into string, 
 		return nil, Invalid("name at least one incident to merge into %q", into)
 	}
 	return s.changeIncident(ctx, p, "mergeIncidents", "merge", into,
-		func(lc *incidents.Lifecycle, ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
+		func(lc IncidentLifecycle, ctx context.Context, tenant, id, actor string) (*domain.Incident, error) {
 			return lc.Merge(ctx, tenant, id, others, actor)
 		})
 }

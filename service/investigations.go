@@ -25,7 +25,7 @@ type InvestigationInput struct {
 	Filters    []Filter `json:"filters,omitempty"`
 }
 
-func (s *Service) investigator() (*investigate.Runner, error) {
+func (s *Service) investigator() (InvestigationRunner, error) {
 	if s.d.Investigator == nil || s.d.Investigations == nil {
 		return nil, Unavailable("this process runs no investigations")
 	}

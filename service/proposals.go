@@ -64,7 +64,7 @@ func actor(p Principal, channel string) remediate.Actor {
 // decide runs one decision of the approval flow and audits it, refusals
 // included, with the face it came through.
 func (s *Service) decide(ctx context.Context, p Principal, op, action, id, channel string,
-	fn func(f *remediate.Flow, a remediate.Actor) (*domain.Proposal, error)) (*domain.Proposal, error) {
+	fn func(f ApprovalFlow, a remediate.Actor) (*domain.Proposal, error)) (*domain.Proposal, error) {
 	if err := s.allow(ctx, p, op); err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (s *Service) decide(ctx context.Context, p Principal, op, action, id, chann
 // tier has its approvers it is executed. channel is the face (graphql,
 // slack, mcp).
 func (s *Service) ApproveProposal(ctx context.Context, p Principal, channel, id, comment string, mods map[string]string) (*domain.Proposal, error) {
-	return s.decide(ctx, p, "approveProposal", "approve", id, channel, func(f *remediate.Flow, a remediate.Actor) (*domain.Proposal, error) {
+	return s.decide(ctx, p, "approveProposal", "approve", id, channel, func(f ApprovalFlow, a remediate.Actor) (*domain.Proposal, error) {
 		return f.Approve(ctx, p.Tenant, id, a, comment, mods)
 	})
 }
@@ -101,7 +101,7 @@ func (s *Service) ApproveProposal(ctx context.Context, p Principal, channel, id,
 // ExecuteProposal starts it. For faces that must answer at once (Slack's
 // three seconds) and run the execution after answering.
 func (s *Service) DecideApproval(ctx context.Context, p Principal, channel, id, comment string, mods map[string]string) (*domain.Proposal, error) {
-	return s.decide(ctx, p, "approveProposal", "approve", id, channel, func(f *remediate.Flow, a remediate.Actor) (*domain.Proposal, error) {
+	return s.decide(ctx, p, "approveProposal", "approve", id, channel, func(f ApprovalFlow, a remediate.Actor) (*domain.Proposal, error) {
 		return f.Decide(ctx, p.Tenant, id, a, comment, mods)
 	})
 }
@@ -114,21 +114,21 @@ func (s *Service) RejectProposal(ctx context.Context, p Principal, channel, id, 
 		}
 		return nil, Invalid("say why the proposal is rejected")
 	}
-	return s.decide(ctx, p, "rejectProposal", "reject", id, channel, func(f *remediate.Flow, a remediate.Actor) (*domain.Proposal, error) {
+	return s.decide(ctx, p, "rejectProposal", "reject", id, channel, func(f ApprovalFlow, a remediate.Actor) (*domain.Proposal, error) {
 		return f.Reject(ctx, p.Tenant, id, a, reason)
 	})
 }
 
 // ExecuteProposal starts an approved proposal that has not started.
 func (s *Service) ExecuteProposal(ctx context.Context, p Principal, channel, id string) (*domain.Proposal, error) {
-	return s.decide(ctx, p, "executeProposal", "execute", id, channel, func(f *remediate.Flow, a remediate.Actor) (*domain.Proposal, error) {
+	return s.decide(ctx, p, "executeProposal", "execute", id, channel, func(f ApprovalFlow, a remediate.Actor) (*domain.Proposal, error) {
 		return f.Execute(ctx, p.Tenant, id, a)
 	})
 }
 
 // RollbackProposal undoes a proposal that ran.
 func (s *Service) RollbackProposal(ctx context.Context, p Principal, channel, id string) (*domain.Proposal, error) {
-	return s.decide(ctx, p, "rollbackProposal", "rollback", id, channel, func(f *remediate.Flow, a remediate.Actor) (*domain.Proposal, error) {
+	return s.decide(ctx, p, "rollbackProposal", "rollback", id, channel, func(f ApprovalFlow, a remediate.Actor) (*domain.Proposal, error) {
 		return f.Rollback(ctx, p.Tenant, id, a)
 	})
 }

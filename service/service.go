@@ -14,10 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inquest/inquest/agents/detection"
-	"github.com/inquest/inquest/agents/incidents"
-	"github.com/inquest/inquest/agents/investigate"
-	"github.com/inquest/inquest/agents/remediate"
 	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/ingest"
 	"github.com/inquest/inquest/storage"
@@ -42,21 +38,21 @@ type Deps struct {
 	Rules       storage.RuleStore
 	// Detection changes rules; nil where no detector runs (a gateway of a
 	// scaled deployment).
-	Detection *detection.Engine
+	Detection RuleEngine
 	// Lifecycle makes people's changes to incidents, in any process.
-	Lifecycle *incidents.Lifecycle
+	Lifecycle IncidentLifecycle
 	// Updates streams anomalies and incident changes to subscribers.
 	Updates *updates.Broker
 	// Investigations keeps investigations; Investigator runs them (nil:
 	// this process starts none).
 	Investigations storage.InvestigationStore
-	Investigator   *investigate.Runner
+	Investigator   InvestigationRunner
 	// Proposals keeps remediation proposals; Remediation runs their
 	// approval flow (nil: this process has none).
 	Proposals   storage.ProposalStore
-	Remediation *remediate.Flow
+	Remediation ApprovalFlow
 	Usage       Usage
-	Pipeline    *ingest.Pipeline
+	Pipeline    Intake
 	Tail        ingest.Tail
 	// OnRevoke is told the ID of a revoked API key, to drop it from caches.
 	OnRevoke func(id string)
