@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/storage"
@@ -51,18 +51,26 @@ func parseAPIKey(key string) (id, secret string, ok bool) {
 type apiKeys struct {
 	store   storage.APIKeyStore
 	failed  func(tenant, id, reason string)
-	cache   *expirable.LRU[string, domain.APIKey]
+	cache   *lru.Cache[string, cachedKey]
 	mu      sync.Mutex
 	touched map[string]time.Time
 }
 
 const apiKeyCacheTTL = 10 * time.Second
 
+// cachedKey is a key as read from the store, and when that was. The cache
+// ages entries on read rather than with golang-lru's expirable cache,
+// whose clean-up goroutine can never be stopped.
+type cachedKey struct {
+	rec  domain.APIKey
+	read time.Time
+}
+
 // UseAPIKeys lets the authenticator accept API keys kept in store. failed,
 // if set, is told of a refused key whose tenant is known (a wrong secret
 // for an existing key, or a revoked key), for the audit log.
 func (a *Authenticator) UseAPIKeys(store storage.APIKeyStore, failed func(tenant, id, reason string)) {
-	a.keys = &apiKeys{store: store, failed: failed, cache: expirable.NewLRU[string, domain.APIKey](10000, nil, apiKeyCacheTTL),
+	a.keys = &apiKeys{store: store, failed: failed, cache: newKeyCache(),
 		touched: map[string]time.Time{}}
 }
 
@@ -80,8 +88,9 @@ func (k *apiKeys) verify(ctx context.Context, key string) (*Principal, error) {
 	if !ok {
 		return nil, errBadKey
 	}
-	rec, ok := k.cache.Get(id)
-	if !ok {
+	c, ok := k.cache.Get(id)
+	rec := c.rec
+	if !ok || time.Since(c.read) > apiKeyCacheTTL {
 		got, err := k.store.APIKey(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, errBadKey
@@ -90,7 +99,7 @@ func (k *apiKeys) verify(ctx context.Context, key string) (*Principal, error) {
 			return nil, errors.New("API keys cannot be checked right now")
 		}
 		rec = *got
-		k.cache.Add(id, rec)
+		k.cache.Add(id, cachedKey{rec: rec, read: time.Now()})
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(sum[:], rec.SecretHash) != 1 {
@@ -133,4 +142,9 @@ func (k *apiKeys) revoked(ctx context.Context, id string) bool {
 		return true
 	}
 	return err == nil && rec.RevokedAtNano != 0 // a store that does not answer revokes nothing
+}
+
+func newKeyCache() *lru.Cache[string, cachedKey] {
+	c, _ := lru.New[string, cachedKey](10000) // errs only on a size below 1
+	return c
 }

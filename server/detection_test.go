@@ -104,14 +104,20 @@ func demoLoop(t *testing.T, via string) {
 	deadline := faultAt.Add(90 * time.Second)
 	var got incidentMsg
 	msgs := make(chan incidentMsg)
+	stop := make(chan struct{})
+	defer close(stop) // before sub.Close: the reader is not left sending
 	go func() {
+		defer close(msgs)
 		for {
 			var msg incidentMsg
 			if err := sub.Next(&msg); err != nil {
-				close(msgs)
 				return
 			}
-			msgs <- msg
+			select {
+			case msgs <- msg:
+			case <-stop:
+				return
+			}
 		}
 	}()
 	for {

@@ -137,11 +137,15 @@ func tailSSE(ctx context.Context, t *testing.T, s *testServer) <-chan string {
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	lines := make(chan string, 64)
 	go func() {
+		defer close(lines)
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
-			lines <- sc.Text()
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done(): // the test stopped reading
+				return
+			}
 		}
-		close(lines)
 	}()
 	return lines
 }

@@ -199,6 +199,7 @@ func TestOTelSDKLogsAndMetrics(t *testing.T) {
 	require.NoError(t, err)
 	mh, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpoint(s.Addrs().HTTP), otlpmetrichttp.WithInsecure())
 	require.NoError(t, err)
+	defer func() { _ = mg.Shutdown(ctx); _ = mh.Shutdown(ctx) }() // their gRPC and HTTP connections
 	readerG := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(readerG))
 	meter := mp.Meter("test")
