@@ -29,3 +29,24 @@ func FuzzParseField(f *testing.F) {
 		}
 	})
 }
+
+// TestContentHashTellsFieldsApart: texts that run together the same way
+// across two fields are two events, not a duplicate.
+func TestContentHashTellsFieldsApart(t *testing.T) {
+	a := Event{Tenant: "t", Service: "a\x00b", Name: "c"}
+	b := Event{Tenant: "t", Service: "a", Name: "b\x00c"}
+	if a.ContentHash() == b.ContentHash() {
+		t.Fatal("two different events hash alike")
+	}
+	var c, d Event
+	c.Tenant, d.Tenant = "t", "t"
+	c.Attrs.Put("k", "v")
+	d.Resource.Put("k", "v")
+	if c.ContentHash() == d.ContentHash() {
+		t.Fatal("an attribute and a resource attribute hash alike")
+	}
+	same := Event{Tenant: "t", Service: "a\x00b", Name: "c"}
+	if same.ContentHash() != a.ContentHash() {
+		t.Fatal("the same event hashes differently")
+	}
+}

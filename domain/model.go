@@ -153,14 +153,24 @@ func FormatNumber(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
+// HasDuration tells whether the event's duration is one: every span's,
+// and a log's or custom event's that was given one (a JSON event with
+// duration_ms, a job's run time); a zero on those means none was given,
+// and is stored as no duration so that percentiles skip it.
+func (e *Event) HasDuration() bool { return e.Kind == KindSpan || e.DurationNano != 0 }
+
 // ContentHash computes the event's identity from everything it carries
 // except the tenant-independent ID itself. It is stable across processes.
+// Every text is written after its length, so that no two different events
+// write the same bytes (with separators instead, "a\x00b"+"c" and
+// "a"+"b\x00c" did, and the second was dropped as a duplicate).
 func (e *Event) ContentHash() uint64 {
 	h := xxhash.New()
 	var num [8]byte
+	var size [binary.MaxVarintLen64]byte
 	str := func(s string) {
+		_, _ = h.Write(size[:binary.PutUvarint(size[:], uint64(len(s)))])
 		_, _ = h.WriteString(s)
-		_, _ = h.Write([]byte{0})
 	}
 	i64 := func(v int64) {
 		binary.LittleEndian.PutUint64(num[:], uint64(v))
@@ -182,7 +192,7 @@ func (e *Event) ContentHash() uint64 {
 		str(e.Attrs.Keys[i])
 		str(e.Attrs.Values[i])
 	}
-	str("\x01")
+	i64(int64(len(e.Resource.Keys))) // where the attributes end and the resource begins
 	for i := range e.Resource.Keys {
 		str(e.Resource.Keys[i])
 		str(e.Resource.Values[i])

@@ -59,13 +59,11 @@ func (l Limits) ValidateEvent(e *domain.Event, now time.Time, historical Histori
 	default:
 		return fmt.Errorf("status %q: want ok, error or unset", e.Status)
 	}
-	if e.Kind == domain.KindSpan {
-		if e.TraceID == "" || e.SpanID == "" {
-			return fmt.Errorf("span without trace_id or span_id")
-		}
-		if e.DurationNano < 0 {
-			return fmt.Errorf("span ends before it starts (duration %s)", time.Duration(e.DurationNano))
-		}
+	if e.Kind == domain.KindSpan && (e.TraceID == "" || e.SpanID == "") {
+		return fmt.Errorf("span without trace_id or span_id")
+	}
+	if e.DurationNano < 0 {
+		return fmt.Errorf("%s ends before it starts (duration %s)", e.Kind, time.Duration(e.DurationNano))
 	}
 	if e.SampleRate == 0 {
 		e.SampleRate = 1

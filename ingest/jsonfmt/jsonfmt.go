@@ -353,7 +353,7 @@ func Encode(e *domain.Event) []byte {
 	set("parent_span_id", e.ParentSpanID)
 	set("severity", e.Severity)
 	set("body", e.Body)
-	if e.Kind == domain.KindSpan {
+	if e.HasDuration() {
 		obj["duration_ms"] = float64(e.DurationNano) / 1e6
 	}
 	attrs, nonFinite := map[string]any{}, map[string]any{}

@@ -116,6 +116,20 @@ func TestRoundTrip(t *testing.T) {
 	assert.NotZero(t, ss[0].SeriesID)
 }
 
+// TestDurationOfAnEvent: a custom event given duration_ms keeps it through
+// a round trip (a dead letter replayed), as a span does.
+func TestDurationOfAnEvent(t *testing.T) {
+	res, err := Decode([]byte(`{"name": "nightly-job", "service": "batch", "duration_ms": 250}`), now)
+	require.NoError(t, err)
+	require.Len(t, res.Events, 1)
+	e := res.Events[0]
+	assert.Equal(t, domain.KindEvent, e.Kind)
+	assert.Equal(t, int64(250e6), e.DurationNano)
+	again, err := Decode(Encode(&e), now)
+	require.NoError(t, err)
+	assert.Equal(t, int64(250e6), again.Events[0].DurationNano)
+}
+
 // TestManyKeysInLinearTime: an event with 100,000 attribute keys decodes
 // well within a deadline (adding them one by one with Put took half a
 // minute: each scanned the list). The deadline is a bound on the worst

@@ -68,7 +68,7 @@ func (s *Store) insertEvents(ctx context.Context, events []domain.Event) error {
 			ingested = now
 		}
 		var dur *int64
-		if e.Kind == domain.KindSpan {
+		if e.HasDuration() {
 			d := e.DurationNano
 			dur = &d
 		}

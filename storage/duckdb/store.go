@@ -219,7 +219,7 @@ func (s *Store) WriteEvents(ctx context.Context, events []domain.Event) error {
 		for i := range events {
 			e := &events[i]
 			var dur driver.Value
-			if e.Kind == domain.KindSpan {
+			if e.HasDuration() {
 				dur = e.DurationNano
 			}
 			// The resource's attributes are in resources, named by res_id.

@@ -76,6 +76,29 @@ func RunEvents(t *testing.T, open EventOpener) {
 	t.Run("BubbleUp", func(t *testing.T) { testBubbleUp(t, open(t)) })
 	t.Run("SpanStats", func(t *testing.T) { testSpanStats(t, open(t)) })
 	t.Run("Resources", func(t *testing.T) { testResources(t, open(t)) })
+	t.Run("DurationsBeyondSpans", func(t *testing.T) { testDurations(t, open(t)) })
+}
+
+// testDurations: a custom event or a log given a duration keeps it (a job's
+// run time is summed and ranked like a span's); one given none has none,
+// and percentiles skip it.
+func testDurations(t *testing.T, s storage.EventStore) {
+	ctx := context.Background()
+	job := domain.Event{Tenant: "t1", TimeUnixNano: base, Kind: domain.KindEvent, Service: "batch", Name: "nightly-job",
+		DurationNano: int64(250 * time.Millisecond), SampleRate: 1}
+	plain := domain.Event{Tenant: "t1", TimeUnixNano: base + 1, Kind: domain.KindEvent, Service: "batch", Name: "tick", SampleRate: 1}
+	job.ID, plain.ID = job.ContentHash(), plain.ContentHash()
+	require.NoError(t, s.WriteEvents(ctx, []domain.Event{job, plain}))
+	flush(t, s)
+	res, err := s.Aggregate(ctx, domain.Query{Tenant: "t1", Range: all(), GroupBy: []domain.Field{*field(t, "name")},
+		Aggregations: []domain.Aggregation{{Op: domain.AggMax, Field: field(t, "duration_ms")}, {Op: domain.AggCount}}})
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, r := range res.Rows {
+		got[*r.Keys[0]] = val(r.Values[0])
+	}
+	assert.InDelta(t, 250.0, got["nightly-job"], 1e-6, "the job's duration is kept")
+	assert.True(t, math.IsNaN(got["tick"]), "an event given no duration has none: %v", got["tick"])
 }
 
 // RunMetrics runs the metric store's part of the suite.
