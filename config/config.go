@@ -349,6 +349,9 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 			if f := fs.Lookup(key); f != nil && f.Value.Type() == "stringSlice" {
 				return key, strings.Split(v, ",")
 			}
+			if f := fs.Lookup(key); f != nil && f.Value.Type() == "stringArray" {
+				return key, strings.Fields(v) // values that may hold commas
+			}
 			return key, v
 		},
 	}), nil); err != nil {

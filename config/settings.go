@@ -68,6 +68,12 @@ func strings_(p *[]string, name string, def []string, usage string) setting {
 	return declare(p, name, def, usage, func(fs *pflag.FlagSet, n string, d []string, u string) { fs.StringSlice(n, d, u) })
 }
 
+// repeated is a list whose values may hold commas: one value per flag,
+// not comma-split as strings_ is.
+func repeated(p *[]string, name string, def []string, usage string) setting {
+	return declare(p, name, def, usage, func(fs *pflag.FlagSet, n string, d []string, u string) { fs.StringArray(n, d, u) })
+}
+
 func stringMap(p *map[string]string, name string, def map[string]string, usage string) setting {
 	return declare(p, name, def, usage, func(fs *pflag.FlagSet, n string, d map[string]string, u string) { fs.StringToString(n, d, u) })
 }
@@ -178,7 +184,7 @@ func (c *Config) settings() []setting {
 		str(&c.SlackSigningSecret, "slack-signing-secret", "", "the Slack app's signing secret, which /slack/interactions verifies requests with (INQUEST_SLACK_SIGNING_SECRET)"),
 		str(&c.SlackChannel, "slack-channel", "", "the channel pending proposals are posted to"),
 		str(&c.SlackAPIURL, "slack-api-url", "", "Slack's Web API base URL"),
-		strings_(&c.SlackUsers, "slack-user", nil, "a Slack user as an Inquest person: U024BE7LH=alice:responder,approver:team-lead (tenant/alice for another tenant); repeat"),
+		repeated(&c.SlackUsers, "slack-user", nil, "a Slack user as an Inquest person: U024BE7LH=alice:responder,approver:team-lead (tenant/alice for another tenant); repeat the flag for each (commas are part of the value; in INQUEST_SLACK_USER separate users with spaces)"),
 		str(&c.RemediationPolicyFile, "remediation-policy-file", "", "a YAML file of approval tiers (approvers, timeout, escalate_to per risk) and per-tenant tiers; the built-in tiers otherwise"),
 		str(&c.RemediationRunbooksFile, "remediation-runbooks-file", "", "a YAML file of runbooks (match service/cause/tags, action, risk, params with {{previous_version}}...) proposed before the built-in catalog"),
 		duration(&c.RemediationVerifyFor, "remediation-verify-for", 10*time.Minute, "how long verification waits for a remediation's effect before it fails and is rolled back"),

@@ -83,3 +83,22 @@ func TestRulesOfOneSetting(t *testing.T) {
 	assert.ErrorContains(t, err, "investigation-settle must not be negative")
 	require.NoError(t, Default().Validate())
 }
+
+// TestSlackUserKeepsItsCommas: the README's --slack-user value, with the
+// commas of its roles, is one user, from a flag or from the environment.
+func TestSlackUserKeepsItsCommas(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	require.NoError(t, fs.Parse([]string{"--slack-user", "U024BE7LH=carol:responder,approver:team-lead", "--slack-user", "U2=dan:viewer"}))
+	cfg, err := Load(fs)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"U024BE7LH=carol:responder,approver:team-lead", "U2=dan:viewer"}, cfg.SlackUsers)
+
+	t.Setenv("INQUEST_SLACK_USER", "U1=carol:responder,approver:team-lead U2=dan:viewer")
+	fs = pflag.NewFlagSet("t", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	require.NoError(t, fs.Parse(nil))
+	cfg, err = Load(fs)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"U1=carol:responder,approver:team-lead", "U2=dan:viewer"}, cfg.SlackUsers)
+}

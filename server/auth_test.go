@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -323,4 +324,25 @@ func TestAuditLog(t *testing.T) {
 		{"user-acme", "access.denied", "createAPIKey", "denied"},
 		{"user-acme", "api_key.create", id, "ok"},
 	}, got, "newest first")
+}
+
+// TestSilentWebsocketIsClosed: a websocket that never sends
+// connection_init is closed by the server after a few seconds, with
+// authentication off as on.
+func TestSilentWebsocketIsClosed(t *testing.T) {
+	s := start(t)
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(s.url("/graphql"), "http://", "ws://", 1),
+		http.Header{"Sec-WebSocket-Protocol": {"graphql-transport-ws"}})
+	require.NoError(t, err)
+	defer ws.Close()
+	require.NoError(t, ws.SetReadDeadline(time.Now().Add(30*time.Second)))
+	opened := time.Now()
+	for {
+		if _, _, err = ws.ReadMessage(); err != nil {
+			break // closed by the server: what is asserted below
+		}
+	}
+	var ne interface{ Timeout() bool }
+	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "closed by the server, not by our own deadline: %v", err)
+	assert.Less(t, time.Since(opened), 20*time.Second)
 }

@@ -40,6 +40,9 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res, Complexity: queryCost()}))
 	ws := transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
+		// A client that opens a socket and never says connection_init is
+		// let go (graphql-ws has the server close it), auth on or off.
+		InitTimeout: wsInitTimeout,
 		Upgrader: websocket.Upgrader{
 			CheckOrigin:     originChecker(cfg.AllowedOrigins),
 			ReadBufferSize:  1024,
@@ -187,3 +190,7 @@ func asksSchema(set ast.SelectionSet) bool {
 	}
 	return false
 }
+
+// wsInitTimeout is how long a websocket may stay open before its
+// connection_init.
+const wsInitTimeout = 5 * time.Second

@@ -94,3 +94,16 @@ func TestOneTenantsQueriesDoNotSeeAnothers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, groups.Groups)
 }
+
+// TestRangeAtTheLimit: a range exactly as long as the limit, whose ends a
+// face read a little apart, is taken; a second more is not.
+func TestRangeAtTheLimit(t *testing.T) {
+	r := newRig(t)
+	viewer := as("val", auth.RoleViewer)
+	limit := 48 * time.Hour
+	at := func(d time.Duration) string { return r.now.Add(d).Format(time.RFC3339Nano) }
+	_, err := r.svc.Services(r.ctx, viewer, service.Range{From: at(-limit - 341*time.Nanosecond), To: at(0)})
+	require.NoError(t, err, "the ends of now-48h..now read 341 ns apart")
+	_, err = r.svc.Services(r.ctx, viewer, service.Range{From: at(-limit - 2*time.Second), To: at(0)})
+	require.ErrorIs(t, err, service.ErrInvalid)
+}

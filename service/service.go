@@ -114,6 +114,12 @@ type Range struct {
 	To   string `json:"to"`
 }
 
+// rangeSlack is how far past MaxRange a range may reach: a face reads each
+// end of "now-31d" to "now" against its own now (GraphQL's Time scalar
+// parses each field as it comes), so the two ends of a range exactly at
+// the limit lie a few hundred nanoseconds further apart.
+const rangeSlack = time.Second
+
 // timeRange reads a range against the clock and the range limit.
 func (s *Service) timeRange(r *Range) (domain.TimeRange, error) {
 	if r == nil {
@@ -123,7 +129,7 @@ func (s *Service) timeRange(r *Range) (domain.TimeRange, error) {
 	if err != nil {
 		return tr, Invalid("range: %v", err)
 	}
-	if s.cfg.MaxRange > 0 && tr.End-tr.Start > int64(s.cfg.MaxRange) {
+	if s.cfg.MaxRange > 0 && tr.End-tr.Start > int64(s.cfg.MaxRange+rangeSlack) {
 		return tr, Invalid("range: %s is longer than the limit of %s", time.Duration(tr.End-tr.Start), s.cfg.MaxRange)
 	}
 	return tr, nil
