@@ -62,7 +62,8 @@ type JWTConfig struct {
 	// Issuer and Audience, when set, must match the token's iss and aud.
 	Issuer   string
 	Audience string
-	// Leeway absorbs clock skew on exp and nbf.
+	// Leeway absorbs clock skew on exp and nbf: a token expired that long
+	// ago still passes (--auth-jwt-leeway; 0 allows none).
 	Leeway time.Duration
 }
 
@@ -144,8 +145,8 @@ func NewAuthenticator(cfg JWTConfig) (*Authenticator, error) {
 	if len(a.methods) == 0 {
 		return nil, errors.New("auth: no key configured: give a secret, a public key or a JWKS URL")
 	}
-	if cfg.Leeway == 0 {
-		cfg.Leeway = 30 * time.Second
+	if cfg.Leeway < 0 {
+		return nil, errors.New("auth: the leeway must not be negative")
 	}
 	opts := []jwt.ParserOption{jwt.WithValidMethods(a.methods), jwt.WithLeeway(cfg.Leeway), jwt.WithExpirationRequired()}
 	if cfg.Issuer != "" {

@@ -31,7 +31,7 @@ func sign(t *testing.T, method jwt.SigningMethod, key any, mut func(*Claims)) st
 }
 
 func TestVerify(t *testing.T) {
-	a, err := NewAuthenticator(JWTConfig{Secret: secret, Issuer: "https://idp.example", Audience: "inquest"})
+	a, err := NewAuthenticator(JWTConfig{Secret: secret, Issuer: "https://idp.example", Audience: "inquest", Leeway: 30 * time.Second})
 	require.NoError(t, err)
 
 	p, err := a.Verify(context.Background(), sign(t, jwt.SigningMethodHS256, secret, nil))
@@ -40,9 +40,16 @@ func TestVerify(t *testing.T) {
 	p.Expires = time.Time{}
 	assert.Equal(t, &Principal{Subject: "ann", Tenant: "acme", Roles: []string{"viewer"}}, p)
 
-	// Within the leeway, a just-expired token still passes.
-	_, err = a.Verify(context.Background(), sign(t, jwt.SigningMethodHS256, secret, func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-10 * time.Second)) }))
+	// Within the leeway, a just-expired token still passes; with none, not.
+	justExpired := sign(t, jwt.SigningMethodHS256, secret, func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-10 * time.Second)) })
+	_, err = a.Verify(context.Background(), justExpired)
 	assert.NoError(t, err)
+	strict, err := NewAuthenticator(JWTConfig{Secret: secret, Issuer: "https://idp.example", Audience: "inquest"})
+	require.NoError(t, err)
+	_, err = strict.Verify(context.Background(), justExpired)
+	assert.Error(t, err, "no leeway: expired is expired")
+	_, err = NewAuthenticator(JWTConfig{Secret: secret, Leeway: -time.Second})
+	assert.Error(t, err)
 
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)

@@ -189,6 +189,7 @@ type Config struct {
 	AuthJWTPublicKeys []string      `koanf:"auth-jwt-public-key-file"`
 	AuthJWKSURL       string        `koanf:"auth-jwks-url"`
 	AuthJWKSRefresh   time.Duration `koanf:"auth-jwks-refresh"`
+	AuthJWTLeeway     time.Duration `koanf:"auth-jwt-leeway"`
 	AuthJWTIssuer     string        `koanf:"auth-jwt-issuer"`
 	AuthJWTAudience   string        `koanf:"auth-jwt-audience"`
 	InsecureNoAuth    bool          `koanf:"insecure-no-auth"`

@@ -218,6 +218,7 @@ func (c *Config) settings() []setting {
 		str(&c.AuthJWTSecretFile, "auth-jwt-secret-file", "", "read the HS256 secret from this file"),
 		strings_(&c.AuthJWTPublicKeys, "auth-jwt-public-key-file", nil, "PEM file of an RSA or EC public key accepting RS256/ES256 tokens (repeatable)"),
 		str(&c.AuthJWKSURL, "auth-jwks-url", "", "identity provider's JWKS URL accepting RS256/ES256 tokens, cached and refreshed"),
+		duration(&c.AuthJWTLeeway, "auth-jwt-leeway", 30*time.Second, "how long after its exp (or before its nbf) a token still passes, for clock skew between the identity provider and Inquest (0: none)").must(notNegative),
 		duration(&c.AuthJWKSRefresh, "auth-jwks-refresh", time.Hour, "how often the JWKS is refreshed (also on an unknown kid, at most once a minute)"),
 		str(&c.AuthJWTIssuer, "auth-jwt-issuer", "", "required iss claim of tokens"),
 		str(&c.AuthJWTAudience, "auth-jwt-audience", "", "required aud claim of tokens"),

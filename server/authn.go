@@ -46,7 +46,7 @@ func (s *Server) newAccess() (*access, error) {
 		a.authn, err = auth.NewAuthenticator(auth.JWTConfig{Secret: secret, PublicKeysPEM: pems,
 			JWKSURL: s.cfg.AuthJWKSURL, JWKSRefresh: s.cfg.AuthJWKSRefresh,
 			OnJWKSError: func(err error) { s.logger.Error("refreshing the JWKS failed", "url", s.cfg.AuthJWKSURL, "err", err) },
-			Issuer:      s.cfg.AuthJWTIssuer, Audience: s.cfg.AuthJWTAudience})
+			Issuer:      s.cfg.AuthJWTIssuer, Audience: s.cfg.AuthJWTAudience, Leeway: s.cfg.AuthJWTLeeway})
 		return a, err
 	}
 	listening := false
