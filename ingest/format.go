@@ -51,6 +51,9 @@ type Batch struct {
 	Merged int
 	// Bytes is the size of the payload it came from, for byte quotas.
 	Bytes int64
+	// InvalidUTF8 counts records whose invalid UTF-8 the decoder replaced
+	// already (JSON's does); the pipeline counts those it replaces itself.
+	InvalidUTF8 int
 }
 
 // Len is the number of records, rejected ones included.
@@ -106,7 +109,7 @@ func DecodeWith(f Format, body []byte, now time.Time, opt DecodeOptions) (*Batch
 		var r *jsonfmt.Result
 		r, err = jsonfmt.Decode(body, now)
 		if r != nil {
-			b.Events, b.Rejected = r.Events, r.Rejected
+			b.Events, b.Rejected, b.InvalidUTF8 = r.Events, r.Rejected, r.InvalidUTF8
 		}
 	case FormatJSONSamples:
 		b.Samples, err = jsonfmt.DecodeSamples(body)
@@ -284,6 +287,7 @@ func DecodeLines(f Format, body []byte, now time.Time, line0 int, opt DecodeOpti
 				good.Rejected = append(good.Rejected, b.Rejected...)
 				good.Merged += b.Merged
 				good.Stale += b.Stale
+				good.InvalidUTF8 += b.InvalidUTF8
 			}
 		}
 		no++

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -393,4 +395,18 @@ func TestImportStreamsLines(t *testing.T) {
 	assert.Contains(t, strings.Join(res.Errors, "; "), "line 12003 skipped")
 	assert.Contains(t, strings.Join(res.Errors, "; "), "record is not a JSON object")
 	assert.Contains(t, NewSummary(FormatJSONEvents, res).Text("events.ndjson", "stored"), "malformed   2 line(s)")
+}
+
+// TestInvalidUTF8CountedForJSON: JSON records whose bad bytes the decoder
+// replaced count in inquest_ingest_invalid_utf8_records_total, as OTLP's do.
+func TestInvalidUTF8CountedForJSON(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p, err := NewPipeline(DefaultConfig(), NewLocalBus(1000), &memStore{}, reg, nil)
+	require.NoError(t, err)
+	now := time.Now().UTC().Format(time.RFC3339)
+	b, err := Decode(FormatJSONEvents, []byte(`{"timestamp":"`+now+"\",\"name\":\"bad \xff\"}\n{\"timestamp\":\""+now+`","name":"ok"}`), time.Now())
+	require.NoError(t, err)
+	_, err = p.Accept(context.Background(), Input{Tenant: "t", Source: "events", Format: FormatJSONEvents, Batch: b})
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, testutil.ToFloat64(p.invalidUTF8))
 }

@@ -244,6 +244,9 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 		return nil, ErrOverMemory
 	}
 	s := p.sortRecords(in, p.now())
+	if in.Batch.InvalidUTF8 > 0 {
+		p.invalidUTF8.Add(float64(in.Batch.InvalidUTF8))
+	}
 	if in.Batch.Stale > 0 {
 		p.stale.Add(float64(in.Batch.Stale))
 	}

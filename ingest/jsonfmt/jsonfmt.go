@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/inquest/inquest/domain"
 )
@@ -24,6 +25,10 @@ import (
 type Result struct {
 	Events   []domain.Event
 	Rejected []domain.Rejected
+	// InvalidUTF8 counts the records whose invalid UTF-8 the JSON decoder
+	// replaced by U+FFFD (it does so without a word, so it is looked for
+	// in the raw record).
+	InvalidUTF8 int
 }
 
 // Decode reads events. Records that are not objects or whose fields have
@@ -64,6 +69,9 @@ func Decode(body []byte, now time.Time) (*Result, error) {
 }
 
 func (r *Result) add(raw json.RawMessage, now time.Time) {
+	if !utf8.Valid(raw) {
+		r.InvalidUTF8++
+	}
 	e, err := decodeEvent(raw, now)
 	if err != nil {
 		r.Rejected = append(r.Rejected, domain.Rejected{Raw: append([]byte(nil), raw...), Reason: err.Error()})

@@ -159,3 +159,14 @@ func TestManyKeysInLinearTime(t *testing.T) {
 		t.Fatal("100,000 keys took longer than 10 s: attribute handling is not linear")
 	}
 }
+
+// TestInvalidUTF8IsCounted: the JSON decoder replaces bad bytes by U+FFFD
+// silently; the records it did that to are counted.
+func TestInvalidUTF8IsCounted(t *testing.T) {
+	body := []byte("{\"name\": \"ok\"}\n{\"name\": \"bad \xff byte\"}\n{\"name\": \"also \xfe\"}\n")
+	res, err := Decode(body, now)
+	require.NoError(t, err)
+	require.Len(t, res.Events, 3)
+	assert.Equal(t, 2, res.InvalidUTF8)
+	assert.Equal(t, "bad \uFFFD byte", res.Events[1].Name)
+}
