@@ -3,7 +3,9 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,4 +78,32 @@ func TestAuditor(t *testing.T) {
 	var none *Auditor
 	none.Write(context.Background(), domain.AuditEntry{Tenant: "t"})
 	NewAuditor(nil, nil).Write(context.Background(), domain.AuditEntry{Tenant: "t"})
+}
+
+// TestWriteSampled: a flood of one unverified refusal writes one entry a
+// minute per tenant, action and key, and the next says how many it stood
+// for; another reason or tenant is written on its own.
+func TestWriteSampled(t *testing.T) {
+	log := &auditLog{}
+	a := NewAuditor(log, nil)
+	now := time.Unix(1000, 0)
+	a.now = func() time.Time { return now }
+	forged := domain.AuditEntry{Tenant: "acme", Action: "slack.interaction", Outcome: "refused", Detail: "wrong Slack signature"}
+	for range 500 {
+		a.WriteSampled(context.Background(), forged, "wrong Slack signature")
+	}
+	require.Len(t, log.got, 1, "500 forged requests, one row")
+	a.WriteSampled(context.Background(), domain.AuditEntry{Tenant: "acme", Action: "slack.interaction", Detail: "replayed"}, "replayed")
+	a.WriteSampled(context.Background(), domain.AuditEntry{Tenant: "globex", Action: "slack.interaction", Detail: "wrong Slack signature"}, "wrong Slack signature")
+	require.Len(t, log.got, 3, "another reason, another tenant")
+
+	now = now.Add(SampleEvery)
+	a.WriteSampled(context.Background(), forged, "wrong Slack signature")
+	require.Len(t, log.got, 4)
+	assert.Equal(t, "wrong Slack signature (and 499 more like it since the last entry)", log.got[3].Detail)
+
+	for i := range maxSampled + 10 { // distinct keys cost bounded memory
+		a.WriteSampled(context.Background(), forged, fmt.Sprint("k", i))
+	}
+	assert.LessOrEqual(t, len(a.sampled), maxSampled)
 }
