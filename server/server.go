@@ -275,6 +275,9 @@ func (s *Server) newAPI() {
 		users, _ := slackapp.ParseUsers(cfg.SlackUsers) // checked in build
 		scfg := slackapp.Config{BotToken: cfg.SlackBotToken, SigningSecret: []byte(cfg.SlackSigningSecret),
 			Channel: cfg.SlackChannel, APIURL: cfg.SlackAPIURL, Users: users}
+		// The replay guard outlives a restart: in Redis, shared by every
+		// replica, or in the embedded database.
+		scfg.FirstSeen = s.embedded.FirstSeen
 		if s.redis != nil {
 			scfg.FirstSeen = func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 				return s.redis.SetNX(ctx, "inquest:seen:"+key, 1, ttl).Result()

@@ -172,6 +172,13 @@ CREATE TABLE IF NOT EXISTS settings (
     PRIMARY KEY (tenant_id, key)
 );
 
+-- Keys seen once, until they expire: the replay guard of signed requests
+-- (a Slack interaction's signature), which must outlive a restart.
+CREATE TABLE IF NOT EXISTS seen (
+    key        VARCHAR NOT NULL PRIMARY KEY,
+    expires_ts BIGINT  NOT NULL
+);
+
 -- The service map kept per minute (storage/edges.go): each minute's
 -- caller → callee edges by duration bucket, weighted by sample rate, and
 -- each hour's (the sum of its minutes'); the minutes writes touched since
