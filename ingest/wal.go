@@ -54,6 +54,8 @@ type WAL struct {
 	err      error // sticky: a log that failed to write refuses appends
 	closed   bool
 	replayed []*Message
+	// replaying counts the replayed records not stored yet.
+	replaying int
 
 	fsyncs   prometheus.Histogram
 	bytes    prometheus.Counter
@@ -198,9 +200,17 @@ func (w *WAL) recover() error {
 		o := unfinished[seq]
 		w.pending[o.seg]++
 		w.track(o.msg, o.seg, seq)
+		n := o.msg.Len()
+		inner := o.msg.ack
+		o.msg.ack = func() {
+			inner()
+			w.replayStored(n)
+		}
+		w.replaying += n
 		w.replayed = append(w.replayed, o.msg)
-		records += o.msg.Len()
+		records += n
 	}
+
 	w.trim(true)
 	if len(seqs) > 0 {
 		w.logger.Info("write-ahead log: queueing again what was not stored before the last stop", "messages", len(seqs), "records", records)
@@ -372,6 +382,21 @@ func (w *WAL) maybeRotate() {
 		return
 	}
 	w.trim(false)
+}
+
+// replayStored counts n replayed records stored.
+func (w *WAL) replayStored(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.replaying -= n
+}
+
+// Replaying is how many of the records replayed at start are not stored
+// yet: until it is 0, a read undercounts, so the process is not ready.
+func (w *WAL) Replaying() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return max(w.replaying, 0)
 }
 
 // done marks a message stored; finished segments go.

@@ -68,10 +68,17 @@ func TestWALReplaysWhatWasNotDone(t *testing.T) {
 		assert.Equal(t, fmt.Sprint("op-", i*3), m.Events[0].Name)
 	}
 	assert.Empty(t, w.Replayed(), "handed out once")
+	records := 0
+	for _, m := range again {
+		records += m.Len()
+	}
+	assert.Equal(t, records, w.Replaying(), "not ready until the replayed records are stored")
 
 	// Once they are stored, every finished segment is removed.
 	for _, m := range again {
 		m.Ack()
+		records -= m.Len()
+		assert.Equal(t, records, w.Replaying())
 	}
 	require.NoError(t, w.Close())
 	left, _ := filepath.Glob(filepath.Join(dir, "*.wal"))

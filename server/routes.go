@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -86,6 +87,12 @@ func (s *Server) healthRoutes(mux *http.ServeMux) {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
+		// What the write-ahead log kept from before a stop is stored
+		// first: until then a read undercounts.
+		if n := s.walReplaying(); n > 0 {
+			http.Error(w, fmt.Sprintf("not ready: %d records from the write-ahead log are still being stored", n), http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
 }
@@ -100,4 +107,13 @@ func pprofHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// walReplaying is how many records replayed from the write-ahead log at
+// start are not stored yet (0 without a log).
+func (s *Server) walReplaying() int {
+	if s.wal == nil {
+		return 0
+	}
+	return s.wal.Replaying()
 }
