@@ -189,9 +189,9 @@ func (d *eventDecoder) field(k string, v any) error {
 		var m map[string]any
 		if m, err = object(k, v); err == nil {
 			if k == "resource" {
-				flattenInto(d.res, "", m)
+				err = flattenInto(d.res, "", m, 1)
 			} else {
-				flattenInto(d.attrs, "", m)
+				err = flattenInto(d.attrs, "", m, 1)
 			}
 		}
 	case "numeric_attributes":
@@ -209,7 +209,7 @@ func (d *eventDecoder) field(k string, v any) error {
 			d.attrs.PutNum(nk, f)
 		}
 	default:
-		putAny(d.attrs, k, v)
+		err = putAny(d.attrs, k, v, 0)
 	}
 	return err
 }
@@ -261,15 +261,40 @@ func (d *eventDecoder) finish(now time.Time) domain.Event {
 	return e
 }
 
+// maxDepth and maxKeyBytes bound a nested attribute: each level's key is
+// its parents' joined with its own, so a deep object of long keys grew
+// quadratically (a 62 KB record made 611 MB of keys). Past either bound
+// the record is refused, naming it.
+const (
+	maxDepth    = 32
+	maxKeyBytes = 1024
+)
+
 // flattenInto writes nested objects with dotted keys, in linear time
 // however many keys there are.
-func flattenInto(w *domain.AttrWriter, prefix string, m map[string]any) {
-	for k, v := range m {
-		putAny(w, prefix+k, v)
+func flattenInto(w *domain.AttrWriter, prefix string, m map[string]any, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("attribute %q: nested deeper than %d levels", clip(prefix), maxDepth)
 	}
+	for k, v := range m {
+		if err := putAny(w, prefix+k, v, depth); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func putAny(w *domain.AttrWriter, k string, v any) {
+func clip(k string) string {
+	if len(k) > 64 {
+		return k[:64] + "…"
+	}
+	return k
+}
+
+func putAny(w *domain.AttrWriter, k string, v any, depth int) error {
+	if len(k) > maxKeyBytes {
+		return fmt.Errorf("attribute %q: key longer than %d bytes", clip(k), maxKeyBytes)
+	}
 	switch x := v.(type) {
 	case nil:
 	case string:
@@ -284,11 +309,12 @@ func putAny(w *domain.AttrWriter, k string, v any) {
 			w.PutNum(k, f)
 		}
 	case map[string]any:
-		flattenInto(w, k+".", x)
+		return flattenInto(w, k+".", x, depth+1)
 	default:
 		b, _ := json.Marshal(x)
 		w.Put(k, string(b))
 	}
+	return nil
 }
 
 // parseTimestamp reads RFC3339 or a Unix number in s, ms, µs or ns, told

@@ -170,3 +170,28 @@ func TestInvalidUTF8IsCounted(t *testing.T) {
 	assert.Equal(t, 2, res.InvalidUTF8)
 	assert.Equal(t, "bad \uFFFD byte", res.Events[1].Name)
 }
+
+// TestNestedAttributesAreBounded: a record nested deeper than maxDepth, or
+// with a key longer than maxKeyBytes, is refused with the reason, in
+// little time and memory however it is shaped; the valid record beside it
+// is kept.
+func TestNestedAttributesAreBounded(t *testing.T) {
+	deep := strings.Repeat(`{"k":`, 1000) + `"v"` + strings.Repeat("}", 1000)
+	// Long keys nested: the joined key passes the bound long before the
+	// depth does (this shape made 611 MB of keys from 62 KB).
+	wide := strings.Repeat(`{"`+strings.Repeat("k", 60)+`":`, 1000) + `"v"` + strings.Repeat("}", 1000)
+	long := `{"attributes": {"` + strings.Repeat("x", 2000) + `": 1}}`
+	body := `{"name": "deep", "attributes": ` + deep + "}\n" + long + "\n" + `{"name": "wide", "attributes": ` + wide + "}\n" +
+		`{"name": "ok", "attributes": {"a": {"b": {"c": 1}}}}`
+	res, err := Decode([]byte(body), now)
+	require.NoError(t, err)
+	require.Len(t, res.Events, 1)
+	assert.Equal(t, "ok", res.Events[0].Name)
+	v, ok := res.Events[0].NumAttrs.Get("a.b.c")
+	assert.True(t, ok)
+	assert.Equal(t, 1.0, v)
+	require.Len(t, res.Rejected, 3)
+	assert.Contains(t, res.Rejected[0].Reason, "nested deeper than 32 levels")
+	assert.Contains(t, res.Rejected[1].Reason, "key longer than 1024 bytes")
+	assert.Contains(t, res.Rejected[2].Reason, "key longer than 1024 bytes")
+}
