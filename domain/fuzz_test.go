@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -48,5 +49,20 @@ func TestContentHashTellsFieldsApart(t *testing.T) {
 	same := Event{Tenant: "t", Service: "a\x00b", Name: "c"}
 	if same.ContentHash() != a.ContentHash() {
 		t.Fatal("the same event hashes differently")
+	}
+}
+
+// TestSortUnique: sorted by key, the last value of a repeated key kept —
+// what Put one pair at a time gives, in O(n log n).
+func TestSortUnique(t *testing.T) {
+	var a, b Attrs
+	for _, kv := range [][2]string{{"job", "x"}, {"b", "1"}, {"a", "1"}, {"job", "y"}, {"b", "2"}} {
+		a.Append(kv[0], kv[1])
+		b.Put(kv[0], kv[1])
+	}
+	a.SortUnique()
+	b.Sort()
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatalf("SortUnique %v, Put %v", a, b)
 	}
 }

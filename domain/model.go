@@ -301,6 +301,30 @@ type Rejected struct {
 // their series ID is computed.
 func (a *KeyValues[V]) Sort() { sort.Sort(byKey[V]{a}) }
 
+// Append adds a pair without looking for the key: for a list built all at
+// once and then made unique by SortUnique, in O(n log n) where Put one by
+// one is O(n²) (a data point with 100k attributes took 13 s of CPU).
+func (a *KeyValues[V]) Append(key string, value V) {
+	a.Keys = append(a.Keys, key)
+	a.Values = append(a.Values, value)
+}
+
+// SortUnique orders the pairs by key and keeps, of a key given more than
+// once, the value given last, as Put would have.
+func (a *KeyValues[V]) SortUnique() {
+	sort.Stable(byKey[V]{a})
+	n := 0
+	for i := range a.Keys {
+		if n > 0 && a.Keys[n-1] == a.Keys[i] {
+			a.Values[n-1] = a.Values[i] // the later one wins
+			continue
+		}
+		a.Keys[n], a.Values[n] = a.Keys[i], a.Values[i]
+		n++
+	}
+	a.Keys, a.Values = a.Keys[:n], a.Values[:n]
+}
+
 type byKey[V any] struct{ a *KeyValues[V] }
 
 func (b byKey[V]) Len() int           { return len(b.a.Keys) }

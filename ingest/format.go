@@ -103,7 +103,7 @@ func DecodeWith(f Format, body []byte, now time.Time, opt DecodeOptions) (*Batch
 		var d *promrw.Decoded
 		d, err = promrw.Decode(body)
 		if d != nil {
-			b.Samples, b.Stale = d.Samples, d.Stale
+			b.Samples, b.Stale, b.Rejected = d.Samples, d.Stale, d.Rejected
 		}
 	case FormatJSONEvents:
 		var r *jsonfmt.Result

@@ -203,18 +203,18 @@ func Logs(ld plog.Logs) []domain.Event {
 func labels(job, instance string, attrs pcommon.Map, extra ...string) domain.Attrs {
 	var a domain.Attrs
 	if job != "" {
-		a.Put("job", job)
+		a.Append("job", job)
 	}
 	if instance != "" {
-		a.Put("instance", instance)
+		a.Append("instance", instance)
 	}
 	for k, v := range attrs.All() {
-		a.Put(k, v.AsString())
+		a.Append(k, v.AsString())
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
-		a.Put(extra[i], extra[i+1])
+		a.Append(extra[i], extra[i+1])
 	}
-	a.Sort()
+	a.SortUnique() // later pairs win, as Put one by one did
 	return a
 }
 

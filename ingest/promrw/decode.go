@@ -13,12 +13,18 @@ import (
 // IsStale reports whether v is Prometheus' staleness marker.
 func IsStale(v float64) bool { return domain.IsStaleMarker(v) }
 
-// Decoded holds the samples of a request and the count of staleness markers
-// among them.
+// Decoded holds the samples of a request, the count of staleness markers
+// among them, and the series refused (each named, the others kept).
 type Decoded struct {
-	Samples []domain.Sample
-	Stale   int
+	Samples  []domain.Sample
+	Stale    int
+	Rejected []domain.Rejected
 }
+
+// MaxLabels bounds the labels of one series, as Prometheus' label_limit
+// and VictoriaMetrics' -maxLabelsPerTimeseries do: past it the series is
+// refused, naming the limit.
+const MaxLabels = 128
 
 // Decode decodes an uncompressed WriteRequest. The metric type is inferred
 // from the name (remote write 1.0 carries no types): _total, _count, _sum
@@ -37,9 +43,14 @@ func Decode(body []byte) (*Decoded, error) {
 				name = l.Value
 				continue
 			}
-			ls.Put(l.Name, l.Value)
+			ls.Append(l.Name, l.Value)
 		}
-		ls.Sort()
+		if len(ls.Keys) > MaxLabels {
+			out.Rejected = append(out.Rejected, domain.Rejected{Raw: []byte(name),
+				Reason: fmt.Sprintf("series %q has %d labels, more than the limit of %d", name, len(ls.Keys), MaxLabels)})
+			continue
+		}
+		ls.SortUnique()
 		typ := domain.TypeFromName(name)
 		var id uint64
 		// A staleness marker ends the series: it is stored like Prometheus'
