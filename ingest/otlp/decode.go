@@ -390,9 +390,9 @@ func unmarshaler[T any](enc Encoding, proto, js func([]byte) (T, error)) func([]
 func DecodeTraces(body []byte, enc Encoding) ([]domain.Event, error) {
 	check := checkCount
 	if enc == JSON {
-		check = func(b []byte, what string) error { return checkJSONCount(b, "spans", what) }
+		check = func(b []byte, what string) error { return checkJSONCount(b, what, jsonSpanKeys...) }
 	}
-	if err := check(body, "spans"); err != nil {
+	if err := check(body, "spans, span events and links"); err != nil {
 		return nil, err
 	}
 	td, err := unmarshaler(enc, (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces, (&ptrace.JSONUnmarshaler{}).UnmarshalTraces)(body)
@@ -406,7 +406,7 @@ func DecodeTraces(body []byte, enc Encoding) ([]domain.Event, error) {
 func DecodeLogs(body []byte, enc Encoding) ([]domain.Event, error) {
 	check := checkCount
 	if enc == JSON {
-		check = func(b []byte, what string) error { return checkJSONCount(b, "logRecords", what) }
+		check = func(b []byte, what string) error { return checkJSONCount(b, what, jsonLogKeys...) }
 	}
 	if err := check(body, "log records"); err != nil {
 		return nil, err

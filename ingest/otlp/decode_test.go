@@ -240,6 +240,35 @@ func TestTooManyRecordsRefusedBeforeDecoding(t *testing.T) {
 	assert.Equal(t, 1, countRecords(small))
 }
 
+// TestSpanEventsAndLinksCount: one span with more events and links than
+// the limit (each event becomes a log record) is refused before decoding,
+// in protobuf and in JSON.
+func TestSpanEventsAndLinksCount(t *testing.T) {
+	td := ptrace.NewTraces()
+	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetName("one span, many events")
+	half := MaxRecordsPerRequest / 2
+	sp.Events().EnsureCapacity(half)
+	for range half {
+		sp.Events().AppendEmpty()
+	}
+	sp.Links().EnsureCapacity(half)
+	for range half {
+		sp.Links().AppendEmpty()
+	}
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	assert.Equal(t, 1+2*half, countRecords(body), "the span, its events and its links")
+	_, err = DecodeTraces(body, Proto)
+	require.ErrorIs(t, err, ErrTooManyRecords)
+	assert.ErrorContains(t, err, "spans, span events and links")
+
+	js, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalJSON()
+	require.NoError(t, err)
+	_, err = DecodeTraces(js, JSON)
+	require.ErrorIs(t, err, ErrTooManyRecords)
+}
+
 func oneSpanTraces() ptrace.Traces {
 	td := ptrace.NewTraces()
 	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()

@@ -65,7 +65,7 @@ func FuzzCountJSON(f *testing.F) {
 	f.Add(j)
 	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{},{},{}]}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		n := countJSONArrays(body, "spans")
+		n := countJSONArrays(body, jsonSpanKeys...)
 		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(body)
 		if err != nil || !json.Valid(body) {
 			return
