@@ -77,6 +77,7 @@ func newGraphQL(cfg config.Config, res *resolvers.Resolver, authn *auth.Authenti
 		srv.Use(introspection{authenticated: authn != nil})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(fragmentLimit{max: maxExpandedFields}) // before the checks that walk every spread
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxQueryComplexity))
 	srv.Use(depthLimit{max: cfg.MaxQueryDepth})
 

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -373,4 +374,21 @@ func TestManyEmptySpansRefused(t *testing.T) {
 	// A normal request still goes through the same codec.
 	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(oneSpan("grpc-ok")))
 	require.NoError(t, err)
+}
+
+// TestFragmentBombRefused: 28 chained fragments that each spread the next
+// twice (2^28 fields from about a kilobyte) are refused by their expanded
+// size, before any check walks every spread.
+func TestFragmentBombRefused(t *testing.T) {
+	s := start(t)
+	var q strings.Builder
+	q.WriteString("query { ...F0 }\n")
+	const links = 28
+	for i := range links {
+		fmt.Fprintf(&q, "fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
+	}
+	fmt.Fprintf(&q, "fragment F%d on Query { __typename }\n", links)
+	body, _ := json.Marshal(map[string]any{"query": q.String()})
+	code, msg, _ := post(t, s.url("/graphql"), "application/json", body)
+	assert.Contains(t, msg, "expands to more than 10000 fields", "code %d", code)
 }
