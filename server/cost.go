@@ -43,8 +43,18 @@ func queryCost() graph.ComplexityRoot {
 	c.Query.Services = func(child int, r model.TimeRangeInput) int { return child + 10*rangeDays(&r) }
 	c.Query.ServiceMap = func(child int, r model.TimeRangeInput) int { return child + 40*rangeDays(&r) } // a self-join
 	c.Query.MetricSeries = func(child int, in model.MetricQueryInput, _ *string) int { return child + 5*rangeDays(in.Range) }
+	// A question runs the ask box's plan: one to a few of the queries
+	// above, whose cost it cannot know before it has read the question.
+	// Priced as several aggregates, so that aliasing hundreds of them in
+	// one request is refused (300 ran 300 aggregates before).
+	c.Query.Ask = func(child int, _ string, r *model.TimeRangeInput) int { return child + askCost*rangeDays(r) }
+	c.Subscription.AskStream = func(child int, _ string, r *model.TimeRangeInput) int { return child + askCost*rangeDays(r) }
 	return c
 }
+
+// askCost is what one question costs per day of its range: about as much
+// as a handful of percentile aggregates.
+const askCost = 100
 
 // aggregationWeight is what one aggregation costs per day of range.
 var aggregationWeight = map[model.AggregateOp]int{

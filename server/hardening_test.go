@@ -301,6 +301,18 @@ func TestCostlyQueryRefusedUpFront(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "exceeds the limit of 2000")
 	require.NoError(t, s.gql.Post(`{ aggregate(input: {range: {from: "now-7d", to: "now"}, aggregations: [{op: COUNT_DISTINCT, field: "attr.user"}, {op: P99, field: "duration_ms"}]}) { columns } }`, &out))
+
+	// A question runs queries too: three hundred aliased asks are refused
+	// before any runs.
+	b.Reset()
+	b.WriteString("{")
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&b, ` q%d: ask(question: "p99 latency of checkout over the last hour") { answer }`, i)
+	}
+	b.WriteString(" }")
+	err = s.gql.Post(b.String(), &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exceeds the limit of 2000")
 }
 
 // TestNearMemoryLimit: past 90% of --memory-limit ingest answers 503 with
