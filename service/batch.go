@@ -15,15 +15,18 @@ type IncidentRef struct {
 	EndNano    int64 // resolved; 0 while open
 }
 
-// span is one window covering every incident's: from the earliest opening
-// (a minute before: an investigation's range starts there) to the latest
-// end, or now for an open one.
-func (s *Service) span(refs []IncidentRef) domain.TimeRange {
+// span is one window covering every incident's records: from the earliest
+// opening (a minute before: an investigation's range starts there) to the
+// latest end, or now for an open one. Investigations and proposals may
+// come after an incident resolved (a person investigates it afterwards),
+// so their reads pass untilNow.
+func (s *Service) span(refs []IncidentRef, untilNow bool) domain.TimeRange {
+	now := s.cfg.Now().UnixNano()
 	r := domain.TimeRange{Start: refs[0].OpenedNano, End: refs[0].EndNano}
 	for _, ref := range refs {
 		end := ref.EndNano
-		if end == 0 {
-			end = s.cfg.Now().UnixNano()
+		if end == 0 || untilNow {
+			end = now
 		}
 		r.Start, r.End = min(r.Start, ref.OpenedNano), max(r.End, end)
 	}
@@ -38,7 +41,7 @@ func (s *Service) IncidentsAnomalies(ctx context.Context, p Principal, refs []In
 	if err := s.allow(ctx, p, "incident"); err != nil || len(refs) == 0 {
 		return nil, err
 	}
-	span := s.span(refs)
+	span := s.span(refs, false)
 	ins, err := s.d.Incidents.Incidents(ctx, p.Tenant, span, "")
 	if err != nil {
 		return nil, fromStore(err, "")
@@ -85,7 +88,7 @@ func (s *Service) IncidentsInvestigation(ctx context.Context, p Principal, refs 
 	if err := s.allow(ctx, p, "incident"); err != nil || len(refs) == 0 || s.d.Investigations == nil {
 		return map[string]*domain.Investigation{}, err
 	}
-	list, err := s.d.Investigations.Investigations(ctx, p.Tenant, s.span(refs), "", domain.MaxPageSize)
+	list, err := s.d.Investigations.Investigations(ctx, p.Tenant, s.span(refs, true), "", domain.MaxPageSize)
 	if err != nil {
 		return nil, fromStore(err, "")
 	}
@@ -120,7 +123,7 @@ func (s *Service) IncidentsProposals(ctx context.Context, p Principal, refs []In
 	if err := s.allow(ctx, p, "proposals"); err != nil {
 		return nil, err
 	}
-	list, err := s.d.Proposals.Proposals(ctx, p.Tenant, s.span(refs), "", "", domain.MaxPageSize)
+	list, err := s.d.Proposals.Proposals(ctx, p.Tenant, s.span(refs, true), "", "", domain.MaxPageSize)
 	if err != nil {
 		return nil, fromStore(err, "")
 	}
