@@ -64,12 +64,12 @@ func duration(p *time.Duration, name string, def time.Duration, usage string) se
 	return declare(p, name, def, usage, func(fs *pflag.FlagSet, n string, d time.Duration, u string) { fs.Duration(n, d, u) })
 }
 
-func strings_(p *[]string, name string, def []string, usage string) setting {
+func list(p *[]string, name string, def []string, usage string) setting {
 	return declare(p, name, def, usage, func(fs *pflag.FlagSet, n string, d []string, u string) { fs.StringSlice(n, d, u) })
 }
 
 // repeated is a list whose values may hold commas: one value per flag,
-// not comma-split as strings_ is.
+// not comma-split as list is.
 func repeated(p *[]string, name string, def []string, usage string) setting {
 	return declare(p, name, def, usage, func(fs *pflag.FlagSet, n string, d []string, u string) { fs.StringArray(n, d, u) })
 }
@@ -135,7 +135,7 @@ func (c *Config) settings() []setting {
 		duration(&c.PruneInterval, "prune-interval", time.Hour, "how often records past their retention are deleted from the embedded store (0: never)"),
 		duration(&c.MaxFuture, "max-future", time.Hour, "how far in the future a timestamp may be"),
 		int64s(&c.MaxBodyBytes, "max-body-bytes", 16<<20, "largest ingest request body, before and after decompression").must(positive),
-		strings_(&c.MetricResourceAttributes, "metric-resource-attribute", otlp.DefaultPromoted(), "an OTLP resource attribute that labels every metric series of its resource (the others go on target_info); repeat, or comma-separate"),
+		list(&c.MetricResourceAttributes, "metric-resource-attribute", otlp.DefaultPromoted(), "an OTLP resource attribute that labels every metric series of its resource (the others go on target_info); repeat, or comma-separate"),
 		integer(&c.QueueRecords, "queue-records", 500_000, "records that may wait for the writers before ingest answers 503").must(positive),
 		integer(&c.BatchSize, "batch-size", 10_000, "records per store write").must(positive),
 		duration(&c.FlushInterval, "flush-interval", time.Second, "longest a record waits in a writer's batch").must(positive),
@@ -151,7 +151,7 @@ func (c *Config) settings() []setting {
 		duration(&c.ClickHouseTTL, "clickhouse-ttl", 0, "ClickHouse 19.6+ deletes events older than this by event time (0: never; imported history older than it goes too)"),
 		int64s(&c.ClickHouseQueryMemory, "clickhouse-query-memory", 2<<30, "memory one query may use on ClickHouse (its max_memory_usage, bytes; 0: the server's own default)"),
 		str(&c.VictoriaMetricsURL, "victoriametrics-url", "", "store metrics in VictoriaMetrics (http://host:8428) and accept raw PromQL in metricSeries"),
-		strings_(&c.KafkaBrokers, "kafka-brokers", nil, "carry records from gateways to writers through Kafka or Redpanda (host:9092, repeatable)"),
+		list(&c.KafkaBrokers, "kafka-brokers", nil, "carry records from gateways to writers through Kafka or Redpanda (host:9092, repeatable)"),
 		str(&c.KafkaTopic, "kafka-topic", "raw-telemetry", "Kafka topic of validated records, created if missing"),
 		str(&c.KafkaGroup, "kafka-group", "inquest-writers", "consumer group of the writers"),
 		str(&c.KafkaCompression, "kafka-compression", "zstd", "zstd, lz4, snappy, gzip or none").must(oneOf("zstd", "lz4", "snappy", "gzip", "none")),
@@ -172,7 +172,7 @@ func (c *Config) settings() []setting {
 		str(&c.RemediationExecutor, "remediation-executor", "", "what carries out approved proposals: dry-run (records what would happen; the default, except with --demo, whose shop has a deploy API), webhook, argocd, shell, or kubernetes (in a binary built with -tags kubernetes)"),
 		str(&c.RemediationKubeconfig, "remediation-kubeconfig", "", "the kubeconfig of the Kubernetes executor; in-cluster credentials when empty"),
 		str(&c.RemediationNamespace, "remediation-namespace", "default", "the namespace whose deployments the Kubernetes executor acts on"),
-		strings_(&c.RemediationShellAllow, "remediation-shell-allow", nil, "with --remediation-executor shell: the programs (absolute paths) runbook commands may run; nothing runs through a shell"),
+		list(&c.RemediationShellAllow, "remediation-shell-allow", nil, "with --remediation-executor shell: the programs (absolute paths) runbook commands may run; nothing runs through a shell"),
 		str(&c.RemediationArgoCDURL, "remediation-argocd-url", "", "with --remediation-executor argocd: Argo CD's URL (rollbacks sync the target's application to the version; restarts run the Deployment's restart action)"),
 		str(&c.RemediationArgoCDToken, "remediation-argocd-token", "", "an Argo CD API token; prefer INQUEST_REMEDIATION_ARGOCD_TOKEN or the file"),
 		str(&c.RemediationArgoCDTokenFile, "remediation-argocd-token-file", "", "a file holding the Argo CD API token"),
@@ -213,10 +213,10 @@ func (c *Config) settings() []setting {
 		boolean(&c.IngestWAL, "ingest-wal", true, "acknowledge ingest only once the records are in a write-ahead log under data-dir, replayed at start (embedded bus)"),
 		boolean(&c.IngestWALFsync, "ingest-wal-fsync", true, "fsync the write-ahead log (in groups) before acknowledging: off survives a process crash, not a machine crash"),
 		duration(&c.HTTPReadTimeout, "http-read-timeout", time.Minute, "longest time to read one HTTP request, body included (streams and websockets are not cut)"),
-		strings_(&c.AllowedOrigins, "allowed-origins", nil, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets"),
+		list(&c.AllowedOrigins, "allowed-origins", nil, "browser origins, besides the server's own, allowed to send data and open GraphQL websockets"),
 		str(&c.AuthJWTSecret, "auth-jwt-secret", "", "enable authentication with HS256 bearer tokens signed with this secret (32+ bytes; prefer INQUEST_AUTH_JWT_SECRET or --auth-jwt-secret-file)"),
 		str(&c.AuthJWTSecretFile, "auth-jwt-secret-file", "", "read the HS256 secret from this file"),
-		strings_(&c.AuthJWTPublicKeys, "auth-jwt-public-key-file", nil, "PEM file of an RSA or EC public key accepting RS256/ES256 tokens (repeatable)"),
+		list(&c.AuthJWTPublicKeys, "auth-jwt-public-key-file", nil, "PEM file of an RSA or EC public key accepting RS256/ES256 tokens (repeatable)"),
 		str(&c.AuthJWKSURL, "auth-jwks-url", "", "identity provider's JWKS URL accepting RS256/ES256 tokens, cached and refreshed"),
 		duration(&c.AuthJWTLeeway, "auth-jwt-leeway", 30*time.Second, "how long after its exp (or before its nbf) a token still passes, for clock skew between the identity provider and Inquest (0: none)").must(notNegative),
 		duration(&c.AuthJWKSRefresh, "auth-jwks-refresh", time.Hour, "how often the JWKS is refreshed (also on an unknown kid, at most once a minute)"),
