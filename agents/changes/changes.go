@@ -20,6 +20,8 @@ import (
 // Source is what the correlator reads.
 type Source interface {
 	Events(ctx context.Context, q domain.EventQuery) (*domain.EventPage, error)
+	// Aggregate counts the spans of a log line's operation.
+	Aggregate(ctx context.Context, q domain.Query) (*domain.AggregateResult, error)
 }
 
 // Input is the window to explain, the one it is compared with, and the
@@ -81,7 +83,13 @@ type LogTemplate struct {
 	Now, Before float64
 	Errors      bool // most of its lines are errors (or warnings)
 	New         bool
-	Strength    float64
+	// Stopped: the template fell silent (Now far below Before) while its
+	// service went on; Operation, when known, is the span its lines were
+	// written in and OpBefore, OpNow its spans per minute, which went on.
+	Stopped         bool
+	Operation       string
+	OpBefore, OpNow float64
+	Strength        float64
 }
 
 // Result is what the correlator found.
@@ -217,7 +225,8 @@ const infoWeight = 0.5
 // tally counts one template of one service in both windows.
 type tally struct {
 	now, before float64
-	errs        float64 // weighted error lines, both windows
+	errs        float64  // weighted error lines, both windows
+	spans       []string // spans of some of its baseline lines
 }
 
 // coverage is the time a window's lines stand for: the minutes in which
@@ -321,6 +330,7 @@ func (lr *logReader) add(e *domain.Event, now bool) {
 	} else {
 		t.before += w
 		sl.LinesBefore += w
+		t.link(e.SpanID)
 	}
 	if bad {
 		t.errs += w
@@ -395,6 +405,13 @@ func templates(ctx context.Context, src Source, in Input, res *Result) error {
 		if lt.Strength >= minTemplate {
 			res.Templates = append(res.Templates, lt)
 		}
+	}
+	if res.LogsBefore > 0 {
+		stopped, err := lr.silences(ctx, in, minNow, minBefore, lines)
+		if err != nil {
+			return err
+		}
+		res.Templates = append(res.Templates, stopped...)
 	}
 	sort.Slice(res.Templates, func(i, j int) bool {
 		a, b := res.Templates[i], res.Templates[j]

@@ -78,16 +78,9 @@ func (m *Miner) AddClass(line string, errorClass bool) *Template {
 // stamp and level do not decide its group; in most layouts that token is
 // the logger or the message's first word).
 func groupKey(tokens []string) string {
-	first := "<*>"
-	for _, t := range tokens {
-		if variable(t) {
-			continue
-		}
-		if _, isLevel := levelWords[strings.ToUpper(strings.Trim(t, "[]():|<>,"))]; isLevel {
-			continue
-		}
-		first = t
-		break
+	first := firstWord(tokens)
+	if first == "" {
+		first = "<*>"
 	}
 	return strings.Repeat("|", len(tokens)) + first
 }

@@ -56,7 +56,11 @@ type candidate struct {
 	best     map[string]float64 // strongest evidence per kind
 	change   *changes.Change
 	peers    bool // its strongest evidence came from comparing with peers
-	score    float64
+	// silent is its strongest stopped log line whose requests went on:
+	// its own code, like its latency and errors, that explains away its
+	// callers' symptoms.
+	silent float64
+	score  float64
 }
 
 func (c *candidate) add(kind string, ev domain.Evidence) {
@@ -153,7 +157,7 @@ func explainAway(cands map[string]*candidate, trace *deptrace.Result, w *Weights
 		if c == nil {
 			return 0
 		}
-		v := max(c.best[KindLatency], c.best[KindErrors], c.best[KindResource])
+		v := max(c.best[KindLatency], c.best[KindErrors], c.best[KindResource], c.silent)
 		if f := trace.Finding(callee); f != nil {
 			v = max(v, f.GapWithout(caller))
 		}

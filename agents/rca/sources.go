@@ -173,10 +173,20 @@ func fromChanges(in Input, w *Weights, get func(string) *candidate) {
 			what = "error log lines"
 		}
 		text := fmt.Sprintf("%s in %s surged to %.3g/min (before %.3g/min): %q", what, t.Service, t.Now, t.Before, t.Template)
-		if t.New {
+		switch {
+		case t.Stopped && t.Operation != "":
+			text = fmt.Sprintf("%s stopped writing %q (%.3g/min, before %.3g/min) while its %s requests went on (%.3g/min, before %.3g/min): requests leave its code early",
+				t.Service, t.Template, t.Now, t.Before, t.Operation, t.OpNow, t.OpBefore)
+		case t.Stopped:
+			text = fmt.Sprintf("%s stopped writing %q (%.3g/min, before %.3g/min) while its other lines went on", t.Service, t.Template, t.Now, t.Before)
+		case t.New:
 			text = fmt.Sprintf("new %s in %s, %.3g/min: %q", what, t.Service, t.Now, t.Template)
 		}
-		get(t.Service).add(KindLog, domain.Evidence{Strength: t.Strength, Text: text,
+		c := get(t.Service)
+		if t.Stopped && t.Operation != "" {
+			c.silent = max(c.silent, t.Strength)
+		}
+		c.add(KindLog, domain.Evidence{Strength: t.Strength, Text: text,
 			Query: evidence.Events(in.Window, []evidence.Filter{evidence.Eq("service", t.Service), evidence.Eq("kind", "log")})})
 	}
 }

@@ -122,3 +122,29 @@ func logBinomTail(k, n int, p float64) float64 {
 	}
 	return acc
 }
+
+// PoissonFall is how sure a count makes a fall, as −log10 of a p-value:
+// now events seen where expected were, P(X ≤ now) for X ~ Poisson(expected).
+// 0 when now is at least what was expected. Counts may be weighted: now is
+// rounded.
+func PoissonFall(now, expected float64) float64 {
+	if expected <= 0 || now >= expected || math.IsNaN(now) || math.IsNaN(expected) {
+		return 0
+	}
+	k := int(math.Round(math.Max(now, 0)))
+	// log P(X = i) = i·log λ − λ − log i!, summed from i = k down (the
+	// terms fall fast below the mean).
+	term := func(i int) float64 {
+		lf, _ := math.Lgamma(float64(i + 1))
+		return float64(i)*math.Log(expected) - expected - lf
+	}
+	acc := term(k)
+	for i := k - 1; i >= 0; i-- {
+		t := term(i)
+		if t < acc-40 {
+			break
+		}
+		acc = math.Max(acc, t) + math.Log1p(math.Exp(-math.Abs(acc-t)))
+	}
+	return math.Max(0, -acc/math.Ln10)
+}
