@@ -262,13 +262,23 @@ func detectProto(body []byte) Format {
 	return FormatUnknown
 }
 
+// BadLine is a line of a line-delimited body that did not decode.
+type BadLine struct {
+	No  int    // its number; the body's first line is line0
+	Raw []byte // the line, without its newline
+	Err error
+}
+
+// Reason names the line and what was wrong with it.
+func (b BadLine) Reason() string { return fmt.Sprintf("line %d skipped: %v", b.No, b.Err) }
+
 // DecodeLines decodes a line-delimited body (OTLP JSON lines, NDJSON
 // events) one line at a time: the records of every line that decodes, and
-// for each line that does not, a reason naming it by its number (the first
-// line is line0). One bad line costs only itself.
-func DecodeLines(f Format, body []byte, now time.Time, line0 int, opt DecodeOptions) (*Batch, []string) {
+// each line that does not, by its number (the first line is line0). One
+// bad line costs only itself.
+func DecodeLines(f Format, body []byte, now time.Time, line0 int, opt DecodeOptions) (*Batch, []BadLine) {
 	good := &Batch{}
-	var bad []string
+	var bad []BadLine
 	no := line0
 	for len(body) > 0 {
 		line := body
@@ -277,10 +287,10 @@ func DecodeLines(f Format, body []byte, now time.Time, line0 int, opt DecodeOpti
 		} else {
 			body = nil
 		}
-		if len(bytes.TrimSpace(line)) > 0 {
+		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
 			b, err := DecodeWith(f, line, now, opt)
 			if err != nil {
-				bad = append(bad, fmt.Sprintf("line %d skipped: %v", no, err))
+				bad = append(bad, BadLine{No: no, Raw: trimmed, Err: err})
 			} else {
 				good.Events = append(good.Events, b.Events...)
 				good.Samples = append(good.Samples, b.Samples...)

@@ -67,6 +67,11 @@ func FuzzDecodeLines(f *testing.F) {
 			if lines := bytes.Count(body, []byte("\n")) + 1; len(bad) > lines {
 				t.Fatalf("%d bad lines named in a body of %d lines", len(bad), lines)
 			}
+			for _, b := range bad {
+				if len(b.Raw) == 0 || bytes.IndexByte(b.Raw, '\n') >= 0 || !bytes.Contains(body, b.Raw) {
+					t.Fatalf("bad line %d is not one line of the body: %q", b.No, b.Raw)
+				}
+			}
 		}
 	})
 }

@@ -150,9 +150,9 @@ func (im *importer) lines(r *bufio.Reader) error {
 // and skipping the ones that do not decode.
 func (im *importer) lineByLine(chunk []byte, line0, bytesRead int) error {
 	good, bad := DecodeLines(im.format, chunk, time.Now(), line0, im.p.DecodeOptions())
-	for _, reason := range bad {
+	for _, b := range bad {
 		im.res.Malformed++
-		im.res.addReason(reason)
+		im.res.addReason(b.Reason())
 	}
 	return im.offer(good, bytesRead)
 }

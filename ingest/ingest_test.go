@@ -158,6 +158,57 @@ func (m *memStore) PutDeadLetters(_ context.Context, d []domain.DeadLetter) erro
 	return nil
 }
 
+func (m *memStore) DeadLetter(_ context.Context, tenant, id string) (*domain.DeadLetter, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.dead {
+		if m.dead[i].Tenant == tenant && m.dead[i].ID == id {
+			d := m.dead[i]
+			return &d, nil
+		}
+	}
+	return nil, storage.ErrNotFound
+}
+
+func (m *memStore) MarkReplayed(_ context.Context, tenant, id string, at int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.dead {
+		if m.dead[i].Tenant == tenant && m.dead[i].ID == id {
+			m.dead[i].ReplayedAtNano = at
+		}
+	}
+	return nil
+}
+
+// TestReplayLineByLine: a line-delimited payload kept whole (as one bad
+// line had whole requests kept before lines were isolated) replays line
+// by line: the good lines go in, each line still broken is named, and the
+// dead letter stays unreplayed until none is. A payload of no known shape
+// is refused as not replayable, not as an internal error.
+func TestReplayLineByLine(t *testing.T) {
+	m := &memStore{}
+	p, err := NewPipeline(DefaultConfig(), NewLocalBus(1<<20), m, nil, nil)
+	require.NoError(t, err)
+	ctx := context.Background()
+	body := "{\"service\":\"s\",\"name\":\"a\"}\n{\"service\": \"s\", \"na\n{\"service\":\"s\",\"name\":\"b\"}\n"
+	p.RejectPayload(ctx, "t", "events", FormatJSONEvents, []byte(body), "kept whole")
+	p.RejectPayload(ctx, "t", "events", FormatJSONEvents, []byte("{\"service\": \"s\""), "cut off")
+	require.Len(t, m.dead, 2)
+	res, err := p.Replay(ctx, "t", m.dead[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Accepted, "the lines around the broken one")
+	assert.Equal(t, 1, res.Rejected)
+	assert.Contains(t, strings.Join(res.Errors, "; "), "line 2 skipped")
+	d, err := m.DeadLetter(ctx, "t", m.dead[0].ID)
+	require.NoError(t, err)
+	assert.Zero(t, d.ReplayedAtNano, "not replayed while a line is still broken")
+
+	_, err = p.Replay(ctx, "t", m.dead[1].ID)
+	assert.ErrorIs(t, err, ErrNotReplayable)
+	assert.ErrorContains(t, err, "unexpected EOF")
+}
+
 func (m *memStore) snapshot() (int, int, int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -427,16 +427,27 @@ func (p *Pipeline) Replay(ctx context.Context, tenant, id string) (*Result, erro
 	if d.ReplayedAtNano != 0 {
 		return nil, fmt.Errorf("%w: dead letter %s was replayed at %s", ErrReplayed, id, time.Unix(0, d.ReplayedAtNano).UTC().Format(time.RFC3339))
 	}
-	batch, err := Decode(Format(d.Format), d.Payload, p.now())
+	f := Format(d.Format)
+	batch, err := DecodeWith(f, d.Payload, p.now(), p.cfg.Decode)
+	var bad []BadLine
 	if err != nil {
-		if batch == nil {
+		if f != FormatJSONEvents && f != FormatOTLPJSONLines || !LineDelimited(d.Payload) {
 			return nil, fmt.Errorf("%w: %v", ErrNotReplayable, err)
 		}
-		return nil, fmt.Errorf("replay: %w", err)
+		// Line by line, as it was received: the lines that still do
+		// not decode are counted and named, the others go in.
+		batch, bad = DecodeLines(f, d.Payload, p.now(), 1, p.cfg.Decode)
 	}
-	res, err := p.Accept(ctx, Input{Tenant: tenant, Source: "replay", Format: Format(d.Format), Batch: batch, Historical: true, NoDeadLetter: true})
-	if err != nil {
-		return nil, err
+	res := &Result{}
+	for _, b := range bad {
+		res.RefuseUnread(b.Reason())
+	}
+	if batch.Len() > 0 || len(batch.Rejected) > 0 {
+		got, err := p.Accept(ctx, Input{Tenant: tenant, Source: "replay", Format: f, Batch: batch, Historical: true, NoDeadLetter: true})
+		if err != nil {
+			return nil, err
+		}
+		res.Merge(got)
 	}
 	if res.Rejected == 0 {
 		if err := p.dlq.MarkReplayed(ctx, tenant, id, p.now().UnixNano()); err != nil {

@@ -278,6 +278,45 @@ not json
 		eventually(t, "the lines before and after kept", func() bool { return s.count(t, eq("service", "svc-lines")) == 2 })
 	})
 
+	t.Run("one bad line among 250 and more reasons than are listed", func(t *testing.T) {
+		// The reproduction of issue #25: one malformed NDJSON line in
+		// 250, with seven records refused for other reasons besides. Every
+		// valid line is stored; the bad line is a dead letter of its own
+		// with its reason, named first in the answer however many other
+		// reasons there are; replaying it says what is still wrong.
+		var b strings.Builder
+		for i := 0; i < 250; i++ {
+			switch {
+			case i == 120:
+				b.WriteString(`{"service": "svc-250", "name": "broken` + "\n")
+			case i%40 == 7:
+				fmt.Fprintf(&b, `{"service":"svc-250","name":"bad-%d","duration_ms":"slow-%d"}`+"\n", i, i)
+			default:
+				fmt.Fprintf(&b, `{"service":"svc-250","name":"ok-%d"}`+"\n", i)
+			}
+		}
+		code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(b.String()))
+		assert.Equal(t, http.StatusOK, code, msg)
+		var sum struct {
+			Accepted, Rejected int
+			Errors             []string
+		}
+		require.NoError(t, json.Unmarshal([]byte(msg), &sum), msg)
+		assert.Equal(t, 242, sum.Accepted, "every valid line")
+		assert.Equal(t, 8, sum.Rejected, "the broken line and seven records with a bad field")
+		require.NotEmpty(t, sum.Errors)
+		assert.Contains(t, sum.Errors[0], "line 121 skipped", "the line the decoder could not read is named first")
+		eventually(t, "every valid line stored", func() bool { return s.count(t, eq("service", "svc-250")) == 242 })
+		dl := findDead(s.deadLetters(t), "line 121 skipped")
+		require.NotNil(t, dl, "the bad line is a dead letter")
+		assert.Equal(t, `{"service": "svc-250", "name": "broken`, dl.PayloadPreview, "the line alone, not the rest of the request")
+		var r struct{ ReplayDeadLetter struct{ Accepted int } }
+		err := s.gql.Post(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted } }`, &r, client.Var("id", dl.ID))
+		require.Error(t, err, "the line is still broken")
+		assert.Contains(t, err.Error(), "dead letter cannot be replayed: decode JSON events")
+		assert.Contains(t, err.Error(), "BAD_USER_INPUT", "the sender's data, not an internal error")
+	})
+
 	t.Run("records that are not objects", func(t *testing.T) {
 		code, msg, _ := post(t, s.url("/v1/events"), "application/json", []byte(`[{"service":"svc-arr","name":"a"}, 42, {"service":"svc-arr"}]`))
 		assert.Equal(t, http.StatusOK, code)

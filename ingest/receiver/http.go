@@ -85,14 +85,16 @@ type payloadError struct {
 
 // decoded is a request body that decoded, wholly or in part. A decoder
 // that failed part-way leaves what it read before the error in batch and
-// the error in partial; the payload is then dead-lettered whole.
+// the error in partial; the payload is then dead-lettered whole. A
+// line-delimited body is read on past a bad line instead, and each bad
+// line is dead-lettered on its own.
 type decoded struct {
 	batch   *ingest.Batch
 	format  ingest.Format
 	partial string
 	// badLines name the lines of a line-delimited body that did not
 	// decode; the lines around them were decoded.
-	badLines []string
+	badLines []ingest.BadLine
 }
 
 // decodeRequest reads the body and decodes it; on failure the payload is
@@ -116,19 +118,24 @@ func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format
 		batch.Bytes = int64(len(body))
 	}
 	if err != nil {
-		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, err.Error())
 		if errors.Is(err, otlp.ErrTooManyRecords) {
+			rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, err.Error())
 			return nil, &payloadError{status: http.StatusRequestEntityTooLarge, msg: err.Error()}
 		}
 		if (f == ingest.FormatOTLPJSONLines || f == ingest.FormatJSONEvents) && ingest.LineDelimited(body) {
 			// One bad line costs only itself: the lines after it are
-			// read too.
+			// read too, and each bad line is a dead letter of its own
+			// (replayable once fixed) with its reason.
 			good, bad := ingest.DecodeLines(f, body, rc.now(), 1, rc.pipeline.DecodeOptions())
-			if good.Len() > 0 {
+			if good.Len() > 0 || len(good.Rejected) > 0 {
+				for _, b := range bad {
+					rc.pipeline.RejectPayload(r.Context(), tenant, source, f, b.Raw, b.Reason())
+				}
 				good.Bytes = int64(len(body))
 				return &decoded{batch: good, format: f, badLines: bad}, nil
 			}
 		}
+		rc.pipeline.RejectPayload(r.Context(), tenant, source, f, body, err.Error())
 		if batch == nil || len(batch.Events)+len(batch.Samples) == 0 {
 			return nil, &payloadError{status: http.StatusBadRequest, msg: err.Error()}
 		}
@@ -140,17 +147,22 @@ func (rc *Receiver) decodeRequest(r *http.Request, tenant, source string, format
 
 // acceptDecoded offers a decoded request to the pipeline. A decoder error
 // after some records counts as one more refused record in the result.
+// Lines that did not decode are reasons first: the list of reasons is cut
+// at a few, and what the decoder could not read is what a sender most
+// needs to hear.
 func (rc *Receiver) acceptDecoded(ctx context.Context, in ingest.Input, d *decoded) (*ingest.Result, *payloadError) {
-	res, err := rc.pipeline.Accept(ctx, in)
+	accepted, err := rc.pipeline.Accept(ctx, in)
 	if err != nil {
 		return nil, rc.backpressure(err)
 	}
+	res := &ingest.Result{}
+	for _, b := range d.badLines {
+		res.RefuseUnread(b.Reason() + " (kept as a dead letter)")
+	}
 	if d.partial != "" {
-		res.RefuseUnread(fmt.Sprintf("%s (the payload was kept as a dead letter; %d record(s) before the error were accepted)", d.partial, res.Accepted))
+		res.RefuseUnread(fmt.Sprintf("%s (the payload was kept as a dead letter; %d record(s) before the error were accepted)", d.partial, accepted.Accepted))
 	}
-	for _, reason := range d.badLines {
-		res.RefuseUnread(reason + " (the payload was kept as a dead letter)")
-	}
+	res.Merge(accepted)
 	return res, nil
 }
 
