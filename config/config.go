@@ -166,7 +166,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `koanf:"shutdown-timeout"`
 	// MemoryLimit is the process's soft memory limit (GOMEMLIMIT's): past
 	// 90% of it ingest answers 503 and queries are refused; DuckDB gets
-	// half of it. 0 leaves memory unbounded.
+	// half of it. 0 derives it from the container's cgroup limit or the
+	// machine's memory (three quarters of it); a negative value turns the
+	// guard off.
 	MemoryLimit int64 `koanf:"memory-limit"`
 	// QueueBytes bounds the memory of the records waiting for the writers.
 	QueueBytes int64 `koanf:"queue-bytes"`

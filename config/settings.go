@@ -208,7 +208,7 @@ func (c *Config) settings() []setting {
 		integer(&c.MaxSubscriptionsPerTenant, "max-subscriptions-per-tenant", 100, "open subscriptions (tail, anomalies, incidents) a tenant may hold at once"),
 		integer(&c.MaxQueriesPerTenant, "max-queries-per-tenant", 8, "queries reading stored rows a tenant may run at once; more wait up to 10 s for a slot, then are refused (0: no limit)"),
 		duration(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest the flush on SIGTERM may take before the process exits (match the orchestrator's grace period)"),
-		int64s(&c.MemoryLimit, "memory-limit", 0, "soft memory limit in bytes: past 90% ingest answers 503 and queries are refused; DuckDB gets half (0: unbounded)"),
+		int64s(&c.MemoryLimit, "memory-limit", 0, "soft memory limit in bytes: past 90% ingest answers 503 and queries are refused; DuckDB gets half (0: three quarters of the container's cgroup limit or the machine's memory; -1: off)"),
 		int64s(&c.QueueBytes, "queue-bytes", 512<<20, "memory the records waiting for the writers may hold before ingest answers 503 (embedded bus)"),
 		boolean(&c.IngestWAL, "ingest-wal", true, "acknowledge ingest only once the records are in a write-ahead log under data-dir, replayed at start (embedded bus)"),
 		boolean(&c.IngestWALFsync, "ingest-wal-fsync", true, "fsync the write-ahead log (in groups) before acknowledging: off survives a process crash, not a machine crash"),

@@ -43,6 +43,11 @@ const (
 	StatusError Status = "error"
 )
 
+// MaxSeriesLabels bounds the labels of one metric series, as Prometheus'
+// label_limit and VictoriaMetrics' -maxLabelsPerTimeseries do: past it the
+// series is refused, naming the limit. Every metrics decoder holds to it.
+const MaxSeriesLabels = 128
+
 // KeyValues is a list of attributes kept as parallel key/value slices,
 // because that is how the columnar backends store them (and appending two
 // slices is much cheaper than building a map per row). Lists are short, so

@@ -95,10 +95,15 @@ func DecodeWith(f Format, body []byte, now time.Time, opt DecodeOptions) (*Batch
 		b.Events, err = otlp.DecodeLogs(body, otlp.Proto)
 	case FormatOTLPLogsJSON:
 		b.Events, err = otlp.DecodeLogs(body, otlp.JSON)
-	case FormatOTLPMetricsProto:
-		b.Samples, err = otlp.DecodeMetricsWith(body, otlp.Proto, opt.promote())
-	case FormatOTLPMetricsJSON:
-		b.Samples, err = otlp.DecodeMetricsWith(body, otlp.JSON, opt.promote())
+	case FormatOTLPMetricsProto, FormatOTLPMetricsJSON:
+		enc := otlp.Proto
+		if f == FormatOTLPMetricsJSON {
+			enc = otlp.JSON
+		}
+		var r *otlp.MetricsResult
+		if r, err = otlp.DecodeMetricsWith(body, enc, opt.promote()); r != nil {
+			b.Samples, b.Rejected = r.Samples, r.Rejected
+		}
 	case FormatRemoteWrite:
 		var d *promrw.Decoded
 		d, err = promrw.Decode(body)
@@ -133,7 +138,11 @@ func DecodeWith(f Format, body []byte, now time.Time, opt DecodeOptions) (*Batch
 	return b, err
 }
 
+// decodeOTLPLines decodes OTLP JSON requests one a line. The request's
+// limits hold for all its lines together: each line is checked as a
+// request of its own, and the lines' sum is checked as it grows.
 func decodeOTLPLines(b *Batch, body []byte, opt DecodeOptions) error {
+	labels := 0
 	for i, line := range bytes.Split(body, []byte("\n")) {
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
@@ -150,14 +159,23 @@ func decodeOTLPLines(b *Batch, body []byte, opt DecodeOptions) error {
 			evs, err = otlp.DecodeLogs(line, otlp.JSON)
 			b.Events = append(b.Events, evs...)
 		case FormatOTLPMetricsJSON:
-			var ss []domain.Sample
-			ss, err = otlp.DecodeMetricsWith(line, otlp.JSON, opt.promote())
-			b.Samples = append(b.Samples, ss...)
+			var r *otlp.MetricsResult
+			if r, err = otlp.DecodeMetricsWith(line, otlp.JSON, opt.promote()); r != nil {
+				b.Samples, b.Rejected = append(b.Samples, r.Samples...), append(b.Rejected, r.Rejected...)
+				labels += r.Labels
+			}
 		default:
 			err = fmt.Errorf("not an OTLP JSON request")
 		}
+		if errors.Is(err, otlp.ErrTooManyRecords) {
+			return fmt.Errorf("line %d: %w", i+1, err)
+		}
 		if err != nil {
 			b.Rejected = append(b.Rejected, domain.Rejected{Raw: append([]byte(nil), line...), Reason: fmt.Sprintf("line %d: %v", i+1, err)})
+		}
+		if len(b.Events) > otlp.MaxRecordsPerRequest || len(b.Samples) > otlp.MaxSamplesPerRequest || labels > otlp.MaxLabelsPerRequest {
+			return fmt.Errorf("%w: the first %d lines hold %d records and %d samples with %d labels, more than %d records, %d samples or %d labels in one request: send smaller batches",
+				otlp.ErrTooManyRecords, i+1, len(b.Events), len(b.Samples), labels, otlp.MaxRecordsPerRequest, otlp.MaxSamplesPerRequest, otlp.MaxLabelsPerRequest)
 		}
 	}
 	if b.Len() == 0 {
@@ -256,7 +274,7 @@ func detectProto(body []byte) Format {
 	if evs, err := otlp.DecodeLogs(body, otlp.Proto); err == nil && len(evs) > 0 {
 		return FormatOTLPLogsProto
 	}
-	if ss, err := otlp.DecodeMetrics(body, otlp.Proto); err == nil && len(ss) > 0 {
+	if r, err := otlp.DecodeMetrics(body, otlp.Proto); err == nil && len(r.Samples) > 0 {
 		return FormatOTLPMetricsProto
 	}
 	return FormatUnknown

@@ -29,6 +29,7 @@ type memGuard struct {
 
 	tick *loop.Periodic
 	once sync.Once
+	set  bool  // it lowered Go's memory limit
 	prev int64 // Go's memory limit before, restored at Shutdown
 }
 
@@ -39,8 +40,12 @@ func newMemGuard(limit int64, reg prometheus.Registerer) *memGuard {
 	if reg != nil {
 		reg.MustRegister(g.used)
 	}
-	if limit > 0 {
-		g.prev = debug.SetMemoryLimit(limit) // the Go heap is collected harder near it
+	// The Go heap is collected harder near the limit. Go's limit is the
+	// process's: it is only ever lowered here, and given back at Shutdown
+	// only if nobody lowered it further meanwhile (tests run several
+	// servers in one process).
+	if limit > 0 && debug.SetMemoryLimit(-1) > limit {
+		g.prev, g.set = debug.SetMemoryLimit(limit), true
 	}
 	return g
 }
@@ -65,7 +70,7 @@ func (g *memGuard) Shutdown(ctx context.Context) error {
 		if g.tick != nil { // started
 			err = g.tick.Shutdown(ctx)
 		}
-		if g.limit > 0 {
+		if g.set && debug.SetMemoryLimit(-1) == g.limit {
 			debug.SetMemoryLimit(g.prev)
 		}
 	})

@@ -135,6 +135,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	var memSource string
+	cfg.MemoryLimit, memSource = resolveMemoryLimit(cfg.MemoryLimit)
+	logger.Info("memory limit", "bytes", cfg.MemoryLimit, "from", memSource, "duckdb", duckdbMemory(cfg))
 	s := &Server{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.mem = newMemGuard(cfg.MemoryLimit, s.registry)

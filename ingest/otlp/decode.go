@@ -200,176 +200,6 @@ func Logs(ld plog.Logs) []domain.Event {
 	return out
 }
 
-func labels(job, instance string, attrs pcommon.Map, extra ...string) domain.Attrs {
-	var a domain.Attrs
-	if job != "" {
-		a.Append("job", job)
-	}
-	if instance != "" {
-		a.Append("instance", instance)
-	}
-	for k, v := range attrs.All() {
-		a.Append(k, v.AsString())
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		a.Append(extra[i], extra[i+1])
-	}
-	a.SortUnique() // later pairs win, as Put one by one did
-	return a
-}
-
-// promotedAttributes are the default resource attributes that become labels of
-// every series of their resource, as Prometheus' OTLP receiver promotes
-// them: without them every pod of a service is one series, and versions
-// or nodes cannot be compared. The other resource attributes go on the
-// resource's target_info series.
-func promotedAttributes() []string {
-	return []string{"k8s.pod.name", "k8s.node.name", "k8s.namespace.name", "service.version", "host.name"}
-}
-
-// DefaultPromoted is the resource attributes that label metric series
-// unless configured otherwise (--metric-resource-attribute).
-func DefaultPromoted() []string { return promotedAttributes() }
-
-// targetInfo is the series that carries a resource's attributes, one per
-// resource and batch, value 1 (Prometheus' name for it).
-const targetInfo = "target_info"
-
-// Metrics converts metric points to samples the Prometheus way: histograms
-// become _count, _sum and cumulative _bucket{le} series, summaries become
-// quantile series plus _count and _sum. Delta sums are kept as gauges of
-// their increments (rate() over them is not meaningful). Each series is
-// labelled job (service.name), instance (service.instance.id) and the
-// promoted attributes its resource has (k8s.pod.name, k8s.node.name,
-// k8s.namespace.name, service.version, host.name); each resource with other attributes
-// also gets a target_info sample holding them.
-func Metrics(md pmetric.Metrics) []domain.Sample { return MetricsWith(md, promotedAttributes()) }
-
-// MetricsWith is Metrics with the resource attributes to promote given.
-func MetricsWith(md pmetric.Metrics, promote []string) []domain.Sample {
-	var out []domain.Sample
-	for _, rm := range md.ResourceMetrics().All() {
-		job := serviceOf(rm.Resource())
-		instance := ""
-		attrs := rm.Resource().Attributes()
-		if v, ok := attrs.Get("service.instance.id"); ok {
-			instance = v.AsString()
-		}
-		var promoted []string
-		for _, k := range promote {
-			if v, ok := attrs.Get(k); ok && v.AsString() != "" {
-				promoted = append(promoted, k, v.AsString())
-			}
-		}
-		first := len(out)
-		for _, sm := range rm.ScopeMetrics().All() {
-			for _, m := range sm.Metrics().All() {
-				out = appendMetric(out, m, job, instance, promoted)
-			}
-		}
-		if len(out) > first {
-			out = appendTargetInfo(out, out[first:], attrs, job, instance)
-		}
-	}
-	for i := range out {
-		out[i].SeriesID = out[i].ComputeSeriesID()
-	}
-	return out
-}
-
-// appendTargetInfo adds a resource's target_info sample, at the newest
-// time of its samples, when it has attributes beyond the ones its series
-// carry already.
-func appendTargetInfo(out, samples []domain.Sample, attrs pcommon.Map, job, instance string) []domain.Sample {
-	var ls domain.Attrs
-	if job != "" {
-		ls.Put("job", job)
-	}
-	if instance != "" {
-		ls.Put("instance", instance)
-	}
-	n := 0
-	for k, v := range attrs.All() {
-		if k == "service.name" || k == "service.instance.id" {
-			continue
-		}
-		ls.Put(k, v.AsString())
-		n++
-	}
-	if n == 0 {
-		return out
-	}
-	ls.Sort()
-	var ts int64
-	for _, s := range samples {
-		ts = max(ts, s.TimeUnixNano)
-	}
-	return append(out, domain.Sample{Name: targetInfo, Labels: ls, Type: domain.MetricGauge, TimeUnixNano: ts, Value: 1})
-}
-
-func appendMetric(out []domain.Sample, m pmetric.Metric, job, instance string, promoted []string) []domain.Sample {
-	labels := func(job, instance string, attrs pcommon.Map, extra ...string) domain.Attrs {
-		return labels(job, instance, attrs, append(extra, promoted...)...)
-	}
-	add := func(name string, typ domain.MetricType, ts pcommon.Timestamp, v float64, ls domain.Attrs) {
-		out = append(out, domain.Sample{Name: name, Labels: ls, Type: typ, TimeUnixNano: int64(ts), Value: v})
-	}
-	num := func(dp pmetric.NumberDataPoint) float64 {
-		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-			return float64(dp.IntValue())
-		}
-		return dp.DoubleValue()
-	}
-	name := m.Name()
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		for _, dp := range m.Gauge().DataPoints().All() {
-			add(name, domain.MetricGauge, dp.Timestamp(), num(dp), labels(job, instance, dp.Attributes()))
-		}
-	case pmetric.MetricTypeSum:
-		typ := domain.MetricGauge
-		if m.Sum().IsMonotonic() && m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityCumulative {
-			typ = domain.MetricCounter
-		}
-		for _, dp := range m.Sum().DataPoints().All() {
-			add(name, typ, dp.Timestamp(), num(dp), labels(job, instance, dp.Attributes()))
-		}
-	case pmetric.MetricTypeHistogram:
-		for _, dp := range m.Histogram().DataPoints().All() {
-			add(name+"_count", domain.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
-			if dp.HasSum() {
-				add(name+"_sum", domain.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
-			}
-			var cum uint64
-			bounds := dp.ExplicitBounds()
-			for i, c := range dp.BucketCounts().All() {
-				cum += c
-				le := "+Inf"
-				if i < bounds.Len() {
-					le = domain.FormatNumber(bounds.At(i))
-				}
-				add(name+"_bucket", domain.MetricCounter, dp.Timestamp(), float64(cum), labels(job, instance, dp.Attributes(), "le", le))
-			}
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		for _, dp := range m.ExponentialHistogram().DataPoints().All() {
-			add(name+"_count", domain.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
-			if dp.HasSum() {
-				add(name+"_sum", domain.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
-			}
-		}
-	case pmetric.MetricTypeSummary:
-		for _, dp := range m.Summary().DataPoints().All() {
-			add(name+"_count", domain.MetricCounter, dp.Timestamp(), float64(dp.Count()), labels(job, instance, dp.Attributes()))
-			add(name+"_sum", domain.MetricCounter, dp.Timestamp(), dp.Sum(), labels(job, instance, dp.Attributes()))
-			for _, q := range dp.QuantileValues().All() {
-				add(name, domain.MetricSummary, dp.Timestamp(), q.Value(), labels(job, instance, dp.Attributes(), "quantile", domain.FormatNumber(q.Quantile())))
-			}
-		}
-	}
-	return out
-}
-
 // Encoding of an OTLP/HTTP body.
 type Encoding int
 
@@ -418,17 +248,18 @@ func DecodeLogs(body []byte, enc Encoding) ([]domain.Event, error) {
 	return Logs(ld), nil
 }
 
-// DecodeMetrics decodes an ExportMetricsServiceRequest body.
-func DecodeMetrics(body []byte, enc Encoding) ([]domain.Sample, error) {
+// DecodeMetrics decodes an ExportMetricsServiceRequest body, promoting
+// the default resource attributes.
+func DecodeMetrics(body []byte, enc Encoding) (*MetricsResult, error) {
 	return DecodeMetricsWith(body, enc, promotedAttributes())
 }
 
 // DecodeMetricsWith is DecodeMetrics with the resource attributes to
 // promote given.
-func DecodeMetricsWith(body []byte, enc Encoding, promote []string) ([]domain.Sample, error) {
+func DecodeMetricsWith(body []byte, enc Encoding, promote []string) (*MetricsResult, error) {
 	md, err := unmarshaler(enc, (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics, (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics)(body)
 	if err != nil {
 		return nil, fmt.Errorf("decode OTLP metrics: %w", err)
 	}
-	return MetricsWith(md, promote), nil
+	return MetricsWith(md, promote)
 }

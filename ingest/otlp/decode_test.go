@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -124,7 +125,9 @@ func TestMetricsPrometheusStyle(t *testing.T) {
 	q.SetValue(3)
 
 	got := map[string]domain.Sample{}
-	for _, s := range Metrics(md) {
+	res, err := Metrics(md)
+	require.NoError(t, err)
+	for _, s := range res.Samples {
 		k := s.Name
 		for i, lk := range s.Labels.Keys {
 			if lk == "le" || lk == "quantile" {
@@ -172,7 +175,9 @@ func TestMetricsKeepTheirResource(t *testing.T) {
 	}
 	series := map[uint64]bool{}
 	var infos []domain.Sample
-	for _, s := range Metrics(md) {
+	res, err := Metrics(md)
+	require.NoError(t, err)
+	for _, s := range res.Samples {
 		if s.Name == "target_info" {
 			infos = append(infos, s)
 			continue
@@ -274,4 +279,67 @@ func oneSpanTraces() ptrace.Traces {
 	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 	sp.SetName("x")
 	return td
+}
+
+// histogram is a metrics request of one histogram data point with the
+// given buckets and attributes.
+func histogram(buckets, attrs int) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "api")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("latency")
+	dp := m.SetEmptyHistogram().DataPoints().AppendEmpty()
+	for i := 0; i < attrs; i++ {
+		dp.Attributes().PutStr(fmt.Sprintf("attr%03d", i), "v")
+	}
+	for i := 0; i < buckets; i++ {
+		dp.BucketCounts().Append(1)
+		if i < buckets-1 {
+			dp.ExplicitBounds().Append(float64(i))
+		}
+	}
+	dp.SetCount(uint64(buckets))
+	return md
+}
+
+// TestMetricsBudget: a histogram that would become more labels than a
+// request may hold is refused before it is converted (the issue's 100,000
+// buckets × 100 attributes, 1.56 GB before); one within it converts, its
+// buckets sharing one list of keys; a data point past the label limit is
+// refused on its own, naming the limit, and its neighbours are kept.
+func TestMetricsBudget(t *testing.T) {
+	_, err := Metrics(histogram(100_000, 100))
+	require.ErrorIs(t, err, ErrTooManyRecords)
+	assert.ErrorContains(t, err, "more than 200000 samples or 4000000 labels")
+
+	res, err := Metrics(histogram(1000, 20))
+	require.NoError(t, err)
+	require.Equal(t, 1001, len(res.Samples), "_count and 1,000 buckets (no sum)")
+	var buckets []domain.Sample
+	for _, s := range res.Samples {
+		if s.Name == "latency_bucket" {
+			buckets = append(buckets, s)
+		}
+	}
+	require.Equal(t, 1000, len(buckets))
+	assert.Same(t, &buckets[0].Labels.Keys[0], &buckets[999].Labels.Keys[0], "the buckets share their keys")
+	le, _ := buckets[10].Labels.Get("le")
+	assert.Equal(t, "10", le)
+	le, _ = buckets[999].Labels.Get("le")
+	assert.Equal(t, "+Inf", le)
+	le, _ = buckets[998].Labels.Get("le")
+	assert.Equal(t, "998", le, "each bucket its own value")
+	assert.True(t, sort.StringsAreSorted(buckets[0].Labels.Keys))
+
+	wide := histogram(3, 200)
+	m := wide.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().AppendEmpty()
+	m.SetName("narrow")
+	m.SetEmptyGauge().DataPoints().AppendEmpty().SetDoubleValue(1)
+	res, err = Metrics(wide)
+	require.NoError(t, err)
+	require.Len(t, res.Rejected, 1)
+	assert.Equal(t, `a data point of "latency" has 201 labels, more than the limit of 128`, res.Rejected[0].Reason)
+	require.Len(t, res.Samples, 1)
+	assert.Equal(t, "narrow", res.Samples[0].Name)
 }

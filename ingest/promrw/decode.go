@@ -21,10 +21,8 @@ type Decoded struct {
 	Rejected []domain.Rejected
 }
 
-// MaxLabels bounds the labels of one series, as Prometheus' label_limit
-// and VictoriaMetrics' -maxLabelsPerTimeseries do: past it the series is
-// refused, naming the limit.
-const MaxLabels = 128
+// MaxLabels bounds the labels of one series (domain.MaxSeriesLabels).
+const MaxLabels = domain.MaxSeriesLabels
 
 // Decode decodes an uncompressed WriteRequest. The metric type is inferred
 // from the name (remote write 1.0 carries no types): _total, _count, _sum

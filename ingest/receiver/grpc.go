@@ -123,7 +123,13 @@ type metricService struct {
 
 func (s *metricService) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
 	resp := pmetricotlp.NewExportResponse()
-	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPMetricsProto, &ingest.Batch{Samples: otlp.MetricsWith(req.Metrics(), s.rc.pipeline.DecodeOptions().Promoted()),
+	m, err := otlp.MetricsWith(req.Metrics(), s.rc.pipeline.DecodeOptions().Promoted())
+	if err != nil {
+		// Too large to convert: permanent, as HTTP's 413 is (a retry
+		// of the same request cannot fit).
+		return resp, status.Error(codes.InvalidArgument, err.Error())
+	}
+	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPMetricsProto, &ingest.Batch{Samples: m.Samples, Rejected: m.Rejected,
 		Bytes: int64((&pmetric.ProtoMarshaler{}).MetricsSize(req.Metrics()))})
 	if err != nil {
 		return resp, err

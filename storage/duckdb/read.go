@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -23,7 +24,7 @@ func (s *Store) Aggregate(ctx context.Context, q domain.Query) (*domain.Aggregat
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("aggregate: %w", err)
+		return nil, fmt.Errorf("aggregate: %w", stopped(err))
 	}
 	defer rows.Close()
 	res := sqlbuild.NewResult(&q)
@@ -68,9 +69,20 @@ func (s *Store) Aggregate(ctx context.Context, q domain.Query) (*domain.Aggregat
 		res.Rows = append(res.Rows, row)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("aggregate: %w", err)
+		return nil, fmt.Errorf("aggregate: %w", stopped(err))
 	}
 	return res, nil
+}
+
+// stopped says a query DuckDB stopped at its memory limit (half of
+// --memory-limit, or --duckdb-memory-limit) in the store's terms: after
+// spilling what it can to its temporary directory, a query that still
+// needs more is refused, and the error says what to narrow.
+func stopped(err error) error {
+	if err != nil && strings.Contains(err.Error(), "Out of Memory Error") {
+		return fmt.Errorf("%w (DuckDB: %v)", storage.ErrTooCostly, err)
+	}
+	return err
 }
 
 const eventColumns = `tenant_id, ts, kind, service, name, trace_id, span_id, parent_span_id,
@@ -136,7 +148,7 @@ func (s *Store) Events(ctx context.Context, q domain.EventQuery) (*domain.EventP
 	b.w(") e LEFT JOIN resources r ON r.tenant_id = e.tenant_id AND r.res_id = e.res_id ORDER BY ts DESC, event_id DESC")
 	rows, err := s.db.QueryContext(ctx, b.String(), b.Args...)
 	if err != nil {
-		return nil, fmt.Errorf("events: %w", err)
+		return nil, fmt.Errorf("events: %w", stopped(err))
 	}
 	defer rows.Close()
 	page := &domain.EventPage{}
