@@ -2,6 +2,7 @@ package changes
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -82,7 +83,10 @@ func groupKey(tokens []string) string {
 	if first == "" {
 		first = "<*>"
 	}
-	return strings.Repeat("|", len(tokens)) + first
+	// The count, a space, the word: a token holds no white space, so no
+	// two lengths can make one key ("|" repeated per token did: "|=="
+	// and "== 0" met).
+	return strconv.Itoa(len(tokens)) + " " + first
 }
 
 // variable says whether a token was masked as a variable.
