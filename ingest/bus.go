@@ -3,7 +3,9 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/inquest/inquest/domain"
 )
@@ -76,15 +78,91 @@ type LocalBus struct {
 	// between their reservation and the queue.
 	log     *WAL
 	logging int
+	// shares is what each tenant holds in the queue and when it last
+	// published: past half full, no tenant may hold more than its share
+	// while others are sending (see fair).
+	shares map[string]*share
+	now    func() time.Time
 }
+
+// share is one tenant's part of the queue.
+type share struct {
+	records int
+	bytes   int64
+	seen    time.Time
+}
+
+// activeFor is how long a tenant counts among those sending after its
+// last publish (or refusal): long enough that a tenant sending a batch
+// every few seconds keeps its share while another floods.
+const activeFor = 10 * time.Second
 
 var _ Bus = (*LocalBus)(nil)
 
 // NewLocalBus makes a queue that holds at most capacity records.
 func NewLocalBus(capacity int) *LocalBus {
-	b := &LocalBus{capacity: capacity}
+	b := &LocalBus{capacity: capacity, shares: map[string]*share{}, now: time.Now}
 	b.cond = sync.NewCond(&b.mu)
 	return b
+}
+
+// admit decides whether m fits, fairly. The queue is bounded by records
+// and bytes; past half of either it is contended, and each tenant that
+// holds records or published within activeFor may hold an equal part.
+// A tenant past its part is refused (503) while it is past it; one within
+// its part is let in even when the queue is full (the parts together are
+// one bound, so past it the queue holds at most that much more), so
+// that one tenant's flood, or a write-ahead log replaying one tenant's
+// backlog after a restart, never refuses everyone. A tenant alone may use
+// the whole queue. Called with the lock held.
+func (b *LocalBus) admit(m *Message, now time.Time) error {
+	holders := 0
+	for t, sh := range b.shares {
+		switch {
+		case sh.records > 0 || now.Sub(sh.seen) < activeFor || t == m.Tenant:
+			holders++
+		default:
+			delete(b.shares, t) // gone quiet and holds nothing
+		}
+	}
+	mine := b.shares[m.Tenant]
+	if mine == nil {
+		holders++
+		mine = &share{}
+	}
+	check := func(used, add, mineUsed, limit int64, what string) error {
+		if limit <= 0 || used == 0 {
+			return nil // unbounded, or empty: any one message fits
+		}
+		over := holders >= 2 && mineUsed+add > limit/int64(holders)
+		switch {
+		case used+add > limit && (over || holders < 2):
+			return fmt.Errorf("%w (%d of %d %s queued)", ErrFull, used, limit, what)
+		case over && used+add > limit/2:
+			return fmt.Errorf("%w: tenant %s holds %d of the %d queued %s, more than its share (1/%d) while %d tenants send: try again shortly",
+				ErrFull, m.Tenant, mineUsed, used, what, holders, holders)
+		}
+		return nil
+	}
+	if err := check(int64(b.records), int64(m.Len()), int64(mine.records), int64(b.capacity), "records"); err != nil {
+		return err
+	}
+	return check(b.bytes, m.Bytes, mine.bytes, b.byteLimit, "bytes")
+}
+
+// take charges a message to its tenant's share (n, size negative give
+// back). Called with the lock held.
+func (b *LocalBus) take(tenant string, n int, size int64, now time.Time) {
+	sh := b.shares[tenant]
+	if sh == nil {
+		sh = &share{}
+		b.shares[tenant] = sh
+	}
+	sh.records += n
+	sh.bytes += size
+	if n > 0 {
+		sh.seen = now
+	}
 }
 
 // SetLog makes the bus durable: Publish returns once the message is in
@@ -96,6 +174,7 @@ func (b *LocalBus) SetLog(w *WAL) {
 		b.queue = append(b.queue, m)
 		b.records += m.Len()
 		b.bytes += m.Bytes
+		b.take(m.Tenant, m.Len(), m.Bytes, time.Time{}) // held, but no tenant is sending yet
 	}
 }
 
@@ -111,14 +190,15 @@ func (b *LocalBus) Publish(_ context.Context, m *Message) error {
 	if b.closed {
 		return ErrClosed
 	}
-	if b.records+m.Len() > b.capacity && b.records > 0 {
-		return ErrFull
-	}
-	if b.byteLimit > 0 && b.bytes+m.Bytes > b.byteLimit && b.records > 0 {
-		return ErrFull
+	now := b.now()
+	if err := b.admit(m, now); err != nil {
+		b.take(m.Tenant, 0, 0, now)
+		b.shares[m.Tenant].seen = now // a refused tenant is still sending
+		return err
 	}
 	b.records += m.Len()
 	b.bytes += m.Bytes
+	b.take(m.Tenant, m.Len(), m.Bytes, now)
 	if b.log != nil {
 		// The room is held while the log writes (and fsyncs, with other
 		// publishers' records), without the lock.
@@ -130,6 +210,7 @@ func (b *LocalBus) Publish(_ context.Context, m *Message) error {
 		if err != nil {
 			b.records -= m.Len()
 			b.bytes -= m.Bytes
+			b.take(m.Tenant, -m.Len(), -m.Bytes, now)
 			b.cond.Broadcast()
 			return err
 		}
@@ -164,11 +245,12 @@ func (b *LocalBus) Consume(ctx context.Context, handle func(*Message)) error {
 		b.queue[0] = nil
 		b.queue = b.queue[1:]
 		b.mu.Unlock()
-		n, size, logged := m.Len(), m.Bytes, m.ack
+		n, size, logged, tenant := m.Len(), m.Bytes, m.ack, m.Tenant
 		m.ack = func() {
 			b.mu.Lock()
 			b.records -= n
 			b.bytes -= size
+			b.take(tenant, -n, -size, time.Time{})
 			b.mu.Unlock()
 			if logged != nil {
 				logged() // the log's: the message is done

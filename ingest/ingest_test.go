@@ -461,3 +461,64 @@ func TestInvalidUTF8CountedForJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, testutil.ToFloat64(p.invalidUTF8))
 }
+
+// msgOf is a message of n records for tenant.
+func msgOf(tenant string, n int) *Message {
+	m := &Message{Tenant: tenant, Bytes: int64(n) * 100}
+	for i := 0; i < n; i++ {
+		m.Events = append(m.Events, domain.Event{Tenant: tenant, Name: fmt.Sprint(i)})
+	}
+	return m
+}
+
+// TestLocalBusFairShares: a tenant alone may fill the queue; once another
+// is sending, a flooding tenant is refused past its share of a contended
+// queue, naming it, while the other's batches still go in — even with the
+// queue full, into its headroom; and a write-ahead log replaying one
+// tenant's backlog past the bound refuses only that tenant.
+func TestLocalBusFairShares(t *testing.T) {
+	ctx := context.Background()
+	alone := NewLocalBus(1000)
+	for i := 0; i < 10; i++ {
+		require.NoError(t, alone.Publish(ctx, msgOf("a", 100)), "a tenant alone uses the whole queue")
+	}
+	require.ErrorIs(t, alone.Publish(ctx, msgOf("a", 100)), ErrFull)
+
+	clock := time.Unix(1_700_000_000, 0)
+	b := NewLocalBus(1000)
+	b.now = func() time.Time { return clock }
+	require.NoError(t, b.Publish(ctx, msgOf("victim", 10)))
+	flooded := 0
+	var refusal error
+	for i := 0; i < 20; i++ {
+		if err := b.Publish(ctx, msgOf("flood", 100)); err != nil {
+			refusal = err
+			break
+		}
+		flooded += 100
+	}
+	require.ErrorIs(t, refusal, ErrFull)
+	assert.Contains(t, refusal.Error(), "tenant flood holds")
+	assert.LessOrEqual(t, flooded, 600, "the flood stops near half of the queue")
+	for i := 0; i < 30; i++ {
+		require.NoError(t, b.Publish(ctx, msgOf("victim", 10)), "the other tenant's batch %d goes in", i)
+	}
+
+	// After a restart the log hands back 1,500 records of one tenant,
+	// more than the queue holds: another tenant still gets in.
+	dir := t.TempDir()
+	w, err := OpenWAL(WALConfig{Dir: dir}, nil, nil)
+	require.NoError(t, err)
+	for i := 0; i < 15; i++ {
+		require.NoError(t, w.Append(msgOf("flood", 100)))
+	}
+	require.NoError(t, w.Close())
+	w, err = OpenWAL(WALConfig{Dir: dir}, nil, nil)
+	require.NoError(t, err)
+	defer w.Close()
+	r := NewLocalBus(1000)
+	r.SetLog(w)
+	assert.Equal(t, 1500, r.Depth())
+	require.ErrorIs(t, r.Publish(ctx, msgOf("flood", 10)), ErrFull, "the tenant whose backlog it is waits")
+	require.NoError(t, r.Publish(ctx, msgOf("quiet", 10)), "another tenant is not refused for it")
+}
