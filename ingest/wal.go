@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/inquest/inquest/storage"
 )
 
 // WAL is the embedded mode's ingest write-ahead log: a message is
@@ -364,10 +367,39 @@ func (w *WAL) fail(err error) {
 	w.err = err
 }
 
+// Prune closes the active segment when every message in it is done, so
+// that it is deleted like the others: on a quiet server the active segment
+// fills slowly, and records the store already holds (and retention may
+// already have deleted there) would otherwise stay on disk until it fills
+// or the process restarts. It is called on the retention loop, and
+// deletes no rows of its own (it returns 0): the retention is the
+// store's, and the log only ever needs what is not stored yet.
+func (w *WAL) Prune(_ context.Context, _ storage.Retention, _ time.Time) (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.err != nil {
+		return 0, nil
+	}
+	if w.size > 0 && w.pending[w.active] == 0 {
+		w.rotate()
+	}
+	w.trim(false)
+	return 0, nil
+}
+
 // maybeRotate starts a new segment once the active one is full and no
 // fsync is using it. Called with w.mu held.
 func (w *WAL) maybeRotate() {
-	if w.size < w.segmentSize || w.syncing {
+	if w.size < w.segmentSize {
+		return
+	}
+	w.rotate()
+}
+
+// rotate syncs and closes the active segment and opens the next, unless
+// an fsync is using it. Called with w.mu held.
+func (w *WAL) rotate() {
+	if w.syncing {
 		return
 	}
 	f := w.f

@@ -1,17 +1,20 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inquest/inquest/domain"
+	"github.com/inquest/inquest/storage"
 )
 
 func walMessage(tenant string, i int) *Message {
@@ -182,4 +185,42 @@ func TestDurableBus(t *testing.T) {
 	require.NoError(t, w.Close())
 	left, _ := filepath.Glob(filepath.Join(dir, "*.wal"))
 	assert.Empty(t, left)
+}
+
+// TestWALPruneQuietSegment: on a quiet server the active segment holds
+// records long stored; the retention loop's Prune closes it once every
+// message in it is done and it is deleted, so nothing of them is left on
+// disk. A segment with an unfinished message stays.
+func TestWALPruneQuietSegment(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenWAL(WALConfig{Dir: dir}, nil, nil)
+	require.NoError(t, err)
+	defer w.Close()
+	onDisk := func(s string) bool {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.wal"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			if bytes.Contains(b, []byte(s)) {
+				return true
+			}
+		}
+		return false
+	}
+	a, b := walMessage("acme", 1), walMessage("acme", 2)
+	require.NoError(t, w.Append(a))
+	require.NoError(t, w.Append(b))
+	a.Ack()
+	_, err = w.Prune(context.Background(), storage.Retention{}, time.Now())
+	require.NoError(t, err)
+	assert.True(t, onDisk("op-1"), "kept while a message of its segment is unfinished")
+	b.Ack()
+	assert.True(t, onDisk("op-2"), "the active segment is not deleted by an ack")
+	_, err = w.Prune(context.Background(), storage.Retention{}, time.Now())
+	require.NoError(t, err)
+	assert.False(t, onDisk("op-1"), "stored records leave the disk")
+	assert.False(t, onDisk("op-2"))
+	c := walMessage("acme", 3)
+	require.NoError(t, w.Append(c), "the log goes on in a new segment")
+	assert.True(t, onDisk("op-3"))
 }

@@ -174,7 +174,11 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 	r, _ := s.cfg.Retentions() // validated with the config
-	s.prune = newPruner(append([]storage.Pruner{s.embedded}, s.pruners...), r, s.cfg.PruneInterval, s.registry, s.logger)
+	pruners := append([]storage.Pruner{s.embedded}, s.pruners...)
+	if s.wal != nil {
+		pruners = append(pruners, s.wal) // its finished segments, on a quiet server too
+	}
+	s.prune = newPruner(pruners, r, s.cfg.PruneInterval, s.registry, s.logger)
 	s.fold = loop.Every(0, nil)
 	if s.edges != nil && s.runsWriter() {
 		s.fold = newEdgeFolder(s.edges, s.cfg.ServiceMapFoldInterval, s.registry, s.logger)
