@@ -328,3 +328,32 @@ func approveOnSlack(t *testing.T, s *testServer, api *slackAPI, id string) {
 		})
 	}
 }
+
+// TestSlackReplayAfterRestart: the replay guard is kept in the store, so a
+// signed request captured before a restart is still a replay after it,
+// within its five minutes.
+func TestSlackReplayAfterRestart(t *testing.T) {
+	responses, _ := responseURL(t)
+	cfg := testConfig(t, func(c *config.Config) {
+		c.AuthJWTSecret, c.SlackSigningSecret = jwtSecret, slackSecret
+		c.SlackUsers = []string{"UBOB=bob:responder"}
+	})
+	body, h := slackPress(responses.URL, "UBOB", "approve", "prop-none", time.Now(), slackSecret)
+	send := func(s *testServer) int {
+		req, err := http.NewRequest(http.MethodPost, s.url("/slack/interactions"), strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header = h
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	first := startWith(t, cfg)
+	require.Equal(t, http.StatusOK, send(first), "taken once")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, first.Shutdown(ctx))
+
+	again := startWith(t, cfg) // the same data directory
+	assert.Equal(t, http.StatusUnauthorized, send(again), "the same signed request after a restart is a replay")
+}
