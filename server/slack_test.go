@@ -42,11 +42,18 @@ func slackPress(responseURL, user, action, proposal string, at time.Time, secret
 	return body, h
 }
 
-// TestSlackApprovals: Slack's buttons decide through the same service
-// call as GraphQL. A missing or wrong signature, a request older than
-// five minutes and a replayed one get 401 and change nothing; the
-// proposer and a responder without the level are refused in the message;
-// a team lead's press approves and the message says so.
+// slack posts an interaction to /slack/interactions and returns the status.
+func (s *testServer) slack(t *testing.T, body string, h http.Header) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.url("/slack/interactions"), strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header = h
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // responseURL stands in for a Slack message's response URL: what Inquest
 // said to it, in order.
 func responseURL(t *testing.T) (*httptest.Server, func() []string) {
@@ -70,6 +77,11 @@ func responseURL(t *testing.T) (*httptest.Server, func() []string) {
 	}
 }
 
+// TestSlackApprovals: Slack's buttons decide through the same service
+// call as GraphQL. A missing or wrong signature, a request older than
+// five minutes and a replayed one get 401 and change nothing; the
+// proposer and a responder without the level are refused in the message;
+// a team lead's press approves and the message says so.
 func TestSlackApprovals(t *testing.T) {
 	responses, said := responseURL(t)
 	s := start(t, func(c *config.Config) {
@@ -77,15 +89,7 @@ func TestSlackApprovals(t *testing.T) {
 		c.SlackUsers = []string{"UCAROL=carol:responder,approver:team-lead", "UALICE=alice:responder,approver:vp", "UBOB=bob:responder"}
 	})
 	pendingRollback(t, s.Store(), "default", "prop-slack", "alice")
-	send := func(body string, h http.Header) int {
-		req, err := http.NewRequest(http.MethodPost, s.url("/slack/interactions"), strings.NewReader(body))
-		require.NoError(t, err)
-		req.Header = h
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	send := func(body string, h http.Header) int { return s.slack(t, body, h) }
 	last := func() string {
 		all := said()
 		if len(all) == 0 {
@@ -339,21 +343,12 @@ func TestSlackReplayAfterRestart(t *testing.T) {
 		c.SlackUsers = []string{"UBOB=bob:responder"}
 	})
 	body, h := slackPress(responses.URL, "UBOB", "approve", "prop-none", time.Now(), slackSecret)
-	send := func(s *testServer) int {
-		req, err := http.NewRequest(http.MethodPost, s.url("/slack/interactions"), strings.NewReader(body))
-		require.NoError(t, err)
-		req.Header = h
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
 	first := startWith(t, cfg)
-	require.Equal(t, http.StatusOK, send(first), "taken once")
+	require.Equal(t, http.StatusOK, first.slack(t, body, h), "taken once")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, first.Shutdown(ctx))
 
 	again := startWith(t, cfg) // the same data directory
-	assert.Equal(t, http.StatusUnauthorized, send(again), "the same signed request after a restart is a replay")
+	assert.Equal(t, http.StatusUnauthorized, again.slack(t, body, h), "the same signed request after a restart is a replay")
 }
