@@ -150,6 +150,27 @@ func (b *LocalBus) admit(m *Message, now time.Time) error {
 	return check(b.bytes, m.Bytes, mine.bytes, b.byteLimit, "bytes")
 }
 
+// OverShare says whether tenant holds more than an equal part of the
+// queued bytes among the tenants holding or sending any, or is the only
+// one holding something: near the memory limit those are refused first
+// (a tenant holding nothing is let in; it is not what fills memory).
+func (b *LocalBus) OverShare(tenant string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	mine := b.shares[tenant]
+	if mine == nil || mine.bytes <= 0 && mine.records <= 0 {
+		return false
+	}
+	holders := 0
+	for _, sh := range b.shares {
+		if sh.records > 0 || now.Sub(sh.seen) < activeFor {
+			holders++
+		}
+	}
+	return holders < 2 || mine.bytes > b.bytes/int64(holders) || mine.records > b.records/holders
+}
+
 // take charges a message to its tenant's share (n, size negative give
 // back). Called with the lock held.
 func (b *LocalBus) take(tenant string, n int, size int64, now time.Time) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -522,3 +523,42 @@ func TestLocalBusFairShares(t *testing.T) {
 	require.ErrorIs(t, r.Publish(ctx, msgOf("flood", 10)), ErrFull, "the tenant whose backlog it is waits")
 	require.NoError(t, r.Publish(ctx, msgOf("quiet", 10)), "another tenant is not refused for it")
 }
+
+// TestMemoryPressureRefusesTheHeaviest: near the memory limit the tenant
+// holding most of the queue is refused while one holding nothing still
+// gets in; at the limit everyone is refused; on a bus that cannot tell
+// shares, everyone is refused near the limit.
+func TestMemoryPressureRefusesTheHeaviest(t *testing.T) {
+	ctx := context.Background()
+	bus := NewLocalBus(1_000_000)
+	p, err := NewPipeline(DefaultConfig(), bus, &memStore{}, nil, nil)
+	require.NoError(t, err)
+	var pressed, full atomic.Bool
+	p.PushBackWhen(pressed.Load, full.Load)
+	events := func(tenant string, n int) Input {
+		b := &Batch{Bytes: int64(n) * 100}
+		for i := 0; i < n; i++ {
+			b.Events = append(b.Events, domain.Event{Kind: domain.KindEvent, Service: "s", Name: fmt.Sprint(tenant, i), TimeUnixNano: time.Now().UnixNano()})
+		}
+		return Input{Tenant: tenant, Source: "events", Format: FormatJSONEvents, Batch: b}
+	}
+	_, err = p.Accept(ctx, events("heavy", 1000))
+	require.NoError(t, err)
+	pressed.Store(true)
+	_, err = p.Accept(ctx, events("heavy", 10))
+	assert.ErrorIs(t, err, ErrOverMemory, "the tenant holding the queue")
+	_, err = p.Accept(ctx, events("light", 10))
+	assert.NoError(t, err, "a tenant holding nothing")
+	full.Store(true)
+	_, err = p.Accept(ctx, events("light", 10))
+	assert.ErrorIs(t, err, ErrOverMemory, "at the limit, everyone")
+
+	kafkaLike, err := NewPipeline(DefaultConfig(), opaqueBus{bus}, &memStore{}, nil, nil)
+	require.NoError(t, err)
+	kafkaLike.PushBackWhen(pressed.Load, func() bool { return false })
+	_, err = kafkaLike.Accept(ctx, events("light2", 10))
+	assert.ErrorIs(t, err, ErrOverMemory, "no shares to tell: everyone near the limit")
+}
+
+// opaqueBus hides a bus's shares.
+type opaqueBus struct{ Bus }

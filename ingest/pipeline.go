@@ -174,6 +174,7 @@ type Pipeline struct {
 
 	onAccepted func(tenant string, records int, bytes int64)
 	pressed    func() bool
+	full       func() bool
 }
 
 // ErrOverMemory is ErrFull for a process near its memory limit: clients
@@ -181,9 +182,26 @@ type Pipeline struct {
 var ErrOverMemory = fmt.Errorf("%w: the server is near its memory limit (--memory-limit)", ErrFull)
 
 // PushBackWhen makes Accept refuse with ErrOverMemory while pressed
-// reports true (the process near its memory limit). Call it before the
-// pipeline is used.
-func (p *Pipeline) PushBackWhen(pressed func() bool) { p.pressed = pressed }
+// reports true (the process near its memory limit) to the tenants holding
+// more than their share of the queue, and to every tenant while full
+// reports true (the process at its limit) or where the bus cannot tell
+// shares (Kafka). Call it before the pipeline is used.
+func (p *Pipeline) PushBackWhen(pressed, full func() bool) { p.pressed, p.full = pressed, full }
+
+// sharer is a bus that knows what each tenant holds in it.
+type sharer interface {
+	// OverShare says whether tenant holds more than its share.
+	OverShare(tenant string) bool
+}
+
+// overMemory says whether the tenant's payload is refused for memory.
+func (p *Pipeline) overMemory(tenant string) bool {
+	if p.pressed == nil || !p.pressed() {
+		return false
+	}
+	sh, ok := p.bus.(sharer)
+	return !ok || (p.full != nil && p.full()) || sh.OverShare(tenant)
+}
 
 // OnAccepted registers a function told of every accepted payload (usage
 // metering). Call it before the pipeline is used.
@@ -239,7 +257,7 @@ func (p *Pipeline) Accept(ctx context.Context, in Input) (*Result, error) {
 	if in.Tenant == "" {
 		return nil, fmt.Errorf("accept: %w", domain.ErrNoTenant)
 	}
-	if p.pressed != nil && p.pressed() {
+	if p.overMemory(in.Tenant) {
 		p.payloads.WithLabelValues(in.Source, "backpressure").Inc()
 		return nil, ErrOverMemory
 	}

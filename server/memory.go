@@ -17,7 +17,8 @@ import (
 )
 
 // memGuard watches the process's memory against --memory-limit: past 90%
-// ingest pushes back (503) and heavy queries are refused, so that the
+// ingest pushes back (503) on the tenants holding most of the queue, at
+// 100% on every tenant, and heavy queries are refused, so that the
 // process degrades with clear errors instead of growing until it is
 // killed. It reads the resident set (DuckDB allocates outside Go's heap)
 // and falls back to Go's own total where /proc is not there.
@@ -25,6 +26,7 @@ type memGuard struct {
 	limit int64
 	every time.Duration
 	high  atomic.Bool
+	full  atomic.Bool
 	used  prometheus.Gauge
 
 	tick *loop.Periodic
@@ -52,6 +54,10 @@ func newMemGuard(limit int64, reg prometheus.Registerer) *memGuard {
 
 // Pressed reports whether the process is past 90% of its limit.
 func (g *memGuard) Pressed() bool { return g != nil && g.high.Load() }
+
+// Full reports whether the process is at its limit: ingest is then
+// refused to every tenant, not only to the heaviest.
+func (g *memGuard) Full() bool { return g != nil && g.full.Load() }
 
 // Start samples once, then every second until Shutdown.
 func (g *memGuard) Start(ctx context.Context) error {
@@ -81,6 +87,7 @@ func (g *memGuard) sample() {
 	used := residentBytes()
 	g.used.Set(float64(used))
 	g.high.Store(used > g.limit/10*9)
+	g.full.Store(used >= g.limit)
 }
 
 // residentBytes is the resident set size from /proc, or Go's total when it

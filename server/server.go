@@ -217,7 +217,7 @@ func (s *Server) newDataPath(ctx context.Context) error {
 	if s.pipeline, err = ingest.NewPipeline(pcfg, s.bus, store, s.registry, s.logger); err != nil {
 		return err
 	}
-	s.pipeline.PushBackWhen(s.mem.Pressed)
+	s.pipeline.PushBackWhen(s.mem.Pressed, s.mem.Full)
 	if cfg.RedisURL != "" {
 		// One client for the cache, the tail, incidents and their streams.
 		if s.redis, err = cache.DialRedis(cfg.RedisURL); err != nil {
