@@ -229,7 +229,38 @@ func DecodeTraces(body []byte, enc Encoding) ([]domain.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode OTLP traces: %w", err)
 	}
+	if err := CheckTraces(td); err != nil {
+		return nil, err
+	}
 	return Traces(td), nil
+}
+
+// CheckTraces counts the records decoded traces will become (spans, their
+// events and links) from the decoder's own output, before they are
+// converted: the check before decoding reads the bytes by a walker of its
+// own, fast but separate from the decoder, and this one agrees with what
+// Traces will make by construction (it walks the same objects).
+func CheckTraces(td ptrace.Traces) error {
+	n := 0
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				n += 1 + sp.Events().Len() + sp.Links().Len()
+			}
+		}
+	}
+	if n > MaxRecordsPerRequest {
+		return fmt.Errorf("%w: %d spans, span events and links, more than %d: send smaller batches", ErrTooManyRecords, n, MaxRecordsPerRequest)
+	}
+	return nil
+}
+
+// CheckLogs is CheckTraces for log records.
+func CheckLogs(ld plog.Logs) error {
+	if n := ld.LogRecordCount(); n > MaxRecordsPerRequest {
+		return fmt.Errorf("%w: %d log records, more than %d: send smaller batches", ErrTooManyRecords, n, MaxRecordsPerRequest)
+	}
+	return nil
 }
 
 // DecodeLogs decodes an ExportLogsServiceRequest body.
@@ -244,6 +275,9 @@ func DecodeLogs(body []byte, enc Encoding) ([]domain.Event, error) {
 	ld, err := unmarshaler(enc, (&plog.ProtoUnmarshaler{}).UnmarshalLogs, (&plog.JSONUnmarshaler{}).UnmarshalLogs)(body)
 	if err != nil {
 		return nil, fmt.Errorf("decode OTLP logs: %w", err)
+	}
+	if err := CheckLogs(ld); err != nil {
+		return nil, err
 	}
 	return Logs(ld), nil
 }

@@ -343,3 +343,31 @@ func TestMetricsBudget(t *testing.T) {
 	require.Len(t, res.Samples, 1)
 	assert.Equal(t, "narrow", res.Samples[0].Name)
 }
+
+// TestCheckDecoded: the count after decoding is the decoder's own, so it
+// holds whatever shape the bytes had: 200,001 records in spans, events and
+// links are refused, 200,000 are not.
+func TestCheckDecoded(t *testing.T) {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	sp := spans.AppendEmpty()
+	for i := 0; i < 99_999; i++ {
+		sp.Events().AppendEmpty()
+	}
+	sp2 := spans.AppendEmpty()
+	for i := 0; i < 99_999; i++ {
+		sp2.Links().AppendEmpty()
+	}
+	require.NoError(t, CheckTraces(td), "200,000 records")
+	spans.AppendEmpty()
+	err := CheckTraces(td)
+	require.ErrorIs(t, err, ErrTooManyRecords)
+	assert.ErrorContains(t, err, "200001 spans, span events and links")
+
+	ld := plog.NewLogs()
+	recs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := 0; i <= MaxRecordsPerRequest; i++ {
+		recs.AppendEmpty()
+	}
+	require.ErrorIs(t, CheckLogs(ld), ErrTooManyRecords)
+}

@@ -85,6 +85,9 @@ type traceService struct {
 
 func (s *traceService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	resp := ptraceotlp.NewExportResponse()
+	if err := otlp.CheckTraces(req.Traces()); err != nil {
+		return resp, status.Error(codes.InvalidArgument, err.Error())
+	}
 	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPTracesProto, &ingest.Batch{Events: otlp.Traces(req.Traces()),
 		Bytes: int64((&ptrace.ProtoMarshaler{}).TracesSize(req.Traces()))})
 	if err != nil {
@@ -104,6 +107,9 @@ type logService struct {
 
 func (s *logService) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
 	resp := plogotlp.NewExportResponse()
+	if err := otlp.CheckLogs(req.Logs()); err != nil {
+		return resp, status.Error(codes.InvalidArgument, err.Error())
+	}
 	res, err := s.rc.acceptGRPC(ctx, ingest.FormatOTLPLogsProto, &ingest.Batch{Events: otlp.Logs(req.Logs()),
 		Bytes: int64((&plog.ProtoMarshaler{}).LogsSize(req.Logs()))})
 	if err != nil {
