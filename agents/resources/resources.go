@@ -63,6 +63,25 @@ func Kind(name string) string {
 	return ""
 }
 
+// busyFrom is the share of its CPU limit from which a pod's CPU rise counts
+// fully: CPU runs out at the limit, and a pod at 4% of it that rose
+// fivefold is not starved of it, whatever the z-score (CPU faults take a
+// pod to 85-100%). Below it a rise counts in proportion.
+const busyFrom = 0.5
+
+// utilization tells a metric that is a share of a limit (OpenTelemetry's
+// *.utilization, 0 to 1, or a percentage).
+func utilization(name string) bool { return strings.Contains(strings.ToLower(name), "utilization") }
+
+// headroom is how much a CPU finding counts at its service's utilization
+// level (a percentage is read as such).
+func headroom(level float64) float64 {
+	if level > 1.5 {
+		level /= 100
+	}
+	return math.Min(1, math.Max(0, level)/busyFrom)
+}
+
 // falls tells whether the metric is bad when it falls (a success ratio).
 func falls(name string) bool { return strings.Contains(strings.ToLower(name), "success") }
 
@@ -141,6 +160,7 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 	step := stepFor(in.Window)
 	read := 0
 	best := map[[2]string]Finding{}
+	busy := map[string]float64{} // per service, the highest CPU utilization in the window
 	for _, name := range names {
 		kind := Kind(name)
 		if kind == "" {
@@ -179,6 +199,11 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 				continue
 			}
 			res.Services[svc] = true
+			if kind == CPU && utilization(name) {
+				for _, v := range window(s, in, false) {
+					busy[svc] = max(busy[svc], v)
+				}
+			}
 			if shared[i] {
 				continue
 			}
@@ -195,6 +220,9 @@ func Read(ctx context.Context, src Source, in Input) (*Result, error) {
 		}
 	}
 	for _, f := range best {
+		if level, ok := busy[f.Service]; ok && f.Kind == CPU {
+			f.Strength *= headroom(level)
+		}
 		res.Findings = append(res.Findings, f)
 	}
 	sort.Slice(res.Findings, func(i, j int) bool {

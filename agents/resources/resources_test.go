@@ -137,3 +137,29 @@ func TestNewInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUHeadroom: two pods whose CPU usage rose fivefold; one sits at 4%
+// of its limit, the other reaches 90%. Only the second is starved of CPU:
+// the first's finding counts in proportion to how near its limit it is.
+func TestCPUHeadroom(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	series := func(svc string, level float64) domain.MetricSeries {
+		var v []float64
+		for i := 0; i < 30; i++ {
+			v = append(v, level*(1+0.02*float64(i%3)))
+		}
+		return minutes(svc, t0, append(v, 5*level, 5*level, 5*level)...)
+	}
+	src := fakeSource{name: "k8s.pod.cpu.usage", series: []domain.MetricSeries{series("idle", 0.004), series("hot", 0.1)},
+		more: map[string][]domain.MetricSeries{"k8s.pod.cpu.utilization": {series("idle", 0.008), series("hot", 0.18)}}}
+	res, err := Read(context.Background(), src, Input{Tenant: "t",
+		Baseline: domain.TimeRange{Start: t0.UnixNano(), End: t0.Add(30 * time.Minute).UnixNano()},
+		Window:   domain.TimeRange{Start: t0.Add(30 * time.Minute).UnixNano(), End: t0.Add(33 * time.Minute).UnixNano()}})
+	require.NoError(t, err)
+	idle, hot := res.Best("idle", CPU), res.Best("hot", CPU)
+	require.NotNil(t, idle)
+	require.NotNil(t, hot)
+	assert.Greater(t, idle.Z, 3.0, "the idle pod's rise is as sure")
+	assert.InDelta(t, hot.Strength*0.04/busyFrom, idle.Strength, 0.02, "at 4%% of its limit it counts 0.08 of the hot pod's")
+	assert.Equal(t, "hot", res.Findings[0].Service)
+}
