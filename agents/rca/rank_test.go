@@ -64,3 +64,24 @@ func TestErrorsPassedUpAreTheCallees(t *testing.T) {
 	in.Changes.Services["front"].ErrorTraces = map[string]bool{"t9": true}
 	assert.Equal(t, "front", Rank(in)[0].Service)
 }
+
+// TestPeersDiscountOnlyTheStrongest: a service whose strongest sign is its
+// own CPU against its own past keeps its score when a weaker sign of it
+// (a connection gap) had no baseline and was judged against peers; one
+// whose strongest sign is that peer comparison is discounted.
+func TestPeersDiscountOnlyTheStrongest(t *testing.T) {
+	in := Input{
+		Trace: &deptrace.Result{Findings: []*deptrace.Finding{
+			{Service: "own", GapMs: deptrace.Signal{Now: 30, Before: 3, Strength: 0.3, Peers: true}},
+			{Service: "peer", GapMs: deptrace.Signal{Now: 30, Before: 3, Strength: 0.7, Peers: true}},
+		}},
+		Resources: &resources.Result{Findings: []resources.Finding{{Service: "own", Kind: resources.CPU, Metric: "cpu", Z: 40, Strength: 0.7}}},
+	}
+	score := map[string]float64{}
+	for _, h := range Rank(in) {
+		score[h.Service] = h.Confidence
+	}
+	w := DefaultWeights()
+	assert.GreaterOrEqual(t, score["own"], 0.7, "not discounted below its own CPU: its strongest sign is its own")
+	assert.InDelta(t, 0.7*w.PeersFactor, score["peer"], 0.01, "discounted: its strongest sign came from peers")
+}

@@ -55,7 +55,7 @@ type candidate struct {
 	evidence []domain.Evidence
 	best     map[string]float64 // strongest evidence per kind
 	change   *changes.Change
-	peers    bool // its strongest evidence came from comparing with peers
+	peers    bool // its connection-gap evidence came from comparing with peers
 	// silent is its strongest stopped log line whose requests went on:
 	// its own code, like its latency and errors, that explains away its
 	// callers' symptoms.
@@ -326,10 +326,22 @@ func combine(c *candidate, w *Weights) float64 {
 	symptom := 1 - miss
 	change := c.best[KindChange]
 	score := symptom + (1-symptom)*change*(w.ChangeBase+w.ChangeGain*symptom)
-	if c.peers {
+	if c.peers && c.strongest() == KindGap {
 		score *= w.PeersFactor
 	}
 	return score
+}
+
+// strongest is the kind of the candidate's strongest evidence, a change
+// aside (ties go to the kind named first in alphabetical order).
+func (c *candidate) strongest() string {
+	kind, best := "", 0.0
+	for k, s := range c.best {
+		if k != KindChange && (s > best || (s == best && k < kind)) {
+			kind, best = k, s
+		}
+	}
+	return kind
 }
 
 // cause names what the evidence says happened to the candidate.
@@ -341,13 +353,7 @@ func cause(c *candidate, graph topology.Graph) string {
 		}
 		return domain.CauseConfigChange
 	}
-	kind, best := "", 0.0
-	for k, s := range c.best {
-		if k != KindChange && (s > best || (s == best && k < kind)) {
-			kind, best = k, s
-		}
-	}
-	switch kind {
+	switch c.strongest() {
 	case KindResource:
 		return domain.CauseResourceSaturation
 	case KindTraffic:

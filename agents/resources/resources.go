@@ -66,7 +66,9 @@ func Kind(name string) string {
 // busyFrom is the share of its CPU limit from which a pod's CPU rise counts
 // fully: CPU runs out at the limit, and a pod at 4% of it that rose
 // fivefold is not starved of it, whatever the z-score (CPU faults take a
-// pod to 85-100%). Below it a rise counts in proportion.
+// pod to 85-100%). Below it the rise still says that something in the
+// pod changed (exceptions thrown, a new code path), so it keeps half its
+// strength at the least.
 const busyFrom = 0.5
 
 // utilization tells a metric that is a share of a limit (OpenTelemetry's
@@ -74,12 +76,13 @@ const busyFrom = 0.5
 func utilization(name string) bool { return strings.Contains(strings.ToLower(name), "utilization") }
 
 // headroom is how much a CPU finding counts at its service's utilization
-// level (a percentage is read as such).
+// level (a percentage is read as such): half at an idle pod, all from
+// busyFrom up.
 func headroom(level float64) float64 {
 	if level > 1.5 {
 		level /= 100
 	}
-	return math.Min(1, math.Max(0, level)/busyFrom)
+	return 0.5 + 0.5*math.Min(1, math.Max(0, level)/busyFrom)
 }
 
 // falls tells whether the metric is bad when it falls (a success ratio).
