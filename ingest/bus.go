@@ -134,7 +134,9 @@ func (b *LocalBus) admit(m *Message, now time.Time) error {
 		if limit <= 0 || used == 0 {
 			return nil // unbounded, or empty: any one message fits
 		}
-		over := holders >= 2 && mineUsed+add > limit/int64(holders)
+		// A tenant holding nothing may always place one message, however
+		// large its batch is beside its share.
+		over := holders >= 2 && mineUsed > 0 && mineUsed+add > limit/int64(holders)
 		switch {
 		case used+add > limit && (over || holders < 2):
 			return fmt.Errorf("%w (%d of %d %s queued)", ErrFull, used, limit, what)

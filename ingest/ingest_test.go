@@ -504,6 +504,8 @@ func TestLocalBusFairShares(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		require.NoError(t, b.Publish(ctx, msgOf("victim", 10)), "the other tenant's batch %d goes in", i)
 	}
+	require.NoError(t, b.Publish(ctx, msgOf("big", 400)), "a tenant holding nothing places one batch larger than its share")
+	require.ErrorIs(t, b.Publish(ctx, msgOf("big", 400)), ErrFull, "but not a second")
 
 	// After a restart the log hands back 1,500 records of one tenant,
 	// more than the queue holds: another tenant still gets in.
