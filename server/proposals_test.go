@@ -207,6 +207,7 @@ func racingApprovals(t *testing.T, a, b *testServer, store storage.ProposalStore
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	won := 0
+	var lost []string // why, for a failure's message
 	for i := 0; i < 100; i++ {
 		gw := a
 		if i%2 == 1 {
@@ -216,15 +217,18 @@ func racingApprovals(t *testing.T, a, b *testServer, store storage.ProposalStore
 		go func() {
 			defer wg.Done()
 			var out struct{ ApproveProposal struct{ Status string } }
-			if gw.gql.Post(`mutation { approveProposal(id: "prop-race") { status } }`, &out) == nil {
-				mu.Lock()
+			err := gw.gql.Post(`mutation { approveProposal(id: "prop-race") { status } }`, &out)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
 				won++
-				mu.Unlock()
+			} else if len(lost) < 3 {
+				lost = append(lost, err.Error())
 			}
 		}()
 	}
 	wg.Wait()
-	assert.Equal(t, 1, won, "one approval decides")
+	assert.Equal(t, 1, won, "one approval decides; some of the others answered: %q", lost)
 	p, err := store.Proposal(context.Background(), "default", "prop-race")
 	require.NoError(t, err)
 	executions := 0
