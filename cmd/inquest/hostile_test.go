@@ -135,7 +135,7 @@ func TestHostileInputs(t *testing.T) {
 	cl.phase.Store("before")
 	stop, done := make(chan struct{}), make(chan struct{})
 	go cl.run(c, stop, done)
-	waitFor(t, "the calm tenant's first answers", func() bool { _, n := cl.p99("before"); return n >= 20 })
+	require.Eventually(t, func() bool { _, n := cl.p99("before"); return n >= 20 }, time.Minute, 20*time.Millisecond, "the calm tenant's first answers")
 	cl.phase.Store("attacks")
 
 	refused := func(name string, code int, msg string, took, budget time.Duration, want int, says string) {
@@ -325,16 +325,4 @@ func TestHostileInputs(t *testing.T) {
 	assert.Zero(t, cl.refused.Load(), "the other tenant is never refused")
 	assert.Less(t, during, 2*time.Second, "the other tenant's ingest stays prompt")
 	assert.Less(t, peak, int64(hostileLimit), "peak memory under --memory-limit (with the race detector too)")
-}
-
-// waitFor polls cond until it holds, failing the test after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within a minute", what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
-	}
 }
