@@ -180,6 +180,13 @@ func TestGraphiQLOffline(t *testing.T) {
 		out, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.graphiql-response`)))
 		return err == nil && strings.Contains(out, `"services"`)
 	}, 20*time.Second, 50*time.Millisecond, "GraphiQL shows the answer")
+	// The docs come from the standard introspection query, which the
+	// default depth limit once refused: open them and find the root types.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.graphiql-sidebar button[aria-label*="Documentation Explorer"]`))))
+	require.Eventually(t, func() bool {
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll(".graphiql-doc-explorer-type-name")].map(e => e.textContent).join(" ")`))
+		return err == nil && strings.Contains(out, "Query") && strings.Contains(out, "Mutation")
+	}, 20*time.Second, 50*time.Millisecond, "GraphiQL's docs show the schema's root types")
 	mu.Lock()
 	defer mu.Unlock()
 	require.NotEmpty(t, urls)

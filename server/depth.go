@@ -31,8 +31,8 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 }
 
 // depth is the deepest field nesting of a selection set; fragments count
-// where they are spread. Validation has already refused fragment cycles,
-// and seen guards against them anyway.
+// where they are spread, introspection's subtrees do not. Validation has
+// already refused fragment cycles, and seen guards against them anyway.
 func depth(doc *ast.QueryDocument, set ast.SelectionSet, seen int) int {
 	if seen > 100 {
 		return seen
@@ -42,7 +42,16 @@ func depth(doc *ast.QueryDocument, set ast.SelectionSet, seen int) int {
 		var d int
 		switch s := sel.(type) {
 		case *ast.Field:
-			d = 1 + depth(doc, s.SelectionSet, seen+1)
+			d = 1
+			// Introspection is bounded by its own rule (gqlparser's
+			// MaxIntrospectionDepth, as graphql-js: type lists nest at most
+			// twice), not this one: graphql-js's standard introspection
+			// query is 13 to 15 levels deep, its type references unwrapping
+			// ofType seven to nine times, and GraphiQL, Altair and code
+			// generators send it unchanged.
+			if s.Name != "__schema" && s.Name != "__type" {
+				d += depth(doc, s.SelectionSet, seen+1)
+			}
 		case *ast.InlineFragment:
 			d = depth(doc, s.SelectionSet, seen+1)
 		case *ast.FragmentSpread:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -214,6 +215,51 @@ func TestDepthLimit(t *testing.T) {
 		require.Error(t, err, q)
 		assert.Contains(t, err.Error(), "nested 5 levels deep, more than the limit of 3")
 	}
+}
+
+// TestStandardIntrospection sends graphql-js's standard introspection query,
+// as GraphiQL and code generators do, to a server with the default limits:
+// it is answered in full, while an introspection query that walks from
+// type to type (the shape that makes a schema answer megabytes) is refused
+// by introspection's own rule (gqlparser's, as graphql-js's).
+func TestStandardIntrospection(t *testing.T) {
+	s := start(t)
+	q, err := os.ReadFile("testdata/introspection.graphql")
+	require.NoError(t, err)
+	var out struct {
+		Schema struct {
+			QueryType struct{ Name string }
+			Types     []struct {
+				Name   string
+				Fields []struct{ Name string }
+			}
+		} `json:"__schema"`
+	}
+	resp, err := s.gql.RawPost(string(q))
+	require.NoError(t, err)
+	require.Empty(t, resp.Errors, "%s", resp.Errors)
+	data, err := json.Marshal(resp.Data) // the client's own decoder refuses fields the struct leaves out
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &out))
+	assert.Equal(t, "Query", out.Schema.QueryType.Name)
+	var query []string
+	for _, ty := range out.Schema.Types {
+		if ty.Name == "Query" {
+			for _, f := range ty.Fields {
+				query = append(query, f.Name)
+			}
+		}
+	}
+	assert.Contains(t, query, "incidents")
+	assert.Greater(t, len(out.Schema.Types), 50)
+
+	var m map[string]any
+	err = s.gql.Post(`{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }`, &m)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Maximum introspection depth exceeded")
+	// User queries keep their own depth limit.
+	err = s.gql.Post(`{ __type(name: "Query") { name } trace(id: "x") { spans { span { attributes { key } } } } }`, &m)
+	require.NoError(t, err, "5 levels is within the default")
 }
 
 func TestEventsPagination(t *testing.T) {
