@@ -478,6 +478,10 @@ var ErrBadQuery = errors.New("bad query")
 type MetricPoint struct {
 	TimeUnixNano int64
 	Value        float64
+	// Partial marks a step that began before the range or ends after its
+	// end or now: the step filling now is answered, and a chart draws it
+	// as unfinished rather than as a fall.
+	Partial bool `json:",omitempty"`
 }
 
 // MetricSeries is one series of a metric query result.

@@ -339,6 +339,7 @@ type ComplexityRoot struct {
 	}
 
 	MetricPoint struct {
+		Partial      func(childComplexity int) int
 		Time         func(childComplexity int) int
 		TimeUnixNano func(childComplexity int) int
 		Value        func(childComplexity int) int
@@ -1842,6 +1843,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvestigationStep.Status(childComplexity), true
 
+	case "MetricPoint.partial":
+		if e.ComplexityRoot.MetricPoint.Partial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricPoint.Partial(childComplexity), true
 	case "MetricPoint.time":
 		if e.ComplexityRoot.MetricPoint.Time == nil {
 			break
@@ -3958,9 +3965,12 @@ input MetricQueryInput {
 }
 
 type MetricPoint {
+  "The step's start."
   time: Time!
   timeUnixNano: Int64!
   value: Float!
+  "The step is incomplete: it began before the range, or it ends after the range's end or now (the step filling now is answered, marked so)."
+  partial: Boolean!
 }
 
 type MetricSeries {
@@ -4804,6 +4814,8 @@ func (ec *executionContext) childFields_MetricPoint(ctx context.Context, field g
 		return ec.fieldContext_MetricPoint_timeUnixNano(ctx, field)
 	case "value":
 		return ec.fieldContext_MetricPoint_value(ctx, field)
+	case "partial":
+		return ec.fieldContext_MetricPoint_partial(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MetricPoint", field.Name)
 }
@@ -10893,6 +10905,29 @@ func (ec *executionContext) _MetricPoint_value(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_MetricPoint_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MetricPoint", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _MetricPoint_partial(ctx context.Context, field graphql.CollectedField, obj *model.MetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricPoint_partial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Partial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricPoint_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricPoint", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _MetricSeries_name(ctx context.Context, field graphql.CollectedField, obj *model.MetricSeries) (ret graphql.Marshaler) {
@@ -19499,6 +19534,11 @@ func (ec *executionContext) _MetricPoint(ctx context.Context, sel ast.SelectionS
 			}
 		case "value":
 			out.Values[i] = ec._MetricPoint_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partial":
+			out.Values[i] = ec._MetricPoint_partial(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -124,7 +124,7 @@ func serviceMapModel(sm *service.ServiceMap) *model.ServiceMap {
 func metricSeriesModel(s *domain.MetricSeries) *model.MetricSeries {
 	m := &model.MetricSeries{Name: s.Name, Labels: attrs(s.Labels), Type: strPtr(string(s.Type)), Points: make([]*model.MetricPoint, len(s.Points))}
 	for j, p := range s.Points {
-		m.Points[j] = &model.MetricPoint{Time: at(p.TimeUnixNano), TimeUnixNano: p.TimeUnixNano, Value: p.Value}
+		m.Points[j] = &model.MetricPoint{Time: at(p.TimeUnixNano), TimeUnixNano: p.TimeUnixNano, Value: p.Value, Partial: p.Partial}
 	}
 	return m
 }

@@ -118,6 +118,47 @@ func TestRemoteWrite(t *testing.T) {
 	assert.Equal(t, "counter", ms.MetricSeries[0].Type)
 }
 
+// TestMetricStepInProgress reads a metric through the query cache, as a
+// dashboard does, with a step of five minutes: a sample sent a moment ago
+// lies in the step filling now, which is answered and marked partial, while
+// a step wholly in the past is not partial.
+func TestMetricStepInProgress(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.QueryCache = true })
+	const step = 5 * time.Minute
+	now := time.Now()
+	cur := now.Truncate(step)
+	body := remoteWrite(t, prompbmarshal.TimeSeries{
+		Labels:  []prompbmarshal.Label{{Name: "__name__", Value: "queue_depth"}},
+		Samples: []prompbmarshal.Sample{{Value: 3, Timestamp: cur.Add(-step).UnixMilli()}, {Value: 8, Timestamp: cur.Add(now.Sub(cur) / 2).UnixMilli()}},
+	})
+	code, msg, _ := post(t, s.url("/api/v1/write"), "application/x-protobuf", body, "Content-Encoding", "snappy")
+	require.Equal(t, http.StatusNoContent, code, msg)
+	var ms struct {
+		MetricSeries []struct {
+			Points []struct {
+				TimeUnixNano int64
+				Value        float64
+				Partial      bool
+			}
+		}
+	}
+	r := map[string]any{"from": cur.Add(-time.Hour).Format(time.RFC3339Nano), "to": "now"}
+	eventually(t, "the step filling now is answered", func() bool {
+		s.gql.MustPost(`query($r: TimeRangeInput!) { metricSeries(input: {name: "queue_depth", range: $r, step: "5m", function: MAX}) { points { timeUnixNano value partial } } }`,
+			&ms, client.Var("r", r))
+		return len(ms.MetricSeries) == 1 && len(ms.MetricSeries[0].Points) == 2
+	})
+	done, filling := ms.MetricSeries[0].Points[0], ms.MetricSeries[0].Points[1]
+	assert.Equal(t, cur.Add(-step).UnixNano(), done.TimeUnixNano)
+	assert.Equal(t, 3.0, done.Value)
+	assert.False(t, done.Partial, "a step in the past is whole")
+	assert.Equal(t, cur.UnixNano(), filling.TimeUnixNano)
+	assert.Equal(t, 8.0, filling.Value)
+	if time.Now().Before(cur.Add(step)) { // else the step ended while the test ran
+		assert.True(t, filling.Partial, "the step filling now is marked partial")
+	}
+}
+
 // TestBadInputs sends each kind of bad input and checks the clear 4xx, the
 // dead letter where a record could be identified, and that valid records
 // in the same request are kept.

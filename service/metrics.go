@@ -68,7 +68,24 @@ func (s *Service) MetricSeries(ctx context.Context, p Principal, in MetricInput,
 		return nil, invalid(err)
 	}
 	series, err := s.d.Metrics.MetricSeries(ctx, q)
-	return series, fromStore(err, "")
+	if err != nil {
+		return nil, fromStore(err, "")
+	}
+	markPartial(series, q.Range, q.Step, s.cfg.Now())
+	return series, nil
+}
+
+// markPartial flags the points whose step [t, t+step) is not wholly inside
+// the range and the past: its value covers only part of a step. The step
+// is the one q.Validate settled on.
+func markPartial(series []domain.MetricSeries, r domain.TimeRange, step time.Duration, now time.Time) {
+	end := min(r.End, now.UnixNano())
+	for i := range series {
+		for j := range series[i].Points {
+			p := &series[i].Points[j]
+			p.Partial = p.TimeUnixNano < r.Start || p.TimeUnixNano+int64(step) > end
+		}
+	}
 }
 
 // MetricNames lists the metric names seen in the range.

@@ -502,9 +502,12 @@ type LabelMatcherInput struct {
 }
 
 type MetricPoint struct {
+	// The step's start.
 	Time         time.Time `json:"time"`
 	TimeUnixNano int64     `json:"timeUnixNano"`
 	Value        float64   `json:"value"`
+	// The step is incomplete: it began before the range, or it ends after the range's end or now (the step filling now is answered, marked so).
+	Partial bool `json:"partial"`
 }
 
 // Reads as PromQL's `groupFunction by (groupBy) (function(name{matchers}[step]))`.

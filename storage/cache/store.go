@@ -143,13 +143,17 @@ func (s *Store) ServiceMap(ctx context.Context, tenant string, r domain.TimeRang
 	})
 }
 
-// MetricSeries caches by tenant, query and range aligned to the step.
+// MetricSeries caches by tenant, query and range: the start rounded down to
+// the step, so that steps are whole, the end only to Align, so that the
+// step filling now is answered (marked partial) as Aggregate's bucket is.
 func (s *Store) MetricSeries(ctx context.Context, q domain.MetricQuery) ([]domain.MetricSeries, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	q.Range = align(q.Range, q.Step)
-	return cached(ctx, s, "metric_series", key("metric_series", q), s.ttl(q.Range, q.Step), func() ([]domain.MetricSeries, error) {
+	r := align(q.Range, s.cfg.Align)
+	r.Start = q.Range.Start - q.Range.Start%int64(q.Step)
+	q.Range = r
+	return cached(ctx, s, "metric_series", key("metric_series", q), s.ttl(q.Range, s.cfg.Align), func() ([]domain.MetricSeries, error) {
 		return s.Store.MetricSeries(ctx, q)
 	})
 }
