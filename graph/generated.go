@@ -417,7 +417,7 @@ type ComplexityRoot struct {
 		Ask            func(childComplexity int, question string, rangeArg *model.TimeRangeInput) int
 		AuditLog       func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
 		BubbleUp       func(childComplexity int, input model.BubbleUpInput) int
-		DeadLetters    func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
+		DeadLetters    func(childComplexity int, rangeArg model.TimeRangeInput, limit *int, includeReplayed *bool) int
 		Events         func(childComplexity int, rangeArg model.TimeRangeInput, filters []*model.FilterInput, first *int, after *string) int
 		Incident       func(childComplexity int, id string) int
 		Incidents      func(childComplexity int, rangeArg model.TimeRangeInput, status *model.IncidentStatus) int
@@ -589,7 +589,7 @@ type QueryResolver interface {
 	Incidents(ctx context.Context, rangeArg model.TimeRangeInput, status *model.IncidentStatus) ([]*model.Incident, error)
 	Incident(ctx context.Context, id string) (*model.Incident, error)
 	Rules(ctx context.Context) ([]*model.Rule, error)
-	DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.DeadLetter, error)
+	DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int, includeReplayed *bool) ([]*model.DeadLetter, error)
 	Investigation(ctx context.Context, id string) (*model.Investigation, error)
 	Investigations(ctx context.Context, rangeArg model.TimeRangeInput, incidentID *string) ([]*model.Investigation, error)
 	MetricSeries(ctx context.Context, input model.MetricQueryInput, promql *string) ([]*model.MetricSeries, error)
@@ -2339,7 +2339,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.DeadLetters(childComplexity, args["range"].(model.TimeRangeInput), args["limit"].(*int)), true
+		return e.ComplexityRoot.Query.DeadLetters(childComplexity, args["range"].(model.TimeRangeInput), args["limit"].(*int), args["includeReplayed"].(*bool)), true
 	case "Query.events":
 		if e.ComplexityRoot.Query.Events == nil {
 			break
@@ -3714,11 +3714,22 @@ type ReplayResult {
 }
 
 extend type Query {
-  deadLetters(range: TimeRangeInput!, limit: Int = 100): [DeadLetter!]!
+  """
+  What ingest refused in the range, newest first. A dead letter replayed
+  successfully leaves the list; includeReplayed shows those too (with
+  replayedAt).
+  """
+  deadLetters(range: TimeRangeInput!, limit: Int = 100, includeReplayed: Boolean = false): [DeadLetter!]!
 }
 
 extend type Mutation {
-  "Decode a dead letter again and ingest it, keeping its timestamps."
+  """
+  Decode a dead letter again and ingest it, keeping its timestamps. Its
+  records are validated again by the rules they first met (an import's
+  history is kept; a live record older than the retention is refused
+  again). When every record lands, the dead letter leaves deadLetters'
+  list; otherwise it stays, and errors say why.
+  """
   replayDeadLetter(id: ID!): ReplayResult!
 }
 `, BuiltIn: false},
@@ -5651,6 +5662,14 @@ func (ec *executionContext) field_Query_deadLetters_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["limit"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "includeReplayed",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeReplayed"] = arg2
 	return args, nil
 }
 
@@ -13121,7 +13140,7 @@ func (ec *executionContext) _Query_deadLetters(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().DeadLetters(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["limit"].(*int))
+			return ec.Resolvers.Query().DeadLetters(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["limit"].(*int), fc.Args["includeReplayed"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.DeadLetter) graphql.Marshaler {

@@ -191,7 +191,7 @@ func (im *importer) whole(batch *Batch) error {
 // offer hands records to the pipeline, waiting out a full queue.
 func (im *importer) offer(b *Batch, bytes int) error {
 	for {
-		r, err := im.p.Accept(im.ctx, Input{Tenant: im.tenant, Source: "import", Format: im.format, Batch: b, Historical: true})
+		r, err := im.p.Accept(im.ctx, Input{Tenant: im.tenant, Source: SourceImport, Format: im.format, Batch: b, Historical: true})
 		if errors.Is(err, ErrFull) {
 			select {
 			case <-im.ctx.Done():

@@ -461,7 +461,9 @@ func (p *Pipeline) Replay(ctx context.Context, tenant, id string) (*Result, erro
 		res.RefuseUnread(b.Reason())
 	}
 	if batch.Len() > 0 || len(batch.Rejected) > 0 {
-		got, err := p.Accept(ctx, Input{Tenant: tenant, Source: "replay", Format: f, Batch: batch, Historical: true, NoDeadLetter: true})
+		// The rules the records first met: history only for an import's.
+		historical := Historical(d.Source == SourceImport)
+		got, err := p.Accept(ctx, Input{Tenant: tenant, Source: "replay", Format: f, Batch: batch, Historical: historical, NoDeadLetter: true})
 		if err != nil {
 			return nil, err
 		}

@@ -22,6 +22,10 @@ type Limits struct {
 // is for live ingest only.
 type Historical bool
 
+// SourceImport is the source of an import's records and dead letters, whose
+// replay keeps history as the import did.
+const SourceImport = "import"
+
 // checkTime applies the time rules shared by events and samples.
 func (l Limits) checkTime(ts int64, now time.Time, historical Historical) error {
 	if ts <= 0 {

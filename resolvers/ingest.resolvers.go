@@ -25,11 +25,11 @@ func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*mo
 }
 
 // DeadLetters is the resolver for the deadLetters field.
-func (r *queryResolver) DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.DeadLetter, error) {
+func (r *queryResolver) DeadLetters(ctx context.Context, rangeArg model.TimeRangeInput, limit *int, includeReplayed *bool) ([]*model.DeadLetter, error) {
 	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dls, err := r.Service.DeadLetters(ctx, p, rangeIn(&rangeArg), limit)
+	dls, err := r.Service.DeadLetters(ctx, p, rangeIn(&rangeArg), limit, includeReplayed != nil && *includeReplayed)
 	return list(dls, deadLetterModel), err
 }

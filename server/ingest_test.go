@@ -48,11 +48,13 @@ type deadLetter struct {
 	ReplayedAt                                 *string
 }
 
-func (s *testServer) deadLetters(t *testing.T) []deadLetter {
+// deadLetters lists the last hour's dead letters still to deal with, and
+// with replayed those already replayed too.
+func (s *testServer) deadLetters(t *testing.T, replayed ...bool) []deadLetter {
 	t.Helper()
 	var resp struct{ DeadLetters []deadLetter }
-	s.gql.MustPost(`query($r: TimeRangeInput!) { deadLetters(range: $r) { id source format reason payloadPreview payloadSize replayedAt } }`,
-		&resp, client.Var("r", lastHour))
+	s.gql.MustPost(`query($r: TimeRangeInput!, $all: Boolean) { deadLetters(range: $r, includeReplayed: $all) { id source format reason payloadPreview payloadSize replayedAt } }`,
+		&resp, client.Var("r", lastHour), client.Var("all", len(replayed) > 0 && replayed[0]))
 	return resp.DeadLetters
 }
 
@@ -403,7 +405,8 @@ func TestDedupAndReplay(t *testing.T) {
 	eventually(t, "stored once", func() bool { return s.count(t, eq("service", "svc-dup")) == 1 })
 
 	// Older than the retention: refused live, kept in the dead-letter queue,
-	// and accepted when replayed (a replay is an import).
+	// and refused again when replayed (a replay meets the rules its records
+	// first met): the dead letter stays listed, to be dealt with.
 	old := []byte(fmt.Sprintf(`{"timestamp": %q, "service": "svc-old", "name": "late"}`, time.Now().Add(-8*24*time.Hour).Format(time.RFC3339)))
 	code, msg, _ = post(t, s.url("/v1/events"), "application/json", old)
 	require.Equal(t, http.StatusBadRequest, code)
@@ -418,22 +421,54 @@ func TestDedupAndReplay(t *testing.T) {
 	}
 	var r replay
 	s.gql.MustPost(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted rejected errors } }`, &r, client.Var("id", dl.ID))
-	assert.Equal(t, 1, r.ReplayDeadLetter.Accepted)
+	assert.Equal(t, 0, r.ReplayDeadLetter.Accepted)
+	assert.Equal(t, 1, r.ReplayDeadLetter.Rejected)
+	assert.Contains(t, strings.Join(r.ReplayDeadLetter.Errors, "; "), "older than the retention")
+	still := findDead(s.deadLetters(t), "older than the retention")
+	require.NotNil(t, still, "still to be dealt with")
+	assert.Nil(t, still.ReplayedAt)
 	var all struct {
 		Aggregate struct{ Groups []struct{ Values []float64 } }
 	}
-	eventually(t, "replayed event stored", func() bool {
-		s.gql.MustPost(`{ aggregate(input: {range: {from: "now-9d", to: "now"}, filters: [{field: "service", op: EQ, value: "svc-old"}]}) { groups { values } } }`, &all)
-		return len(all.Aggregate.Groups) == 1 && all.Aggregate.Groups[0].Values[0] == 1
+	s.gql.MustPost(`{ aggregate(input: {range: {from: "now-9d", to: "now"}, filters: [{field: "service", op: EQ, value: "svc-old"}]}) { groups { values } } }`, &all)
+	require.Len(t, all.Aggregate.Groups, 1)
+	assert.Zero(t, all.Aggregate.Groups[0].Values[0], "nothing of it stored")
+
+	err := s.gql.Post(`mutation { replayDeadLetter(id: "nope") { accepted } }`, &r)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `dead letter \"nope\" not found`)
+}
+
+// TestReplayLandsAndLeavesTheList: an event refused for a clock ahead of the
+// server's goes in when replayed once the server's clock has caught up; its
+// dead letter then leaves the list (shown with includeReplayed), and a second
+// replay is refused with a clear message.
+func TestReplayLandsAndLeavesTheList(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.MaxFuture = time.Second })
+	ahead := []byte(fmt.Sprintf(`{"timestamp": %q, "service": "svc-ahead", "name": "early"}`, time.Now().Add(3*time.Second).Format(time.RFC3339Nano)))
+	code, msg, _ := post(t, s.url("/v1/events"), "application/json", ahead)
+	require.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, msg, "in the future")
+	dl := findDead(s.deadLetters(t), "in the future")
+	require.NotNil(t, dl)
+	var r struct {
+		ReplayDeadLetter struct {
+			Accepted, Rejected int
+			Errors             []string
+		}
+	}
+	eventually(t, "replayed once the clock caught up", func() bool {
+		s.gql.MustPost(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted rejected errors } }`, &r, client.Var("id", dl.ID))
+		return r.ReplayDeadLetter.Accepted == 1
 	})
-	assert.NotNil(t, findDead(s.deadLetters(t), "older than the retention").ReplayedAt)
-	// A second replay is refused with a clear message.
+	eventually(t, "replayed event stored", func() bool { return s.count(t, eq("service", "svc-ahead")) == 1 })
+	assert.Nil(t, findDead(s.deadLetters(t), "in the future"), "a dead letter that landed leaves the list")
+	kept := findDead(s.deadLetters(t, true), "in the future")
+	require.NotNil(t, kept, "and is kept for the record")
+	assert.NotNil(t, kept.ReplayedAt)
 	err := s.gql.Post(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted } }`, &r, client.Var("id", dl.ID))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "already replayed")
-	err = s.gql.Post(`mutation { replayDeadLetter(id: "nope") { accepted } }`, &r)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `dead letter \"nope\" not found`)
 }
 
 // TestShutdownFlushes accepts events that wait in a writer batch and checks

@@ -104,13 +104,14 @@ func (s *Service) AuditLog(ctx context.Context, p Principal, r Range, limit *int
 	return s.d.Audit.AuditLog(ctx, p.Tenant, tr, n)
 }
 
-// DeadLetters lists refused records of the range, newest first.
-func (s *Service) DeadLetters(ctx context.Context, p Principal, r Range, limit *int) ([]domain.DeadLetter, error) {
+// DeadLetters lists refused records of the range, newest first: those still
+// to fix, and with replayed those already replayed too.
+func (s *Service) DeadLetters(ctx context.Context, p Principal, r Range, limit *int, replayed bool) ([]domain.DeadLetter, error) {
 	tr, n, err := s.page(ctx, p, "deadLetters", r, limit)
 	if err != nil {
 		return nil, err
 	}
-	return s.d.DeadLetters.DeadLetters(ctx, p.Tenant, tr, n)
+	return s.d.DeadLetters.DeadLetters(ctx, p.Tenant, tr, n, replayed)
 }
 
 // ReplayDeadLetter decodes a dead letter again and ingests it, keeping its

@@ -59,7 +59,7 @@ func TestDeadLettersNeedIntakeToReplay(t *testing.T) {
 	r := newRig(t)
 	require.NoError(t, r.store.PutDeadLetters(r.ctx, []domain.DeadLetter{{Tenant: "t1", ID: "d1", TimeUnixNano: r.now.Add(-time.Minute).UnixNano(),
 		Source: "http", Format: "otlp_json", Reason: "bad", Payload: []byte("{")}}))
-	dls, err := r.svc.DeadLetters(r.ctx, as("val", auth.RoleViewer), lastHour, nil)
+	dls, err := r.svc.DeadLetters(r.ctx, as("val", auth.RoleViewer), lastHour, nil, false)
 	require.NoError(t, err)
 	require.Len(t, dls, 1)
 	_, err = r.svc.ReplayDeadLetter(r.ctx, as("val", auth.RoleViewer), "d1")

@@ -28,18 +28,18 @@ func TestListingsArePagedAndScoped(t *testing.T) {
 	require.NoError(t, r.store.PutDeadLetters(r.ctx, dls))
 	viewer := as("val", auth.RoleViewer)
 	ten := 10
-	got, err := r.svc.DeadLetters(r.ctx, viewer, lastHour, &ten)
+	got, err := r.svc.DeadLetters(r.ctx, viewer, lastHour, &ten, false)
 	require.NoError(t, err)
 	require.Len(t, got, 10)
 	assert.Equal(t, "t1-00", got[0].ID, "newest first")
-	all, err := r.svc.DeadLetters(r.ctx, viewer, lastHour, nil)
+	all, err := r.svc.DeadLetters(r.ctx, viewer, lastHour, nil, false)
 	require.NoError(t, err)
 	assert.Len(t, all, 30, "the default page holds them all")
 	for _, d := range all {
 		assert.Equal(t, "t1", d.Tenant)
 	}
 	for _, bad := range []int{0, -1, domain.MaxPageSize + 1} {
-		_, err := r.svc.DeadLetters(r.ctx, viewer, lastHour, &bad)
+		_, err := r.svc.DeadLetters(r.ctx, viewer, lastHour, &bad, false)
 		require.ErrorIs(t, err, service.ErrInvalid, "limit %d", bad)
 		assert.Contains(t, err.Error(), fmt.Sprintf("between 1 and %d", domain.MaxPageSize))
 	}

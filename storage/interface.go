@@ -56,8 +56,9 @@ type MetricStore interface {
 // DeadLetterStore keeps what ingest refused.
 type DeadLetterStore interface {
 	PutDeadLetters(ctx context.Context, dls []domain.DeadLetter) error
-	// DeadLetters lists the newest first.
-	DeadLetters(ctx context.Context, tenant string, r domain.TimeRange, limit int) ([]domain.DeadLetter, error)
+	// DeadLetters lists the newest first; those replayed successfully only
+	// with replayed (they are done with, but kept for the record).
+	DeadLetters(ctx context.Context, tenant string, r domain.TimeRange, limit int, replayed bool) ([]domain.DeadLetter, error)
 	DeadLetter(ctx context.Context, tenant, id string) (*domain.DeadLetter, error)
 	MarkReplayed(ctx context.Context, tenant, id string, atNano int64) error
 }

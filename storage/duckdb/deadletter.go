@@ -44,16 +44,17 @@ func scanDeadLetter(sc interface{ Scan(...any) error }) (domain.DeadLetter, erro
 	return d, err
 }
 
-// DeadLetters lists refused records, newest first.
-func (s *Store) DeadLetters(ctx context.Context, tenant string, r domain.TimeRange, limit int) ([]domain.DeadLetter, error) {
+// DeadLetters lists refused records, newest first; replayed ones only when
+// asked.
+func (s *Store) DeadLetters(ctx context.Context, tenant string, r domain.TimeRange, limit int, replayed bool) ([]domain.DeadLetter, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("query: %w", domain.ErrNoTenant)
 	}
 	if limit <= 0 || limit > domain.MaxPageSize {
 		limit = domain.MaxPageSize
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+deadLetterColumns+" FROM dead_letters WHERE tenant_id = ? AND ts >= ? AND ts < ? ORDER BY ts DESC, id LIMIT ?",
-		tenant, r.Start, r.End, limit)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+deadLetterColumns+" FROM dead_letters WHERE tenant_id = ? AND ts >= ? AND ts < ? AND (? OR replayed_at IS NULL) ORDER BY ts DESC, id LIMIT ?",
+		tenant, r.Start, r.End, replayed, limit)
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}

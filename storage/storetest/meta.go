@@ -25,7 +25,7 @@ func testDeadLetters(t *testing.T, s storage.Store) {
 		{Tenant: "t1", ID: "one", TimeUnixNano: base, Source: "otlp-http", Format: "otlp-traces-proto", Reason: "truncated", Payload: []byte{1, 2, 3}},
 		{Tenant: "t1", ID: "two", TimeUnixNano: base + 1, Source: "json", Format: "json-events", Reason: "NaN", Payload: []byte(`{"a":1}`)},
 	}))
-	dls, err := s.DeadLetters(ctx, "t1", all(), 10)
+	dls, err := s.DeadLetters(ctx, "t1", all(), 10, false)
 	require.NoError(t, err)
 	require.Len(t, dls, 2)
 	assert.Equal(t, "two", dls[0].ID)
@@ -37,6 +37,14 @@ func testDeadLetters(t *testing.T, s storage.Store) {
 	d, err = s.DeadLetter(ctx, "t1", "one")
 	require.NoError(t, err)
 	assert.Equal(t, base+5, d.ReplayedAtNano)
+	dls, err = s.DeadLetters(ctx, "t1", all(), 10, false)
+	require.NoError(t, err)
+	require.Len(t, dls, 1, "a replayed dead letter leaves the list")
+	assert.Equal(t, "two", dls[0].ID)
+	dls, err = s.DeadLetters(ctx, "t1", all(), 10, true)
+	require.NoError(t, err)
+	require.Len(t, dls, 2, "and is kept for the record")
+	assert.Equal(t, base+5, dls[1].ReplayedAtNano)
 }
 
 func testAPIKeys(t *testing.T, s storage.Store) {

@@ -517,13 +517,13 @@ func testMetricIsolation(t *testing.T, s storage.MetricStore) {
 func testDeadLetterIsolation(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	require.NoError(t, s.PutDeadLetters(ctx, []domain.DeadLetter{{Tenant: "tenant-b", ID: "dl1", TimeUnixNano: base, Source: "x", Format: "x", Reason: "x"}}))
-	dls, err := s.DeadLetters(ctx, "tenant-a", all(), 10)
+	dls, err := s.DeadLetters(ctx, "tenant-a", all(), 10, true)
 	require.NoError(t, err)
 	assert.Empty(t, dls)
 	_, err = s.DeadLetter(ctx, "tenant-a", "dl1")
 	assert.True(t, errors.Is(err, storage.ErrNotFound))
 	assert.True(t, errors.Is(s.MarkReplayed(ctx, "tenant-a", "dl1", 1), storage.ErrNotFound))
-	_, err = s.DeadLetters(ctx, "", all(), 1)
+	_, err = s.DeadLetters(ctx, "", all(), 1, true)
 	assert.Error(t, err, "an empty tenant is refused, not a wildcard")
 }
 
