@@ -194,7 +194,7 @@ func (c *Config) settings() []setting {
 		str(&c.PublicURL, "public-url", "", "the address people open Inquest at (https://inquest.example.com), for links in notifications"),
 		boolean(&c.QueryCache, "query-cache", true, "cache aggregate, services, service map and metric answers (ranges aligned to 10 s; answers near now may lag up to 5 s, late data in past ranges up to 1 min)"),
 		integer(&c.QueryCacheSize, "query-cache-size", 1000, "answers the in-process query cache keeps"),
-		str(&c.RedisURL, "redis-url", "", "share the query cache through Redis (redis://host:6379/0); a Redis failure is a cache miss"),
+		str(&c.RedisURL, "redis-url", "", "keep what replicas share in Redis (redis://host:6379/0): incidents, investigations, proposals and their approvals, settings, the live tail and update streams, the detectors' leader lock, and the query cache (a failed cache read is a miss)"),
 		integer(&c.DuckDBThreads, "duckdb-threads", 0, "threads DuckDB may use (0: all cores)"),
 		str(&c.DuckDBMemoryLimit, "duckdb-memory-limit", "", "DuckDB memory limit such as 4GB (empty: DuckDB's default)"),
 		str(&c.DuckDBCheckpoint, "duckdb-checkpoint-threshold", "256MB", "write-ahead log size that triggers a DuckDB checkpoint; larger ingests faster and holds more in memory"),

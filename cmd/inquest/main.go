@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,6 +31,13 @@ func main() {
 	}
 }
 
+// dashboardPages and unbuiltPages are what the help says of the dashboard;
+// a test holds them to web/static/index.html's navigation.
+var (
+	dashboardPages = []string{"overview", "incidents", "explore", "traces", "service map", "ask"}
+	unbuiltPages   = []string{"upload", "pipeline", "settings"}
+)
+
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "inquest",
@@ -38,11 +46,13 @@ func rootCmd() *cobra.Command {
 			"stores it as wide events, spans, logs and metrics (DuckDB embedded, or ClickHouse, VictoriaMetrics, Kafka\n" +
 			"and Redis), watches every service and metric for anomalies, groups them into incidents, investigates each\n" +
 			"(BubbleUp, dependency tracing, changes and log templates, root cause; an optional language model writes\n" +
-			"the narrative) and proposes remediations that people approve through GraphQL or Slack, and serves it all\n" +
-			"through one GraphQL API, a dashboard and GraphiQL, an ask box (plain questions) and an MCP server for\n" +
-			"Claude Code and Cursor (`inquest mcp`). `eval-nab` and `eval-rca` measure detection and root cause\n" +
-			"analysis on public benchmarks.\n\n" +
-			"Not built yet: the dashboard's pages beyond the overview (see the README's Status).\n\n" +
+			"the narrative) and proposes remediations that people approve through GraphQL or Slack.\n\n" +
+			"`inquest serve` serves it all: one GraphQL API (GraphiQL at /graphql), an ask box for plain questions,\n" +
+			"an MCP server at /mcp and a dashboard (" + strings.Join(dashboardPages, ", ") + ").\n" +
+			"`inquest mcp` bridges that server to Claude Code or Cursor over stdio, `inquest token` signs a bearer\n" +
+			"token, `inquest import` loads telemetry files, and `inquest eval-nab` and `inquest eval-rca` measure\n" +
+			"detection and root-cause analysis on public benchmarks. `inquest version` says what was built.\n\n" +
+			"Not built yet: dashboard pages for " + strings.Join(unbuiltPages, ", ") + " (see the README's Status).\n\n" +
 			"Start with `inquest serve --demo`, then open http://127.0.0.1:8080/.",
 		SilenceUsage:  true,
 		SilenceErrors: false,

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -127,14 +131,57 @@ func TestVersionLine(t *testing.T) {
 	assert.Contains(t, out.String(), runtime.Version())
 }
 
-// TestRootHelp describes what exists today and says what does not.
-func TestRootHelp(t *testing.T) {
-	cmd := rootCmd()
+// TestHelpInSync holds every command's help to what exists: the root help
+// names each command, the dashboard pages it lists are those in the
+// dashboard's navigation and those it says are not built are not there,
+// and every --flag a help text names is a flag of that command.
+func TestHelpInSync(t *testing.T) {
+	root := rootCmd()
 	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetArgs([]string{"--help"})
-	require.NoError(t, cmd.Execute())
-	for _, want := range []string{"serve", "import", "token", "mcp", "eval-nab", "eval-rca", "version", "incidents", "investigates", "ask box", "Not built yet", "inquest serve --demo"} {
-		assert.Contains(t, out.String(), want)
+	root.SetOut(&out)
+	root.SetArgs([]string{"--help"})
+	require.NoError(t, root.Execute())
+	help := out.String()
+	for _, c := range root.Commands() {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		assert.Contains(t, help, "`inquest "+c.Name(), "the root help names %s", c.Name())
 	}
+	assert.Contains(t, help, "`inquest serve --demo`")
+
+	nav, err := os.ReadFile("../../web/static/index.html")
+	require.NoError(t, err)
+	var pages []string
+	for _, m := range regexp.MustCompile(`data-page="[^"]+">([^<]+)<`).FindAllStringSubmatch(string(nav), -1) {
+		pages = append(pages, strings.ToLower(m[1]))
+	}
+	require.NotEmpty(t, pages)
+	assert.ElementsMatch(t, pages, dashboardPages, "the help lists the dashboard's pages as its navigation does")
+	for _, p := range unbuiltPages {
+		assert.NotContains(t, pages, p, "a page the help calls not built exists: update the help")
+	}
+
+	flagRE := regexp.MustCompile(`--([a-z][a-z0-9-]+)`)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Name() == "completion" {
+			return // cobra's own
+		}
+		for _, m := range flagRE.FindAllStringSubmatch(c.Short+" "+c.Long, -1) {
+			if c == root {
+				break // the root help names serve's flags
+			}
+			assert.NotNil(t, c.Flags().Lookup(m[1]), "%s's help names --%s, which it does not have", c.CommandPath(), m[1])
+		}
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			for _, m := range flagRE.FindAllStringSubmatch(f.Usage, -1) {
+				assert.NotNil(t, c.Flags().Lookup(m[1]), "%s --%s's help names --%s, which does not exist", c.CommandPath(), f.Name, m[1])
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
