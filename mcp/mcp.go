@@ -87,13 +87,15 @@ func Handler(cfg Config) http.Handler {
 		}))
 }
 
-// Describe is a registry tool as MCP lists it: its schemas and whether it
-// only reads.
+// Describe is a registry tool as MCP lists it: its schemas and its effect
+// as MCP's hints (clients auto-approve read-only tools; a destructive one
+// changes what exists, an additive one only adds; an idempotent one changes
+// nothing more when repeated).
 func Describe(t tools.Tool) mcplib.Tool {
 	mt := mcplib.NewToolWithRawSchema(t.Name, t.Description, t.InputSchema)
 	mt.RawOutputSchema = t.OutputSchema
-	readOnly, destructive, openWorld := !t.Write, t.Write, false
-	idempotent := !t.Write
+	readOnly, destructive, openWorld := t.Effect == tools.Reads, t.Effect == tools.Decides, t.OpenWorld
+	idempotent := t.Effect != tools.Creates
 	mt.Annotations = mcplib.ToolAnnotation{ReadOnlyHint: &readOnly, DestructiveHint: &destructive, IdempotentHint: &idempotent, OpenWorldHint: &openWorld}
 	return mt
 }

@@ -68,10 +68,13 @@ func (r *Runner) Run(ctx context.Context, inv *domain.Investigation) {
 		inv.Status = domain.InvestigationDone
 	}
 	inv.Summary = summary(inv)
-	r.line(ctx, inv, "done", "", inv.Summary)
+	// What follows from a finished investigation (its proposals) is made
+	// before it is stored as done: a client that polls until done and
+	// then lists the proposals finds them.
 	if inv.Status == domain.InvestigationDone && r.d.OnDone != nil {
 		r.d.OnDone(context.WithoutCancel(ctx), *inv)
 	}
+	r.line(ctx, inv, "done", "", inv.Summary)
 	r.runs.WithLabelValues(inv.Status).Inc()
 	r.dur.Observe(time.Since(began).Seconds())
 }

@@ -16,13 +16,13 @@ Rules: get every number from a tool call, never from memory; cite each fact with
 For "why is X slow/failing", look at list_incidents then get_investigation of the incident covering X (start_investigation only when none does). For latency, errors and traffic use aggregate (duration_ms for latency; group by status for errors). For "which customers / what do the bad requests share" use bubble_up.
 Time arguments take now-1h, now-30m or RFC3339. If the tools cannot answer, say so.`
 
-// agent answers with the model: it calls tools (read-only ones: the ask
-// box never decides anything) until it writes an answer, bounded in turns
+// agent answers with the model: it calls tools (those that read, and
+// start_investigation: the ask box never decides anything) until it writes an answer, bounded in turns
 // and in tokens.
 func (r *run) agent(ctx context.Context, def Window) error {
 	var specs []llm.ToolSpec
 	for _, t := range r.a.reg.For(r.env.P) {
-		if !t.Write {
+		if t.Effect != tools.Decides {
 			specs = append(specs, llm.ToolSpec{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
 		}
 	}
@@ -56,8 +56,8 @@ func (r *run) agent(ctx context.Context, def Window) error {
 				turns = append(turns, llm.Turn{Role: "tool", CallID: c.ID, Name: c.Name, Text: "error: the arguments are not a JSON object: " + err.Error()})
 				continue
 			}
-			if t, ok := r.a.reg.Get(c.Name); !ok || t.Write {
-				// Only the read-only tools were offered; a model that names
+			if t, ok := r.a.reg.Get(c.Name); !ok || t.Effect == tools.Decides {
+				// Only the tools that decide nothing were offered; a model that names
 				// another is told so, and nothing runs.
 				turns = append(turns, llm.Turn{Role: "tool", CallID: c.ID, Name: c.Name, Text: "error: " + c.Name + " is not one of the tools offered"})
 				continue

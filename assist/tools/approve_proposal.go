@@ -18,7 +18,7 @@ type DecisionOut struct {
 }
 
 func approveProposal() Tool {
-	return define(Tool{Name: "approve_proposal", Op: "approveProposal", Write: true, Budget: 800,
+	return define(Tool{Name: "approve_proposal", Op: "approveProposal", Effect: Decides, OpenWorld: true, Budget: 800,
 		Description: "Approve a pending remediation proposal as the person this token belongs to. Once its risk tier's approvers have approved, Inquest executes it, " +
 			"verifies the expected effect and rolls it back if the effect does not come. Nobody approves their own proposal; a medium risk needs a team lead, a high one two people. " +
 			"Only call this when the user has explicitly asked to approve this proposal."},

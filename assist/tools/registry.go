@@ -41,14 +41,35 @@ type Tool struct {
 	// Op is the operation of the service's role table the tool needs;
 	// a caller whose role does not allow it is not offered the tool.
 	Op string
-	// Write marks a tool that changes something (audited with its face).
-	Write bool
+	// Effect is what a call does beyond answering. MCP clients auto-approve
+	// the tools they are told only read, so it must say the truth; a test
+	// holds every tool to it by what a call changes.
+	Effect Effect
+	// OpenWorld marks a tool whose call may reach systems outside Inquest
+	// (an approved remediation runs its executor: a webhook, Argo CD,
+	// Kubernetes).
+	OpenWorld bool
 	// Budget bounds the output, in tokens (about four bytes of JSON).
 	Budget       int
 	InputSchema  json.RawMessage
 	OutputSchema json.RawMessage
 	handle       func(ctx context.Context, env Env, args json.RawMessage) (any, error)
 }
+
+// Effect is what a tool's call changes.
+type Effect int
+
+const (
+	// Reads changes nothing.
+	Reads Effect = iota
+	// Creates adds a record per call (an investigation): nothing existing
+	// changes, and a second call makes a second record.
+	Creates
+	// Decides changes an existing record for good (approves or rejects a
+	// proposal): a repeat with the same arguments is refused and changes
+	// nothing more.
+	Decides
+)
 
 // Result is a tool's answer.
 type Result struct {

@@ -90,7 +90,7 @@ func TestRegistry(t *testing.T) {
 	var names []string
 	for _, tool := range r.For(viewer) {
 		names = append(names, tool.Name)
-		assert.False(t, tool.Write, tool.Name)
+		assert.Equal(t, Reads, tool.Effect, "a viewer is offered only tools that read: %s", tool.Name)
 	}
 	assert.NotContains(t, names, "approve_proposal")
 	responder := service.Principal{}

@@ -11,7 +11,7 @@ type RejectProposalIn struct {
 }
 
 func rejectProposal() Tool {
-	return define(Tool{Name: "reject_proposal", Op: "rejectProposal", Write: true, Budget: 800,
+	return define(Tool{Name: "reject_proposal", Op: "rejectProposal", Effect: Decides, Budget: 800,
 		Description: "Reject a pending remediation proposal, with the reason, as the person this token belongs to; nothing is executed. " +
 			"Only call this when the user has explicitly asked to reject this proposal."},
 		func(ctx context.Context, env Env, in RejectProposalIn) (*DecisionOut, error) {

@@ -26,7 +26,7 @@ type StartInvestigationOut struct {
 }
 
 func startInvestigation() Tool {
-	return define(Tool{Name: "start_investigation", Op: "startInvestigation", Budget: 300,
+	return define(Tool{Name: "start_investigation", Op: "startInvestigation", Effect: Creates, Budget: 300,
 		Description: "Start an investigation (BubbleUp, the dependency tracer, resources, changes and root-cause ranking) of an incident or of a service in a window. " +
 			"An incident usually has one already (see get_incident): start one only when it has none, or for a window no incident covers. " +
 			"It runs for seconds; then call get_investigation with the id until its status is done."},
