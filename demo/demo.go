@@ -125,7 +125,7 @@ type Generator struct {
 	faultAt  time.Time
 	faulted  bool
 	fault    *fault // what the scenario changed, once it began
-	relieved *fault // the fault as it was before the last remediation
+	reliefs  map[string]*fault // by proposal: the part of the fault its remediation took away
 
 	// metrics draw their noise from their own source: the SDK reads
 	// gauges on its own goroutine.

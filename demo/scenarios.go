@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/inquest/inquest/agents/remediate"
 )
 
 // Scenario is a fault the shop can play, with the root cause a good
@@ -201,62 +203,94 @@ func (g *Generator) resourceGauges(s *service) error {
 }
 
 // Remediate applies an approved proposal to the shop as its deployment
-// system would: a rollback of the bad deploy restarts payment at the
-// version asked for, and any action on the service the fault hits
-// relieves it (scaled out, restarted, reverted); the fault then stops
-// there. undo puts back what the last remediation took away. by names the
-// proposal, for the change event a rollback sends.
+// system would: a rollback of payment restarts it at the version asked for
+// (ending the bad deploy's fault if it is on), and any other action that
+// changes the system on the service the fault hits relieves it (scaled out,
+// restarted, reverted); the fault then stops there. A page or a ticket
+// tells people and changes nothing. undo puts back what that proposal's
+// remediation took away, and nothing else: by names the proposal.
 func (g *Generator) Remediate(ctx context.Context, action, target string, params map[string]string, undo bool, by string) (string, error) {
-	g.mu.Lock()
 	if undo {
-		saved := g.relieved
-		g.fault, g.relieved = saved, nil
-		g.mu.Unlock()
-		if saved == nil {
-			return "nothing to undo", nil
-		}
-		if saved.badCharg {
-			g.redeploy(ctx, "payment", BadVersion, rand.IntN(3)) // not g.rng: this is a handler's goroutine
-		}
-		return fmt.Sprintf("undid %s of %s: the fault is back", action, target), nil
+		return g.undo(ctx, action, target, by), nil
 	}
+	if remediate.Informs(action) {
+		return fmt.Sprintf("%s for %s's owners: people were told; nothing in the shop changed", action, target), nil
+	}
+	g.mu.Lock()
 	f := g.fault
 	if f == nil {
-		g.mu.Unlock()
-		return "", fmt.Errorf("demo: no fault is on")
+		f = &fault{}
 	}
-	hit := (f.badCharg && target == "payment") || f.slow[target] > 0 || f.errs[target] > 0 || f.cpu[target] > 0 ||
-		(f.rate > 1 && target == "frontend")
-	if !hit {
-		g.mu.Unlock()
-		return fmt.Sprintf("%s of %s done; the fault is elsewhere, so nothing got better", action, target), nil
+	took := &fault{slow: map[string]float64{}, errs: map[string]float64{}, cpu: map[string]float64{}}
+	for _, m := range []struct{ from, to map[string]float64 }{{f.slow, took.slow}, {f.errs, took.errs}, {f.cpu, took.cpu}} {
+		if v, ok := m.from[target]; ok {
+			m.to[target] = v
+			delete(m.from, target)
+		}
 	}
-	saved := *f
-	saved.slow, saved.errs, saved.cpu = maps.Clone(f.slow), maps.Clone(f.errs), maps.Clone(f.cpu)
-	g.relieved = &saved
-	next := &fault{slow: maps.Clone(f.slow), errs: maps.Clone(f.errs), cpu: maps.Clone(f.cpu), rate: f.rate, badCharg: f.badCharg}
-	delete(next.slow, target)
-	delete(next.errs, target)
-	delete(next.cpu, target)
-	if target == "frontend" {
-		next.rate = 1
+	if target == "frontend" && f.rate > 1 {
+		took.rate, f.rate = f.rate, 1
 	}
-	rollback := next.badCharg && target == "payment"
-	if rollback {
-		next.badCharg = false
+	rollback := action == remediate.ActionRollback && target == "payment"
+	if rollback && f.badCharg {
+		took.badCharg, f.badCharg = true, false
 	}
-	g.fault = next
+	relieved := len(took.slow)+len(took.errs)+len(took.cpu) > 0 || took.rate > 0 || took.badCharg
+	if relieved {
+		if g.reliefs == nil {
+			g.reliefs = map[string]*fault{}
+		}
+		g.reliefs[by] = took
+	}
 	g.mu.Unlock()
 	if rollback {
 		version := params["version"]
 		if version == "" {
 			version = GoodVersion
 		}
-		g.redeploy(ctx, "payment", version, rand.IntN(3))
+		g.redeploy(ctx, "payment", version, rand.IntN(3)) // not g.rng: this is a handler's goroutine
 		g.sendChange(ctx, map[string]any{"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "kind": "event", "service": "payment",
 			"name": "deploy", "change.type": "rollback", "version": version, "previous_version": BadVersion, "author": "inquest",
 			"description": "rollback by " + by})
+		if !relieved {
+			return fmt.Sprintf("payment rolled back to %s; no fault was on there, so nothing got better", version), nil
+		}
 		return fmt.Sprintf("payment rolled back to %s", version), nil
 	}
+	if !relieved {
+		return fmt.Sprintf("%s of %s done; no fault is on there, so nothing got better", action, target), nil
+	}
 	return fmt.Sprintf("%s of %s done: the fault stopped there", action, target), nil
+}
+
+// undo puts back what proposal by's remediation took away from the fault.
+func (g *Generator) undo(ctx context.Context, action, target, by string) string {
+	g.mu.Lock()
+	took := g.reliefs[by]
+	delete(g.reliefs, by)
+	if took == nil {
+		g.mu.Unlock()
+		return fmt.Sprintf("nothing to undo: %s of %s took nothing away", action, target)
+	}
+	if g.fault == nil {
+		g.fault = &fault{slow: map[string]float64{}, errs: map[string]float64{}, cpu: map[string]float64{}, rate: 1}
+	}
+	f := g.fault
+	for _, m := range []*map[string]float64{&f.slow, &f.errs, &f.cpu} {
+		if *m == nil {
+			*m = map[string]float64{}
+		}
+	}
+	maps.Copy(f.slow, took.slow)
+	maps.Copy(f.errs, took.errs)
+	maps.Copy(f.cpu, took.cpu)
+	if took.rate > 0 {
+		f.rate = took.rate
+	}
+	f.badCharg = f.badCharg || took.badCharg
+	g.mu.Unlock()
+	if took.badCharg {
+		g.redeploy(ctx, "payment", BadVersion, rand.IntN(3)) // not g.rng: this is a handler's goroutine
+	}
+	return fmt.Sprintf("undid %s of %s: that part of the fault is back", action, target)
 }

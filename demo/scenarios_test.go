@@ -213,6 +213,28 @@ func investigateFault(t testing.TB, store *duckdb.Store, faultAt time.Time) doma
 	return inv
 }
 
+// TestWindowChosenByHand investigates the bad deploy as someone would by
+// hand, over the last ten minutes: the deploy lies inside the window, and
+// with no incident to say when the trouble began it counts as where it
+// may have (it once counted as "after the onset", and payment was blamed
+// for a code error).
+func TestWindowChosenByHand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays the demo")
+	}
+	store, faultAt := scenarioRun(t, "bad-deploy", 12*time.Minute)
+	end := faultAt.Add(3 * time.Minute)
+	runner := investigate.New(investigate.DefaultConfig(), investigate.Deps{Source: store, Store: store}, nil, nil)
+	runner.SetClock(func() time.Time { return end })
+	inv := runner.New("default", "test", domain.InvestigationScope{
+		Range: domain.TimeRange{Start: end.Add(-10 * time.Minute).UnixNano(), End: end.UnixNano()}})
+	runner.Run(context.Background(), &inv)
+	require.Equal(t, domain.InvestigationDone, inv.Status, inv.Error)
+	require.NotEmpty(t, inv.Hypotheses, inv.Summary)
+	assert.Equal(t, "payment", inv.Hypotheses[0].Service, inv.Summary)
+	assert.Equal(t, domain.CauseBadDeploy, inv.Hypotheses[0].Cause, inv.Summary)
+}
+
 // TestMetricsAlone: with no traces, the CPU-saturated service is still
 // named, from its metrics, and the investigation says traces were missing.
 func TestMetricsAlone(t *testing.T) {

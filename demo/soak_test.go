@@ -324,3 +324,61 @@ func TestFaultInvestigated(t *testing.T) {
 	assert.InDelta(t, 0.15, top.TrafficShare, 0.05, "checkouts are 15% of the shop's requests")
 	assert.Contains(t, inv.Summary, "payment: a bad deploy")
 }
+
+// paymentFailing plays d more of the shop and says what share of payment's
+// spans failed in it.
+func (s *soak) paymentFailing(d time.Duration) float64 {
+	ctx := context.Background()
+	for end := s.clock.Add(d); s.clock.Before(end); {
+		s.clock = s.clock.Add(100 * time.Millisecond)
+		s.shop.Tick(ctx, s.clock)
+	}
+	n, bad := 0, 0
+	for _, e := range s.spans.take() {
+		if e.Service == "payment" && e.Kind == domain.KindSpan {
+			n++
+			if e.Status == domain.StatusError {
+				bad++
+			}
+		}
+	}
+	require.Positive(s.t, n)
+	return float64(bad) / float64(n)
+}
+
+// TestUndoOnlyWhatItDid: the deploy API of the demo undoes only what the
+// proposal being rolled back did. A ticket for payment changes nothing, so
+// its undo (after it "failed" verification) leaves the bad deploy on, and
+// the rollback approved afterwards still works; undoing that rollback
+// brings the fault back, and a rollback with no fault on still deploys.
+func TestUndoOnlyWhatItDid(t *testing.T) {
+	ctx := context.Background()
+	s := newSoak(t, 30*time.Second)
+	s.paymentFailing(time.Minute)
+	require.True(t, s.shop.Faulted())
+	require.Greater(t, s.paymentFailing(30*time.Second), 0.05, "the bad deploy fails charges")
+
+	out, err := s.shop.Remediate(ctx, "open_ticket", "payment", nil, false, "prop-ticket")
+	require.NoError(t, err)
+	assert.Contains(t, out, "nothing in the shop changed")
+	out, err = s.shop.Remediate(ctx, "open_ticket", "payment", nil, true, "prop-ticket")
+	require.NoError(t, err)
+	assert.Contains(t, out, "nothing to undo")
+	require.Greater(t, s.paymentFailing(30*time.Second), 0.05, "the fault stays until the rollback")
+
+	out, err = s.shop.Remediate(ctx, "rollback", "payment", map[string]string{"version": "2.3.0"}, false, "prop-rollback")
+	require.NoError(t, err)
+	assert.Equal(t, "payment rolled back to 2.3.0", out)
+	s.paymentFailing(10 * time.Second) // requests under way finish
+	assert.Zero(t, s.paymentFailing(30*time.Second), "the rollback ended the fault")
+
+	out, err = s.shop.Remediate(ctx, "rollback", "payment", map[string]string{"version": "2.3.0"}, false, "prop-rollback-2")
+	require.NoError(t, err, "no fault on is no error for the deploy API")
+	assert.Contains(t, out, "no fault was on there")
+
+	out, err = s.shop.Remediate(ctx, "rollback", "payment", nil, true, "prop-rollback")
+	require.NoError(t, err)
+	assert.Contains(t, out, "is back")
+	s.paymentFailing(10 * time.Second)
+	assert.Greater(t, s.paymentFailing(30*time.Second), 0.05, "undoing the rollback brings the bad deploy back")
+}

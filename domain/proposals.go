@@ -83,6 +83,9 @@ type Execution struct {
 	Error        string
 	// Verified tells what verification saw afterwards.
 	Verified string
+	// Relieved: the target's anomalies in the incident ended after it ran,
+	// so the incident's end is credited to it.
+	Relieved bool `json:",omitempty"`
 }
 
 // ProposalEvent is one line of a proposal's history.

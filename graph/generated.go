@@ -256,6 +256,7 @@ type ComplexityRoot struct {
 		Executor   func(childComplexity int) int
 		FinishedAt func(childComplexity int) int
 		Output     func(childComplexity int) int
+		Relieved   func(childComplexity int) int
 		StartedAt  func(childComplexity int) int
 		Verified   func(childComplexity int) int
 	}
@@ -1464,6 +1465,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Execution.Output(childComplexity), true
+	case "Execution.relieved":
+		if e.ComplexityRoot.Execution.Relieved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Execution.Relieved(childComplexity), true
 	case "Execution.startedAt":
 		if e.ComplexityRoot.Execution.StartedAt == nil {
 			break
@@ -4140,6 +4147,8 @@ type Execution {
   error: String
   "What verification saw afterwards."
   verified: String
+  "The target's anomalies in the incident ended after it ran: the incident's end is credited to it."
+  relieved: Boolean!
 }
 
 type ProposalEvent {
@@ -4657,6 +4666,8 @@ func (ec *executionContext) childFields_Execution(ctx context.Context, field gra
 		return ec.fieldContext_Execution_error(ctx, field)
 	case "verified":
 		return ec.fieldContext_Execution_verified(ctx, field)
+	case "relieved":
+		return ec.fieldContext_Execution_relieved(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Execution", field.Name)
 }
@@ -9385,6 +9396,29 @@ func (ec *executionContext) _Execution_verified(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Execution_verified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Execution", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Execution_relieved(ctx context.Context, field graphql.CollectedField, obj *model.Execution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Execution_relieved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Relieved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Execution_relieved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Execution", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _Hypothesis_rank(ctx context.Context, field graphql.CollectedField, obj *model.Hypothesis) (ret graphql.Marshaler) {
@@ -18918,6 +18952,11 @@ func (ec *executionContext) _Execution(ctx context.Context, sel ast.SelectionSet
 			out.Values[i] = ec._Execution_error(ctx, field, obj)
 		case "verified":
 			out.Values[i] = ec._Execution_verified(ctx, field, obj)
+		case "relieved":
+			out.Values[i] = ec._Execution_relieved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

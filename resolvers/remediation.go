@@ -55,7 +55,7 @@ func proposalModel(p *domain.Proposal) *model.Proposal {
 	}
 	if x := p.Execution; x != nil {
 		m.Execution = &model.Execution{Executor: x.Executor, DryRun: x.DryRun, StartedAt: at(x.StartedNano), FinishedAt: atPtr(x.FinishedNano),
-			Output: strPtr(x.Output), Error: strPtr(x.Error), Verified: strPtr(x.Verified)}
+			Output: strPtr(x.Output), Error: strPtr(x.Error), Verified: strPtr(x.Verified), Relieved: x.Relieved}
 	}
 	return m
 }

@@ -260,6 +260,27 @@ func remediatedOnApproval(t *testing.T, s *testServer, incident, via string, sla
 		screenshot(t, page, "demo-incident-resolved")
 	}
 	require.Len(t, done.Proposal.Approvals, 1, "one approval closed the loop")
+	// The incident's end is credited to the rollback, the one proposal of
+	// the incident: the services behind payment are its symptoms, and get
+	// no page or ticket of their own.
+	var closed struct {
+		Incident struct {
+			Timeline  []struct{ Kind, Actor string }
+			Proposals []proposal
+		}
+	}
+	s.gql.MustPost(fmt.Sprintf(`{ incident(id: %q) { timeline { kind actor } proposals { id action target status } } }`, incident), &closed)
+	var resolvedBy []string
+	for _, e := range closed.Incident.Timeline {
+		if e.Kind == "resolved" {
+			resolvedBy = append(resolvedBy, e.Actor)
+		}
+	}
+	require.NotEmpty(t, resolvedBy)
+	assert.Contains(t, resolvedBy[len(resolvedBy)-1], rollback.ID, "resolved to the rollback's credit")
+	for _, p := range closed.Incident.Proposals {
+		assert.Equal(t, "payment", p.Target, "a proposal for the root cause only: %+v", p)
+	}
 	assert.Equal(t, via, done.Proposal.Approvals[0].Channel)
 	var log struct {
 		AuditLog []struct{ Action, Target string }

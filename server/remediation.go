@@ -114,7 +114,7 @@ func (s *Server) newJourney() {
 	}
 	s.journey = journey.New(journey.Config{Investigate: s.cfg.InvestigateIncidents}, d, s.logger)
 	s.remediation.Published = s.journey.ProposalChanged
-	s.remediation.OnSucceeded = s.journey.ProposalVerified
+	s.remediation.OnRelieved = s.journey.ProposalVerified
 	s.investigator.OnDone(s.journey.InvestigationDone)
 	if s.grouper != nil {
 		s.grouper.OnIncident(s.journey.IncidentChanged)

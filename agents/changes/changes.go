@@ -25,7 +25,10 @@ type Source interface {
 }
 
 // Input is the window to explain, the one it is compared with, and the
-// onset (the window's start when 0).
+// onset. An onset of 0 is unknown (an investigation started by hand over a
+// window): the window's start stands for it, and a change inside the window
+// counts as if it came at the onset, since what was asked about may have
+// begun with it.
 type Input struct {
 	Tenant           string
 	Window, Baseline domain.TimeRange
@@ -42,6 +45,8 @@ type Change struct {
 	Strength float64
 	// Lead is how long before the onset it came (negative: after).
 	Lead time.Duration
+	// InWindow: it came inside a window whose onset is unknown.
+	InWindow bool
 }
 
 // Text describes the change for people.
@@ -68,6 +73,8 @@ func (c Change) Text() string {
 		b.WriteString(": " + e.Body)
 	}
 	switch {
+	case c.InWindow:
+		fmt.Fprintf(&b, ", inside the window (at %s)", time.Unix(0, e.TimeUnixNano).UTC().Format("15:04:05"))
 	case c.Lead >= 0:
 		fmt.Fprintf(&b, ", %s before the onset", c.Lead.Round(time.Second))
 	default:
@@ -126,12 +133,13 @@ const maxErrorTraces = 2000
 
 // Correlate reads changes and logs around the onset.
 func Correlate(ctx context.Context, src Source, in Input) (*Result, error) {
-	if in.Onset == 0 {
+	unknown := in.Onset == 0
+	if unknown {
 		in.Onset = in.Window.Start
 	}
 	res := &Result{}
 	var err error
-	if res.Changes, err = changes(ctx, src, in); err != nil {
+	if res.Changes, err = changes(ctx, src, in, unknown); err != nil {
 		return nil, err
 	}
 	if err := templates(ctx, src, in, res); err != nil {
@@ -142,7 +150,7 @@ func Correlate(ctx context.Context, src Source, in Input) (*Result, error) {
 
 // changes reads the change events from Lookback before the onset to the
 // window's end.
-func changes(ctx context.Context, src Source, in Input) ([]Change, error) {
+func changes(ctx context.Context, src Source, in Input, unknownOnset bool) ([]Change, error) {
 	r := domain.TimeRange{Start: in.Onset - int64(Lookback), End: in.Window.End}
 	kind := domain.Filter{Field: domain.Field{Kind: domain.FieldColumn, Name: "kind"}, Op: domain.OpEq, Value: string(domain.KindEvent)}
 	queries := [][]domain.Filter{
@@ -164,7 +172,11 @@ func changes(ctx context.Context, src Source, in Input) ([]Change, error) {
 			}
 			seen[e.ID] = true
 			lead := time.Duration(in.Onset - e.TimeUnixNano)
-			out = append(out, Change{Event: e, Type: typ, Lead: lead, Strength: nearness(lead)})
+			inside := unknownOnset && e.TimeUnixNano >= in.Window.Start
+			if inside {
+				lead = 0
+			}
+			out = append(out, Change{Event: e, Type: typ, Lead: lead, Strength: nearness(lead), InWindow: inside})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -58,9 +58,10 @@ func TestCorrelate(t *testing.T) {
 		evs[i].ID = evs[i].ContentHash()
 	}
 	require.NoError(t, store.WriteEvents(ctx, evs))
-	res, err := changes.Correlate(ctx, store, changes.Input{Tenant: "t1",
+	in := changes.Input{Tenant: "t1", Onset: onset.UnixNano(),
 		Window:   domain.TimeRange{Start: onset.UnixNano(), End: onset.Add(3 * time.Minute).UnixNano()},
-		Baseline: domain.TimeRange{Start: onset.Add(-30 * time.Minute).UnixNano(), End: onset.UnixNano()}})
+		Baseline: domain.TimeRange{Start: onset.Add(-30 * time.Minute).UnixNano(), End: onset.UnixNano()}}
+	res, err := changes.Correlate(ctx, store, in)
 	require.NoError(t, err)
 	require.Len(t, res.Changes, 3, "%+v", res.Changes)
 	assert.Equal(t, "cart", res.Changes[0].Event.Service, "the nearest first")
@@ -76,4 +77,16 @@ func TestCorrelate(t *testing.T) {
 	assert.Equal(t, "connection to <ip> refused", tpl.Template)
 	assert.True(t, tpl.New)
 	assert.True(t, tpl.Errors)
+
+	// A window chosen by hand has no known onset: the flag flipped inside
+	// it may be where the trouble began, and counts as if at the onset.
+	in.Onset = 0
+	res, err = changes.Correlate(ctx, store, in)
+	require.NoError(t, err)
+	require.Len(t, res.Changes, 3)
+	assert.Equal(t, "search", res.Changes[0].Event.Service)
+	assert.Equal(t, 1.0, res.Changes[0].Strength)
+	assert.True(t, res.Changes[0].InWindow)
+	assert.Contains(t, res.Changes[0].Text(), "inside the window (at ")
+	assert.Equal(t, "cart", res.Changes[1].Event.Service, "before the window, timed from its start")
 }

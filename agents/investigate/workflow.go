@@ -160,7 +160,7 @@ func (r *Runner) resources(ctx context.Context, st *run) ([]string, error) {
 
 func (r *Runner) changes(ctx context.Context, st *run) ([]string, error) {
 	sc := st.inv.Scope
-	res, err := changes.Correlate(ctx, r.d.Source, changes.Input{Tenant: st.inv.Tenant, Window: sc.Range, Baseline: sc.Baseline, Onset: onset(st.inv)})
+	res, err := changes.Correlate(ctx, r.d.Source, changes.Input{Tenant: st.inv.Tenant, Window: sc.Range, Baseline: sc.Baseline, Onset: changesOnset(st.inv)})
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +188,16 @@ func (r *Runner) changes(ctx context.Context, st *run) ([]string, error) {
 		out = append(out, fmt.Sprintf("%d changes before the onset, none close; %d log lines read.", len(res.Changes), res.LogsNow+res.LogsBefore))
 	}
 	return out, nil
+}
+
+// changesOnset is the onset changes are timed against: an incident's, or
+// unknown (0) for a window someone chose, where a change inside the window
+// may be where what they asked about began.
+func changesOnset(inv *domain.Investigation) int64 {
+	if inv.IncidentID == "" {
+		return 0
+	}
+	return onset(inv)
 }
 
 // onset is when the trouble began: the window's start plus the minute an

@@ -2,7 +2,9 @@ package remediate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/inquest/inquest/domain"
 )
@@ -19,6 +21,12 @@ const (
 	ActionRaiseLimits = "raise_limits"
 )
 
+// Informs reports whether an action only tells people (a page, a ticket):
+// it changes nothing in the system, so there is nothing to verify on the
+// incident's series, nothing to roll back, and no incident's end to credit
+// to it.
+func Informs(action string) bool { return action == ActionPage || action == ActionTicket }
+
 // maxProposed bounds the hypotheses that get proposals: the leading two.
 const maxProposed = 2
 
@@ -31,8 +39,14 @@ const minConfidence = 0.5
 // catalog: one that undoes the cause when the evidence names it
 // (a rollback of the deploy, a revert of the configuration), one that
 // relieves it otherwise (scale out, restart, fail over), and a page to the
-// owners when confidence is low. IDs are derived from the investigation,
-// so proposing twice makes the same proposals.
+// owners when confidence is low.
+//
+// The leading hypothesis is the root cause: the second gets a proposal
+// only when it is confident too, is not a service the leading one affects
+// (its symptom), and the proposal would change something; a page goes
+// only to the leading hypothesis's owners. IDs come from the incident,
+// action and target (from the investigation when there is no incident),
+// so every investigation of an incident proposes each remedy once.
 func Propose(inv *domain.Investigation, proposedBy string, at int64, pol Policy, rb *Runbooks) []domain.Proposal {
 	var out []domain.Proposal
 	for i, h := range inv.Hypotheses {
@@ -43,9 +57,18 @@ func Propose(inv *domain.Investigation, proposedBy string, at int64, pol Policy,
 		if r := rb.match(h); r != nil && h.Confidence >= minConfidence {
 			ps = []domain.Proposal{r.proposal(h, fmt.Sprintf("Hypothesis: %s (confidence %.2f). %s", h.Cause, h.Confidence, firstEvidence(h)))}
 		}
+		if i > 0 && (h.Confidence < minConfidence || slices.Contains(inv.Hypotheses[0].Affected, h.Service) || h.Service == inv.Hypotheses[0].Service) {
+			continue
+		}
 		for _, p := range ps {
+			if i > 0 && Informs(p.Action) {
+				continue
+			}
 			p.Tenant, p.IncidentID, p.InvestigationID = inv.Tenant, inv.IncidentID, inv.ID
 			p.ID = fmt.Sprintf("prop-%s-%d-%s", strings.TrimPrefix(inv.ID, "inv-"), i+1, p.Action)
+			if inv.IncidentID != "" {
+				p.ID = fmt.Sprintf("prop-%s-%s-%s", strings.TrimPrefix(inv.IncidentID, "inc-"), p.Action, idPart(h.Service))
+			}
 			p.Target, p.ProposedBy, p.ProposedNano, p.UpdatedNano = h.Service, proposedBy, at, at
 			p.Status = domain.ProposalPending
 			if t := pol[p.Risk]; len(t.Seats) == 0 {
@@ -101,6 +124,17 @@ func forHypothesis(h domain.Hypothesis) []domain.Proposal {
 	}
 	return []domain.Proposal{{Action: ActionPage, Risk: domain.RiskInfo, Rationale: rationale,
 		Expected: "the owners of " + svc + " look at it", Rollback: "nothing to undo"}}
+}
+
+// idPart keeps a service name fit for an ID (letters, digits, '.', '_'
+// and '-'; anything else becomes '_').
+func idPart(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == '_' || r == '-' || r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // isStore guesses from its name whether a service is a datastore, where a

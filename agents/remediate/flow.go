@@ -22,9 +22,20 @@ var (
 	ErrTransition = errors.New("not in a state that allows it")
 )
 
-// Verifier tells whether an executed proposal had its expected effect:
-// decided false while it cannot tell yet.
-type Verifier func(ctx context.Context, p domain.Proposal, now time.Time) (decided, ok bool, text string)
+// Verifier tells whether an executed proposal had its expected effect.
+type Verifier func(ctx context.Context, p domain.Proposal, now time.Time) Verdict
+
+// Verdict is what verification saw.
+type Verdict struct {
+	// Decided is false while it cannot tell yet.
+	Decided bool
+	// Worked: the expected effect came.
+	Worked bool
+	// Relieved: it came from this proposal (the target's own anomalies
+	// ended after it ran), so the incident's end is credited to it.
+	Relieved bool
+	Text     string
+}
 
 // Config configures the flow.
 type Config struct {
@@ -58,10 +69,10 @@ type Flow struct {
 	logger *slog.Logger
 	now    func() time.Time
 	// Published is told of every stored change (the proposalUpdated
-	// stream); OnSucceeded of a proposal verified to have worked (the
-	// incident resolves).
-	Published   func(domain.Proposal)
-	OnSucceeded func(ctx context.Context, p domain.Proposal)
+	// stream); OnRelieved of a proposal verified to have relieved its
+	// incident (which resolves, credited to it).
+	Published  func(domain.Proposal)
+	OnRelieved func(ctx context.Context, p domain.Proposal)
 }
 
 // New makes a flow; a nil executor is the dry run, a nil verifier takes
@@ -259,6 +270,10 @@ func (f *Flow) start(ctx context.Context, p domain.Proposal, a Actor) (*domain.P
 			p.Status, p.Execution.Verified = domain.ProposalSucceeded, "not verified: "+map[bool]string{true: "a dry run", false: "no verifier"}[f.exec.DryRun()]
 			return domain.ProposalEvent{Kind: domain.ProposalSucceeded, Actor: f.exec.Name(), Text: out}, nil
 		}
+		if Informs(p.Action) {
+			p.Status, p.Execution.Verified = domain.ProposalSucceeded, "done once sent: it tells people and changes nothing in the system to verify"
+			return domain.ProposalEvent{Kind: domain.ProposalSucceeded, Actor: f.exec.Name(), Text: out}, nil
+		}
 		p.Execution.Verified = "watching: " + p.Expected
 		return domain.ProposalEvent{Kind: "executed", Actor: f.exec.Name(), Text: out}, nil
 	})
@@ -338,20 +353,21 @@ func (f *Flow) verifyOne(ctx context.Context, p domain.Proposal, now time.Time) 
 	if f.verify == nil || p.Execution == nil || p.Execution.FinishedNano == 0 {
 		return nil
 	}
-	decided, ok, text := f.verify(ctx, p, now)
-	if !decided && now.Sub(time.Unix(0, p.Execution.FinishedNano)) < f.cfg.VerifyFor {
+	v := f.verify(ctx, p, now)
+	if !v.Decided && now.Sub(time.Unix(0, p.Execution.FinishedNano)) < f.cfg.VerifyFor {
 		return nil
 	}
 	done, err := f.change(ctx, p.Tenant, p.ID, func(p *domain.Proposal) (domain.ProposalEvent, error) {
 		if p.Status != domain.ProposalExecuting {
 			return domain.ProposalEvent{}, fmt.Errorf("%w: proposal %s is %s", ErrTransition, p.ID, p.Status)
 		}
-		if !decided {
+		text := v.Text
+		if !v.Decided {
 			text = "the expected effect did not come within " + f.cfg.VerifyFor.String() + ": " + text
 		}
 		p.Execution.Verified = text
-		if decided && ok {
-			p.Status = domain.ProposalSucceeded
+		if v.Decided && v.Worked {
+			p.Status, p.Execution.Relieved = domain.ProposalSucceeded, v.Relieved
 			return domain.ProposalEvent{Kind: domain.ProposalSucceeded, Actor: "verification", Text: text}, nil
 		}
 		p.Status = domain.ProposalFailed
@@ -361,8 +377,8 @@ func (f *Flow) verifyOne(ctx context.Context, p domain.Proposal, now time.Time) 
 		return err
 	}
 	if done.Status == domain.ProposalSucceeded {
-		if f.OnSucceeded != nil {
-			f.OnSucceeded(ctx, *done)
+		if done.Execution.Relieved && f.OnRelieved != nil {
+			f.OnRelieved(ctx, *done)
 		}
 		return nil
 	}
@@ -371,24 +387,31 @@ func (f *Flow) verifyOne(ctx context.Context, p domain.Proposal, now time.Time) 
 }
 
 // VerifyByAnomalies is the usual verifier: a proposal of an incident
-// worked once the incident is resolved or every anomaly of the target
-// service in it has ended (its series back inside their bands); one with
-// no incident has nothing to watch and is taken as done.
+// worked once every anomaly of the target service in it that was open
+// when it ran has ended (its series back inside their bands), which
+// credits the incident's end to it; or once the incident is resolved, when
+// none of the target's was open (not to its credit). One with no incident
+// has nothing to watch and is taken as done.
 func VerifyByAnomalies(incidents storage.IncidentStore) Verifier {
-	return func(ctx context.Context, p domain.Proposal, now time.Time) (bool, bool, string) {
+	return func(ctx context.Context, p domain.Proposal, now time.Time) Verdict {
 		if p.IncidentID == "" {
-			return true, true, "no incident to watch"
+			return Verdict{Decided: true, Worked: true, Text: "no incident to watch"}
 		}
 		in, err := incidents.Incident(ctx, p.Tenant, p.IncidentID)
 		if err != nil {
-			return false, false, "the incident could not be read: " + err.Error()
+			return Verdict{Text: "the incident could not be read: " + err.Error()}
+		}
+		ran := int64(0)
+		if p.Execution != nil {
+			ran = p.Execution.StartedNano
 		}
 		// The target's own series first, so that an incident that
-		// resolved before this check still says what came back.
+		// resolved before this check still says what came back. Those
+		// that had ended before it ran are not its doing.
 		open, seen := 0, 0
 		for _, id := range in.AnomalyIDs {
 			a, err := incidents.Anomaly(ctx, p.Tenant, id)
-			if err != nil || a.Service != p.Target {
+			if err != nil || a.Service != p.Target || a.EndNano != 0 && a.EndNano <= ran {
 				continue
 			}
 			seen++
@@ -397,11 +420,16 @@ func VerifyByAnomalies(incidents storage.IncidentStore) Verifier {
 			}
 		}
 		if seen > 0 && open == 0 {
-			return true, true, fmt.Sprintf("%s's %d anomalies of the incident have ended: its series are back inside their bands", p.Target, seen)
+			return Verdict{Decided: true, Worked: true, Relieved: true,
+				Text: fmt.Sprintf("%s's %d anomalies of the incident have ended since it ran: its series are back inside their bands", p.Target, seen)}
 		}
 		if in.Status == domain.IncidentResolved {
-			return true, true, "the incident is resolved"
+			why := "none of " + p.Target + "'s anomalies was open when it ran"
+			if seen > 0 {
+				why = fmt.Sprintf("%d of %s's %d anomalies still open", open, p.Target, seen)
+			}
+			return Verdict{Decided: true, Worked: true, Text: "the incident is resolved (" + why + ")"}
 		}
-		return false, false, fmt.Sprintf("%d of %s's %d anomalies still open", open, p.Target, seen)
+		return Verdict{Text: fmt.Sprintf("%d of %s's %d anomalies still open", open, p.Target, seen)}
 	}
 }

@@ -45,17 +45,18 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 	fx := &fixture{store: store, exec: &counting{}, clock: time.Now()}
-	fx.flow = remediate.New(remediate.Config{}, store, fx.exec, store, func(context.Context, domain.Proposal, time.Time) (bool, bool, string) {
-		return fx.ok.Load(), fx.ok.Load(), "payment's p99 is back in its band"
+	fx.flow = remediate.New(remediate.Config{}, store, fx.exec, store, func(context.Context, domain.Proposal, time.Time) remediate.Verdict {
+		ok := fx.ok.Load()
+		return remediate.Verdict{Decided: ok, Worked: ok, Relieved: ok, Text: "payment's p99 is back in its band"}
 	}, nil)
 	fx.flow.SetClock(func() time.Time { return fx.clock })
 	return fx
 }
 
-// propose stores the proposals of an investigation whose leading
-// hypothesis is cause on payment, and returns the first.
+// propose stores the proposals of an investigation, of an incident of its
+// own, whose leading hypothesis is cause on payment, and returns the first.
 func (fx *fixture) propose(t *testing.T, cause, by string) domain.Proposal {
-	inv := &domain.Investigation{Tenant: "t1", ID: "inv-" + domain.NewID(), IncidentID: "inc-1", Hypotheses: []domain.Hypothesis{{
+	inv := &domain.Investigation{Tenant: "t1", ID: "inv-" + domain.NewID(), IncidentID: "inc-" + domain.NewID(), Hypotheses: []domain.Hypothesis{{
 		Service: "payment", Cause: cause, Confidence: 0.9, Affected: []string{"checkout"},
 		Change:   &domain.ChangeRef{Type: "deploy", Version: "2.3.1", PreviousVersion: "2.3.0"},
 		Evidence: []domain.Evidence{{Kind: "change", Text: "payment: deploy 2.3.1 (was 2.3.0)"}}}}}
@@ -234,6 +235,54 @@ func TestInfoIsApprovedByPolicy(t *testing.T) {
 	assert.Equal(t, int32(1), fx.exec.runs.Load())
 }
 
+// TestProposalsForTheRootCauseOnce: with payment's bad deploy leading at
+// 0.95, the symptom services behind it get no page and no ticket; a second
+// investigation of the same incident (it gained a service) proposes
+// nothing new; a page, when confidence is low, goes to the leading
+// hypothesis's owners only, once; it succeeds once sent (nothing to verify,
+// nothing to roll back when the incident drags on).
+func TestProposalsForTheRootCauseOnce(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	hyps := []domain.Hypothesis{
+		{Service: "payment", Cause: domain.CauseBadDeploy, Confidence: 0.95, Affected: []string{"checkout", "frontend"},
+			Change: &domain.ChangeRef{Type: "deploy", Version: "2.3.1", PreviousVersion: "2.3.0"}},
+		{Service: "frontend", Cause: domain.CauseCodeError, Confidence: 0.6},
+		{Service: "checkout", Cause: domain.CauseUnknown, Confidence: 0.3},
+	}
+	first := &domain.Investigation{Tenant: "t1", ID: "inv-a", IncidentID: "inc-shop", Hypotheses: hyps}
+	ps, err := fx.flow.Propose(ctx, first, "inquest")
+	require.NoError(t, err)
+	require.Len(t, ps, 1, "the root cause's remedy, nothing for its symptoms")
+	assert.Equal(t, remediate.ActionRollback, ps[0].Action)
+	assert.Equal(t, "payment", ps[0].Target)
+	again := &domain.Investigation{Tenant: "t1", ID: "inv-b", IncidentID: "inc-shop", Hypotheses: append(hyps[:1:1],
+		domain.Hypothesis{Service: "cart", Cause: domain.CauseResourceSaturation, Confidence: 0.7})}
+	ps, err = fx.flow.Propose(ctx, again, "inquest")
+	require.NoError(t, err)
+	require.Len(t, ps, 1, "the rollback is proposed once per incident; cart's own remedy is new")
+	assert.Equal(t, "cart", ps[0].Target)
+	assert.Equal(t, remediate.ActionScaleOut, ps[0].Action)
+
+	low := &domain.Investigation{Tenant: "t1", ID: "inv-c", IncidentID: "inc-vague", Hypotheses: []domain.Hypothesis{
+		{Service: "search", Cause: domain.CauseUnknown, Confidence: 0.3}, {Service: "frontend", Cause: domain.CauseUnknown, Confidence: 0.2}}}
+	ps, err = fx.flow.Propose(ctx, low, "inquest")
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, remediate.ActionPage, ps[0].Action)
+	assert.Equal(t, "search", ps[0].Target)
+	assert.Equal(t, domain.ProposalSucceeded, ps[0].Status, "a page is done once sent")
+	fx.clock = fx.clock.Add(11 * time.Minute) // the incident drags on
+	require.NoError(t, fx.flow.Sweep(ctx))
+	got, err := fx.store.Proposal(ctx, "t1", ps[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.ProposalSucceeded, got.Status, "not failed and rolled back")
+	assert.Zero(t, fx.exec.undos.Load())
+	ps, err = fx.flow.Propose(ctx, &domain.Investigation{Tenant: "t1", ID: "inv-d", IncidentID: "inc-vague", Hypotheses: low.Hypotheses}, "inquest")
+	require.NoError(t, err)
+	assert.Empty(t, ps, "the owners are paged once")
+}
+
 // TestPolicyFile: a tenant's tiers from a policy file decide its
 // proposals; other tenants keep the file's (or the default) tiers; a
 // mistake in the file is named.
@@ -402,8 +451,9 @@ func TestRulesSetThroughTheAPI(t *testing.T) {
 }
 
 // Verification says what came back even when the incident resolved
-// before it looked, and a resolved incident with nothing of the target's
-// to watch still counts.
+// before it looked, credits the incident's end only to a proposal whose
+// target's anomalies ended after it ran, and a resolved incident with
+// nothing of the target's to watch still counts, without the credit.
 func TestVerifyByAnomalies(t *testing.T) {
 	ctx := context.Background()
 	store, err := duckdb.Open(ctx, duckdb.Config{}, nil)
@@ -412,25 +462,34 @@ func TestVerifyByAnomalies(t *testing.T) {
 	require.NoError(t, store.PutAnomalies(ctx, []domain.Anomaly{
 		{Tenant: "t", ID: "a1", Service: "payment", StartNano: 1, EndNano: 0},
 		{Tenant: "t", ID: "a2", Service: "checkout", StartNano: 1, EndNano: 0},
+		{Tenant: "t", ID: "a3", Service: "frontend", StartNano: 1, EndNano: 5},
 	}))
-	in := domain.Incident{Tenant: "t", ID: "i1", Status: domain.IncidentOpen, AnomalyIDs: []string{"a1", "a2"}, OpenedNano: 1, UpdatedNano: 1}
+	in := domain.Incident{Tenant: "t", ID: "i1", Status: domain.IncidentOpen, AnomalyIDs: []string{"a1", "a2", "a3"}, OpenedNano: 1, UpdatedNano: 1}
 	require.NoError(t, store.PutIncident(ctx, in))
 	verify := remediate.VerifyByAnomalies(store)
-	p := domain.Proposal{Tenant: "t", IncidentID: "i1", Target: "payment"}
+	p := domain.Proposal{Tenant: "t", IncidentID: "i1", Target: "payment", Execution: &domain.Execution{StartedNano: 10}}
 
-	done, ok, text := verify(ctx, p, time.Now())
-	assert.False(t, done || ok)
-	assert.Equal(t, "1 of payment's 1 anomalies still open", text)
+	v := verify(ctx, p, time.Now())
+	assert.False(t, v.Decided || v.Worked)
+	assert.Equal(t, "1 of payment's 1 anomalies still open", v.Text)
 
-	require.NoError(t, store.PutAnomalies(ctx, []domain.Anomaly{{Tenant: "t", ID: "a1", Service: "payment", StartNano: 1, EndNano: 2}}))
+	require.NoError(t, store.PutAnomalies(ctx, []domain.Anomaly{{Tenant: "t", ID: "a1", Service: "payment", StartNano: 1, EndNano: 20}}))
 	in.Status = domain.IncidentResolved
 	require.NoError(t, store.PutIncident(ctx, in))
-	done, ok, text = verify(ctx, p, time.Now())
-	assert.True(t, done && ok)
-	assert.Contains(t, text, "payment's 1 anomalies of the incident have ended")
+	v = verify(ctx, p, time.Now())
+	assert.True(t, v.Decided && v.Worked && v.Relieved)
+	assert.Contains(t, v.Text, "payment's 1 anomalies of the incident have ended since it ran")
+
+	// frontend's anomaly ended before a page to its owners ran: the end of
+	// the incident is not the page's doing.
+	p.Target = "frontend"
+	v = verify(ctx, p, time.Now())
+	assert.True(t, v.Decided && v.Worked)
+	assert.False(t, v.Relieved)
+	assert.Equal(t, "the incident is resolved (none of frontend's anomalies was open when it ran)", v.Text)
 
 	p.Target = "postgres"
-	done, ok, text = verify(ctx, p, time.Now())
-	assert.True(t, done && ok)
-	assert.Equal(t, "the incident is resolved", text)
+	v = verify(ctx, p, time.Now())
+	assert.True(t, v.Decided && v.Worked)
+	assert.False(t, v.Relieved)
 }

@@ -355,6 +355,8 @@ type Execution struct {
 	Error      *string    `json:"error,omitempty"`
 	// What verification saw afterwards.
 	Verified *string `json:"verified,omitempty"`
+	// The target's anomalies in the incident ended after it ran: the incident's end is credited to it.
+	Relieved bool `json:"relieved"`
 }
 
 // A condition on a field: a column (`service`, `name`, `kind`, `status`,
