@@ -124,7 +124,7 @@ type Generator struct {
 	scenario Scenario
 	faultAt  time.Time
 	faulted  bool
-	fault    *fault // what the scenario changed, once it began
+	fault    *fault            // what the scenario changed, once it began
 	reliefs  map[string]*fault // by proposal: the part of the fault its remediation took away
 
 	// metrics draw their noise from their own source: the SDK reads
