@@ -433,6 +433,7 @@ type ComplexityRoot struct {
 		ServiceMap     func(childComplexity int, rangeArg model.TimeRangeInput) int
 		Services       func(childComplexity int, rangeArg model.TimeRangeInput) int
 		Trace          func(childComplexity int, id string) int
+		Traces         func(childComplexity int, rangeArg model.TimeRangeInput, filters []*model.FilterInput, limit *int) int
 		Usage          func(childComplexity int, rangeArg model.TimeRangeInput) int
 	}
 
@@ -536,6 +537,17 @@ type ComplexityRoot struct {
 		Span     func(childComplexity int) int
 	}
 
+	TraceSummary struct {
+		DurationMs  func(childComplexity int) int
+		ErrorCount  func(childComplexity int) int
+		RootName    func(childComplexity int) int
+		RootService func(childComplexity int) int
+		Services    func(childComplexity int) int
+		SpanCount   func(childComplexity int) int
+		StartTime   func(childComplexity int) int
+		TraceID     func(childComplexity int) int
+	}
+
 	UsageHour struct {
 		Bytes   func(childComplexity int) int
 		Events  func(childComplexity int) int
@@ -580,6 +592,7 @@ type QueryResolver interface {
 	Aggregate(ctx context.Context, input model.AggregateInput) (*model.AggregateResult, error)
 	Events(ctx context.Context, rangeArg model.TimeRangeInput, filters []*model.FilterInput, first *int, after *string) (*model.EventConnection, error)
 	Trace(ctx context.Context, id string) (*model.Trace, error)
+	Traces(ctx context.Context, rangeArg model.TimeRangeInput, filters []*model.FilterInput, limit *int) ([]*model.TraceSummary, error)
 	Services(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.ServiceSummary, error)
 	ServiceMap(ctx context.Context, rangeArg model.TimeRangeInput) (*model.ServiceMap, error)
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
@@ -2492,6 +2505,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Trace(childComplexity, args["id"].(string)), true
+	case "Query.traces":
+		if e.ComplexityRoot.Query.Traces == nil {
+			break
+		}
+
+		args, err := ec.field_Query_traces_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Traces(childComplexity, args["range"].(model.TimeRangeInput), args["filters"].([]*model.FilterInput), args["limit"].(*int)), true
 	case "Query.usage":
 		if e.ComplexityRoot.Query.Usage == nil {
 			break
@@ -2931,6 +2955,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TraceSpan.Span(childComplexity), true
+
+	case "TraceSummary.durationMs":
+		if e.ComplexityRoot.TraceSummary.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TraceSummary.DurationMs(childComplexity), true
+	case "TraceSummary.errorCount":
+		if e.ComplexityRoot.TraceSummary.ErrorCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TraceSummary.ErrorCount(childComplexity), true
+	case "TraceSummary.rootName":
+		if e.ComplexityRoot.TraceSummary.RootName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TraceSummary.RootName(childComplexity), true
+	case "TraceSummary.rootService":
+		if e.ComplexityRoot.TraceSummary.RootService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TraceSummary.RootService(childComplexity), true
+	case "TraceSummary.services":
+		if e.ComplexityRoot.TraceSummary.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TraceSummary.Services(childComplexity), true
+	case "TraceSummary.spanCount":
+		if e.ComplexityRoot.TraceSummary.SpanCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TraceSummary.SpanCount(childComplexity), true
+	case "TraceSummary.startTime":
+		if e.ComplexityRoot.TraceSummary.StartTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TraceSummary.StartTime(childComplexity), true
+	case "TraceSummary.traceId":
+		if e.ComplexityRoot.TraceSummary.TraceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TraceSummary.TraceID(childComplexity), true
 
 	case "UsageHour.bytes":
 		if e.ComplexityRoot.UsageHour.Bytes == nil {
@@ -3423,6 +3496,20 @@ type Trace {
   spans: [TraceSpan!]!
 }
 
+"One trace of a list: what a person picks a trace by."
+type TraceSummary {
+  traceId: ID!
+  startTime: Time!
+  durationMs: Float!
+  "The services with spans in it, sorted."
+  services: [String!]!
+  spanCount: Int!
+  errorCount: Int!
+  "Of its root span, or of its first span when the root was not sent."
+  rootService: String!
+  rootName: String!
+}
+
 type ServiceSummary {
   name: String!
   "Spans, weighted by sample rate."
@@ -3507,6 +3594,12 @@ type Query {
   events(range: TimeRangeInput!, filters: [FilterInput!], first: Int = 50, after: String): EventConnection!
   "All spans of a trace; null when there is none."
   trace(id: ID!): Trace
+  """
+  The traces with a span matching every filter in the range, newest first,
+  one row each (events lists spans): each summed up from its spans in the
+  range widened by a minute either side.
+  """
+  traces(range: TimeRangeInput!, filters: [FilterInput!], limit: Int = 50): [TraceSummary!]!
   services(range: TimeRangeInput!): [ServiceSummary!]!
   serviceMap(range: TimeRangeInput!): ServiceMap!
 }
@@ -5108,6 +5201,28 @@ func (ec *executionContext) childFields_TraceSpan(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type TraceSpan", field.Name)
 }
 
+func (ec *executionContext) childFields_TraceSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "traceId":
+		return ec.fieldContext_TraceSummary_traceId(ctx, field)
+	case "startTime":
+		return ec.fieldContext_TraceSummary_startTime(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_TraceSummary_durationMs(ctx, field)
+	case "services":
+		return ec.fieldContext_TraceSummary_services(ctx, field)
+	case "spanCount":
+		return ec.fieldContext_TraceSummary_spanCount(ctx, field)
+	case "errorCount":
+		return ec.fieldContext_TraceSummary_errorCount(ctx, field)
+	case "rootService":
+		return ec.fieldContext_TraceSummary_rootService(ctx, field)
+	case "rootName":
+		return ec.fieldContext_TraceSummary_rootName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TraceSummary", field.Name)
+}
+
 func (ec *executionContext) childFields_UsageHour(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "tenant":
@@ -5913,6 +6028,36 @@ func (ec *executionContext) field_Query_trace_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_traces_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (model.TimeRangeInput, error) {
+			return ec.unmarshalNTimeRangeInput2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTimeRangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filters",
+		func(ctx context.Context, v any) ([]*model.FilterInput, error) {
+			return ec.unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐFilterInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filters"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg2
 	return args, nil
 }
 
@@ -12748,6 +12893,50 @@ func (ec *executionContext) fieldContext_Query_trace(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_traces(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_traces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Traces(ctx, fc.Args["range"].(model.TimeRangeInput), fc.Args["filters"].([]*model.FilterInput), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TraceSummary) graphql.Marshaler {
+			return ec.marshalNTraceSummary2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTraceSummaryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_traces(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TraceSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_traces_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_services(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15286,6 +15475,190 @@ func (ec *executionContext) _TraceSpan_offsetMs(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_TraceSpan_offsetMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TraceSpan", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _TraceSummary_traceId(ctx context.Context, field graphql.CollectedField, obj *model.TraceSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TraceSummary_traceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TraceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TraceSummary_traceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TraceSummary", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _TraceSummary_startTime(ctx context.Context, field graphql.CollectedField, obj *model.TraceSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TraceSummary_startTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TraceSummary_startTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TraceSummary", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _TraceSummary_durationMs(ctx context.Context, field graphql.CollectedField, obj *model.TraceSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TraceSummary_durationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TraceSummary_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TraceSummary", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _TraceSummary_services(ctx context.Context, field graphql.CollectedField, obj *model.TraceSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TraceSummary_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Services, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TraceSummary_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TraceSummary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _TraceSummary_spanCount(ctx context.Context, field graphql.CollectedField, obj *model.TraceSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TraceSummary_spanCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpanCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TraceSummary_spanCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TraceSummary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TraceSummary_errorCount(ctx context.Context, field graphql.CollectedField, obj *model.TraceSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TraceSummary_errorCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ErrorCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TraceSummary_errorCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TraceSummary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TraceSummary_rootService(ctx context.Context, field graphql.CollectedField, obj *model.TraceSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TraceSummary_rootService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RootService, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TraceSummary_rootService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TraceSummary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _TraceSummary_rootName(ctx context.Context, field graphql.CollectedField, obj *model.TraceSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TraceSummary_rootName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RootName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TraceSummary_rootName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TraceSummary", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _UsageHour_tenant(ctx context.Context, field graphql.CollectedField, obj *model.UsageHour) (ret graphql.Marshaler) {
@@ -20161,6 +20534,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "traces":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_traces(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "services":
 			field := field
 
@@ -21199,6 +21594,80 @@ func (ec *executionContext) _TraceSpan(ctx context.Context, sel ast.SelectionSet
 			}
 		case "offsetMs":
 			out.Values[i] = ec._TraceSpan_offsetMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var traceSummaryImplementors = []string{"TraceSummary"}
+
+func (ec *executionContext) _TraceSummary(ctx context.Context, sel ast.SelectionSet, obj *model.TraceSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, traceSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TraceSummary")
+		case "traceId":
+			out.Values[i] = ec._TraceSummary_traceId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startTime":
+			out.Values[i] = ec._TraceSummary_startTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "durationMs":
+			out.Values[i] = ec._TraceSummary_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "services":
+			out.Values[i] = ec._TraceSummary_services(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spanCount":
+			out.Values[i] = ec._TraceSummary_spanCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errorCount":
+			out.Values[i] = ec._TraceSummary_errorCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rootService":
+			out.Values[i] = ec._TraceSummary_rootService(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rootName":
+			out.Values[i] = ec._TraceSummary_rootName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23122,6 +23591,32 @@ func (ec *executionContext) marshalNTraceSpan2ᚖgithubᚗcomᚋinquestᚋinques
 		return graphql.Null
 	}
 	return ec._TraceSpan(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTraceSummary2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTraceSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TraceSummary) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTraceSummary2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTraceSummary(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTraceSummary2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐTraceSummary(ctx context.Context, sel ast.SelectionSet, v *model.TraceSummary) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._TraceSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUsageHour2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐUsageHourᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageHour) graphql.Marshaler {

@@ -74,6 +74,16 @@ func (r *queryResolver) Trace(ctx context.Context, id string) (*model.Trace, err
 	return traceModel(t), nil
 }
 
+// Traces is the resolver for the traces field.
+func (r *queryResolver) Traces(ctx context.Context, rangeArg model.TimeRangeInput, filters []*model.FilterInput, limit *int) ([]*model.TraceSummary, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := r.Service.Traces(ctx, p, rangeIn(&rangeArg), filtersIn(filters), limit)
+	return list(ts, traceSummaryModel), err
+}
+
 // Services is the resolver for the services field.
 func (r *queryResolver) Services(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.ServiceSummary, error) {
 	p, err := r.principal(ctx)

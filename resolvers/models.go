@@ -80,6 +80,11 @@ func keyString(keys []*string) string {
 	return b.String()
 }
 
+func traceSummaryModel(t *domain.TraceSummary) *model.TraceSummary {
+	return &model.TraceSummary{TraceID: t.TraceID, StartTime: at(t.StartNano), DurationMs: float64(t.DurationNano) / 1e6,
+		Services: append([]string{}, t.Services...), SpanCount: t.Spans, ErrorCount: t.Errors, RootService: t.RootService, RootName: t.RootName}
+}
+
 func traceModel(t *service.Trace) *model.Trace {
 	m := &model.Trace{TraceID: t.ID, StartTime: at(t.StartNano), DurationMs: float64(t.DurationNs) / 1e6,
 		Services: t.Services, SpanCount: len(t.Spans), ErrorCount: t.ErrorCount}

@@ -130,10 +130,19 @@ func TestDashboardPages(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#bubbleup-bars svg, #bubbleup .empty`))))
 	shot("explore-bubbleup")
 
-	// Trace search, then a trace's waterfall.
+	// The traces with a slow payment span, then a trace's waterfall.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#traces="+url.QueryEscape(`{"service":"payment","minMs":"500"}`))),
 		chromedp.WaitVisible(chromedp.CSS(`#trace-list tbody tr a`))))
-	assert.Contains(t, text(`#trace-list tbody`), "Charge")
+	// One row per trace with a slow payment span: 40 of the 120, each
+	// named by its root (checkout's), with both services and its full id.
+	list, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#trace-list tbody tr")].map(r => r.innerText)`))
+	require.NoError(t, err)
+	assert.Len(t, list, 40)
+	for _, row := range list {
+		assert.Contains(t, row, "checkout: POST /checkout")
+		assert.Contains(t, row, "checkout, payment")
+		assert.Regexp(t, `\btr\d+\b`, row, "the full trace id")
+	}
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#trace=tr3")), chromedp.WaitVisible(chromedp.CSS(`#waterfall .wf-row`))))
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#waterfall .wf-row").length`))
 	require.NoError(t, err)

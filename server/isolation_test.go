@@ -26,6 +26,7 @@ var fieldQueries = map[string]string{
 	"aggregate":      `{ aggregate(input: {range: $R, groupBy: ["service", "attr.secret"], aggregations: [{op: COUNT}, {op: COUNT_DISTINCT, field: "trace_id"}]}) { groups { key values } } }`,
 	"events":         `{ events(range: $R, first: 1000) { events { service name body traceId attributes { key value } resource { key value } } } }`,
 	"trace":          `{ trace(id: "$TRACE") { spans { span { service name } } } }`,
+	"traces":         `{ traces(range: $R, limit: 1000) { traceId services rootService rootName } }`,
 	"services":       `{ services(range: $R) { name } }`,
 	"serviceMap":     `{ serviceMap(range: $R) { nodes { name } edges { source target } } }`,
 	"metricSeries":   `{ metricSeries(input: {name: "$METRIC", range: $R, step: "1h"}) { name labels { key value } } }`,

@@ -176,6 +176,28 @@ func (s *Service) Trace(ctx context.Context, p Principal, id string) (*Trace, er
 	return waterfall(id, spans), nil
 }
 
+// Traces lists the traces with a span matching every filter in the
+// range, newest first, one row each.
+func (s *Service) Traces(ctx context.Context, p Principal, r Range, filters []Filter, limit *int) ([]domain.TraceSummary, error) {
+	release, err := s.scan(ctx, p, "traces")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	q := domain.TraceQuery{Tenant: p.Tenant}
+	if q.Range, err = s.timeRange(&r); err != nil {
+		return nil, err
+	}
+	if q.Filters, err = Filters(filters); err != nil {
+		return nil, err
+	}
+	if q.Limit, err = pageSize("limit", limit, 50); err != nil {
+		return nil, err
+	}
+	out, err := s.d.Events.Traces(ctx, q)
+	return out, fromStore(err, "")
+}
+
 // Services lists the services seen in the range with their RED figures.
 func (s *Service) Services(ctx context.Context, p Principal, r Range) ([]domain.ServiceSummary, error) {
 	release, err := s.scan(ctx, p, "services")

@@ -13,7 +13,7 @@ import (
 // every face.
 var roles = map[string]auth.Role{
 	// Reading telemetry.
-	"aggregate": auth.RoleViewer, "events": auth.RoleViewer, "trace": auth.RoleViewer, "bubbleUp": auth.RoleViewer,
+	"aggregate": auth.RoleViewer, "events": auth.RoleViewer, "trace": auth.RoleViewer, "traces": auth.RoleViewer, "bubbleUp": auth.RoleViewer,
 	"services": auth.RoleViewer, "serviceMap": auth.RoleViewer,
 	"metricSeries": auth.RoleViewer, "metricNames": auth.RoleViewer,
 	"tail": auth.RoleViewer,
@@ -49,7 +49,7 @@ var roles = map[string]auth.Role{
 // scans are the operations that read many stored rows: refused while the
 // process is near its memory limit.
 var scans = map[string]bool{"aggregate": true, "events": true, "services": true, "serviceMap": true, "bubbleUp": true,
-	"metricSeries": true, "trace": true}
+	"metricSeries": true, "trace": true, "traces": true}
 
 // RoleOf is the role an operation needs; ok is false for an operation the
 // table does not know (which nobody may call).

@@ -35,6 +35,10 @@ type EventStore interface {
 	// Trace returns all spans of a trace ordered by start time, or
 	// ErrNotFound.
 	Trace(ctx context.Context, tenant, traceID string) ([]domain.Event, error)
+	// Traces lists the traces with a span matching the query in its range,
+	// newest first, each summed up from its spans in the range widened by
+	// domain.TraceSlack.
+	Traces(ctx context.Context, q domain.TraceQuery) ([]domain.TraceSummary, error)
 	Services(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceSummary, error)
 	ServiceMap(ctx context.Context, tenant string, r domain.TimeRange) ([]domain.ServiceEdge, error)
 	// BubbleUp counts every field value of a selection and its baseline,

@@ -748,6 +748,20 @@ type TraceSpan struct {
 	OffsetMs float64 `json:"offsetMs"`
 }
 
+// One trace of a list: what a person picks a trace by.
+type TraceSummary struct {
+	TraceID    string    `json:"traceId"`
+	StartTime  time.Time `json:"startTime"`
+	DurationMs float64   `json:"durationMs"`
+	// The services with spans in it, sorted.
+	Services   []string `json:"services"`
+	SpanCount  int      `json:"spanCount"`
+	ErrorCount int      `json:"errorCount"`
+	// Of its root span, or of its first span when the root was not sent.
+	RootService string `json:"rootService"`
+	RootName    string `json:"rootName"`
+}
+
 // What a tenant used in one hour.
 type UsageHour struct {
 	Tenant string    `json:"tenant"`

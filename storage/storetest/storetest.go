@@ -71,6 +71,7 @@ func RunEvents(t *testing.T, open EventOpener) {
 	t.Run("BucketedSeries", func(t *testing.T) { testBuckets(t, open(t)) })
 	t.Run("EventsPagination", func(t *testing.T) { testEvents(t, open(t)) })
 	t.Run("TraceAndServiceMap", func(t *testing.T) { testTrace(t, open(t)) })
+	t.Run("Traces", func(t *testing.T) { testTraces(t, open(t)) })
 	t.Run("ServiceMapFolded", func(t *testing.T) { testEdgeFolding(t, open(t)) })
 	t.Run("TenantIsolation", func(t *testing.T) { testIsolation(t, open(t)) })
 	t.Run("BubbleUp", func(t *testing.T) { testBubbleUp(t, open(t)) })

@@ -7,6 +7,7 @@ import { traces, trace } from "./traces.js";
 import { serviceMap } from "./map.js";
 import { incidents, incident } from "./incidents.js";
 import { askPage } from "./ask.js";
+import { upload } from "./upload.js";
 
 const routes = [
   [/^(services|overview)?$/, overview],
@@ -18,6 +19,7 @@ const routes = [
   [/^incident=(.+)$/, (m, v) => incident(decodeURIComponent(m[1]), "", v)],
   [/^investigation=(.+)$/, (m, v) => incident("", decodeURIComponent(m[1]), v)],
   [/^ask(=.*)?$/, (m, v) => askPage(arg(m), v)],
+  [/^upload$/, (m, v) => upload(v)],
 ];
 
 // arg is a route's argument: what follows "=", decoded.

@@ -1,9 +1,11 @@
-// Traces: find spans (by service, duration, errors) and open one trace as
-// a waterfall with its critical path and each span's attributes.
+// Traces: list the traces with a span that matches (by service, duration,
+// errors), one row per trace, and open one as a waterfall with its critical
+// path and each span's attributes.
 import { gql } from "./gql.js";
 import { h, table, range, ms, errorBox, when } from "./ui.js";
 
-const SEARCH = `query($r: TimeRangeInput!, $f: [FilterInput!]) { events(range: $r, filters: $f, first: 50) { events { timestamp service name traceId durationMs status } } }`;
+const SEARCH = `query($r: TimeRangeInput!, $f: [FilterInput!]) { traces(range: $r, filters: $f, limit: 50) {
+  traceId startTime durationMs services spanCount errorCount rootService rootName } }`;
 const TRACE = `query($id: ID!) { trace(id: $id) { traceId startTime durationMs services spanCount errorCount rootService rootName
   spans { depth offsetMs span { spanId parentSpanId service name durationMs status kind attributes { key value } resource { key value } } } } }`;
 
@@ -12,8 +14,8 @@ export async function traces(stateText, view) {
   try { if (stateText) st = { ...st, ...JSON.parse(stateText) }; } catch { /* defaults */ }
   const form = h("form", { class: "builder", id: "trace-search" },
     h("label", {}, "Service ", h("input", { id: "t-service", value: st.service, size: 16 })),
-    h("label", {}, "Slower than (ms) ", h("input", { id: "t-min", value: st.minMs, size: 6, inputmode: "numeric" })),
-    h("label", {}, h("input", { type: "checkbox", id: "t-errors", checked: st.errors }), " errors only"),
+    h("label", {}, "With a span slower than (ms) ", h("input", { id: "t-min", value: st.minMs, size: 6, inputmode: "numeric" })),
+    h("label", {}, h("input", { type: "checkbox", id: "t-errors", checked: st.errors }), " with errors only"),
     h("button", { type: "submit" }, "Search"));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -22,16 +24,17 @@ export async function traces(stateText, view) {
   });
   const out = h("div", { id: "trace-results" });
   view.replaceChildren(h("h2", {}, "Traces"), form, out);
-  const f = [{ field: "kind", op: "EQ", value: "span" }, { field: "trace_id", op: "EXISTS" }];
+  const f = [];
   if (st.service) f.push({ field: "service", op: "EQ", value: st.service });
   if (st.minMs) f.push({ field: "duration_ms", op: "GE", value: String(st.minMs) });
   if (st.errors) f.push({ field: "status", op: "EQ", value: "error" });
   const search = async () => {
     try {
       const d = await gql(SEARCH, { r: range(), f });
-      out.replaceChildren(table("trace-list", ["Time", "Service", "Span", "Duration", "Status", "Trace"],
-        d.events.events.map((e) => [when(e.timestamp), e.service, e.name, ms(e.durationMs), h("span", { class: e.status === "error" ? "err" : "" }, e.status),
-          h("a", { href: "#trace=" + e.traceId }, e.traceId.slice(0, 16) + "…")]), "No spans match; widen the range or the search."));
+      out.replaceChildren(table("trace-list", ["Started", "Root", "Services", "Spans", "Duration", "Errors", "Trace id"],
+        d.traces.map((t) => [when(t.startTime), t.rootService + ": " + t.rootName, t.services.join(", "), t.spanCount, ms(t.durationMs),
+          t.errorCount ? h("span", { class: "err" }, String(t.errorCount)) : "0", traceID(t.traceId)]),
+        "No trace has a span that matches; widen the range or the search."));
     } catch (err) {
       out.replaceChildren(errorBox(err));
       throw Object.assign(err, { shown: true });
@@ -39,6 +42,16 @@ export async function traces(stateText, view) {
   };
   await search();
   return { refresh: search };
+}
+
+// traceID is a trace's full id, linked to its waterfall, with a button
+// that copies it.
+function traceID(id) {
+  const copy = h("button", { type: "button", class: "copy", "aria-label": "copy trace id " + id, title: "copy" }, "⧉");
+  copy.addEventListener("click", async () => {
+    try { await navigator.clipboard.writeText(id); copy.textContent = "✓"; } catch { copy.textContent = "select it"; }
+  });
+  return h("span", { class: "traceid" }, h("a", { href: "#trace=" + id }, h("code", {}, id)), " ", copy);
 }
 
 export async function trace(id, view) {

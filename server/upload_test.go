@@ -1,0 +1,118 @@
+package server_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inquest/inquest/storage/storetest"
+)
+
+// TestUploadPage drives the dashboard's upload page in Chromium: real
+// Zipkin traces, an NDJSON file with one line the server refuses, and an
+// NDJSON file larger than one request (sent in pieces cut at line ends)
+// are picked at once; each row shows the format found, the records
+// accepted (as many as the store then holds), the refusal with its reason,
+// and the time range with a link that opens Explore on it.
+func TestUploadPage(t *testing.T) {
+	bin := storetest.RequireBinary(t, "chromium", "chromium")
+	s := start(t)
+	dir := t.TempDir()
+	zipkin, err := filepath.Abs("../ingest/zipkin/testdata/smartthings-mobile-web-install.json")
+	require.NoError(t, err)
+
+	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	var small strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&small, `{"timestamp": %q, "service": "upload-small", "name": "line %d"}`+"\n", base.Add(time.Duration(i)*time.Second).Format(time.RFC3339), i)
+	}
+	fmt.Fprintf(&small, `{"timestamp": %q, "service": "upload-small", "name": "from the future"}`+"\n", time.Now().Add(48*time.Hour).Format(time.RFC3339))
+	smallPath := filepath.Join(dir, "small.ndjson")
+	require.NoError(t, os.WriteFile(smallPath, []byte(small.String()), 0o644))
+
+	var large strings.Builder
+	pad := strings.Repeat("x", 200)
+	n := 0
+	for large.Len() < 10<<20 { // more than one 8 MiB piece
+		fmt.Fprintf(&large, `{"timestamp": %q, "service": "upload-large", "name": "op", "note": %q}`+"\n", base.Add(time.Duration(n)*time.Millisecond).Format(time.RFC3339Nano), pad)
+		n++
+	}
+	largePath := filepath.Join(dir, "large.ndjson")
+	require.NoError(t, os.WriteFile(largePath, []byte(large.String()), 0o644))
+
+	ctx := browser(t, bin)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#upload")), chromedp.WaitVisible(chromedp.CSS(`#upload-zone`))))
+	require.NoError(t, chromedp.Do(ctx, chromedp.SetUploadFiles(`#upload-input`, []string{zipkin, smallPath, largePath}, chromedp.ByQuery)))
+
+	type row struct{ Name, Format, Accepted, Refused, Range, Link string }
+	var rows []row
+	require.Eventually(t, func() bool {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]row](`[...document.querySelectorAll("#upload-results tbody tr")].map(r => ({
+			Name: r.cells[0].textContent, Format: r.cells[3].textContent, Accepted: r.cells[4].textContent, Refused: r.cells[5].textContent,
+			Range: r.cells[6].textContent, Link: (r.cells[7].querySelector("a") || {}).href || ""}))`))
+		if err != nil || len(got) != 3 {
+			return false
+		}
+		for _, r := range got {
+			if r.Accepted == "" && !strings.Contains(r.Refused, "answered") {
+				return false
+			}
+		}
+		rows = got
+		return true
+	}, 2*time.Minute, 100*time.Millisecond, "three rows with their summaries")
+	screenshot(t, ctx, "upload")
+	byName := map[string]row{}
+	for _, r := range rows {
+		byName[r.Name] = r
+	}
+
+	z := byName["smartthings-mobile-web-install.json"]
+	assert.Equal(t, "zipkin-json", z.Format)
+	assert.Equal(t, "none", z.Refused)
+	accepted, err := strconv.Atoi(z.Accepted)
+	require.NoError(t, err)
+	assert.Positive(t, accepted)
+
+	sm := byName["small.ndjson"]
+	assert.Equal(t, "json-events", sm.Format)
+	assert.Equal(t, "3", sm.Accepted)
+	assert.Contains(t, sm.Refused, "1 refused")
+	assert.Contains(t, sm.Refused, "in the future", "the reason is shown")
+	assert.Contains(t, sm.Range, base.Format(time.RFC3339))
+
+	lg := byName["large.ndjson"]
+	assert.Equal(t, strconv.Itoa(n), lg.Accepted, "every line of the pieces")
+	eventually(t, "the store holds what the page says", func() bool {
+		return s.countIn(t, "now-2h", eq("service", "upload-large")) == float64(n) && s.countIn(t, "now-2h", eq("service", "upload-small")) == 3
+	})
+
+	// The link opens Explore on what was loaded.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(sm.Link), chromedp.WaitVisible(chromedp.CSS(`#explore-form`))))
+	from, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("from").value`))
+	require.NoError(t, err)
+	assert.Equal(t, base.Format(time.RFC3339), from)
+}
+
+// countIn counts the events matching filters from from until now.
+func (s *testServer) countIn(t *testing.T, from string, filters ...map[string]any) float64 {
+	t.Helper()
+	var resp struct {
+		Aggregate struct{ Groups []struct{ Values []*float64 } }
+	}
+	s.gql.MustPost(`query($r: TimeRangeInput!, $f: [FilterInput!]) { aggregate(input: {range: $r, filters: $f}) { groups { values } } }`, &resp,
+		client.Var("r", map[string]any{"from": from, "to": "now"}), client.Var("f", filters))
+	if len(resp.Aggregate.Groups) == 0 || resp.Aggregate.Groups[0].Values[0] == nil {
+		return 0
+	}
+	return *resp.Aggregate.Groups[0].Values[0]
+}
