@@ -119,6 +119,10 @@ func TestDashboardPages(t *testing.T) {
 		"agg": "COUNT", "bucket": "10s", "from": now.Add(-3 * time.Minute).Format(time.RFC3339), "to": now.Add(time.Minute).Format(time.RFC3339)})
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#explore="+url.QueryEscape(string(state)))),
 		chromedp.WaitVisible(chromedp.CSS(`#explore-chart svg path.series`))))
+	// The table gives the count over the whole range, not an average of
+	// the buckets' counts.
+	waitText(`#explore-results tbody`, "120")
+	assert.Contains(t, text(`#explore-results thead`), "over the range")
 	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
 		const svg = document.querySelector("#explore-chart svg"), r = svg.getBoundingClientRect();
 		const at = (f, type) => svg.dispatchEvent(new PointerEvent(type, { clientX: r.left + r.width * f, clientY: r.top + r.height / 2, bubbles: true }));
@@ -150,6 +154,13 @@ func TestDashboardPages(t *testing.T) {
 	critical, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#waterfall .wf-row.critical").length`))
 	require.NoError(t, err)
 	assert.Equal(t, 2, critical, "checkout waited on payment: both are on the critical path")
+	overlaps, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll("#waterfall .wf-row")].filter(r =>
+		r.querySelector(".wf-ms").getBoundingClientRect().left < r.querySelector(".wf-track").getBoundingClientRect().right).length`))
+	require.NoError(t, err)
+	assert.Zero(t, overlaps, "a duration label never lies over the bars")
+	failedKey, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#view .key.failed").length`))
+	require.NoError(t, err)
+	assert.Zero(t, failedKey, "no failed span, no 'failed' legend")
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#waterfall .wf-row`)), chromedp.WaitVisible(chromedp.CSS(`#span-attrs`))))
 	assert.Contains(t, text(`#span-attrs`), "stripe_v3")
 	shot("trace")

@@ -49,9 +49,9 @@ func TestUploadPage(t *testing.T) {
 	largePath := filepath.Join(dir, "large.ndjson")
 	require.NoError(t, os.WriteFile(largePath, []byte(large.String()), 0o644))
 
-	ctx := browser(t, bin)
+	ctx := browser(t, bin, chromedp.WindowSize(1280, 700))
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#upload")), chromedp.WaitVisible(chromedp.CSS(`#upload-zone`))))
-	require.NoError(t, chromedp.Do(ctx, chromedp.SetUploadFiles(`#upload-input`, []string{zipkin, smallPath, largePath}, chromedp.ByQuery)))
+	require.NoError(t, chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS(`#upload-input`), []string{zipkin, smallPath, largePath})))
 
 	type row struct{ Name, Format, Accepted, Refused, Range, Link string }
 	var rows []row

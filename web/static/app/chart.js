@@ -39,7 +39,8 @@ export function line(container, series, opts = {}) {
   }
   for (let i = 0; i <= 4; i++) {
     const t = t0 + ((t1 - t0) * i) / 4;
-    el("text", { x: x(t), y: H - 6, "text-anchor": "middle", class: "axis" }, svg).textContent = new Date(t).toLocaleTimeString([], t1 - t0 < 10 * 60e3 ? { hour: "2-digit", minute: "2-digit", second: "2-digit" } : { hour: "2-digit", minute: "2-digit" });
+    // The end labels are anchored inwards, so that neither is clipped.
+    el("text", { x: x(t), y: H - 6, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle", class: "axis" }, svg).textContent = new Date(t).toLocaleTimeString([], t1 - t0 < 10 * 60e3 ? { hour: "2-digit", minute: "2-digit", second: "2-digit" } : { hour: "2-digit", minute: "2-digit" });
   }
   if (opts.band) {
     const b = opts.band;

@@ -77,9 +77,13 @@ async function run(st, chartBox, tableBox, buBox) {
   const input = { range: r, filters, groupBy: st.groupBy, aggregations: [agg], limit: 20 };
   if (st.bucket !== "none") input.bucket = st.bucket === "auto" ? bucketFor(r) : st.bucket;
   chartBox.replaceChildren(loading());
-  let d;
+  let d, whole;
   try {
-    d = await gql(Q, { in: input });
+    // The table's figure is the aggregation over the whole range (a p99
+    // over the range is not the average of the buckets' p99s): with a
+    // bucket, asked for beside the series.
+    const { bucket, ...overRange } = input;
+    [d, whole] = await Promise.all([gql(Q, { in: input }), bucket ? gql(Q, { in: overRange }) : null]);
   } catch (err) {
     chartBox.replaceChildren(errorBox(err));
     tableBox.replaceChildren();
@@ -94,8 +98,9 @@ async function run(st, chartBox, tableBox, buBox) {
   } else {
     bars(chartBox, a.groups.map((g) => ({ label: name(g), v: g.values[0] || 0 })), { title: col });
   }
-  const rows = a.groups.map((g) => [...g.key.map((k) => k ?? "(none)"), input.bucket ? fmtNum(avg(g.series.map((p) => p.values[0]))) : fmtNum(g.values[0])]);
-  tableBox.replaceChildren(table("explore-results", [...a.groupBy, input.bucket ? col + " (average of buckets)" : col], rows, "No events match."));
+  const totals = whole ? whole.aggregate.groups : a.groups;
+  const rows = totals.map((g) => [...g.key.map((k) => k ?? "(none)"), fmtNum(g.values[0])]);
+  tableBox.replaceChildren(table("explore-results", [...a.groupBy, col + " over the range"], rows, "No events match."));
 }
 
 async function bubble(filters, r, t0, t1, box) {
@@ -118,4 +123,3 @@ async function bubble(filters, r, t0, t1, box) {
   }
 }
 
-const avg = (vs) => { const x = vs.filter((v) => v != null); return x.length ? x.reduce((a, b) => a + b, 0) / x.length : null; };

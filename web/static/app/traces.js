@@ -79,7 +79,7 @@ export async function trace(id, view) {
     const row = h("button", { type: "button", class: "wf-row" + (critical.has(s.span.spanId) ? " critical" : "") + (s.span.status === "error" ? " failed" : ""),
       "aria-label": `${s.span.service} ${s.span.name} ${ms(s.span.durationMs)}` },
       h("span", { class: "wf-name", style: `padding-left:${s.depth * 14}px` }, s.span.service + " ", h("b", {}, s.span.name)),
-      h("span", { class: "wf-track" }, h("span", { class: "wf-bar", style: `left:${left}%;width:${width}%` }), h("span", { class: "wf-ms" }, ms(s.span.durationMs))));
+      h("span", { class: "wf-track" }, h("span", { class: "wf-bar", style: `left:${left}%;width:${width}%` })), h("span", { class: "wf-ms" }, ms(s.span.durationMs)));
     row.addEventListener("click", () => {
       detail.replaceChildren(h("h3", {}, s.span.service + " · " + s.span.name),
         table("span-attrs", ["Attribute", "Value"], [["duration", ms(s.span.durationMs)], ["status", s.span.status], ["span id", s.span.spanId],
@@ -89,7 +89,8 @@ export async function trace(id, view) {
   });
   view.replaceChildren(h("h2", {}, "Trace ", h("code", {}, t.traceId)),
     h("p", { class: "sub" }, `${ms(t.durationMs)} · ${t.spanCount} spans · ${t.services.length} services · ${t.errorCount} errors · started ${when(t.startTime)}`),
-    h("p", { class: "hint" }, h("span", { class: "key critical" }, "critical path"), " the spans the trace's duration waited on; ", h("span", { class: "key failed" }, "failed")),
+    h("p", { class: "hint" }, h("span", { class: "key critical" }, "critical path"), " the spans the trace's duration waited on",
+      t.errorCount ? ["; ", h("span", { class: "key failed" }, "failed")] : null),
     h("div", { id: "waterfall", class: "waterfall" }, rows), detail);
   return { live: true }; // a trace does not change: nothing to refresh
 }

@@ -16,7 +16,7 @@ export async function upload(view) {
   const zone = h("div", { id: "upload-zone", class: "dropzone", tabindex: "0" },
     h("p", {}, "Drop telemetry files here, or ", h("label", { for: "upload-input", class: "linkish" }, "choose files"), "."),
     h("p", { class: "hint" }, "NDJSON events, OTLP JSON (traces, logs, metrics; a request or one per line), Zipkin v2 JSON and Jaeger JSON. " +
-      "Their timestamps are kept, as `inquest import` keeps them. CSV is not read yet."), input);
+      "Their timestamps are kept, as inquest import keeps them. CSV is not read yet."), input);
   const rows = h("tbody", {});
   const results = h("table", { id: "upload-results" }, h("thead", {}, h("tr", {},
     ["file", "size", "progress", "format", "accepted", "refused", "time range", ""].map((x) => h("th", { scope: "col" }, x)))), rows);
