@@ -413,17 +413,10 @@ func TestDedupAndReplay(t *testing.T) {
 	assert.Contains(t, msg, "older than the retention")
 	dl := findDead(s.deadLetters(t), "older than the retention")
 	require.NotNil(t, dl)
-	type replay struct {
-		ReplayDeadLetter struct {
-			Accepted, Rejected int
-			Errors             []string
-		}
-	}
-	var r replay
-	s.gql.MustPost(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted rejected errors } }`, &r, client.Var("id", dl.ID))
-	assert.Equal(t, 0, r.ReplayDeadLetter.Accepted)
-	assert.Equal(t, 1, r.ReplayDeadLetter.Rejected)
-	assert.Contains(t, strings.Join(r.ReplayDeadLetter.Errors, "; "), "older than the retention")
+	r := s.replay(dl.ID)
+	assert.Equal(t, 0, r.Accepted)
+	assert.Equal(t, 1, r.Rejected)
+	assert.Contains(t, strings.Join(r.Errors, "; "), "older than the retention")
 	still := findDead(s.deadLetters(t), "older than the retention")
 	require.NotNil(t, still, "still to be dealt with")
 	assert.Nil(t, still.ReplayedAt)
@@ -434,7 +427,8 @@ func TestDedupAndReplay(t *testing.T) {
 	require.Len(t, all.Aggregate.Groups, 1)
 	assert.Zero(t, all.Aggregate.Groups[0].Values[0], "nothing of it stored")
 
-	err := s.gql.Post(`mutation { replayDeadLetter(id: "nope") { accepted } }`, &r)
+	var out map[string]any
+	err := s.gql.Post(`mutation { replayDeadLetter(id: "nope") { accepted } }`, &out)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `dead letter \"nope\" not found`)
 }
@@ -451,24 +445,28 @@ func TestReplayLandsAndLeavesTheList(t *testing.T) {
 	assert.Contains(t, msg, "in the future")
 	dl := findDead(s.deadLetters(t), "in the future")
 	require.NotNil(t, dl)
-	var r struct {
-		ReplayDeadLetter struct {
-			Accepted, Rejected int
-			Errors             []string
-		}
-	}
-	eventually(t, "replayed once the clock caught up", func() bool {
-		s.gql.MustPost(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted rejected errors } }`, &r, client.Var("id", dl.ID))
-		return r.ReplayDeadLetter.Accepted == 1
-	})
+	eventually(t, "replayed once the clock caught up", func() bool { return s.replay(dl.ID).Accepted == 1 })
 	eventually(t, "replayed event stored", func() bool { return s.count(t, eq("service", "svc-ahead")) == 1 })
 	assert.Nil(t, findDead(s.deadLetters(t), "in the future"), "a dead letter that landed leaves the list")
 	kept := findDead(s.deadLetters(t, true), "in the future")
 	require.NotNil(t, kept, "and is kept for the record")
 	assert.NotNil(t, kept.ReplayedAt)
-	err := s.gql.Post(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted } }`, &r, client.Var("id", dl.ID))
+	var out map[string]any
+	err := s.gql.Post(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted } }`, &out, client.Var("id", dl.ID))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "already replayed")
+}
+
+type replayResult struct {
+	Accepted, Rejected int
+	Errors             []string
+}
+
+// replay replays a dead letter through GraphQL.
+func (s *testServer) replay(id string) replayResult {
+	var r struct{ ReplayDeadLetter replayResult }
+	s.gql.MustPost(`mutation($id: ID!) { replayDeadLetter(id: $id) { accepted rejected errors } }`, &r, client.Var("id", id))
+	return r.ReplayDeadLetter
 }
 
 // TestShutdownFlushes accepts events that wait in a writer batch and checks

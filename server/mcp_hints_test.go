@@ -55,16 +55,7 @@ func TestMCPHintsMatchEffects(t *testing.T) {
 	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
 	ctx := context.Background()
 	now := time.Now().UTC()
-	events := ""
-	for i := range 40 {
-		status := "ok"
-		if i%4 == 0 {
-			status = "error"
-		}
-		events += `{"timestamp": "` + now.Add(-time.Duration(i)*time.Second).Format(time.RFC3339Nano) + `", "service": "checkout", "name": "POST /cart", "duration_ms": ` +
-			itoa(10+i) + `, "status": "` + status + `", "trace_id": "t` + itoa(i) + `", "span_id": "s` + itoa(i) + `"}` + "\n"
-	}
-	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(events), "Authorization", "Bearer "+tokenFor(t, "acme", "ci", "ingest"))
+	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(cartEvents(now)), "Authorization", "Bearer "+tokenFor(t, "acme", "ci", "ingest"))
 	require.Equal(t, http.StatusOK, code, msg)
 	require.NoError(t, s.Store().PutIncident(ctx, domain.Incident{Tenant: "acme", ID: "inc-hints", Title: "checkout: errors",
 		Severity: "high", Status: domain.IncidentOpen, Services: []string{"checkout"},

@@ -72,16 +72,7 @@ func toolNames(t *testing.T, c *mcpclient.Client) []string {
 // no token is refused before MCP begins.
 func TestMCPOverHTTP(t *testing.T) {
 	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
-	now := time.Now().UTC()
-	events := ""
-	for i := range 40 {
-		status := "ok"
-		if i%4 == 0 {
-			status = "error"
-		}
-		events += `{"timestamp": "` + now.Add(-time.Duration(i)*time.Second).Format(time.RFC3339Nano) + `", "service": "checkout", "name": "POST /cart", "duration_ms": ` +
-			itoa(10+i) + `, "status": "` + status + `", "region": "` + []string{"eu", "us"}[i%2] + `", "trace_id": "t` + itoa(i) + `", "span_id": "s` + itoa(i) + `"}` + "\n"
-	}
+	events := cartEvents(time.Now().UTC())
 	viewer := tokenFor(t, "acme", "vera", "viewer")
 	ingest := tokenFor(t, "acme", "ci", "ingest")
 	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(events), "Authorization", "Bearer "+ingest)
@@ -178,6 +169,21 @@ func TestMCPOverHTTP(t *testing.T) {
 	body := string(raw)
 	assert.Contains(t, body, `inquest_mcp_tool_calls_total{outcome="ok",tool="aggregate"}`)
 	assert.Contains(t, body, `inquest_mcp_tool_calls_total{outcome="error",tool="aggregate"} 2`)
+}
+
+// cartEvents are 40 checkout spans of the last 40 s, a quarter failed,
+// every failure in eu.
+func cartEvents(now time.Time) string {
+	events := ""
+	for i := range 40 {
+		status := "ok"
+		if i%4 == 0 {
+			status = "error"
+		}
+		events += `{"timestamp": "` + now.Add(-time.Duration(i)*time.Second).Format(time.RFC3339Nano) + `", "service": "checkout", "name": "POST /cart", "duration_ms": ` +
+			itoa(10+i) + `, "status": "` + status + `", "region": "` + []string{"eu", "us"}[i%2] + `", "trace_id": "t` + itoa(i) + `", "span_id": "s` + itoa(i) + `"}` + "\n"
+	}
+	return events
 }
 
 func itoa(i int) string {
