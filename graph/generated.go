@@ -380,6 +380,29 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	PipelineCount struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	PipelineStatus struct {
+		At                 func(childComplexity int) int
+		DeadLettersDropped func(childComplexity int) int
+		FlushSeconds       func(childComplexity int) int
+		Flushes            func(childComplexity int) int
+		KafkaLag           func(childComplexity int) int
+		LostRecords        func(childComplexity int) int
+		MemoryLimitBytes   func(childComplexity int) int
+		MemoryUsedBytes    func(childComplexity int) int
+		Payloads           func(childComplexity int) int
+		QueueRecords       func(childComplexity int) int
+		Records            func(childComplexity int) int
+		RefusedRecords     func(childComplexity int) int
+		Rows               func(childComplexity int) int
+		WalBytes           func(childComplexity int) int
+		WalSegments        func(childComplexity int) int
+	}
+
 	Proposal struct {
 		Action          func(childComplexity int) int
 		Approvals       func(childComplexity int) int
@@ -426,6 +449,7 @@ type ComplexityRoot struct {
 		Investigations func(childComplexity int, rangeArg model.TimeRangeInput, incidentID *string) int
 		MetricNames    func(childComplexity int, rangeArg model.TimeRangeInput) int
 		MetricSeries   func(childComplexity int, input model.MetricQueryInput, promql *string) int
+		Pipeline       func(childComplexity int) int
 		Proposal       func(childComplexity int, id string) int
 		Proposals      func(childComplexity int, rangeArg model.TimeRangeInput, incidentID *string, investigationID *string) int
 		Rules          func(childComplexity int) int
@@ -597,6 +621,7 @@ type QueryResolver interface {
 	ServiceMap(ctx context.Context, rangeArg model.TimeRangeInput) (*model.ServiceMap, error)
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
 	Usage(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.UsageHour, error)
+	Pipeline(ctx context.Context) (*model.PipelineStatus, error)
 	AuditLog(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.AuditEntry, error)
 	Ask(ctx context.Context, question string, rangeArg *model.TimeRangeInput) (*model.AskResult, error)
 	Anomalies(ctx context.Context, filter model.AnomalyFilter) ([]*model.Anomaly, error)
@@ -2136,6 +2161,110 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "PipelineCount.key":
+		if e.ComplexityRoot.PipelineCount.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineCount.Key(childComplexity), true
+	case "PipelineCount.value":
+		if e.ComplexityRoot.PipelineCount.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineCount.Value(childComplexity), true
+
+	case "PipelineStatus.at":
+		if e.ComplexityRoot.PipelineStatus.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.At(childComplexity), true
+	case "PipelineStatus.deadLettersDropped":
+		if e.ComplexityRoot.PipelineStatus.DeadLettersDropped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.DeadLettersDropped(childComplexity), true
+	case "PipelineStatus.flushSeconds":
+		if e.ComplexityRoot.PipelineStatus.FlushSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.FlushSeconds(childComplexity), true
+	case "PipelineStatus.flushes":
+		if e.ComplexityRoot.PipelineStatus.Flushes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.Flushes(childComplexity), true
+	case "PipelineStatus.kafkaLag":
+		if e.ComplexityRoot.PipelineStatus.KafkaLag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.KafkaLag(childComplexity), true
+	case "PipelineStatus.lostRecords":
+		if e.ComplexityRoot.PipelineStatus.LostRecords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.LostRecords(childComplexity), true
+	case "PipelineStatus.memoryLimitBytes":
+		if e.ComplexityRoot.PipelineStatus.MemoryLimitBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.MemoryLimitBytes(childComplexity), true
+	case "PipelineStatus.memoryUsedBytes":
+		if e.ComplexityRoot.PipelineStatus.MemoryUsedBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.MemoryUsedBytes(childComplexity), true
+	case "PipelineStatus.payloads":
+		if e.ComplexityRoot.PipelineStatus.Payloads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.Payloads(childComplexity), true
+	case "PipelineStatus.queueRecords":
+		if e.ComplexityRoot.PipelineStatus.QueueRecords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.QueueRecords(childComplexity), true
+	case "PipelineStatus.records":
+		if e.ComplexityRoot.PipelineStatus.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.Records(childComplexity), true
+	case "PipelineStatus.refusedRecords":
+		if e.ComplexityRoot.PipelineStatus.RefusedRecords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.RefusedRecords(childComplexity), true
+	case "PipelineStatus.rows":
+		if e.ComplexityRoot.PipelineStatus.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.Rows(childComplexity), true
+	case "PipelineStatus.walBytes":
+		if e.ComplexityRoot.PipelineStatus.WalBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.WalBytes(childComplexity), true
+	case "PipelineStatus.walSegments":
+		if e.ComplexityRoot.PipelineStatus.WalSegments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.WalSegments(childComplexity), true
+
 	case "Proposal.action":
 		if e.ComplexityRoot.Proposal.Action == nil {
 			break
@@ -2438,6 +2567,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MetricSeries(childComplexity, args["input"].(model.MetricQueryInput), args["promql"].(*string)), true
+	case "Query.pipeline":
+		if e.ComplexityRoot.Query.Pipeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Pipeline(childComplexity), true
 	case "Query.proposal":
 		if e.ComplexityRoot.Query.Proposal == nil {
 			break
@@ -3185,6 +3320,46 @@ type AuditEntry {
   detail: String!
 }
 
+"A labelled counter: key joins its labels with / (span/accepted)."
+type PipelineCount {
+  key: String!
+  value: Float!
+}
+
+"""
+This process's ingest path at one moment: what the receivers took in and
+refused, what waits, what the writers stored. Counters grow from the
+process's start; take rates from two readings. The figures are every
+tenant's together (usage gives one tenant's).
+"""
+type PipelineStatus {
+  at: Time!
+  "Records offered to ingest by signal/outcome (accepted, rejected, duplicate, backpressure, rate_limited)."
+  records: [PipelineCount!]!
+  "Payloads received by source/outcome (ok, partial, invalid, backpressure)."
+  payloads: [PipelineCount!]!
+  "Records queued between the receivers and the writers."
+  queueRecords: Float!
+  walSegments: Float!
+  walBytes: Float!
+  "Rows written to the store by table."
+  rows: [PipelineCount!]!
+  "The writers' batches and their total time."
+  flushes: Float!
+  flushSeconds: Float!
+  "Records neither the store nor the dead-letter queue took."
+  lostRecords: Float!
+  "Records the store refused (dead-lettered)."
+  refusedRecords: Float!
+  "Dead letters not kept: over a tenant's cap."
+  deadLettersDropped: Float!
+  "Records the writers have yet to read from Kafka; null on the embedded bus."
+  kafkaLag: Float
+  memoryUsedBytes: Float!
+  "0: no limit."
+  memoryLimitBytes: Float!
+}
+
 "What a tenant used in one hour."
 type UsageHour {
   tenant: String!
@@ -3202,6 +3377,8 @@ extend type Query {
   apiKeys: [APIKey!]!
   "The tenant's usage per hour."
   usage(range: TimeRangeInput!): [UsageHour!]!
+  "This process's ingest path: its figures are every tenant's, so it is for an admin of the default tenant."
+  pipeline: PipelineStatus!
   "Admin actions, refused requests and refused API keys, newest first."
   auditLog(range: TimeRangeInput!, limit: Int = 100): [AuditEntry!]!
 }
@@ -4957,6 +5134,52 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_PipelineCount_key(ctx, field)
+	case "value":
+		return ec.fieldContext_PipelineCount_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineCount", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_PipelineStatus_at(ctx, field)
+	case "records":
+		return ec.fieldContext_PipelineStatus_records(ctx, field)
+	case "payloads":
+		return ec.fieldContext_PipelineStatus_payloads(ctx, field)
+	case "queueRecords":
+		return ec.fieldContext_PipelineStatus_queueRecords(ctx, field)
+	case "walSegments":
+		return ec.fieldContext_PipelineStatus_walSegments(ctx, field)
+	case "walBytes":
+		return ec.fieldContext_PipelineStatus_walBytes(ctx, field)
+	case "rows":
+		return ec.fieldContext_PipelineStatus_rows(ctx, field)
+	case "flushes":
+		return ec.fieldContext_PipelineStatus_flushes(ctx, field)
+	case "flushSeconds":
+		return ec.fieldContext_PipelineStatus_flushSeconds(ctx, field)
+	case "lostRecords":
+		return ec.fieldContext_PipelineStatus_lostRecords(ctx, field)
+	case "refusedRecords":
+		return ec.fieldContext_PipelineStatus_refusedRecords(ctx, field)
+	case "deadLettersDropped":
+		return ec.fieldContext_PipelineStatus_deadLettersDropped(ctx, field)
+	case "kafkaLag":
+		return ec.fieldContext_PipelineStatus_kafkaLag(ctx, field)
+	case "memoryUsedBytes":
+		return ec.fieldContext_PipelineStatus_memoryUsedBytes(ctx, field)
+	case "memoryLimitBytes":
+		return ec.fieldContext_PipelineStatus_memoryLimitBytes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_Proposal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12120,6 +12343,424 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _PipelineCount_key(ctx context.Context, field graphql.CollectedField, obj *model.PipelineCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineCount_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineCount_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineCount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineCount_value(ctx context.Context, field graphql.CollectedField, obj *model.PipelineCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineCount_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineCount_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineCount", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_at(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_records(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Records, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PipelineCount) graphql.Marshaler {
+			return ec.marshalNPipelineCount2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐPipelineCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelineStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelineCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelineStatus_payloads(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_payloads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payloads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PipelineCount) graphql.Marshaler {
+			return ec.marshalNPipelineCount2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐPipelineCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_payloads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelineStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelineCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelineStatus_queueRecords(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_queueRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QueueRecords, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_queueRecords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_walSegments(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_walSegments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WalSegments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_walSegments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_walBytes(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_walBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WalBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_walBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_rows(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PipelineCount) graphql.Marshaler {
+			return ec.marshalNPipelineCount2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐPipelineCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelineStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelineCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelineStatus_flushes(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_flushes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Flushes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_flushes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_flushSeconds(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_flushSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FlushSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_flushSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_lostRecords(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_lostRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LostRecords, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_lostRecords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_refusedRecords(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_refusedRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefusedRecords, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_refusedRecords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_deadLettersDropped(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_deadLettersDropped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeadLettersDropped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_deadLettersDropped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_kafkaLag(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_kafkaLag(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KafkaLag, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_kafkaLag(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_memoryUsedBytes(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_memoryUsedBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemoryUsedBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_memoryUsedBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _PipelineStatus_memoryLimitBytes(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_memoryLimitBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemoryLimitBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_memoryLimitBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
 func (ec *executionContext) _Proposal_id(ctx context.Context, field graphql.CollectedField, obj *model.Proposal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13097,6 +13738,38 @@ func (ec *executionContext) fieldContext_Query_usage(ctx context.Context, field 
 	if fc.Args, err = ec.field_Query_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pipeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pipeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Pipeline(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PipelineStatus) graphql.Marshaler {
+			return ec.marshalNPipelineStatus2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐPipelineStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pipeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelineStatus(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -20263,6 +20936,156 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var pipelineCountImplementors = []string{"PipelineCount"}
+
+func (ec *executionContext) _PipelineCount(ctx context.Context, sel ast.SelectionSet, obj *model.PipelineCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PipelineCount")
+		case "key":
+			out.Values[i] = ec._PipelineCount_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._PipelineCount_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var pipelineStatusImplementors = []string{"PipelineStatus"}
+
+func (ec *executionContext) _PipelineStatus(ctx context.Context, sel ast.SelectionSet, obj *model.PipelineStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PipelineStatus")
+		case "at":
+			out.Values[i] = ec._PipelineStatus_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "records":
+			out.Values[i] = ec._PipelineStatus_records(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payloads":
+			out.Values[i] = ec._PipelineStatus_payloads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "queueRecords":
+			out.Values[i] = ec._PipelineStatus_queueRecords(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "walSegments":
+			out.Values[i] = ec._PipelineStatus_walSegments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "walBytes":
+			out.Values[i] = ec._PipelineStatus_walBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._PipelineStatus_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "flushes":
+			out.Values[i] = ec._PipelineStatus_flushes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "flushSeconds":
+			out.Values[i] = ec._PipelineStatus_flushSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lostRecords":
+			out.Values[i] = ec._PipelineStatus_lostRecords(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refusedRecords":
+			out.Values[i] = ec._PipelineStatus_refusedRecords(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deadLettersDropped":
+			out.Values[i] = ec._PipelineStatus_deadLettersDropped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kafkaLag":
+			out.Values[i] = ec._PipelineStatus_kafkaLag(ctx, field, obj)
+		case "memoryUsedBytes":
+			out.Values[i] = ec._PipelineStatus_memoryUsedBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "memoryLimitBytes":
+			out.Values[i] = ec._PipelineStatus_memoryLimitBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var proposalImplementors = []string{"Proposal"}
 
 func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet, obj *model.Proposal) graphql.Marshaler {
@@ -20632,6 +21455,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_usage(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "pipeline":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_pipeline(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -23106,6 +23951,46 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋinquestᚋinquest
 func (ec *executionContext) unmarshalNParamInput2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐParamInput(ctx context.Context, v any) (*model.ParamInput, error) {
 	res, err := ec.unmarshalInputParamInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPipelineCount2ᚕᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐPipelineCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PipelineCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPipelineCount2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐPipelineCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPipelineCount2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐPipelineCount(ctx context.Context, sel ast.SelectionSet, v *model.PipelineCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PipelineCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPipelineStatus2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐPipelineStatus(ctx context.Context, sel ast.SelectionSet, v model.PipelineStatus) graphql.Marshaler {
+	return ec._PipelineStatus(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPipelineStatus2ᚖgithubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐPipelineStatus(ctx context.Context, sel ast.SelectionSet, v *model.PipelineStatus) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PipelineStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNProposal2githubᚗcomᚋinquestᚋinquestᚋgraphᚋmodelᚐProposal(ctx context.Context, sel ast.SelectionSet, v model.Proposal) graphql.Marshaler {

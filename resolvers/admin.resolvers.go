@@ -57,6 +57,19 @@ func (r *queryResolver) Usage(ctx context.Context, rangeArg model.TimeRangeInput
 	return list(hours, usageModel), err
 }
 
+// Pipeline is the resolver for the pipeline field.
+func (r *queryResolver) Pipeline(ctx context.Context) (*model.PipelineStatus, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := r.Service.Pipeline(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return pipelineModel(st), nil
+}
+
 // AuditLog is the resolver for the auditLog field.
 func (r *queryResolver) AuditLog(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.AuditEntry, error) {
 	p, err := r.principal(ctx)

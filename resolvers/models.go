@@ -202,3 +202,17 @@ func bubbleUpModel(r *domain.BubbleUpResult) *model.BubbleUp {
 	}
 	return m
 }
+
+func pipelineModel(st *service.PipelineStatus) *model.PipelineStatus {
+	counts := func(cs []service.Count) []*model.PipelineCount {
+		out := []*model.PipelineCount{}
+		for _, c := range cs {
+			out = append(out, &model.PipelineCount{Key: c.Key, Value: c.Value})
+		}
+		return out
+	}
+	return &model.PipelineStatus{At: st.At, Records: counts(st.Records), Payloads: counts(st.Payloads), QueueRecords: st.QueueRecords,
+		WalSegments: st.WALSegments, WalBytes: st.WALBytes, Rows: counts(st.Rows), Flushes: st.Flushes, FlushSeconds: st.FlushSeconds,
+		LostRecords: st.Lost, RefusedRecords: st.Refused, DeadLettersDropped: st.DeadLettersDropped, KafkaLag: st.KafkaLag,
+		MemoryUsedBytes: st.MemoryUsedBytes, MemoryLimitBytes: st.MemoryLimitBytes}
+}

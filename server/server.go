@@ -266,7 +266,7 @@ func (s *Server) newAPI() {
 		Investigations: s.investigations, Investigator: s.investigator,
 		Proposals: s.proposals, Remediation: s.remediation,
 		Lifecycle: s.journey.Lifecycle(),
-		Usage:     s.meter, Pipeline: s.pipeline, Tail: s.tail,
+		Usage:     s.meter, Pipeline: s.pipeline, Tail: s.tail, PipelineStatus: s.pipelineStatus,
 		OnRevoke: func(id string) {
 			if s.access.authn != nil {
 				s.access.authn.ForgetAPIKey(id)

@@ -116,3 +116,45 @@ func (s *testServer) countIn(t *testing.T, from string, filters ...map[string]an
 	}
 	return *resp.Aggregate.Groups[0].Values[0]
 }
+
+// TestPipelinePage opens the pipeline page in Chromium and sends events
+// while it is open: the receivers' accepted count grows with them, the
+// rate between two readings is above zero, the writers and the store show
+// the rows, and the refused line is among the newest dead letters.
+func TestPipelinePage(t *testing.T) {
+	bin := storetest.RequireBinary(t, "chromium", "chromium")
+	s := start(t)
+	send := func(n int, bad bool) {
+		t.Helper()
+		var b strings.Builder
+		now := time.Now().UTC()
+		for i := range n {
+			fmt.Fprintf(&b, `{"timestamp": %q, "service": "pipe", "name": "op %d"}`+"\n", now.Add(-time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), i)
+		}
+		if bad {
+			fmt.Fprintf(&b, `{"timestamp": %q, "service": "pipe", "name": "late"}`+"\n", now.Add(-30*24*time.Hour).Format(time.RFC3339))
+		}
+		code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(b.String()))
+		require.Equal(t, 200, code, msg)
+	}
+	send(50, true)
+	ctx := browser(t, bin, chromedp.WindowSize(1280, 900))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#pipeline")), chromedp.WaitVisible(chromedp.CSS(`#stage-receivers`))))
+	textOf := func(sel string) string {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`) || {}).textContent || ""`))
+		require.NoError(t, err)
+		return v
+	}
+	require.Eventually(t, func() bool { return strings.Contains(textOf("#stage-receivers"), "50 accepted since start") },
+		20*time.Second, 100*time.Millisecond, "the receivers' count: %s", textOf("#stage-receivers"))
+	send(200, false)
+	require.Eventually(t, func() bool {
+		return strings.Contains(textOf("#stage-receivers"), "250 accepted since start") && !strings.HasPrefix(textOf("#stage-receivers .big"), "0/s")
+	}, 20*time.Second, 100*time.Millisecond, "the page reads again and takes a rate: %s", textOf("#stage-receivers"))
+	require.Eventually(t, func() bool { return strings.Contains(textOf("#stage-store"), "250 rows") },
+		20*time.Second, 100*time.Millisecond, "the store's rows: %s", textOf("#stage-store"))
+	assert.Contains(t, textOf("#pipeline-records"), "/accepted")
+	assert.Contains(t, textOf("#pipeline-records"), "/rejected")
+	assert.Contains(t, textOf("#pipeline-dead"), "older than the retention")
+	screenshot(t, ctx, "pipeline")
+}

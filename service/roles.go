@@ -43,7 +43,7 @@ var roles = map[string]auth.Role{
 	"ask": auth.RoleViewer, "askStream": auth.RoleViewer,
 	// Administration.
 	"apiKeys": auth.RoleAdmin, "createAPIKey": auth.RoleAdmin, "revokeAPIKey": auth.RoleAdmin,
-	"usage": auth.RoleAdmin, "auditLog": auth.RoleAdmin,
+	"usage": auth.RoleAdmin, "auditLog": auth.RoleAdmin, "pipeline": auth.RoleAdmin,
 }
 
 // scans are the operations that read many stored rows: refused while the

@@ -53,7 +53,9 @@ type Deps struct {
 	Remediation ApprovalFlow
 	Usage       Usage
 	Pipeline    Intake
-	Tail        ingest.Tail
+	// PipelineStatus reads the ingest path's counters (the pipeline page).
+	PipelineStatus func() PipelineStatus
+	Tail           ingest.Tail
 	// OnRevoke is told the ID of a revoked API key, to drop it from caches.
 	OnRevoke func(id string)
 }

@@ -34,8 +34,8 @@ func main() {
 // dashboardPages and unbuiltPages are what the help says of the dashboard;
 // a test holds them to web/static/index.html's navigation.
 var (
-	dashboardPages = []string{"overview", "incidents", "explore", "traces", "service map", "ask", "upload"}
-	unbuiltPages   = []string{"pipeline", "settings"}
+	dashboardPages = []string{"overview", "incidents", "explore", "traces", "service map", "ask", "upload", "pipeline"}
+	unbuiltPages   = []string{"settings"}
 )
 
 func rootCmd() *cobra.Command {

@@ -556,6 +556,44 @@ type ParamInput struct {
 	Value string `json:"value"`
 }
 
+// A labelled counter: key joins its labels with / (span/accepted).
+type PipelineCount struct {
+	Key   string  `json:"key"`
+	Value float64 `json:"value"`
+}
+
+// This process's ingest path at one moment: what the receivers took in and
+// refused, what waits, what the writers stored. Counters grow from the
+// process's start; take rates from two readings. The figures are every
+// tenant's together (usage gives one tenant's).
+type PipelineStatus struct {
+	At time.Time `json:"at"`
+	// Records offered to ingest by signal/outcome (accepted, rejected, duplicate, backpressure, rate_limited).
+	Records []*PipelineCount `json:"records"`
+	// Payloads received by source/outcome (ok, partial, invalid, backpressure).
+	Payloads []*PipelineCount `json:"payloads"`
+	// Records queued between the receivers and the writers.
+	QueueRecords float64 `json:"queueRecords"`
+	WalSegments  float64 `json:"walSegments"`
+	WalBytes     float64 `json:"walBytes"`
+	// Rows written to the store by table.
+	Rows []*PipelineCount `json:"rows"`
+	// The writers' batches and their total time.
+	Flushes      float64 `json:"flushes"`
+	FlushSeconds float64 `json:"flushSeconds"`
+	// Records neither the store nor the dead-letter queue took.
+	LostRecords float64 `json:"lostRecords"`
+	// Records the store refused (dead-lettered).
+	RefusedRecords float64 `json:"refusedRecords"`
+	// Dead letters not kept: over a tenant's cap.
+	DeadLettersDropped float64 `json:"deadLettersDropped"`
+	// Records the writers have yet to read from Kafka; null on the embedded bus.
+	KafkaLag        *float64 `json:"kafkaLag,omitempty"`
+	MemoryUsedBytes float64  `json:"memoryUsedBytes"`
+	// 0: no limit.
+	MemoryLimitBytes float64 `json:"memoryLimitBytes"`
+}
+
 // A remediation Inquest proposes for a hypothesis. Risk decides who approves
 // (see the README's approval tiers); nobody approves their own, two people for
 // high risk; a pending proposal escalates once at its timeout and then expires,

@@ -8,6 +8,7 @@ import { serviceMap } from "./map.js";
 import { incidents, incident } from "./incidents.js";
 import { askPage } from "./ask.js";
 import { upload } from "./upload.js";
+import { pipeline } from "./pipeline.js";
 
 const routes = [
   [/^(services|overview)?$/, overview],
@@ -20,6 +21,7 @@ const routes = [
   [/^investigation=(.+)$/, (m, v) => incident("", decodeURIComponent(m[1]), v)],
   [/^ask(=.*)?$/, (m, v) => askPage(arg(m), v)],
   [/^upload$/, (m, v) => upload(v)],
+  [/^pipeline$/, (m, v) => pipeline(v)],
 ];
 
 // arg is a route's argument: what follows "=", decoded.
