@@ -31,12 +31,13 @@ func main() {
 	}
 }
 
-// dashboardPages and unbuiltPages are what the help says of the dashboard;
-// a test holds them to web/static/index.html's navigation.
-var (
-	dashboardPages = []string{"overview", "incidents", "explore", "traces", "service map", "ask", "upload", "pipeline"}
-	unbuiltPages   = []string{"settings"}
-)
+// dashboardPages are what the help says the dashboard has; a test holds
+// them to web/static/index.html's navigation.
+var dashboardPages = []string{"overview", "incidents", "explore", "traces", "service map", "ask", "upload", "pipeline", "settings"}
+
+// notBuilt is what the help says is missing, as the README's Status does.
+var notBuilt = []string{"reading CSV files", "changing notification routes, detector sensitivity and the language model from the dashboard",
+	"conversations in the ask box"}
 
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -52,7 +53,7 @@ func rootCmd() *cobra.Command {
 			"`inquest mcp` bridges that server to Claude Code or Cursor over stdio, `inquest token` signs a bearer\n" +
 			"token, `inquest import` loads telemetry files, and `inquest eval-nab` and `inquest eval-rca` measure\n" +
 			"detection and root-cause analysis on public benchmarks. `inquest version` says what was built.\n\n" +
-			"Not built yet: dashboard pages for " + strings.Join(unbuiltPages, ", ") + " (see the README's Status).\n\n" +
+			"Not built yet: " + strings.Join(notBuilt, "; ") + " (see the README's Status).\n\n" +
 			"Start with `inquest serve --demo`, then open http://127.0.0.1:8080/.",
 		SilenceUsage:  true,
 		SilenceErrors: false,

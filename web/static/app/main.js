@@ -9,6 +9,7 @@ import { incidents, incident } from "./incidents.js";
 import { askPage } from "./ask.js";
 import { upload } from "./upload.js";
 import { pipeline } from "./pipeline.js";
+import { settings } from "./settings.js";
 
 const routes = [
   [/^(services|overview)?$/, overview],
@@ -22,6 +23,7 @@ const routes = [
   [/^ask(=.*)?$/, (m, v) => askPage(arg(m), v)],
   [/^upload$/, (m, v) => upload(v)],
   [/^pipeline$/, (m, v) => pipeline(v)],
+  [/^settings$/, (m, v) => settings(v)],
 ];
 
 // arg is a route's argument: what follows "=", decoded.

@@ -158,3 +158,85 @@ func TestPipelinePage(t *testing.T) {
 	assert.Contains(t, textOf("#pipeline-dead"), "older than the retention")
 	screenshot(t, ctx, "pipeline")
 }
+
+// TestSettingsPage changes the tenant's approval policy, adds a runbook and
+// adds then deletes an alert rule on the settings page in Chromium, and
+// reads each change back through GraphQL.
+func TestSettingsPage(t *testing.T) {
+	bin := storetest.RequireBinary(t, "chromium", "chromium")
+	s := start(t)
+	ctx := browser(t, bin, chromedp.WindowSize(1280, 1200))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/#settings")), chromedp.WaitVisible(chromedp.CSS(`#policy-form`))))
+	note := func(want string) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("settings-note") || {}).textContent || ""`))
+			return err == nil && strings.Contains(v, want)
+		}, 20*time.Second, 100*time.Millisecond, "the page says %q", want)
+	}
+
+	// The medium tier: one SRE, 20 minutes, then the high tier.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`tr[data-risk="medium"] .p-approvers`), "sre"),
+		chromedp.SetValue(chromedp.CSS(`tr[data-risk="medium"] .p-timeout`), "20m"),
+		chromedp.SetValue(chromedp.CSS(`tr[data-risk="medium"] .p-escalate`), "high"),
+		chromedp.SetValue(chromedp.CSS(`#p-levels`), "payments-lead = team-lead"),
+		chromedp.Click(chromedp.CSS(`#policy-save`))))
+	note("The approval policy is saved.")
+	var pol struct {
+		ApprovalPolicy struct {
+			Source string
+			Tiers  []struct {
+				Risk, Timeout, EscalateTo string
+				Approvers                 []string
+			}
+			Levels []struct{ Role, Level string }
+		}
+	}
+	s.gql.MustPost(`{ approvalPolicy { source tiers { risk approvers timeout escalateTo } levels { role level } } }`, &pol)
+	assert.Equal(t, "api", pol.ApprovalPolicy.Source)
+	for _, tier := range pol.ApprovalPolicy.Tiers {
+		if tier.Risk == "medium" {
+			assert.Equal(t, []string{"sre"}, tier.Approvers)
+			assert.Equal(t, "20m0s", tier.Timeout)
+			assert.Equal(t, "high", tier.EscalateTo)
+		}
+	}
+	assert.Contains(t, pol.ApprovalPolicy.Levels, struct{ Role, Level string }{"payments-lead", "team-lead"})
+
+	// A runbook of the tenant's.
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#runbook-form`)),
+		chromedp.SetValue(chromedp.CSS(`#rb-name`), "payment rollback"), chromedp.SetValue(chromedp.CSS(`#rb-service`), "payment"),
+		chromedp.SetValue(chromedp.CSS(`#rb-cause`), "bad_deploy"), chromedp.SetValue(chromedp.CSS(`#rb-action`), "rollback"),
+		chromedp.SetValue(chromedp.CSS(`#rb-params`), "version={{previous_version}}"),
+		chromedp.Click(chromedp.CSS(`#runbook-form button[type=submit]`))))
+	note("Runbook payment rollback saved.")
+	var rbs struct {
+		Runbooks []struct {
+			Name, Action, Source string
+			Params               []struct{ Key, Value string }
+		}
+	}
+	s.gql.MustPost(`{ runbooks { name action source params { key value } } }`, &rbs)
+	require.Len(t, rbs.Runbooks, 1)
+	assert.Equal(t, "api", rbs.Runbooks[0].Source)
+	assert.Equal(t, []struct{ Key, Value string }{{"version", "{{previous_version}}"}}, rbs.Runbooks[0].Params)
+
+	// An alert rule, added and deleted.
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#rule-form`)),
+		chromedp.SetValue(chromedp.CSS(`#ru-name`), "checkout slow"), chromedp.SetValue(chromedp.CSS(`#ru-service`), "checkout"),
+		chromedp.SetValue(chromedp.CSS(`#ru-value`), "800"), chromedp.SetValue(chromedp.CSS(`#ru-for`), "2m"),
+		chromedp.Click(chromedp.CSS(`#rule-form button[type=submit]`))))
+	note("Rule checkout slow added.")
+	var rules struct {
+		Rules []struct{ Name, Signal, Op, For string }
+	}
+	s.gql.MustPost(`{ rules { name signal op for } }`, &rules)
+	require.Len(t, rules.Rules, 1)
+	assert.Equal(t, struct{ Name, Signal, Op, For string }{"checkout slow", "p99_ms", ">", "2m0s"}, rules.Rules[0])
+	screenshot(t, ctx, "settings")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#rule-list button.delete`))))
+	note("Rule checkout slow deleted.")
+	s.gql.MustPost(`{ rules { name signal op for } }`, &rules)
+	assert.Empty(t, rules.Rules)
+}
