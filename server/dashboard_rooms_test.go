@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -239,4 +240,49 @@ func TestSettingsPage(t *testing.T) {
 	note("Rule checkout slow deleted.")
 	s.gql.MustPost(`{ rules { name signal op for } }`, &rules)
 	assert.Empty(t, rules.Rules)
+}
+
+// TestServiceMapReadable draws the map of real traces (a production
+// Zipkin capture, 16 services): every service has its box, no two boxes
+// overlap, every name fits its box (cut to fit, the full name its tooltip),
+// and no two boxes read the same.
+func TestServiceMapReadable(t *testing.T) {
+	bin := storetest.RequireBinary(t, "chromium", "chromium")
+	s := start(t)
+	body, err := os.ReadFile("../ingest/zipkin/testdata/smartthings-mobile-web-install.json")
+	require.NoError(t, err)
+	code, msg, _ := post(t, s.url("/v1/ingest"), "application/json", body, "X-Inquest-Import", "true")
+	require.Equal(t, 200, code, msg)
+	var sum struct{ From, To string }
+	require.NoError(t, json.Unmarshal([]byte(msg), &sum))
+	var m struct {
+		ServiceMap struct{ Nodes []struct{ Name string } }
+	}
+	eventually(t, "the map has the trace's services", func() bool {
+		s.gql.MustPost(`query($r: TimeRangeInput!) { serviceMap(range: $r) { nodes { name } } }`, &m, client.Var("r", map[string]any{"from": sum.From, "to": sum.To}))
+		return len(m.ServiceMap.Nodes) >= 10
+	})
+	ctx := browser(t, bin, chromedp.WindowSize(1400, 1000))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url("/?from="+sum.From+"&to="+sum.To+"#map")), chromedp.WaitVisible(chromedp.CSS(`#map svg .node`))))
+	type box struct {
+		Label, Title      string
+		X, Y, W, H, TextW float64
+	}
+	boxes, err := chromedp.Run(ctx, chromedp.Evaluate[[]box](`[...document.querySelectorAll("#map svg .node")].map(g => {
+		const r = g.querySelector("rect").getBoundingClientRect(), t = g.querySelector("text.name");
+		return { Label: t.textContent, Title: g.querySelector("title").textContent, X: r.x, Y: r.y, W: r.width, H: r.height, TextW: t.getBoundingClientRect().width };
+	})`))
+	require.NoError(t, err)
+	require.Len(t, boxes, len(m.ServiceMap.Nodes), "a box per service")
+	labels := map[string]bool{}
+	for i, a := range boxes {
+		assert.LessOrEqual(t, a.TextW, a.W-8, "%q fits its box", a.Title)
+		assert.False(t, labels[a.Label], "two boxes read %q", a.Label)
+		labels[a.Label] = true
+		for _, b := range boxes[i+1:] {
+			overlap := a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H
+			assert.False(t, overlap, "%s and %s overlap", a.Title, b.Title)
+		}
+	}
+	screenshot(t, ctx, "map-zipkin")
 }
