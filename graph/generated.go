@@ -112,6 +112,7 @@ type ComplexityRoot struct {
 	AskResult struct {
 		Answer         func(childComplexity int) int
 		Chart          func(childComplexity int) int
+		Conversation   func(childComplexity int) int
 		Interpretation func(childComplexity int) int
 		Model          func(childComplexity int) int
 		Question       func(childComplexity int) int
@@ -438,7 +439,7 @@ type ComplexityRoot struct {
 		Aggregate      func(childComplexity int, input model.AggregateInput) int
 		Anomalies      func(childComplexity int, filter model.AnomalyFilter) int
 		ApprovalPolicy func(childComplexity int) int
-		Ask            func(childComplexity int, question string, rangeArg *model.TimeRangeInput) int
+		Ask            func(childComplexity int, question string, rangeArg *model.TimeRangeInput, conversation *string) int
 		AuditLog       func(childComplexity int, rangeArg model.TimeRangeInput, limit *int) int
 		BubbleUp       func(childComplexity int, input model.BubbleUpInput) int
 		DeadLetters    func(childComplexity int, rangeArg model.TimeRangeInput, limit *int, includeReplayed *bool) int
@@ -536,7 +537,7 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		AnomalyDetected       func(childComplexity int) int
-		AskStream             func(childComplexity int, question string, rangeArg *model.TimeRangeInput) int
+		AskStream             func(childComplexity int, question string, rangeArg *model.TimeRangeInput, conversation *string) int
 		IncidentUpdated       func(childComplexity int) int
 		InvestigationProgress func(childComplexity int, id string) int
 		ProposalUpdated       func(childComplexity int) int
@@ -623,7 +624,7 @@ type QueryResolver interface {
 	Usage(ctx context.Context, rangeArg model.TimeRangeInput) ([]*model.UsageHour, error)
 	Pipeline(ctx context.Context) (*model.PipelineStatus, error)
 	AuditLog(ctx context.Context, rangeArg model.TimeRangeInput, limit *int) ([]*model.AuditEntry, error)
-	Ask(ctx context.Context, question string, rangeArg *model.TimeRangeInput) (*model.AskResult, error)
+	Ask(ctx context.Context, question string, rangeArg *model.TimeRangeInput, conversation *string) (*model.AskResult, error)
 	Anomalies(ctx context.Context, filter model.AnomalyFilter) ([]*model.Anomaly, error)
 	Incidents(ctx context.Context, rangeArg model.TimeRangeInput, status *model.IncidentStatus) ([]*model.Incident, error)
 	Incident(ctx context.Context, id string) (*model.Incident, error)
@@ -640,7 +641,7 @@ type QueryResolver interface {
 }
 type SubscriptionResolver interface {
 	Tail(ctx context.Context, filters []*model.FilterInput) (<-chan *model.Event, error)
-	AskStream(ctx context.Context, question string, rangeArg *model.TimeRangeInput) (<-chan *model.AskStep, error)
+	AskStream(ctx context.Context, question string, rangeArg *model.TimeRangeInput, conversation *string) (<-chan *model.AskStep, error)
 	AnomalyDetected(ctx context.Context) (<-chan *model.Anomaly, error)
 	IncidentUpdated(ctx context.Context) (<-chan *model.Incident, error)
 	InvestigationProgress(ctx context.Context, id string) (<-chan *model.InvestigationProgress, error)
@@ -945,6 +946,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AskResult.Chart(childComplexity), true
+	case "AskResult.conversation":
+		if e.ComplexityRoot.AskResult.Conversation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AskResult.Conversation(childComplexity), true
 	case "AskResult.interpretation":
 		if e.ComplexityRoot.AskResult.Interpretation == nil {
 			break
@@ -2455,7 +2462,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Ask(childComplexity, args["question"].(string), args["range"].(*model.TimeRangeInput)), true
+		return e.ComplexityRoot.Query.Ask(childComplexity, args["question"].(string), args["range"].(*model.TimeRangeInput), args["conversation"].(*string)), true
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
 			break
@@ -2981,7 +2988,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.AskStream(childComplexity, args["question"].(string), args["range"].(*model.TimeRangeInput)), true
+		return e.ComplexityRoot.Subscription.AskStream(childComplexity, args["question"].(string), args["range"].(*model.TimeRangeInput), args["conversation"].(*string)), true
 	case "Subscription.incidentUpdated":
 		if e.ComplexityRoot.Subscription.IncidentUpdated == nil {
 			break
@@ -3441,6 +3448,8 @@ type AskResult {
   chart: AskChart
   "The language model that answered; null when the parser did."
   model: String
+  "The conversation the question belongs to: send it with the next question to ask a follow-up (\"and its p50?\", \"only in eu-west\")."
+  conversation: ID!
 }
 
 "A step of an answer as it forms."
@@ -3457,14 +3466,17 @@ extend type Query {
   """
   Answer a question in plain words ("p99 latency of checkout by region over
   the last hour", "why is checkout slow?", "what changed in the last 30
-  minutes?"); range is the window when the question names none.
+  minutes?"); range is the window when the question names none. With the
+  conversation of an earlier answer, a follow-up is read with what the
+  question before said (the service, the window, what was measured); the
+  interpretation says how it was read. Conversations are kept 30 minutes.
   """
-  ask(question: String!, range: TimeRangeInput): AskResult!
+  ask(question: String!, range: TimeRangeInput, conversation: ID): AskResult!
 }
 
 extend type Subscription {
   "The same answer, streamed as it forms."
-  askStream(question: String!, range: TimeRangeInput): AskStep!
+  askStream(question: String!, range: TimeRangeInput, conversation: ID): AskStep!
 }
 `, BuiltIn: false},
 	{Name: "../schema/common.graphqls", Input: `# Shared by every domain: scalars, roles, time ranges, filters.
@@ -4658,6 +4670,8 @@ func (ec *executionContext) childFields_AskResult(ctx context.Context, field gra
 		return ec.fieldContext_AskResult_chart(ctx, field)
 	case "model":
 		return ec.fieldContext_AskResult_model(ctx, field)
+	case "conversation":
+		return ec.fieldContext_AskResult_conversation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AskResult", field.Name)
 }
@@ -5953,6 +5967,14 @@ func (ec *executionContext) field_Query_ask_args(ctx context.Context, rawArgs ma
 		return nil, err
 	}
 	args["range"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "conversation",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["conversation"] = arg2
 	return args, nil
 }
 
@@ -6317,6 +6339,14 @@ func (ec *executionContext) field_Subscription_askStream_args(ctx context.Contex
 		return nil, err
 	}
 	args["range"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "conversation",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["conversation"] = arg2
 	return args, nil
 }
 
@@ -7701,6 +7731,29 @@ func (ec *executionContext) _AskResult_model(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_AskResult_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AskResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AskResult_conversation(ctx context.Context, field graphql.CollectedField, obj *model.AskResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AskResult_conversation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conversation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AskResult_conversation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AskResult", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _AskSeries_name(ctx context.Context, field graphql.CollectedField, obj *model.AskSeries) (ret graphql.Marshaler) {
@@ -13828,7 +13881,7 @@ func (ec *executionContext) _Query_ask(ctx context.Context, field graphql.Collec
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Ask(ctx, fc.Args["question"].(string), fc.Args["range"].(*model.TimeRangeInput))
+			return ec.Resolvers.Query().Ask(ctx, fc.Args["question"].(string), fc.Args["range"].(*model.TimeRangeInput), fc.Args["conversation"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AskResult) graphql.Marshaler {
@@ -15682,7 +15735,7 @@ func (ec *executionContext) _Subscription_askStream(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().AskStream(ctx, fc.Args["question"].(string), fc.Args["range"].(*model.TimeRangeInput))
+			return ec.Resolvers.Subscription().AskStream(ctx, fc.Args["question"].(string), fc.Args["range"].(*model.TimeRangeInput), fc.Args["conversation"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AskStep) graphql.Marshaler {
@@ -19012,6 +19065,11 @@ func (ec *executionContext) _AskResult(ctx context.Context, sel ast.SelectionSet
 			out.Values[i] = ec._AskResult_chart(ctx, field, obj)
 		case "model":
 			out.Values[i] = ec._AskResult_model(ctx, field, obj)
+		case "conversation":
+			out.Values[i] = ec._AskResult_conversation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

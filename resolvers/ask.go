@@ -16,7 +16,7 @@ func askCallModel(c *service.AskCall) *model.AskToolCall {
 
 func askModel(a *service.AskAnswer) *model.AskResult {
 	m := &model.AskResult{Question: a.Question, Interpretation: strPtr(a.Interpretation), Understood: a.Understood, Answer: a.Answer,
-		Suggestions: a.Suggestions, ToolCalls: list(a.Calls, askCallModel), Model: strPtr(a.Model)}
+		Suggestions: a.Suggestions, ToolCalls: list(a.Calls, askCallModel), Model: strPtr(a.Model), Conversation: a.Conversation}
 	if m.Suggestions == nil {
 		m.Suggestions = []string{}
 	}

@@ -13,12 +13,12 @@ import (
 )
 
 // Ask is the resolver for the ask field.
-func (r *queryResolver) Ask(ctx context.Context, question string, rangeArg *model.TimeRangeInput) (*model.AskResult, error) {
+func (r *queryResolver) Ask(ctx context.Context, question string, rangeArg *model.TimeRangeInput, conversation *string) (*model.AskResult, error) {
 	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ans, err := r.Service.Ask(ctx, p, service.AskInput{Question: question, Range: rangePtr(rangeArg)})
+	ans, err := r.Service.Ask(ctx, p, service.AskInput{Question: question, Range: rangePtr(rangeArg), Conversation: deref(conversation)})
 	if err != nil {
 		return nil, err
 	}
@@ -26,12 +26,12 @@ func (r *queryResolver) Ask(ctx context.Context, question string, rangeArg *mode
 }
 
 // AskStream is the resolver for the askStream field.
-func (r *subscriptionResolver) AskStream(ctx context.Context, question string, rangeArg *model.TimeRangeInput) (<-chan *model.AskStep, error) {
+func (r *subscriptionResolver) AskStream(ctx context.Context, question string, rangeArg *model.TimeRangeInput, conversation *string) (<-chan *model.AskStep, error) {
 	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ch, err := r.Service.AskStream(ctx, p, service.AskInput{Question: question, Range: rangePtr(rangeArg)})
+	ch, err := r.Service.AskStream(ctx, p, service.AskInput{Question: question, Range: rangePtr(rangeArg), Conversation: deref(conversation)})
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,45 @@ func shopEvents(now time.Time) string {
 	return b.String()
 }
 
+// TestAskFollowUps: a conversation through GraphQL. The follow-up "and its
+// p50?" keeps the service, the grouping-free reading and the window of the
+// question before and says how it was read; "only in eu" narrows it;
+// another person holding the same conversation id gets none of it.
+func TestAskFollowUps(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.AuthJWTSecret = jwtSecret })
+	now := time.Now().UTC()
+	code, msg, _ := post(t, s.url("/v1/events"), "application/x-ndjson", []byte(shopEvents(now)), "Authorization", "Bearer "+tokenFor(t, "shop", "ci", "ingest"))
+	require.Equal(t, http.StatusOK, code, msg)
+	type answer struct {
+		Conversation, Interpretation, Answer string
+		ToolCalls                            []struct{ Arguments string }
+	}
+	ask := func(who, q, conv string) answer {
+		var out struct{ Ask answer }
+		s.gql.MustPost(`query($q: String!, $c: ID) { ask(question: $q, conversation: $c) { conversation interpretation answer toolCalls { arguments } } }`, &out,
+			client.Var("q", q), client.Var("c", conv), client.AddHeader("Authorization", "Bearer "+tokenFor(t, "shop", who, "viewer")))
+		return out.Ask
+	}
+	var first answer
+	eventually(t, "the events are stored", func() bool {
+		first = ask("vera", "p99 latency of checkout over the last hour", "")
+		return strings.Contains(first.Answer, "checkout")
+	})
+	require.NotEmpty(t, first.Conversation, "an answer names its conversation")
+	next := ask("vera", "and its p50?", first.Conversation)
+	assert.Equal(t, first.Conversation, next.Conversation)
+	assert.Contains(t, next.Interpretation, "p50 latency of checkout over the last 1h")
+	assert.Contains(t, next.Interpretation, "a follow-up")
+	assert.Contains(t, next.ToolCalls[0].Arguments, `"service"`)
+	assert.Contains(t, next.ToolCalls[0].Arguments, `"p50"`)
+
+	narrowed := ask("vera", "only in eu", first.Conversation)
+	assert.Contains(t, narrowed.Interpretation, "checkout")
+
+	other := ask("otto", "and its p50?", first.Conversation)
+	assert.NotContains(t, other.Interpretation, "checkout", "a conversation is its asker's")
+}
+
 // TestAskBox: plain questions through GraphQL, answered by the parser
 // over the tool registry with the asker's rights: a latency breakdown
 // (bars by region, the tool call and its arguments shown), an error rate,

@@ -47,8 +47,8 @@ func queryCost() graph.ComplexityRoot {
 	// above, whose cost it cannot know before it has read the question.
 	// Priced as several aggregates, so that aliasing hundreds of them in
 	// one request is refused (300 ran 300 aggregates before).
-	c.Query.Ask = func(child int, _ string, r *model.TimeRangeInput) int { return child + askCost*rangeDays(r) }
-	c.Subscription.AskStream = func(child int, _ string, r *model.TimeRangeInput) int { return child + askCost*rangeDays(r) }
+	c.Query.Ask = func(child int, _ string, r *model.TimeRangeInput, _ *string) int { return child + askCost*rangeDays(r) }
+	c.Subscription.AskStream = func(child int, _ string, r *model.TimeRangeInput, _ *string) int { return child + askCost*rangeDays(r) }
 	return c
 }
 

@@ -13,6 +13,9 @@ import (
 type AskInput struct {
 	Question string
 	Range    *Range
+	// Conversation names the questions a follow-up leans on ("and its
+	// p50?"); empty starts one.
+	Conversation string
 }
 
 // AskCall is a tool call the ask box made, with what came back.
@@ -68,6 +71,9 @@ type AskAnswer struct {
 	// Model names the language model that answered; empty for the
 	// parser.
 	Model string
+	// Conversation is the one this question belongs to: send it with the
+	// next question to ask a follow-up.
+	Conversation string
 }
 
 // AskStep is a line of an answer as it forms: the interpretation, each

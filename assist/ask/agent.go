@@ -27,6 +27,9 @@ func (r *run) agent(ctx context.Context, def Window) error {
 		}
 	}
 	q := r.ans.Question
+	if r.prev != nil {
+		q += "\n(It follows the question: " + r.prev.question + ")"
+	}
 	if def.From != "" {
 		q += fmt.Sprintf("\n(The dashboard shows from %s to %s; use it when the question names no time.)", def.From, def.To)
 	}

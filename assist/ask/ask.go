@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/inquest/inquest/assist/tools"
+	"github.com/inquest/inquest/domain"
 	"github.com/inquest/inquest/llm"
 	"github.com/inquest/inquest/service"
 )
@@ -34,6 +35,7 @@ type Asker struct {
 	// InvestigationWait is how long a question that starts an
 	// investigation waits for its findings (20 s).
 	InvestigationWait time.Duration
+	convos            *conversations
 }
 
 // New makes the ask box; model may be nil (the parser answers).
@@ -42,7 +44,7 @@ func New(reg *tools.Registry, svc *service.Service, model llm.ToolModel, baseURL
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return &Asker{reg: reg, svc: svc, model: model, baseURL: baseURL, logger: logger, now: time.Now,
-		MaxSteps: 6, MaxTokens: 24000, InvestigationWait: 20 * time.Second}
+		MaxSteps: 6, MaxTokens: 24000, InvestigationWait: 20 * time.Second, convos: newConversations()}
 }
 
 // SetClock makes the parser read relative times against now (tests).
@@ -55,6 +57,9 @@ type run struct {
 	step func(service.AskStep)
 	ans  *service.AskAnswer
 	res  []*tools.Result // by call, nil where the call failed
+	// convo is the conversation's key; prev its turn before, if any.
+	convo string
+	prev  *turn
 }
 
 // Ask answers: with the model when there is one (the parser when the
@@ -63,8 +68,16 @@ func (a *Asker) Ask(ctx context.Context, p service.Principal, in service.AskInpu
 	if step == nil {
 		step = func(service.AskStep) {}
 	}
+	conv := strings.TrimSpace(in.Conversation)
+	if conv == "" {
+		conv = domain.NewID()
+	}
 	r := &run{a: a, env: tools.Env{Svc: a.svc, P: p, Channel: "ask", BaseURL: a.baseURL}, step: step,
-		ans: &service.AskAnswer{Question: strings.TrimSpace(in.Question), Calls: []service.AskCall{}}}
+		ans:   &service.AskAnswer{Question: strings.TrimSpace(in.Question), Calls: []service.AskCall{}, Conversation: conv},
+		convo: p.Tenant + "\x00" + p.Subject + "\x00" + conv}
+	if t, ok := a.convos.get(r.convo, a.now()); ok {
+		r.prev = &t
+	}
 	def := Window{}
 	if in.Range != nil {
 		def = Window{From: in.Range.From, To: in.Range.To, Said: "the range asked for"}
@@ -72,13 +85,14 @@ func (a *Asker) Ask(ctx context.Context, p service.Principal, in service.AskInpu
 	if a.model != nil {
 		err := r.agent(ctx, def)
 		if err == nil {
+			a.convos.put(r.convo, turn{question: r.ans.Question, at: a.now()})
 			return r.ans, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		a.logger.Warn("ask: the model failed; the parser answers", "err", err)
-		r.ans = &service.AskAnswer{Question: r.ans.Question, Calls: []service.AskCall{}}
+		r.ans = &service.AskAnswer{Question: r.ans.Question, Calls: []service.AskCall{}, Conversation: conv}
 		r.res = nil
 	}
 	r.deterministic(ctx, def)
@@ -124,7 +138,18 @@ func (r *run) services(ctx context.Context) []string {
 }
 
 func (r *run) deterministic(ctx context.Context, def Window) {
-	plan, ok := Parse(r.ans.Question, r.services(ctx), r.a.now(), def)
+	services := r.services(ctx)
+	q, follow := r.ans.Question, false
+	if r.prev != nil {
+		q, follow = followUp(q, *r.prev, services, r.a.now())
+	}
+	plan, ok := Parse(q, services, r.a.now(), def)
+	if ok {
+		r.a.convos.put(r.convo, turn{question: q, plan: plan, at: r.a.now()})
+		if follow {
+			plan.Interpretation += " (a follow-up, read as “" + q + "”)"
+		}
+	}
 	if !ok {
 		r.ans.Answer = "I did not understand the question. I answer questions about latency, errors, traffic, incidents, changes, " +
 			"what failing requests have in common, and why a service is slow — for example the ones below."

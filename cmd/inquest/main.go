@@ -37,7 +37,7 @@ var dashboardPages = []string{"overview", "incidents", "explore", "traces", "ser
 
 // notBuilt is what the help says is missing, as the README's Status does.
 var notBuilt = []string{"reading CSV files", "changing notification routes, detector sensitivity and the language model from the dashboard",
-	"conversations in the ask box"}
+	"alternative readings in the ask box"}
 
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{

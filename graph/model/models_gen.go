@@ -151,6 +151,8 @@ type AskResult struct {
 	Chart       *AskChart      `json:"chart,omitempty"`
 	// The language model that answered; null when the parser did.
 	Model *string `json:"model,omitempty"`
+	// The conversation the question belongs to: send it with the next question to ask a follow-up ("and its p50?", "only in eu-west").
+	Conversation string `json:"conversation"`
 }
 
 type AskSeries struct {

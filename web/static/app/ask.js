@@ -4,21 +4,28 @@ import { gql, subscribe } from "./gql.js";
 import { h, table, range, errorBox, $ } from "./ui.js";
 import { line, bars } from "./chart.js";
 
-const RESULT = `question interpretation understood answer suggestions model
+const RESULT = `question interpretation understood answer suggestions model conversation
   toolCalls { name arguments result error truncated } table { columns rows } chart { kind title unit series { name points { x y } } }`;
+
+// The conversation follow-ups lean on ("and its p50?"), kept for the
+// browser tab; "new conversation" forgets it.
+const CONV = "inquest-ask-conversation";
+const conversation = () => sessionStorage.getItem(CONV) || null;
 
 export async function askPage(question, view) {
   $("ask-q").value = question;
   const steps = h("ol", { id: "ask-steps", class: "progress", "aria-live": "polite" });
   const out = h("div", { id: "ask-answer" });
-  view.replaceChildren(h("h2", {}, "Ask"), question ? h("p", { class: "question" }, "“" + question + "”") : h("p", { class: "hint" },
-    "Ask in plain words in the box at the top: “p99 latency of checkout by region over the last hour”, “why is checkout slow?”, “what changed in the last 30 minutes?”."), steps, out);
+  const fresh = h("button", { type: "button", id: "ask-new", class: "linkish", onclick: () => { sessionStorage.removeItem(CONV); fresh.textContent = "a new conversation begins with the next question"; } },
+    "new conversation");
+  view.replaceChildren(h("h2", {}, "Ask"), question ? h("p", { class: "question" }, "“" + question + "” ", fresh) : h("p", { class: "hint" },
+    "Ask in plain words in the box at the top: “p99 latency of checkout by region over the last hour”, “why is checkout slow?”, “what changed in the last 30 minutes?”; then follow up: “and its p50?”, “only in eu-west”."), steps, out);
   if (!question) return { live: true };
   const page = { live: true, close: () => {} };
   await new Promise((resolve) => {
     let answered = false;
-    const sub = subscribe(`subscription($q: String!, $r: TimeRangeInput) { askStream(question: $q, range: $r) { kind text result { ${RESULT} } } }`,
-      { q: question, r: range() }, (d) => {
+    const sub = subscribe(`subscription($q: String!, $r: TimeRangeInput, $c: ID) { askStream(question: $q, range: $r, conversation: $c) { kind text result { ${RESULT} } } }`,
+      { q: question, r: range(), c: conversation() }, (d) => {
         const st = d.askStream;
         if (st.kind === "answer") {
           answered = true;
@@ -31,7 +38,7 @@ export async function askPage(question, view) {
       }, async () => {
         if (answered) return;
         answered = true;
-        try { render((await gql(`query($q: String!, $r: TimeRangeInput) { ask(question: $q, range: $r) { ${RESULT} } }`, { q: question, r: range() })).ask, out); }
+        try { render((await gql(`query($q: String!, $r: TimeRangeInput, $c: ID) { ask(question: $q, range: $r, conversation: $c) { ${RESULT} } }`, { q: question, r: range(), c: conversation() })).ask, out); }
         catch (err) { out.replaceChildren(errorBox(err)); }
         resolve();
       });
@@ -41,6 +48,7 @@ export async function askPage(question, view) {
 }
 
 function render(a, out) {
+  if (a.conversation) sessionStorage.setItem(CONV, a.conversation);
   const parts = [];
   if (a.interpretation) parts.push(h("p", { class: "hint", id: "ask-interpretation" }, "Read as: " + a.interpretation + (a.model ? " (answered by " + a.model + ")" : "")));
   parts.push(h("p", { class: "answer", id: "ask-text" }, a.answer));
