@@ -382,19 +382,3 @@ func TestUndoOnlyWhatItDid(t *testing.T) {
 	s.paymentFailing(10 * time.Second)
 	assert.Greater(t, s.paymentFailing(30*time.Second), 0.05, "undoing the rollback brings the bad deploy back")
 }
-
-// TestShortWarmUp: the demo's fault a minute after it starts (as with
-// --demo-fault-after 60s), when no series has finished warming up: the
-// latency anomalies are still raised at the fault, and the incident opens
-// with payment first, as it does after a long quiet start.
-func TestShortWarmUp(t *testing.T) {
-	s := newSoak(t, time.Minute)
-	start := s.clock
-	s.run(4*time.Minute, nil)
-	ins := s.incidents()
-	require.Len(t, ins, 1, "one incident")
-	assert.Equal(t, "payment", ins[0].Services[0], "payment first: %s", ins[0].Title)
-	assert.Contains(t, ins[0].Title, "p99 latency")
-	opened := time.Unix(0, ins[0].OpenedNano)
-	assert.Less(t, opened.Sub(start.Add(time.Minute)), 30*time.Second, "opened within 30 s of the fault")
-}

@@ -20,16 +20,8 @@ import (
 type Config struct {
 	// Window is how many recent points the robust z-score looks at.
 	Window int
-	// Warmup is how many points a series needs before a verdict of the
-	// usual kind.
+	// Warmup is how many points a series needs before any verdict.
 	Warmup int
-	// ColdStart lets a series still warming up call a point anomalous
-	// when it lies far outside everything the series has seen (see
-	// coldScore). The live engine has it: its series begin when a service
-	// starts sending, and a fault may come in the first minute. The NAB
-	// defaults do not: on NAB it costs 2.5 points of the standard score
-	// (37.6 → 35.1), from the first points of its noisiest series.
-	ColdStart bool
 	// Threshold is the robust z-score (median/MAD) that makes a point
 	// anomalous.
 	Threshold float64
@@ -244,10 +236,7 @@ func (s *Series) Rebaseline() {
 // absorbed.
 func (s *Series) score(cfg *Config, x float64) Verdict {
 	if int(s.n) < cfg.Warmup || s.filled < 8 {
-		if !cfg.ColdStart {
-			return Verdict{}
-		}
-		return s.coldScore(cfg, x)
+		return Verdict{}
 	}
 	med, mad, lo, hi := s.medianMAD()
 	scale := 1.4826 * mad
@@ -270,41 +259,6 @@ func (s *Series) score(cfg *Config, x float64) Verdict {
 	}
 	v.Anomalous = x < v.Lower || x > v.Upper
 	return v
-}
-
-// Cold start: a series still warming up has an opinion only on a point
-// far outside everything it has seen — coldFactor times the threshold
-// beyond its few points' median, and past their whole range again — so
-// that a fault in a service's first minute (a demo started a minute
-// before its fault, a deploy that breaks a new service) is not learnt as
-// its normal, while the first minutes' own jitter stays quiet.
-const (
-	coldMin    = 4
-	coldFactor = 2
-)
-
-// coldScore is score for a series with fewer points than its warm-up.
-func (s *Series) coldScore(cfg *Config, x float64) Verdict {
-	if s.filled < coldMin {
-		return Verdict{}
-	}
-	med, mad, lo, hi := s.medianMAD()
-	lo, hi = s.coldRange(lo, hi)
-	scale := math.Max(1.4826*mad, math.Max(cfg.RelScale*math.Abs(med), cfg.AbsScale))
-	margin := hi - lo
-	v := Verdict{Ready: true, Expected: med, Score: math.Abs(x-med) / scale, Detector: "zscore (warming up)",
-		Lower: math.Min(med-coldFactor*cfg.Threshold*scale, lo-margin), Upper: math.Max(med+coldFactor*cfg.Threshold*scale, hi+margin)}
-	v.Anomalous = x < v.Lower || x > v.Upper
-	return v
-}
-
-// coldRange is the range of every point so far (medianMAD's leaves out the
-// newest twentieth, which is none of a few points anyway).
-func (s *Series) coldRange(lo, hi float64) (float64, float64) {
-	for _, v := range s.ring[:s.filled] {
-		lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
-	}
-	return lo, hi
 }
 
 // remember adds x to the window and the EWMA.

@@ -47,28 +47,7 @@ func TestNoiseAloneIsQuiet(t *testing.T) {
 	assert.Empty(t, idx, "gaussian noise around a level raises nothing")
 	assert.False(t, vs[10].Ready, "no opinion while warming up")
 	assert.True(t, vs[4999].Ready)
-	cold := DefaultConfig()
-	cold.ColdStart = true
-	idx, vs = run(t, cold, noisy(5000, 100, 5, 1))
-	assert.Empty(t, idx, "nor with the cold start")
-	assert.False(t, vs[2].Ready, "no opinion on its first few points")
-	assert.Equal(t, "zscore (warming up)", vs[10].Detector, "only a cold opinion while warming up")
 	assert.InDelta(t, 100, vs[4999].Expected, 2)
-}
-
-// TestFaultWhileWarmingUp: a series six points old that jumps tenfold (a
-// demo whose fault comes a minute after it starts) is anomalous at once,
-// and the jump is not learnt as its normal; the first points' own jitter
-// raises nothing.
-func TestFaultWhileWarmingUp(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.ColdStart = true
-	vs := []float64{110, 125, 104, 131, 118, 122, 1500, 1600, 1450, 1550, 1620, 1580}
-	idx, out := run(t, cfg, vs)
-	assert.Equal(t, []int{6, 7, 8, 9, 10, 11}, idx)
-	assert.InDelta(t, 120, out[11].Expected, 10, "the baseline is the points before the jump")
-	idx, _ = run(t, cfg, []float64{110, 180, 95, 240, 130, 160, 210, 120, 300, 150})
-	assert.Empty(t, idx, "a new series' jitter is no fault")
 }
 
 func TestSpike(t *testing.T) {

@@ -51,11 +51,10 @@ type EngineConfig struct {
 }
 
 // DefaultEngineConfig watches at 10 s with a short warm-up (80 s), so that
-// a new service is watched within minutes, and a cold start before it, so
-// that a fault in a service's first minute is not learnt as its normal.
+// a new service is watched within minutes.
 func DefaultEngineConfig() EngineConfig {
 	d := DefaultConfig()
-	d.Warmup, d.ColdStart = 8, true
+	d.Warmup = 8
 	return EngineConfig{Resolution: 10 * time.Second, Grace: 3 * time.Second, Detector: d, MaxSeries: 10_000,
 		DropAfter: 30 * time.Minute, EndAfter: 6,
 		MinRequests: 10, MinSpans: 5, MinErrors: 3, WatchMetrics: true}
