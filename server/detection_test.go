@@ -241,11 +241,22 @@ func remediatedOnApproval(t *testing.T, s *testServer, incident, via string, sla
 		Proposal proposal
 		Incident struct{ Status string }
 	}
-	require.Eventually(t, func() bool {
+	ok := assert.Eventually(t, func() bool {
 		s.gql.MustPost(fmt.Sprintf(`{ proposal(id: %q) { status history { kind text } execution { verified } approvals { actor channel } } incident(id: %q) { status } }`,
 			rollback.ID, incident), &done)
 		return done.Proposal.Status == "succeeded" && done.Incident.Status == "resolved"
 	}, 4*time.Minute, time.Second, "the rollback is verified and the incident resolves (proposal %s)", rollback.ID)
+	if !ok {
+		// Say where it stopped: the proposal's history, what verification
+		// saw, and the incident's anomalies.
+		var an struct {
+			Incident struct {
+				Anomalies []struct{ Series, Start, End string }
+			}
+		}
+		s.gql.MustPost(fmt.Sprintf(`{ incident(id: %q) { anomalies { series start end } } }`, incident), &an)
+		t.Fatalf("proposal %s: %+v; incident %s; anomalies %+v", rollback.ID, done.Proposal, done.Incident.Status, an.Incident.Anomalies)
+	}
 	var kinds []string
 	for _, h := range done.Proposal.History {
 		kinds = append(kinds, h.Kind)
